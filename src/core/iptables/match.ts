@@ -1,0 +1,98 @@
+/**
+ * Decides one compiled match against a packet. Tri-state: a match can also be undecidable for
+ * this packet (TCP flags of a packet that is not a connection's first), which makes the rule
+ * `unknown` unless another of its matches fails.
+ */
+import type {HostContext, Hook, IptPacket, L4Protocol} from './types.js'
+import type {Match} from './compiled.js'
+
+export const FAIL = 0
+export const PASS = 1
+export const UNDECIDED = 2
+export type MatchResult = typeof FAIL | typeof PASS | typeof UNDECIDED
+
+const PROTOCOLS: Readonly<Record<L4Protocol, number>> = {icmp: 1, tcp: 6, udp: 17, sctp: 132}
+
+export function protocolNumber(protocol: L4Protocol): number {
+  return PROTOCOLS[protocol]
+}
+
+/** TCP flags of the first packet of a connection: a bare SYN */
+const SYN = 0x02
+
+/**
+ * The interface names the kernel passes to a hook: no input device in OUTPUT and POSTROUTING,
+ * no output device in PREROUTING and INPUT (ipt_do_table compares against "").
+ */
+export interface HookView {
+  readonly hook: Hook
+  readonly inName: string
+  readonly outName: string
+}
+
+export function viewOf(hook: Hook, packet: IptPacket): HookView {
+  const hasIn = hook === 'PREROUTING' || hook === 'INPUT' || hook === 'FORWARD'
+  const hasOut = hook === 'FORWARD' || hook === 'OUTPUT' || hook === 'POSTROUTING'
+  return {hook, inName: hasIn ? (packet.inIface ?? '') : '', outName: hasOut ? (packet.outIface ?? '') : ''}
+}
+
+function flip(result: boolean, negated: boolean): MatchResult {
+  return result !== negated ? PASS : FAIL
+}
+
+export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, host: HostContext): MatchResult {
+  switch (match.kind) {
+    case 'address': {
+      const address = match.field === 'src' ? packet.src : packet.dst
+      return flip(((address & match.mask) >>> 0) === match.base, match.negated)
+    }
+    case 'addressRange': {
+      const address = match.field === 'src' ? packet.src : packet.dst
+      return flip(address >= match.lo && address <= match.hi, match.negated)
+    }
+    case 'interface': {
+      const name = match.field === 'in' ? view.inName : view.outName
+      return flip(match.prefix ? name.startsWith(match.name) : name === match.name, match.negated)
+    }
+    case 'protocol':
+      return flip(match.protocol === 0 || match.protocol === PROTOCOLS[packet.protocol], match.negated)
+    case 'ports': {
+      // a port match only loads together with its protocol (-p tcp -m tcp); another protocol never matches
+      if (PROTOCOLS[packet.protocol] !== match.protocol) return FAIL
+      let found = false
+      for (const range of match.ranges) {
+        if (match.field !== 'src' && packet.dstPort >= range.lo && packet.dstPort <= range.hi) found = true
+        if (match.field !== 'dst' && packet.srcPort >= range.lo && packet.srcPort <= range.hi) found = true
+        if (found) break
+      }
+      return flip(found, match.negated)
+    }
+    case 'tcpFlags':
+      if (packet.protocol !== 'tcp') return FAIL
+      // only the first packet of a connection (a SYN, ctstate NEW) has flags we know
+      if (packet.ctstate !== 'NEW') return UNDECIDED
+      return flip((SYN & match.mask) === match.comp, match.negated)
+    case 'addrType': {
+      const address = match.field === 'src' ? packet.src : packet.dst
+      let found = false
+      for (const type of match.types) {
+        if (type === 'LOCAL' ? host.isLocal(address) : address >>> 28 === 14) found = true
+      }
+      return flip(found, match.negated)
+    }
+    case 'mark':
+      return flip(((packet.mark & match.mask) >>> 0) === match.value, match.negated)
+    case 'ctState':
+      return flip(match.states.includes(packet.ctstate), match.negated)
+    case 'fragment':
+      return flip(false, match.negated)
+    case 'statistic':
+      // decided by the evaluator, which branches
+      return PASS
+  }
+}
+
+export function undecidedReason(match: Match): string {
+  if (match.kind === 'tcpFlags') return 'TCP flags are only known for the first packet of a connection (ctstate NEW)'
+  return `match ${match.kind} cannot be decided for this packet`
+}
