@@ -1,0 +1,153 @@
+/**
+ * Text → Topology. Pure: the caller reads the file. YAML goes through js-yaml (the fastest
+ * parser measured on large snapshots: 22 MB in ~0.6 s), JSON through JSON.parse.
+ * Every problem becomes a TopologyIssue naming the YAML path and the value.
+ */
+import {CORE_SCHEMA, load as loadYaml} from 'js-yaml'
+import type {z} from 'zod'
+
+import {TopologyError, type TopologyIssue, formatPath} from '../errors.js'
+import {buildModel} from './model.js'
+import type {Model} from './model-types.js'
+import {knownFieldsAt, topologySchema} from './schema.js'
+import {validateTopology} from './validate.js'
+
+export type TopologyFormat = 'yaml' | 'json'
+
+export function detectFormat(file: string, text: string): TopologyFormat {
+  if (/\.json$/i.test(file)) return 'json'
+  if (/\.ya?ml$/i.test(file)) return 'yaml'
+  return text.trimStart().startsWith('{') ? 'json' : 'yaml'
+}
+
+/**
+ * Parses a topology file's text, checks the schema and the semantics, and derives the model
+ * (the loader's facts, computed once). Throws TopologyError listing every problem.
+ */
+export function parseTopology(text: string, file: string): Model {
+  const raw = parseDocument(text, file)
+  const parsed = topologySchema.safeParse(raw)
+  if (!parsed.success) throw new TopologyError(file, parsed.error.issues.flatMap((issue) => describeIssue(issue, raw)))
+  const issues = validateTopology(parsed.data)
+  if (issues.length > 0) throw new TopologyError(file, issues)
+  const {model, issues: ruleIssues} = buildModel(parsed.data)
+  if (ruleIssues.length > 0) throw new TopologyError(file, ruleIssues)
+  return model
+}
+
+function parseDocument(text: string, file: string): unknown {
+  const format = detectFormat(file, text)
+  let raw: unknown
+  if (format === 'json') {
+    try {
+      raw = JSON.parse(text)
+    } catch (error) {
+      throw new TopologyError(file, [{path: '', message: `malformed JSON: ${(error as Error).message}`, ...jsonPosition(text, error as Error)}])
+    }
+  } else {
+    try {
+      raw = loadYaml(text, {schema: CORE_SCHEMA, filename: file})
+    } catch (error) {
+      const e = error as {reason?: string; message: string; mark?: {line: number; column: number}}
+      throw new TopologyError(file, [
+        {path: '', message: `malformed YAML: ${e.reason ?? e.message.split('\n')[0]}`, line: e.mark ? e.mark.line + 1 : undefined, column: e.mark ? e.mark.column + 1 : undefined},
+      ])
+    }
+  }
+  if (raw === null || raw === undefined) throw new TopologyError(file, [{path: '', message: 'the file is empty'}])
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new TopologyError(file, [{path: '', message: 'expected a Topology object (apiVersion: xcc/v1, kind: Topology)', value: raw}])
+  }
+  return raw
+}
+
+function jsonPosition(text: string, error: Error): {line?: number; column?: number} {
+  const m = /position (\d+)/.exec(error.message)
+  if (!m) return {}
+  const offset = Number(m[1])
+  const before = text.slice(0, offset)
+  const line = before.split('\n').length
+  return {line, column: offset - before.lastIndexOf('\n')}
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = raw
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined
+    current = (current as Record<PropertyKey, unknown>)[key]
+  }
+  return current
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
+  const path = issue.path as PropertyKey[]
+  const value = valueAt(raw, path)
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => {
+        const known = knownFieldsAt(path.filter((k): k is string | number => typeof k !== 'symbol'))
+        const guess = closest(key, known)
+        return {
+          path: formatPath([...path, key]),
+          message: `unknown field "${key}"${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`,
+        }
+      })
+    case 'invalid_type':
+      if (value === undefined) return [{path: formatPath(path), message: 'is required'}]
+      return [{path: formatPath(path), message: `must be ${article(issue.expected)}, not ${describeType(value)}`, value}]
+    case 'invalid_value':
+      return [{path: formatPath(path), message: `must be ${issue.values.length === 1 ? String(issue.values[0]) : `one of ${issue.values.join(', ')}`}`, value}]
+    case 'invalid_union': {
+      // Report the branch that got furthest (the one whose own keys were recognised), else the union's message.
+      const branches = (issue.errors ?? []).filter((branch) => branch.length > 0 && !branch.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0))
+      const best = branches.sort((a, b) => a.length - b.length)[0]
+      if (best && value !== null && typeof value === 'object') {
+        return best.flatMap((inner) => describeIssue({...inner, path: [...path, ...inner.path]} as z.core.$ZodIssue, raw))
+      }
+      return [{path: formatPath(path), message: issue.message, value}]
+    }
+    default:
+      return [{path: formatPath(path), message: issue.message, value}]
+  }
+}
+
+function article(type: string): string {
+  if (type === 'array') return 'a list'
+  if (type === 'object') return 'a mapping'
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a mapping'
+  return article(typeof value)
+}
+
+/** the known field within edit distance 2 of `key`, if any */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = 3
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase())
+    if (d < bestDistance) {
+      bestDistance = d
+      best = candidate
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({length: b.length + 1}, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] as number
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] as number
+      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
+      previous = current
+    }
+  }
+  return row[b.length] as number
+}

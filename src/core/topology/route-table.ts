@@ -1,0 +1,78 @@
+/**
+ * A VPC network's routing table: every route that applies inside it (local subnet routes,
+ * static routes, routes learned over peerings) indexed by prefix length for O(33) lookups.
+ */
+import {type Ip, maskOf} from '../net/ipv4.js'
+import type {RouteFacts} from './model-types.js'
+
+export interface RouteLookup {
+  /** ROUTE-04: the winning routes; more than one = ECMP (or an undecidable tie, ROUTE-08) */
+  readonly winners: readonly RouteFacts[]
+  /** ROUTE-06: a more specific custom route that the subnet route overrides */
+  readonly shadowed?: RouteFacts
+}
+
+const isSubnetRoute = (r: RouteFacts): boolean => r.kind === 'SUBNET' || r.kind === 'PEERING_SUBNET'
+
+export class RouteTable {
+  private readonly byPrefix = new Map<number, Map<number, RouteFacts[]>>()
+  private prefixes: number[] = []
+  private readonly all: RouteFacts[] = []
+
+  add(route: RouteFacts): void {
+    this.all.push(route)
+    let level = this.byPrefix.get(route.destRange.prefix)
+    if (!level) {
+      level = new Map()
+      this.byPrefix.set(route.destRange.prefix, level)
+      this.prefixes = [...this.byPrefix.keys()].sort((a, b) => b - a)
+    }
+    const bucket = level.get(route.destRange.base)
+    if (bucket) bucket.push(route)
+    else level.set(route.destRange.base, [route])
+  }
+
+  get routes(): readonly RouteFacts[] {
+    return this.all
+  }
+
+  /**
+   * Selects the route for a packet to `dst` sent by an instance with `senderTags`.
+   * ROUTE-03 tags, ROUTE-04 longest prefix → lowest priority → ECMP, ROUTE-06 subnet routes
+   * are not overridden by more specific custom routes unless the subnet allows it.
+   */
+  lookup(dst: Ip, senderTags: readonly string[]): RouteLookup {
+    let subnet: RouteFacts | undefined
+    let custom: RouteFacts[] | undefined
+    for (const prefix of this.prefixes) {
+      // Once a subnet route matched, anything shorter loses to it anyway.
+      if (subnet) break
+      const bucket = this.byPrefix.get(prefix)?.get((dst & maskOf(prefix)) >>> 0)
+      if (!bucket) continue
+      for (const route of bucket) {
+        if (isSubnetRoute(route)) {
+          subnet ??= route
+          continue
+        }
+        if (custom && custom[0] && custom[0].destRange.prefix !== prefix) continue
+        if (!applies(route, senderTags)) continue
+        if (!custom || (custom[0] as RouteFacts).priority > route.priority) custom = [route]
+        else if ((custom[0] as RouteFacts).priority === route.priority) custom.push(route)
+      }
+    }
+    if (!subnet) return {winners: custom ?? []}
+    if (!custom || (custom[0] as RouteFacts).destRange.prefix < subnet.destRange.prefix) return {winners: [subnet]}
+    const best = custom[0] as RouteFacts
+    if (subnet.subnet?.allowSubnetCidrRoutesOverlap) {
+      // ROUTE-06(c): the subnet lets custom routes inside it win; an exact tie stays undecided (ROUTE-08).
+      return best.destRange.prefix > subnet.destRange.prefix ? {winners: custom} : {winners: [subnet, ...custom]}
+    }
+    // ROUTE-06(a): inside a subnet range the subnet route wins; report what it shadows.
+    return {winners: [subnet], shadowed: best}
+  }
+}
+
+/** ROUTE-03: a route with tags applies only to instances holding one of them. */
+export function applies(route: RouteFacts, senderTags: readonly string[]): boolean {
+  return route.tags.length === 0 || route.tags.some((t) => senderTags.includes(t))
+}

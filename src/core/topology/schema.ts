@@ -1,0 +1,261 @@
+/**
+ * The `xcc/v1` Topology file (contracts.md §1) as a strict zod schema.
+ * Field names follow the Compute and GKE REST APIs. Unknown fields are errors.
+ * Shapes only: references, ranges and the "exactly one of" rules are checked by validate.ts,
+ * which can name both sides of a conflict.
+ */
+import {z} from 'zod'
+
+const name = z
+  .string()
+  .min(1, 'must not be empty')
+  .regex(/^[^\s/]+$/, 'must not contain spaces or "/"')
+
+/** CIDR and IP strings are checked by validate.ts so the message can say exactly what is wrong. */
+const cidrText = z.string()
+const ipText = z.string()
+const priority = z.number().int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535')
+/** ports are strings in the API ("80", "30000-32767"); a bare YAML number is accepted too */
+const portText = z.union([z.string(), z.number().int()]).transform((v) => String(v))
+const tags = z.array(name).default([])
+
+export const zoneText = z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone like us-west1-a')
+export const regionText = z.string().regex(/^[a-z]+-[a-z]+\d+$/, 'must be a region like us-west1')
+
+const secondaryRange = z.strictObject({rangeName: name, ipCidrRange: cidrText})
+
+const subnet = z.strictObject({
+  name,
+  region: regionText,
+  ipCidrRange: cidrText,
+  secondaryIpRanges: z.array(secondaryRange).default([]),
+  allowSubnetCidrRoutesOverlap: z.boolean().default(false),
+})
+
+const peering = z.strictObject({
+  name,
+  network: name,
+  exportCustomRoutes: z.boolean().default(false),
+  importCustomRoutes: z.boolean().default(false),
+  // PEER-03: privately used public subnet ranges are exported by default, imported only on request.
+  exportSubnetRoutesWithPublicIp: z.boolean().default(true),
+  importSubnetRoutesWithPublicIp: z.boolean().default(false),
+})
+
+const network = z.strictObject({
+  name,
+  subnets: z.array(subnet).default([]),
+  peerings: z.array(peering).default([]),
+})
+
+const route = z.strictObject({
+  name,
+  network: name,
+  destRange: cidrText,
+  priority: priority.default(1000),
+  tags,
+  nextHopInstance: name.optional(),
+  nextHopIp: ipText.optional(),
+  nextHopIlb: z.string().optional(),
+  nextHopGateway: z.literal('default-internet-gateway', {error: 'the only gateway is default-internet-gateway'}).optional(),
+})
+
+const protocolRule = z.strictObject({
+  IPProtocol: z.union([z.string(), z.number().int()]).transform((v) => String(v).toLowerCase()),
+  ports: z.array(portText).optional(),
+})
+
+const firewall = z.strictObject({
+  name,
+  network: name,
+  direction: z.enum(['INGRESS', 'EGRESS']).default('INGRESS'),
+  priority: priority.default(1000),
+  sourceRanges: z.array(cidrText).default([]),
+  sourceTags: tags,
+  destinationRanges: z.array(cidrText).default([]),
+  targetTags: tags,
+  allowed: z.array(protocolRule).optional(),
+  denied: z.array(protocolRule).optional(),
+  disabled: z.boolean().default(false),
+})
+
+const aliasRange = z.union([
+  cidrText.transform((ipCidrRange) => ({ipCidrRange, subnetworkRangeName: undefined as string | undefined})),
+  z.strictObject({ipCidrRange: cidrText, subnetworkRangeName: name.optional()}),
+])
+
+const networkInterface = z.strictObject({
+  network: name,
+  subnetwork: name,
+  networkIP: ipText,
+  aliasIpRanges: z.array(aliasRange).default([]),
+})
+
+const listenPort = z.strictObject({
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  port: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535'),
+})
+
+const guest = z.strictObject({
+  ipForward: z.boolean().default(false),
+  routes: z.array(z.strictObject({destRange: cidrText, nic: z.number().int().min(0, 'must be a NIC index')})).default([]),
+  iptables: z.string().optional(),
+  listen: z.array(listenPort).optional(),
+})
+
+const instance = z.strictObject({
+  name,
+  zone: zoneText,
+  tags,
+  canIpForward: z.boolean().default(false),
+  networkInterfaces: z.array(networkInterface).min(1, 'an instance needs at least one network interface').max(8, 'at most 8 network interfaces'),
+  guest: guest.default({ipForward: false, routes: []}),
+})
+
+const forwardingRule = z.strictObject({
+  name,
+  region: regionText,
+  network: name,
+  subnetwork: name,
+  IPAddress: ipText,
+  IPProtocol: z.enum(['TCP', 'UDP', 'L3_DEFAULT']).default('TCP'),
+  ports: z.array(portText).max(5, 'an internal forwarding rule takes at most 5 ports').optional(),
+  allPorts: z.boolean().optional(),
+  allowGlobalAccess: z.boolean().default(false),
+  // ILB-04: when set, only these sources are forwarded.
+  sourceIpRanges: z.array(cidrText).default([]),
+  backendService: name,
+})
+
+const backendService = z.strictObject({
+  name,
+  region: regionText,
+  backends: z.array(name).default([]),
+  healthCheck: z.strictObject({
+    protocol: z.enum(['TCP', 'HTTP', 'HTTPS', 'HTTP2', 'SSL', 'GRPC']).default('TCP'),
+    port: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535'),
+    requestPath: z.string().optional(),
+  }),
+})
+
+const masquerade = z.union([
+  z.strictObject({kubenet: z.strictObject({nonMasqueradeCidr: cidrText})}),
+  z.strictObject({
+    ipMasq: z.strictObject({
+      nonMasqueradeCIDRs: z.array(cidrText).optional(),
+      masqLinkLocal: z.boolean().default(false),
+      cidrLimit: z.number().int().min(1).default(64),
+    }),
+  }),
+  z.strictObject({disabled: z.literal(true)}),
+], {error: 'must have exactly one key: kubenet, ipMasq or disabled'})
+
+const node = z.strictObject({
+  name,
+  zone: zoneText.optional(),
+  networkIP: ipText,
+  podCidr: cidrText,
+  tags: z.array(name).optional(),
+  iptables: z.string().optional(),
+})
+
+const pod = z.strictObject({
+  namespace: name.default('default'),
+  name,
+  node: name,
+  ip: ipText,
+  ports: z.array(z.number().int().min(1).max(65535)).optional(),
+  hostNetwork: z.boolean().default(false),
+})
+
+const servicePort = z.strictObject({
+  name: z.string().optional(),
+  port: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535'),
+  targetPort: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535').optional(),
+  nodePort: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535').optional(),
+  protocol: z.enum(['TCP', 'UDP']).default('TCP'),
+})
+
+const service = z.strictObject({
+  namespace: name.default('default'),
+  name,
+  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
+  clusterIP: ipText,
+  ports: z.array(servicePort).min(1, 'a service needs at least one port'),
+  endpoints: z.array(name).default([]),
+  externalTrafficPolicy: z.enum(['Cluster', 'Local']).default('Cluster'),
+  loadBalancer: z.strictObject({internal: z.boolean().default(true), forwardingRule: name}).optional(),
+})
+
+const cluster = z.strictObject({
+  name,
+  location: z.union([zoneText, regionText], {error: 'must be a zone (us-west1-a) or a region (us-west1)'}),
+  network: name,
+  subnetwork: name,
+  mode: z.enum(['ROUTES', 'VPC_NATIVE']),
+  clusterIpv4Cidr: cidrText,
+  servicesIpv4Cidr: cidrText,
+  // SNAT-13 row 3: without a ConfigMap or DaemonSet, GKE's default IP-MASQ chain applies.
+  masquerade: masquerade.default({ipMasq: {masqLinkLocal: false, cidrLimit: 64}}),
+  nodes: z.array(node).min(1, 'a cluster needs at least one node'),
+  pods: z.array(pod).default([]),
+  services: z.array(service).default([]),
+})
+
+export const topologySchema = z.strictObject({
+  apiVersion: z.literal('xcc/v1', {error: 'must be xcc/v1'}),
+  kind: z.literal('Topology', {error: 'must be Topology'}),
+  metadata: z.strictObject({name, description: z.string().optional()}),
+  networks: z.array(network).default([]),
+  routes: z.array(route).default([]),
+  firewalls: z.array(firewall).default([]),
+  instances: z.array(instance).default([]),
+  forwardingRules: z.array(forwardingRule).default([]),
+  backendServices: z.array(backendService).default([]),
+  clusters: z.array(cluster).default([]),
+})
+
+export type Topology = z.output<typeof topologySchema>
+export type NetworkSpec = Topology['networks'][number]
+export type SubnetSpec = NetworkSpec['subnets'][number]
+export type PeeringSpec = NetworkSpec['peerings'][number]
+export type RouteSpec = Topology['routes'][number]
+export type FirewallSpec = Topology['firewalls'][number]
+export type ProtocolRuleSpec = NonNullable<FirewallSpec['allowed']>[number]
+export type InstanceSpec = Topology['instances'][number]
+export type NicSpec = InstanceSpec['networkInterfaces'][number]
+export type GuestSpec = InstanceSpec['guest']
+export type ForwardingRuleSpec = Topology['forwardingRules'][number]
+export type BackendServiceSpec = Topology['backendServices'][number]
+export type ClusterSpec = Topology['clusters'][number]
+export type MasqueradeSpec = ClusterSpec['masquerade']
+export type NodeSpec = ClusterSpec['nodes'][number]
+export type PodSpec = ClusterSpec['pods'][number]
+export type ServiceSpec = ClusterSpec['services'][number]
+
+/** Every field name the schema knows per object kind, for "did you mean" hints on unknown fields. */
+export function knownFieldsAt(schemaPath: readonly (string | number)[]): readonly string[] {
+  let current: z.ZodType = topologySchema
+  for (const key of schemaPath) {
+    current = unwrap(current)
+    if (current instanceof z.ZodArray) current = unwrap(current.element as z.ZodType)
+    if (typeof key === 'number') continue
+    if (current instanceof z.ZodObject) {
+      const next = (current.shape as Record<string, z.ZodType>)[key]
+      if (!next) return []
+      current = next
+    } else return []
+  }
+  current = unwrap(current)
+  if (current instanceof z.ZodArray) current = unwrap(current.element as z.ZodType)
+  return current instanceof z.ZodObject ? Object.keys(current.shape) : []
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current: z.ZodType = schema
+  for (;;) {
+    if (current instanceof z.ZodDefault || current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType
+    else if (current instanceof z.ZodPipe) current = current.in as z.ZodType
+    else return current
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Semantic validation of a schema-valid Topology: names, references and the "exactly one of"
+ * rules. Address rules (containment, overlaps, PEER-08) live in validate-addresses.ts.
+ */
+import type {TopologyIssue} from '../errors.js'
+import {IssueSink, isZone, parsePortRange, regionOfZone} from './issues.js'
+import type {FirewallSpec, ProtocolRuleSpec, Topology} from './schema.js'
+import {validateAddresses} from './validate-addresses.js'
+
+const FIREWALL_PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'esp', 'ah', 'sctp', 'ipip', 'all'])
+const PORTED_PROTOCOLS = new Set(['tcp', 'udp', 'sctp', '6', '17', '132'])
+
+export function validateTopology(t: Topology): TopologyIssue[] {
+  const sink = new IssueSink()
+  validateNames(t, sink)
+  validateReferences(t, sink)
+  validateFirewalls(t, sink)
+  // Address checks assume references resolve; skip them when those already failed to avoid noise.
+  if (sink.issues.length === 0) validateAddresses(t, sink)
+  return sink.issues
+}
+
+function validateNames(t: Topology, sink: IssueSink): void {
+  sink.unique(t.networks, (n) => n.name, (i) => ['networks', i, 'name'], 'network name')
+  const subnets = t.networks.flatMap((n, i) => n.subnets.map((s, j) => ({name: s.name, path: ['networks', i, 'subnets', j, 'name']})))
+  sink.unique(subnets, (s) => s.name, (k) => subnets[k]?.path ?? [], 'subnet name')
+  t.networks.forEach((n, i) => {
+    sink.unique(n.peerings, (p) => p.name, (j) => ['networks', i, 'peerings', j, 'name'], 'peering name')
+    sink.unique(n.peerings, (p) => p.network, (j) => ['networks', i, 'peerings', j, 'network'], 'peering to network')
+    n.subnets.forEach((s, j) => sink.unique(s.secondaryIpRanges, (r) => r.rangeName, (k) => ['networks', i, 'subnets', j, 'secondaryIpRanges', k, 'rangeName'], 'secondary range name'))
+  })
+  sink.unique(t.routes, (r) => r.name, (i) => ['routes', i, 'name'], 'route name')
+  sink.unique(t.firewalls, (f) => f.name, (i) => ['firewalls', i, 'name'], 'firewall name')
+  // GKE nodes are instances too: one namespace for both.
+  const machines = [
+    ...t.instances.map((m, i) => ({name: m.name, path: ['instances', i, 'name']})),
+    ...t.clusters.flatMap((c, i) => c.nodes.map((n, j) => ({name: n.name, path: ['clusters', i, 'nodes', j, 'name']}))),
+  ]
+  sink.unique(machines, (m) => m.name, (k) => machines[k]?.path ?? [], 'instance or node name')
+  sink.unique(t.forwardingRules, (f) => f.name, (i) => ['forwardingRules', i, 'name'], 'forwarding rule name')
+  sink.unique(t.backendServices, (b) => b.name, (i) => ['backendServices', i, 'name'], 'backend service name')
+  sink.unique(t.clusters, (c) => c.name, (i) => ['clusters', i, 'name'], 'cluster name')
+  t.clusters.forEach((c, i) => {
+    sink.unique(c.pods, (p) => `${p.namespace}/${p.name}`, (j) => ['clusters', i, 'pods', j, 'name'], 'pod')
+    sink.unique(c.services, (s) => `${s.namespace}/${s.name}`, (j) => ['clusters', i, 'services', j, 'name'], 'service')
+  })
+}
+
+function validateReferences(t: Topology, sink: IssueSink): void {
+  const networks = new Map(t.networks.map((n) => [n.name, n]))
+  const subnetNetwork = new Map(t.networks.flatMap((n) => n.subnets.map((s) => [s.name, n.name] as const)))
+  const subnetRegion = new Map(t.networks.flatMap((n) => n.subnets.map((s) => [s.name, s.region] as const)))
+  const machineZone = new Map<string, string>([
+    ...t.instances.map((m) => [m.name, m.zone] as const),
+    ...t.clusters.flatMap((c) => c.nodes.map((n) => [n.name, n.zone ?? c.location] as const)),
+  ])
+  const forwardingRules = new Set(t.forwardingRules.map((f) => f.name))
+  const backendServices = new Map(t.backendServices.map((b) => [b.name, b]))
+
+  const needNetwork = (path: PropertyKey[], name: string): boolean => {
+    if (networks.has(name)) return true
+    sink.add(path, `network "${name}" does not exist`, name)
+    return false
+  }
+  const needSubnet = (path: PropertyKey[], subnet: string, network: string): void => {
+    const owner = subnetNetwork.get(subnet)
+    if (owner === undefined) sink.add(path, `subnet "${subnet}" does not exist`, subnet)
+    else if (owner !== network) sink.add(path, `subnet "${subnet}" belongs to network "${owner}", not "${network}"`, subnet)
+  }
+
+  t.networks.forEach((n, i) =>
+    n.peerings.forEach((p, j) => {
+      if (p.network === n.name) sink.add(['networks', i, 'peerings', j, 'network'], 'a network cannot peer with itself', p.network)
+      else needNetwork(['networks', i, 'peerings', j, 'network'], p.network)
+    }),
+  )
+
+  t.routes.forEach((r, i) => {
+    needNetwork(['routes', i, 'network'], r.network)
+    const hops = (['nextHopInstance', 'nextHopIp', 'nextHopIlb', 'nextHopGateway'] as const).filter((k) => r[k] !== undefined)
+    if (hops.length !== 1) {
+      sink.add(['routes', i], `needs exactly one of nextHopInstance, nextHopIp, nextHopIlb, nextHopGateway (has ${hops.length ? hops.join(', ') : 'none'})`)
+    }
+    if (r.nextHopInstance !== undefined && !machineZone.has(r.nextHopInstance)) {
+      sink.add(['routes', i, 'nextHopInstance'], `instance "${r.nextHopInstance}" does not exist`, r.nextHopInstance)
+    }
+    if (r.nextHopIp !== undefined) sink.ip(['routes', i, 'nextHopIp'], r.nextHopIp)
+    // ROUTE-02: nextHopIlb is a forwarding rule name or its IP address.
+    if (r.nextHopIlb !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(r.nextHopIlb) && !forwardingRules.has(r.nextHopIlb)) {
+      sink.add(['routes', i, 'nextHopIlb'], `forwarding rule "${r.nextHopIlb}" does not exist`, r.nextHopIlb)
+    }
+  })
+
+  t.firewalls.forEach((f, i) => needNetwork(['firewalls', i, 'network'], f.network))
+
+  t.instances.forEach((m, i) => {
+    const seen = new Map<string, number>()
+    m.networkInterfaces.forEach((nic, j) => {
+      const path = ['instances', i, 'networkInterfaces', j]
+      if (!needNetwork([...path, 'network'], nic.network)) return
+      needSubnet([...path, 'subnetwork'], nic.subnetwork, nic.network)
+      // ROUTE-11: each NIC of a VM is in a different VPC network.
+      const first = seen.get(nic.network)
+      if (first !== undefined) sink.add([...path, 'network'], `nic${j} is in the same network as nic${first}; each NIC must be in a different network`, nic.network)
+      else seen.set(nic.network, j)
+      const region = subnetRegion.get(nic.subnetwork)
+      if (region !== undefined && region !== regionOfZone(m.zone)) {
+        sink.add([...path, 'subnetwork'], `subnet "${nic.subnetwork}" is in ${region} but the instance is in ${m.zone}`, nic.subnetwork)
+      }
+    })
+    m.guest.routes.forEach((r, j) => {
+      if (r.nic >= m.networkInterfaces.length) sink.add(['instances', i, 'guest', 'routes', j, 'nic'], `the instance has no nic${r.nic}`, r.nic)
+    })
+  })
+
+  t.forwardingRules.forEach((f, i) => {
+    if (needNetwork(['forwardingRules', i, 'network'], f.network)) needSubnet(['forwardingRules', i, 'subnetwork'], f.subnetwork, f.network)
+    const region = subnetRegion.get(f.subnetwork)
+    if (region !== undefined && region !== f.region) sink.add(['forwardingRules', i, 'region'], `subnet "${f.subnetwork}" is in ${region}`, f.region)
+    const backend = backendServices.get(f.backendService)
+    if (!backend) sink.add(['forwardingRules', i, 'backendService'], `backend service "${f.backendService}" does not exist`, f.backendService)
+    else if (backend.region !== f.region) sink.add(['forwardingRules', i, 'backendService'], `backend service "${backend.name}" is in ${backend.region}, the forwarding rule in ${f.region}`, f.backendService)
+    const hasPorts = f.ports !== undefined && f.ports.length > 0
+    if (hasPorts === (f.allPorts === true)) sink.add(['forwardingRules', i], 'needs exactly one of ports or allPorts: true')
+    if (f.IPProtocol === 'L3_DEFAULT' && f.allPorts !== true) sink.add(['forwardingRules', i, 'IPProtocol'], 'L3_DEFAULT requires allPorts: true', f.IPProtocol)
+    f.ports?.forEach((p, j) => {
+      const range = parsePortRange(p)
+      if (!range || range[0] < 1) sink.add(['forwardingRules', i, 'ports', j], 'must be a port 1..65535 or a range like 8000-8080', p)
+    })
+  })
+
+  t.backendServices.forEach((b, i) => {
+    sink.unique(b.backends, (x) => x, (j) => ['backendServices', i, 'backends', j], 'backend')
+    b.backends.forEach((name, j) => {
+      const zone = machineZone.get(name)
+      if (zone === undefined) sink.add(['backendServices', i, 'backends', j], `instance "${name}" does not exist`, name)
+      else if (regionOfZone(zone) !== b.region) sink.add(['backendServices', i, 'backends', j], `instance "${name}" is in ${zone}, outside the backend service's region ${b.region}`, name)
+    })
+  })
+
+  t.clusters.forEach((c, i) => {
+    const path = ['clusters', i]
+    if (needNetwork([...path, 'network'], c.network)) needSubnet([...path, 'subnetwork'], c.subnetwork, c.network)
+    const clusterRegion = isZone(c.location) ? regionOfZone(c.location) : c.location
+    const region = subnetRegion.get(c.subnetwork)
+    if (region !== undefined && region !== clusterRegion) sink.add([...path, 'location'], `subnet "${c.subnetwork}" is in ${region}`, c.location)
+    const nodes = new Set(c.nodes.map((n) => n.name))
+    c.nodes.forEach((n, j) => {
+      if (n.zone === undefined && !isZone(c.location)) sink.add([...path, 'nodes', j, 'zone'], `is required when the cluster location (${c.location}) is a region`)
+      if (n.zone !== undefined && regionOfZone(n.zone) !== clusterRegion) sink.add([...path, 'nodes', j, 'zone'], `is outside the cluster's region ${clusterRegion}`, n.zone)
+    })
+    c.pods.forEach((p, j) => {
+      if (!nodes.has(p.node)) sink.add([...path, 'pods', j, 'node'], `node "${p.node}" is not a node of cluster "${c.name}"`, p.node)
+    })
+    const pods = new Set(c.pods.map((p) => `${p.namespace}/${p.name}`))
+    c.services.forEach((s, j) => {
+      s.endpoints.forEach((e, k) => {
+        if (!pods.has(`${s.namespace}/${e}`)) sink.add([...path, 'services', j, 'endpoints', k], `pod "${s.namespace}/${e}" does not exist in cluster "${c.name}"`, e)
+      })
+      if (s.loadBalancer && s.type !== 'LoadBalancer') sink.add([...path, 'services', j, 'loadBalancer'], `only a LoadBalancer service has a load balancer (type is ${s.type})`)
+      if (s.loadBalancer && !forwardingRules.has(s.loadBalancer.forwardingRule)) {
+        sink.add([...path, 'services', j, 'loadBalancer', 'forwardingRule'], `forwarding rule "${s.loadBalancer.forwardingRule}" does not exist`, s.loadBalancer.forwardingRule)
+      }
+      s.ports.forEach((p, k) => {
+        if (p.nodePort !== undefined && s.type === 'ClusterIP') sink.add([...path, 'services', j, 'ports', k, 'nodePort'], 'a ClusterIP service has no node port', p.nodePort)
+      })
+    })
+  })
+}
+
+function validateFirewalls(t: Topology, sink: IssueSink): void {
+  t.firewalls.forEach((f: FirewallSpec, i) => {
+    const path = ['firewalls', i]
+    if ((f.allowed === undefined) === (f.denied === undefined)) sink.add(path, 'needs exactly one of allowed or denied')
+    if (f.direction === 'EGRESS') {
+      if (f.sourceRanges.length > 0) sink.add([...path, 'sourceRanges'], 'applies to INGRESS rules only (FW-03)')
+      if (f.sourceTags.length > 0) sink.add([...path, 'sourceTags'], 'applies to INGRESS rules only (FW-03)')
+    }
+    const check = (rules: readonly ProtocolRuleSpec[], key: 'allowed' | 'denied'): void => {
+      if (rules.length === 0) sink.add([...path, key], 'must list at least one protocol')
+      rules.forEach((rule, j) => {
+        const protocol = rule.IPProtocol
+        const numeric = /^\d+$/.test(protocol) && Number(protocol) <= 255
+        if (!FIREWALL_PROTOCOLS.has(protocol) && !numeric) {
+          sink.add([...path, key, j, 'IPProtocol'], `unknown protocol (use ${[...FIREWALL_PROTOCOLS].join(', ')} or a number 0..255)`, protocol)
+        }
+        if (rule.ports && rule.ports.length > 0 && !PORTED_PROTOCOLS.has(protocol)) {
+          sink.add([...path, key, j, 'ports'], `ports apply to tcp, udp and sctp only, not ${protocol} (FW-03)`)
+        }
+        rule.ports?.forEach((p, k) => {
+          if (!parsePortRange(p)) sink.add([...path, key, j, 'ports', k], 'must be a port 0..65535 or a range like 30000-32767', p)
+        })
+      })
+    }
+    if (f.allowed) check(f.allowed, 'allowed')
+    if (f.denied) check(f.denied, 'denied')
+  })
+}
