@@ -1,0 +1,268 @@
+/**
+ * What happens inside a node or VM: its netfilter pipeline (SNAT-14: the whole POSTROUTING
+ * chain is the unit), its routing (ROUTE-11 guest routes, pods behind cbr0/veths), delivery
+ * to a local process or pod, or forwarding back into the VPC.
+ */
+import {runPipeline} from '../iptables/pipeline.js'
+import type {HostContext, IptPacket, PipelineOutcome, RouteDecision, Ruleset} from '../iptables/types.js'
+import {type Ip, cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
+import type {InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
+import {podIface} from '../topology/model.js'
+import {explainNoMasquerade} from './masquerade.js'
+import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, samePacket, step, viewRule} from './trail.js'
+import type {HostRef, NatView, Packet, Step} from './types.js'
+import {emitIntoVpc} from './vpc.js'
+
+const NO_RULES: Ruleset = {source: 'no iptables rules', tables: new Map()}
+
+export function hostContext(model: Model, instance: InstanceFacts): HostContext {
+  const node = model.nodes.get(instance.name)
+  const vips = model.vipsBackedBy(instance.name).map((f) => f.ip)
+  return {
+    isLocal: (a) =>
+      a >>> 24 === 127 ||
+      instance.nics.some((n) => n.ip === a || (instance.kind === 'vm' && n.aliasRanges.some((r) => cidrContainsIp(r, a)))) ||
+      vips.includes(a) || // the guest agent makes every VIP the instance backs a local address
+      node?.podGateway === a,
+    interfaceAddress: (iface) => {
+      if (iface === 'eth0') return instance.nics[0]?.ip
+      const nic = /^nic(\d)$/.exec(iface)
+      if (nic) return instance.nics[Number(nic[1])]?.ip
+      if (iface === 'lo') return 0x7f000001
+      return node?.podGateway
+    },
+  }
+}
+
+/** The guest's routing table: local addresses, pods (nodes), then connected, declared and default routes (longest prefix). */
+export function hostRoute(model: Model, instance: InstanceFacts, host: HostContext): (dst: Ip) => RouteDecision | undefined {
+  const node = model.nodes.get(instance.name)
+  const cluster = node ? model.clusters.get(node.cluster) : undefined
+  const order = {declared: 0, connected: 1, default: 2}
+  const routes = [...instance.guest.routes].sort((a, b) => b.destRange.prefix - a.destRange.prefix || order[a.origin] - order[b.origin])
+  return (dst) => {
+    if (host.isLocal(dst)) return {local: true}
+    if (node && cluster && cidrContainsIp(node.podCidr, dst)) {
+      const pod = cluster.pods.find((p) => p.ip === dst && !p.hostNetwork)
+      return {local: false, outIface: pod?.nodeIface ?? podIface(cluster.mode, dst)}
+    }
+    const best = routes.find((r) => cidrContainsIp(r.destRange, dst))
+    if (!best) return undefined
+    return {local: false, outIface: instance.kind === 'node' ? 'eth0' : `nic${best.nic}`}
+  }
+}
+
+/** The pod behind a node that owns `address`, declared or (when the cluster declares none) implicit. */
+export function podOnNode(model: Model, node: NodeFacts, address: Ip): PodFacts | undefined {
+  const cluster = model.clusters.get(node.cluster)
+  if (!cluster || !cidrContainsIp(node.podCidr, address)) return undefined
+  const declared = cluster.pods.find((p) => p.ip === address && p.node === node.name && !p.hostNetwork)
+  if (declared || cluster.pods.some((p) => !p.hostNetwork)) return declared
+  return {cluster: cluster.name, namespace: 'default', name: `pod-${formatIp(address)}`, node: node.name, ip: address, hostNetwork: false, declared: false, nodeIface: podIface(cluster.mode, address)}
+}
+
+export function podLabel(pod: PodFacts): string {
+  return pod.declared ? `${pod.cluster}/${pod.namespace}/${pod.name}` : `${pod.cluster}/${pod.node}`
+}
+
+function toPacket(p: IptPacket): Packet {
+  return {src: p.src, dst: p.dst, protocol: p.protocol === 'udp' ? 'udp' : 'tcp', srcPort: p.srcPort, dstPort: p.dstPort}
+}
+
+/**
+ * Runs `packet` through the host and continues the walk from each outcome.
+ * `fromPod`: the packet comes from this pod (for the masquerade step, SNAT-18).
+ */
+export function processOnHost(
+  ctx: WalkContext, trail: Trail, instance: InstanceFacts, packet: Packet, origin: 'arriving' | 'local', inIface: string | undefined, fromPod?: PodFacts,
+): Ended[] {
+  if (++trail.hops > MAX_HOPS) return abort(trail, hostLabel(instance), packet, 'TRACE_TOO_LONG', `the path is longer than ${MAX_HOPS} hops`)
+  const host = hostContext(ctx.model, instance)
+  const forward = ctx.direction === 'forward'
+  const restore = forward ? undefined : conntrackReverse(trail, instance.name, packet)
+  // A reply reaching a host that never saw the request has no conntrack entry: a SYN-ACK is then INVALID.
+  const ctstate = forward ? 'NEW' : trail.hostsSeen.has(instance.name) ? 'ESTABLISHED' : 'INVALID'
+  if (forward) trail.hostsSeen.add(instance.name)
+  const outcomes = runPipeline({
+    ruleset: instance.guest.ruleset ?? NO_RULES,
+    host,
+    origin,
+    packet: {...packet, ...(inIface === undefined ? {} : {inIface}), mark: 0, ctstate},
+    ipForward: instance.guest.ipForward,
+    route: hostRoute(ctx.model, instance, host),
+    ...(restore ? {reply: restore} : {}),
+  })
+  return branch(trail, outcomes, (t, outcome) => continueFrom(ctx, t, instance, packet, outcome, fromPod))
+}
+
+function conntrackReverse(trail: Trail, host: string, reply: Packet): {restoreDst: {ip: Ip; port: number}; restoreSrc: {ip: Ip; port: number}} | undefined {
+  const entry = trail.conntrack.find((e) => e.host === host && e.after.src === reply.dst && e.after.srcPort === reply.dstPort && e.after.dst === reply.src && e.after.dstPort === reply.srcPort)
+  if (!entry) return undefined
+  return {restoreDst: {ip: entry.before.src, port: entry.before.srcPort}, restoreSrc: {ip: entry.before.dst, port: entry.before.dstPort}}
+}
+
+function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, outcome: PipelineOutcome, fromPod?: PodFacts): Ended[] {
+  const at = hostLabel(instance)
+  const source = instance.guest.ruleset?.source ?? NO_RULES.source
+  if (outcome.kind === 'unknown') {
+    return abort(trail, at, entered, 'XCC_IPTABLES_RULE_NOT_UNDERSTOOD', `${source}, line ${outcome.rule.line}: ${outcome.reason}; xcc cannot tell what this rule does to the packet`, {rules: [viewRule(source, outcome.rule)]})
+  }
+  const final = toPacket(outcome.packet)
+  if (outcome.kind === 'no-route') return drop(trail, at, final, 'XCC_GUEST_NO_ROUTE', `${instance.name} has no route for ${formatIp(final.dst)} in its guest routing table`)
+  recordNat(ctx, trail, instance, entered, final, outcome)
+  if (outcome.kind === 'dropped') return dropOnHost(trail, instance, final, outcome, source)
+  if (outcome.kind === 'local') return deliverLocal(ctx, trail, instance, final)
+  const node = ctx.model.nodes.get(instance.name)
+  if (node && outcome.outIface !== 'eth0') {
+    if (fromPod && ctx.direction === 'forward' && !outcome.nat.some((r) => r.kind !== 'DNAT')) {
+      trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', at, final, `${formatIp(final.dst)} is a pod on the same node ${node.name}: the packet does not leave the node`, {reason: 'DESTINATION_ON_SAME_NODE'}))
+    }
+    return deliverToPod(ctx, trail, node, final)
+  }
+  if (node && fromPod && ctx.direction === 'forward') trail.add(masqueradeStep(ctx, instance, node, fromPod, entered, final, outcome))
+  const nic = instance.kind === 'node' ? 0 : Number(/^nic(\d)$/.exec(outcome.outIface)?.[1] ?? 0)
+  return emitIntoVpc(ctx, trail, instance, nic, final)
+}
+
+/** Steps for every NAT the host applied, and the conntrack entry the return path will reverse. */
+function recordNat(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, final: Packet, outcome: Exclude<PipelineOutcome, {kind: 'unknown' | 'no-route'}>): void {
+  const at = hostLabel(instance)
+  const source = instance.guest.ruleset?.source ?? NO_RULES.source
+  if (ctx.direction === 'return') {
+    if (final.src !== entered.src || final.dst !== entered.dst || final.srcPort !== entered.srcPort || final.dstPort !== entered.dstPort) {
+      trail.add(step('NAT', at, entered, `conntrack reverses this host's NAT for the reply: ${packetText(entered)} becomes ${packetText(final)}`, {nat: natView('XCC_CONNTRACK_REVERSE', entered, final)}))
+    }
+    return
+  }
+  if (outcome.nat.length > 0) trail.conntrack.push({host: instance.name, before: entered, after: final})
+  const node = instance.kind === 'node'
+  for (const record of outcome.nat) {
+    const before = toPacket(record.before)
+    const after = toPacket(record.after)
+    if (record.kind === 'DNAT') {
+      const type = node ? 'XCC_KUBE_PROXY_DNAT' : 'XCC_GUEST_DNAT'
+      trail.add(step('NAT', at, before, `${node ? 'kube-proxy DNAT' : 'DNAT'}: destination ${formatIp(before.dst)}:${before.dstPort} → ${formatIp(after.dst)}:${after.dstPort} (${source}, line ${record.rule.line})`, {
+        nat: natView(type, before, after), rules: [viewRule(source, record.rule)],
+      }))
+    } else if (!(node && outcome.kind === 'forwarded' && outcome.outIface === 'eth0')) {
+      // Pod masquerade on the way out of eth0 is reported by masqueradeStep; this is any other SNAT.
+      trail.add(step('NAT', at, before, `${record.kind}: source ${formatIp(before.src)} → ${formatIp(after.src)} (${source}, line ${record.rule.line})`, {
+        nat: {...natView('XCC_GUEST_SNAT', before, after), ...(record.randomPort ? {randomPort: true} : {})}, rules: [viewRule(source, record.rule)],
+      }))
+    }
+  }
+}
+
+export function natView(type: NatView['type'], before: Packet, after: Packet): NatView {
+  return {type, before: {src: formatIp(before.src), dst: formatIp(before.dst), protocol: before.protocol, srcPort: before.srcPort, dstPort: before.dstPort}, after: {src: formatIp(after.src), dst: formatIp(after.dst), protocol: after.protocol, srcPort: after.srcPort, dstPort: after.dstPort}}
+}
+
+/** SNAT-06/SNAT-18: the NAT step (GKE_POD_IP_MASQUERADING) or why masquerading was skipped. */
+function masqueradeStep(ctx: WalkContext, instance: InstanceFacts, node: NodeFacts, pod: PodFacts, entered: Packet, final: Packet, outcome: Extract<PipelineOutcome, {kind: 'forwarded' | 'sent'}>): Step {
+  const at = hostLabel(instance)
+  const source = instance.guest.ruleset?.source ?? NO_RULES.source
+  const snat = outcome.nat.find((r) => r.kind !== 'DNAT')
+  if (snat) {
+    const before = toPacket(snat.before)
+    return step('NAT', at, before, `node ${node.name} masquerades pod ${formatIp(pod.ip)}: source ${formatIp(before.src)} → ${formatIp(final.src)} (${source}, line ${snat.rule.line})${snat.randomPort ? '; the source port is randomised (--random-fully)' : ''}`, {
+      nat: {...natView('GKE_POD_IP_MASQUERADING', before, final), ...(snat.randomPort ? {randomPort: true} : {})},
+      rules: outcome.hits.filter((h) => h.table === 'nat' && (h.chain === 'POSTROUTING' || h === snat.rule || h.chain.startsWith('IP-MASQ') || h.chain === 'KUBE-POSTROUTING')).map((h) => viewRule(source, h)),
+    })
+  }
+  const why = explainNoMasquerade(ctx.model, instance, node, final, outcome.hits)
+  return step('SKIP_GKE_POD_IP_MASQUERADING', at, final, why.detail, {
+    reason: why.reason,
+    ...(why.range ? {nonMasqueradeRange: formatCidr(why.range)} : {}),
+    ...(why.rules.length ? {rules: why.rules.map((r) => viewRule(source, r))} : {}),
+  })
+}
+
+function dropOnHost(trail: Trail, instance: InstanceFacts, packet: Packet, outcome: Extract<PipelineOutcome, {kind: 'dropped'}>, source: string): Ended[] {
+  const at = hostLabel(instance)
+  if ('ipForwardDisabled' in outcome.by) {
+    return drop(trail, at, packet, 'XCC_GUEST_FORWARDING_DISABLED', `net.ipv4.ip_forward is off on ${instance.name}: its operating system does not forward ${packetText(packet)}`)
+  }
+  const by = outcome.by
+  const rules = 'line' in by ? [viewRule(source, by)] : []
+  const where = 'line' in by ? `${source}, line ${by.line}` : `${source}: ${by.table} ${by.chain} policy ${by.policy}`
+  if ('line' in by && outcome.verdict === 'REJECT' && /has no endpoints/.test(by.text)) {
+    return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `the service at ${formatIp(packet.dst)}:${packet.dstPort} has no endpoints; kube-proxy rejects the connection (${where})`, {rules})
+  }
+  if (outcome.hook === 'FORWARD') {
+    return drop(trail, at, packet, 'XCC_GUEST_FORWARDING_DISABLED', `the FORWARD chain of ${instance.name} ${outcome.verdict === 'REJECT' ? 'rejects' : 'drops'} ${packetText(packet)} (${where})`, {rules})
+  }
+  return drop(trail, at, packet, 'XCC_GUEST_FIREWALL', `the ${outcome.hook} chain of ${instance.name} ${outcome.verdict === 'REJECT' ? 'rejects' : 'drops'} ${packetText(packet)} (${where})`, {rules})
+}
+
+function deliverToPod(ctx: WalkContext, trail: Trail, node: NodeFacts, packet: Packet): Ended[] {
+  const pod = podOnNode(ctx.model, node, packet.dst)
+  if (!pod && ctx.direction === 'return') {
+    return drop(trail, `node/${node.name}`, packet, 'ROUTE_WRONG_NETWORK', `the reply to ${formatIp(packet.dst)} is routed to node ${node.name} of cluster ${node.cluster}, not to the client: the reply goes astray`)
+  }
+  if (!pod) return drop(trail, `node/${node.name}`, packet, 'UNKNOWN_INTERNAL_ADDRESS', `no pod of cluster ${node.cluster} has the address ${formatIp(packet.dst)} on node ${node.name}`)
+  const at = podLabel(pod)
+  trail.add(step('ARRIVE_AT_GKE_POD', at, packet, `pod ${pod.declared ? `${pod.namespace}/${pod.name}` : formatIp(pod.ip)} on node ${node.name}${pod.declared ? '' : ' (not declared in the topology; assumed)'}`))
+  const ref: HostRef = {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: pod.ip, declared: pod.declared}
+  if (ctx.direction === 'forward' && pod.ports && !pod.ports.includes(packet.dstPort)) {
+    return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `pod ${pod.namespace}/${pod.name} serves ${pod.ports.join(', ')}, not port ${packet.dstPort}`)
+  }
+  return finish(ctx, trail, at, ref, packet, `delivered to pod ${at}`)
+}
+
+/** DELIVER on the forward path; on the return path, only if the reply reaches the client as the client expects it. */
+export function finish(ctx: WalkContext, trail: Trail, at: string, host: HostRef, packet: Packet, detail: string): Ended[] {
+  const client = ctx.client
+  if (ctx.direction === 'return' && client) {
+    if (!sameHost(client.host, host)) {
+      return drop(trail, at, packet, 'ROUTE_WRONG_NETWORK', `the reply to ${formatIp(packet.dst)} is routed to ${at}, not to the client ${describeHost(client.host)}: the reply goes astray`)
+    }
+    const expected = reversePacket(client.packet)
+    if (!samePacket(expected, packet)) {
+      return drop(trail, at, packet, 'XCC_REPLY_NOT_FOR_CLIENT', `the client expects a reply ${packetText(expected)} but receives ${packetText(packet)}; it does not belong to its connection`)
+    }
+    trail.add(step('DELIVER', at, packet, `the reply reaches the client ${at}`))
+    return [{trail, end: {kind: 'delivered', host, packet}}]
+  }
+  trail.add(step('DELIVER', at, packet, detail))
+  return [{trail, end: {kind: 'delivered', host, packet}}]
+}
+
+function sameHost(a: HostRef, b: HostRef): boolean {
+  if (a.kind === 'instance' || b.kind === 'instance') return a.kind === b.kind && a.name === (b as {name: string}).name
+  return a.cluster === b.cluster && a.ip === b.ip && a.node === b.node
+}
+
+export function describeHost(host: HostRef): string {
+  return host.kind === 'instance' ? host.name : host.declared ? `${host.cluster}/${host.namespace}/${host.name}` : `pod ${formatIp(host.ip)} on ${host.node}`
+}
+
+function deliverLocal(ctx: WalkContext, trail: Trail, instance: InstanceFacts, packet: Packet): Ended[] {
+  const at = hostLabel(instance)
+  const node = ctx.model.nodes.get(instance.name)
+  if (ctx.direction === 'forward') {
+    const vip = ctx.model.vipsBackedBy(instance.name).find((f) => f.ip === packet.dst)
+    if (node) {
+      const hostPod = ctx.model.clusters.get(node.cluster)?.pods.find((p) => p.hostNetwork && p.node === node.name && p.ports?.includes(packet.dstPort))
+      if (hostPod) return deliverHostNetworkPod(ctx, trail, hostPod, packet)
+      // A VIP no kube-proxy rule claimed: nothing on the node serves it (the kernel answers with a reset).
+      if (vip) return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `no service of cluster ${node.cluster} serves ${formatIp(packet.dst)}:${packet.dstPort} (load balancer ${vip.name}) on node ${node.name}: no kube-proxy rule matches`)
+    } else {
+      const listen = instance.guest.listen
+      if (listen && !listen.some((l) => l.port === packet.dstPort && l.protocol === packet.protocol)) {
+        return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `${instance.name} listens on ${listen.map((l) => `${l.protocol}/${l.port}`).join(', ') || 'nothing'}, not ${packet.protocol}/${packet.dstPort}`)
+      }
+    }
+  }
+  return finish(ctx, trail, at, {kind: 'instance', name: instance.name}, packet, `delivered to ${at}${vipNote(ctx, instance, packet)}`)
+}
+
+function vipNote(ctx: WalkContext, instance: InstanceFacts, packet: Packet): string {
+  const fr = ctx.model.vipsBackedBy(instance.name).find((f) => f.ip === packet.dst)
+  return fr ? ` (the load balancer address of ${fr.name} is local on its backends)` : ''
+}
+
+function deliverHostNetworkPod(ctx: WalkContext, trail: Trail, pod: PodFacts, packet: Packet): Ended[] {
+  const at = podLabel(pod)
+  trail.add(step('ARRIVE_AT_GKE_POD', at, packet, `host-network pod ${pod.namespace}/${pod.name} on node ${pod.node}`))
+  return finish(ctx, trail, at, {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: pod.ip, declared: pod.declared}, packet, `delivered to pod ${at}`)
+}

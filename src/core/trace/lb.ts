@@ -1,0 +1,69 @@
+/**
+ * Internal passthrough load balancers (gcp-network-semantics.md §5): the forwarding rule's
+ * protocol, ports, sources and region (ILB-03, ILB-04), its backends and their health-check
+ * firewall (ILB-08), hairpin (ILB-14), then delivery to each healthy backend with the
+ * destination unchanged (ILB-05).
+ */
+import {cidrContainsIp, formatIp} from '../net/ipv4.js'
+import type {ForwardingRuleFacts, InstanceFacts} from '../topology/model-types.js'
+import {evaluateHealthCheckAdmission} from './firewall.js'
+import {type Ended, type Trail, type WalkContext, branch, drop, step} from './trail.js'
+import type {Packet} from './types.js'
+import {arriveAtInstance} from './vpc.js'
+
+export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFacts, sender: InstanceFacts, packet: Packet, asNextHop: boolean): Ended[] {
+  const at = `lb/${fr.name}`
+  const ports = fr.ports ? `ports ${fr.portsText.join(', ')}` : 'all ports'
+  const protocolOk = fr.protocol === 'L3_DEFAULT' || fr.protocol.toLowerCase() === packet.protocol
+  const portOk = !fr.ports || fr.ports.some((r) => packet.dstPort >= r.lo && packet.dstPort <= r.hi)
+  if (!protocolOk || !portOk) {
+    return drop(trail, at, packet, 'FORWARDING_RULE_MISMATCH', `forwarding rule ${fr.name} (${formatIp(fr.ip)}) forwards ${fr.protocol} ${ports}, not ${packet.protocol.toUpperCase()} ${packet.dstPort} (ILB-04)`)
+  }
+  if (fr.sourceIpRanges.length > 0 && !fr.sourceIpRanges.some((r) => cidrContainsIp(r, packet.src))) {
+    return drop(trail, at, packet, 'FORWARDING_RULE_MISMATCH', `forwarding rule ${fr.name} accepts only the sourceIpRanges it lists, not ${formatIp(packet.src)} (ILB-04)`)
+  }
+  // ILB-03: the client region is the region of the instance that sent the packet into the VPC.
+  if (sender.region !== fr.region && !fr.allowGlobalAccess) {
+    return drop(trail, at, packet, 'FORWARDING_RULE_REGION_MISMATCH', `the client ${sender.name} is in ${sender.region}, the load balancer ${fr.name} in ${fr.region}, and allowGlobalAccess is false (ILB-03)`)
+  }
+  trail.add(step('APPLY_FORWARDING_RULE', at, packet, `forwarding rule ${fr.name} (${formatIp(fr.ip)}, ${fr.protocol} ${ports}, ${fr.region}${fr.allowGlobalAccess ? ', global access' : ''}) matches${asNextHop ? ' as the next hop of a route (ILB-13)' : ''}; backend service ${fr.backendService.name}`))
+
+  const backends = fr.backendService.backends
+  if (backends.length === 0) {
+    return drop(trail, at, packet, 'FORWARDING_RULE_NO_INSTANCES', `backend service ${fr.backendService.name} of ${fr.name} has no backends (ILB-04)`)
+  }
+  const inNetwork: Array<{instance: InstanceFacts; nic: number}> = []
+  const wrongNetwork: string[] = []
+  for (const name of backends) {
+    const instance = ctx.model.instances.get(name) as InstanceFacts
+    const nic = instance.nics.find((n) => n.network === fr.network)
+    if (nic) inNetwork.push({instance, nic: nic.index})
+    else wrongNetwork.push(name)
+  }
+  if (inNetwork.length === 0) {
+    return drop(trail, at, packet, 'LOAD_BALANCER_BACKEND_INVALID_NETWORK', `no backend of ${fr.name} has a NIC in ${fr.network}: ${wrongNetwork.join(', ')} (ILB-04)`)
+  }
+  const network = ctx.model.networks.get(fr.network)
+  const hcPort = fr.backendService.healthCheck.port
+  const unhealthy: string[] = []
+  const healthy = inNetwork.filter((b) => {
+    if (!network) return false
+    const admission = evaluateHealthCheckAdmission(network, b.instance, fr.ip, hcPort)
+    if (admission.blocked.isEmpty()) return true
+    unhealthy.push(`${b.instance.name} (probes from ${admission.blocked.toString()} to port ${hcPort} are blocked)`)
+    return false
+  })
+  if (healthy.length === 0) {
+    return drop(trail, at, packet, 'FIREWALL_BLOCKING_LOAD_BALANCER_BACKEND_HEALTH_CHECK', `no backend of ${fr.name} can pass its health check: the firewall of ${fr.network} blocks the probe ranges 35.191.0.0/16 and 130.211.0.0/22 — ${unhealthy.join('; ')} (ILB-08)`)
+  }
+  // ILB-14: a backend that calls its own load balancer is answered by itself.
+  const hairpin = healthy.find((b) => b.instance.name === sender.name)
+  const chosen = hairpin ? [hairpin] : healthy
+  const notes = [
+    hairpin ? `the client ${sender.name} is itself a backend, so it answers its own connection (ILB-14)` : `healthy backends: ${healthy.map((b) => b.instance.name).join(', ')}`,
+    ...(unhealthy.length ? [`unhealthy: ${unhealthy.join('; ')}`] : []),
+    ...(wrongNetwork.length ? [`not in ${fr.network}: ${wrongNetwork.join(', ')}`] : []),
+  ]
+  trail.add(step('ANALYZE_LOAD_BALANCER_BACKEND', at, packet, `${notes.join('; ')}; the destination stays ${formatIp(packet.dst)} (passthrough, ILB-05)`))
+  return branch(trail, chosen, (t, b) => arriveAtInstance(ctx, t, b.instance, b.nic, packet))
+}

@@ -1,0 +1,103 @@
+/**
+ * traceFlow: the path tracer (gcp-network-semantics.md §9). Walks the forward path from the
+ * source, then, for TCP, the reply from wherever the forward path delivered back to the client
+ * (ILB-06: replies are routed by the server side's own routes), and combines the verdicts of
+ * every alternative path.
+ */
+import {formatIp} from '../net/ipv4.js'
+import type {InstanceFacts, Model} from '../topology/model-types.js'
+import type {Flow} from './endpoints.js'
+import {hostContext, hostRoute, podLabel, processOnHost} from './hosts.js'
+import {type Ended, MAX_PATHS, Trail, type WalkContext, hostLabel, packetText, reversePacket, step, viewPacket} from './trail.js'
+import type {Assumption, HostRef, Packet, PathEnd, PathTrace, TraceResult, Verdict} from './types.js'
+
+export interface TraceOptions {
+  /** hypothetical fixes, used by the doctor to test a diagnosis */
+  readonly assumptions?: readonly Assumption[]
+}
+
+export function traceFlow(model: Model, flow: Flow, options: TraceOptions = {}): TraceResult {
+  const assumptions = options.assumptions ?? []
+  const ctx: WalkContext = {model, assumptions, direction: 'forward'}
+  const {packet, client, ended} = startForward(ctx, flow)
+  const paths: PathTrace[] = []
+  for (const forward of ended) {
+    if (paths.length >= MAX_PATHS) break
+    if (forward.end.kind !== 'delivered' || packet.protocol !== 'tcp') {
+      paths.push({forward: forward.trail.steps, forwardEnd: forward.end, return: [], verdict: pathVerdict(forward.end)})
+      continue
+    }
+    const returnCtx: WalkContext = {model, assumptions, direction: 'return', client: {host: client, packet}}
+    for (const back of startReturn(returnCtx, forward.trail.forReturn(), forward.end.host, forward.end.packet)) {
+      paths.push({forward: forward.trail.steps, forwardEnd: forward.end, return: back.trail.steps, returnEnd: back.end, verdict: pathVerdict(forward.end, back.end)})
+    }
+  }
+  return {
+    flow: {from: flow.source.label, to: flow.destination.label, packet: viewPacket(packet)},
+    paths: paths.slice(0, MAX_PATHS),
+    verdict: combineVerdicts(paths.map((p) => p.verdict)),
+  }
+}
+
+function startForward(ctx: WalkContext, flow: Flow): {packet: Packet; client: HostRef; ended: Ended[]} {
+  const trail = new Trail()
+  const source = flow.source
+  if (source.kind === 'pod') {
+    const {pod, node} = source
+    const instance = ctx.model.instances.get(node.name) as InstanceFacts
+    const client: HostRef = {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: pod.hostNetwork ? node.ip : pod.ip, declared: pod.declared}
+    if (pod.hostNetwork) {
+      const packet = {...flow.packet, src: node.ip}
+      trail.add(step('START_FROM_GKE_POD', podLabel(pod), packet, `host-network pod ${pod.namespace}/${pod.name} on node ${node.name} (cluster ${node.cluster})`))
+      trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', hostLabel(instance), packet, `the pod uses the node's network namespace and address ${formatIp(node.ip)}`, {reason: 'POD_USES_NODE_NETWORK_NAMESPACE'}))
+      return {packet, client, ended: processOnHost(ctx, trail, instance, packet, 'local', undefined)}
+    }
+    const cluster = ctx.model.clusters.get(node.cluster)
+    trail.add(step('START_FROM_GKE_POD', podLabel(pod), flow.packet, `${pod.declared ? `pod ${pod.namespace}/${pod.name}` : `a pod (not declared; assumed at ${formatIp(pod.ip)})`} on node ${node.name}, cluster ${node.cluster} (${cluster?.mode ?? ''}); sends ${packetText(flow.packet)}`))
+    return {packet: flow.packet, client, ended: processOnHost(ctx, trail, instance, flow.packet, 'arriving', pod.nodeIface, pod)}
+  }
+  const instance = source.instance
+  let packet = flow.packet
+  if (!source.bound) {
+    // Unbound sockets take the address of the interface the guest routes through (ROUTE-11).
+    const decision = hostRoute(ctx.model, instance, hostContext(ctx.model, instance))(flow.packet.dst)
+    const nic = decision?.outIface ? /^nic(\d)$/.exec(decision.outIface) : null
+    const chosen = nic ? instance.nics[Number(nic[1])] : undefined
+    if (chosen) packet = {...packet, src: chosen.ip}
+  }
+  trail.add(step('START_FROM_INSTANCE', hostLabel(instance), packet, `${instance.kind === 'node' ? 'node' : 'instance'} ${instance.name} (${instance.zone}) sends ${packetText(packet)}`))
+  return {packet, client: {kind: 'instance', name: instance.name}, ended: processOnHost(ctx, trail, instance, packet, 'local', undefined)}
+}
+
+/** §9 steps 9–12: the reply leaves the server with the addresses reversed. */
+function startReturn(ctx: WalkContext, trail: Trail, host: HostRef, received: Packet): Ended[] {
+  const reply = reversePacket(received)
+  if (host.kind === 'instance') {
+    const instance = ctx.model.instances.get(host.name) as InstanceFacts
+    trail.add(step('START_FROM_INSTANCE', hostLabel(instance), reply, `${instance.name} answers ${packetText(reply)}`))
+    return processOnHost(ctx, trail, instance, reply, 'local', undefined)
+  }
+  const node = ctx.model.instances.get(host.node) as InstanceFacts
+  const label = host.declared ? `${host.cluster}/${host.namespace}/${host.name}` : `${host.cluster}/${host.node}`
+  trail.add(step('START_FROM_GKE_POD', label, reply, `pod ${host.declared ? `${host.namespace}/${host.name}` : formatIp(host.ip)} answers ${packetText(reply)}`))
+  const pod = ctx.model.clusters.get(host.cluster)?.pods.find((p) => p.name === host.name && p.namespace === host.namespace)
+  if (pod?.hostNetwork) return processOnHost(ctx, trail, node, reply, 'local', undefined)
+  const iface = pod?.nodeIface ?? (ctx.model.clusters.get(host.cluster)?.mode === 'ROUTES' ? 'cbr0' : `gke${host.ip.toString(16).padStart(8, '0')}`)
+  return processOnHost(ctx, trail, node, reply, 'arriving', iface)
+}
+
+export function pathVerdict(forward: PathEnd, back?: PathEnd): Verdict {
+  if (forward.kind === 'aborted') return 'unknown'
+  if (forward.kind === 'dropped') return 'unreachable'
+  if (!back) return 'reachable'
+  if (back.kind === 'aborted') return 'unknown'
+  return back.kind === 'delivered' ? 'reachable' : 'unreachable'
+}
+
+/** ROUTE-04 / ILB: alternatives that disagree make the answer ambiguous; any undecidable one makes it unknown. */
+export function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
+  const distinct = new Set(verdicts)
+  if (distinct.size === 1) return verdicts[0] as Verdict
+  if (distinct.has('unknown')) return 'unknown'
+  return 'ambiguous'
+}

@@ -1,0 +1,116 @@
+/**
+ * The state of one path while the tracer walks it: its steps, the NAT each host applied
+ * (conntrack, for the return path) and the VPC firewall connections it opened (FW-07).
+ * A branch (ECMP, load-balancer backends, kube-proxy endpoints) clones the trail.
+ */
+import type {RuleRef} from '../iptables/types.js'
+import {formatIp} from '../net/ipv4.js'
+import type {InstanceFacts, Model} from '../topology/model-types.js'
+import type {Assumption, HostRef, Packet, PacketView, PathEnd, RuleView, Step} from './types.js'
+
+/** NAT applied by a host on the forward path: `before` entered the host, `after` left it. */
+export interface CtEntry {
+  readonly host: string
+  readonly before: Packet
+  readonly after: Packet
+}
+
+export interface WalkContext {
+  readonly model: Model
+  readonly assumptions: readonly Assumption[]
+  readonly direction: 'forward' | 'return'
+  /** return direction: who sent the original packet and what it was */
+  readonly client?: {readonly host: HostRef; readonly packet: Packet}
+}
+
+/** Bounds every walk (a routing loop or a pathological topology must end). */
+export const MAX_HOPS = 64
+export const MAX_PATHS = 64
+
+export class Trail {
+  constructor(
+    readonly steps: Step[] = [],
+    readonly conntrack: CtEntry[] = [],
+    /** `in|out` + instance + nic + 5-tuple as seen by the VPC */
+    readonly tracked: Set<string> = new Set(),
+    /** hosts that saw this connection's packets (for ctstate on the return path) */
+    readonly hostsSeen: Set<string> = new Set(),
+    readonly loops: Set<string> = new Set(),
+    public hops = 0,
+    /** the last instance that sent the packet into a VPC network: its region is the client region (ILB-03) */
+    public sender?: InstanceFacts,
+  ) {}
+
+  clone(): Trail {
+    return new Trail([...this.steps], [...this.conntrack], new Set(this.tracked), new Set(this.hostsSeen), new Set(this.loops), this.hops, this.sender)
+  }
+
+  /** the same connection state with no steps yet: the start of the return path */
+  forReturn(): Trail {
+    return new Trail([], [...this.conntrack], new Set(this.tracked), new Set(this.hostsSeen), new Set(), 0, undefined)
+  }
+
+  add(step: Step): this {
+    this.steps.push(step)
+    return this
+  }
+}
+
+export interface Ended {
+  readonly trail: Trail
+  readonly end: PathEnd
+}
+
+export function viewPacket(p: Packet): PacketView {
+  return {src: formatIp(p.src), dst: formatIp(p.dst), protocol: p.protocol, srcPort: p.srcPort, dstPort: p.dstPort}
+}
+
+export function packetText(p: Packet): string {
+  return `${formatIp(p.src)}:${p.srcPort} → ${formatIp(p.dst)}:${p.dstPort} ${p.protocol}`
+}
+
+export function tupleKey(p: Packet): string {
+  return `${p.protocol}|${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}`
+}
+
+export function reversePacket(p: Packet): Packet {
+  return {src: p.dst, dst: p.src, protocol: p.protocol, srcPort: p.dstPort, dstPort: p.srcPort}
+}
+
+export function samePacket(a: Packet, b: Packet): boolean {
+  return a.src === b.src && a.dst === b.dst && a.srcPort === b.srcPort && a.dstPort === b.dstPort && a.protocol === b.protocol
+}
+
+export function hostLabel(instance: InstanceFacts): string {
+  return `${instance.kind === 'node' ? 'node' : 'instance'}/${instance.name}`
+}
+
+export function viewRule(source: string, ref: RuleRef): RuleView {
+  return {source, table: ref.table, chain: ref.chain, line: ref.line, rule: ref.text}
+}
+
+export function step(name: Step['step'], at: string, packet: Packet, detail: string, extra: Partial<Step> = {}): Step {
+  return {step: name, at, packet: viewPacket(packet), detail, ...extra}
+}
+
+/** Ends a trail with DROP. */
+export function drop(trail: Trail, at: string, packet: Packet, cause: Extract<PathEnd, {kind: 'dropped'}>['cause'], detail: string, extra: Partial<Step> = {}): Ended[] {
+  trail.add(step('DROP', at, packet, detail, {cause, ...extra}))
+  return [{trail, end: {kind: 'dropped', cause}}]
+}
+
+export function abort(trail: Trail, at: string, packet: Packet, cause: Extract<PathEnd, {kind: 'aborted'}>['cause'], detail: string, extra: Partial<Step> = {}): Ended[] {
+  trail.add(step('ABORT', at, packet, detail, {cause, ...extra}))
+  return [{trail, end: {kind: 'aborted', cause}}]
+}
+
+/** Runs `each` on a clone of the trail per alternative (the trail itself for a single one), bounded by MAX_PATHS. */
+export function branch<T>(trail: Trail, alternatives: readonly T[], each: (t: Trail, alternative: T) => Ended[]): Ended[] {
+  if (alternatives.length === 1) return each(trail, alternatives[0] as T)
+  const out: Ended[] = []
+  for (const alternative of alternatives) {
+    if (out.length >= MAX_PATHS) break
+    out.push(...each(trail.clone(), alternative))
+  }
+  return out.slice(0, MAX_PATHS)
+}
