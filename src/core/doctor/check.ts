@@ -1,0 +1,112 @@
+/**
+ * A doctor check is a value (design.md habit 1): an id, the healthy state as its title, and a
+ * pure run(ctx) over the gathered context. The registry lives in src/checks/index.ts.
+ */
+import type {Model} from '../topology/model-types.js'
+import type {Flow} from '../trace/endpoints.js'
+import {type TraceOptions, traceFlow} from '../trace/trace.js'
+import type {Assumption, PathTrace, Step, TraceResult} from '../trace/types.js'
+
+export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip' | 'error'
+
+export interface Finding {
+  readonly check: string
+  readonly status: FindingStatus
+  readonly summary: string
+  readonly evidence?: readonly string[]
+  readonly fix?: readonly string[]
+  /** docs anchor: docs/checks.md#<id> */
+  readonly docs: string
+}
+
+export interface Check {
+  /** `<area>.<healthy-state>`, the file name in src/checks */
+  readonly id: string
+  /** the healthy state, in one line */
+  readonly title: string
+  readonly severity: 'error' | 'warning'
+  /** gcp-network-semantics.md rules it implements */
+  readonly rules: readonly string[]
+  run(ctx: DoctorContext): Omit<Finding, 'check' | 'docs'>[]
+}
+
+/** Everything checks and the diagnosis read: gathered once, then only read (habit 2). */
+export interface DoctorContext {
+  readonly model: Model
+  readonly flow: Flow
+  readonly trace: TraceResult
+  /** the path the report shows: the first that fails (or the first, when all work) */
+  readonly primary: PathTrace
+  /** traces the same flow under hypothetical fixes */
+  retrace(assumptions: readonly Assumption[]): TraceResult
+}
+
+export function buildDoctorContext(model: Model, flow: Flow, options: TraceOptions = {}): DoctorContext {
+  const trace = traceFlow(model, flow, options)
+  const primary = trace.paths.find((p) => p.verdict === 'unknown') ?? trace.paths.find((p) => p.verdict !== 'reachable') ?? (trace.paths[0] as PathTrace)
+  const cache = new Map<string, TraceResult>()
+  return {
+    model, flow, trace, primary,
+    retrace(assumptions) {
+      const key = JSON.stringify(assumptions)
+      let result = cache.get(key)
+      if (!result) cache.set(key, (result = traceFlow(model, flow, {assumptions: [...(options.assumptions ?? []), ...assumptions]})))
+      return result
+    },
+  }
+}
+
+export function checkDocs(id: string): string {
+  return `docs/checks.md#${id.replace(/\./g, '')}`
+}
+
+/** the DROP or ABORT that ended a list of steps, if any */
+export function endStep(steps: readonly Step[]): Step | undefined {
+  const last = steps[steps.length - 1]
+  return last && (last.step === 'DROP' || last.step === 'ABORT') ? last : undefined
+}
+
+/** every path's forward and return steps, for checks that look at all alternatives */
+export function allSteps(ctx: DoctorContext): Step[] {
+  return ctx.trace.paths.flatMap((p) => [...p.forward, ...p.return])
+}
+
+/** the first step, across all paths, dropped with one of `causes` */
+export function findDrop(ctx: DoctorContext, causes: readonly string[], where: 'forward' | 'return' | 'any' = 'any'): Step | undefined {
+  for (const p of ctx.trace.paths) {
+    const lists = where === 'forward' ? [p.forward] : where === 'return' ? [p.return] : [p.forward, p.return]
+    for (const steps of lists) {
+      const end = endStep(steps)
+      if (end?.cause && causes.includes(end.cause)) return end
+    }
+  }
+  return undefined
+}
+
+export type FindingDraft = Omit<Finding, 'check' | 'docs'>
+
+/**
+ * The common shape of a trace-reading check: fail when a path was dropped at this check's
+ * point, pass when the paths got past it, skip when no path reached it.
+ */
+export function judge(ctx: DoctorContext, options: {
+  causes: readonly string[]
+  where?: 'forward' | 'return' | 'any'
+  reached: (step: Step) => boolean
+  pass: (reached: readonly Step[]) => string
+  fail?: (drop: Step) => string
+  skip: string
+}): FindingDraft[] {
+  const dropped = findDrop(ctx, options.causes, options.where ?? 'any')
+  if (dropped) return [{status: 'fail', summary: options.fail ? options.fail(dropped) : `${dropped.at}: ${dropped.detail}`, evidence: [`${dropped.at}: ${dropped.detail}`]}]
+  const where = options.where ?? 'any'
+  const steps = ctx.trace.paths
+    .flatMap((p) => (where === 'forward' ? p.forward : where === 'return' ? p.return : [...p.forward, ...p.return]))
+    .filter(options.reached)
+  if (steps.length === 0) return [{status: 'skip', summary: options.skip}]
+  return [{status: 'pass', summary: options.pass(steps)}]
+}
+
+export function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)]
+}

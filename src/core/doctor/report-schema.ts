@@ -1,0 +1,51 @@
+/**
+ * The versioned `xcc doctor --json` contract as a zod schema. Tests validate every golden
+ * report against it, so a change to the shape is a deliberate change here.
+ */
+import {z} from 'zod'
+
+import {DIAGNOSIS_CODES} from './diagnose.js'
+
+const packet = z.strictObject({src: z.string(), dst: z.string(), protocol: z.enum(['tcp', 'udp']), srcPort: z.number().int(), dstPort: z.number().int()})
+
+export const STEP_NAMES = [
+  'START_FROM_GKE_POD', 'START_FROM_INSTANCE', 'NAT', 'SKIP_GKE_POD_IP_MASQUERADING', 'APPLY_EGRESS_FIREWALL_RULE', 'APPLY_ROUTE', 'APPLY_FORWARDING_RULE',
+  'ANALYZE_LOAD_BALANCER_BACKEND', 'SPOOFING_APPROVED', 'APPLY_INGRESS_FIREWALL_RULE', 'ARRIVE_AT_INSTANCE', 'ARRIVE_AT_GKE_POD', 'DELIVER', 'DROP', 'ABORT',
+] as const
+
+export const stepSchema = z.strictObject({
+  step: z.enum(STEP_NAMES),
+  at: z.string().min(1),
+  packet,
+  detail: z.string().min(1),
+  cause: z.string().regex(/^[A-Z_]+$/).optional(),
+  firewall: z.strictObject({name: z.string(), type: z.enum(['VPC_FIREWALL_RULE', 'IMPLIED_VPC_FIREWALL_RULE', 'TRACKING_STATE']), action: z.enum(['allow', 'deny']), priority: z.number().int(), network: z.string(), direction: z.enum(['INGRESS', 'EGRESS'])}).optional(),
+  route: z.strictObject({name: z.string(), type: z.enum(['SUBNET', 'STATIC', 'PEERING_SUBNET', 'PEERING_STATIC']), destRange: z.string(), priority: z.number().int(), nextHop: z.string(), nextHopType: z.string(), network: z.string(), peering: z.string().optional()}).optional(),
+  nat: z.strictObject({type: z.string(), before: packet, after: packet, randomPort: z.boolean().optional()}).optional(),
+  reason: z.string().optional(),
+  nonMasqueradeRange: z.string().optional(),
+  rules: z.array(z.strictObject({source: z.string(), table: z.string(), chain: z.string(), line: z.number().int(), rule: z.string()})).optional(),
+  warning: z.string().optional(),
+}).refine((s) => (s.step === 'DROP' || s.step === 'ABORT') === (s.cause !== undefined), {message: 'DROP and ABORT steps, and only they, carry a cause'})
+
+const finding = z.strictObject({
+  check: z.string().regex(/^[a-z]+(\.[a-z0-9-]+)+$/),
+  status: z.enum(['pass', 'fail', 'warn', 'skip', 'error']),
+  summary: z.string().min(1),
+  evidence: z.array(z.string()).optional(),
+  fix: z.array(z.string()).optional(),
+  docs: z.string().startsWith('docs/checks.md#'),
+})
+
+const verdict = z.enum(['reachable', 'unreachable', 'ambiguous', 'unknown'])
+
+export const doctorReportSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  verdict,
+  diagnosis: z.strictObject({code: z.enum(DIAGNOSIS_CODES), summary: z.string().min(1), evidence: z.array(z.string()), fix: z.array(z.string())}).nullable(),
+  forward: z.array(stepSchema).min(1),
+  return: z.array(stepSchema),
+  findings: z.array(finding),
+  flow: z.strictObject({from: z.string(), to: z.string(), packet}),
+  alternatives: z.array(z.strictObject({verdict, forward: z.array(stepSchema), return: z.array(stepSchema)})).optional(),
+}).refine((r) => (r.diagnosis === null) === (r.verdict === 'reachable'), {message: 'diagnosis is null exactly when the verdict is reachable'})

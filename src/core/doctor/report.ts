@@ -1,0 +1,52 @@
+/**
+ * `xcc doctor --json` (contracts.md §2): gather → evaluate (checks) → diagnose → report.
+ * The report object is the JSON output itself; the human renderer reads the same object.
+ */
+import type {Model} from '../topology/model-types.js'
+import type {Flow} from '../trace/endpoints.js'
+import type {FlowView, Step, Verdict} from '../trace/types.js'
+import {type Check, type DoctorContext, type Finding, buildDoctorContext, checkDocs} from './check.js'
+import {type Diagnosis, diagnose} from './diagnose.js'
+
+export const DOCTOR_SCHEMA_VERSION = 1
+
+export interface DoctorReport {
+  readonly schemaVersion: typeof DOCTOR_SCHEMA_VERSION
+  readonly verdict: Verdict
+  readonly diagnosis: Diagnosis | null
+  readonly forward: readonly Step[]
+  readonly return: readonly Step[]
+  readonly findings: readonly Finding[]
+  /** extension: what was traced */
+  readonly flow: FlowView
+  /** extension: every alternative path when there is more than one (ECMP, backends, endpoints) */
+  readonly alternatives?: ReadonlyArray<{readonly verdict: Verdict; readonly forward: readonly Step[]; readonly return: readonly Step[]}>
+}
+
+/** Runs every check; an exception inside one check fails only that check (design.md habit 10). */
+export function runChecks(ctx: DoctorContext, checks: readonly Check[]): Finding[] {
+  return checks.flatMap((check) => {
+    const docs = checkDocs(check.id)
+    try {
+      return check.run(ctx).map((f) => ({check: check.id, docs, ...f}))
+    } catch (error) {
+      return [{check: check.id, docs, status: 'error' as const, summary: `the check crashed: ${(error as Error).message} (a bug in xcc; please report it)`}]
+    }
+  })
+}
+
+export function evaluateDoctor(model: Model, flow: Flow, checks: readonly Check[]): DoctorReport {
+  const ctx = buildDoctorContext(model, flow)
+  const findings = runChecks(ctx, checks)
+  const diagnosis = diagnose(ctx, findings)
+  return {
+    schemaVersion: DOCTOR_SCHEMA_VERSION,
+    verdict: ctx.trace.verdict,
+    diagnosis,
+    forward: ctx.primary.forward,
+    return: ctx.primary.return,
+    findings,
+    flow: ctx.trace.flow,
+    ...(ctx.trace.paths.length > 1 ? {alternatives: ctx.trace.paths.map((p) => ({verdict: p.verdict, forward: p.forward, return: p.return}))} : {}),
+  }
+}
