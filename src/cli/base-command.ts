@@ -1,0 +1,70 @@
+/**
+ * Shared behaviour of every xcc command: `--json` (versioned, stdout only JSON), exit codes per
+ * contracts.md §2, user errors without stack traces, bugs with a stack and exit 4.
+ * oclif's own enableJsonFlag is not used: a parse error with it dumps the config (ecosystem.md).
+ */
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+
+import {XccError} from '../core/errors.js'
+import {colorEnabled} from '../render/terminal.js'
+
+export const JSON_SCHEMA_VERSION = 1
+
+export abstract class XccCommand extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({description: 'Print one JSON object on stdout (schemaVersion 1) instead of text.', default: false}),
+  }
+
+  protected get wantsJson(): boolean {
+    return this.argv.includes('--json')
+  }
+
+  /** colours for a stream: only on a TTY and never with NO_COLOR */
+  protected color(stream: NodeJS.WriteStream = process.stdout): boolean {
+    return colorEnabled({isTTY: Boolean(stream.isTTY), env: process.env})
+  }
+
+  /** progress and notes for humans: stderr, never under --json */
+  protected progress(message: string): void {
+    if (!this.wantsJson) process.stderr.write(`${message}\n`)
+  }
+
+  protected printJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  }
+
+  protected override async catch(error: Error & {oclif?: {exit?: number}}): Promise<void> {
+    if (error instanceof Errors.ExitError) throw error
+    const {exitCode, kind, lines, hint, stack} = classify(error)
+    if (this.wantsJson) {
+      this.printJson({schemaVersion: JSON_SCHEMA_VERSION, error: {kind, message: lines[0], details: lines.slice(1), ...(hint ? {hint} : {}), exitCode}})
+    } else {
+      const out = [`Error: ${lines[0]}`, ...lines.slice(1).map((l) => `  ${l}`)]
+      if (hint) out.push(`Hint: ${hint}`)
+      if (stack) out.push('', stack, '', 'This is a bug in xcc. Please report it with the command you ran and the output above.')
+      process.stderr.write(`${out.join('\n')}\n`)
+    }
+    process.exitCode = exitCode
+  }
+}
+
+interface Classified {
+  exitCode: 2 | 3 | 4
+  kind: 'usage' | 'environment' | 'bug'
+  lines: string[]
+  hint?: string
+  stack?: string
+}
+
+function classify(error: Error & {oclif?: {exit?: number}}): Classified {
+  if (error instanceof XccError) {
+    return {exitCode: error.exitCode, kind: error.exitCode === 3 ? 'environment' : 'usage', lines: [error.message, ...error.details], ...(error.hint ? {hint: error.hint} : {})}
+  }
+  // oclif's parser errors (unknown flag, missing flag, bad value) are usage errors.
+  if (error instanceof Errors.CLIError) {
+    return {exitCode: 2, kind: 'usage', lines: error.message.split('\n').filter(Boolean), hint: 'see --help for the usage'}
+  }
+  return {exitCode: 4, kind: 'bug', lines: [error.message || String(error)], stack: error.stack}
+}
+
+export type XccFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof XccCommand)['baseFlags'] & T['flags']>

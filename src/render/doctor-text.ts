@@ -1,0 +1,17 @@
+/** The doctor view as text, coloured with chalk only when asked (TTY without NO_COLOR). */
+import {Chalk} from 'chalk'
+
+import type {DoctorReport} from '../core/doctor/report.js'
+import {type Line, type Style, buildDoctorView} from './doctor-view.js'
+
+export function renderLines(lines: readonly Line[], color: boolean): string {
+  const chalk = new Chalk({level: color ? 1 : 0})
+  const paint: Record<Style, (t: string) => string> = {
+    plain: (t) => t, dim: chalk.dim, bold: chalk.bold, ok: chalk.green, bad: chalk.red, warn: chalk.yellow, accent: chalk.cyan, code: chalk.magenta,
+  }
+  return `${lines.map((line) => line.map((s) => paint[s.style ?? 'plain'](s.text)).join('').trimEnd()).join('\n')}\n`
+}
+
+export function renderDoctorText(report: DoctorReport, options: {color: boolean}): string {
+  return renderLines(buildDoctorView(report), options.color)
+}

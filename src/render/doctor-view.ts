@@ -1,0 +1,97 @@
+/**
+ * The doctor report as a view: lines of styled segments. Both the plain-text renderer (pipes,
+ * CI, golden files) and the ink renderer (terminals) draw exactly this.
+ */
+import type {DoctorReport} from '../core/doctor/report.js'
+import type {Step} from '../core/trace/types.js'
+
+export type Style = 'plain' | 'dim' | 'bold' | 'ok' | 'bad' | 'warn' | 'accent' | 'code'
+export interface Segment {
+  readonly text: string
+  readonly style?: Style
+}
+export type Line = readonly Segment[]
+
+const seg = (text: string, style: Style = 'plain'): Segment => ({text, style})
+const STATUS: Record<string, {mark: string; style: Style}> = {
+  pass: {mark: '✓', style: 'ok'}, fail: {mark: '✗', style: 'bad'}, warn: {mark: '!', style: 'warn'}, skip: {mark: '-', style: 'dim'}, error: {mark: '✗', style: 'bad'},
+}
+
+function packetLine(p: Step['packet']): string {
+  return `${p.src}:${p.srcPort} → ${p.dst}:${p.dstPort} ${p.protocol}`
+}
+
+function stepLines(step: Step, index: number): Line[] {
+  const failing = step.step === 'DROP' || step.step === 'ABORT'
+  const head: Segment[] = [
+    seg(failing ? ' ✗' : '  ', failing ? 'bad' : 'plain'),
+    seg(String(index).padStart(3), 'dim'),
+    seg('  '),
+    seg(step.step.padEnd(30), failing ? 'bad' : 'bold'),
+    seg(step.at, 'accent'),
+  ]
+  if (step.cause) head.push(seg(`  ${step.cause}`, 'bad'))
+  const lines: Line[] = [head]
+  if (step.nat) {
+    lines.push([seg('        NAT  ', 'dim'), seg(packetLine(step.nat.before)), seg('  ⇒  ', 'dim'), seg(packetLine(step.nat.after), 'bold'), ...(step.nat.randomPort ? [seg('  (source port randomised)', 'dim')] : [])])
+  }
+  lines.push([seg('        '), seg(step.detail, failing ? 'bad' : 'plain')])
+  for (const rule of step.rules ?? []) lines.push([seg('        rule ', 'dim'), seg(`${rule.source}, line ${rule.line}: `, 'dim'), seg(`-A ${rule.chain} ${rule.rule}`, 'code')])
+  if (step.warning) lines.push([seg('        ! ', 'warn'), seg(step.warning, 'warn')])
+  return lines
+}
+
+function verdictText(report: DoctorReport): string {
+  const where = report.return.some((s) => s.step === 'DROP' || s.step === 'ABORT') ? ' (return path: the request arrives, the reply is lost)' : report.forward.some((s) => s.step === 'DROP') ? ' (forward path)' : ''
+  if (report.verdict === 'ambiguous' && report.alternatives) {
+    const failing = report.alternatives.filter((a) => a.verdict !== 'reachable').length
+    return `AMBIGUOUS (${failing} of ${report.alternatives.length} alternative paths fail)`
+  }
+  return `${report.verdict.toUpperCase()}${report.verdict === 'unreachable' ? where : ''}`
+}
+
+export function buildDoctorView(report: DoctorReport): Line[] {
+  const lines: Line[] = []
+  const p = report.flow.packet
+  lines.push([seg('xcc doctor  ', 'bold'), seg(report.flow.from, 'accent'), seg(' → '), seg(report.flow.to, 'accent'), seg(`   ${p.protocol} ${p.src}:${p.srcPort} → ${p.dst}:${p.dstPort}`, 'dim')])
+  lines.push([])
+  lines.push([seg('Forward path', 'bold')])
+  report.forward.forEach((s, i) => lines.push(...stepLines(s, i + 1)))
+  if (report.return.length > 0) {
+    lines.push([])
+    lines.push([seg('Return path', 'bold'), seg('  (the reply, with conntrack reversing every NAT on the way)', 'dim')])
+    report.return.forEach((s, i) => lines.push(...stepLines(s, report.forward.length + i + 1)))
+  }
+  if (report.alternatives) {
+    lines.push([])
+    lines.push([seg(`This flow has ${report.alternatives.length} alternative paths (ECMP routes, load-balancer backends, service endpoints): `, 'dim'), seg(report.alternatives.map((a, i) => `#${i + 1} ${a.verdict}`).join(', '), 'dim'), seg('; shown above: the first that fails, else the first.', 'dim')])
+  }
+  lines.push([])
+  lines.push([seg('Verdict     ', 'bold'), seg(verdictText(report), report.verdict === 'reachable' ? 'ok' : 'bad')])
+  const d = report.diagnosis
+  if (d) {
+    lines.push([])
+    lines.push([seg('Root cause  ', 'bold'), seg(d.code, 'bad')])
+    lines.push([seg('  '), seg(d.summary)])
+    if (d.evidence.length > 0) {
+      lines.push([])
+      lines.push([seg('Evidence', 'bold')])
+      for (const e of d.evidence) lines.push([seg('  • ', 'dim'), seg(e)])
+    }
+    if (d.fix.length > 0) {
+      lines.push([])
+      lines.push([seg('Fix', 'bold')])
+      for (const f of d.fix) lines.push(f.startsWith('or: ') ? [seg('  or: ', 'dim'), seg(f.slice(4), 'code')] : [seg('  $ ', 'dim'), seg(f, 'code')])
+    }
+  }
+  lines.push([])
+  const counts = ['fail', 'warn', 'pass', 'skip', 'error'].map((status) => [status, report.findings.filter((f) => f.status === status).length] as const).filter(([, n]) => n > 0)
+  lines.push([seg(`Checks (${report.findings.length})  `, 'bold'), seg(counts.map(([status, n]) => `${status} ${n}`).join(' · '), 'dim')])
+  for (const f of report.findings) {
+    const s = STATUS[f.status] ?? {mark: '?', style: 'plain' as Style}
+    lines.push([seg(`  ${s.mark} `, s.style), seg(f.check.padEnd(34), f.status === 'pass' || f.status === 'skip' ? 'dim' : 'bold'), seg(f.summary, f.status === 'skip' ? 'dim' : 'plain')])
+  }
+  lines.push([])
+  lines.push([seg('Docs for each check: docs/checks.md. JSON: add --json.', 'dim')])
+  return lines
+}
