@@ -188,7 +188,7 @@ function buildNetworks(t: Topology, subnets: Map<string, SubnetFacts>, clusters:
     // contracts.md §1 / GKE-04: one static route per node for its podCidr, next hop the node.
     for (const n of c.nodes) {
       push(statics, c.network, {
-        name: `gke-${c.name}-${n.name}`, network: c.network, destRange: n.podCidr, priority: 1000, tags: [], kind: 'STATIC',
+        name: `${n.name}-pods`, network: c.network, destRange: n.podCidr, priority: 1000, tags: [], kind: 'STATIC',
         nextHop: {type: 'INSTANCE', instance: n.name}, impliedBy: {cluster: c.name, node: n.name},
       })
     }

@@ -1,0 +1,133 @@
+/**
+ * Every scenario fixture, traced and diagnosed: the verdict and diagnosis code are asserted, the
+ * steps that carry the story are checked, the report must satisfy the JSON contract, and the
+ * JSON and text renderings are compared with golden files.
+ */
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {DIAGNOSIS_CODES} from '../../../src/core/doctor/diagnose.js'
+import type {DoctorReport} from '../../../src/core/doctor/report.js'
+import {doctorReportSchema} from '../../../src/core/doctor/report-schema.js'
+import {renderDoctorText} from '../../../src/render/doctor-text.js'
+import {doctorFixture} from '../../support/fixtures.js'
+import {assertGoldenJson, assertGoldenText} from '../../support/golden.js'
+
+interface Scenario {
+  fixture: string
+  from: string
+  to: string
+  verdict: DoctorReport['verdict']
+  code: string | null
+  also?: (report: DoctorReport) => void
+}
+
+const last = (steps: DoctorReport['forward']) => steps[steps.length - 1]
+
+export const SCENARIOS: Scenario[] = [
+  {
+    fixture: 'seed-001-peered-vpcs-missing-snat', from: 'frontend', to: 'lb/backend-ilb', verdict: 'unreachable', code: 'POD_SNAT_MISSING',
+    also: (r) => {
+      const skip = r.forward.find((s) => s.step === 'SKIP_GKE_POD_IP_MASQUERADING')
+      assert.equal(skip?.reason, 'DESTINATION_IP_IN_CONFIGURED_NON_MASQUERADE_RANGE')
+      assert.equal(skip?.nonMasqueradeRange, '10.0.0.0/8')
+      assert.equal(last(r.forward)?.step, 'DELIVER', 'the SYN reaches the backend')
+      assert.equal(last(r.return)?.cause, 'PRIVATE_TRAFFIC_TO_INTERNET', 'the SYN-ACK is lost in vpc-a')
+      assert.ok(r.diagnosis?.evidence.some((e) => e.includes('IP 10.132.0.10.40000 > 10.193.0.3.32191: Flags [S]')), 'the tcpdump line of the seed')
+      assert.ok(r.diagnosis?.evidence.some((e) => /exportCustomRoutes/.test(e)), 'why vpc-a has no route to the pod')
+      assert.match(r.diagnosis?.fix[0] ?? '', /iptables -t nat -A POSTROUTING -d 10\.193\.0\.0\/16 .*-j MASQUERADE/)
+    },
+  },
+  {fixture: 'seed-001-fixed-node-masquerade', from: 'frontend', to: 'lb/backend-ilb', verdict: 'reachable', code: null,
+    also: (r) => assert.equal(r.forward.find((s) => s.step === 'NAT')?.nat?.after.src, '10.209.0.2')},
+  {
+    fixture: 'seed-000-gateways-missing-snat', from: 'c1/default/ubuntu', to: 'lb/c2-forwarding-rules', verdict: 'unreachable', code: 'GATEWAY_SNAT_MISSING',
+    also: (r) => {
+      assert.ok(r.diagnosis?.evidence.some((e) => e.includes('10.120.0.0/16 (the pod range of c1) overlaps 10.120.0.0/16 (the pod range of cluster c2')), 'names the duplicate pod ranges')
+      assert.equal(last(r.return)?.cause, 'ROUTE_WRONG_NETWORK')
+      assert.match(r.diagnosis?.fix[0] ?? '', /gcloud compute ssh c1-gw-1 --zone us-west1-a .*MASQUERADE/)
+      assert.equal(r.alternatives?.length, 2, 'two healthy backends, two paths')
+    },
+  },
+  {fixture: 'seed-000-fixed-gateway-snat', from: 'c1/default/ubuntu', to: 'lb/c2-forwarding-rules', verdict: 'reachable', code: null},
+  {fixture: 'vpc-native-pair-works', from: 'a', to: 'b/default/server', verdict: 'reachable', code: null},
+  {fixture: 'gateway-forwards', from: 'a', to: '10.40.0.10:443', verdict: 'reachable', code: null},
+  {fixture: 'overlapping-pod-ranges', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'OVERLAPPING_RANGES'},
+  {fixture: 'no-route', from: 'a', to: '10.99.0.5:443', verdict: 'unreachable', code: 'NO_ROUTE'},
+  {fixture: 'peering-one-sided', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'PEERING_INACTIVE'},
+  {fixture: 'peering-not-transitive', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'PEERING_NOT_TRANSITIVE'},
+  {fixture: 'routes-based-pods-not-exported', from: 'instance/vm-a', to: '10.56.0.5:8080', verdict: 'unreachable', code: 'PEERING_CUSTOM_ROUTES_NOT_EXCHANGED'},
+  {
+    fixture: 'firewall-blocks-pod-range', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'FIREWALL_RULE',
+    also: (r) => {
+      const drop = last(r.forward)
+      assert.equal(drop?.firewall?.name, 'implied-deny-ingress')
+      assert.equal(drop?.firewall?.direction, 'INGRESS')
+      assert.equal(drop?.at, 'node/gke-b-node-1')
+    },
+  },
+  {fixture: 'ilb-cross-region-no-global-access', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'FORWARDING_RULE_REGION_MISMATCH',
+    also: (r) => assert.match(r.diagnosis?.fix[0] ?? '', /forwarding-rules update b-ilb --region us-central1 --allow-global-access/)},
+  {fixture: 'ilb-wrong-port', from: 'a', to: '10.11.0.100:8443', verdict: 'unreachable', code: 'FORWARDING_RULE_MISMATCH'},
+  {fixture: 'ilb-no-backends', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'FORWARDING_RULE_NO_INSTANCES'},
+  {fixture: 'ilb-health-check-blocked', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'FIREWALL_BLOCKING_LOAD_BALANCER_BACKEND_HEALTH_CHECK'},
+  {fixture: 'gateway-without-can-ip-forward', from: 'a', to: '10.40.0.10:443', verdict: 'unreachable', code: 'FOREIGN_IP_DISALLOWED'},
+  {fixture: 'gateway-ip-forward-off', from: 'a', to: '10.40.0.10:443', verdict: 'unreachable', code: 'GUEST_FORWARDING_DISABLED'},
+  {fixture: 'gateway-forward-chain-drops', from: 'a', to: '10.40.0.10:443', verdict: 'unreachable', code: 'GUEST_FORWARDING_DISABLED',
+    also: (r) => assert.match(last(r.forward)?.detail ?? '', /FORWARD policy DROP/)},
+  {fixture: 'clusterip-from-another-cluster', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'CLUSTER_IP_FROM_OUTSIDE_CLUSTER'},
+  {fixture: 'unknown-address', from: 'a', to: '10.11.0.250:80', verdict: 'unreachable', code: 'UNKNOWN_INTERNAL_ADDRESS'},
+  {fixture: 'pod-port-not-served', from: 'a', to: '10.21.0.5:9090', verdict: 'unreachable', code: 'DESTINATION_NOT_LISTENING'},
+  {
+    fixture: 'node-rule-not-understood', from: 'a', to: 'b/default/server', verdict: 'unknown', code: 'INSUFFICIENT_INFO',
+    also: (r) => {
+      const abort = last(r.forward)
+      assert.equal(abort?.step, 'ABORT')
+      assert.equal(abort?.rules?.[0]?.line, 6, 'names the line it could not evaluate')
+    },
+  },
+]
+
+describe('scenario fixtures', () => {
+  for (const s of SCENARIOS) {
+    it(`${s.fixture}: ${s.from} → ${s.to} is ${s.verdict}${s.code ? ` with ${s.code}` : ''}`, () => {
+      const report = doctorFixture(s.fixture, s.from, s.to)
+      assert.equal(report.verdict, s.verdict)
+      assert.equal(report.diagnosis?.code ?? null, s.code)
+      const parsed = doctorReportSchema.safeParse(JSON.parse(JSON.stringify(report)))
+      assert.ok(parsed.success, `the report breaks the JSON contract: ${parsed.success ? '' : JSON.stringify(parsed.error.issues.slice(0, 3))}`)
+      if (report.diagnosis) {
+        assert.ok(report.diagnosis.summary.length > 0 && report.diagnosis.fix.length > 0, 'a diagnosis carries a summary and a fix')
+        assert.ok(report.diagnosis.evidence.length > 0, 'a diagnosis carries evidence')
+      }
+      if (s.verdict !== 'reachable') assert.ok(report.findings.some((f) => f.status === 'fail'), 'a failing flow has a failing check')
+      s.also?.(report)
+      assertGoldenJson(`doctor/${s.fixture}.json`, JSON.parse(JSON.stringify(report)))
+      assertGoldenText(`doctor/${s.fixture}.txt`, renderDoctorText(report, {color: false}))
+    })
+  }
+
+  it('every diagnosis code of the contract is produced by at least one fixture', () => {
+    const produced = new Set(SCENARIOS.map((s) => s.code))
+    assert.deepEqual(DIAGNOSIS_CODES.filter((c) => !produced.has(c)), [])
+  })
+
+  it('FW-03: a rule that allows tcp does not admit udp, and a udp flow has no return path', () => {
+    const report = doctorFixture('vpc-native-pair-works', 'a', '10.21.0.5:8080', 'udp')
+    assert.equal(report.verdict, 'unreachable')
+    assert.equal(report.diagnosis?.code, 'FIREWALL_RULE')
+    assert.equal(last(report.forward)?.firewall?.name, 'implied-deny-ingress')
+    assert.deepEqual(report.return, [])
+  })
+
+  it('guest.listen: udp to a port served only over tcp is not served; tcp through the gateway is reachable with a return path', () => {
+    const report = doctorFixture('gateway-forwards', 'a', '10.40.0.10:443', 'udp')
+    // the app serves tcp/443 only (guest.listen), so udp arrives but is not served
+    assert.equal(report.diagnosis?.code, 'DESTINATION_NOT_LISTENING')
+    const pod = doctorFixture('vpc-native-pair-works', 'b/default/server', '10.20.0.10:53', 'udp')
+    assert.equal(pod.verdict, 'unreachable', 'net-a has no firewall rule admitting net-b')
+    const within = doctorFixture('gateway-forwards', 'instance/gw', '10.40.0.10:443', 'tcp')
+    assert.equal(within.verdict, 'reachable')
+    assert.ok(within.return.length > 0)
+  })
+})
