@@ -1,0 +1,153 @@
+/**
+ * Bad topology input: every load error names the file, the YAML path and the value, and all
+ * problems of a phase are reported together.
+ */
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {TopologyError, type TopologyIssue} from '../../../src/core/errors.js'
+import {parseTopology} from '../../../src/core/topology/parse.js'
+
+const HEAD = 'apiVersion: xcc/v1\nkind: Topology\nmetadata: {name: t}\n'
+const NETS = `networks:
+  - name: vpc-a
+    subnets:
+      - {name: a-main, region: us-west1, ipCidrRange: 10.1.0.0/16, secondaryIpRanges: [{rangeName: pods, ipCidrRange: 10.8.0.0/14}]}
+    peerings: [{name: a-to-b, network: vpc-b}]
+  - name: vpc-b
+    subnets:
+      - {name: b-main, region: us-west1, ipCidrRange: 10.2.0.0/16}
+    peerings: [{name: b-to-a, network: vpc-a}]
+`
+
+function issuesOf(text: string, file = 'topo.yaml'): readonly TopologyIssue[] {
+  try {
+    parseTopology(text, file)
+  } catch (error) {
+    assert.ok(error instanceof TopologyError, `expected a TopologyError, got ${(error as Error).stack}`)
+    assert.equal(error.file, file)
+    assert.equal(error.exitCode, 2)
+    assert.ok(error.details.every((d) => d.startsWith(file)), 'every detail line starts with the file name')
+    return error.issues
+  }
+  assert.fail('the topology loaded without error')
+}
+
+function expectIssue(text: string, path: string, message: RegExp, value?: unknown): void {
+  const issues = issuesOf(text)
+  const issue = issues.find((i) => i.path === path)
+  assert.ok(issue, `no issue at ${path}; got ${JSON.stringify(issues)}`)
+  assert.match(issue.message, message)
+  if (value !== undefined) assert.deepEqual(issue.value, value)
+}
+
+describe('parseTopology rejects bad input with the file, the YAML path and the value', () => {
+  it('malformed YAML, with line and column', () => {
+    const [issue] = issuesOf(`${HEAD}networks: [{name: a\n`)
+    assert.match(issue?.message ?? '', /^malformed YAML/)
+    assert.equal(issue?.line, 5)
+  })
+
+  it('duplicate YAML keys are malformed YAML', () => {
+    assert.match(issuesOf(`${HEAD}networks: []\nnetworks: []\n`)[0]?.message ?? '', /malformed YAML: duplicated mapping key/)
+  })
+
+  it('malformed JSON, with a position', () => {
+    const [issue] = issuesOf('{"apiVersion": "xcc/v1", }', 'topo.json')
+    assert.match(issue?.message ?? '', /^malformed JSON/)
+    assert.equal(issue?.line, 1)
+  })
+
+  it('an empty file and a document that is not a mapping', () => {
+    assert.match(issuesOf('')[0]?.message ?? '', /empty/)
+    assert.match(issuesOf('- a\n- b\n')[0]?.message ?? '', /expected a Topology object/)
+  })
+
+  it('a wrong apiVersion or kind', () => {
+    expectIssue('apiVersion: xcc/v2\nkind: Topology\nmetadata: {name: t}\n', 'apiVersion', /must be xcc\/v1/, 'xcc/v2')
+    expectIssue('apiVersion: xcc/v1\nkind: Cluster\nmetadata: {name: t}\n', 'kind', /must be Topology/, 'Cluster')
+  })
+
+  it('an unknown field, with a suggestion', () => {
+    expectIssue(`${HEAD}${NETS}routes:\n  - {name: r, network: vpc-a, destRange: 10.9.0.0/16, nextHopInstanse: vm}\n`, 'routes[0].nextHopInstanse', /unknown field "nextHopInstanse" \(did you mean "nextHopInstance"\?\)/)
+  })
+
+  it('a field of the wrong type and a missing required field', () => {
+    expectIssue(`${HEAD}networks: [{name: a, subnets: {name: s}}]\n`, 'networks[0].subnets', /must be a list, not a mapping/)
+    expectIssue(`${HEAD}networks: [{subnets: []}]\n`, 'networks[0].name', /is required/)
+  })
+
+  it('bad CIDRs: host bits, prefix out of range, not an address', () => {
+    const net = (range: string) => `${HEAD}networks: [{name: a, subnets: [{name: s, region: us-west1, ipCidrRange: ${range}}]}]\n`
+    expectIssue(net('10.0.0.1/8'), 'networks[0].subnets[0].ipCidrRange', /host bits are set \(the network address is 10\.0\.0\.0\/8\)/, '10.0.0.1/8')
+    expectIssue(net('10.0.0.0/33'), 'networks[0].subnets[0].ipCidrRange', /prefix length must be 0\.\.32/, '10.0.0.0/33')
+    expectIssue(net('10.0.0/8'), 'networks[0].subnets[0].ipCidrRange', /not an IPv4 CIDR/, '10.0.0/8')
+    expectIssue(net('10.0.0.0'), 'networks[0].subnets[0].ipCidrRange', /missing prefix length/, '10.0.0.0')
+  })
+
+  it('a bad IP address', () => {
+    expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.300}]}\n`, 'instances[0].networkInterfaces[0].networkIP', /invalid IPv4 address/, '10.1.0.300')
+  })
+
+  it('duplicate names, also between instances and GKE nodes', () => {
+    expectIssue(`${HEAD}networks: [{name: a}, {name: a}]\n`, 'networks[1].name', /duplicate network name "a" \(first defined at networks\[0\]\.name\)/, 'a')
+    const clash = `${HEAD}${NETS}instances:\n  - {name: n1, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.5}]}\nclusters:\n  - {name: c, location: us-west1-a, network: vpc-a, subnetwork: a-main, mode: ROUTES, clusterIpv4Cidr: 10.64.0.0/14, servicesIpv4Cidr: 10.68.0.0/20, nodes: [{name: n1, networkIP: 10.1.0.6, podCidr: 10.64.0.0/24}]}\n`
+    expectIssue(clash, 'clusters[0].nodes[0].name', /duplicate instance or node name "n1"/)
+  })
+
+  it('dangling references', () => {
+    expectIssue(`${HEAD}${NETS}routes:\n  - {name: r, network: vpc-a, destRange: 10.9.0.0/16, nextHopInstance: ghost}\n`, 'routes[0].nextHopInstance', /instance "ghost" does not exist/, 'ghost')
+    expectIssue(`${HEAD}${NETS}routes:\n  - {name: r, network: vpc-z, destRange: 10.9.0.0/16, nextHopGateway: default-internet-gateway}\n`, 'routes[0].network', /network "vpc-z" does not exist/, 'vpc-z')
+    expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: b-main, networkIP: 10.2.0.5}]}\n`, 'instances[0].networkInterfaces[0].subnetwork', /subnet "b-main" belongs to network "vpc-b", not "vpc-a"/)
+    expectIssue(`${HEAD}${NETS}forwardingRules:\n  - {name: fr, region: us-west1, network: vpc-a, subnetwork: a-main, IPAddress: 10.1.0.9, ports: ["80"], backendService: ghost}\n`, 'forwardingRules[0].backendService', /backend service "ghost" does not exist/)
+    expectIssue(`${HEAD}${NETS}backendServices:\n  - {name: bs, region: us-west1, backends: [ghost], healthCheck: {port: 80}}\n`, 'backendServices[0].backends[0]', /instance "ghost" does not exist/)
+    expectIssue(`${HEAD}networks: [{name: a, peerings: [{name: p, network: nowhere}]}]\n`, 'networks[0].peerings[0].network', /network "nowhere" does not exist/)
+  })
+
+  it('exactly one next hop on a route, exactly one of allowed/denied on a firewall', () => {
+    expectIssue(`${HEAD}${NETS}routes:\n  - {name: r, network: vpc-a, destRange: 10.9.0.0/16}\n`, 'routes[0]', /exactly one of nextHopInstance, nextHopIp, nextHopIlb, nextHopGateway \(has none\)/)
+    expectIssue(`${HEAD}${NETS}firewalls:\n  - {name: f, network: vpc-a, allowed: [{IPProtocol: tcp}], denied: [{IPProtocol: udp}]}\n`, 'firewalls[0]', /exactly one of allowed or denied/)
+    expectIssue(`${HEAD}${NETS}firewalls:\n  - {name: f, network: vpc-a, direction: EGRESS, sourceRanges: [10.0.0.0/8], allowed: [{IPProtocol: tcp}]}\n`, 'firewalls[0].sourceRanges', /INGRESS rules only/)
+    expectIssue(`${HEAD}${NETS}firewalls:\n  - {name: f, network: vpc-a, allowed: [{IPProtocol: icmp, ports: ["80"]}]}\n`, 'firewalls[0].allowed[0].ports', /tcp, udp and sctp only/)
+  })
+
+  it('a NIC whose address is outside its subnet, or a reserved address of it', () => {
+    expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.3.0.5}]}\n`, 'instances[0].networkInterfaces[0].networkIP', /nic0 address is outside subnet a-main \(10\.1\.0\.0\/16\)/, '10.3.0.5')
+    expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.1}]}\n`, 'instances[0].networkInterfaces[0].networkIP', /reserved in subnet a-main/, '10.1.0.1')
+  })
+
+  it('two NICs of one VM in one network (ROUTE-11)', () => {
+    expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.5}, {network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.6}]}\n`, 'instances[0].networkInterfaces[1].network', /same network as nic0/)
+  })
+
+  it('overlapping subnet ranges inside one network, primary or secondary', () => {
+    expectIssue(`${HEAD}networks: [{name: a, subnets: [{name: s1, region: us-west1, ipCidrRange: 10.0.0.0/16}, {name: s2, region: us-west1, ipCidrRange: 10.0.128.0/17}]}]\n`, 'networks[0].subnets[1].ipCidrRange', /subnet s2 \(10\.0\.128\.0\/17\) overlaps subnet s1 \(10\.0\.0\.0\/16\) in network a/)
+    expectIssue(`${HEAD}networks: [{name: a, subnets: [{name: s1, region: us-west1, ipCidrRange: 10.0.0.0/16, secondaryIpRanges: [{rangeName: p, ipCidrRange: 10.0.4.0/22}]}]}]\n`, 'networks[0].subnets[0].secondaryIpRanges[0].ipCidrRange', /overlaps subnet s1/)
+  })
+
+  it('overlapping ranges across an ACTIVE peering (PEER-08), but not across a one-sided one', () => {
+    const overlapping = NETS.replace('10.2.0.0/16', '10.9.0.0/16')
+    expectIssue(`${HEAD}${overlapping}`, 'networks[1].subnets[0].ipCidrRange', /subnet b-main \(10\.9\.0\.0\/16\) overlaps secondary range a-main\/pods .*across the active peering of vpc-a and vpc-b \(PEER-08\)/, '10.9.0.0/16')
+    const oneSided = overlapping.replace('    peerings: [{name: b-to-a, network: vpc-a}]\n', '')
+    assert.doesNotThrow(() => parseTopology(`${HEAD}${oneSided}`, 'topo.yaml'))
+  })
+
+  it('a VPC-native cluster whose pod range is not a secondary range of its subnet', () => {
+    expectIssue(`${HEAD}${NETS}clusters:\n  - {name: c, location: us-west1-a, network: vpc-b, subnetwork: b-main, mode: VPC_NATIVE, clusterIpv4Cidr: 10.64.0.0/14, servicesIpv4Cidr: 10.68.0.0/20, nodes: [{name: n1, networkIP: 10.2.0.6, podCidr: 10.64.0.0/24}]}\n`, 'clusters[0].clusterIpv4Cidr', /must lie in a secondary range of subnet b-main/)
+  })
+
+  it('an iptables dump with a syntax error names the line', () => {
+    const dump = '        iptables: |\n          *nat\n          -A POSTROUTING -j MASQUERADE\n'
+    expectIssue(`${HEAD}${NETS}clusters:\n  - name: c\n    location: us-west1-a\n    network: vpc-a\n    subnetwork: a-main\n    mode: VPC_NATIVE\n    clusterIpv4Cidr: 10.8.0.0/14\n    servicesIpv4Cidr: 10.12.0.0/20\n    nodes:\n      - name: n1\n        networkIP: 10.1.0.6\n        podCidr: 10.8.0.0/24\n${dump}`, 'clusters[0].nodes[0].iptables', /^iptables line \d+: /)
+  })
+
+  it('reports every problem of a phase together', () => {
+    const issues = issuesOf(`${HEAD}${NETS}routes:\n  - {name: r, network: vpc-z, destRange: 10.9.0.0/16, nextHopInstance: ghost}\n  - {name: r, network: vpc-a, destRange: 10.9.0.0/16, nextHopGateway: default-internet-gateway}\n`)
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['routes[0].network', 'routes[0].nextHopInstance', 'routes[1].name'])
+  })
+
+  it('accepts JSON as well as YAML', () => {
+    const model = parseTopology(JSON.stringify({apiVersion: 'xcc/v1', kind: 'Topology', metadata: {name: 't'}, networks: [{name: 'a'}]}), 'topo.json')
+    assert.ok(model.networks.has('a'))
+  })
+})
