@@ -24,11 +24,6 @@ export abstract class XccCommand extends Command {
     return colorEnabled({isTTY: Boolean(stream.isTTY), env: process.env})
   }
 
-  /** progress and notes for humans: stderr, never under --json */
-  protected progress(message: string): void {
-    if (!this.wantsJson) process.stderr.write(`${message}\n`)
-  }
-
   protected printJson(value: unknown): void {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
   }
@@ -48,7 +43,7 @@ export abstract class XccCommand extends Command {
   }
 }
 
-interface Classified {
+export interface Classified {
   exitCode: 2 | 3 | 4
   kind: 'usage' | 'environment' | 'bug'
   lines: string[]
@@ -56,7 +51,8 @@ interface Classified {
   stack?: string
 }
 
-function classify(error: Error & {oclif?: {exit?: number}}): Classified {
+/** user errors → 2 or 3 without a stack; anything unexpected → 4 with its stack (design.md habit 10) */
+export function classify(error: Error & {oclif?: {exit?: number}}): Classified {
   if (error instanceof XccError) {
     return {exitCode: error.exitCode, kind: error.exitCode === 3 ? 'environment' : 'usage', lines: [error.message, ...error.details], ...(error.hint ? {hint: error.hint} : {})}
   }

@@ -3,9 +3,11 @@ import {Flags} from '@oclif/core'
 import {CHECKS} from '../../checks/index.js'
 import {loadTopologyFile} from '../../adapters/topology-file.js'
 import {XccCommand} from '../../cli/base-command.js'
-import {evaluateDoctor} from '../../core/doctor/report.js'
+import {type DoctorReport, evaluateDoctor} from '../../core/doctor/report.js'
+import type {Model} from '../../core/topology/model-types.js'
 import {resolveFlow} from '../../core/trace/endpoints.js'
 import {renderDoctorText} from '../../render/doctor-text.js'
+import {isInteractive, runWithProgress} from '../../render/progress.js'
 
 export default class Doctor extends XccCommand {
   static override summary = 'Explain why a pod (or VM) can or cannot reach a destination, hop by hop, with the root cause and a fix.'
@@ -28,10 +30,15 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Doctor)
-    this.progress(`Loading ${flags.topology} …`)
-    const model = await loadTopologyFile(flags.topology)
-    const flow = resolveFlow(model, flags.from, flags.to, flags.protocol as 'tcp' | 'udp' | undefined)
-    const report = evaluateDoctor(model, flow, CHECKS)
+    const state: {model?: Model; report?: DoctorReport} = {}
+    await runWithProgress([
+      {title: `Load ${flags.topology}`, run: async (s) => void (s.model = await loadTopologyFile(flags.topology))},
+      {title: `Trace ${flags.from} → ${flags.to} and run ${CHECKS.length} checks`, run: (s) => {
+        const model = s.model as Model
+        s.report = evaluateDoctor(model, resolveFlow(model, flags.from, flags.to, flags.protocol as 'tcp' | 'udp' | undefined), CHECKS)
+      }},
+    ], state, {interactive: !flags.json && isInteractive(process.stderr, process.env)})
+    const report = state.report as DoctorReport
     if (flags.json) this.printJson(report)
     else if (process.stdout.isTTY && this.color()) {
       const {renderDoctorInk} = await import('../../render/doctor-ink.js')

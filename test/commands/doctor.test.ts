@@ -1,0 +1,130 @@
+/**
+ * `xcc doctor` as a user runs it: the built CLI (bin/run.js, as shipped) in a child process.
+ * `npm test` builds first; run `npm run build` before `npm run test:unit` when editing sources.
+ */
+import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+import {fileURLToPath} from 'node:url'
+
+import {classify} from '../../src/cli/base-command.js'
+import {XccError} from '../../src/core/errors.js'
+import {doctorReportSchema} from '../../src/core/doctor/report-schema.js'
+import {topologyPath} from '../support/fixtures.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const BIN = join(ROOT, 'bin/run.js')
+const SEED_001 = topologyPath('seed-001-peered-vpcs-missing-snat')
+const STACK = /^\s+at .+:\d+:\d+\)?$/m
+
+function xcc(args: string[], env: Record<string, string> = {}): {status: number | null; stdout: string; stderr: string} {
+  assert.ok(existsSync(join(ROOT, 'dist/commands/doctor/index.js')), 'dist/ is missing: run npm run build (npm test does it)')
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['NO_COLOR', 'FORCE_COLOR', 'CI'].includes(k))) as Record<string, string>
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, encoding: 'utf8', env: {...clean, ...env}, timeout: 30_000})
+  return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+function badFile(text: string, name = 'bad.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'xcc-test-'))
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+describe('xcc doctor (CLI)', () => {
+  it('exit 1 and a human report when the destination is unreachable', () => {
+    const r = xcc(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb'])
+    assert.equal(r.status, 1)
+    assert.match(r.stdout, /Root cause {2}POD_SNAT_MISSING/)
+    assert.match(r.stdout, /Verdict {5}UNREACHABLE \(return path/)
+    assert.doesNotMatch(r.stdout, /\u001b\[/, 'no colours when stdout is not a terminal')
+  })
+
+  it('exit 0 when reachable', () => {
+    const r = xcc(['doctor', '--topology', topologyPath('seed-001-fixed-node-masquerade'), '--from', 'frontend', '--to', 'lb/backend-ilb'])
+    assert.equal(r.status, 0)
+    assert.match(r.stdout, /Verdict {5}REACHABLE/)
+  })
+
+  it('--json prints exactly one contract object on stdout and nothing else', () => {
+    const r = xcc(['doctor', '--topology', SEED_001, '--from', 'frontend/default/curl', '--to', '10.193.0.3:32191', '--json'])
+    assert.equal(r.status, 1)
+    const report = JSON.parse(r.stdout)
+    assert.ok(doctorReportSchema.safeParse(report).success)
+    assert.equal(report.schemaVersion, 1)
+    assert.equal(report.diagnosis.code, 'POD_SNAT_MISSING')
+    assert.equal(r.stderr, '', 'no progress under --json')
+  })
+
+  it('colours follow FORCE_COLOR and NO_COLOR', () => {
+    const args = ['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb']
+    assert.match(xcc(args, {FORCE_COLOR: '1'}).stdout, /\u001b\[/)
+    assert.doesNotMatch(xcc(args, {FORCE_COLOR: '1', NO_COLOR: '1'}).stdout, /\u001b\[/)
+  })
+
+  for (const [what, args, message] of [
+    ['a missing file', ['--topology', '/nonexistent/topo.yaml', '--from', 'a', '--to', 'b'], /cannot read topology file \/nonexistent\/topo\.yaml: no such file/],
+    ['an invalid topology', ['--topology', badFile('apiVersion: xcc/v1\nkind: Topology\nmetadata: {name: x}\nroutes:\n  - {name: r, network: n, destRange: 10.0.0.1/8, nextHopGateway: default-internet-gateway}\n'), '--from', 'a', '--to', 'b'], /bad\.yaml: routes\[0\]\.network: network "n" does not exist \(value: "n"\)/],
+    ['malformed YAML', ['--topology', badFile('apiVersion: [\n'), '--from', 'a', '--to', 'b'], /bad\.yaml:2:1: malformed YAML/],
+    ['a bad --to', ['--topology', SEED_001, '--from', 'frontend', '--to', '10.1.1.1'], /--to 10\.1\.1\.1: 10\.1\.1\.1 has no port; use 10\.1\.1\.1:<port>/],
+    ['a bad --to port', ['--topology', SEED_001, '--from', 'frontend', '--to', '10.1.1.1:70000'], /port 70000 is not in 1\.\.65535/],
+    ['an unknown --from', ['--topology', SEED_001, '--from', 'nope/default/x', '--to', 'lb/backend-ilb'], /cluster named "nope"/],
+    ['an unknown flag', ['--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--frm', 'x'], /Nonexistent flag: --frm/],
+    ['a missing flag', ['--from', 'frontend'], /Missing required flag/],
+    ['a bad --protocol', ['--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--protocol', 'icmp'], /Expected --protocol=icmp to be one of: tcp, udp/],
+  ] as const) {
+    it(`exit 2 without a stack trace for ${what}, and a JSON error under --json`, () => {
+      const human = xcc(['doctor', ...args])
+      assert.equal(human.status, 2, human.stderr)
+      assert.match(human.stderr, message)
+      assert.doesNotMatch(human.stderr, STACK)
+      assert.equal(human.stdout, '')
+      const json = xcc(['doctor', ...args, '--json'])
+      assert.equal(json.status, 2)
+      const body = JSON.parse(json.stdout)
+      assert.equal(body.schemaVersion, 1)
+      assert.equal(body.error.kind, 'usage')
+      assert.equal(body.error.exitCode, 2)
+      assert.match([body.error.message, ...body.error.details].join('\n'), message)
+    })
+  }
+
+  it('an unknown command is a usage error (exit 2)', () => {
+    const r = xcc(['doctr'])
+    assert.equal(r.status, 2)
+    assert.match(r.stderr, /command doctr not found/)
+  })
+
+  it('--version and doctor --help work and exit 0', () => {
+    const v = xcc(['--version'])
+    assert.equal(v.status, 0)
+    assert.match(v.stdout, /^xcc\/\d+\.\d+\.\d+ /)
+    const h = xcc(['doctor', '--help'])
+    assert.equal(h.status, 0)
+    assert.match(h.stdout, /--topology=FILE/)
+  })
+
+  it('stops quietly when the reader of its output goes away (EPIPE)', async () => {
+    const child = spawn(process.execPath, [BIN, 'doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb'], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdout.once('data', () => child.stdout.destroy())
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled/)
+    assert.ok(code === 0 || code === 1, `exit ${code}`)
+  })
+})
+
+describe('error classification', () => {
+  it('user errors keep their exit code and carry no stack; anything else is a bug with exit 4 and its stack', () => {
+    assert.deepEqual(classify(new XccError('no access', {exitCode: 3})).exitCode, 3)
+    assert.equal(classify(new XccError('bad', {exitCode: 2})).stack, undefined)
+    const bug = classify(new TypeError('x is undefined'))
+    assert.equal(bug.exitCode, 4)
+    assert.equal(bug.kind, 'bug')
+    assert.match(bug.stack ?? '', /TypeError: x is undefined/)
+  })
+})
