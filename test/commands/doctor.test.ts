@@ -19,6 +19,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = join(ROOT, 'bin/run.js')
 const SEED_001 = topologyPath('seed-001-peered-vpcs-missing-snat')
 const STACK = /^\s+at .+:\d+:\d+\)?$/m
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[/
 
 function xcc(args: string[], env: Record<string, string> = {}): {status: number | null; stdout: string; stderr: string} {
   assert.ok(existsSync(join(ROOT, 'dist/commands/doctor/index.js')), 'dist/ is missing: run npm run build (npm test does it)')
@@ -40,7 +42,7 @@ describe('xcc doctor (CLI)', () => {
     assert.equal(r.status, 1)
     assert.match(r.stdout, /Root cause {2}POD_SNAT_MISSING/)
     assert.match(r.stdout, /Verdict {5}UNREACHABLE \(return path/)
-    assert.doesNotMatch(r.stdout, /\u001b\[/, 'no colours when stdout is not a terminal')
+    assert.doesNotMatch(r.stdout, ANSI, 'no colours when stdout is not a terminal')
   })
 
   it('exit 0 when reachable', () => {
@@ -61,8 +63,8 @@ describe('xcc doctor (CLI)', () => {
 
   it('colours follow FORCE_COLOR and NO_COLOR', () => {
     const args = ['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb']
-    assert.match(xcc(args, {FORCE_COLOR: '1'}).stdout, /\u001b\[/)
-    assert.doesNotMatch(xcc(args, {FORCE_COLOR: '1', NO_COLOR: '1'}).stdout, /\u001b\[/)
+    assert.match(xcc(args, {FORCE_COLOR: '1'}).stdout, ANSI)
+    assert.doesNotMatch(xcc(args, {FORCE_COLOR: '1', NO_COLOR: '1'}).stdout, ANSI)
   })
 
   for (const [what, args, message] of [
