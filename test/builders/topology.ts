@@ -50,8 +50,8 @@ export function subnet(name: string, region: string, ipCidrRange: string, second
   return {name, region, ipCidrRange, ...(secondaryIpRanges.length ? {secondaryIpRanges} : {}), ...extra}
 }
 
-/** A network interface. */
-export function nic(network: string, subnetwork: string, networkIP: string, aliasIpRanges?: string[]): NicInput {
+/** A network interface; an alias range outside the subnet's primary range names its secondary range. */
+export function nic(network: string, subnetwork: string, networkIP: string, aliasIpRanges?: NicInput['aliasIpRanges']): NicInput {
   return {network, subnetwork, networkIP, ...(aliasIpRanges ? {aliasIpRanges} : {})}
 }
 
