@@ -71,8 +71,11 @@ export interface LoadBalancerInput {
   readonly healthCheck?: BackendServiceInput['healthCheck']
 }
 
+/** What the builder holds: a TopologyInput whose top-level lists are present. */
+export type BuiltTopology = TopologyInput & Required<Pick<TopologyInput, 'networks' | 'routes' | 'firewalls' | 'instances' | 'forwardingRules' | 'backendServices' | 'clusters'>>
+
 export class TopologyBuilder {
-  private readonly t: TopologyInput & Required<Pick<TopologyInput, 'networks' | 'routes' | 'firewalls' | 'instances' | 'forwardingRules' | 'backendServices' | 'clusters'>>
+  private readonly t: BuiltTopology
 
   constructor(name: string) {
     this.t = {apiVersion: 'xcc/v1', kind: 'Topology', metadata: {name}, networks: [], routes: [], firewalls: [], instances: [], forwardingRules: [], backendServices: [], clusters: []}
@@ -165,7 +168,7 @@ export class TopologyBuilder {
   }
 
   /** Changes the built object in place before loading, for the odd field no method covers. */
-  edit(change: (t: TopologyInput) => void): this {
+  edit(change: (t: BuiltTopology) => void): this {
     change(this.t)
     return this
   }
