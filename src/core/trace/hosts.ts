@@ -111,7 +111,11 @@ function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, e
   if (outcome.kind === 'no-route') return drop(trail, at, final, 'XCC_GUEST_NO_ROUTE', `${instance.name} has no route for ${formatIp(final.dst)} in its guest routing table`)
   recordNat(ctx, trail, instance, entered, final, outcome)
   if (outcome.kind === 'dropped') return dropOnHost(trail, instance, final, outcome, source)
-  if (outcome.kind === 'local') return deliverLocal(ctx, trail, instance, final)
+  if (outcome.kind === 'local') {
+    // §9 step 2: a pod reaching its own node never leaves it, so nothing is masqueraded.
+    if (fromPod && ctx.direction === 'forward') trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', at, final, `${formatIp(final.dst)} is on the pod's own node ${instance.name}: the packet does not leave the node`, {reason: 'DESTINATION_ON_SAME_NODE'}))
+    return deliverLocal(ctx, trail, instance, final)
+  }
   const node = ctx.model.nodes.get(instance.name)
   if (node && outcome.outIface !== 'eth0') {
     if (fromPod && ctx.direction === 'forward' && !outcome.nat.some((r) => r.kind !== 'DNAT')) {
@@ -134,9 +138,11 @@ function recordNat(ctx: WalkContext, trail: Trail, instance: InstanceFacts, ente
     }
     return
   }
-  if (outcome.nat.length > 0) trail.conntrack.push({host: instance.name, before: entered, after: final})
+  // SNAT-06: MASQUERADE of a packet that already has the interface's address changes nothing; it is not a NAT.
+  const records = outcome.nat.filter((r) => !sameAddresses(r.before, r.after))
+  if (records.length > 0) trail.conntrack.push({host: instance.name, before: entered, after: final})
   const node = instance.kind === 'node'
-  for (const record of outcome.nat) {
+  for (const record of records) {
     const before = toPacket(record.before)
     const after = toPacket(record.after)
     if (record.kind === 'DNAT') {
@@ -153,6 +159,10 @@ function recordNat(ctx: WalkContext, trail: Trail, instance: InstanceFacts, ente
   }
 }
 
+function sameAddresses(a: IptPacket, b: IptPacket): boolean {
+  return a.src === b.src && a.dst === b.dst && a.srcPort === b.srcPort && a.dstPort === b.dstPort
+}
+
 export function natView(type: NatView['type'], before: Packet, after: Packet): NatView {
   return {type, before: {src: formatIp(before.src), dst: formatIp(before.dst), protocol: before.protocol, srcPort: before.srcPort, dstPort: before.dstPort}, after: {src: formatIp(after.src), dst: formatIp(after.dst), protocol: after.protocol, srcPort: after.srcPort, dstPort: after.dstPort}}
 }
@@ -161,7 +171,7 @@ export function natView(type: NatView['type'], before: Packet, after: Packet): N
 function masqueradeStep(ctx: WalkContext, instance: InstanceFacts, node: NodeFacts, pod: PodFacts, entered: Packet, final: Packet, outcome: Extract<PipelineOutcome, {kind: 'forwarded' | 'sent'}>): Step {
   const at = hostLabel(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
-  const snat = outcome.nat.find((r) => r.kind !== 'DNAT')
+  const snat = outcome.nat.find((r) => r.kind !== 'DNAT' && !sameAddresses(r.before, r.after))
   if (snat) {
     const before = toPacket(snat.before)
     return step('NAT', at, before, `node ${node.name} masquerades pod ${formatIp(pod.ip)}: source ${formatIp(before.src)} → ${formatIp(final.src)} (${source}, line ${snat.rule.line})${snat.randomPort ? '; the source port is randomised (--random-fully)' : ''}`, {
