@@ -56,14 +56,31 @@ export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFa
   if (healthy.length === 0) {
     return drop(trail, at, packet, 'FIREWALL_BLOCKING_LOAD_BALANCER_BACKEND_HEALTH_CHECK', `no backend of ${fr.name} can pass its health check: the firewall of ${fr.network} blocks the probe ranges 35.191.0.0/16 and 130.211.0.0/22 — ${unhealthy.join('; ')} (ILB-08)`)
   }
+  // SVC-06: with externalTrafficPolicy Local, nodes without a local endpoint fail the service's health check.
+  const local = ctx.model.clusters.size > 0 ? localEndpointNodes(ctx, fr.name) : undefined
+  const serving = local ? healthy.filter((b) => b.instance.kind !== 'node' || local.has(b.instance.name)) : healthy
+  if (local && serving.length < healthy.length) {
+    const out = healthy.filter((b) => !serving.includes(b)).map((b) => b.instance.name)
+    unhealthy.push(...out.map((n) => `${n} (externalTrafficPolicy Local: no endpoint on the node, SVC-06)`))
+  }
+  // ILB-09: when no backend is healthy the load balancer spreads new connections over all of them.
+  const candidates = serving.length > 0 ? serving : healthy
+  const failOpen = serving.length === 0
   // ILB-14: a backend that calls its own load balancer is answered by itself.
-  const hairpin = healthy.find((b) => b.instance.name === sender.name)
-  const chosen = hairpin ? [hairpin] : healthy
+  const hairpin = candidates.find((b) => b.instance.name === sender.name)
+  const chosen = hairpin ? [hairpin] : candidates
   const notes = [
-    hairpin ? `the client ${sender.name} is itself a backend, so it answers its own connection (ILB-14)` : `healthy backends: ${healthy.map((b) => b.instance.name).join(', ')}`,
+    hairpin ? `the client ${sender.name} is itself a backend, so it answers its own connection (ILB-14)` : failOpen ? `no backend is healthy, so the load balancer uses all of them (fail-open, ILB-09): ${candidates.map((b) => b.instance.name).join(', ')}` : `healthy backends: ${candidates.map((b) => b.instance.name).join(', ')}`,
     ...(unhealthy.length ? [`unhealthy: ${unhealthy.join('; ')}`] : []),
     ...(wrongNetwork.length ? [`not in ${fr.network}: ${wrongNetwork.join(', ')}`] : []),
   ]
   trail.add(step('ANALYZE_LOAD_BALANCER_BACKEND', at, packet, `${notes.join('; ')}; the destination stays ${formatIp(packet.dst)} (passthrough, ILB-05)`))
   return branch(trail, chosen, (t, b) => arriveAtInstance(ctx, t, b.instance, b.nic, packet))
+}
+
+/** Nodes that hold an endpoint of an externalTrafficPolicy: Local service behind this forwarding rule; undefined when none is Local. */
+function localEndpointNodes(ctx: WalkContext, forwardingRule: string): Set<string> | undefined {
+  const services = [...ctx.model.clusters.values()].flatMap((c) => c.services).filter((s) => s.forwardingRule === forwardingRule && s.externalTrafficPolicy === 'Local')
+  if (services.length === 0) return undefined
+  return new Set(services.flatMap((s) => s.endpoints.map((e) => e.node)))
 }

@@ -58,6 +58,14 @@ export const SCENARIOS: Scenario[] = [
   {fixture: 'egress-denied', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'FIREWALL_RULE',
     also: (r) => assert.deepEqual([r.forward[r.forward.length - 1]?.firewall?.name, r.forward[r.forward.length - 1]?.firewall?.direction], ['a-deny-egress-to-b-nodes', 'EGRESS'])},
   {fixture: 'gateway-forwards', from: 'a', to: '10.40.0.10:443', verdict: 'reachable', code: null},
+  {fixture: 'service-traffic-policy-local', from: 'a', to: 'b/default/server', verdict: 'reachable', code: null,
+    also: (r) => {
+      assert.equal(r.alternatives, undefined, 'only the node with an endpoint serves (SVC-06)')
+      assert.match(r.forward.find((s) => s.step === 'ANALYZE_LOAD_BALANCER_BACKEND')?.detail ?? '', /gke-b-node-2 \(externalTrafficPolicy Local/)
+      assert.equal(r.forward.find((s) => s.step === 'DELIVER')?.packet.src, '10.20.0.10', 'Local keeps the client address')
+    }},
+  {fixture: 'backends-without-intra-cluster-firewall', from: 'a', to: 'b/default/server', verdict: 'ambiguous', code: 'FIREWALL_RULE',
+    also: (r) => assert.deepEqual(r.alternatives?.map((a) => a.verdict), ['reachable', 'unreachable'])},
   {fixture: 'overlapping-pod-ranges', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'OVERLAPPING_RANGES'},
   {fixture: 'no-route', from: 'a', to: '10.99.0.5:443', verdict: 'unreachable', code: 'NO_ROUTE'},
   {fixture: 'peering-one-sided', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'PEERING_INACTIVE'},
