@@ -125,6 +125,19 @@ describe('ILB-03: region and global access', () => {
     assert.equal(toVip(peered(true), 80, 'tcp', 'instance/peer-east').verdict, 'reachable')
   })
 
+  it('ILB-03: behind a gateway VM, the client region is the region of the gateway that sends into the network', () => {
+    const model = base()
+      .network('vpc-e', subnet('e-main', 'us-east1', '10.50.0.0/24'), subnet('e-west', 'us-west1', '10.50.1.0/24'))
+      .allowIngress('vpc-e', ['10.0.0.0/8'])
+      .vm('far', 'us-east1-b', nic('vpc-e', 'e-main', '10.50.0.5'))
+      .gateway('gw', 'us-west1-a', [nic('vpc-e', 'e-west', '10.50.1.20'), nic('vpc-s', 's-main', '10.10.0.20')], {iptables: ['*nat', ':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -o nic1 -j MASQUERADE', 'COMMIT', ''].join('\n')})
+      .route({name: 'to-s', network: 'vpc-e', destRange: '10.10.0.0/24', nextHopInstance: 'gw'})
+      .load()
+    const result = toVip(model, 80, 'tcp', 'instance/far')
+    for (const p of result.paths) assert.equal(indexOf(p.forward, 'APPLY_FORWARDING_RULE') >= 0, true, 'the forwarding rule accepts the gateway\'s packet')
+    assert.equal(result.verdict, 'reachable')
+  })
+
   it('ILB-03: for a pod, the client region is the region of its node', () => {
     const model = base()
       .edit((t) => (t.networks[0]?.subnets?.[1] ? (t.networks[0].subnets[1].secondaryIpRanges = [{rangeName: 'pods', ipCidrRange: '10.40.0.0/16'}]) : undefined))

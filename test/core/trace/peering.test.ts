@@ -98,6 +98,15 @@ describe('PEER-02/PEER-03: subnet routes', () => {
     assertDrop(udp(pupi({}, {}), '45.1.0.5:80'), 'NO_ROUTE', 'network/vpc-a')
   })
 
+  it('PEER-02: special-use ranges such as 100.64.0.0/10 are not privately used public ranges: always exchanged', () => {
+    const model = base()
+      .edit((t) => t.networks[1]?.subnets?.push(subnet('b-cgnat', 'us-west1', '100.64.1.0/24')))
+      .vm('server-cgnat', 'us-west1-a', nic('vpc-b', 'b-cgnat', '100.64.1.5'))
+      .peer('vpc-a', 'vpc-b')
+      .load()
+    assertDelivered(udp(model, '100.64.1.5:80'), 'instance/server-cgnat')
+  })
+
   it('PEER-03: it is routed once the importing side sets importSubnetRoutesWithPublicIp', () => {
     const steps = udp(pupi({importSubnetRoutesWithPublicIp: true}, {}), '45.1.0.5:80')
     assert.equal(stepOf(steps, 'APPLY_ROUTE').route?.type, 'PEERING_SUBNET')

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {TopologyError} from '../../../src/core/errors.js'
 import type {Model} from '../../../src/core/topology/model-types.js'
 import type {Step} from '../../../src/core/trace/types.js'
 import {
@@ -182,6 +183,14 @@ describe('ROUTE-06: subnet routes and custom routes', () => {
 })
 
 describe('ROUTE-09: next-hop checks', () => {
+  it('contracts §1: a route naming an instance that does not exist is a load error at routes[i].nextHopInstance', () => {
+    assert.throws(() => withRoutes([via('to-nowhere', '10.50.0.0/16', 'nowhere')]), (error: unknown) => {
+      assert.ok(error instanceof TopologyError)
+      assert.ok(error.issues.some((i) => i.path === 'routes[0].nextHopInstance'), JSON.stringify(error.issues))
+      return true
+    })
+  })
+
   it('ROUTE-09: a next-hop instance without a NIC in the route network drops with ROUTE_NEXT_HOP_INSTANCE_WRONG_NETWORK', () => {
     assertDrop(forward(withRoutes([via('to-server', '10.50.0.0/16', 'server')])), 'ROUTE_NEXT_HOP_INSTANCE_WRONG_NETWORK')
   })

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {XccError} from '../../../src/core/errors.js'
 import type {Model} from '../../../src/core/topology/model-types.js'
+import {resolveFlow} from '../../../src/core/trace/endpoints.js'
 import type {Step} from '../../../src/core/trace/types.js'
 import {
   type ClusterInput, type NodeInput, assertDelivered, indexOf, names, nic, onlyPath, stepOf, subnet, topology, trace,
@@ -304,6 +306,26 @@ describe('SNAT-18 / §9 steps 1–3: the source and the skip reasons', () => {
   it('§9 step 2: a pod calling its own node records SKIP_GKE_POD_IP_MASQUERADING/DESTINATION_ON_SAME_NODE', {todo: 'xcc bug: no masquerade step at all (START_FROM_GKE_POD → DELIVER)'}, () => {
     const steps = onlyPath(trace(snatModel(), 'c1/default/client', `${NODE_IP}:10250`, 'udp')).forward
     assert.equal(stepOf(steps, 'SKIP_GKE_POD_IP_MASQUERADING').reason, 'DESTINATION_ON_SAME_NODE')
+  })
+})
+
+describe('contracts §2: --from and --to', () => {
+  const model = snatModel()
+
+  it('--from <ipv4> resolves a pod IP to that pod and a node or VM address to that instance', () => {
+    const start = (from: string): [string | undefined, string | undefined] => {
+      const first = trace(model, from, '8.8.8.8:80', 'udp').paths[0]?.forward[0]
+      return [first?.step, first?.at]
+    }
+    assert.deepEqual(start(CLIENT), ['START_FROM_GKE_POD', 'c1/default/client'])
+    assert.deepEqual(start('10.0.0.3'), ['START_FROM_INSTANCE', 'node/n2'])
+    assert.deepEqual(start('10.0.0.50'), ['START_FROM_INSTANCE', 'instance/server'])
+  })
+
+  it('bad endpoints are usage errors (exit 2): an address the topology does not own, a destination without port, unknown names', () => {
+    for (const [from, to] of [['10.0.0.99', '8.8.8.8:80'], ['c1/default/client', '10.0.0.50'], ['nope', '8.8.8.8:80'], ['c1/default/nope', '8.8.8.8:80'], ['c1/default/client', 'lb/nope'], ['node/server', '8.8.8.8:80']]) {
+      assert.throws(() => resolveFlow(model, from as string, to as string), (error: unknown) => error instanceof XccError && error.exitCode === 2, `${from} → ${to}`)
+    }
   })
 })
 
