@@ -134,8 +134,9 @@ describe('SVC-06/ILB-06: replies of a GKE LoadBalancer service', () => {
 
   it('SVC-06/ILB-06: in both policies the reply leaves for the client with src = VIP and reaches it', () => {
     for (const policy of ['Cluster', 'Local'] as const) {
-      for (const p of tcp(service(policy), 'instance/client', 'cs/default/web').paths) {
-        if (p.verdict !== 'reachable') continue
+      const reachable = tcp(service(policy), 'instance/client', 'cs/default/web').paths.filter((p) => p.verdict === 'reachable')
+      assert.ok(reachable.length > 0, policy)
+      for (const p of reachable) {
         const back = reply(p)
         const routed = back.filter((s) => s.step === 'APPLY_ROUTE' && s.packet.dst === '10.10.0.2')
         assert.ok(routed.length > 0, `${policy}: no reply routed to the client`)
