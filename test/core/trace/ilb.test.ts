@@ -187,6 +187,16 @@ describe('ILB-04: protocol, ports and backends', () => {
     assertLbDrop(toVip(model), 'LOAD_BALANCER_BACKEND_INVALID_NETWORK')
   })
 
+  it('ILB-04: a backend without a NIC in the load balancer network is skipped; the others still serve', () => {
+    const model = base({lb: {backends: ['be1', 'other']}})
+      .network('vpc-o', subnet('o-main', 'us-west1', '10.60.0.0/24'))
+      .vm('other', 'us-west1-a', nic('vpc-o', 'o-main', '10.60.0.5'))
+      .load()
+    const result = toVip(model)
+    assert.deepEqual(arrivals(result), ['instance/be1'])
+    assert.equal(result.verdict, 'reachable')
+  })
+
   it('ILB-04: with sourceIpRanges, only matching clients are forwarded', () => {
     assert.equal(toVip(load({lb: {sourceIpRanges: ['10.10.0.0/30']}})).verdict, 'reachable')
     const refused = toVip(load({lb: {sourceIpRanges: ['10.99.0.0/16']}}))

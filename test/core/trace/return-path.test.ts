@@ -240,6 +240,17 @@ describe('gateway SNAT and asymmetric paths', () => {
     assertDrop(reply(p), 'XCC_ASYMMETRIC_RETURN', 'instance/gw2')
   })
 
+  it('FW-07/§9 11: a gateway that never saw the request gets no connection tracking for the reply from the VPC firewall', () => {
+    // vpc-b admits only vpc-a's range: the reply (from 10.2.0.5) passes only where it is tracked.
+    const onlyFromA = (via: string): Model => gateways().route(back(via)).edit((t) => (t.firewalls = t.firewalls.filter((f) => f.network !== 'vpc-b'))).allowIngress('vpc-b', ['10.1.0.0/24']).load()
+    const symmetric = onlyPath(tcp(onlyFromA('gw1'), 'instance/client', '10.2.0.5:80'))
+    assert.equal(stepOf(reply(symmetric), 'APPLY_INGRESS_FIREWALL_RULE', 'instance/gw1').firewall?.type, 'TRACKING_STATE')
+    assert.equal(symmetric.verdict, 'reachable')
+    const asymmetric = onlyPath(tcp(onlyFromA('gw2'), 'instance/client', '10.2.0.5:80'))
+    assertDrop(reply(asymmetric), 'FIREWALL_RULE', 'instance/gw2')
+    assert.equal(asymmetric.verdict, 'unreachable')
+  })
+
   it('§9 11: the same stateful gateway passes the reply of a connection it forwarded (symmetric path)', () => {
     assert.equal(tcp(gateways({iptables: STATEFUL}).route(back('gw1')).load(), 'instance/client', '10.2.0.5:80').verdict, 'reachable')
   })
