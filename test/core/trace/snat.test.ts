@@ -156,6 +156,12 @@ describe('SNAT-03/SNAT-05: a configured ip-masq-agent', () => {
     assertSkipped(masqueradeStep(model, '10.200.0.5'), 'DESTINATION_IP_IN_DEFAULT_NON_MASQUERADE_RANGE', '10.0.0.0/8')
   })
 
+  it('SNAT-03: a config that sets other fields (cidrLimit) but no list keeps the default list', () => {
+    const model = snatModel({masquerade: {ipMasq: {cidrLimit: 10}}})
+    assertSkipped(masqueradeStep(model, '172.20.1.1'), 'DESTINATION_IP_IN_DEFAULT_NON_MASQUERADE_RANGE', '172.16.0.0/12')
+    assertMasqueraded(masqueradeStep(model, '8.8.8.8'), '8.8.8.8')
+  })
+
   it('SNAT-02: masqLinkLocal with an empty list masquerades link-local too', () => {
     const model = snatModel({masquerade: {ipMasq: {nonMasqueradeCIDRs: [], masqLinkLocal: true}}})
     assertMasqueraded(masqueradeStep(model, '169.254.169.254'), '169.254.169.254')
