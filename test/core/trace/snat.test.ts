@@ -284,7 +284,7 @@ describe('SNAT-18 / §9 steps 1–3: the source and the skip reasons', () => {
     for (const s of steps) assert.equal(s.packet.src, NODE_IP, `${s.step}@${s.at}`)
   })
 
-  it('SNAT-18: a hostNetwork pod\'s trace reports no NAT step after skipping masquerading', {todo: 'xcc bug: a no-op NAT(XCC_GUEST_SNAT 10.0.0.2 → 10.0.0.2) follows the SKIP step'}, () => {
+  it('SNAT-18: a hostNetwork pod\'s trace reports no NAT step after skipping masquerading', () => {
     const steps = onlyPath(trace(snatModel(), 'c1/default/host', '8.8.8.8:80', 'udp')).forward
     assert.deepEqual(steps.filter((s) => s.step === 'NAT').map((s) => s.nat), [])
   })
@@ -297,7 +297,7 @@ describe('SNAT-18 / §9 steps 1–3: the source and the skip reasons', () => {
     for (const s of steps) assert.equal(s.packet.src, NODE_IP, `${s.step}@${s.at}`)
   })
 
-  it('SNAT-06: the masquerade rules change nothing for node-originated traffic, so no NAT step is reported', {todo: 'xcc bug: reports NAT(XCC_GUEST_SNAT) with the source unchanged (10.0.0.2 → 10.0.0.2)'}, () => {
+  it('SNAT-06: the masquerade rules change nothing for node-originated traffic, so no NAT step is reported', () => {
     const steps = onlyPath(trace(snatModel(), 'node/n1', '8.8.8.8:80', 'udp')).forward
     assert.deepEqual(steps.filter((s) => s.step === 'NAT').map((s) => s.nat), [])
   })
@@ -309,7 +309,7 @@ describe('SNAT-18 / §9 steps 1–3: the source and the skip reasons', () => {
     assert.equal(assertDelivered(steps, 'node/n1').packet.src, CLIENT)
   })
 
-  it('§9 step 2: a pod calling its own node records SKIP_GKE_POD_IP_MASQUERADING/DESTINATION_ON_SAME_NODE', {todo: 'xcc bug: no masquerade step at all (START_FROM_GKE_POD → DELIVER)'}, () => {
+  it('§9 step 2: a pod calling its own node records SKIP_GKE_POD_IP_MASQUERADING/DESTINATION_ON_SAME_NODE', () => {
     const steps = onlyPath(trace(snatModel(), 'c1/default/client', `${NODE_IP}:10250`, 'udp')).forward
     assert.equal(stepOf(steps, 'SKIP_GKE_POD_IP_MASQUERADING').reason, 'DESTINATION_ON_SAME_NODE')
   })
