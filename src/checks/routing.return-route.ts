@@ -7,9 +7,9 @@ export const check: Check = {
   id: 'routing.return-route',
   title: 'The destination side routes replies back to the client address it sees',
   severity: 'error',
-  rules: ['ILB-05', 'ILB-06', 'ROUTE-04', 'ROUTE-12', 'GKE-04'],
+  rules: ['ILB-05', 'ILB-06', 'ROUTE-04', 'ROUTE-11', 'ROUTE-12', 'GKE-04'],
   run: (ctx) => judge(ctx, {
-    causes: ['NO_ROUTE', 'PRIVATE_TRAFFIC_TO_INTERNET', 'NO_EXTERNAL_ADDRESS', 'XCC_GUEST_NO_ROUTE', 'ROUTE_WRONG_NETWORK', 'XCC_REPLY_NOT_FOR_CLIENT', 'ROUTING_LOOP'],
+    causes: ['NO_ROUTE', 'PRIVATE_TRAFFIC_TO_INTERNET', 'NO_EXTERNAL_ADDRESS', 'XCC_GUEST_NO_ROUTE', 'ROUTE_WRONG_NETWORK', 'XCC_REPLY_NOT_FOR_CLIENT', 'ROUTING_LOOP', 'XCC_ASYMMETRIC_RETURN'],
     where: 'return',
     reached: (s) => s.step === 'APPLY_ROUTE',
     pass: (steps) => `replies are routed back by ${unique(steps.map((s) => `${s.route?.name} in ${s.route?.network}`)).join(', ')}`,

@@ -81,7 +81,8 @@ export function processOnHost(
   const forward = ctx.direction === 'forward'
   const restore = forward ? undefined : conntrackReverse(trail, instance.name, packet)
   // A reply reaching a host that never saw the request has no conntrack entry: a SYN-ACK is then INVALID.
-  const ctstate = forward ? 'NEW' : trail.hostsSeen.has(instance.name) ? 'ESTABLISHED' : 'INVALID'
+  const unseen = !forward && !trail.hostsSeen.has(instance.name)
+  const ctstate = forward ? 'NEW' : unseen ? 'INVALID' : 'ESTABLISHED'
   if (forward) trail.hostsSeen.add(instance.name)
   const outcomes = runPipeline({
     ruleset: instance.guest.ruleset ?? NO_RULES,
@@ -92,7 +93,7 @@ export function processOnHost(
     route: hostRoute(ctx.model, instance, host),
     ...(restore ? {reply: restore} : {}),
   })
-  return branch(trail, outcomes, (t, outcome) => continueFrom(ctx, t, instance, packet, outcome, fromPod))
+  return branch(trail, outcomes, (t, outcome) => continueFrom(ctx, t, instance, packet, outcome, fromPod, unseen))
 }
 
 function conntrackReverse(trail: Trail, host: string, reply: Packet): {restoreDst: {ip: Ip; port: number}; restoreSrc: {ip: Ip; port: number}} | undefined {
@@ -101,7 +102,7 @@ function conntrackReverse(trail: Trail, host: string, reply: Packet): {restoreDs
   return {restoreDst: {ip: entry.before.src, port: entry.before.srcPort}, restoreSrc: {ip: entry.before.dst, port: entry.before.dstPort}}
 }
 
-function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, outcome: PipelineOutcome, fromPod?: PodFacts): Ended[] {
+function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, outcome: PipelineOutcome, fromPod?: PodFacts, unseen = false): Ended[] {
   const at = hostLabel(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
   if (outcome.kind === 'unknown') {
@@ -110,7 +111,12 @@ function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, e
   const final = toPacket(outcome.packet)
   if (outcome.kind === 'no-route') return drop(trail, at, final, 'XCC_GUEST_NO_ROUTE', `${instance.name} has no route for ${formatIp(final.dst)} in its guest routing table`)
   recordNat(ctx, trail, instance, entered, final, outcome)
+  if (outcome.kind === 'dropped' && unseen) {
+    // §9 step 11: a stateful host on the way back that never saw the request has no connection for the reply.
+    return drop(trail, at, final, 'XCC_ASYMMETRIC_RETURN', `the reply passes ${instance.name}, which never saw the request: it has no connection for ${packetText(final)} and its ${outcome.hook} chain drops it (ROUTE-11)`, 'line' in outcome.by ? {rules: [viewRule(source, outcome.by)]} : {})
+  }
   if (outcome.kind === 'dropped') return dropOnHost(trail, instance, final, outcome, source)
+  if (unseen && outcome.kind === 'forwarded') flagAsymmetric(trail, instance)
   if (outcome.kind === 'local') {
     // §9 step 2: a pod reaching its own node never leaves it, so nothing is masqueraded.
     if (fromPod && ctx.direction === 'forward') trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', at, final, `${formatIp(final.dst)} is on the pod's own node ${instance.name}: the packet does not leave the node`, {reason: 'DESTINATION_ON_SAME_NODE'}))
@@ -124,8 +130,19 @@ function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, e
     return deliverToPod(ctx, trail, node, final)
   }
   if (node && fromPod && ctx.direction === 'forward') trail.add(masqueradeStep(ctx, instance, node, fromPod, entered, final, outcome))
+  if (node && fromPod && ctx.direction === 'return') {
+    trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', at, final, `the reply of pod ${formatIp(fromPod.ip)} belongs to a connection; masquerading applies to new connections only`, {reason: 'NO_MASQUERADING_FOR_RETURN_PACKET'}))
+  }
   const nic = instance.kind === 'node' ? 0 : Number(/^nic(\d)$/.exec(outcome.outIface)?.[1] ?? 0)
   return emitIntoVpc(ctx, trail, instance, nic, final)
+}
+
+/** ROUTE-11: the reply takes another way back than the request; stateful rules or NAT there would break it. */
+function flagAsymmetric(trail: Trail, instance: InstanceFacts): void {
+  const last = trail.steps.length - 1
+  const arrival = trail.steps[last]
+  if (!arrival || arrival.step !== 'ARRIVE_AT_INSTANCE') return
+  trail.steps[last] = {...arrival, warning: `XCC_ASYMMETRIC_RETURN: the reply passes ${instance.name}, which did not see the request; a stateful firewall or NAT there would drop it (ROUTE-11)`}
 }
 
 /** Steps for every NAT the host applied, and the conntrack entry the return path will reverse. */

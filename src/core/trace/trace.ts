@@ -5,8 +5,8 @@
  * every alternative path.
  */
 import {formatIp} from '../net/ipv4.js'
-import type {InstanceFacts, Model} from '../topology/model-types.js'
-import type {Flow} from './endpoints.js'
+import type {ClusterFacts, InstanceFacts, Model, NodeFacts} from '../topology/model-types.js'
+import {type Flow, implicitPod} from './endpoints.js'
 import {hostContext, hostRoute, podLabel, processOnHost} from './hosts.js'
 import {type Ended, MAX_PATHS, Trail, type WalkContext, hostLabel, packetText, reversePacket, step, viewPacket} from './trail.js'
 import type {Assumption, HostRef, Packet, PathEnd, PathTrace, TraceResult, Verdict} from './types.js'
@@ -80,10 +80,11 @@ function startReturn(ctx: WalkContext, trail: Trail, host: HostRef, received: Pa
   const node = ctx.model.instances.get(host.node) as InstanceFacts
   const label = host.declared ? `${host.cluster}/${host.namespace}/${host.name}` : `${host.cluster}/${host.node}`
   trail.add(step('START_FROM_GKE_POD', label, reply, `pod ${host.declared ? `${host.namespace}/${host.name}` : formatIp(host.ip)} answers ${packetText(reply)}`))
-  const pod = ctx.model.clusters.get(host.cluster)?.pods.find((p) => p.name === host.name && p.namespace === host.namespace)
-  if (pod?.hostNetwork) return processOnHost(ctx, trail, node, reply, 'local', undefined)
-  const iface = pod?.nodeIface ?? (ctx.model.clusters.get(host.cluster)?.mode === 'ROUTES' ? 'cbr0' : `gke${host.ip.toString(16).padStart(8, '0')}`)
-  return processOnHost(ctx, trail, node, reply, 'arriving', iface)
+  const cluster = ctx.model.clusters.get(host.cluster)
+  const declared = cluster?.pods.find((p) => p.name === host.name && p.namespace === host.namespace)
+  if (declared?.hostNetwork) return processOnHost(ctx, trail, node, reply, 'local', undefined)
+  const pod = declared ?? implicitPod(cluster as ClusterFacts, ctx.model.nodes.get(host.node) as NodeFacts, host.ip)
+  return processOnHost(ctx, trail, node, reply, 'arriving', pod.nodeIface, pod)
 }
 
 export function pathVerdict(forward: PathEnd, back?: PathEnd): Verdict {

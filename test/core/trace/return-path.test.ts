@@ -81,7 +81,7 @@ describe('GKE-05/ROUTE-10: pod IPs as sources and destinations of the VPC', () =
     assert.equal(result.verdict, 'reachable')
   })
 
-  it('SNAT-18: a server pod\'s reply leaving its node is not masqueraded (NO_MASQUERADING_FOR_RETURN_PACKET)', {todo: 'xcc bug: the return path has no SKIP_GKE_POD_IP_MASQUERADING step'}, () => {
+  it('SNAT-18: a server pod\'s reply leaving its node is not masqueraded (NO_MASQUERADING_FOR_RETURN_PACKET)', () => {
     const back = reply(onlyPath(tcp(sameVpc('VPC_NATIVE', {ipMasq: {nonMasqueradeCIDRs: []}}), 'instance/server', '10.4.0.20:8080')))
     const skip = stepOf(back, 'SKIP_GKE_POD_IP_MASQUERADING', 'node/n1')
     assert.equal(skip.reason, 'NO_MASQUERADING_FOR_RETURN_PACKET')
@@ -221,7 +221,7 @@ describe('gateway SNAT and asymmetric paths', () => {
     assert.equal(result.verdict, 'reachable')
   })
 
-  it('ROUTE-11: an asymmetric return path is flagged', {todo: 'xcc bug: no step of the return path carries a warning about the asymmetric path'}, () => {
+  it('ROUTE-11: an asymmetric return path is flagged', () => {
     const p = onlyPath(tcp(gateways().route(back('gw2')).load(), 'instance/client', '10.2.0.5:80'))
     assert.ok(reply(p).some((s) => /asymmetric/i.test(s.warning ?? '')))
   })
@@ -235,7 +235,7 @@ describe('gateway SNAT and asymmetric paths', () => {
     assert.equal(result.verdict, 'unreachable')
   })
 
-  it('CT-03/§9 11: that drop is reported as XCC_ASYMMETRIC_RETURN', {todo: 'xcc bug: the drop cause is XCC_GUEST_FORWARDING_DISABLED, and XCC_ASYMMETRIC_RETURN is not a drop cause at all'}, () => {
+  it('CT-03/§9 11: that drop is reported as XCC_ASYMMETRIC_RETURN', () => {
     const p = onlyPath(tcp(gateways({iptables: STATEFUL}).route(back('gw2')).load(), 'instance/client', '10.2.0.5:80'))
     assertDrop(reply(p), 'XCC_ASYMMETRIC_RETURN', 'instance/gw2')
   })
