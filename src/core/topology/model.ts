@@ -27,10 +27,16 @@ export function isPrivatelyUsedPublic(range: Cidr): boolean {
 /** Builds the model of a valid topology. iptables dumps are parsed here, once; their syntax errors come back as issues. */
 export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]} {
   const issues: TopologyIssue[] = []
+  // Nodes of one cluster mostly run the same rules: parse each distinct text once and share its tables.
+  const parsedByText = new Map<string, {tables: Ruleset['tables']; errors: ReturnType<typeof parseIptablesSave>['errors']}>()
   const parseRules = (text: string, source: string, path: string): Ruleset => {
-    const parsed = parseIptablesSave(text, source)
+    let parsed = parsedByText.get(text)
+    if (!parsed) {
+      const result = parseIptablesSave(text, source)
+      parsedByText.set(text, (parsed = {tables: result.ruleset.tables, errors: result.errors}))
+    }
     for (const e of parsed.errors) issues.push({path, message: `iptables line ${e.line}: ${e.message}`, value: e.text})
-    return parsed.ruleset
+    return {source, tables: parsed.tables}
   }
 
   const subnets = new Map<string, SubnetFacts>()
@@ -94,18 +100,21 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
       name: c.name, spec: c, network: c.network, subnet: clusterSubnet, region, mode: c.mode,
       podRange: cidr(c.clusterIpv4Cidr), serviceRange: cidr(c.servicesIpv4Cidr), nodes: nodeFacts, pods, services,
     })
+    const renderFor = (node: string): string => renderNodeIptables({
+      podRange: c.clusterIpv4Cidr,
+      masquerade: c.masquerade,
+      services: services.map((s) => ({
+        ...s,
+        endpoints: s.endpoints.map((e) => ({ip: e.ip, local: e.node === node})),
+        loadBalancerIP: s.forwardingRule ? forwardingRules.get(s.forwardingRule)?.ip : undefined,
+      })),
+    })
+    // Only externalTrafficPolicy Local makes a node's rules depend on which endpoints it hosts.
+    const shared = services.some((s) => s.externalTrafficPolicy === 'Local') ? undefined : renderFor('')
     c.nodes.forEach((n, ni) => {
       const facts = nodeByName.get(n.name) as NodeFacts
       nodes.set(n.name, facts)
-      const text = n.iptables ?? renderNodeIptables({
-        podRange: c.clusterIpv4Cidr,
-        masquerade: c.masquerade,
-        services: services.map((s) => ({
-          ...s,
-          endpoints: s.endpoints.map((e) => ({ip: e.ip, local: e.node === n.name})),
-          loadBalancerIP: s.forwardingRule ? forwardingRules.get(s.forwardingRule)?.ip : undefined,
-        })),
-      })
+      const text = n.iptables ?? shared ?? renderFor(n.name)
       const origin = n.iptables !== undefined ? 'node.iptables' : 'derived'
       instances.set(n.name, {
         name: n.name, kind: 'node', zone: n.zone ?? c.location, region, tags: n.tags ?? [`gke-${c.name}-node`],

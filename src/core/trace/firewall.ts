@@ -43,10 +43,35 @@ function sourceTagsMatch(model: Model, network: string, rule: FirewallFacts, src
   return instance !== undefined && rule.sourceTags.some((t) => instance.tags.includes(t))
 }
 
+/** The rules of a list that target instances with these tags, in evaluation order; computed once per tag set. */
+const targeted = new WeakMap<readonly FirewallFacts[], Map<string, readonly FirewallFacts[]>>()
+function rulesFor(rules: readonly FirewallFacts[], instance: InstanceFacts): readonly FirewallFacts[] {
+  let byTags = targeted.get(rules)
+  if (!byTags) targeted.set(rules, (byTags = new Map()))
+  const key = instance.tags.join('\u0000')
+  let list = byTags.get(key)
+  if (!list) byTags.set(key, (list = rules.filter((r) => targets(r, instance))))
+  return list
+}
+
+/** Decisions are pure functions of the (immutable) model and the packet: remember them, bounded. */
+const decisions = new WeakMap<Model, Map<string, FirewallDecision>>()
+const MAX_REMEMBERED = 100_000
+
 export function evaluateVpcFirewall(model: Model, network: NetworkFacts, instance: InstanceFacts, direction: 'INGRESS' | 'EGRESS', packet: Packet): FirewallDecision {
-  const rules = direction === 'INGRESS' ? network.ingress : network.egress
-  for (const rule of rules) {
-    if (!targets(rule, instance)) continue
+  let memo = decisions.get(model)
+  if (!memo) decisions.set(model, (memo = new Map()))
+  const key = `${network.name}|${direction}|${instance.tags.join(',')}|${packet.protocol}|${packet.src}|${packet.dst}|${packet.dstPort}`
+  let decision = memo.get(key)
+  if (!decision) {
+    if (memo.size >= MAX_REMEMBERED) memo.clear()
+    memo.set(key, (decision = decideVpcFirewall(model, network, instance, direction, packet)))
+  }
+  return decision
+}
+
+function decideVpcFirewall(model: Model, network: NetworkFacts, instance: InstanceFacts, direction: 'INGRESS' | 'EGRESS', packet: Packet): FirewallDecision {
+  for (const rule of rulesFor(direction === 'INGRESS' ? network.ingress : network.egress, instance)) {
     if (!protocolMatches(rule, packet.protocol, packet.dstPort)) continue
     if (rule.destinationRanges.length > 0 && !inAny(rule.destinationRanges, packet.dst)) continue
     if (direction === 'INGRESS' && !inAny(rule.sourceRanges, packet.src) && !sourceTagsMatch(model, network.name, rule, packet.src)) continue
@@ -78,9 +103,9 @@ export function evaluateHealthCheckAdmission(network: NetworkFacts, instance: In
   let remaining = IntervalSet.of(HEALTH_CHECK_RANGES)
   let allowed = IntervalSet.empty()
   const deciding: FirewallFacts[] = []
-  for (const rule of network.ingress) {
+  for (const rule of rulesFor(network.ingress, instance)) {
     if (remaining.isEmpty()) break
-    if (!targets(rule, instance) || !protocolMatches(rule, 'tcp', port)) continue
+    if (!protocolMatches(rule, 'tcp', port)) continue
     if (rule.destinationRanges.length > 0 && !inAny(rule.destinationRanges, vip)) continue
     const decided = remaining.intersect(IntervalSet.of(rule.sourceRanges))
     if (decided.isEmpty()) continue

@@ -15,7 +15,17 @@ import {emitIntoVpc} from './vpc.js'
 
 const NO_RULES: Ruleset = {source: 'no iptables rules', tables: new Map()}
 
+const contexts = new WeakMap<InstanceFacts, HostContext>()
+const routers = new WeakMap<InstanceFacts, (dst: Ip) => RouteDecision | undefined>()
+
+/** The host's view for the iptables evaluator; built once per instance. */
 export function hostContext(model: Model, instance: InstanceFacts): HostContext {
+  let context = contexts.get(instance)
+  if (!context) contexts.set(instance, (context = buildHostContext(model, instance)))
+  return context
+}
+
+function buildHostContext(model: Model, instance: InstanceFacts): HostContext {
   const node = model.nodes.get(instance.name)
   const vips = model.vipsBackedBy(instance.name).map((f) => f.ip)
   return {
@@ -36,6 +46,12 @@ export function hostContext(model: Model, instance: InstanceFacts): HostContext 
 
 /** The guest's routing table: local addresses, pods (nodes), then connected, declared and default routes (longest prefix). */
 export function hostRoute(model: Model, instance: InstanceFacts, host: HostContext): (dst: Ip) => RouteDecision | undefined {
+  let route = routers.get(instance)
+  if (!route) routers.set(instance, (route = buildHostRoute(model, instance, host)))
+  return route
+}
+
+function buildHostRoute(model: Model, instance: InstanceFacts, host: HostContext): (dst: Ip) => RouteDecision | undefined {
   const node = model.nodes.get(instance.name)
   const cluster = node ? model.clusters.get(node.cluster) : undefined
   const order = {declared: 0, connected: 1, default: 2}

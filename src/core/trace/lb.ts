@@ -68,11 +68,14 @@ export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFa
   const failOpen = serving.length === 0
   // ILB-14: a backend that calls its own load balancer is answered by itself.
   const hairpin = candidates.find((b) => b.instance.name === sender.name)
-  const chosen = hairpin ? [hairpin] : candidates
+  const groups = hairpin ? [{representative: hairpin, alike: []}] : groupEquivalentBackends(ctx, candidates)
+  const chosen = groups.map((g) => g.representative)
+  const alike = groups.filter((g) => g.alike.length > 0).map((g) => `${g.alike.map((b) => b.instance.name).join(', ')} ${g.alike.length === 1 ? 'behaves' : 'behave'} exactly like ${g.representative.instance.name} (same cluster, rules, subnet, tags and firewall treatment, no local pods): traced once`)
   const notes = [
     hairpin ? `the client ${sender.name} is itself a backend, so it answers its own connection (ILB-14)` : failOpen ? `no backend is healthy, so the load balancer uses all of them (fail-open, ILB-09): ${candidates.map((b) => b.instance.name).join(', ')}` : `healthy backends: ${candidates.map((b) => b.instance.name).join(', ')}`,
     ...(unhealthy.length ? [`unhealthy: ${unhealthy.join('; ')}`] : []),
     ...(wrongNetwork.length ? [`not in ${fr.network}: ${wrongNetwork.join(', ')}`] : []),
+    ...alike,
   ]
   trail.add(step('ANALYZE_LOAD_BALANCER_BACKEND', at, packet, `${notes.join('; ')}; the destination stays ${formatIp(packet.dst)} (passthrough, ILB-05)`))
   return branch(trail, chosen, (t, b) => arriveAtInstance(ctx, t, b.instance, b.nic, packet))
@@ -83,4 +86,56 @@ function localEndpointNodes(ctx: WalkContext, forwardingRule: string): Set<strin
   const services = [...ctx.model.clusters.values()].flatMap((c) => c.services).filter((s) => s.forwardingRule === forwardingRule && s.externalTrafficPolicy === 'Local')
   if (services.length === 0) return undefined
   return new Set(services.flatMap((s) => s.endpoints.map((e) => e.node)))
+}
+
+interface Backend {
+  readonly instance: InstanceFacts
+  readonly nic: number
+}
+
+/**
+ * Backends whose paths are provably identical but for the node's name: GKE nodes of one cluster
+ * that host no pods (kube-proxy always forwards off the node), run the same parsed rules, sit in
+ * the same subnet (no allowSubnetCidrRoutesOverlap), carry the same tags and canIpForward, and
+ * whose addresses every ingress rule of the network treats alike. Each group is traced once.
+ */
+function groupEquivalentBackends(ctx: WalkContext, backends: readonly Backend[]): Array<{representative: Backend; alike: Backend[]}> {
+  const groups = new Map<string, {representative: Backend; alike: Backend[]}>()
+  const out: Array<{representative: Backend; alike: Backend[]}> = []
+  for (const b of backends) {
+    const key = equivalenceKey(ctx, b)
+    const group = key === undefined ? undefined : groups.get(key)
+    if (group) {
+      group.alike.push(b)
+      continue
+    }
+    const fresh = {representative: b, alike: []}
+    if (key !== undefined) groups.set(key, fresh)
+    out.push(fresh)
+  }
+  return out
+}
+
+/** identity of a parsed rule set (nodes with identical rule texts share one, see buildModel) */
+const tableIds = new WeakMap<object, number>()
+let nextTableId = 1
+function tablesId(tables: object): number {
+  let id = tableIds.get(tables)
+  if (id === undefined) {
+    id = nextTableId++
+    tableIds.set(tables, id)
+  }
+  return id
+}
+
+function equivalenceKey(ctx: WalkContext, b: Backend): string | undefined {
+  const node = ctx.model.nodes.get(b.instance.name)
+  const nic = b.instance.nics[b.nic]
+  const network = nic ? ctx.model.networks.get(nic.network) : undefined
+  const cluster = node ? ctx.model.clusters.get(node.cluster) : undefined
+  const tables = b.instance.guest.ruleset?.tables
+  if (!node || !nic || !network || !cluster || !tables || nic.subnet.allowSubnetCidrRoutesOverlap) return undefined
+  if (cluster.pods.some((p) => p.node === node.name)) return undefined
+  const treatment = network.ingress.map((r, i) => (r.sourceRanges.some((c) => cidrContainsIp(c, nic.ip)) ? i : '')).join(',')
+  return [cluster.name, nic.network, nic.subnet.name, b.instance.tags.join(','), b.instance.canIpForward, tablesId(tables), treatment].join('|')
 }

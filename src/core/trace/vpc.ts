@@ -4,7 +4,7 @@
  * next hops (ROUTE-03…ROUTE-12, PEER-04), and resolving who owns the destination.
  */
 import {cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
-import type {InstanceFacts, NetworkFacts, NicFacts, RouteFacts} from '../topology/model-types.js'
+import type {ClusterFacts, InstanceFacts, Model, NetworkFacts, NicFacts, RouteFacts} from '../topology/model-types.js'
 import {isPrivatelyUsedPublic} from '../topology/model.js'
 import {evaluateVpcFirewall} from './firewall.js'
 import {processOnHost} from './hosts.js'
@@ -58,11 +58,18 @@ export function emitIntoVpc(ctx: WalkContext, trail: Trail, instance: InstanceFa
   trail.tracked.add(`out|${instance.name}|${nicIndex}|${tupleKey(packet)}`)
   trail.sender = instance
   // GKE-06: Service ClusterIPs are not routable outside their cluster.
-  const cluster = [...ctx.model.clusters.values()].find((c) => cidrContainsIp(c.serviceRange, packet.dst))
+  const cluster = clustersOf(ctx.model).find((c) => cidrContainsIp(c.serviceRange, packet.dst))
   if (cluster) {
     return drop(trail, `network/${network.name}`, packet, 'XCC_CLUSTER_IP_FROM_OUTSIDE_CLUSTER', `${formatIp(packet.dst)} is in the service range ${formatCidr(cluster.serviceRange)} of cluster ${cluster.name}; ClusterIPs are reachable only inside their cluster (GKE-06)`)
   }
   return routeInNetwork(ctx, trail, network, instance, packet)
+}
+
+const clusterLists = new WeakMap<Model, readonly ClusterFacts[]>()
+function clustersOf(model: Model): readonly ClusterFacts[] {
+  let list = clusterLists.get(model)
+  if (!list) clusterLists.set(model, (list = [...model.clusters.values()]))
+  return list
 }
 
 /** ROUTE-04: the route for the packet among those that apply to the sending instance. */
