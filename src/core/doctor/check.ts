@@ -50,7 +50,7 @@ export function buildDoctorContext(model: Model, flow: Flow, options: TraceOptio
     retrace(assumptions) {
       const key = JSON.stringify(assumptions)
       let result = cache.get(key)
-      if (!result) cache.set(key, (result = traceFlow(model, flow, {assumptions: [...(options.assumptions ?? []), ...assumptions]})))
+      if (!result) cache.set(key, (result = traceFlow(model, flow, {...options, assumptions: [...(options.assumptions ?? []), ...assumptions]})))
       return result
     },
   }

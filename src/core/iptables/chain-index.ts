@@ -23,12 +23,26 @@ const INDEX_THRESHOLD = 16
 
 const indexes = new WeakMap<Chain, ChainIndex>()
 
+const NO_BUCKETS: ReadonlyMap<number, readonly number[]> = new Map()
+
+/**
+ * The index of every chain below the threshold: all its positions are general. Shared, since a
+ * kube-proxy dump has tens of thousands of one- to three-rule chains (KUBE-SEP-…, KUBE-SVC-…).
+ */
+const SMALL: readonly ChainIndex[] = Array.from({length: INDEX_THRESHOLD}, (_, size) => ({
+  general: Array.from({length: size}, (_, i) => i),
+  byDst: NO_BUCKETS,
+  byPort: NO_BUCKETS,
+}))
+
 export function portKey(protocol: number, port: number): number {
   return protocol * 65536 + port
 }
 
 /** The chain's index, built on first use (the parser warms it so evaluation never pays). */
 export function indexChain(chain: Chain): ChainIndex {
+  // a small chain needs no entry of its own (rules never change after parsing)
+  if (chain.rules.length < INDEX_THRESHOLD) return SMALL[chain.rules.length] as ChainIndex
   const cached = indexes.get(chain)
   if (cached) return cached
   const index = buildIndex(chain)
@@ -40,10 +54,6 @@ function buildIndex(chain: Chain): ChainIndex {
   const general: number[] = []
   const byDst = new Map<number, number[]>()
   const byPort = new Map<number, number[]>()
-  if (chain.rules.length < INDEX_THRESHOLD) {
-    for (let i = 0; i < chain.rules.length; i++) general.push(i)
-    return {general, byDst, byPort}
-  }
   chain.rules.forEach((rule, position) => {
     if (!isCompiledRule(rule)) {
       general.push(position)

@@ -28,6 +28,11 @@ const TARGET_OPTIONS: Readonly<Record<string, Readonly<Record<string, number>>>>
   MARK: {'--set-mark': 1, '--set-xmark': 1, '--or-mark': 1, '--and-mark': 1, '--xor-mark': 1},
 }
 
+/** true for a target name compileTarget resolves before it looks for a chain of that name */
+export function isResolvedBeforeChains(name: string): boolean {
+  return TARGET_OPTIONS[name] !== undefined || PASS_THROUGH.has(name)
+}
+
 export function compileTarget(name: string, goto: boolean, options: readonly OptionArg[], context: RuleContext): TargetResult {
   if (goto) {
     if (!context.isChain(name)) return {ok: false, message: `goto to undefined chain ${name}`}

@@ -6,10 +6,11 @@
  * chains must be declared before a rule appends to them or jumps to them, as iptables-restore
  * requires.
  */
-import type {Chain, IptablesSyntaxError, Rule, Ruleset, Table, TableName} from './types.js'
+import type {Chain, IptablesSyntaxError, Rule, RuleRef, Ruleset, Table, TableName} from './types.js'
 import type {CompiledRule} from './compiled.js'
 import {indexChain} from './chain-index.js'
 import {type RuleContext, compileRuleArgs} from './compile-rule.js'
+import {type FastContext, NO_MATCHES, compileCommonRule, fastContext} from './fast-rule.js'
 import {tokenizeRuleLine} from './tokenize.js'
 
 const BUILTIN_CHAINS: Readonly<Record<TableName | 'security', readonly string[]>> = {
@@ -37,10 +38,22 @@ interface OpenTable {
   hasRules: boolean
   /** what rule compilation may ask about this table (one object per table, not one per rule) */
   readonly context: RuleContext
+  /** the fast path's context; undefined when it is switched off */
+  readonly fast: FastContext | undefined
 }
 
-function openTable(name: TableName | 'security', line: number, builtins: readonly string[], ignored: boolean): OpenTable {
+export interface ParseOptions {
+  /**
+   * Compile the commonest kube-proxy rule shapes with the fast path (fast-rule.ts) rather than
+   * the general tokenizer and compiler. On by default; both give the same rules, and tests
+   * switch it off to compare them.
+   */
+  readonly fastPath?: boolean
+}
+
+function openTable(name: TableName | 'security', line: number, builtins: readonly string[], ignored: boolean, fast: boolean): OpenTable {
   const chains = new Map<string, OpenChain>()
+  const context: RuleContext = {isChain: (chain) => chains.has(chain) && !builtins.includes(chain)}
   return {
     name,
     line,
@@ -48,7 +61,8 @@ function openTable(name: TableName | 'security', line: number, builtins: readonl
     builtins,
     ignored,
     hasRules: false,
-    context: {isChain: (chain) => chains.has(chain) && !builtins.includes(chain)},
+    context,
+    fast: fast ? fastContext(context) : undefined,
   }
 }
 
@@ -63,11 +77,14 @@ function fail(at: LineAt, message: string): void {
   at.errors.push({line: at.line, message, text: at.text})
 }
 
+const NO_RULES: readonly Rule[] = []
+
 const CHAIN_LINE = /^:(\S+)\s+(\S+)(?:\s+\[\d+:\d+\])?$/
 const RULE_LINE = /^(?:\[\d+:\d+\]\s+)?-A\s+(\S+)(?:\s+(.*))?$/
 const COUNTERS_ONLY = /^\[\d+:\d+\]\s+/
 
-export function parseIptablesSave(text: string, source: string): {ruleset: Ruleset; errors: IptablesSyntaxError[]} {
+export function parseIptablesSave(text: string, source: string, options: ParseOptions = {}): {ruleset: Ruleset; errors: IptablesSyntaxError[]} {
+  const fast = options.fastPath ?? true
   const errors: IptablesSyntaxError[] = []
   const tables = new Map<TableName, Table>()
   const seenTables = new Set<string>()
@@ -88,12 +105,12 @@ export function parseIptablesSave(text: string, source: string): {ruleset: Rules
       const name = line.slice(1)
       if (!(name in BUILTIN_CHAINS)) {
         fail(at, `unknown table "${name}" (expected raw, mangle, nat, filter or security)`)
-        open = openTable('security', at.line, [], true)
+        open = openTable('security', at.line, [], true, fast)
         continue
       }
       if (seenTables.has(name)) fail(at, `table ${name} appears twice`)
       seenTables.add(name)
-      open = openTable(name as TableName | 'security', at.line, BUILTIN_CHAINS[name as TableName | 'security'], false)
+      open = openTable(name as TableName | 'security', at.line, BUILTIN_CHAINS[name as TableName | 'security'], false, fast)
       continue
     }
     if (line === 'COMMIT') {
@@ -169,25 +186,42 @@ function parseRuleLine(table: OpenTable, chainName: string, args: string, at: Li
     fail(at, `-A to undeclared chain ${chainName}`)
     return
   }
-  const tokens = tokenizeRuleLine(args)
-  if (!tokens.ok) {
-    fail(at, tokens.message)
-    return
+  const common = table.fast ? compileCommonRule(args, table.fast) : undefined
+  let rule: CompiledRule
+  if (common) {
+    if (table.name === 'security') {
+      table.hasRules = true
+      return
+    }
+    rule = {ref: ruleRef(table.name, chain, at.line, args), matches: common.matches, target: common.target}
+  } else {
+    const tokens = tokenizeRuleLine(args)
+    if (!tokens.ok) {
+      fail(at, tokens.message)
+      return
+    }
+    const compiled = compileRuleArgs(tokens, table.context)
+    if (!compiled.ok) {
+      fail(at, compiled.message)
+      return
+    }
+    if (table.name === 'security') {
+      table.hasRules = true
+      return
+    }
+    const ref = ruleRef(table.name, chain, at.line, args)
+    // an exact-length copy: the compiler's push() reserved room for 17 matches
+    const matches = compiled.matches.length === 0 ? NO_MATCHES : compiled.matches.slice()
+    rule = compiled.unsupported === undefined
+      ? {ref, matches, target: compiled.target}
+      : {ref, unsupported: compiled.unsupported, matches, target: compiled.target}
   }
-  const compiled = compileRuleArgs(tokens, table.context)
-  if (!compiled.ok) {
-    fail(at, compiled.message)
-    return
-  }
-  if (table.name === 'security') {
-    table.hasRules = true
-    return
-  }
-  const ref = {table: table.name, chain: chainName, index: chain.rules.length + 1, line: at.line, text: args.trim()}
-  const rule: CompiledRule = compiled.unsupported === undefined
-    ? {ref, matches: compiled.matches, target: compiled.target}
-    : {ref, unsupported: compiled.unsupported, matches: compiled.matches, target: compiled.target}
   chain.rules.push(rule)
+}
+
+function ruleRef(table: TableName, chain: OpenChain, line: number, args: string): RuleRef {
+  // the chain's own name rather than the line's copy of it: one string per chain, not per rule
+  return {table, chain: chain.name, index: chain.rules.length + 1, line, text: args.trim()}
 }
 
 function closeTable(table: OpenTable, errors: IptablesSyntaxError[]): Table | undefined {
@@ -201,7 +235,9 @@ function closeTable(table: OpenTable, errors: IptablesSyntaxError[]): Table | un
   }
   const chains = new Map<string, Chain>()
   for (const open of table.chains.values()) {
-    const rules: readonly Rule[] = open.rules
+    // exact-length copies: most chains of a kube-proxy dump hold one to three rules, and push()
+    // reserved room for 17
+    const rules: readonly Rule[] = open.rules.length === 0 ? NO_RULES : open.rules.slice()
     const chain: Chain = open.policy ? {name: open.name, policy: open.policy, rules} : {name: open.name, rules}
     indexChain(chain)
     chains.set(open.name, chain)

@@ -8,6 +8,7 @@ import type {HostContext, IptPacket, PipelineOutcome, RouteDecision, Ruleset} fr
 import {type Ip, cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
 import type {InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {podIface} from '../topology/model.js'
+import {declaredPod, nodeClass, podClass} from './equivalence.js'
 import {explainNoMasquerade} from './masquerade.js'
 import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, samePacket, step, viewRule} from './trail.js'
 import type {HostRef, NatView, Packet, Step} from './types.js'
@@ -109,7 +110,47 @@ export function processOnHost(
     route: hostRoute(ctx.model, instance, host),
     ...(restore ? {reply: restore} : {}),
   })
-  return branch(trail, outcomes, (t, outcome) => continueFrom(ctx, t, instance, packet, outcome, fromPod, unseen))
+  const groups = groupEquivalentOutcomes(ctx, instance, outcomes)
+  return branch(trail, groups, (t, g) => continueFrom(ctx, t, instance, packet, g.outcome, fromPod, unseen, g.alike))
+}
+
+interface OutcomeGroup {
+  readonly outcome: PipelineOutcome
+  readonly alike: PipelineOutcome[]
+}
+
+/**
+ * kube-proxy's random choice of endpoint: endpoints that are alike pods (equivalence.ts), all on
+ * this node or all on alike nodes, lead to identical paths; follow one of each.
+ */
+function groupEquivalentOutcomes(ctx: WalkContext, instance: InstanceFacts, outcomes: readonly PipelineOutcome[]): OutcomeGroup[] {
+  const node = ctx.model.nodes.get(instance.name)
+  if (ctx.exhaustive || !node || outcomes.length < 2) return outcomes.map((outcome) => ({outcome, alike: []}))
+  const groups = new Map<string, OutcomeGroup>()
+  const out: OutcomeGroup[] = []
+  for (const outcome of outcomes) {
+    const key = endpointKey(ctx, node, outcome)
+    const group = key === undefined ? undefined : groups.get(key)
+    if (group) {
+      group.alike.push(outcome)
+      continue
+    }
+    const fresh: OutcomeGroup = {outcome, alike: []}
+    if (key !== undefined) groups.set(key, fresh)
+    out.push(fresh)
+  }
+  return out
+}
+
+function endpointKey(ctx: WalkContext, node: NodeFacts, outcome: PipelineOutcome): string | undefined {
+  if ((outcome.kind !== 'forwarded' && outcome.kind !== 'local') || !outcome.nat.some((r) => r.kind === 'DNAT')) return undefined
+  const pod = declaredPod(ctx.model, node.cluster, outcome.packet.dst)
+  const kind = pod ? podClass(ctx.model, pod) : undefined
+  const where = pod ? (pod.node === node.name ? 'local' : nodeClass(ctx.model, pod.node)) : undefined
+  if (!kind || !where) return undefined
+  const p = outcome.packet
+  const out = outcome.kind === 'forwarded' ? (outcome.outIface === 'eth0' ? 'eth0' : 'pod') : 'local'
+  return [out, p.src, p.srcPort, p.dstPort, p.protocol, p.mark, outcome.nat.map((r) => r.kind).join(','), kind, where].join('|')
 }
 
 function conntrackReverse(trail: Trail, host: string, reply: Packet): {restoreDst: {ip: Ip; port: number}; restoreSrc: {ip: Ip; port: number}} | undefined {
@@ -118,7 +159,7 @@ function conntrackReverse(trail: Trail, host: string, reply: Packet): {restoreDs
   return {restoreDst: {ip: entry.before.src, port: entry.before.srcPort}, restoreSrc: {ip: entry.before.dst, port: entry.before.dstPort}}
 }
 
-function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, outcome: PipelineOutcome, fromPod?: PodFacts, unseen = false): Ended[] {
+function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, outcome: PipelineOutcome, fromPod?: PodFacts, unseen = false, alike: readonly PipelineOutcome[] = []): Ended[] {
   const at = hostLabel(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
   if (outcome.kind === 'unknown') {
@@ -126,7 +167,7 @@ function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, e
   }
   const final = toPacket(outcome.packet)
   if (outcome.kind === 'no-route') return drop(trail, at, final, 'XCC_GUEST_NO_ROUTE', `${instance.name} has no route for ${formatIp(final.dst)} in its guest routing table`)
-  recordNat(ctx, trail, instance, entered, final, outcome)
+  recordNat(ctx, trail, instance, entered, final, outcome, alike)
   if (outcome.kind === 'dropped' && unseen) {
     // §9 step 11: a stateful host on the way back that never saw the request has no connection for the reply.
     return drop(trail, at, final, 'XCC_ASYMMETRIC_RETURN', `the reply passes ${instance.name}, which never saw the request: it has no connection for ${packetText(final)} and its ${outcome.hook} chain drops it (ROUTE-11)`, 'line' in outcome.by ? {rules: [viewRule(source, outcome.by)]} : {})
@@ -162,7 +203,7 @@ function flagAsymmetric(trail: Trail, instance: InstanceFacts): void {
 }
 
 /** Steps for every NAT the host applied, and the conntrack entry the return path will reverse. */
-function recordNat(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, final: Packet, outcome: Exclude<PipelineOutcome, {kind: 'unknown' | 'no-route'}>): void {
+function recordNat(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, final: Packet, outcome: Exclude<PipelineOutcome, {kind: 'unknown' | 'no-route'}>, alike: readonly PipelineOutcome[]): void {
   const at = hostLabel(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
   if (ctx.direction === 'return') {
@@ -180,7 +221,8 @@ function recordNat(ctx: WalkContext, trail: Trail, instance: InstanceFacts, ente
     const after = toPacket(record.after)
     if (record.kind === 'DNAT') {
       const type = node ? 'XCC_KUBE_PROXY_DNAT' : 'XCC_GUEST_DNAT'
-      trail.add(step('NAT', at, before, `${node ? 'kube-proxy DNAT' : 'DNAT'}: destination ${formatIp(before.dst)}:${before.dstPort} → ${formatIp(after.dst)}:${after.dstPort} (${source}, line ${record.rule.line})`, {
+      const others = alike.length ? `; ${alike.length} more endpoint${alike.length === 1 ? '' : 's'} (${alike.map((o) => formatIp(o.packet.dst)).join(', ')}) behave exactly like this one: traced once` : ''
+      trail.add(step('NAT', at, before, `${node ? 'kube-proxy DNAT' : 'DNAT'}: destination ${formatIp(before.dst)}:${before.dstPort} → ${formatIp(after.dst)}:${after.dstPort} (${source}, line ${record.rule.line})${others}`, {
         nat: natView(type, before, after), rules: [viewRule(source, record.rule)],
       }))
     } else if (!(node && outcome.kind === 'forwarded' && outcome.outIface === 'eth0')) {

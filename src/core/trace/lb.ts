@@ -9,6 +9,7 @@ import type {ForwardingRuleFacts, InstanceFacts} from '../topology/model-types.j
 import {evaluateHealthCheckAdmission} from './firewall.js'
 import {type Ended, type Trail, type WalkContext, branch, drop, step} from './trail.js'
 import type {Packet} from './types.js'
+import {nodeClass} from './equivalence.js'
 import {arriveAtInstance} from './vpc.js'
 
 export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFacts, sender: InstanceFacts, packet: Packet, asNextHop: boolean): Ended[] {
@@ -93,17 +94,12 @@ interface Backend {
   readonly nic: number
 }
 
-/**
- * Backends whose paths are provably identical but for the node's name: GKE nodes of one cluster
- * that host no pods (kube-proxy always forwards off the node), run the same parsed rules, sit in
- * the same subnet (no allowSubnetCidrRoutesOverlap), carry the same tags and canIpForward, and
- * whose addresses every ingress rule of the network treats alike. Each group is traced once.
- */
+/** Backends of one equivalence class (equivalence.ts) behave alike: follow one of each class. */
 function groupEquivalentBackends(ctx: WalkContext, backends: readonly Backend[]): Array<{representative: Backend; alike: Backend[]}> {
   const groups = new Map<string, {representative: Backend; alike: Backend[]}>()
   const out: Array<{representative: Backend; alike: Backend[]}> = []
   for (const b of backends) {
-    const key = equivalenceKey(ctx, b)
+    const key = ctx.exhaustive || b.instance.kind !== 'node' || b.nic !== 0 ? undefined : nodeClass(ctx.model, b.instance.name)
     const group = key === undefined ? undefined : groups.get(key)
     if (group) {
       group.alike.push(b)
@@ -114,28 +110,4 @@ function groupEquivalentBackends(ctx: WalkContext, backends: readonly Backend[])
     out.push(fresh)
   }
   return out
-}
-
-/** identity of a parsed rule set (nodes with identical rule texts share one, see buildModel) */
-const tableIds = new WeakMap<object, number>()
-let nextTableId = 1
-function tablesId(tables: object): number {
-  let id = tableIds.get(tables)
-  if (id === undefined) {
-    id = nextTableId++
-    tableIds.set(tables, id)
-  }
-  return id
-}
-
-function equivalenceKey(ctx: WalkContext, b: Backend): string | undefined {
-  const node = ctx.model.nodes.get(b.instance.name)
-  const nic = b.instance.nics[b.nic]
-  const network = nic ? ctx.model.networks.get(nic.network) : undefined
-  const cluster = node ? ctx.model.clusters.get(node.cluster) : undefined
-  const tables = b.instance.guest.ruleset?.tables
-  if (!node || !nic || !network || !cluster || !tables || nic.subnet.allowSubnetCidrRoutesOverlap) return undefined
-  if (cluster.pods.some((p) => p.node === node.name)) return undefined
-  const treatment = network.ingress.map((r, i) => (r.sourceRanges.some((c) => cidrContainsIp(c, nic.ip)) ? i : '')).join(',')
-  return [cluster.name, nic.network, nic.subnet.name, b.instance.tags.join(','), b.instance.canIpForward, tablesId(tables), treatment].join('|')
 }

@@ -14,11 +14,14 @@ import type {Assumption, HostRef, Packet, PathEnd, PathTrace, TraceResult, Verdi
 export interface TraceOptions {
   /** hypothetical fixes, used by the doctor to test a diagnosis */
   readonly assumptions?: readonly Assumption[]
+  /** follow every alternative path, also those provably equivalent to one already followed */
+  readonly exhaustive?: boolean
 }
 
 export function traceFlow(model: Model, flow: Flow, options: TraceOptions = {}): TraceResult {
   const assumptions = options.assumptions ?? []
-  const ctx: WalkContext = {model, assumptions, direction: 'forward'}
+  const exhaustive = options.exhaustive ?? false
+  const ctx: WalkContext = {model, assumptions, direction: 'forward', exhaustive}
   const {packet, client, ended} = startForward(ctx, flow)
   const paths: PathTrace[] = []
   for (const forward of ended) {
@@ -27,7 +30,7 @@ export function traceFlow(model: Model, flow: Flow, options: TraceOptions = {}):
       paths.push({forward: forward.trail.steps, forwardEnd: forward.end, return: [], verdict: pathVerdict(forward.end)})
       continue
     }
-    const returnCtx: WalkContext = {model, assumptions, direction: 'return', client: {host: client, packet}}
+    const returnCtx: WalkContext = {model, assumptions, direction: 'return', exhaustive, client: {host: client, packet}}
     for (const back of startReturn(returnCtx, forward.trail.forReturn(), forward.end.host, forward.end.packet)) {
       paths.push({forward: forward.trail.steps, forwardEnd: forward.end, return: back.trail.steps, returnEnd: back.end, verdict: pathVerdict(forward.end, back.end)})
     }

@@ -19,6 +19,8 @@ export interface WalkContext {
   readonly model: Model
   readonly assumptions: readonly Assumption[]
   readonly direction: 'forward' | 'return'
+  /** follow every alternative, even provably equivalent ones (see equivalence.ts) */
+  readonly exhaustive: boolean
   /** return direction: who sent the original packet and what it was */
   readonly client?: {readonly host: HostRef; readonly packet: Packet}
 }

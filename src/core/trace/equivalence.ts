@@ -1,0 +1,88 @@
+/**
+ * Equivalence classes of GKE nodes and pods, so the tracer can follow one representative of
+ * alternatives whose paths are identical but for names (ILB backends, kube-proxy endpoints).
+ * A class key only exists when equivalence is certain; otherwise the alternative is traced on
+ * its own. `traceFlow(…, {exhaustive: true})` skips all grouping, and the tests compare both.
+ *
+ * Two nodes are alike when they belong to one cluster, run the same parsed rules, sit in the same
+ * subnet (without allowSubnetCidrRoutesOverlap, so nothing overrides the subnet route to them),
+ * carry the same tags and canIpForward, every ingress rule of their network treats their
+ * addresses alike as a source, and they host alike pods. Two pods are alike when they serve the
+ * same ports and every firewall rule and route of their network treats their addresses alike.
+ */
+import {cidrContainsIp} from '../net/ipv4.js'
+import type {Model, PodFacts} from '../topology/model-types.js'
+
+const nodeKeys = new WeakMap<Model, Map<string, string | undefined>>()
+const podKeys = new WeakMap<Model, Map<PodFacts, string | undefined>>()
+const tableIds = new WeakMap<object, number>()
+let nextTableId = 1
+
+function tablesId(tables: object): number {
+  let id = tableIds.get(tables)
+  if (id === undefined) {
+    id = nextTableId++
+    tableIds.set(tables, id)
+  }
+  return id
+}
+
+function memo<K, V>(store: WeakMap<Model, Map<K, V>>, model: Model, key: K, compute: () => V): V {
+  let map = store.get(model)
+  if (!map) store.set(model, (map = new Map()))
+  if (map.has(key)) return map.get(key) as V
+  const value = compute()
+  map.set(key, value)
+  return value
+}
+
+/** The class of a GKE node, or undefined when it must be traced on its own. */
+export function nodeClass(model: Model, name: string): string | undefined {
+  return memo(nodeKeys, model, name, () => {
+    const node = model.nodes.get(name)
+    const instance = model.instances.get(name)
+    const nic = instance?.nics[0]
+    const network = nic ? model.networks.get(nic.network) : undefined
+    const cluster = node ? model.clusters.get(node.cluster) : undefined
+    const tables = instance?.guest.ruleset?.tables
+    if (!node || !instance || !nic || !network || !cluster || !tables || nic.subnet.allowSubnetCidrRoutesOverlap) return undefined
+    const pods: string[] = []
+    for (const pod of cluster.pods) {
+      if (pod.node !== name) continue
+      const key = pod.hostNetwork ? 'host-network' : podClass(model, pod)
+      if (key === undefined) return undefined
+      pods.push(key)
+    }
+    const treatment = network.ingress.map((r, i) => (r.sourceRanges.some((c) => cidrContainsIp(c, nic.ip)) ? i : '')).join(',')
+    return ['node', cluster.name, nic.network, nic.subnet.name, instance.tags.join(','), instance.canIpForward, tablesId(tables), treatment, pods.sort().join(';')].join('|')
+  })
+}
+
+/** The class of a declared pod, or undefined when it must be traced on its own. */
+export function podClass(model: Model, pod: PodFacts): string | undefined {
+  return memo(podKeys, model, pod, () => {
+    if (!pod.declared || pod.hostNetwork) return undefined
+    const cluster = model.clusters.get(pod.cluster)
+    const network = cluster ? model.networks.get(cluster.network) : undefined
+    if (!cluster || !network) return undefined
+    const dest = (rules: typeof network.ingress) => rules.map((r, i) => (r.destinationRanges.some((c) => cidrContainsIp(c, pod.ip)) ? i : '')).join(',')
+    const source = network.ingress.map((r, i) => (r.sourceRanges.some((c) => cidrContainsIp(c, pod.ip)) ? i : '')).join(',')
+    // Every route that covers the address, except the pod route of its own node (each pod has one).
+    const routes = network.routes.routes.filter((r) => cidrContainsIp(r.destRange, pod.ip) && !(r.impliedBy?.node === pod.node && r.kind === 'STATIC'))
+    const routeKey = routes.map((r) => `${r.name}/${r.kind}`).sort().join(',')
+    return ['pod', cluster.name, pod.ports ? [...pod.ports].sort((a, b) => a - b).join(',') : '*', dest(network.ingress), dest(network.egress), source, routeKey].join('|')
+  })
+}
+
+const podIndex = new WeakMap<Model, Map<string, PodFacts>>()
+
+/** The declared pod of a cluster with this address. */
+export function declaredPod(model: Model, cluster: string, address: number): PodFacts | undefined {
+  let index = podIndex.get(model)
+  if (!index) {
+    index = new Map()
+    for (const c of model.clusters.values()) for (const p of c.pods) if (!p.hostNetwork) index.set(`${c.name}|${p.ip}`, p)
+    podIndex.set(model, index)
+  }
+  return index.get(`${cluster}|${address}`)
+}
