@@ -10,7 +10,7 @@
  * addresses alike as a source, and they host alike pods. Two pods are alike when they serve the
  * same ports and every firewall rule and route of their network treats their addresses alike.
  */
-import {cidrContainsIp} from '../net/ipv4.js'
+import {type Cidr, cidrContainsIp} from '../net/ipv4.js'
 import type {Model, PodFacts} from '../topology/model-types.js'
 
 const nodeKeys = new WeakMap<Model, Map<string, string | undefined>>()
@@ -25,6 +25,25 @@ function tablesId(tables: object): number {
     tableIds.set(tables, id)
   }
   return id
+}
+
+/** Long class descriptions become short ids, so keys stay cheap to build, hash and compare. */
+const interned = new WeakMap<Model, Map<string, string>>()
+function intern(model: Model, description: string): string {
+  let table = interned.get(model)
+  if (!table) interned.set(model, (table = new Map()))
+  let id = table.get(description)
+  if (id === undefined) table.set(description, (id = `#${table.size + 1}`))
+  return id
+}
+
+/** indices of the rules that hold the address in the chosen ranges */
+function signature(rules: ReadonlyArray<{readonly sourceRanges: readonly Cidr[]; readonly destinationRanges: readonly Cidr[]}>, field: 'sourceRanges' | 'destinationRanges', address: number): string {
+  const hits: number[] = []
+  rules.forEach((r, i) => {
+    if (r[field].some((c) => cidrContainsIp(c, address))) hits.push(i)
+  })
+  return hits.join(',')
 }
 
 function memo<K, V>(store: WeakMap<Model, Map<K, V>>, model: Model, key: K, compute: () => V): V {
@@ -53,8 +72,8 @@ export function nodeClass(model: Model, name: string): string | undefined {
       if (key === undefined) return undefined
       pods.push(key)
     }
-    const treatment = network.ingress.map((r, i) => (r.sourceRanges.some((c) => cidrContainsIp(c, nic.ip)) ? i : '')).join(',')
-    return ['node', cluster.name, nic.network, nic.subnet.name, instance.tags.join(','), instance.canIpForward, tablesId(tables), treatment, pods.sort().join(';')].join('|')
+    const treatment = signature(network.ingress, 'sourceRanges', nic.ip)
+    return intern(model, ['node', cluster.name, nic.network, nic.subnet.name, instance.tags.join(','), instance.canIpForward, tablesId(tables), treatment, pods.sort().join(';')].join('|'))
   })
 }
 
@@ -65,12 +84,12 @@ export function podClass(model: Model, pod: PodFacts): string | undefined {
     const cluster = model.clusters.get(pod.cluster)
     const network = cluster ? model.networks.get(cluster.network) : undefined
     if (!cluster || !network) return undefined
-    const dest = (rules: typeof network.ingress) => rules.map((r, i) => (r.destinationRanges.some((c) => cidrContainsIp(c, pod.ip)) ? i : '')).join(',')
-    const source = network.ingress.map((r, i) => (r.sourceRanges.some((c) => cidrContainsIp(c, pod.ip)) ? i : '')).join(',')
+    const dest = (rules: typeof network.ingress) => signature(rules, 'destinationRanges', pod.ip)
+    const source = signature(network.ingress, 'sourceRanges', pod.ip)
     // Every route that covers the address, except the pod route of its own node (each pod has one).
     const routes = network.routes.routes.filter((r) => cidrContainsIp(r.destRange, pod.ip) && !(r.impliedBy?.node === pod.node && r.kind === 'STATIC'))
     const routeKey = routes.map((r) => `${r.name}/${r.kind}`).sort().join(',')
-    return ['pod', cluster.name, pod.ports ? [...pod.ports].sort((a, b) => a - b).join(',') : '*', dest(network.ingress), dest(network.egress), source, routeKey].join('|')
+    return intern(model, ['pod', cluster.name, pod.ports ? [...pod.ports].sort((a, b) => a - b).join(',') : '*', dest(network.ingress), dest(network.egress), source, routeKey].join('|'))
   })
 }
 
