@@ -109,6 +109,16 @@ describe('xcc doctor (CLI)', () => {
     assert.match(h.stdout, /--topology=FILE/)
   })
 
+  it('answers --version and --help without oclif exactly as oclif would (start-up fast path)', () => {
+    for (const args of [['--version'], ['--help'], ['doctor', '--help'], ['doctor', '-h']]) {
+      const fast = xcc(args)
+      const slow = xcc(args, {XCC_NO_FAST_PATH: '1'})
+      assert.equal(fast.status, 0)
+      assert.equal(fast.stdout, slow.stdout, `xcc ${args.join(' ')}`)
+      assert.ok(fast.stdout.length > 0)
+    }
+  })
+
   it('stops quietly when the reader of its output goes away (EPIPE)', async () => {
     const child = spawn(process.execPath, [BIN, 'doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb'], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
     let stderr = ''
