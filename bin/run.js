@@ -23,7 +23,7 @@ function answerWithoutOclif(argv) {
     return true
   }
   const last = argv[argv.length - 1]
-  if ((last !== '--help' && last !== '-h') || process.stdout.isTTY || process.env.OCLIF_COLUMNS) return false
+  if (last !== '--help' || process.stdout.isTTY || process.env.OCLIF_COLUMNS) return false
   const words = argv.slice(0, -1)
   if (words.some((w) => w.startsWith('-'))) return false
   let texts

@@ -110,12 +110,11 @@ describe('xcc doctor (CLI)', () => {
   })
 
   it('answers --version and --help without oclif exactly as oclif would (start-up fast path)', () => {
-    for (const args of [['--version'], ['--help'], ['doctor', '--help'], ['doctor', '-h']]) {
+    for (const args of [['--version'], ['--help'], ['doctor', '--help'], ['doctor', '-h'], ['doctr', '--help']]) {
       const fast = xcc(args)
       const slow = xcc(args, {XCC_NO_FAST_PATH: '1'})
-      assert.equal(fast.status, 0)
+      assert.equal(fast.status, slow.status, `xcc ${args.join(' ')}: exit code`)
       assert.equal(fast.stdout, slow.stdout, `xcc ${args.join(' ')}`)
-      assert.ok(fast.stdout.length > 0)
     }
   })
 
