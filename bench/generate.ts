@@ -29,10 +29,13 @@
  * `flows` lists the traces the benchmark measures; they cross the large structures (the big
  * dump, the hub firewall, the peering route tables, the ILB health-check evaluation).
  */
-import {createHash} from 'node:crypto'
 
 import {dump as dumpYaml} from 'js-yaml'
 import type {z} from 'zod'
+
+import {clusterName, clusterNetwork, gatewayName, intBelow, ipOf, ipText, netName, nodeName, pad, prng, regionOf} from './generate-support.js'
+import {kubeProxyDump} from './kube-proxy-dump.js'
+import type {SizeParams} from './sizes.js'
 
 import type {topologySchema} from '../src/core/topology/schema.js'
 
@@ -46,34 +49,6 @@ type ForwardingRuleInput = NonNullable<TopologyInput['forwardingRules']>[number]
 type BackendServiceInput = NonNullable<TopologyInput['backendServices']>[number]
 type ClusterInput = NonNullable<TopologyInput['clusters']>[number]
 type ProtocolInput = NonNullable<FirewallInput['allowed']>[number]
-
-export interface SizeParams {
-  readonly label: string
-  readonly networks: number
-  /** declared static routes (clusters in ROUTES mode imply one more per node) */
-  readonly routes: number
-  readonly firewalls: number
-  readonly clusters: number
-  readonly nodesPerCluster: number
-  /** lines of the one large kube-proxy iptables-save dump (node 0 of cluster 0) */
-  readonly iptablesLines: number
-  readonly seed: number
-}
-
-/** Five sizes, each about 3.3× the previous one, up to the issue's largest. */
-export const SIZES: readonly SizeParams[] = [
-  {label: 'xs', networks: 4, routes: 200, firewalls: 200, clusters: 2, nodesPerCluster: 10, iptablesLines: 1_000, seed: 1},
-  {label: 's', networks: 6, routes: 600, firewalls: 600, clusters: 3, nodesPerCluster: 10, iptablesLines: 3_000, seed: 1},
-  {label: 'm', networks: 20, routes: 2_000, firewalls: 2_000, clusters: 10, nodesPerCluster: 10, iptablesLines: 10_000, seed: 1},
-  {label: 'l', networks: 60, routes: 6_000, firewalls: 6_000, clusters: 30, nodesPerCluster: 10, iptablesLines: 30_000, seed: 1},
-  {label: 'xl', networks: 200, routes: 20_000, firewalls: 20_000, clusters: 100, nodesPerCluster: 10, iptablesLines: 100_000, seed: 1},
-]
-
-export function sizeByLabel(label: string): SizeParams {
-  const size = SIZES.find((s) => s.label === label)
-  if (!size) throw new Error(`unknown size "${label}" (known: ${SIZES.map((s) => s.label).join(', ')})`)
-  return size
-}
 
 /** A trace to measure: arguments of resolveFlow. */
 export interface FlowSpec {
@@ -106,57 +81,6 @@ export interface Generated {
   readonly topology: TopologyInput
   readonly flows: readonly FlowSpec[]
   readonly counts: GeneratedCounts
-}
-
-const REGIONS = ['us-west1', 'us-east1', 'europe-west1', 'asia-east1'] as const
-
-// ---------------------------------------------------------------------------------------------
-// small helpers
-
-/** mulberry32: a tiny, fast, seedable PRNG (deterministic across platforms). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function intBelow(rng: () => number, n: number): number {
-  return Math.floor(rng() * n)
-}
-
-function pick<T>(rng: () => number, items: readonly T[]): T {
-  return items[intBelow(rng, items.length)] as T
-}
-
-const pad = (n: number, width = 3): string => String(n).padStart(width, '0')
-
-function ipText(value: number): string {
-  return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`
-}
-
-function ipOf(a: number, b: number, c: number, d: number): number {
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0
-}
-
-const netName = (i: number): string => `net-${pad(i)}`
-const clusterName = (c: number): string => `c${pad(c)}`
-const gatewayName = (i: number): string => `gw-${pad(i)}`
-const nodeName = (c: number, j: number): string => `gke-${clusterName(c)}-pool-${pad(j, 2)}`
-const regionOf = (i: number, networks: number): string => REGIONS[Math.min(REGIONS.length - 1, Math.floor((i * REGIONS.length) / networks))] as string
-const clusterNetwork = (c: number, p: SizeParams): number => Math.floor((c * p.networks) / p.clusters)
-
-/** kube-proxy's chain suffix: base32 of sha256, 16 characters. */
-function chainSuffix(text: string): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  const digest = createHash('sha256').update(text).digest()
-  let out = ''
-  for (let i = 0; i < 16; i++) out += alphabet[(digest[i] as number) & 31]
-  return out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,205 +397,6 @@ export function generate(p: SizeParams): Generated {
     iptablesServices: dumpInfo.services,
   }
   return {topology, flows, counts}
-}
-
-// ---------------------------------------------------------------------------------------------
-// the kube-proxy dump
-
-export interface DumpService {
-  readonly namespace: string
-  readonly name: string
-  readonly clusterIP: string
-  readonly ports: ReadonlyArray<{readonly name?: string; readonly port: number; readonly targetPort: number; readonly nodePort?: number; readonly protocol: 'TCP' | 'UDP'}>
-  readonly endpoints: readonly string[]
-  readonly loadBalancerIP?: string
-}
-
-export interface KubeProxyDumpOptions {
-  /** about this many lines (the dump stops adding services once it reaches it) */
-  readonly lines: number
-  /** the cluster pod range (KUBE-SVC's `! -s <podRange> … -j KUBE-MARK-MASQ`) */
-  readonly podRange: string
-  /** cluster IPs are serviceBase + 16 + n */
-  readonly serviceBase: number
-  /** usable cluster IPs in the service range */
-  readonly serviceCount: number
-  /** pod IPs that endpoints are drawn from */
-  readonly endpointPool: readonly string[]
-  /** services that must appear first, as declared in the topology */
-  readonly declared: readonly DumpService[]
-  readonly seed: number
-}
-
-const GKE_NON_MASQUERADE: ReadonlyArray<readonly [string, string]> = [
-  ['10.0.0.0/8', 'RFC 1918 reserved range'],
-  ['172.16.0.0/12', 'RFC 1918 reserved range'],
-  ['192.168.0.0/16', 'RFC 1918 reserved range'],
-  ['240.0.0.0/4', 'RFC 5735 reserved range'],
-  ['192.0.2.0/24', 'RFC 5737 reserved range'],
-  ['198.51.100.0/24', 'RFC 5737 reserved range'],
-  ['203.0.113.0/24', 'RFC 5737 reserved range'],
-  ['100.64.0.0/10', 'RFC 6598 reserved range'],
-  ['198.18.0.0/15', 'RFC 6815 reserved range'],
-  ['192.0.0.0/24', 'RFC 6890 reserved range'],
-  ['192.88.99.0/24', 'RFC 7526 reserved range'],
-]
-
-/**
- * An iptables-save dump shaped like a large kube-proxy (iptables mode) node on GKE, with about
- * `lines` lines. Returns the text, its line count, how many services it holds, and a cluster IP
- * near the end of KUBE-SERVICES whose service has several endpoints (a trace target).
- */
-export function kubeProxyDump(o: KubeProxyDumpOptions): {text: string; lines: number; services: number; target: {ip: string; port: number}} {
-  const rng = prng(o.seed * 7919 + 17)
-  const natChains: string[] = []
-  const natRules = new Map<string, string[]>()
-  const filterRules = new Map<string, string[]>()
-  const add = (map: Map<string, string[]>, chain: string, line: string): void => {
-    const list = map.get(chain)
-    if (list) list.push(`-A ${chain} ${line}`)
-    else map.set(chain, [`-A ${chain} ${line}`])
-  }
-  // the fixed part of the dump (headers, builtin chains, masquerade, filter scaffolding): about 90 lines
-  const fixedLines = 90
-  let count = fixedLines
-  let target: {ip: string; port: number} | undefined
-
-  const emit = (svc: DumpService): void => {
-    for (const port of svc.ports) {
-      const proto = port.protocol.toLowerCase()
-      const id = `${svc.namespace}/${svc.name}${port.name ? `:${port.name}` : ''}`
-      const suffix = chainSuffix(`${id}${proto}`)
-      const svcChain = `KUBE-SVC-${suffix}`
-      if (svc.endpoints.length === 0) {
-        add(filterRules, 'KUBE-SERVICES', `-d ${svc.clusterIP}/32 -p ${proto} -m comment --comment "${id} has no endpoints" -m ${proto} --dport ${port.port} -j REJECT --reject-with icmp-port-unreachable`)
-        count++
-        if (port.nodePort !== undefined) {
-          add(filterRules, 'KUBE-EXTERNAL-SERVICES', `-p ${proto} -m comment --comment "${id} has no endpoints" -m addrtype --dst-type LOCAL -m ${proto} --dport ${port.nodePort} -j REJECT --reject-with icmp-port-unreachable`)
-          count++
-        }
-        continue
-      }
-      natChains.push(`:${svcChain} - [0:0]`)
-      add(natRules, 'KUBE-SERVICES', `-d ${svc.clusterIP}/32 -p ${proto} -m comment --comment "${id} cluster IP" -m ${proto} --dport ${port.port} -j ${svcChain}`)
-      add(natRules, svcChain, `! -s ${o.podRange} -d ${svc.clusterIP}/32 -p ${proto} -m comment --comment "${id} cluster IP" -m ${proto} --dport ${port.port} -j KUBE-MARK-MASQ`)
-      count += 3
-      svc.endpoints.forEach((ep, i) => {
-        const sep = `KUBE-SEP-${chainSuffix(`${id}${proto}${ep}:${port.targetPort}`)}`
-        natChains.push(`:${sep} - [0:0]`)
-        const left = svc.endpoints.length - i
-        const statistic = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : ''
-        add(natRules, svcChain, `-m comment --comment "${id} -> ${ep}:${port.targetPort}"${statistic} -j ${sep}`)
-        add(natRules, sep, `-s ${ep}/32 -m comment --comment "${id}" -j KUBE-MARK-MASQ`)
-        add(natRules, sep, `-p ${proto} -m comment --comment "${id}" -m ${proto} -j DNAT --to-destination ${ep}:${port.targetPort}`)
-        count += 4
-      })
-      if (port.nodePort !== undefined || svc.loadBalancerIP !== undefined) {
-        const ext = `KUBE-EXT-${suffix}`
-        natChains.push(`:${ext} - [0:0]`)
-        add(natRules, ext, `-m comment --comment "masquerade traffic for ${id} external destinations" -j KUBE-MARK-MASQ`)
-        add(natRules, ext, `-j ${svcChain}`)
-        count += 3
-        if (svc.loadBalancerIP !== undefined) {
-          add(natRules, 'KUBE-SERVICES', `-d ${svc.loadBalancerIP}/32 -p ${proto} -m comment --comment "${id} loadbalancer IP" -m ${proto} --dport ${port.port} -j ${ext}`)
-          count++
-        }
-        if (port.nodePort !== undefined) {
-          add(natRules, 'KUBE-NODEPORTS', `-p ${proto} -m comment --comment "${id}" -m ${proto} --dport ${port.nodePort} -j ${ext}`)
-          count++
-        }
-      }
-      if (proto === 'tcp' && svc.endpoints.length >= 3) target = {ip: svc.clusterIP, port: port.port}
-    }
-  }
-
-  for (const svc of o.declared) emit(svc)
-  let n = 0
-  const namespaces = 40
-  while (count < o.lines) {
-    if (n >= o.serviceCount - 16) throw new Error(`kubeProxyDump: the service range holds only ${o.serviceCount} cluster IPs`)
-    const ns = `team-${pad(n % namespaces, 2)}`
-    const dns = rng() < 0.05
-    const endpointCount = rng() < 0.04 ? 0 : 1 + intBelow(rng, 10)
-    const start = intBelow(rng, o.endpointPool.length)
-    const endpoints = Array.from({length: Math.min(endpointCount, o.endpointPool.length)}, (_, k) => o.endpointPool[(start + k * 7) % o.endpointPool.length] as string)
-    const ports: DumpService['ports'] = dns
-      ? [{name: 'dns', port: 53, targetPort: 53, protocol: 'UDP'}, {name: 'dns-tcp', port: 53, targetPort: 53, protocol: 'TCP'}]
-      : rng() < 0.3
-        ? [{name: 'http', port: 80, targetPort: 8080, protocol: 'TCP'}, {name: 'grpc', port: 9090, targetPort: 9090, protocol: 'TCP'}]
-        : [{name: 'http', port: pick(rng, [80, 443, 8080, 8443]), targetPort: 8080, ...(rng() < 0.2 ? {nodePort: 31000 + (n % 1700)} : {}), protocol: 'TCP'}]
-    emit({namespace: ns, name: `svc-${pad(n, 5)}`, clusterIP: ipText(o.serviceBase + 16 + n), ports, endpoints})
-    n++
-  }
-  if (!target) throw new Error('kubeProxyDump: no service with 3 or more endpoints (raise lines)')
-
-  // iptables-save orders the user chains it prints by name; the rules follow chain by chain
-  const userNat = [...new Set(natChains)].sort()
-  const natBuiltin = [':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]']
-  const natFixed = [':IP-MASQ - [0:0]', ':KUBE-KUBELET-CANARY - [0:0]', ':KUBE-MARK-DROP - [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':KUBE-NODEPORTS - [0:0]',
-    ':KUBE-POSTROUTING - [0:0]', ':KUBE-PROXY-CANARY - [0:0]', ':KUBE-SERVICES - [0:0]']
-  const ruleChains = (map: Map<string, string[]>, chain: string): string[] => map.get(chain) ?? []
-  const userRules = userNat.map((decl) => decl.slice(1, decl.indexOf(' '))).flatMap((chain) => ruleChains(natRules, chain))
-  const lines = [
-    '# Generated by iptables-save v1.8.7 on Mon Jan  1 00:00:00 2024',
-    '*mangle',
-    ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]',
-    ':KUBE-IPTABLES-HINT - [0:0]', ':KUBE-KUBELET-CANARY - [0:0]', ':KUBE-PROXY-CANARY - [0:0]',
-    'COMMIT',
-    '# Completed on Mon Jan  1 00:00:00 2024',
-    '# Generated by iptables-save v1.8.7 on Mon Jan  1 00:00:00 2024',
-    '*filter',
-    ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
-    ':KUBE-EXTERNAL-SERVICES - [0:0]', ':KUBE-FIREWALL - [0:0]', ':KUBE-FORWARD - [0:0]', ':KUBE-KUBELET-CANARY - [0:0]', ':KUBE-NODEPORTS - [0:0]',
-    ':KUBE-PROXY-CANARY - [0:0]', ':KUBE-PROXY-FIREWALL - [0:0]', ':KUBE-SERVICES - [0:0]',
-    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
-    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    '-A INPUT -j KUBE-FIREWALL',
-    '-A INPUT -p tcp -m tcp --dport 10250 -m comment --comment "kubelet" -j ACCEPT',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    '-A FORWARD -s 10.0.0.0/8 -m comment --comment "pod traffic" -j ACCEPT',
-    '-A FORWARD -d 10.0.0.0/8 -m comment --comment "pod traffic" -j ACCEPT',
-    '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A OUTPUT -j KUBE-FIREWALL',
-    ...ruleChains(filterRules, 'KUBE-EXTERNAL-SERVICES'),
-    '-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP',
-    '-A KUBE-FIREWALL -m comment --comment "kubernetes firewall for dropping marked packets" -m mark --mark 0x8000/0x8000 -j DROP',
-    '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    ...ruleChains(filterRules, 'KUBE-SERVICES'),
-    'COMMIT',
-    '# Completed on Mon Jan  1 00:00:00 2024',
-    '# Generated by iptables-save v1.8.7 on Mon Jan  1 00:00:00 2024',
-    '*nat',
-    ...natBuiltin,
-    ...natFixed,
-    ...userNat,
-    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
-    '-A POSTROUTING -m comment --comment "ip-masq: ensure nat POSTROUTING directs all non-LOCAL destination traffic to our custom IP-MASQ chain" -m addrtype ! --dst-type LOCAL -j IP-MASQ',
-    '-A IP-MASQ -d 169.254.0.0/16 -m comment --comment "ip-masq: local traffic is not subject to MASQUERADE" -j RETURN',
-    ...GKE_NON_MASQUERADE.map(([range, why]) => `-A IP-MASQ -d ${range} -m comment --comment "ip-masq: ${why} is not subject to MASQUERADE" -j RETURN`),
-    '-A IP-MASQ -m comment --comment "ip-masq: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE',
-    '-A KUBE-MARK-DROP -j MARK --set-xmark 0x8000/0x8000',
-    '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000',
-    ...ruleChains(natRules, 'KUBE-NODEPORTS'),
-    '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
-    '-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0',
-    '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
-    ...ruleChains(natRules, 'KUBE-SERVICES'),
-    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-    ...userRules,
-    'COMMIT',
-    '# Completed on Mon Jan  1 00:00:00 2024',
-  ]
-  return {text: `${lines.join('\n')}\n`, lines: lines.length, services: o.declared.length + n, target}
 }
 
 // ---------------------------------------------------------------------------------------------

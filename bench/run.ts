@@ -16,7 +16,8 @@ import {join, relative} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
 
-import {type GeneratedCounts, SIZES, type SizeParams, generate, sizeByLabel, toJson, toYaml} from './generate.js'
+import {type GeneratedCounts, generate, toJson, toYaml} from './generate.js'
+import {SIZES, type SizeParams, sizeByLabel} from './sizes.js'
 import type {Measurement} from './measure-size.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {type Generated, generate, sizeByLabel, toJson, toYaml} from '../../bench/generate.js'
+import {type Generated, generate, toJson, toYaml} from '../../bench/generate.js'
+import {sizeByLabel} from '../../bench/sizes.js'
 import type {Model} from '../../src/core/topology/model-types.js'
 import {parseTopology} from '../../src/core/topology/parse.js'
 import {resolveFlow} from '../../src/core/trace/endpoints.js'

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {generate, sizeByLabel, toJson} from '../../../bench/generate.js'
+import {generate, toJson} from '../../../bench/generate.js'
+import {sizeByLabel} from '../../../bench/sizes.js'
 import {CHECKS} from '../../../src/checks/index.js'
 import {buildDoctorContext} from '../../../src/core/doctor/check.js'
 import {diagnose} from '../../../src/core/doctor/diagnose.js'
