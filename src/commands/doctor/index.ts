@@ -16,7 +16,7 @@ export default class Doctor extends XccCommand {
 Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input, 3 environment failure, 4 a bug in xcc.`
 
   static override examples = [
-    '<%= config.bin %> doctor --topology examples/peered-vpcs-missing-snat.yaml --from frontend --to lb/backend-ilb',
+    '<%= config.bin %> doctor --topology templates/scenarios/peered-vpcs-missing-snat.yaml --from frontend --to lb/backend-ilb',
     '<%= config.bin %> doctor --topology topo.yaml --from frontend/default/curl --to 10.193.0.3:32191 --json',
     '<%= config.bin %> doctor --topology topo.yaml --from node/gke-frontend-1 --to backend/default/dummy-backend',
   ]
