@@ -8,9 +8,10 @@ import type {HostContext, IptPacket, PipelineOutcome, RouteDecision, Ruleset} fr
 import {type Ip, cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
 import type {InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {podIface} from '../topology/model.js'
+import {implicitPod} from './endpoints.js'
 import {declaredPod, nodeClass, podClass} from './equivalence.js'
 import {explainNoMasquerade} from './masquerade.js'
-import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, samePacket, step, viewRule} from './trail.js'
+import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, samePacket, step, viewPacket, viewRule} from './trail.js'
 import type {HostRef, NatView, Packet, Step} from './types.js'
 import {emitIntoVpc} from './vpc.js'
 
@@ -75,7 +76,7 @@ export function podOnNode(model: Model, node: NodeFacts, address: Ip): PodFacts 
   if (!cluster || !cidrContainsIp(node.podCidr, address)) return undefined
   const declared = cluster.pods.find((p) => p.ip === address && p.node === node.name && !p.hostNetwork)
   if (declared || cluster.pods.some((p) => !p.hostNetwork)) return declared
-  return {cluster: cluster.name, namespace: 'default', name: `pod-${formatIp(address)}`, node: node.name, ip: address, hostNetwork: false, declared: false, nodeIface: podIface(cluster.mode, address)}
+  return implicitPod(cluster, node, address)
 }
 
 export function podLabel(pod: PodFacts): string {
@@ -239,7 +240,7 @@ function sameAddresses(a: IptPacket, b: IptPacket): boolean {
 }
 
 export function natView(type: NatView['type'], before: Packet, after: Packet): NatView {
-  return {type, before: {src: formatIp(before.src), dst: formatIp(before.dst), protocol: before.protocol, srcPort: before.srcPort, dstPort: before.dstPort}, after: {src: formatIp(after.src), dst: formatIp(after.dst), protocol: after.protocol, srcPort: after.srcPort, dstPort: after.dstPort}}
+  return {type, before: viewPacket(before), after: viewPacket(after)}
 }
 
 /** SNAT-06/SNAT-18: the NAT step (GKE_POD_IP_MASQUERADING) or why masquerading was skipped. */

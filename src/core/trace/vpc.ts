@@ -7,9 +7,9 @@ import {cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
 import type {ClusterFacts, InstanceFacts, Model, NetworkFacts, NicFacts, RouteFacts} from '../topology/model-types.js'
 import {isPrivatelyUsedPublic} from '../topology/model.js'
 import {evaluateVpcFirewall} from './firewall.js'
-import {processOnHost} from './hosts.js'
+import {natView, processOnHost} from './hosts.js'
 import {loadBalance} from './lb.js'
-import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, step, tupleKey, viewPacket} from './trail.js'
+import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, step, tupleKey} from './trail.js'
 import type {Packet, RouteView} from './types.js'
 
 /** ROUTE-10: an instance may send and receive for its NIC addresses, alias ranges and the VIPs it backs. */
@@ -32,7 +32,7 @@ export function emitIntoVpc(ctx: WalkContext, trail: Trail, instance: InstanceFa
     const after = {...packet, src: nic.ip}
     trail.conntrack.push({host: instance.name, before: packet, after})
     trail.add(step('NAT', at, packet, `assumed fix: ${instance.name} masquerades ${formatIp(packet.src)} → ${formatIp(nic.ip)}`, {
-      nat: {type: 'XCC_ASSUMED_SNAT', before: viewPacket(packet), after: viewPacket(after)},
+      nat: natView('XCC_ASSUMED_SNAT', packet, after),
     }))
     packet = after
   }
