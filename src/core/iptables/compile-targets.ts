@@ -28,9 +28,15 @@ const TARGET_OPTIONS: Readonly<Record<string, Readonly<Record<string, number>>>>
   MARK: {'--set-mark': 1, '--set-xmark': 1, '--or-mark': 1, '--and-mark': 1, '--xor-mark': 1},
 }
 
+/**
+ * TARGET_OPTIONS by name. A Map rather than TARGET_OPTIONS[name]: a user chain may be called
+ * "constructor", and a keyed load with a freshly sliced string is slow.
+ */
+const MODELLED: ReadonlyMap<string, Readonly<Record<string, number>>> = new Map(Object.entries(TARGET_OPTIONS))
+
 /** true for a target name compileTarget resolves before it looks for a chain of that name */
 export function isResolvedBeforeChains(name: string): boolean {
-  return TARGET_OPTIONS[name] !== undefined || PASS_THROUGH.has(name)
+  return MODELLED.has(name) || PASS_THROUGH.has(name)
 }
 
 export function compileTarget(name: string, goto: boolean, options: readonly OptionArg[], context: RuleContext): TargetResult {
@@ -39,7 +45,7 @@ export function compileTarget(name: string, goto: boolean, options: readonly Opt
     if (options.length > 0) return {ok: false, message: `unexpected option ${options[0]?.name} after -g ${name}`}
     return {ok: true, target: {kind: 'jump', chain: name, goto: true}}
   }
-  const spec = TARGET_OPTIONS[name]
+  const spec = MODELLED.get(name)
   if (spec) return compileModelled(name, spec, options)
   if (PASS_THROUGH.has(name)) return {ok: true, target: {kind: 'continue', name}}
   if (context.isChain(name)) {
