@@ -7,33 +7,39 @@
  *   -s 10.4.1.7/32 -m comment --comment "…" -j KUBE-MARK-MASQ
  *   -p tcp -m comment --comment "…" -m tcp -j DNAT --to-destination 10.4.1.7:8080
  *
- * It reads the line in one pass without building tokens, in a fixed order of optional parts:
- * `[!] -s`, `[!] -d`, `-p tcp|udp`, `-m comment --comment`, `-m tcp|udp [--dport N]`,
- * `-m statistic --mode random --probability P`, `-j TARGET`. It only accepts what it fully
- * understands and returns undefined for anything else (another option, another order, an escaped
- * quote, a value it does not parse, anything the general path would report as an error), and the
- * caller then compiles the line with the general path (tokenize + compileRuleArgs). What it
- * returns is exactly what the general path compiles (test/core/iptables/fast-rule.test.ts
- * compares both on every fixture line and a generated kube-proxy dump).
+ * It reads the text after `-A CHAIN` in place, in one pass and without tokens, as a fixed
+ * sequence of optional parts separated by single spaces, as iptables-save writes them:
  *
- * Compiled parts that repeat (protocol matches, verdicts, jumps to a chain, statistic matches of
- * one probability) are shared between rules: they are never mutated, and a 100k-line dump holds
- * tens of thousands of each.
+ *   [[!] -s A] [[!] -d A] [-p tcp|udp] [-m comment --comment "…"] [-m tcp|udp [--dport N]]
+ *   [-m statistic --mode random --probability P] -j TARGET
+ *
+ * where TARGET is a user chain, ACCEPT, DROP, RETURN, REJECT [--reject-with X],
+ * MASQUERADE [--random|--random-fully] or DNAT --to-destination IP[:PORT]. It accepts only what
+ * it fully understands and returns undefined for anything else (another option or order, a
+ * double blank or a tab, an escaped quote, a value it does not parse, anything the general
+ * path would report as an error); the caller then compiles the line with the general path
+ * (tokenize + compileRuleArgs). What it returns equals what the general path compiles
+ * (test/core/iptables/fast-path.test.ts compares both on every fixture line and on a
+ * generated kube-proxy dump).
+ *
+ * Compiled parts that repeat (protocol matches, verdicts, the jump to one chain, the statistic
+ * match of one probability) are shared between rules: nothing mutates a compiled rule, and a
+ * 100k-line dump holds tens of thousands of each.
  */
-import type {Match, PortRange, Target} from './compiled.js'
-import type {RuleContext} from './compile-rule.js'
-import {isResolvedBeforeChains} from './compile-targets.js'
+import type {Match, Target} from './compiled.js'
+import type {RegionMap} from './region-map.js'
 import {maskOf} from '../net/ipv4.js'
 
-/** Per-table state of the fast path: the general path's context and the shared compiled parts. */
+/** Per-table state of the fast path. */
 export interface FastContext {
-  readonly rule: RuleContext
-  readonly jumps: Map<string, Target>
-  readonly statistics: Map<string, Match>
-}
-
-export function fastContext(rule: RuleContext): FastContext {
-  return {rule, jumps: new Map(), statistics: new Map()}
+  /**
+   * What compileTarget makes of `-j <text[from, to)>` when that is a user chain of the table
+   * (one shared object per chain), or undefined when it is anything else (the general path
+   * then decides)
+   */
+  jumpTo(text: string, from: number, to: number): Target | undefined
+  /** statistic matches by their probability text */
+  readonly statistics: RegionMap<Match>
 }
 
 export interface FastRule {
@@ -42,7 +48,6 @@ export interface FastRule {
 }
 
 const SPACE = 32
-const TAB = 9
 const QUOTE = 34
 const BACKSLASH = 92
 const BANG = 33
@@ -52,6 +57,11 @@ const NINE = 57
 const COLON = 58
 const SLASH = 47
 const DOT = 46
+const LOWER_T = 116
+const LOWER_U = 117
+const LOWER_C = 99
+const LOWER_D = 100
+const LOWER_P = 112
 
 const TCP: Match = {kind: 'protocol', negated: false, protocol: 6}
 const UDP: Match = {kind: 'protocol', negated: false, protocol: 17}
@@ -63,272 +73,205 @@ const MASQUERADE: Target = {kind: 'masquerade', random: false}
 const MASQUERADE_RANDOM: Target = {kind: 'masquerade', random: true}
 export const NO_MATCHES: readonly Match[] = []
 
-// The scanner's state: module-level rather than an object per line (this runs 100k times).
-let text = ''
-let n = 0
-/** start and end of the token read last */
-let start = 0
-let end = 0
-/** the value parseIpAt / parseAddressAt read */
-let address = 0
-let mask = 0
+const COMMENT = '-m comment --comment '
+const STATISTIC = '-m statistic --mode random --probability '
+const TO_DESTINATION = 'DNAT --to-destination '
+const REJECT_WITH = 'REJECT --reject-with '
 
-/** Reads the next token into start/end; false at the end of the line or on a token with a quote. */
-function next(): boolean {
-  let i = end
-  while (i < n) {
-    const c = text.charCodeAt(i)
-    if (c !== SPACE && c !== TAB) break
-    i++
+/** What the readers below found besides the index they return (one object, not one per call). */
+const found = {address: 0, mask: 0, port: 0}
+
+/**
+ * The matches and target of the rule text `text[from, to)` (the text after `-A CHAIN `, the
+ * line's end excluded), or undefined for the general path. `backslashes`: false when the text
+ * is known to hold no backslash (quoted comments then need no scan for escapes).
+ */
+export function compileCommonRule(text: string, from: number, to: number, context: FastContext, backslashes = true): FastRule | undefined {
+  let i = from
+  let src: Match | undefined
+  let dst: Match | undefined
+  let protocol = 0
+  let ports: Match | undefined
+  let statistic: Match | undefined
+  let negated = false
+
+  if (text.charCodeAt(i) === BANG) {
+    if (text.charCodeAt(i + 1) !== SPACE) return undefined
+    negated = true
+    i += 2
   }
-  if (i >= n) return false
-  start = i
-  while (i < n) {
-    const c = text.charCodeAt(i)
-    if (c === SPACE || c === TAB) break
-    if (c === QUOTE) return false
-    i++
+  if (text.startsWith('-s ', i)) {
+    i = readAddress(text, i + 3, to)
+    if (i < 0) return undefined
+    src = {kind: 'address', field: 'src', negated, base: found.address, mask: found.mask}
+    negated = false
+    if (text.charCodeAt(i) === BANG) {
+      if (text.charCodeAt(i + 1) !== SPACE) return undefined
+      negated = true
+      i += 2
+    }
   }
-  end = i
-  return true
+  if (text.startsWith('-d ', i)) {
+    i = readAddress(text, i + 3, to)
+    if (i < 0) return undefined
+    dst = {kind: 'address', field: 'dst', negated, base: found.address, mask: found.mask}
+    negated = false
+  }
+  if (negated) return undefined
+  if (text.startsWith('-p ', i)) {
+    protocol = protocolAt(text, i + 3, to)
+    if (protocol === 0) return undefined
+    i = separator(text, i + 6, to)
+    if (i < 0) return undefined
+  }
+  if (text.startsWith(COMMENT, i)) {
+    i = skipQuoted(text, i + COMMENT.length, to, backslashes)
+    if (i < 0) return undefined
+  }
+  // `-m tcp` after `-p tcp`, `-m udp` after `-p udp`
+  if (protocol !== 0 && text.startsWith('-m ', i) && protocolAt(text, i + 3, to) === protocol) {
+    i = separator(text, i + 6, to)
+    if (i < 0) return undefined
+    if (text.startsWith('--dport ', i)) {
+      i = readPort(text, i + 8, to)
+      if (i < 0) return undefined
+      i = separator(text, i, to)
+      if (i < 0) return undefined
+      ports = {kind: 'ports', negated: false, protocol, field: 'dst', ranges: [{lo: found.port, hi: found.port}]}
+    }
+  }
+  if (text.startsWith(STATISTIC, i)) {
+    const first = i + STATISTIC.length
+    i = readProbability(text, first, to)
+    if (i < 0) return undefined
+    statistic = statisticMatch(context, text, first, i)
+    if (statistic === undefined) return undefined
+    i = separator(text, i, to)
+    if (i < 0) return undefined
+  }
+  if (!text.startsWith('-j ', i)) return undefined
+  const target = readTarget(text, i + 3, to, context)
+  if (target === undefined) return undefined
+  return {matches: collect(src, dst, protocol, ports, statistic), target}
 }
 
-/** true when the current token is exactly `literal` */
-function is(literal: string): boolean {
-  return end - start === literal.length && text.startsWith(literal, start)
+/** After a value: one space and more text, the index after the space; -1 otherwise. */
+function separator(text: string, i: number, to: number): number {
+  return i < to - 1 && text.charCodeAt(i) === SPACE && text.charCodeAt(i + 1) !== SPACE ? i + 1 : -1
 }
 
-/** true when nothing but blanks is left */
-function atEnd(): boolean {
-  for (let i = end; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c !== SPACE && c !== TAB) return false
-  }
-  return true
-}
-
-/** A plain value token: one the tokenizer classifies as a value (no leading `-`, not `!`). */
-function nextValue(): boolean {
-  if (!next()) return false
-  const c = text.charCodeAt(start)
-  return c !== DASH && c !== BANG
-}
-
-/** Skips the value of --comment: a quoted string without escapes, or a plain token. */
-function skipComment(): boolean {
-  let i = end
-  while (i < n) {
-    const c = text.charCodeAt(i)
-    if (c !== SPACE && c !== TAB) break
-    i++
-  }
-  if (i >= n) return false
-  if (text.charCodeAt(i) !== QUOTE) return nextValue()
-  start = i
-  i++
-  for (;;) {
-    if (i >= n) return false
-    const c = text.charCodeAt(i)
-    if (c === QUOTE) break
-    if (c === BACKSLASH) return false
-    i++
-  }
-  i++
-  // the token ends at the closing quote (`"a"b` is one token: the general path handles it)
-  if (i < n) {
-    const c = text.charCodeAt(i)
-    if (c !== SPACE && c !== TAB) return false
-  }
-  end = i
-  return true
+/** 6 for `tcp`, 17 for `udp` followed by a space; 0 otherwise. */
+function protocolAt(text: string, i: number, to: number): number {
+  if (i + 3 >= to || text.charCodeAt(i + 3) !== SPACE) return 0
+  const a = text.charCodeAt(i)
+  if (text.charCodeAt(i + 2) !== LOWER_P) return 0
+  const b = text.charCodeAt(i + 1)
+  if (a === LOWER_T && b === LOWER_C) return 6
+  if (a === LOWER_U && b === LOWER_D) return 17
+  return 0
 }
 
 /**
- * Reads a dotted quad at `i` (what parseIp accepts: 1-3 digits, no leading zero, at most 255)
- * into `address`; returns the index after it, or -1.
+ * A dotted quad at `i` as parseIp accepts it (1-3 digits, no leading zero, at most 255) into
+ * found.address; the index after it, or -1.
  */
-function parseIpAt(i: number, limit: number): number {
+function readIp(text: string, i: number, to: number): number {
   let value = 0
   for (let octet = 0; octet < 4; octet++) {
     if (octet > 0) {
-      if (i >= limit || text.charCodeAt(i) !== DOT) return -1
+      if (i >= to || text.charCodeAt(i) !== DOT) return -1
       i++
     }
     const first = i
     let part = 0
-    while (i < limit) {
+    while (i < to) {
       const c = text.charCodeAt(i)
       if (c < ZERO || c > NINE) break
       part = part * 10 + (c - ZERO)
       i++
     }
     const digits = i - first
-    if (digits === 0 || digits > 3 || part > 255) return -1
-    if (digits > 1 && text.charCodeAt(first) === ZERO) return -1
+    if (digits === 0 || digits > 3 || part > 255 || (digits > 1 && text.charCodeAt(first) === ZERO)) return -1
     value = value * 256 + part
   }
-  address = value
+  found.address = value
   return i
 }
 
-/** The current token as `a.b.c.d` or `a.b.c.d/n` (parseAddressMask) into address/mask. */
-function parseAddressToken(): boolean {
-  let i = parseIpAt(start, end)
-  if (i < 0) return false
-  mask = 0xffffffff
-  if (i < end) {
-    if (text.charCodeAt(i) !== SLASH) return false
+/**
+ * `a.b.c.d` or `a.b.c.d/n` and a space (parseAddressMask; a dotted mask is left to the
+ * general path) into found.address and found.mask; the index after the space, or -1.
+ */
+function readAddress(text: string, i: number, to: number): number {
+  i = readIp(text, i, to)
+  if (i < 0) return -1
+  let mask = 0xffffffff
+  if (text.charCodeAt(i) === SLASH) {
     i++
-    const digits = end - i
-    // a dotted mask (a.b.c.d/255.255.0.0) is left to the general path
-    if (digits < 1 || digits > 2) return false
+    const first = i
     let prefix = 0
-    for (; i < end; i++) {
+    while (i < to) {
       const c = text.charCodeAt(i)
-      if (c < ZERO || c > NINE) return false
+      if (c < ZERO || c > NINE) break
       prefix = prefix * 10 + (c - ZERO)
+      i++
     }
-    if (prefix > 32) return false
+    if (i === first || i - first > 2 || prefix > 32) return -1
     mask = maskOf(prefix)
   }
-  address = (address & mask) >>> 0
-  return true
+  found.address = (found.address & mask) >>> 0
+  found.mask = mask
+  return separator(text, i, to)
 }
 
-/** A port as parsePort reads it (1-5 digits, at most 65535) from i to limit; -1 otherwise. */
-function portAt(i: number, limit: number): number {
-  const digits = limit - i
-  if (digits < 1 || digits > 5) return -1
+/** A port as parsePort reads it (1-5 digits, at most 65535) into found.port; the index after it, or -1. */
+function readPort(text: string, i: number, to: number): number {
+  const first = i
   let port = 0
-  for (; i < limit; i++) {
+  while (i < to) {
     const c = text.charCodeAt(i)
-    if (c < ZERO || c > NINE) return -1
+    if (c < ZERO || c > NINE) break
     port = port * 10 + (c - ZERO)
+    i++
   }
-  return port <= 65535 ? port : -1
+  if (i === first || i - first > 5 || port > 65535) return -1
+  found.port = port
+  return i
 }
 
-/** `--probability` as compileStatistic accepts it: /^\d*\.?\d+$/ and at most 1 */
-function isProbability(from: number, to: number): boolean {
-  let dot = false
-  for (let i = from; i < to; i++) {
+/** `"…"` without escapes, then a space: the index after the space, or -1. */
+function skipQuoted(text: string, i: number, to: number, backslashes: boolean): number {
+  if (text.charCodeAt(i) !== QUOTE) return -1
+  const close = text.indexOf('"', i + 1)
+  if (close < 0 || close >= to) return -1
+  if (backslashes) {
+    for (let k = i + 1; k < close; k++) if (text.charCodeAt(k) === BACKSLASH) return -1
+  }
+  return separator(text, close + 1, to)
+}
+
+/** `--probability` as compileStatistic accepts it (/^\d*\.?\d+$/); the index after it, or -1. */
+function readProbability(text: string, i: number, to: number): number {
+  const first = i
+  let dot = -1
+  while (i < to) {
     const c = text.charCodeAt(i)
     if (c === DOT) {
-      if (dot || i === to - 1) return false
-      dot = true
+      if (dot >= 0) return -1
+      dot = i
     } else if (c < ZERO || c > NINE) {
-      return false
+      break
     }
+    i++
   }
-  return to > from
+  if (i === first || dot === i - 1) return -1
+  return i
 }
 
-/** The matches and target of `args` (the text after `-A CHAIN`), or undefined for the general path. */
-export function compileCommonRule(args: string, context: FastContext): FastRule | undefined {
-  text = args
-  n = args.length
-  start = 0
-  end = 0
-  try {
-    return compile(context)
-  } finally {
-    text = ''
-  }
-}
-
-function compile(context: FastContext): FastRule | undefined {
-  let src: Match | undefined
-  let dst: Match | undefined
-  let protocol: Match | undefined
-  let ports: Match | undefined
-  let statistic: Match | undefined
-  // the next part allowed: 0 -s, 1 -d, 2 -p, 3 -m comment, 4 -m tcp/udp, 5 -m statistic, 6 -j
-  let stage = 0
-  if (!next()) return undefined
-  for (;;) {
-    let negated = false
-    if (is('!')) {
-      negated = true
-      if (!next()) return undefined
-    }
-    if (is('-s') || is('-d')) {
-      const field = text.charCodeAt(start + 1) === 115 /* s */ ? 'src' : 'dst'
-      if (stage > (field === 'src' ? 0 : 1)) return undefined
-      stage = field === 'src' ? 1 : 2
-      if (!nextValue() || !parseAddressToken()) return undefined
-      const match: Match = {kind: 'address', field, negated, base: address, mask}
-      if (field === 'src') src = match
-      else dst = match
-    } else if (negated) {
-      return undefined
-    } else if (is('-p')) {
-      if (stage > 2 || !nextValue()) return undefined
-      stage = 3
-      if (is('tcp')) protocol = TCP
-      else if (is('udp')) protocol = UDP
-      else return undefined
-    } else if (is('-m')) {
-      if (!nextValue()) return undefined
-      if (is('comment')) {
-        if (stage > 3 || !next() || !is('--comment') || !skipComment()) return undefined
-        stage = 4
-      } else if (is('tcp') || is('udp')) {
-        // only the module of the rule's own -p (`-p tcp -m tcp`)
-        const number = is('tcp') ? 6 : 17
-        if (stage > 4 || protocol === undefined || (protocol === TCP ? 6 : 17) !== number) return undefined
-        stage = 5
-        if (!next()) return undefined
-        if (is('--dport')) {
-          if (!nextValue()) return undefined
-          const port = portAt(start, end)
-          if (port < 0) return undefined
-          const range: PortRange = {lo: port, hi: port}
-          ports = {kind: 'ports', negated: false, protocol: number, field: 'dst', ranges: [range]}
-          if (!next()) return undefined
-        }
-        continue
-      } else if (is('statistic')) {
-        if (stage > 5 || !next() || !is('--mode') || !nextValue() || !is('random') || !next() || !is('--probability') || !nextValue()) {
-          return undefined
-        }
-        stage = 6
-        if (!isProbability(start, end)) return undefined
-        statistic = statisticMatch(context, text.slice(start, end))
-        if (statistic === undefined) return undefined
-      } else {
-        return undefined
-      }
-    } else if (is('-j')) {
-      const target = compileTarget(context)
-      if (target === undefined) return undefined
-      return {matches: collect(src, dst, protocol, ports, statistic), target}
-    } else {
-      return undefined
-    }
-    if (!next()) return undefined
-  }
-}
-
-// collects a rule's matches before they are copied out at their exact length
-const scratch: Match[] = []
-
-/** The matches in the general path's order: -s, -d, -p as written, then the modules' matches. */
-function collect(src: Match | undefined, dst: Match | undefined, protocol: Match | undefined, ports: Match | undefined, statistic: Match | undefined): readonly Match[] {
-  if (src) scratch.push(src)
-  if (dst) scratch.push(dst)
-  if (protocol) scratch.push(protocol)
-  if (ports) scratch.push(ports)
-  if (statistic) scratch.push(statistic)
-  if (scratch.length === 0) return NO_MATCHES
-  // slice() allocates exactly the length; push() onto a fresh [] would reserve room for 17
-  const matches = scratch.slice()
-  scratch.length = 0
-  return matches
-}
-
-function statisticMatch(context: FastContext, probability: string): Match | undefined {
-  const cached = context.statistics.get(probability)
+function statisticMatch(context: FastContext, text: string, from: number, to: number): Match | undefined {
+  const cached = context.statistics.get(text, from, to)
   if (cached) return cached
+  const probability = text.slice(from, to)
   const p = Number(probability)
   if (p > 1) return undefined
   const certainty = p >= 1 ? 'always' : p <= 0 ? 'never' : 'maybe'
@@ -337,45 +280,68 @@ function statisticMatch(context: FastContext, probability: string): Match | unde
   return match
 }
 
-/** `-j TARGET [options]` up to the end of the line; undefined for the general path. */
-function compileTarget(context: FastContext): Target | undefined {
-  if (!nextValue()) return undefined
-  if (is('DNAT')) {
-    if (!next() || !is('--to-destination') || !nextValue()) return undefined
-    const target = dnat()
-    return target && atEnd() ? target : undefined
-  }
-  if (is('REJECT')) {
-    if (atEnd()) return REJECT
-    if (!next() || !is('--reject-with') || !nextValue()) return undefined
-    return atEnd() ? REJECT : undefined
-  }
-  if (is('MASQUERADE')) {
-    if (atEnd()) return MASQUERADE
-    if (!next() || !(is('--random-fully') || is('--random'))) return undefined
-    return atEnd() ? MASQUERADE_RANDOM : undefined
-  }
-  if (!atEnd()) return undefined
-  if (is('ACCEPT')) return ACCEPT
-  if (is('DROP')) return DROP
-  if (is('RETURN')) return RETURN
-  const name = text.slice(start, end)
-  const cached = context.jumps.get(name)
-  if (cached) return cached
-  // a modelled or pass-through target is resolved before chains of that name (compileTarget)
-  if (isResolvedBeforeChains(name) || !context.rule.isChain(name)) return undefined
-  const target: Target = {kind: 'jump', chain: name, goto: false}
-  context.jumps.set(name, target)
-  return target
+/** The matches in the general path's order: -s, -d, -p as written, then the modules' matches. */
+function collect(src: Match | undefined, dst: Match | undefined, protocol: number, ports: Match | undefined, statistic: Match | undefined): readonly Match[] {
+  const proto = protocol === 0 ? undefined : protocol === 6 ? TCP : UDP
+  const count = (src ? 1 : 0) + (dst ? 1 : 0) + (proto ? 1 : 0) + (ports ? 1 : 0) + (statistic ? 1 : 0)
+  if (count === 0) return NO_MATCHES
+  // an array literal has exactly its length (push() onto [] would reserve room for 17); its
+  // slots are then overwritten in order
+  const matches: Match[] = count === 1 ? [TCP] : count === 2 ? [TCP, TCP] : count === 3 ? [TCP, TCP, TCP] : count === 4 ? [TCP, TCP, TCP, TCP]
+    : [TCP, TCP, TCP, TCP, TCP]
+  let k = 0
+  if (src) matches[k++] = src
+  if (dst) matches[k++] = dst
+  if (proto) matches[k++] = proto
+  if (ports) matches[k++] = ports
+  if (statistic) matches[k] = statistic
+  return matches
 }
 
-/** `--to-destination a.b.c.d` or `a.b.c.d:port` (parseNatSpec); other forms go to the general path. */
-function dnat(): Target | undefined {
-  const i = parseIpAt(start, end)
+/** `TARGET [options]` from `i` to the end of the rule; undefined for the general path. */
+function readTarget(text: string, i: number, to: number, context: FastContext): Target | undefined {
+  const length = to - i
+  if (length <= 0) return undefined
+  if (text.startsWith(TO_DESTINATION, i)) return readDnat(text, i + TO_DESTINATION.length, to)
+  if (length === 6) {
+    if (text.startsWith('ACCEPT', i)) return ACCEPT
+    if (text.startsWith('REJECT', i)) return REJECT
+    if (text.startsWith('RETURN', i)) return RETURN
+  } else if (length === 4) {
+    if (text.startsWith('DROP', i)) return DROP
+  } else if (length === 10) {
+    if (text.startsWith('MASQUERADE', i)) return MASQUERADE
+  } else if (text.startsWith(REJECT_WITH, i)) {
+    return isPlainValue(text, i + REJECT_WITH.length, to) ? REJECT : undefined
+  } else if (text.startsWith('MASQUERADE --random', i)) {
+    const rest = to - i - 'MASQUERADE --random'.length
+    return rest === 0 || (rest === 6 && text.startsWith('-fully', to - 6)) ? MASQUERADE_RANDOM : undefined
+  }
+  // the rest of the line is the name: a blank in it makes it no declared chain (nor does a
+  // leading dash: parseChainLine refuses such names)
+  return context.jumpTo(text, i, to)
+}
+
+/** One value token to the end: printable ASCII without blanks or quotes, not option-like. */
+function isPlainValue(text: string, i: number, to: number): boolean {
+  if (i >= to) return false
+  const c = text.charCodeAt(i)
+  if (c === DASH || (c === BANG && to - i === 1)) return false
+  for (let k = i; k < to; k++) {
+    const code = text.charCodeAt(k)
+    if (code <= SPACE || code >= 127 || code === QUOTE) return false
+  }
+  return true
+}
+
+/** `a.b.c.d` or `a.b.c.d:port` to the end (parseNatSpec); other forms go to the general path. */
+function readDnat(text: string, i: number, to: number): Target | undefined {
+  i = readIp(text, i, to)
   if (i < 0) return undefined
-  if (i === end) return {kind: 'dnat', address}
+  const address = found.address
+  if (i === to) return {kind: 'dnat', address}
   if (text.charCodeAt(i) !== COLON) return undefined
-  const port = portAt(i + 1, end)
-  if (port < 0) return undefined
-  return {kind: 'dnat', address, ports: {lo: port, hi: port}}
+  i = readPort(text, i + 1, to)
+  if (i !== to) return undefined
+  return {kind: 'dnat', address, ports: {lo: found.port, hi: found.port}}
 }

@@ -7,10 +7,12 @@
  * requires.
  */
 import type {Chain, IptablesSyntaxError, Rule, RuleRef, Ruleset, Table, TableName} from './types.js'
-import type {CompiledRule} from './compiled.js'
+import type {CompiledRule, Target} from './compiled.js'
 import {indexChain} from './chain-index.js'
 import {type RuleContext, compileRuleArgs} from './compile-rule.js'
-import {type FastContext, NO_MATCHES, compileCommonRule, fastContext} from './fast-rule.js'
+import {type FastContext, NO_MATCHES, compileCommonRule} from './fast-rule.js'
+import {isResolvedBeforeChains} from './compile-targets.js'
+import {RegionMap} from './region-map.js'
 import {tokenizeRuleLine} from './tokenize.js'
 
 const BUILTIN_CHAINS: Readonly<Record<TableName | 'security', readonly string[]>> = {
@@ -23,14 +25,24 @@ const BUILTIN_CHAINS: Readonly<Record<TableName | 'security', readonly string[]>
 
 interface OpenChain {
   readonly name: string
-  policy?: 'ACCEPT' | 'DROP'
+  readonly policy: 'ACCEPT' | 'DROP' | undefined
   readonly rules: CompiledRule[]
+  /** the fast path's `-j <this chain>` target, shared by every rule that jumps here */
+  jump: Target | undefined
 }
 
 interface OpenTable {
   readonly name: TableName | 'security'
   readonly line: number
-  readonly chains: Map<string, OpenChain>
+  /** the `*table` line as written, for the "no COMMIT" errors */
+  readonly header: string
+  /** in declaration order */
+  readonly chains: OpenChain[]
+  /**
+   * The chains by name. Looked up by a range of the text, so that the fast path need not slice
+   * the name; the string-keyed Map of the Table is built once, when the table is committed.
+   */
+  readonly names: RegionMap<OpenChain>
   readonly builtins: readonly string[]
   /** an unknown table: its lines are skipped until COMMIT (the table itself was reported) */
   readonly ignored: boolean
@@ -44,37 +56,62 @@ interface OpenTable {
 
 export interface ParseOptions {
   /**
-   * Compile the commonest kube-proxy rule shapes with the fast path (fast-rule.ts) rather than
-   * the general tokenizer and compiler. On by default; both give the same rules, and tests
-   * switch it off to compare them.
+   * Read the commonest lines of a kube-proxy dump (`:KUBE-SEP-… - [0:0]` and the rule shapes
+   * fast-rule.ts lists) with the fast path rather than the general one (regular expressions,
+   * tokenizer, compileRuleArgs). On by default; both give the same ruleset and errors, and
+   * tests switch it off to compare them.
    */
   readonly fastPath?: boolean
 }
 
-function openTable(name: TableName | 'security', line: number, builtins: readonly string[], ignored: boolean, fast: boolean): OpenTable {
-  const chains = new Map<string, OpenChain>()
-  const context: RuleContext = {isChain: (chain) => chains.has(chain) && !builtins.includes(chain)}
+function openTable(name: TableName | 'security', line: number, header: string, ignored: boolean, fast: boolean): OpenTable {
+  const chains: OpenChain[] = []
+  const names = new RegionMap<OpenChain>()
+  const builtins = ignored ? [] : BUILTIN_CHAINS[name]
   return {
     name,
     line,
+    header,
     chains,
+    names,
     builtins,
     ignored,
     hasRules: false,
-    context,
-    fast: fast ? fastContext(context) : undefined,
+    context: {isChain: (chain) => names.get(chain, 0, chain.length) !== undefined && !builtins.includes(chain)},
+    fast: fast ? {jumpTo: (text, from, to) => jumpTarget(names, builtins, text, from, to), statistics: new RegionMap()} : undefined,
   }
 }
 
-/** Where a problem is reported: the line number and the line as written. */
-interface LineAt {
-  readonly line: number
-  readonly text: string
-  readonly errors: IptablesSyntaxError[]
+function chainNamed(table: OpenTable, name: string): OpenChain | undefined {
+  return table.names.get(name, 0, name.length)
 }
 
-function fail(at: LineAt, message: string): void {
-  at.errors.push({line: at.line, message, text: at.text})
+function addChain(table: OpenTable, name: string, policy: 'ACCEPT' | 'DROP' | undefined): OpenChain {
+  // every field set from the start: one object shape for all chains
+  const chain: OpenChain = {name, policy, rules: [], jump: undefined}
+  table.chains.push(chain)
+  table.names.set(name, chain)
+  return chain
+}
+
+/**
+ * What compileTarget makes of `-j <text[from, to)>` when that names a user chain declared so
+ * far (RuleContext.isChain, and not a target name compileTarget resolves first), one object per
+ * chain; undefined otherwise, and when the general tokenizer would read the name differently
+ * (a quote in it).
+ */
+function jumpTarget(names: RegionMap<OpenChain>, builtins: readonly string[], text: string, from: number, to: number): Target | undefined {
+  const chain = names.get(text, from, to)
+  if (!chain) return undefined
+  if (chain.jump) return chain.jump
+  const name = chain.name
+  if (builtins.includes(name) || isResolvedBeforeChains(name) || name.includes('"')) return undefined
+  chain.jump = {kind: 'jump', chain: name, goto: false}
+  return chain.jump
+}
+
+function fail(errors: IptablesSyntaxError[], line: number, text: string, message: string): void {
+  errors.push({line, message, text})
 }
 
 const NO_RULES: readonly Rule[] = []
@@ -83,133 +120,238 @@ const CHAIN_LINE = /^:(\S+)\s+(\S+)(?:\s+\[\d+:\d+\])?$/
 const RULE_LINE = /^(?:\[\d+:\d+\]\s+)?-A\s+(\S+)(?:\s+(.*))?$/
 const COUNTERS_ONLY = /^\[\d+:\d+\]\s+/
 
+interface State {
+  readonly errors: IptablesSyntaxError[]
+  readonly tables: Map<TableName, Table>
+  readonly seenTables: Set<string>
+  open: OpenTable | undefined
+  readonly fast: boolean
+}
+
 export function parseIptablesSave(text: string, source: string, options: ParseOptions = {}): {ruleset: Ruleset; errors: IptablesSyntaxError[]} {
-  const fast = options.fastPath ?? true
-  const errors: IptablesSyntaxError[] = []
-  const tables = new Map<TableName, Table>()
-  const seenTables = new Set<string>()
-  let open: OpenTable | undefined
-  // every line is trimmed below, which also drops the \r of CRLF line ends
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const rawLine = lines[i] as string
-    const raw = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine
-    const line = raw.trim()
-    if (line === '' || line.startsWith('#')) continue
-    const at: LineAt = {line: i + 1, text: raw, errors}
-    if (line.startsWith('*')) {
-      if (open) {
-        errors.push({line: open.line, message: `table ${open.name} has no COMMIT before the next table`, text: lines[open.line - 1] ?? ''})
-      }
-      open = undefined
-      const name = line.slice(1)
-      if (!(name in BUILTIN_CHAINS)) {
-        fail(at, `unknown table "${name}" (expected raw, mangle, nat, filter or security)`)
-        open = openTable('security', at.line, [], true, fast)
-        continue
-      }
-      if (seenTables.has(name)) fail(at, `table ${name} appears twice`)
-      seenTables.add(name)
-      open = openTable(name as TableName | 'security', at.line, BUILTIN_CHAINS[name as TableName | 'security'], false, fast)
-      continue
-    }
-    if (line === 'COMMIT') {
-      if (!open) {
-        fail(at, 'COMMIT outside a table')
-        continue
-      }
-      const committed = open.ignored ? undefined : closeTable(open, errors)
-      if (committed) tables.set(committed.name, committed)
-      open = undefined
-      continue
-    }
-    if (!open) {
-      fail(at, 'line outside a table (expected *raw, *mangle, *nat or *filter first)')
-      continue
-    }
-    if (open.ignored) continue
-    if (line.startsWith(':')) {
-      parseChainLine(open, line, at)
-      continue
-    }
-    const rule = RULE_LINE.exec(line)
-    if (rule) {
-      parseRuleLine(open, rule[1] as string, rule[2] ?? '', at)
-      continue
-    }
-    const command = line.replace(COUNTERS_ONLY, '').split(/\s/)[0] ?? ''
-    if (/^-[A-Za-z]$|^--[a-z]/.test(command)) fail(at, `only -A rules belong in iptables-save output (got ${command})`)
-    else fail(at, 'unrecognised line')
+  const state: State = {errors: [], tables: new Map(), seenTables: new Set(), open: undefined, fast: options.fastPath ?? true}
+  // The fast loop reads lines in place. It needs a text without \r, \u2028 and \u2029 (the
+  // general path's regular expressions treat them as line ends or blanks); a one-byte string
+  // cannot hold the last two, so those searches return at once.
+  if (state.fast && !text.includes('\r') && !text.includes('\u2028') && !text.includes('\u2029')) {
+    readFast(state, text)
+  } else {
+    const lines = text.split('\n')
+    for (let i = 0; i < lines.length; i++) readLine(state, lines[i] as string, i + 1)
   }
-  if (open) errors.push({line: open.line, message: `table ${open.name} has no COMMIT`, text: lines[open.line - 1] ?? ''})
+  const {errors, tables, open} = state
+  if (open) errors.push({line: open.line, message: `table ${open.name} has no COMMIT`, text: open.header})
   return {ruleset: {source, tables}, errors}
 }
 
-function parseChainLine(table: OpenTable, line: string, at: LineAt): void {
+const SPACE = 32
+const DASH = 45
+const COLON = 58
+const UPPER_A = 65
+
+/**
+ * The fast loop: `-A CHAIN …` and `:CHAIN - [0:0]` lines are read without slicing the line, the
+ * rule with compileCommonRule; any other line, and any line the fast path declines, goes to
+ * readLine exactly as the general loop would pass it.
+ */
+function readFast(state: State, text: string): void {
+  const n = text.length
+  // without a backslash anywhere, quoted comments need no scan for escapes
+  const backslashes = text.includes('\\')
+  let lineNo = 0
+  // the chain of the previous rule line: consecutive rules mostly append to the same chain
+  let last: OpenChain | undefined
+  let lastTable: OpenTable | undefined
+  let p = 0
+  while (p < n) {
+    let end = text.indexOf('\n', p)
+    if (end < 0) end = n
+    lineNo++
+    const open = state.open
+    const first = text.charCodeAt(p)
+    let done = false
+    if (open && !open.ignored && end - p > 3) {
+      if (first === DASH && text.charCodeAt(p + 1) === UPPER_A && text.charCodeAt(p + 2) === SPACE) {
+        let chain: OpenChain | undefined
+        let args = -1
+        const after = last ? p + 3 + last.name.length : 0
+        if (last && lastTable === open && text.charCodeAt(after) === SPACE && text.slice(p + 3, after) === last.name) {
+          chain = last
+          args = after + 1
+        } else {
+          const space = text.indexOf(' ', p + 3)
+          if (space > p + 3 && space < end) {
+            // a declared chain's name holds no blank (CHAIN_LINE), so the line splits here as RULE_LINE would
+            chain = open.names.get(text, p + 3, space)
+            args = space + 1
+          }
+        }
+        if (chain && args < end && open.fast) {
+          done = readFastRule(open, chain, text, args, end, lineNo, backslashes)
+          if (done) {
+            last = chain
+            lastTable = open
+          }
+        }
+      } else if (first === COLON) {
+        done = readFastChain(open, text, p, end)
+      }
+    }
+    if (!done) {
+      // exactly the line text.split('\n') gives
+      readLine(state, text.slice(p, end), lineNo)
+      if (state.open !== open) last = undefined
+    }
+    p = end + 1
+  }
+}
+
+function readFastRule(table: OpenTable, chain: OpenChain, text: string, from: number, to: number, lineNo: number, backslashes: boolean): boolean {
+  const common = compileCommonRule(text, from, to, table.fast as FastContext, backslashes)
+  if (!common) return false
+  if (table.name === 'security') {
+    table.hasRules = true
+    return true
+  }
+  // compileCommonRule read the line up to its end: no blank at either end, as args.trim() would leave it
+  const ref: RuleRef = {table: table.name, chain: chain.name, index: chain.rules.length + 1, line: lineNo, text: text.slice(from, to)}
+  chain.rules.push({ref, matches: common.matches, target: common.target})
+  return true
+}
+
+/** `:NAME - [0:0]` for a new, valid user chain name of printable ASCII; anything else goes to parseChainLine. */
+function readFastChain(table: OpenTable, text: string, from: number, to: number): boolean {
+  const space = text.indexOf(' ', from + 1)
+  if (space < 0 || space + 8 !== to || !text.startsWith('- [0:0]', space + 1)) return false
+  const length = space - from - 1
+  if (length < 1 || length > 28 || text.charCodeAt(from + 1) === DASH) return false
+  for (let i = from + 1; i < space; i++) {
+    const c = text.charCodeAt(i)
+    if (c <= SPACE || c >= 127) return false
+  }
+  const name = text.slice(from + 1, space)
+  if (table.names.get(text, from + 1, space) || table.builtins.includes(name) || name === '!') return false
+  addChain(table, name, undefined)
+  return true
+}
+
+/** One line of the dump, as text.split('\n') gives it, and its 1-based number. */
+function readLine(state: State, rawLine: string, lineNo: number): void {
+  const {errors} = state
+  const raw = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine
+  // trimming also drops the \r of CRLF line ends
+  const line = raw.trim()
+  if (line === '' || line.startsWith('#')) return
+  let open = state.open
+  if (line.startsWith('*')) {
+    if (open) {
+      errors.push({line: open.line, message: `table ${open.name} has no COMMIT before the next table`, text: open.header})
+    }
+    state.open = undefined
+    const name = line.slice(1)
+    if (!Object.hasOwn(BUILTIN_CHAINS, name)) {
+      fail(errors, lineNo, raw, `unknown table "${name}" (expected raw, mangle, nat, filter or security)`)
+      state.open = openTable('security', lineNo, rawLine, true, state.fast)
+      return
+    }
+    if (state.seenTables.has(name)) fail(errors, lineNo, raw, `table ${name} appears twice`)
+    state.seenTables.add(name)
+    state.open = openTable(name as TableName | 'security', lineNo, rawLine, false, state.fast)
+    return
+  }
+  if (line === 'COMMIT') {
+    if (!open) {
+      fail(errors, lineNo, raw, 'COMMIT outside a table')
+      return
+    }
+    const committed = open.ignored ? undefined : closeTable(open, errors)
+    if (committed) state.tables.set(committed.name, committed)
+    state.open = open = undefined
+    return
+  }
+  if (!open) {
+    fail(errors, lineNo, raw, 'line outside a table (expected *raw, *mangle, *nat or *filter first)')
+    return
+  }
+  if (open.ignored) return
+  if (line.startsWith(':')) {
+    parseChainLine(open, line, lineNo, raw, errors)
+    return
+  }
+  const rule = RULE_LINE.exec(line)
+  if (rule) {
+    parseRuleLine(open, rule[1] as string, rule[2] ?? '', lineNo, raw, errors)
+    return
+  }
+  const command = line.replace(COUNTERS_ONLY, '').split(/\s/)[0] ?? ''
+  if (/^-[A-Za-z]$|^--[a-z]/.test(command)) fail(errors, lineNo, raw, `only -A rules belong in iptables-save output (got ${command})`)
+  else fail(errors, lineNo, raw, 'unrecognised line')
+}
+
+function parseChainLine(table: OpenTable, line: string, lineNo: number, raw: string, errors: IptablesSyntaxError[]): void {
   const m = CHAIN_LINE.exec(line)
   if (!m) {
-    fail(at, 'malformed chain line (expected ":CHAIN POLICY [packets:bytes]")')
+    fail(errors, lineNo, raw, 'malformed chain line (expected ":CHAIN POLICY [packets:bytes]")')
     return
   }
   const [, name, policy] = m as unknown as [string, string, string]
-  if (table.chains.has(name)) {
-    fail(at, `chain ${name} declared twice`)
+  if (chainNamed(table, name)) {
+    fail(errors, lineNo, raw, `chain ${name} declared twice`)
     return
   }
   if (table.builtins.includes(name)) {
     if (policy !== 'ACCEPT' && policy !== 'DROP') {
-      fail(at, `builtin chain ${name} needs policy ACCEPT or DROP (got ${policy})`)
+      fail(errors, lineNo, raw, `builtin chain ${name} needs policy ACCEPT or DROP (got ${policy})`)
       return
     }
-    table.chains.set(name, {name, policy, rules: []})
+    addChain(table, name, policy)
     return
   }
   if (policy !== '-') {
-    fail(at, `user chain ${name} cannot have a policy (got ${policy}, expected -)`)
+    fail(errors, lineNo, raw, `user chain ${name} cannot have a policy (got ${policy}, expected -)`)
     return
   }
   if (name.length > 28 || name.startsWith('-') || name === '!') {
-    fail(at, `invalid chain name ${name}`)
+    fail(errors, lineNo, raw, `invalid chain name ${name}`)
     return
   }
-  table.chains.set(name, {name, rules: []})
+  addChain(table, name, undefined)
 }
 
-function parseRuleLine(table: OpenTable, chainName: string, args: string, at: LineAt): void {
-  let chain = table.chains.get(chainName)
+function parseRuleLine(table: OpenTable, chainName: string, args: string, lineNo: number, raw: string, errors: IptablesSyntaxError[]): void {
+  let chain = chainNamed(table, chainName)
   if (!chain && table.builtins.includes(chainName)) {
     // a builtin chain exists without a declaration; its policy defaults to ACCEPT
-    chain = {name: chainName, policy: 'ACCEPT', rules: []}
-    table.chains.set(chainName, chain)
+    chain = addChain(table, chainName, 'ACCEPT')
   }
   if (!chain) {
-    fail(at, `-A to undeclared chain ${chainName}`)
+    fail(errors, lineNo, raw, `-A to undeclared chain ${chainName}`)
     return
   }
-  const common = table.fast ? compileCommonRule(args, table.fast) : undefined
+  const common = table.fast ? compileCommonRule(args, 0, args.length, table.fast) : undefined
   let rule: CompiledRule
   if (common) {
     if (table.name === 'security') {
       table.hasRules = true
       return
     }
-    rule = {ref: ruleRef(table.name, chain, at.line, args), matches: common.matches, target: common.target}
+    rule = {ref: ruleRef(table.name, chain, lineNo, args), matches: common.matches, target: common.target}
   } else {
     const tokens = tokenizeRuleLine(args)
     if (!tokens.ok) {
-      fail(at, tokens.message)
+      fail(errors, lineNo, raw, tokens.message)
       return
     }
     const compiled = compileRuleArgs(tokens, table.context)
     if (!compiled.ok) {
-      fail(at, compiled.message)
+      fail(errors, lineNo, raw, compiled.message)
       return
     }
     if (table.name === 'security') {
       table.hasRules = true
       return
     }
-    const ref = ruleRef(table.name, chain, at.line, args)
+    const ref = ruleRef(table.name, chain, lineNo, args)
     // an exact-length copy: the compiler's push() reserved room for 17 matches
     const matches = compiled.matches.length === 0 ? NO_MATCHES : compiled.matches.slice()
     rule = compiled.unsupported === undefined
@@ -227,14 +369,14 @@ function ruleRef(table: TableName, chain: OpenChain, line: number, args: string)
 function closeTable(table: OpenTable, errors: IptablesSyntaxError[]): Table | undefined {
   if (table.name === 'security') {
     // The evaluator does not model the security table (SELinux labels); an empty one is harmless.
-    const active = table.hasRules || [...table.chains.values()].some((chain) => chain.policy === 'DROP')
+    const active = table.hasRules || table.chains.some((chain) => chain.policy === 'DROP')
     if (active) {
       errors.push({line: table.line, message: 'the security table has rules or DROP policies, which xcc does not evaluate', text: '*security'})
     }
     return undefined
   }
   const chains = new Map<string, Chain>()
-  for (const open of table.chains.values()) {
+  for (const open of table.chains) {
     // exact-length copies: most chains of a kube-proxy dump hold one to three rules, and push()
     // reserved room for 17
     const rules: readonly Rule[] = open.rules.length === 0 ? NO_RULES : open.rules.slice()
