@@ -34,9 +34,13 @@ const TARGET_OPTIONS: Readonly<Record<string, Readonly<Record<string, number>>>>
  */
 const MODELLED: ReadonlyMap<string, Readonly<Record<string, number>>> = new Map(Object.entries(TARGET_OPTIONS))
 
+const LONGEST_RESOLVED = Math.max(...[...MODELLED.keys(), ...PASS_THROUGH].map((name) => name.length))
+
 /** true for a target name compileTarget resolves before it looks for a chain of that name */
 export function isResolvedBeforeChains(name: string): boolean {
-  return MODELLED.has(name) || PASS_THROUGH.has(name)
+  // the length first: most chain names (KUBE-SEP-…) are longer than any target's, and a Set
+  // lookup would have the engine hash the name
+  return name.length <= LONGEST_RESOLVED && (MODELLED.has(name) || PASS_THROUGH.has(name))
 }
 
 export function compileTarget(name: string, goto: boolean, options: readonly OptionArg[], context: RuleContext): TargetResult {

@@ -15,18 +15,19 @@
  *
  * where TARGET is a user chain, ACCEPT, DROP, RETURN, REJECT [--reject-with X],
  * MASQUERADE [--random|--random-fully] or DNAT --to-destination IP[:PORT]. It accepts only what
- * it fully understands and returns undefined for anything else (another option or order, a
- * double blank or a tab, an escaped quote, a value it does not parse, anything the general
- * path would report as an error); the caller then compiles the line with the general path
- * (tokenize + compileRuleArgs). What it returns equals what the general path compiles
- * (test/core/iptables/fast-path.test.ts compares both on every fixture line and on a
- * generated kube-proxy dump).
+ * it fully understands and declines anything else (another option or order, a double blank or
+ * a tab, an escaped quote, a value it does not parse, anything the general path would report
+ * as an error); the caller then compiles the line with the general path (tokenize +
+ * compileRuleArgs). What it compiles equals what the general path compiles
+ * (test/core/iptables/fast-path.test.ts compares both on every fixture line, a generated
+ * kube-proxy dump, edge cases and randomly damaged lines).
  *
- * Compiled parts that repeat (protocol matches, verdicts, the jump to one chain, the statistic
- * match of one probability) are shared between rules: nothing mutates a compiled rule, and a
- * 100k-line dump holds tens of thousands of each.
+ * Compiled parts that repeat (protocol and --dport matches, verdicts, the jump to one chain,
+ * the statistic match of one probability, DNAT port ranges, match arrays made only of those)
+ * are shared between rules: nothing mutates a compiled rule, and a 100k-line dump holds tens
+ * of thousands of each.
  */
-import type {Match, Target} from './compiled.js'
+import type {Match, PortRange, Target} from './compiled.js'
 import type {RegionMap} from './region-map.js'
 import {maskOf} from '../net/ipv4.js'
 
@@ -38,13 +39,18 @@ export interface FastContext {
    * then decides)
    */
   jumpTo(text: string, from: number, to: number): Target | undefined
-  /** statistic matches by their probability text */
-  readonly statistics: RegionMap<Match>
+  /** `[statistic match]` by the probability's text */
+  readonly statistics: RegionMap<readonly Match[]>
+  /** `--dport` matches by protocol * 65536 + port */
+  readonly ports: Map<number, Match>
+  /** the port ranges of DNAT targets, by port */
+  readonly dnatPorts: Map<number, PortRange>
 }
 
+/** Where compileCommonRule puts what it compiled (one object for all calls). */
 export interface FastRule {
-  readonly matches: readonly Match[]
-  readonly target: Target
+  matches: readonly Match[]
+  target: Target
 }
 
 const SPACE = 32
@@ -65,6 +71,9 @@ const LOWER_P = 112
 
 const TCP: Match = {kind: 'protocol', negated: false, protocol: 6}
 const UDP: Match = {kind: 'protocol', negated: false, protocol: 17}
+// `-p tcp -m tcp -j DNAT …` (a KUBE-SEP chain) has nothing else
+const ONLY_TCP: readonly Match[] = [TCP]
+const ONLY_UDP: readonly Match[] = [UDP]
 const ACCEPT: Target = {kind: 'verdict', verdict: 'ACCEPT'}
 const DROP: Target = {kind: 'verdict', verdict: 'DROP'}
 const REJECT: Target = {kind: 'verdict', verdict: 'REJECT'}
@@ -82,17 +91,26 @@ const REJECT_WITH = 'REJECT --reject-with '
 const found = {address: 0, mask: 0, port: 0}
 
 /**
- * The matches and target of the rule text `text[from, to)` (the text after `-A CHAIN `, the
- * line's end excluded), or undefined for the general path. `backslashes`: false when the text
- * is known to hold no backslash (quoted comments then need no scan for escapes).
+ * Compiles the rule text `text[from, to)` (the text after `-A CHAIN `, the line's end
+ * excluded) into `out` and returns true, or returns false for the general path. `backslashes`:
+ * false when the text is known to hold no backslash (quoted comments then need no scan for
+ * escapes).
  */
-export function compileCommonRule(text: string, from: number, to: number, context: FastContext, backslashes = true): FastRule | undefined {
+export function compileCommonRule(text: string, from: number, to: number, context: FastContext, out: FastRule, backslashes = true): boolean {
+  const target = compile(text, from, to, context, backslashes, out)
+  if (target === undefined) return false
+  out.target = target
+  return true
+}
+
+/** The rule's target, its matches in out.matches; undefined for the general path. */
+function compile(text: string, from: number, to: number, context: FastContext, backslashes: boolean, out: FastRule): Target | undefined {
   let i = from
   let src: Match | undefined
   let dst: Match | undefined
   let protocol = 0
   let ports: Match | undefined
-  let statistic: Match | undefined
+  let statistic: readonly Match[] | undefined
   let negated = false
 
   if (text.charCodeAt(i) === BANG) {
@@ -137,7 +155,12 @@ export function compileCommonRule(text: string, from: number, to: number, contex
       if (i < 0) return undefined
       i = separator(text, i, to)
       if (i < 0) return undefined
-      ports = {kind: 'ports', negated: false, protocol, field: 'dst', ranges: [{lo: found.port, hi: found.port}]}
+      const key = protocol * 65536 + found.port
+      ports = context.ports.get(key)
+      if (!ports) {
+        ports = {kind: 'ports', negated: false, protocol, field: 'dst', ranges: [{lo: found.port, hi: found.port}]}
+        context.ports.set(key, ports)
+      }
     }
   }
   if (text.startsWith(STATISTIC, i)) {
@@ -152,7 +175,8 @@ export function compileCommonRule(text: string, from: number, to: number, contex
   if (!text.startsWith('-j ', i)) return undefined
   const target = readTarget(text, i + 3, to, context)
   if (target === undefined) return undefined
-  return {matches: collect(src, dst, protocol, ports, statistic), target}
+  out.matches = collect(src, dst, protocol, ports, statistic)
+  return target
 }
 
 /** After a value: one space and more text, the index after the space; -1 otherwise. */
@@ -268,23 +292,31 @@ function readProbability(text: string, i: number, to: number): number {
   return i
 }
 
-function statisticMatch(context: FastContext, text: string, from: number, to: number): Match | undefined {
+/** `[the statistic match]` (shared by the rules of one probability), or undefined above 1 */
+function statisticMatch(context: FastContext, text: string, from: number, to: number): readonly Match[] | undefined {
   const cached = context.statistics.get(text, from, to)
   if (cached) return cached
   const probability = text.slice(from, to)
   const p = Number(probability)
   if (p > 1) return undefined
   const certainty = p >= 1 ? 'always' : p <= 0 ? 'never' : 'maybe'
-  const match: Match = {kind: 'statistic', description: `random with probability ${probability}`, certainty}
-  context.statistics.set(probability, match)
-  return match
+  const only: readonly Match[] = [{kind: 'statistic', description: `random with probability ${probability}`, certainty}]
+  context.statistics.set(probability, only)
+  return only
 }
 
-/** The matches in the general path's order: -s, -d, -p as written, then the modules' matches. */
-function collect(src: Match | undefined, dst: Match | undefined, protocol: number, ports: Match | undefined, statistic: Match | undefined): readonly Match[] {
+/**
+ * The matches in the general path's order: -s, -d, -p as written, then the modules' matches.
+ * An array that holds only shared matches is shared too.
+ */
+function collect(src: Match | undefined, dst: Match | undefined, protocol: number, ports: Match | undefined, statistic: readonly Match[] | undefined): readonly Match[] {
   const proto = protocol === 0 ? undefined : protocol === 6 ? TCP : UDP
   const count = (src ? 1 : 0) + (dst ? 1 : 0) + (proto ? 1 : 0) + (ports ? 1 : 0) + (statistic ? 1 : 0)
   if (count === 0) return NO_MATCHES
+  if (count === 1) {
+    if (statistic) return statistic
+    if (proto) return protocol === 6 ? ONLY_TCP : ONLY_UDP
+  }
   // an array literal has exactly its length (push() onto [] would reserve room for 17); its
   // slots are then overwritten in order
   const matches: Match[] = count === 1 ? [TCP] : count === 2 ? [TCP, TCP] : count === 3 ? [TCP, TCP, TCP] : count === 4 ? [TCP, TCP, TCP, TCP]
@@ -294,7 +326,7 @@ function collect(src: Match | undefined, dst: Match | undefined, protocol: numbe
   if (dst) matches[k++] = dst
   if (proto) matches[k++] = proto
   if (ports) matches[k++] = ports
-  if (statistic) matches[k] = statistic
+  if (statistic) matches[k] = statistic[0] as Match
   return matches
 }
 
@@ -302,7 +334,7 @@ function collect(src: Match | undefined, dst: Match | undefined, protocol: numbe
 function readTarget(text: string, i: number, to: number, context: FastContext): Target | undefined {
   const length = to - i
   if (length <= 0) return undefined
-  if (text.startsWith(TO_DESTINATION, i)) return readDnat(text, i + TO_DESTINATION.length, to)
+  if (text.startsWith(TO_DESTINATION, i)) return readDnat(text, i + TO_DESTINATION.length, to, context)
   if (length === 6) {
     if (text.startsWith('ACCEPT', i)) return ACCEPT
     if (text.startsWith('REJECT', i)) return REJECT
@@ -335,7 +367,7 @@ function isPlainValue(text: string, i: number, to: number): boolean {
 }
 
 /** `a.b.c.d` or `a.b.c.d:port` to the end (parseNatSpec); other forms go to the general path. */
-function readDnat(text: string, i: number, to: number): Target | undefined {
+function readDnat(text: string, i: number, to: number, context: FastContext): Target | undefined {
   i = readIp(text, i, to)
   if (i < 0) return undefined
   const address = found.address
@@ -343,5 +375,10 @@ function readDnat(text: string, i: number, to: number): Target | undefined {
   if (text.charCodeAt(i) !== COLON) return undefined
   i = readPort(text, i + 1, to)
   if (i !== to) return undefined
-  return {kind: 'dnat', address, ports: {lo: found.port, hi: found.port}}
+  let ports = context.dnatPorts.get(found.port)
+  if (!ports) {
+    ports = {lo: found.port, hi: found.port}
+    context.dnatPorts.set(found.port, ports)
+  }
+  return {kind: 'dnat', address, ports}
 }

@@ -10,9 +10,9 @@ import type {Chain, IptablesSyntaxError, Rule, RuleRef, Ruleset, Table, TableNam
 import type {CompiledRule, Target} from './compiled.js'
 import {indexChain} from './chain-index.js'
 import {type RuleContext, compileRuleArgs} from './compile-rule.js'
-import {type FastContext, NO_MATCHES, compileCommonRule} from './fast-rule.js'
+import {type FastContext, type FastRule, NO_MATCHES, compileCommonRule} from './fast-rule.js'
 import {isResolvedBeforeChains} from './compile-targets.js'
-import {RegionMap} from './region-map.js'
+import {RegionMap, hashRange} from './region-map.js'
 import {tokenizeRuleLine} from './tokenize.js'
 
 const BUILTIN_CHAINS: Readonly<Record<TableName | 'security', readonly string[]>> = {
@@ -25,6 +25,8 @@ const BUILTIN_CHAINS: Readonly<Record<TableName | 'security', readonly string[]>
 
 interface OpenChain {
   readonly name: string
+  /** its position in OpenTable.chains */
+  readonly position: number
   readonly policy: 'ACCEPT' | 'DROP' | undefined
   readonly rules: CompiledRule[]
   /** the fast path's `-j <this chain>` target, shared by every rule that jumps here */
@@ -51,7 +53,9 @@ interface OpenTable {
   /** what rule compilation may ask about this table (one object per table, not one per rule) */
   readonly context: RuleContext
   /** the fast path's context; undefined when it is switched off */
-  readonly fast: FastContext | undefined
+  fast: FastContext | undefined
+  /** by name length: the chain the fast path last found as a jump target of that length */
+  readonly recentJumps: Array<OpenChain | undefined>
 }
 
 export interface ParseOptions {
@@ -65,32 +69,34 @@ export interface ParseOptions {
 }
 
 function openTable(name: TableName | 'security', line: number, header: string, ignored: boolean, fast: boolean): OpenTable {
-  const chains: OpenChain[] = []
   const names = new RegionMap<OpenChain>()
   const builtins = ignored ? [] : BUILTIN_CHAINS[name]
-  return {
+  const table: OpenTable = {
     name,
     line,
     header,
-    chains,
+    chains: [],
     names,
     builtins,
     ignored,
     hasRules: false,
     context: {isChain: (chain) => names.get(chain, 0, chain.length) !== undefined && !builtins.includes(chain)},
-    fast: fast ? {jumpTo: (text, from, to) => jumpTarget(names, builtins, text, from, to), statistics: new RegionMap()} : undefined,
+    fast: undefined,
+    recentJumps: [],
   }
+  if (fast) table.fast = {jumpTo: (text, from, to) => jumpTarget(table, text, from, to), statistics: new RegionMap(), ports: new Map(), dnatPorts: new Map()}
+  return table
 }
 
 function chainNamed(table: OpenTable, name: string): OpenChain | undefined {
   return table.names.get(name, 0, name.length)
 }
 
-function addChain(table: OpenTable, name: string, policy: 'ACCEPT' | 'DROP' | undefined): OpenChain {
+function addChain(table: OpenTable, name: string, policy: 'ACCEPT' | 'DROP' | undefined, hash = hashRange(name, 0, name.length)): OpenChain {
   // every field set from the start: one object shape for all chains
-  const chain: OpenChain = {name, policy, rules: [], jump: undefined}
+  const chain: OpenChain = {name, position: table.chains.length, policy, rules: [], jump: undefined}
   table.chains.push(chain)
-  table.names.set(name, chain)
+  table.names.setHashed(hash, name, chain)
   return chain
 }
 
@@ -100,12 +106,19 @@ function addChain(table: OpenTable, name: string, policy: 'ACCEPT' | 'DROP' | un
  * chain; undefined otherwise, and when the general tokenizer would read the name differently
  * (a quote in it).
  */
-function jumpTarget(names: RegionMap<OpenChain>, builtins: readonly string[], text: string, from: number, to: number): Target | undefined {
-  const chain = names.get(text, from, to)
-  if (!chain) return undefined
+function jumpTarget(table: OpenTable, text: string, from: number, to: number): Target | undefined {
+  // Most jumps of a kube-proxy dump go to KUBE-MARK-MASQ: try the last chain found with a name
+  // of this length first (one compare, no hash).
+  const length = to - from
+  let chain = table.recentJumps[length]
+  if (!chain || text.slice(from, to) !== chain.name) {
+    chain = table.names.get(text, from, to)
+    if (!chain) return undefined
+    if (length < 64) table.recentJumps[length] = chain
+  }
   if (chain.jump) return chain.jump
   const name = chain.name
-  if (builtins.includes(name) || isResolvedBeforeChains(name) || name.includes('"')) return undefined
+  if (table.builtins.includes(name) || isResolvedBeforeChains(name) || name.includes('"')) return undefined
   chain.jump = {kind: 'jump', chain: name, goto: false}
   return chain.jump
 }
@@ -172,21 +185,10 @@ function readFast(state: State, text: string): void {
     let done = false
     if (open && !open.ignored && end - p > 3) {
       if (first === DASH && text.charCodeAt(p + 1) === UPPER_A && text.charCodeAt(p + 2) === SPACE) {
-        let chain: OpenChain | undefined
-        let args = -1
-        const after = last ? p + 3 + last.name.length : 0
-        if (last && lastTable === open && text.charCodeAt(after) === SPACE && text.slice(p + 3, after) === last.name) {
-          chain = last
-          args = after + 1
-        } else {
-          const space = text.indexOf(' ', p + 3)
-          if (space > p + 3 && space < end) {
-            // a declared chain's name holds no blank (CHAIN_LINE), so the line splits here as RULE_LINE would
-            chain = open.names.get(text, p + 3, space)
-            args = space + 1
-          }
-        }
-        if (chain && args < end && open.fast) {
+        const chain = ruleChain(open, text, p + 3, end, lastTable === open ? last : undefined)
+        // the rule's text starts after the name and one space
+        const args = chain ? p + 4 + chain.name.length : end
+        if (chain && args < end) {
           done = readFastRule(open, chain, text, args, end, lineNo, backslashes)
           if (done) {
             last = chain
@@ -204,11 +206,39 @@ function readFast(state: State, text: string): void {
     }
     p = end + 1
   }
+  // keep nothing of this dump alive through the shared object
+  common.matches = NO_MATCHES
+  common.target = NO_TARGET
 }
 
+/**
+ * The chain of a rule line whose name starts at `from`: the declared chain whose name is there,
+ * followed by a space (a declared name holds no blank, so the line splits there as RULE_LINE
+ * would split it); undefined when there is none.
+ */
+function ruleChain(table: OpenTable, text: string, from: number, end: number, last: OpenChain | undefined): OpenChain | undefined {
+  if (last) {
+    // iptables-save prints the rules chain by chain in the order it declared the chains: try the
+    // last rule's chain and the next few (chains without rules are skipped) before any lookup
+    const chains = table.chains
+    const stop = Math.min(chains.length, last.position + 4)
+    for (let k = last.position; k < stop; k++) {
+      const chain = chains[k] as OpenChain
+      const after = from + chain.name.length
+      if (after < end && text.charCodeAt(after) === SPACE && text.slice(from, after) === chain.name) return chain
+    }
+  }
+  const space = text.indexOf(' ', from)
+  if (space <= from || space >= end) return undefined
+  return table.names.get(text, from, space)
+}
+
+/** what compileCommonRule compiled last (one object for the whole parse) */
+const NO_TARGET: Target = {kind: 'none'}
+const common: FastRule = {matches: NO_MATCHES, target: NO_TARGET}
+
 function readFastRule(table: OpenTable, chain: OpenChain, text: string, from: number, to: number, lineNo: number, backslashes: boolean): boolean {
-  const common = compileCommonRule(text, from, to, table.fast as FastContext, backslashes)
-  if (!common) return false
+  if (!compileCommonRule(text, from, to, table.fast as FastContext, common, backslashes)) return false
   if (table.name === 'security') {
     table.hasRules = true
     return true
@@ -225,13 +255,16 @@ function readFastChain(table: OpenTable, text: string, from: number, to: number)
   if (space < 0 || space + 8 !== to || !text.startsWith('- [0:0]', space + 1)) return false
   const length = space - from - 1
   if (length < 1 || length > 28 || text.charCodeAt(from + 1) === DASH) return false
+  // printable ASCII only: no blank of any kind
   for (let i = from + 1; i < space; i++) {
     const c = text.charCodeAt(i)
     if (c <= SPACE || c >= 127) return false
   }
+  const hash = hashRange(text, from + 1, space)
+  if (table.names.getHashed(hash, text, from + 1, space)) return false
   const name = text.slice(from + 1, space)
-  if (table.names.get(text, from + 1, space) || table.builtins.includes(name) || name === '!') return false
-  addChain(table, name, undefined)
+  if (table.builtins.includes(name) || name === '!') return false
+  addChain(table, name, undefined, hash)
   return true
 }
 
@@ -328,9 +361,8 @@ function parseRuleLine(table: OpenTable, chainName: string, args: string, lineNo
     fail(errors, lineNo, raw, `-A to undeclared chain ${chainName}`)
     return
   }
-  const common = table.fast ? compileCommonRule(args, 0, args.length, table.fast) : undefined
   let rule: CompiledRule
-  if (common) {
+  if (table.fast && compileCommonRule(args, 0, args.length, table.fast, common)) {
     if (table.name === 'security') {
       table.hasRules = true
       return

@@ -13,7 +13,7 @@ import {isCompiledRule} from '../../../src/core/iptables/compiled.js'
 import type {CompiledRule} from '../../../src/core/iptables/compiled.js'
 import {compileRuleArgs} from '../../../src/core/iptables/compile-rule.js'
 import {isResolvedBeforeChains} from '../../../src/core/iptables/compile-targets.js'
-import {type FastContext, compileCommonRule} from '../../../src/core/iptables/fast-rule.js'
+import {type FastContext, type FastRule, compileCommonRule} from '../../../src/core/iptables/fast-rule.js'
 import {parseIptablesSave} from '../../../src/core/iptables/parse.js'
 import {RegionMap} from '../../../src/core/iptables/region-map.js'
 import {tokenizeRuleLine} from '../../../src/core/iptables/tokenize.js'
@@ -58,6 +58,8 @@ function contextFor(chains: Iterable<string>): FastContext {
       return {kind: 'jump', chain: name, goto: false}
     },
     statistics: new RegionMap(),
+    ports: new Map(),
+    dnatPorts: new Map(),
   }
 }
 
@@ -76,8 +78,8 @@ function compareLineByLine(ruleset: Ruleset): {fast: number; total: number} {
       for (const rule of chain.rules) {
         total++
         const args = rule.ref.text
-        const common = compileCommonRule(args, 0, args.length, context)
-        if (!common) continue
+        const common: FastRule = {matches: [], target: {kind: 'none'}}
+        if (!compileCommonRule(args, 0, args.length, context, common)) continue
         fast++
         const tokens = tokenizeRuleLine(args)
         assert.ok(tokens.ok, args)
