@@ -28,7 +28,15 @@ interface OpenChain {
   /** its position in OpenTable.chains */
   readonly position: number
   readonly policy: 'ACCEPT' | 'DROP' | undefined
-  readonly rules: CompiledRule[]
+  /**
+   * Its rules are OpenTable.rules[first, first + count) while they arrive one after the other
+   * (iptables-save prints a chain's rules together), else `own` holds them all. One array per
+   * table rather than one per chain: push() onto an empty array reserves room for 17, and most
+   * chains of a kube-proxy dump hold one to three rules.
+   */
+  first: number
+  count: number
+  own: CompiledRule[] | undefined
   /** the fast path's `-j <this chain>` target, shared by every rule that jumps here */
   jump: Target | undefined
 }
@@ -45,6 +53,8 @@ interface OpenTable {
    * the name; the string-keyed Map of the Table is built once, when the table is committed.
    */
   readonly names: RegionMap<OpenChain>
+  /** the rules of the chains, as they arrive (OpenChain.first) */
+  readonly rules: CompiledRule[]
   readonly builtins: readonly string[]
   /** an unknown table: its lines are skipped until COMMIT (the table itself was reported) */
   readonly ignored: boolean
@@ -77,6 +87,7 @@ function openTable(name: TableName | 'security', line: number, header: string, i
     header,
     chains: [],
     names,
+    rules: [],
     builtins,
     ignored,
     hasRules: false,
@@ -94,7 +105,7 @@ function chainNamed(table: OpenTable, name: string): OpenChain | undefined {
 
 function addChain(table: OpenTable, name: string, policy: 'ACCEPT' | 'DROP' | undefined, hash = hashRange(name, 0, name.length)): OpenChain {
   // every field set from the start: one object shape for all chains
-  const chain: OpenChain = {name, position: table.chains.length, policy, rules: [], jump: undefined}
+  const chain: OpenChain = {name, position: table.chains.length, policy, first: 0, count: 0, own: undefined, jump: undefined}
   table.chains.push(chain)
   table.names.setHashed(hash, name, chain)
   return chain
@@ -244,8 +255,8 @@ function readFastRule(table: OpenTable, chain: OpenChain, text: string, from: nu
     return true
   }
   // compileCommonRule read the line up to its end: no blank at either end, as args.trim() would leave it
-  const ref: RuleRef = {table: table.name, chain: chain.name, index: chain.rules.length + 1, line: lineNo, text: text.slice(from, to)}
-  chain.rules.push({ref, matches: common.matches, target: common.target})
+  const ref: RuleRef = {table: table.name, chain: chain.name, index: chain.count + 1, line: lineNo, text: text.slice(from, to)}
+  addRule(table, chain, {ref, matches: common.matches, target: common.target})
   return true
 }
 
@@ -390,12 +401,26 @@ function parseRuleLine(table: OpenTable, chainName: string, args: string, lineNo
       ? {ref, matches, target: compiled.target}
       : {ref, unsupported: compiled.unsupported, matches, target: compiled.target}
   }
-  chain.rules.push(rule)
+  addRule(table, chain, rule)
+}
+
+function addRule(table: OpenTable, chain: OpenChain, rule: CompiledRule): void {
+  if (chain.own) {
+    chain.own.push(rule)
+  } else if (chain.count === 0 || chain.first + chain.count === table.rules.length) {
+    if (chain.count === 0) chain.first = table.rules.length
+    table.rules.push(rule)
+  } else {
+    // another chain's rules came in between
+    chain.own = table.rules.slice(chain.first, chain.first + chain.count)
+    chain.own.push(rule)
+  }
+  chain.count++
 }
 
 function ruleRef(table: TableName, chain: OpenChain, line: number, args: string): RuleRef {
   // the chain's own name rather than the line's copy of it: one string per chain, not per rule
-  return {table, chain: chain.name, index: chain.rules.length + 1, line, text: args.trim()}
+  return {table, chain: chain.name, index: chain.count + 1, line, text: args.trim()}
 }
 
 function closeTable(table: OpenTable, errors: IptablesSyntaxError[]): Table | undefined {
@@ -409,9 +434,8 @@ function closeTable(table: OpenTable, errors: IptablesSyntaxError[]): Table | un
   }
   const chains = new Map<string, Chain>()
   for (const open of table.chains) {
-    // exact-length copies: most chains of a kube-proxy dump hold one to three rules, and push()
-    // reserved room for 17
-    const rules: readonly Rule[] = open.rules.length === 0 ? NO_RULES : open.rules.slice()
+    // exact-length arrays
+    const rules: readonly Rule[] = open.count === 0 ? NO_RULES : open.own ? open.own.slice() : table.rules.slice(open.first, open.first + open.count)
     const chain: Chain = open.policy ? {name: open.name, policy: open.policy, rules} : {name: open.name, rules}
     indexChain(chain)
     chains.set(open.name, chain)

@@ -39,6 +39,25 @@ describe('parsing iptables-save text', () => {
     })
   })
 
+  it('keeps each chain\'s rules in order, with their indexes, when other chains\' rules come in between', () => {
+    const text = [
+      '*filter', ':A - [0:0]', ':B - [0:0]',
+      '-A A -s 10.0.0.1/32 -j ACCEPT', '-A A -s 10.0.0.2/32 -j ACCEPT', '-A B -j DROP', '-A INPUT -j A', '-A A -s 10.0.0.3/32 -j ACCEPT',
+      '-A B -j RETURN', '-A A -p tcp -m tcp --dport 22 -j ACCEPT', 'COMMIT', '',
+    ].join('\n')
+    for (const fastPath of [true, false]) {
+      const {ruleset, errors} = parseIptablesSave(text, 'x', {fastPath})
+      assert.deepEqual(errors, [])
+      const refs = (chain: string) => ruleset.tables.get('filter')?.chains.get(chain)?.rules.map((r) => [r.ref.index, r.ref.line, r.ref.text])
+      assert.deepEqual(refs('A'), [
+        [1, 4, '-s 10.0.0.1/32 -j ACCEPT'], [2, 5, '-s 10.0.0.2/32 -j ACCEPT'], [3, 8, '-s 10.0.0.3/32 -j ACCEPT'], [4, 10, '-p tcp -m tcp --dport 22 -j ACCEPT'],
+      ])
+      assert.deepEqual(refs('B'), [[1, 6, '-j DROP'], [2, 9, '-j RETURN']])
+      assert.deepEqual(refs('INPUT'), [[1, 7, '-j A']])
+      assert.deepEqual(refs('FORWARD'), undefined)
+    }
+  })
+
   it('reads chain policies; user chains have none', () => {
     const {ruleset} = parseIptablesSave(fixture('gateway.txt'), 'gw')
     const filter = ruleset.tables.get('filter')
