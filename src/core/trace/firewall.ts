@@ -99,7 +99,18 @@ export interface HealthCheckAdmission {
  * ILB-08: evaluates the ingress rules for every probe source at once (interval arithmetic), so
  * "allows only part of the ranges" is detected exactly, as Connectivity Tests' MISCONFIGURED state.
  */
+const admissions = new WeakMap<NetworkFacts, Map<string, HealthCheckAdmission>>()
+
 export function evaluateHealthCheckAdmission(network: NetworkFacts, instance: InstanceFacts, vip: number, port: number): HealthCheckAdmission {
+  let memo = admissions.get(network)
+  if (!memo) admissions.set(network, (memo = new Map()))
+  const key = `${instance.tags.join(',')}|${vip}|${port}`
+  let admission = memo.get(key)
+  if (!admission) memo.set(key, (admission = admitHealthChecks(network, instance, vip, port)))
+  return admission
+}
+
+function admitHealthChecks(network: NetworkFacts, instance: InstanceFacts, vip: number, port: number): HealthCheckAdmission {
   let remaining = IntervalSet.of(HEALTH_CHECK_RANGES)
   let allowed = IntervalSet.empty()
   const deciding: FirewallFacts[] = []

@@ -5,7 +5,7 @@
  * destination unchanged (ILB-05).
  */
 import {cidrContainsIp, formatIp} from '../net/ipv4.js'
-import type {ForwardingRuleFacts, InstanceFacts} from '../topology/model-types.js'
+import type {ForwardingRuleFacts, InstanceFacts, Model} from '../topology/model-types.js'
 import {evaluateHealthCheckAdmission} from './firewall.js'
 import {type Ended, type Trail, type WalkContext, branch, drop, step} from './trail.js'
 import type {Packet} from './types.js'
@@ -58,7 +58,7 @@ export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFa
     return drop(trail, at, packet, 'FIREWALL_BLOCKING_LOAD_BALANCER_BACKEND_HEALTH_CHECK', `no backend of ${fr.name} can pass its health check: the firewall of ${fr.network} blocks the probe ranges 35.191.0.0/16 and 130.211.0.0/22 — ${unhealthy.join('; ')} (ILB-08)`)
   }
   // SVC-06: with externalTrafficPolicy Local, nodes without a local endpoint fail the service's health check.
-  const local = ctx.model.clusters.size > 0 ? localEndpointNodes(ctx, fr.name) : undefined
+  const local = localEndpointNodes(ctx, fr.name)
   const serving = local ? healthy.filter((b) => b.instance.kind !== 'node' || local.has(b.instance.name)) : healthy
   if (local && serving.length < healthy.length) {
     const out = healthy.filter((b) => !serving.includes(b)).map((b) => b.instance.name)
@@ -82,11 +82,24 @@ export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFa
   return branch(trail, chosen, (t, b) => arriveAtInstance(ctx, t, b.instance, b.nic, packet))
 }
 
+const localEndpoints = new WeakMap<Model, Map<string, Set<string>>>()
+
 /** Nodes that hold an endpoint of an externalTrafficPolicy: Local service behind this forwarding rule; undefined when none is Local. */
 function localEndpointNodes(ctx: WalkContext, forwardingRule: string): Set<string> | undefined {
-  const services = [...ctx.model.clusters.values()].flatMap((c) => c.services).filter((s) => s.forwardingRule === forwardingRule && s.externalTrafficPolicy === 'Local')
-  if (services.length === 0) return undefined
-  return new Set(services.flatMap((s) => s.endpoints.map((e) => e.node)))
+  let byRule = localEndpoints.get(ctx.model)
+  if (!byRule) {
+    byRule = new Map()
+    for (const c of ctx.model.clusters.values()) {
+      for (const s of c.services) {
+        if (!s.forwardingRule || s.externalTrafficPolicy !== 'Local') continue
+        const nodes = byRule.get(s.forwardingRule) ?? new Set<string>()
+        for (const e of s.endpoints) nodes.add(e.node)
+        byRule.set(s.forwardingRule, nodes)
+      }
+    }
+    localEndpoints.set(ctx.model, byRule)
+  }
+  return byRule.get(forwardingRule)
 }
 
 interface Backend {

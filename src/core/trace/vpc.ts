@@ -3,7 +3,7 @@
  * egress and ingress firewalls with connection tracking (FW-07, FW-08), route selection and
  * next hops (ROUTE-03…ROUTE-12, PEER-04), and resolving who owns the destination.
  */
-import {cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
+import {cidrContainsIp, formatCidr, formatIp, maskOf} from '../net/ipv4.js'
 import type {ClusterFacts, InstanceFacts, Model, NetworkFacts, NicFacts, RouteFacts} from '../topology/model-types.js'
 import {isPrivatelyUsedPublic} from '../topology/model.js'
 import {evaluateVpcFirewall} from './firewall.js'
@@ -58,18 +58,32 @@ export function emitIntoVpc(ctx: WalkContext, trail: Trail, instance: InstanceFa
   trail.tracked.add(`out|${instance.name}|${nicIndex}|${tupleKey(packet)}`)
   trail.sender = instance
   // GKE-06: Service ClusterIPs are not routable outside their cluster.
-  const cluster = clustersOf(ctx.model).find((c) => cidrContainsIp(c.serviceRange, packet.dst))
+  const cluster = clusterOfServiceIp(ctx.model, packet.dst)
   if (cluster) {
     return drop(trail, `network/${network.name}`, packet, 'XCC_CLUSTER_IP_FROM_OUTSIDE_CLUSTER', `${formatIp(packet.dst)} is in the service range ${formatCidr(cluster.serviceRange)} of cluster ${cluster.name}; ClusterIPs are reachable only inside their cluster (GKE-06)`)
   }
   return routeInNetwork(ctx, trail, network, instance, packet)
 }
 
-const clusterLists = new WeakMap<Model, readonly ClusterFacts[]>()
-function clustersOf(model: Model): readonly ClusterFacts[] {
-  let list = clusterLists.get(model)
-  if (!list) clusterLists.set(model, (list = [...model.clusters.values()]))
-  return list
+const serviceRanges = new WeakMap<Model, Map<number, Map<number, ClusterFacts>>>()
+
+/** The cluster whose service range holds the address (an index by prefix length, built once per model). */
+function clusterOfServiceIp(model: Model, address: number): ClusterFacts | undefined {
+  let index = serviceRanges.get(model)
+  if (!index) {
+    index = new Map()
+    for (const c of model.clusters.values()) {
+      const level = index.get(c.serviceRange.prefix) ?? new Map<number, ClusterFacts>()
+      level.set(c.serviceRange.base, c)
+      index.set(c.serviceRange.prefix, level)
+    }
+    serviceRanges.set(model, index)
+  }
+  for (const [prefix, level] of index) {
+    const cluster = level.get((address & maskOf(prefix)) >>> 0)
+    if (cluster) return cluster
+  }
+  return undefined
 }
 
 /** ROUTE-04: the route for the packet among those that apply to the sending instance. */
