@@ -1,4 +1,5 @@
 /** Small deterministic helpers shared by the benchmark generators. */
+import {seededRng} from '../test/support/random.js'
 import type {SizeParams} from './sizes.js'
 import {createHash} from 'node:crypto'
 
@@ -7,17 +8,8 @@ export const REGIONS = ['us-west1', 'us-east1', 'europe-west1', 'asia-east1'] as
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
-/** mulberry32: a tiny, fast, seedable PRNG (deterministic across platforms). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** the benchmark's seeded PRNG (the one the tests use) */
+export const prng = seededRng
 
 export function intBelow(rng: () => number, n: number): number {
   return Math.floor(rng() * n)

@@ -11,6 +11,9 @@ import type {HostContext, PipelineOutcome, RouteDecision, Ruleset} from '../../s
 import {runPipeline} from '../../src/core/iptables/index.js'
 import {type Cidr, cidr, cidrContainsIp, formatIp, ip} from '../../src/core/net/ipv4.js'
 import type {NetnsLab} from '../support/netns.js'
+import {type Rng, seededRng} from '../support/random.js'
+
+export {type Rng, seededRng}
 
 export interface LinkSpec {
   /** interface name in the host namespace (eth0, cbr0, nic1, …) */
@@ -31,7 +34,6 @@ export interface RouteSpec {
   readonly blackhole?: boolean
 }
 
-export type Rng = () => number
 export interface DestinationChoice {
   readonly dst: string
   readonly protocol?: 'tcp' | 'udp'
@@ -68,17 +70,6 @@ export interface KernelEntry {
   readonly dport: number
 }
 
-/** mulberry32: small, fast and reproducible from a printed seed */
-export function seededRng(seed: number): Rng {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export function pick<T>(rng: Rng, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)] as T
