@@ -3,7 +3,7 @@
  * contracts.md §2, user errors without stack traces, bugs with a stack and exit 4.
  * oclif's own enableJsonFlag is not used: a parse error with it dumps the config (ecosystem.md).
  */
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {Command, Errors, Flags} from '@oclif/core'
 
 import {XccError} from '../core/errors.js'
 import {colorEnabled} from '../render/terminal.js'
@@ -63,4 +63,3 @@ export function classify(error: Error & {oclif?: {exit?: number}}): Classified {
   return {exitCode: 4, kind: 'bug', lines: [error.message || String(error)], stack: error.stack}
 }
 
-export type XccFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof XccCommand)['baseFlags'] & T['flags']>

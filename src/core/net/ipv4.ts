@@ -101,14 +101,7 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return a.prefix <= b.prefix ? cidrContainsIp(a, b.base) : cidrContainsIp(b, a.base)
 }
 
-export function sameCidr(a: Cidr, b: Cidr): boolean {
-  return a.base === b.base && a.prefix === b.prefix
-}
 
-/** The CIDR of the given prefix length that holds `address`. */
-export function cidrOf(address: Ip, prefix: number): Cidr {
-  return {base: (address & maskOf(prefix)) >>> 0, prefix}
-}
 
 /** `address + n` within the 32-bit space (used for "podCidr network + 10"). */
 export function addIp(address: Ip, n: number): Ip {
