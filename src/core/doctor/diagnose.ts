@@ -120,8 +120,8 @@ function build(ctx: DoctorContext, findings: readonly Finding[], code: Diagnosis
   const evidence: string[] = []
   if (candidate && candidate.code !== failure.code) evidence.push(describeCandidate(ctx, candidate))
   evidence.push(`${failure.direction === 'forward' ? 'forward' : 'return'} path, ${failure.step.at}: ${failure.step.detail}`)
-  if (failure.missing && failure.missing.code !== 'NO_ROUTE') evidence.push(failure.missing.detail)
-  else if (failure.missing?.owner) evidence.push(failure.missing.detail)
+  // why the route is missing, unless nothing holds the address (the failure says so already)
+  if (failure.missing && (failure.missing.code !== 'NO_ROUTE' || failure.missing.owner)) evidence.push(failure.missing.detail)
   const symptom = describeSymptom(ctx, ctx.primary)
   if (symptom) evidence.push(symptom)
   if (candidate) evidence.push(`xcc traced the flow again with this fix assumed (${describeAssumption(candidate.assume)}): it becomes reachable`)

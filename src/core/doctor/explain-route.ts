@@ -30,7 +30,19 @@ export function networkHolding(model: Model, address: number, except?: string): 
   return best
 }
 
+const explained = new WeakMap<Model, Map<string, MissingRouteCause>>()
+
+/** Why `from` cannot route to `address`; asked by the diagnosis and several checks, answered once per model. */
 export function explainMissingRoute(model: Model, from: string, address: number): MissingRouteCause {
+  let memo = explained.get(model)
+  if (!memo) explained.set(model, (memo = new Map()))
+  const key = `${from}|${address}`
+  let cause = memo.get(key)
+  if (!cause) memo.set(key, (cause = explain(model, from, address)))
+  return cause
+}
+
+function explain(model: Model, from: string, address: number): MissingRouteCause {
   const dst = formatIp(address)
   const holder = networkHolding(model, address, from)
   if (!holder) return {code: 'NO_ROUTE', detail: `no network in the topology holds ${dst}`}

@@ -43,12 +43,17 @@ function sourceTagsMatch(model: Model, network: string, rule: FirewallFacts, src
   return instance !== undefined && rule.sourceTags.some((t) => instance.tags.includes(t))
 }
 
+/** rules target by tags only, so instances with the same tags share every firewall answer (a tag may hold a comma) */
+function tagsKey(instance: InstanceFacts): string {
+  return instance.tags.join('\u0000')
+}
+
 /** The rules of a list that target instances with these tags, in evaluation order; computed once per tag set. */
 const targeted = new WeakMap<readonly FirewallFacts[], Map<string, readonly FirewallFacts[]>>()
 function rulesFor(rules: readonly FirewallFacts[], instance: InstanceFacts): readonly FirewallFacts[] {
   let byTags = targeted.get(rules)
   if (!byTags) targeted.set(rules, (byTags = new Map()))
-  const key = instance.tags.join('\u0000')
+  const key = tagsKey(instance)
   let list = byTags.get(key)
   if (!list) byTags.set(key, (list = rules.filter((r) => targets(r, instance))))
   return list
@@ -61,7 +66,7 @@ const MAX_REMEMBERED = 100_000
 export function evaluateVpcFirewall(model: Model, network: NetworkFacts, instance: InstanceFacts, direction: 'INGRESS' | 'EGRESS', packet: Packet): FirewallDecision {
   let memo = decisions.get(model)
   if (!memo) decisions.set(model, (memo = new Map()))
-  const key = `${network.name}|${direction}|${instance.tags.join(',')}|${packet.protocol}|${packet.src}|${packet.dst}|${packet.dstPort}`
+  const key = `${network.name}|${direction}|${tagsKey(instance)}|${packet.protocol}|${packet.src}|${packet.dst}|${packet.dstPort}`
   let decision = memo.get(key)
   if (!decision) {
     if (memo.size >= MAX_REMEMBERED) memo.clear()
@@ -104,7 +109,7 @@ const admissions = new WeakMap<NetworkFacts, Map<string, HealthCheckAdmission>>(
 export function evaluateHealthCheckAdmission(network: NetworkFacts, instance: InstanceFacts, vip: number, port: number): HealthCheckAdmission {
   let memo = admissions.get(network)
   if (!memo) admissions.set(network, (memo = new Map()))
-  const key = `${instance.tags.join(',')}|${vip}|${port}`
+  const key = `${tagsKey(instance)}|${vip}|${port}`
   let admission = memo.get(key)
   if (!admission) memo.set(key, (admission = admitHealthChecks(network, instance, vip, port)))
   return admission

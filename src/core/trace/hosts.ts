@@ -71,7 +71,7 @@ function buildHostRoute(model: Model, instance: InstanceFacts, host: HostContext
 }
 
 /** The pod behind a node that owns `address`, declared or (when the cluster declares none) implicit. */
-export function podOnNode(model: Model, node: NodeFacts, address: Ip): PodFacts | undefined {
+function podOnNode(model: Model, node: NodeFacts, address: Ip): PodFacts | undefined {
   const cluster = model.clusters.get(node.cluster)
   if (!cluster || !cidrContainsIp(node.podCidr, address)) return undefined
   const declared = cluster.pods.find((p) => p.ip === address && p.node === node.name && !p.hostNetwork)
@@ -296,7 +296,7 @@ function deliverToPod(ctx: WalkContext, trail: Trail, node: NodeFacts, packet: P
 }
 
 /** DELIVER on the forward path; on the return path, only if the reply reaches the client as the client expects it. */
-export function finish(ctx: WalkContext, trail: Trail, at: string, host: HostRef, packet: Packet, detail: string): Ended[] {
+function finish(ctx: WalkContext, trail: Trail, at: string, host: HostRef, packet: Packet, detail: string): Ended[] {
   const client = ctx.client
   if (ctx.direction === 'return' && client) {
     if (!sameHost(client.host, host)) {
@@ -318,7 +318,7 @@ function sameHost(a: HostRef, b: HostRef): boolean {
   return a.cluster === b.cluster && a.ip === b.ip && a.node === b.node
 }
 
-export function describeHost(host: HostRef): string {
+function describeHost(host: HostRef): string {
   return host.kind === 'instance' ? host.name : host.declared ? `${host.cluster}/${host.namespace}/${host.name}` : `pod ${formatIp(host.ip)} on ${host.node}`
 }
 

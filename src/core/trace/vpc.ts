@@ -13,7 +13,7 @@ import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop,
 import type {Packet, RouteView} from './types.js'
 
 /** ROUTE-10: an instance may send and receive for its NIC addresses, alias ranges and the VIPs it backs. */
-export function ownsAddress(ctx: WalkContext, instance: InstanceFacts, nic: NicFacts, address: number): boolean {
+function ownsAddress(ctx: WalkContext, instance: InstanceFacts, nic: NicFacts, address: number): boolean {
   if (nic.ip === address || nic.aliasRanges.some((r) => cidrContainsIp(r, address))) return true
   return ctx.model.vipsBackedBy(instance.name).some((f) => f.ip === address && f.network === nic.network)
 }
