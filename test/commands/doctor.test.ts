@@ -74,6 +74,7 @@ describe('xcc doctor (CLI)', () => {
     ['a bad --to', ['--topology', SEED_001, '--from', 'frontend', '--to', '10.1.1.1'], /--to 10\.1\.1\.1: 10\.1\.1\.1 has no port; use 10\.1\.1\.1:<port>/],
     ['a bad --to port', ['--topology', SEED_001, '--from', 'frontend', '--to', '10.1.1.1:70000'], /port 70000 is not in 1\.\.65535/],
     ['an unknown --from', ['--topology', SEED_001, '--from', 'nope/default/x', '--to', 'lb/backend-ilb'], /cluster named "nope"/],
+    ['a load balancer as --from', ['--topology', SEED_001, '--from', '10.193.0.3', '--to', '10.209.0.2:22'], /10\.193\.0\.3 is the address of load balancer backend-ilb; a load balancer cannot be a source/],
     ['an unknown flag', ['--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--frm', 'x'], /Nonexistent flag: --frm/],
     ['a missing flag', ['--from', 'frontend'], /Missing required flag/],
     ['a bad --protocol', ['--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--protocol', 'icmp'], /Expected --protocol=icmp to be one of: tcp, udp/],

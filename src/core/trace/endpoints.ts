@@ -41,7 +41,12 @@ export function resolveFlow(model: Model, from: string, to: string, protocol?: P
 export function resolveSource(model: Model, text: string): Source {
   const usage = (why: string): XccError => new XccError(`--from ${text}: ${why}`, {hint: `expected ${FROM_SYNTAX}`})
   const address = parseIp(text)
-  if (address !== undefined) return sourceByIp(model, address) ?? throwError(usage(`no pod, node or instance in the topology has the address ${text}`))
+  if (address !== undefined) {
+    const source = sourceByIp(model, address)
+    if (source) return source
+    const vip = [...model.forwardingRules.values()].find((f) => f.ip === address)
+    throw usage(vip ? `${text} is the address of load balancer ${vip.name}; a load balancer cannot be a source` : `no pod, node or instance in the topology has the address ${text}`)
+  }
   const parts = text.split('/')
   if (parts.length === 2 && (parts[0] === 'node' || parts[0] === 'instance')) {
     const instance = model.instances.get(parts[1] as string)
