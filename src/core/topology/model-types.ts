@@ -93,6 +93,8 @@ export interface GuestFacts {
   readonly routes: readonly GuestRoute[]
   /** parsed iptables of the guest (VM guest.iptables, node iptables or rules derived from masquerade and services) */
   readonly ruleset?: Ruleset
+  /** the iptables-save text the rules were parsed from (what the lab restores into the guest) */
+  readonly rulesText?: string
   /** what the rules came from, for messages */
   readonly rulesOrigin: 'none' | 'guest.iptables' | 'node.iptables' | 'derived'
   /** what the guest serves; undefined = unknown, assume served */

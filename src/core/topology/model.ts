@@ -130,6 +130,7 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
           routes: [{destRange: clusterSubnet.primary, nic: 0, origin: 'connected'}, {destRange: {base: 0, prefix: 0}, nic: 0, origin: 'default'}],
           ruleset: parseRules(text, origin === 'derived' ? `node/${n.name} rules derived from masquerade and services` : `node/${n.name} iptables`, `clusters[${ci}].nodes[${ni}].iptables`),
           rulesOrigin: origin,
+          rulesText: text,
         },
         cluster: c.name,
       })
@@ -152,7 +153,7 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
       guest: {
         ipForward: m.guest.ipForward, routes, listen: m.guest.listen,
         rulesOrigin: m.guest.iptables === undefined ? 'none' : 'guest.iptables',
-        ...(m.guest.iptables === undefined ? {} : {ruleset: parseRules(m.guest.iptables, `instance/${m.name} guest iptables`, `instances[${mi}].guest.iptables`)}),
+        ...(m.guest.iptables === undefined ? {} : {rulesText: m.guest.iptables, ruleset: parseRules(m.guest.iptables, `instance/${m.name} guest iptables`, `instances[${mi}].guest.iptables`)}),
       },
     })
   })

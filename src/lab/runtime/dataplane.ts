@@ -1,0 +1,75 @@
+/**
+ * Builds a lab plan into the kernel and takes it down again. Every link is created inside a lab
+ * namespace with both ends placed at once (`ip -n A link add X type veth peer name Y netns B`),
+ * so nothing of the lab ever lands in the host's own network namespace.
+ */
+import {availableParallelism} from 'node:os'
+
+import {belongsToLab, labPrefix} from '../plan/names.js'
+import type {LabPlan, NamespacePlan} from '../plan/types.js'
+import {exec, inParallel, run} from './exec.js'
+
+const PARALLEL = Math.max(4, Math.min(16, availableParallelism() * 4))
+
+export async function buildDataPlane(plan: LabPlan, progress: (message: string) => void = () => {}): Promise<void> {
+  progress(`creating ${plan.namespaces.length} network namespaces`)
+  await run('ip', ['-batch', '-'], {input: plan.namespaces.map((n) => `netns add ${n.name}\n`).join(''), what: 'creating the lab namespaces'})
+  progress(`creating ${plan.links.length} links`)
+  const byNs = new Map<string, string[]>()
+  for (const l of plan.links) {
+    const lines = byNs.get(l.a.ns) ?? []
+    lines.push(`link add ${l.a.iface} type veth peer name ${l.b.iface} netns ${l.b.ns}`, `link set ${l.a.iface} alias ${l.alias}`)
+    byNs.set(l.a.ns, lines)
+  }
+  await inParallel([...byNs], PARALLEL, ([ns, lines]) => run('ip', ['-n', ns, '-batch', '-'], {input: `${lines.join('\n')}\n`, what: `creating links in ${ns}`}).then(() => undefined))
+  progress('configuring addresses, routes, sysctls and iptables')
+  await inParallel(plan.namespaces, PARALLEL, (n) => configure(n))
+}
+
+const STAGE: Readonly<Record<string, number>> = {link: 0, addr: 1}
+
+/** Links before addresses before routes and rules (a route needs its device up), otherwise in plan order. */
+export function orderIpLines(lines: readonly string[]): string[] {
+  return lines.map((line, i) => ({line, i, stage: STAGE[line.split(' ')[0] ?? ''] ?? 2})).sort((a, b) => a.stage - b.stage || a.i - b.i).map((e) => e.line)
+}
+
+/** One shell inside the namespace: ip batch, sysctls, iptables-restore. */
+async function configure(n: NamespacePlan): Promise<void> {
+  const script = [
+    'set -e',
+    `ip -batch - <<'XCC_EOF'\n${orderIpLines(['link set lo up', ...n.ip]).join('\n')}\nXCC_EOF`,
+    ...(n.sysctls.length ? [`sysctl -qw ${n.sysctls.map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    ...(n.iptables ? [`iptables-restore -w 10 <<'XCC_EOF'\n${n.iptables.trimEnd()}\nXCC_EOF`] : []),
+  ].join('\n')
+  await run('ip', ['netns', 'exec', n.name, 'sh', '-c', script], {what: `configuring ${n.ref} (${n.name})`, timeoutMs: 60_000})
+}
+
+/** The lab's namespaces that exist right now (also those of a half-built or crashed lab). */
+export async function labNamespaces(lab: string): Promise<string[]> {
+  const result = await exec('ip', ['netns', 'list'])
+  if (result.code !== 0) return []
+  return result.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(labPrefix(lab)) && belongsToLab(lab, n))
+}
+
+/** Kills every process inside the lab's namespaces, then deletes the namespaces (their links go with them). */
+export async function destroyDataPlane(lab: string, extra: readonly string[] = []): Promise<{namespaces: number; processes: number}> {
+  const namespaces = [...new Set([...(await labNamespaces(lab)), ...extra.filter((n) => belongsToLab(lab, n))])]
+  let processes = 0
+  await inParallel(namespaces, PARALLEL, async (ns) => {
+    const pids = await exec('ip', ['netns', 'pids', ns])
+    for (const pid of pids.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+        processes++
+      } catch {
+        // already gone
+      }
+    }
+  })
+  if (namespaces.length > 0) {
+    const result = await exec('ip', ['-force', '-batch', '-'], {input: namespaces.map((n) => `netns del ${n}\n`).join('')})
+    const left = await labNamespaces(lab)
+    if (left.length > 0) throw new Error(`could not delete ${left.length} lab namespaces (${left.slice(0, 3).join(', ')}): ${result.stderr.trim()}`)
+  }
+  return {namespaces: namespaces.length, processes}
+}
