@@ -9,11 +9,11 @@ import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {closeSync, openSync} from 'node:fs'
 
-const INSTALL_HINT = 'apt-get install iproute2 iptables conntrack'
+const INSTALL_HINT = 'apt-get install iproute2 iptables conntrack socat curl'
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 /** Fails (never skips) when the machine cannot run kernel lab tests, saying what to install. */
-export function requireLabTools(): void {
+export function requireLabTools(extra: ReadonlyArray<[string, string[], string]> = []): void {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     throw new Error('kernel lab tests need root (network namespaces, iptables-restore, conntrack): run them as root')
   }
@@ -21,6 +21,7 @@ export function requireLabTools(): void {
     ['ip', ['-V'], 'iproute2'],
     ['iptables-restore', ['--version'], 'iptables'],
     ['conntrack', ['--version'], 'conntrack'],
+    ...extra,
   ]
   const missing = tools.filter(([command, args]) => {
     const result = spawnSync(command, args, {stdio: 'ignore'})

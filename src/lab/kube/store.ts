@@ -221,7 +221,7 @@ export class ObjectStore {
     else delete next.metadata.namespace
     for (const field of SERVER_OWNED) {
       if (current.metadata[field] === undefined) delete next.metadata[field]
-      else next.metadata[field] = current.metadata[field]
+      else (next.metadata as Record<string, unknown>)[field] = current.metadata[field]
     }
     if (type.hasStatus) {
       if (current.status === undefined) delete next.status

@@ -14,9 +14,6 @@ import {type PlanContext, hostNs, routerNs} from './context.js'
 import {linkAlias, namespaceName, podVethIface, routerIface} from './names.js'
 import type {NamespacePlan, PodPlan, ServerPlan, VethPlan} from './types.js'
 
-/** the address a VPC-native pod uses as its gateway, held by the node side of its veth */
-export const POD_GATEWAY_VPC_NATIVE = '169.254.1.1'
-
 export function compileInstance(ctx: PlanContext, host: InstanceFacts): {ns: NamespacePlan; links: VethPlan[]} {
   const ns = hostNs(ctx, host.name)
   const index = ctx.hostIndex.get(host.name) as number
@@ -109,11 +106,13 @@ export function podWiring(mode: 'ROUTES' | 'VPC_NATIVE', node: NodeFacts, podIp:
       podLines: ['link set eth0 up', `addr add ${address}/${node.podCidr.prefix} dev eth0`, `route add default via ${formatIp(node.podGateway)} dev eth0`],
     }
   }
+  // GKE's ptp CNI: the node side of each pod veth holds the pod range's first address, the pods' gateway
   const nodeIface = podIface('VPC_NATIVE', podIp)
+  const gateway = formatIp(node.podGateway)
   return {
     nodeIface,
-    nodeLines: [`link set ${nodeIface} up`, `addr add ${POD_GATEWAY_VPC_NATIVE}/32 dev ${nodeIface}`, `route add ${address}/32 dev ${nodeIface}`],
-    podLines: ['link set eth0 up', `addr add ${address}/32 dev eth0`, `route add ${POD_GATEWAY_VPC_NATIVE} dev eth0 scope link`, `route add default via ${POD_GATEWAY_VPC_NATIVE} dev eth0`],
+    nodeLines: [`link set ${nodeIface} up`, `addr add ${gateway}/32 dev ${nodeIface}`, `route add ${address}/32 dev ${nodeIface}`],
+    podLines: ['link set eth0 up', `addr add ${address}/32 dev eth0`, `route add ${gateway} dev eth0 scope link`, `route add default via ${gateway} dev eth0`],
   }
 }
 

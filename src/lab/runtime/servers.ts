@@ -1,0 +1,50 @@
+/** Echo servers (templates/lab/echo-server.sh) and connection probes inside lab namespaces. */
+import {type ChildProcess, spawn} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+
+import {exec} from './exec.js'
+
+/** templates/ of the installed package (src/lab/runtime → ../../../templates, same from dist/) */
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url))
+export const ECHO_SERVER = `${TEMPLATES_DIR}lab/echo-server.sh`
+
+/** The argv that runs an echo server for `name` on `ports` (for pods: their container command). */
+export function echoCommand(name: string, ports: readonly number[]): string[] {
+  return ['sh', ECHO_SERVER, name, ...ports.map(String)]
+}
+
+/** Starts an echo server inside a namespace in its own process group (stop it with stopProcessGroup). */
+export function startEchoServer(ns: string, name: string, ports: readonly number[]): ChildProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, ...echoCommand(name, ports)], {detached: true, stdio: 'ignore'})
+  child.unref()
+  return child
+}
+
+export function stopProcessGroup(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // gone already
+  }
+}
+
+export interface ProbeResult {
+  /** connected and got the echo server's answer */
+  readonly connected: boolean
+  /** curl's exit code: 0 ok, 7 refused, 28 timed out */
+  readonly code: number | null
+  /** the client address the server saw */
+  readonly clientAddress?: string
+  readonly server?: string
+  readonly output: string
+}
+
+/** A TCP connection (an HTTP GET to the echo server) from inside a namespace, bounded by `timeoutMs`. */
+export async function probeTcp(ns: string, dst: string, port: number, options: {timeoutMs?: number; bind?: string} = {}): Promise<ProbeResult> {
+  const seconds = ((options.timeoutMs ?? 1500) / 1000).toFixed(1)
+  const args = ['netns', 'exec', ns, 'curl', '-sS', '--max-time', seconds, '--connect-timeout', seconds, ...(options.bind ? ['--interface', options.bind] : []), `http://${dst}:${port}/`]
+  const result = await exec('ip', args, {timeoutMs: (options.timeoutMs ?? 1500) + 5000})
+  const client = /client_address=(\S+)/.exec(result.stdout)?.[1]
+  const server = /server=(\S+)/.exec(result.stdout)?.[1]
+  return {connected: result.code === 0 && client !== undefined, code: result.code, ...(client ? {clientAddress: client} : {}), ...(server ? {server} : {}), output: (result.stdout + result.stderr).trim()}
+}
