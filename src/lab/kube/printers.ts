@@ -14,6 +14,8 @@ export interface Printer {
   columns: PrinterColumn[]
   cells(object: KubeObject, now: number): unknown[]
   ownLayout?: boolean
+  /** AGE comes after this many narrow columns (default: after all of them) */
+  ageAfter?: number
 }
 
 /** `kubectl get`'s AGE: 45s, 3m12s, 17m, 5h3m, 20h, 3d4h, 12d, 2y… */
@@ -112,6 +114,7 @@ const pod: Printer = {
 }
 
 const node: Printer = {
+  ageAfter: 2,
   columns: [
     {name: 'Status', description: 'The status of the node'},
     {name: 'Roles', description: 'The roles of the node'},

@@ -57,7 +57,11 @@ export function toTable(kind: string, objects: readonly KubeObject[], options: {
   const printer = PRINTERS[kind] ?? DEFAULT_PRINTER
   const now = options.now ?? Date.now()
   const custom: TableColumn[] = printer.columns.map((c) => ({type: 'string', format: '', description: c.description ?? c.name, priority: c.wide ? 1 : 0, name: c.name}))
-  const columns = printer.ownLayout ? custom : [NAME_COLUMN, ...custom.filter((c) => c.priority === 0), AGE_COLUMN, ...custom.filter((c) => c.priority > 0)]
+  const narrowColumns = custom.filter((c) => c.priority === 0)
+  const ageAt = printer.ageAfter ?? narrowColumns.length
+  const columns = printer.ownLayout
+    ? custom
+    : [NAME_COLUMN, ...narrowColumns.slice(0, ageAt), AGE_COLUMN, ...narrowColumns.slice(ageAt), ...custom.filter((c) => c.priority > 0)]
   const rows = objects.map((object) => {
     const cells = printer.cells(object, now)
     let ordered: unknown[]
@@ -65,7 +69,7 @@ export function toTable(kind: string, objects: readonly KubeObject[], options: {
     else {
       const narrow = cells.filter((_, i) => !printer.columns[i]!.wide)
       const wide = cells.filter((_, i) => printer.columns[i]!.wide)
-      ordered = [object.metadata.name ?? '', ...narrow, age(object, now), ...wide]
+      ordered = [object.metadata.name ?? '', ...narrow.slice(0, ageAt), age(object, now), ...narrow.slice(ageAt), ...wide]
     }
     const row: TableRow = {cells: ordered}
     const included = rowObject(object, options.include ?? 'Metadata')
