@@ -1,0 +1,203 @@
+/**
+ * The DaemonSet controller: one pod per node the DaemonSet's template fits (nodeSelector,
+ * required node affinity, taints against its tolerations plus the ones every DaemonSet pod
+ * gets), bound directly to the node. Pods carry an ownerReference to the DaemonSet and the
+ * template's hash (`controller-revision-hash`); when the template changes, outdated pods are
+ * replaced, at most `maxUnavailable` at a time (RollingUpdate) or only when deleted (OnDelete).
+ * Failed pods are replaced. The status counts are kept, with observedGeneration.
+ */
+import {createHash} from 'node:crypto'
+
+import type {ClusterApi} from '../api.js'
+import {labelSelectorRequirements, matchesLabels} from '../selectors.js'
+import type {ObjectStore, StoreEvent} from '../store.js'
+import {type KubeObject, type LabelSelector, type NodeObject, type Pod, type PodSpec, type Toleration, objectKey} from '../types.js'
+import type {EventRecorder} from './events.js'
+import {WorkQueue} from './queue.js'
+import {misfit} from './scheduling.js'
+
+const COMPONENT = 'daemonset-controller'
+
+/** Tolerations the DaemonSet controller adds to every pod it creates. */
+const DAEMON_TOLERATIONS: readonly Toleration[] = [
+  {key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute'},
+  {key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute'},
+  {key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule'},
+  {key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule'},
+  {key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule'},
+  {key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule'},
+]
+
+interface DaemonSetSpec {
+  selector?: LabelSelector
+  template?: {metadata?: {labels?: Record<string, string>; annotations?: Record<string, string>}; spec?: PodSpec}
+  updateStrategy?: {type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: {maxUnavailable?: number | string}}
+}
+
+export function templateHash(template: unknown): string {
+  return createHash('sha256').update(JSON.stringify(template ?? {})).digest('hex').slice(0, 10)
+}
+
+function podTolerations(spec: PodSpec | undefined): Toleration[] {
+  const own = spec?.tolerations ?? []
+  return [...own, ...DAEMON_TOLERATIONS.filter((t) => !own.some((o) => o.key === t.key && o.effect === t.effect))]
+}
+
+function isReady(pod: Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+}
+
+function maxUnavailable(spec: DaemonSetSpec, desired: number): number {
+  const value = spec.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1
+  if (typeof value === 'number') return Math.max(1, value)
+  const percent = /^(\d+)%$/.exec(value)
+  return percent ? Math.max(1, Math.ceil((desired * Number(percent[1])) / 100)) : 1
+}
+
+export class DaemonSetController {
+  private readonly api: ClusterApi
+  private readonly store: ObjectStore
+  private readonly events: EventRecorder
+  private readonly queue: WorkQueue
+  private unsubscribe?: () => void
+
+  constructor(api: ClusterApi, events: EventRecorder) {
+    this.api = api
+    this.store = api.store
+    this.events = events
+    this.queue = new WorkQueue((key) => this.reconcile(key))
+  }
+
+  private get daemonSets() {
+    return this.store.registry.get('daemonsets', 'apps')
+  }
+
+  start(): void {
+    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+      if (event.resource === this.daemonSets && event.type !== 'DELETED') this.queue.add(objectKey(event.object.metadata.namespace, event.object.metadata.name!))
+      else if (event.resource.kind === 'Node' && event.resource.group === '') this.enqueueAll()
+      else if (event.resource.kind === 'Pod' && event.resource.group === '') {
+        const owner = (event.object.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'DaemonSet')
+        if (owner) this.queue.add(objectKey(event.object.metadata.namespace, owner.name))
+      }
+    })
+    this.enqueueAll()
+  }
+
+  stop(): void {
+    this.unsubscribe?.()
+    this.queue.stop()
+  }
+
+  private enqueueAll(): void {
+    for (const ds of this.store.list(this.daemonSets)) this.queue.add(objectKey(ds.metadata.namespace, ds.metadata.name!))
+  }
+
+  private reconcile(key: string): void {
+    const [namespace, name] = key.split('/') as [string, string]
+    const ds = this.store.get(this.daemonSets, namespace, name)
+    if (!ds || ds.metadata.deletionTimestamp) return
+    const spec = (ds.spec ?? {}) as DaemonSetSpec
+    const hash = templateHash(spec.template)
+    const selector = labelSelectorRequirements(spec.selector) ?? []
+    const podsType = this.store.registry.get('pods')
+    const owned = (this.store.list(podsType, namespace) as Pod[]).filter((p) =>
+      (p.metadata.ownerReferences ?? []).some((r) => r.controller && r.uid === ds.metadata.uid) && matchesLabels(selector, p.metadata.labels),
+    )
+    const nodes = this.store.list(this.store.registry.get('nodes')) as NodeObject[]
+    const templateSpec: PodSpec = {...(spec.template?.spec ?? {containers: []}), tolerations: podTolerations(spec.template?.spec)}
+    const shouldRun = new Set(nodes.filter((n) => !misfit(n, templateSpec, {ignoreReadiness: true})).map((n) => n.metadata.name!))
+    const byNode = new Map<string, Pod[]>()
+    for (const pod of owned) {
+      const node = pod.spec.nodeName ?? ''
+      byNode.set(node, [...(byNode.get(node) ?? []), pod])
+    }
+    const remove = (pod: Pod, why: string): void => {
+      this.api.delete(podsType, namespace, pod.metadata.name!)
+      this.events.record(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name} (${why})`, COMPONENT)
+    }
+    let misscheduled = 0
+    const outdated: Pod[] = []
+    for (const [nodeName, pods] of byNode) {
+      const live = pods.filter((p) => !p.metadata.deletionTimestamp)
+      if (!shouldRun.has(nodeName)) {
+        misscheduled += live.length > 0 ? 1 : 0
+        for (const pod of live) remove(pod, 'node no longer fits')
+        continue
+      }
+      for (const pod of live.filter((p) => p.status?.phase === 'Failed')) remove(pod, 'failed')
+      const healthy = live.filter((p) => p.status?.phase !== 'Failed').sort((a, b) => Number(b.metadata.labels?.['controller-revision-hash'] === hash) - Number(a.metadata.labels?.['controller-revision-hash'] === hash))
+      for (const extra of healthy.slice(1)) remove(extra, 'more than one on the node')
+      const kept = healthy[0]
+      if (kept && kept.metadata.labels?.['controller-revision-hash'] !== hash) outdated.push(kept)
+    }
+    for (const nodeName of shouldRun) {
+      if ((byNode.get(nodeName) ?? []).length > 0) continue
+      this.createPod(ds, spec, hash, nodeName)
+    }
+    if (spec.updateStrategy?.type !== 'OnDelete' && outdated.length > 0) {
+      const desired = shouldRun.size
+      const current = owned.filter((p) => !p.metadata.deletionTimestamp && shouldRun.has(p.spec.nodeName ?? ''))
+      let unavailable = desired - current.filter(isReady).length
+      const budget = maxUnavailable(spec, desired)
+      for (const pod of outdated.sort((a, b) => Number(isReady(a)) - Number(isReady(b)))) {
+        if (isReady(pod)) {
+          if (unavailable >= budget) break
+          unavailable++
+        }
+        remove(pod, 'template changed')
+      }
+    }
+    this.updateStatus(ds, shouldRun, misscheduled, hash)
+  }
+
+  private createPod(ds: KubeObject, spec: DaemonSetSpec, hash: string, nodeName: string): void {
+    const template = spec.template ?? {}
+    const pod: Pod = {
+      metadata: {
+        generateName: `${ds.metadata.name}-`,
+        namespace: ds.metadata.namespace,
+        labels: {...(template.metadata?.labels ?? {}), 'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation ?? 1)},
+        ...(template.metadata?.annotations ? {annotations: template.metadata.annotations} : {}),
+        ownerReferences: [{apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name!, uid: ds.metadata.uid!, controller: true, blockOwnerDeletion: true}],
+      },
+      spec: {...structuredClone(template.spec ?? {containers: []}), nodeName, tolerations: podTolerations(template.spec)},
+    }
+    try {
+      const created = this.api.create(this.store.registry.get('pods'), ds.metadata.namespace, pod)
+      this.events.record(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, COMPONENT)
+    } catch (error) {
+      this.events.record(ds, 'Warning', 'FailedCreate', `Error creating: ${(error as Error).message}`, COMPONENT)
+    }
+  }
+
+  private updateStatus(ds: KubeObject, shouldRun: ReadonlySet<string>, misscheduled: number, hash: string): void {
+    const pods = (this.store.list(this.store.registry.get('pods'), ds.metadata.namespace) as Pod[]).filter(
+      (p) => !p.metadata.deletionTimestamp && (p.metadata.ownerReferences ?? []).some((r) => r.controller && r.uid === ds.metadata.uid),
+    )
+    const scheduled = new Set<string>()
+    const ready = new Set<string>()
+    const updated = new Set<string>()
+    for (const pod of pods) {
+      const node = pod.spec.nodeName ?? ''
+      if (!shouldRun.has(node)) continue
+      scheduled.add(node)
+      if (isReady(pod)) ready.add(node)
+      if (pod.metadata.labels?.['controller-revision-hash'] === hash) updated.add(node)
+    }
+    const desired = shouldRun.size
+    const status = {
+      currentNumberScheduled: scheduled.size,
+      desiredNumberScheduled: desired,
+      numberMisscheduled: misscheduled,
+      numberReady: ready.size,
+      updatedNumberScheduled: updated.size,
+      numberAvailable: ready.size,
+      ...(desired - ready.size > 0 ? {numberUnavailable: desired - ready.size} : {}),
+      observedGeneration: ds.metadata.generation ?? 1,
+    }
+    this.store.mutate(this.daemonSets, ds.metadata.namespace, ds.metadata.name!, (draft) => {
+      if (draft.metadata.uid === ds.metadata.uid) draft.status = status
+    }, {subresource: 'status'})
+  }
+}
