@@ -1,0 +1,182 @@
+/** Resource requests: get, list, create, update, patch, delete and the special subresources. */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+
+import {type ClusterApi, type DeleteOptions, PATCH_CONTENT_TYPES} from '../api.js'
+import type {ServiceAccountController} from '../controllers/serviceaccounts.js'
+import {ApiError, badRequest, conflict, methodNotAllowed, notFound, statusSuccess} from '../errors.js'
+import {apiVersionOf} from '../resources.js'
+import {parseSelector} from '../selectors.js'
+import type {ObjectStore} from '../store.js'
+import {type IncludeObject, toTable, wantsTable} from '../tables.js'
+import {type KubeObject, type Pod, isPlainObject, nowIso} from '../types.js'
+import type {UserInfo} from './auth.js'
+import {serveLogs} from './logs.js'
+import {type ResourceRoute, intParam, isDryRun, mediaType, parseBody, readBody, sendJson} from './request.js'
+import {serveWatch} from './watch.js'
+
+export interface ServerContext {
+  readonly api: ClusterApi
+  readonly store: ObjectStore
+  readonly serviceAccounts: ServiceAccountController
+  readonly logDir: string
+  /** closers of open streams (watches, followed logs), run when the server closes */
+  readonly streams: Set<() => void>
+}
+
+function includeObject(query: URLSearchParams): IncludeObject {
+  const value = query.get('includeObject')
+  return value === 'None' || value === 'Object' ? value : 'Metadata'
+}
+
+function sortKey(object: KubeObject): string {
+  return `${object.metadata.namespace ?? ''}\u0000${object.metadata.name ?? ''}`
+}
+
+function send(res: ServerResponse, req: IncomingMessage, query: URLSearchParams, code: number, object: KubeObject, kind: string): void {
+  if (wantsTable(req.headers.accept)) sendJson(res, code, toTable(kind, [object], {include: includeObject(query), resourceVersion: object.metadata.resourceVersion}))
+  else sendJson(res, code, object)
+}
+
+function list(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, query: URLSearchParams): void {
+  const selector = parseSelector(query.get('labelSelector'), query.get('fieldSelector'))
+  let items = ctx.store.list(route.type, route.namespace, selector)
+  const resourceVersion = String(ctx.store.resourceVersion)
+  const token = query.get('continue')
+  if (token) {
+    let after: string
+    try {
+      after = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')).after as string
+    } catch {
+      throw badRequest('invalid continue token')
+    }
+    items = items.filter((item) => sortKey(item) > after)
+  }
+  const limit = intParam(query, 'limit')
+  let next: string | undefined
+  let remaining: number | undefined
+  if (limit && limit > 0 && items.length > limit) {
+    remaining = items.length - limit
+    items = items.slice(0, limit)
+    next = Buffer.from(JSON.stringify({after: sortKey(items[limit - 1]!)})).toString('base64url')
+  }
+  if (wantsTable(req.headers.accept)) {
+    sendJson(res, 200, toTable(route.type.kind, items, {include: includeObject(query), resourceVersion, continue: next}))
+    return
+  }
+  const metadata: Record<string, unknown> = {resourceVersion}
+  if (next) {
+    metadata.continue = next
+    metadata.remainingItemCount = remaining
+  }
+  sendJson(res, 200, {kind: `${route.type.kind}List`, apiVersion: apiVersionOf(route.type), metadata, items})
+}
+
+function deleteOptions(body: unknown, query: URLSearchParams): DeleteOptions {
+  const options: DeleteOptions = {}
+  if (isPlainObject(body)) {
+    if (typeof body.gracePeriodSeconds === 'number') options.gracePeriodSeconds = body.gracePeriodSeconds
+    if (typeof body.propagationPolicy === 'string') options.propagationPolicy = body.propagationPolicy as DeleteOptions['propagationPolicy']
+    if (body.orphanDependents === true) options.propagationPolicy = 'Orphan'
+    if (isPlainObject(body.preconditions)) options.preconditions = body.preconditions as DeleteOptions['preconditions']
+    if (Array.isArray(body.dryRun) && body.dryRun.includes('All')) options.dryRun = true
+  }
+  const grace = intParam(query, 'gracePeriodSeconds')
+  if (grace !== undefined) options.gracePeriodSeconds = grace
+  const policy = query.get('propagationPolicy')
+  if (policy) options.propagationPolicy = policy as DeleteOptions['propagationPolicy']
+  if (query.get('orphanDependents') === 'true') options.propagationPolicy = 'Orphan'
+  if (isDryRun(query)) options.dryRun = true
+  return options
+}
+
+function virtualCreate(route: ResourceRoute, body: unknown, user: UserInfo): unknown {
+  const object = isPlainObject(body) ? body : {}
+  const base = {...object, apiVersion: apiVersionOf(route.type), kind: route.type.kind, metadata: {creationTimestamp: null}}
+  if (route.type.kind === 'SelfSubjectReview') return {...base, status: {userInfo: {username: user.username, ...(user.uid ? {uid: user.uid} : {}), groups: user.groups}}}
+  return {...base, status: {allowed: true, reason: 'the xcc lab allows every authenticated user'}}
+}
+
+function bind(ctx: ServerContext, route: ResourceRoute, body: unknown): unknown {
+  const target = isPlainObject(body) && isPlainObject(body.target) ? body.target : undefined
+  if (!target || typeof target.name !== 'string') throw badRequest('a Binding needs target.name')
+  const pods = route.type
+  const pod = ctx.store.get(pods, route.namespace, route.name!) as Pod | undefined
+  if (!pod) throw notFound(pods, route.name!)
+  if (pod.spec.nodeName) throw conflict(pods, route.name!, `pod ${route.name} is already assigned to node "${pod.spec.nodeName}"`)
+  ctx.store.mutate(
+    pods,
+    route.namespace,
+    route.name!,
+    (draft) => {
+      ;(draft as Pod).spec.nodeName = target.name as string
+    },
+    {allowServerFields: true},
+  )
+  return statusSuccess()
+}
+
+function tokenRequest(ctx: ServerContext, route: ResourceRoute, body: unknown): unknown {
+  const sa = ctx.store.get(route.type, route.namespace, route.name!)
+  if (!sa) throw notFound(route.type, route.name!)
+  const spec = isPlainObject(body) && isPlainObject(body.spec) ? body.spec : {}
+  const seconds = typeof spec.expirationSeconds === 'number' ? Math.min(Math.max(spec.expirationSeconds, 600), 48 * 3600) : 3600
+  const issued = ctx.serviceAccounts.requestToken(sa, seconds)
+  return {
+    kind: 'TokenRequest',
+    apiVersion: 'authentication.k8s.io/v1',
+    metadata: {name: route.name, namespace: route.namespace, creationTimestamp: nowIso()},
+    spec: {audiences: Array.isArray(spec.audiences) ? spec.audiences : [], expirationSeconds: seconds, boundObjectRef: spec.boundObjectRef ?? null},
+    status: issued,
+  }
+}
+
+export async function handleResource(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, query: URLSearchParams, user: UserInfo): Promise<void> {
+  const {type} = route
+  const method = req.method ?? 'GET'
+  const dryRun = isDryRun(query)
+  if (method === 'GET' || method === 'HEAD') {
+    if (route.subresource === 'log') return serveLogs(ctx, req, res, route, query)
+    const watching = route.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1'
+    if (watching) return serveWatch(ctx, req, res, route, query)
+    if (route.name === undefined) return list(ctx, req, res, route, query)
+    const object = ctx.store.get(type, route.namespace, route.name)
+    if (!object) throw notFound(type, route.name)
+    return send(res, req, query, 200, object, type.kind)
+  }
+  if (route.watchPrefix) throw methodNotAllowed()
+  const body = method === 'DELETE' || method === 'POST' || method === 'PUT' || method === 'PATCH' ? parseBody(await readBody(req), req.headers['content-type']) : undefined
+  switch (method) {
+    case 'POST': {
+      if (route.subresource === 'binding') return sendJson(res, 201, bind(ctx, route, body))
+      if (route.subresource === 'token') return sendJson(res, 201, tokenRequest(ctx, route, body))
+      if (route.name !== undefined) throw methodNotAllowed()
+      if (type.virtual) return sendJson(res, 201, virtualCreate(route, body, user))
+      return send(res, req, query, 201, ctx.api.create(type, route.namespace, body, {dryRun}), type.kind)
+    }
+    case 'PUT': {
+      if (route.name === undefined || (route.subresource && route.subresource !== 'status')) throw methodNotAllowed()
+      const subresource = route.subresource === 'status' ? 'status' : undefined
+      return send(res, req, query, 200, ctx.api.update(type, route.namespace, route.name, body, {dryRun, subresource}), type.kind)
+    }
+    case 'PATCH': {
+      if (route.name === undefined || (route.subresource && route.subresource !== 'status')) throw methodNotAllowed()
+      const patchType = PATCH_CONTENT_TYPES[mediaType(req.headers['content-type'])]
+      if (!patchType) {
+        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}`)
+      }
+      const subresource = route.subresource === 'status' ? 'status' : undefined
+      const {object, created} = ctx.api.patch(type, route.namespace, route.name, patchType, body, {dryRun, subresource})
+      return send(res, req, query, created ? 201 : 200, object, type.kind)
+    }
+    case 'DELETE': {
+      if (route.subresource) throw methodNotAllowed()
+      const options = deleteOptions(body, query)
+      if (route.name !== undefined) return send(res, req, query, 200, ctx.api.delete(type, route.namespace, route.name, options), type.kind)
+      const selector = parseSelector(query.get('labelSelector'), query.get('fieldSelector'))
+      const items = ctx.store.list(type, route.namespace, selector).map((object) => ctx.api.delete(type, object.metadata.namespace, object.metadata.name!, options))
+      return sendJson(res, 200, {kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: {resourceVersion: String(ctx.store.resourceVersion)}, items})
+    }
+    default:
+      throw methodNotAllowed()
+  }
+}

@@ -1,0 +1,119 @@
+/** Request plumbing: resource paths, bodies (JSON or YAML), JSON and Status responses. */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+
+import yaml from 'js-yaml'
+
+import {ApiError, badRequest, notFoundPath} from '../errors.js'
+import type {ResourceRegistry, ResourceType} from '../resources.js'
+import {isPlainObject} from '../types.js'
+
+const BODY_LIMIT = 3 * 1024 * 1024
+
+export interface ResourceRoute {
+  readonly type: ResourceType
+  readonly namespace?: string
+  readonly name?: string
+  readonly subresource?: string
+  /** the legacy `/watch/` path prefix */
+  readonly watchPrefix: boolean
+}
+
+/** `/api/v1/…` or `/apis/<group>/<version>/…` below the group version, or undefined for other paths. */
+export function parseResourcePath(registry: ResourceRegistry, segments: readonly string[]): ResourceRoute | undefined {
+  let group: string
+  let version: string
+  let rest: string[]
+  if (segments[0] === 'api' && segments.length >= 3) {
+    group = ''
+    version = segments[1]!
+    rest = segments.slice(2)
+  } else if (segments[0] === 'apis' && segments.length >= 4) {
+    group = segments[1]!
+    version = segments[2]!
+    rest = segments.slice(3)
+  } else return undefined
+  let watchPrefix = false
+  if (rest[0] === 'watch') {
+    watchPrefix = true
+    rest = rest.slice(1)
+  }
+  let namespace: string | undefined
+  if (rest[0] === 'namespaces' && rest.length >= 3 && registry.find(group, version, rest[2]!)?.namespaced) {
+    namespace = rest[1]
+    rest = rest.slice(2)
+  }
+  if (rest.length === 0 || rest.length > 3) throw notFoundPath()
+  const type = registry.find(group, version, rest[0]!)
+  if (!type) throw notFoundPath()
+  const [, name, subresource] = rest
+  if (type.namespaced && name !== undefined && namespace === undefined) throw notFoundPath()
+  if (!type.namespaced && namespace !== undefined) throw notFoundPath()
+  if (subresource !== undefined && !type.subresources[subresource]) throw notFoundPath()
+  return {type, namespace, name, subresource, watchPrefix}
+}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > BODY_LIMIT) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large')
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+/** Drops `__proto__` keys anywhere in a parsed document. */
+function sanitize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sanitize)
+  if (!isPlainObject(value)) return value
+  const out: Record<string, unknown> = {}
+  for (const [key, child] of Object.entries(value)) if (key !== '__proto__') out[key] = sanitize(child)
+  return out
+}
+
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+}
+
+/** Parses a JSON or YAML body; an empty body is undefined. */
+export function parseBody(body: Buffer, contentType: string | undefined): unknown {
+  if (body.length === 0) return undefined
+  const media = mediaType(contentType)
+  const text = body.toString('utf8')
+  if (media.includes('protobuf') || media.includes('cbor')) {
+    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`)
+  }
+  try {
+    if (media.endsWith('yaml')) return sanitize(yaml.load(text, {schema: yaml.JSON_SCHEMA}))
+    return sanitize(JSON.parse(text))
+  } catch (error) {
+    throw badRequest(`the request body could not be decoded: ${(error as Error).message.split('\n')[0]}`)
+  }
+}
+
+export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  if (res.headersSent) {
+    res.end()
+    return
+  }
+  const text = JSON.stringify(body)
+  res.writeHead(code, {'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private'})
+  res.end(text)
+}
+
+export function sendError(res: ServerResponse, error: ApiError): void {
+  sendJson(res, error.code, error.toStatus())
+}
+
+/** Integer query parameter, or undefined; 400 when it is not an integer. */
+export function intParam(query: URLSearchParams, name: string): number | undefined {
+  const raw = query.get(name)
+  if (raw === null || raw === '') return undefined
+  if (!/^-?\d+$/.test(raw)) throw badRequest(`invalid value for ${name}: ${raw}`)
+  return Number(raw)
+}
+
+export function isDryRun(query: URLSearchParams): boolean {
+  return query.getAll('dryRun').includes('All')
+}

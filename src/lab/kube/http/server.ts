@@ -1,0 +1,86 @@
+/**
+ * The HTTPS front of the emulated API server: TLS with optional client certificates, then
+ * authentication, authorization, and dispatch to discovery, OpenAPI or resource handlers.
+ * Every failure is answered as a `Status` object.
+ */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {type Server, createServer} from 'node:https'
+
+import {ApiError, notFoundPath, statusFailure, unauthorized} from '../errors.js'
+import type {ResourceRegistry} from '../resources.js'
+import {type Authenticator, authorize, requestVerb} from './auth.js'
+import {apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION} from './discovery.js'
+import {type ServerContext, handleResource} from './handlers.js'
+import {openApiV2, openApiV3Document, openApiV3Root} from './openapi.js'
+import {parseResourcePath, sendError, sendJson} from './request.js'
+
+export interface HttpOptions {
+  readonly host: string
+  readonly port: number
+  readonly tls: {key: string; cert: string; caCert: string}
+  readonly registry: ResourceRegistry
+  readonly authenticator: Authenticator
+  readonly context: ServerContext
+}
+
+const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz'])
+
+async function dispatch(options: HttpOptions, req: IncomingMessage, res: ServerResponse, address: () => string): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://localhost')
+  const path = url.pathname.replace(/\/+$/, '') || '/'
+  const query = url.searchParams
+  if (PUBLIC_PATHS.has(path) && req.method === 'GET') {
+    if (path === '/version') return sendJson(res, 200, SERVER_VERSION)
+    res.writeHead(200, {'Content-Type': 'text/plain'})
+    res.end('ok')
+    return
+  }
+  const user = options.authenticator.authenticate(req)
+  if (!user) throw unauthorized()
+  const segments = path.split('/').filter(Boolean).map(decodeURIComponent)
+  const route = parseResourcePath(options.registry, segments)
+  const verb = route ? requestVerb(req.method ?? 'GET', route.name !== undefined, route.watchPrefix || query.get('watch') === 'true') : (req.method ?? 'GET').toLowerCase()
+  const decision = authorize(user, {
+    verb,
+    path,
+    ...(route ? {group: route.type.group, resource: route.type.resource, subresource: route.subresource, namespace: route.namespace, name: route.name} : {}),
+  })
+  if (!decision.allowed) throw new ApiError(403, 'Forbidden', `${user.username} cannot ${verb} ${path}${decision.reason ? `: ${decision.reason}` : ''}`)
+  if (route) return handleResource(options.context, req, res, route, query, user)
+  if (req.method !== 'GET') throw notFoundPath()
+  const {registry} = options
+  let body: unknown
+  if (path === '/api') body = apiVersions(address())
+  else if (path === '/apis') body = apiGroupList(registry)
+  else if (segments[0] === 'api' && segments.length === 2) body = apiResourceList(registry, '', segments[1]!)
+  else if (segments[0] === 'apis' && segments.length === 2) body = apiGroup(registry, segments[1]!)
+  else if (segments[0] === 'apis' && segments.length === 3) body = apiResourceList(registry, segments[1]!, segments[2]!)
+  else if (path === '/openapi/v2') body = openApiV2(registry)
+  else if (path === '/openapi/v3') body = openApiV3Root(registry)
+  else if (segments[0] === 'openapi' && segments[1] === 'v3') body = openApiV3Document(registry, segments.slice(2).join('/'))
+  if (body === undefined) throw notFoundPath()
+  sendJson(res, 200, body)
+}
+
+export function listen(options: HttpOptions): Promise<{server: Server; port: number}> {
+  let port = 0
+  const server = createServer(
+    {key: options.tls.key, cert: options.tls.cert, ca: options.tls.caCert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2'},
+    (req, res) => {
+      dispatch(options, req, res, () => `${options.host}:${port}`).catch((error: unknown) => {
+        if (error instanceof ApiError) sendError(res, error)
+        else sendJson(res, 500, statusFailure(500, 'InternalError', `Internal error occurred: ${(error as Error)?.message ?? String(error)}`))
+      })
+    },
+  )
+  server.keepAliveTimeout = 65_000
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      const address = server.address()
+      port = typeof address === 'object' && address ? address.port : options.port
+      resolve({server, port})
+    })
+  })
+}

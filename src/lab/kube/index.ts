@@ -1,0 +1,138 @@
+/**
+ * An emulated Kubernetes API server for one lab cluster: HTTPS on loopback, client-certificate
+ * and bearer-token authentication, an in-memory object store, and the controllers that make
+ * pods real (scheduler, kubelet through a PodRuntime, DaemonSets, ServiceAccount tokens,
+ * namespaces, garbage collection). Real clients (kubectl 1.32, @kubernetes/client-node 1.x)
+ * talk to it unchanged.
+ */
+import {mkdirSync} from 'node:fs'
+
+import {ClusterApi} from './api.js'
+import {parseCidr} from './admission.js'
+import {DaemonSetController} from './controllers/daemonset.js'
+import {EventRecorder} from './controllers/events.js'
+import {Kubelet} from './controllers/kubelet.js'
+import {GarbageCollector, NamespaceController} from './controllers/lifecycle.js'
+import {Scheduler} from './controllers/scheduler.js'
+import {ServiceAccountController} from './controllers/serviceaccounts.js'
+import {ApiError} from './errors.js'
+import {createAuthenticator, type StaticTokenUser} from './http/auth.js'
+import type {ServerContext} from './http/handlers.js'
+import {listen} from './http/server.js'
+import {ResourceRegistry} from './resources.js'
+import type {PodRuntime} from './runtime.js'
+import {ObjectStore} from './store.js'
+import type {KubeObject} from './types.js'
+
+export type {ClusterApi} from './api.js'
+export type {ObjectStore, StoreEvent} from './store.js'
+export type {KubeObject, NodeObject, Pod} from './types.js'
+export type {ContainerStartSpec, PodRuntime, ProcessExit, RunningProcess} from './runtime.js'
+export {POD_IP_ANNOTATION, TERMINATION_MESSAGE_ENV} from './runtime.js'
+export {LocalProcessRuntime} from './local-runtime.js'
+
+export interface KubeApiServerOptions {
+  clusterName: string
+  /** default 127.0.0.1; only loopback addresses are accepted */
+  host?: string
+  /** default 0 (ephemeral) */
+  port?: number
+  /** PEM; caCert verifies client certificates and goes into ServiceAccount token Secrets */
+  tls: {key: string; cert: string; caCert: string}
+  /** bearer tokens → user and groups */
+  staticTokens?: ReadonlyMap<string, StaticTokenUser>
+  runtime: PodRuntime
+  /** container logs: <logDir>/<ns>_<pod>_<container>.log (created if missing) */
+  logDir: string
+  /** created at start, namespaces first, then nodes, then the rest */
+  objects?: readonly KubeObject[]
+  /** where Service cluster IPs are allocated from when a Service has none (default 10.96.0.0/12) */
+  serviceClusterIpRange?: string
+}
+
+export interface KubeApiServer {
+  readonly url: string
+  readonly port: number
+  readonly store: ObjectStore
+  /** writes with the API server's admission (defaults, validation) and deletion semantics */
+  readonly api: ClusterApi
+  /** stops the controllers, kills every pod process, tears pod networks down, closes connections */
+  close(): Promise<void>
+}
+
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public']
+
+function isLoopback(host: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost'
+}
+
+function rank(object: KubeObject): number {
+  if (object.kind === 'Namespace') return 0
+  if (object.kind === 'Node') return 1
+  if (object.kind === 'ServiceAccount') return 2
+  return 3
+}
+
+function loadObjects(api: ClusterApi, objects: readonly KubeObject[]): void {
+  const registry = api.store.registry
+  for (const name of SYSTEM_NAMESPACES) api.create(registry.get('namespaces'), undefined, {metadata: {name}})
+  for (const object of [...objects].sort((a, b) => rank(a) - rank(b))) {
+    const type = registry.forKind(object.apiVersion ?? '', object.kind ?? '')
+    if (!type || type.virtual) throw new Error(`objects: ${object.apiVersion}/${object.kind} ${object.metadata?.name ?? ''} is not a kind this API server stores`)
+    const namespace = type.namespaced ? (object.metadata?.namespace ?? 'default') : undefined
+    try {
+      api.create(type, namespace, object)
+    } catch (error) {
+      const exists = error instanceof ApiError && error.reason === 'AlreadyExists'
+      if (exists && (object.kind === 'Namespace' || (object.kind === 'ServiceAccount' && object.metadata.name === 'default'))) continue
+      throw new Error(`objects: cannot create ${object.kind} ${namespace ? `${namespace}/` : ''}${object.metadata?.name ?? ''}: ${(error as Error).message}`)
+    }
+  }
+}
+
+export async function startKubeApiServer(options: KubeApiServerOptions): Promise<KubeApiServer> {
+  const host = options.host ?? '127.0.0.1'
+  if (!isLoopback(host)) throw new Error(`the lab's API server listens on loopback only, not on ${host}`)
+  mkdirSync(options.logDir, {recursive: true, mode: 0o700})
+  const registry = new ResourceRegistry()
+  const store = new ObjectStore(registry)
+  const api = new ClusterApi(store, parseCidr(options.serviceClusterIpRange ?? '10.96.0.0/12'))
+  const events = new EventRecorder(store)
+  const serviceAccounts = new ServiceAccountController(store, options.tls.caCert)
+  const kubelet = new Kubelet({store, runtime: options.runtime, logDir: options.logDir, events})
+  const controllers = [serviceAccounts, new NamespaceController(api), new GarbageCollector(api), new Scheduler(store, events), new DaemonSetController(api, events)]
+
+  loadObjects(api, options.objects ?? [])
+  for (const controller of controllers) controller.start()
+  kubelet.start()
+
+  const context: ServerContext = {api, store, serviceAccounts, logDir: options.logDir, streams: new Set()}
+  const authenticator = createAuthenticator({staticTokens: options.staticTokens, serviceAccountToken: (token) => serviceAccounts.authenticate(token)})
+  let server: Awaited<ReturnType<typeof listen>>['server']
+  let port: number
+  try {
+    ;({server, port} = await listen({host, port: options.port ?? 0, tls: options.tls, registry, authenticator, context}))
+  } catch (error) {
+    for (const controller of controllers) controller.stop()
+    await kubelet.stop()
+    throw error
+  }
+  let closing: Promise<void> | undefined
+  return {
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    store,
+    api,
+    close() {
+      closing ??= (async () => {
+        for (const controller of controllers) controller.stop()
+        for (const close of [...context.streams]) close()
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeAllConnections()
+        await kubelet.stop()
+        await closed
+      })()
+      return closing
+    },
+  }
+}
