@@ -1,0 +1,36 @@
+/** The built-in lab scenarios: templates/scenarios/<name>.yaml, each a Topology reproducing a seed. */
+import {readFileSync, readdirSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+import yaml from 'js-yaml'
+
+import {XccError} from '../core/errors.js'
+
+const DIR = fileURLToPath(new URL('../../templates/scenarios/', import.meta.url))
+
+export interface ScenarioInfo {
+  readonly name: string
+  readonly description: string
+  readonly path: string
+}
+
+export function listScenarios(): ScenarioInfo[] {
+  return readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort().map((file) => {
+    const path = `${DIR}${file}`
+    const doc = yaml.load(readFileSync(path, 'utf8')) as {metadata?: {description?: string}} | undefined
+    return {name: file.replace(/\.yaml$/, ''), description: doc?.metadata?.description ?? '', path}
+  })
+}
+
+export function scenarioPath(name: string): string {
+  const all = listScenarios()
+  const found = all.find((s) => s.name === name)
+  if (found) return found.path
+  const containing = all.filter((s) => s.name.includes(name))
+  const close = containing.length ? containing : all.filter((s) => s.name.split('-')[0] === name.split('-')[0])
+  throw new XccError(`--scenario ${name}: no such scenario`, {
+    exitCode: 2,
+    details: [`built-in scenarios: ${all.map((s) => s.name).join(', ')}`],
+    hint: close.length ? `did you mean ${close.map((s) => s.name).join(' or ')}? (xcc lab up --scenario list)` : 'xcc lab up --scenario list shows them',
+  })
+}

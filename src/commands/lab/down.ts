@@ -1,0 +1,25 @@
+import {Flags} from '@oclif/core'
+
+import {XccCommand} from '../../cli/base-command.js'
+import {checkLabName, labDown, preflight} from '../../lab/lifecycle.js'
+import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
+
+export default class LabDown extends XccCommand {
+  static override summary = 'Remove a lab: its processes, network namespaces, links and state.'
+  static override description = 'Also cleans up after a crashed or half-built lab. Removing a lab that does not exist is not an error.'
+  static override examples = ['<%= config.bin %> lab down', '<%= config.bin %> lab down --name mylab']
+  static override flags = {
+    name: Flags.string({description: 'Lab name.', default: DEFAULT_LAB_NAME, helpValue: 'NAME'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(LabDown)
+    checkLabName(flags.name)
+    preflight()
+    const started = Date.now()
+    const result = await labDown(flags.name)
+    const elapsedMs = Date.now() - started
+    if (flags.json) this.printJson({schemaVersion: 1, name: flags.name, existed: result.existed, namespacesRemoved: result.namespaces, processesStopped: result.processes, elapsedMs})
+    else process.stdout.write(result.existed ? `Lab ${flags.name} removed (${result.namespaces} namespaces, ${result.processes} processes) in ${(elapsedMs / 1000).toFixed(1)} s.\n` : `No lab named ${flags.name}: nothing to remove.\n`)
+  }
+}

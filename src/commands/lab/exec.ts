@@ -1,0 +1,44 @@
+import {spawn} from 'node:child_process'
+
+import {Args, Flags} from '@oclif/core'
+
+import {XccCommand} from '../../cli/base-command.js'
+import {XccError} from '../../core/errors.js'
+import {checkLabName, preflight} from '../../lab/lifecycle.js'
+import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
+import {labDir, readState} from '../../lab/runtime/state.js'
+
+export default class LabExec extends XccCommand {
+  static override summary = 'Run a command inside a lab host\'s network namespace.'
+  static override description = `<host> is instance/<name>, node/<name>, pod/<cluster>/<namespace>/<pod> or network/<name> (the VPC's router). The command's exit code is passed through.`
+  static override examples = [
+    '<%= config.bin %> lab exec pod/frontend/default/curl -- curl -m 5 http://10.193.0.3:32191/',
+    '<%= config.bin %> lab exec node/gke-frontend-1 -- tcpdump -nn -i eth0 -c 5 net 10.193.0.0/16',
+  ]
+  static override strict = false
+  static override args = {host: Args.string({description: 'The host to run in.', required: true})}
+  static override flags = {
+    name: Flags.string({description: 'Lab name.', default: DEFAULT_LAB_NAME, helpValue: 'NAME'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags, args, argv} = await this.parse(LabExec)
+    checkLabName(flags.name)
+    const command = (argv as string[]).slice(1)
+    if (command.length === 0) throw new XccError('no command to run', {exitCode: 2, hint: 'xcc lab exec <host> -- <command...>'})
+    const state = readState(labDir(flags.name))
+    if (!state) throw new XccError(`no lab named ${flags.name}`, {exitCode: 2, hint: 'xcc lab up --scenario list'})
+    const host = state.plan.hosts[args.host]
+    if (!host) {
+      const known = Object.keys(state.plan.hosts)
+      throw new XccError(`lab ${flags.name} has no host ${args.host}`, {exitCode: 2, details: [`hosts: ${known.slice(0, 12).join(', ')}${known.length > 12 ? `, … (${known.length})` : ''}`]})
+    }
+    preflight()
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn('ip', ['netns', 'exec', host.ns, ...command], {stdio: 'inherit'})
+      child.once('error', () => resolve(127))
+      child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 + 15 : 1)))
+    })
+    process.exitCode = code
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The lab's background process (`xcc lab up` starts it detached): one emulated Kubernetes API
+ * server per cluster of the topology, whose kubelet runs pods as processes in the lab's
+ * namespaces, plus the echo servers of VMs and nodes. It writes `daemon.ready.json` when every
+ * server listens, and on SIGTERM stops its servers and processes. Usage: daemon.js <lab dir>
+ */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {parseTopology} from '../core/topology/parse.js'
+import {type KubeApiServer, startKubeApiServer} from './kube/index.js'
+import type {KubeObject} from './kube/types.js'
+import {clusterObjects} from './plan/kube-objects.js'
+import {NetnsPodRuntime} from './runtime/pod-runtime.js'
+import {clusterPki, type Pki} from './runtime/pki.js'
+import {echoCommand, startEchoServer, stopProcessGroup} from './runtime/servers.js'
+import {ensureLabDir, paths, readState, writeAtomic} from './runtime/state.js'
+
+async function main(dir: string): Promise<void> {
+  const p = paths(dir)
+  const state = readState(dir)
+  if (!state) throw new Error(`no lab state in ${dir}`)
+  ensureLabDir(dir)
+  const model = parseTopology(readFileSync(p.topology, 'utf8'), p.topology)
+  const pki = JSON.parse(readFileSync(p.pki, 'utf8')) as Pki
+  const runtime = new NetnsPodRuntime(state.name, model, state.plan)
+  const servers: KubeApiServer[] = []
+  const echo = state.plan.servers.map((s) => startEchoServer(s.ns, s.ref, s.tcpPorts))
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    log(`stopping (${signal})`)
+    for (const c of echo) if (c.pid) stopProcessGroup(c.pid, 'SIGKILL')
+    await Promise.allSettled(servers.map((s) => s.close()))
+    process.exit(0)
+  }
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void stop(signal))
+  for (const cluster of model.clusters.values()) {
+    const certs = clusterPki(pki, cluster.name)
+    const logDir = join(p.logs, cluster.name)
+    const server = await startKubeApiServer({
+      clusterName: cluster.name,
+      tls: {key: certs.server.key, cert: certs.server.cert, caCert: certs.ca.cert},
+      runtime,
+      logDir,
+      objects: clusterObjects(model, state.plan, cluster, echoCommand) as unknown as KubeObject[],
+    })
+    servers.push(server)
+    log(`cluster ${cluster.name}: API server on ${server.url}`)
+  }
+  writeAtomic(p.ready, JSON.stringify({pid: process.pid, clusters: [...model.clusters.keys()].map((name, i) => ({name, port: (servers[i] as KubeApiServer).port}))}))
+  log('ready')
+}
+
+function log(message: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${message}\n`)
+}
+
+const dir = process.argv[2]
+if (!dir) {
+  process.stderr.write('usage: daemon.js <lab directory>\n')
+  process.exit(2)
+}
+main(dir).catch((error: Error) => {
+  log(`failed: ${error.stack ?? error.message}`)
+  process.exit(1)
+})

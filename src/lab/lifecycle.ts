@@ -1,0 +1,184 @@
+/**
+ * `xcc lab up/down/status/exec` behind the commands: build a topology into the kernel, start the
+ * background process that serves the emulated Kubernetes APIs (daemon.ts), write the kubeconfig,
+ * and take everything down again — also after a crash or a half-built `up`.
+ */
+import {spawn} from 'node:child_process'
+import {closeSync, existsSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+import yaml from 'js-yaml'
+
+import {XccError} from '../core/errors.js'
+import type {Model} from '../core/topology/model-types.js'
+import {compileLab} from './plan/compile.js'
+import {labNameProblem} from './plan/names.js'
+import {buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
+import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
+import {preflight} from './runtime/preflight.js'
+import {type LabClusterState, type LabState, LAB_STATE_VERSION, ensureLabDir, isAlive, labDir, paths, readState, writeAtomic, writeState} from './runtime/state.js'
+import {stopProcessGroup} from './runtime/servers.js'
+
+export type Progress = (message: string) => void
+
+export function checkLabName(name: string): void {
+  const problem = labNameProblem(name)
+  if (problem) throw new XccError(`--name ${JSON.stringify(name)}: ${problem}`, {exitCode: 2})
+}
+
+export interface UpInput {
+  readonly name: string
+  readonly model: Model
+  /** the topology text, kept in the lab directory for the background process */
+  readonly topologyText: string
+  readonly source: string
+}
+
+const READY_TIMEOUT_MS = 30_000
+
+export async function labUp(input: UpInput, progress: Progress): Promise<LabState> {
+  const dir = labDir(input.name)
+  const previous = readState(dir)
+  if (previous && (await labHealth(input.name)).healthy) {
+    throw new XccError(`lab ${input.name} is already running (${previous.source}, since ${previous.createdAt})`, {
+      exitCode: 2, hint: `xcc lab down --name ${input.name}, or choose another --name`,
+    })
+  }
+  if (previous || existsSync(dir) || (await labNamespaces(input.name)).length > 0) {
+    progress(`removing what is left of an earlier lab ${input.name}`)
+    await labDown(input.name)
+  }
+  const plan = compileLab(input.model, input.name)
+  ensureLabDir(dir)
+  const p = paths(dir)
+  const base = {schemaVersion: LAB_STATE_VERSION, name: input.name, createdAt: new Date().toISOString(), source: input.source, topologyName: input.model.topology.metadata.name, plan, clusters: [], kubeconfig: p.kubeconfig} as const
+  writeState(dir, {...base, phase: 'building'})
+  try {
+    writeAtomic(p.topology, input.topologyText)
+    await buildDataPlane(plan, progress)
+    progress('creating certificates')
+    const pki = await createLabPki([...input.model.clusters.keys()])
+    writeAtomic(p.pki, JSON.stringify(pki))
+    writeState(dir, {...base, phase: 'starting'})
+    progress(`starting the emulated Kubernetes API ${input.model.clusters.size === 1 ? 'server' : 'servers'} and the lab's processes`)
+    const daemonPid = startDaemon(dir)
+    const ready = await waitForReady(dir, daemonPid)
+    const clusters: LabClusterState[] = ready.clusters.map((c) => ({name: c.name, context: c.name, port: c.port, server: `https://127.0.0.1:${c.port}`}))
+    writeAtomic(p.kubeconfig, renderKubeconfig(clusters, pki))
+    const state: LabState = {...base, phase: 'running', daemonPid, clusters}
+    writeState(dir, state)
+    return state
+  } catch (error) {
+    progress('the lab did not come up: removing what was built')
+    await labDown(input.name).catch(() => {})
+    if (error instanceof XccError) throw error
+    throw new XccError(`xcc lab up failed: ${(error as Error).message}`, {exitCode: 3})
+  }
+}
+
+function startDaemon(dir: string): number {
+  const script = new URL('./daemon.js', import.meta.url)
+  const source = fileURLToPath(script).replace(/\.js$/, import.meta.url.endsWith('.ts') ? '.ts' : '.js')
+  const log = openSync(paths(dir).daemonLog, 'a', 0o600)
+  try {
+    const child = spawn(process.execPath, [...(source.endsWith('.ts') ? ['--import', 'tsx'] : []), source, dir], {
+      detached: true, stdio: ['ignore', log, log], env: {...process.env, XCC_LAB_DAEMON: '1'},
+    })
+    child.unref()
+    if (!child.pid) throw new XccError('could not start the lab background process', {exitCode: 3})
+    return child.pid
+  } finally {
+    closeSync(log)
+  }
+}
+
+interface Ready {
+  readonly pid: number
+  readonly clusters: ReadonlyArray<{readonly name: string; readonly port: number}>
+}
+
+async function waitForReady(dir: string, pid: number): Promise<Ready> {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  while (Date.now() < deadline) {
+    if (existsSync(paths(dir).ready)) return JSON.parse(readFileSync(paths(dir).ready, 'utf8')) as Ready
+    if (!isAlive(pid)) break
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  const log = existsSync(paths(dir).daemonLog) ? readFileSync(paths(dir).daemonLog, 'utf8').trim().split('\n').slice(-8) : []
+  throw new XccError(isAlive(pid) ? `the lab background process did not get ready within ${READY_TIMEOUT_MS / 1000} s` : 'the lab background process ended while starting', {exitCode: 3, details: log})
+}
+
+/** kubectl-style kubeconfig: one cluster, user and context per topology cluster, named after it. */
+export function renderKubeconfig(clusters: readonly LabClusterState[], pki: Pki): string {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64')
+  return yaml.dump({
+    apiVersion: 'v1', kind: 'Config', preferences: {},
+    clusters: clusters.map((c) => ({name: c.name, cluster: {server: c.server, 'certificate-authority-data': b64(clusterPki(pki, c.name).ca.cert)}})),
+    users: clusters.map((c) => ({name: `${c.name}-admin`, user: {'client-certificate-data': b64(clusterPki(pki, c.name).admin.cert), 'client-key-data': b64(clusterPki(pki, c.name).admin.key)}})),
+    contexts: clusters.map((c) => ({name: c.context, context: {cluster: c.name, user: `${c.name}-admin`, namespace: 'default'}})),
+    'current-context': clusters[0]?.context ?? '',
+  }, {lineWidth: -1})
+}
+
+export interface DownResult {
+  readonly existed: boolean
+  readonly namespaces: number
+  readonly processes: number
+}
+
+/** Stops the background process, kills everything in the lab's namespaces, deletes them and the lab's directory. */
+export async function labDown(name: string): Promise<DownResult> {
+  const dir = labDir(name)
+  const state = readState(dir)
+  let processes = 0
+  if (state?.daemonPid && isAlive(state.daemonPid)) {
+    stopProcessGroup(state.daemonPid, 'SIGTERM')
+    const deadline = Date.now() + 3000
+    while (isAlive(state.daemonPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+    if (isAlive(state.daemonPid)) stopProcessGroup(state.daemonPid, 'SIGKILL')
+    processes++
+  }
+  const removed = await destroyDataPlane(name, state?.plan.namespaces.map((n) => n.name) ?? [])
+  const existed = state !== undefined || existsSync(dir) || removed.namespaces > 0
+  rmSync(dir, {recursive: true, force: true})
+  return {existed, namespaces: removed.namespaces, processes: processes + removed.processes}
+}
+
+export interface Health {
+  readonly exists: boolean
+  readonly healthy: boolean
+  readonly problems: readonly string[]
+  readonly state?: LabState
+  readonly namespaces: number
+}
+
+export async function labHealth(name: string): Promise<Health> {
+  const state = readState(labDir(name))
+  const present = await labNamespaces(name)
+  if (!state) return {exists: present.length > 0, healthy: false, problems: present.length ? [`${present.length} namespaces without lab state (a crashed or half-built lab): run xcc lab down --name ${name}`] : [], namespaces: present.length}
+  const problems: string[] = []
+  if (state.phase !== 'running') problems.push(`the lab stopped while ${state.phase}`)
+  if (!isAlive(state.daemonPid)) problems.push(`the lab's background process${state.daemonPid ? ` (pid ${state.daemonPid})` : ''} is not running`)
+  const missing = state.plan.namespaces.filter((n) => !present.includes(n.name))
+  if (missing.length) problems.push(`${missing.length} of ${state.plan.namespaces.length} namespaces are missing (${missing.slice(0, 3).map((n) => n.ref).join(', ')})`)
+  for (const c of state.clusters) if (!(await apiAnswers(c.port))) problems.push(`the API server of ${c.name} does not answer on ${c.server}`)
+  return {exists: true, healthy: problems.length === 0, problems, state, namespaces: present.length}
+}
+
+async function apiAnswers(port: number): Promise<boolean> {
+  const {connect} = await import('node:net')
+  return new Promise((resolve) => {
+    const socket = connect({host: '127.0.0.1', port, timeout: 1000})
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('timeout', () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+export {preflight}

@@ -1,0 +1,34 @@
+/**
+ * Certificates of a lab: each cluster's API server has its own CA (as each GKE cluster does), a
+ * serving certificate for 127.0.0.1 and an admin client certificate (system:masters) for the
+ * kubeconfig. Kept in the lab directory (mode 0600), never printed.
+ */
+import {type KeyPair, createCa, issueClientCert, issueServerCert} from '../../adapters/pki.js'
+
+export interface ClusterPki {
+  readonly ca: KeyPair
+  readonly server: KeyPair
+  readonly admin: KeyPair
+}
+
+export interface Pki {
+  readonly clusters: Readonly<Record<string, ClusterPki>>
+}
+
+export async function createLabPki(clusters: readonly string[]): Promise<Pki> {
+  const entries = await Promise.all(clusters.map(async (name): Promise<[string, ClusterPki]> => {
+    const ca = await createCa(`xcc-lab-${name}-ca`)
+    const [server, admin] = await Promise.all([
+      issueServerCert(ca, {commonName: 'kube-apiserver', ips: ['127.0.0.1'], dnsNames: ['localhost']}),
+      issueClientCert(ca, {commonName: 'xcc-lab-admin', organizations: ['system:masters']}),
+    ])
+    return [name, {ca, server, admin}]
+  }))
+  return {clusters: Object.fromEntries(entries)}
+}
+
+export function clusterPki(pki: Pki, cluster: string): ClusterPki {
+  const entry = pki.clusters[cluster]
+  if (!entry) throw new Error(`no certificates for cluster ${cluster}`)
+  return entry
+}

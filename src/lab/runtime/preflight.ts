@@ -1,0 +1,40 @@
+/** What `xcc lab up` needs from the machine, checked before anything is created. */
+import {spawnSync} from 'node:child_process'
+
+import {XccError} from '../../core/errors.js'
+
+const TOOLS: ReadonlyArray<readonly [command: string, args: string[], pkg: string]> = [
+  ['ip', ['-V'], 'iproute2'],
+  ['iptables-restore', ['--version'], 'iptables'],
+  ['tcpdump', ['--version'], 'tcpdump'],
+  ['socat', ['-V'], 'socat'],
+  ['curl', ['--version'], 'curl'],
+  ['openssl', ['version'], 'openssl'],
+]
+
+export interface PreflightEnv {
+  readonly uid: number | undefined
+  readonly has: (command: string, args: readonly string[]) => boolean
+}
+
+export function realPreflightEnv(): PreflightEnv {
+  return {
+    uid: typeof process.getuid === 'function' ? process.getuid() : undefined,
+    has: (command, args) => spawnSync(command, args, {stdio: 'ignore', timeout: 10_000}).error === undefined,
+  }
+}
+
+/** Throws exit 3 (environment) when not root or a tool is missing, naming what to install. */
+export function preflight(env: PreflightEnv = realPreflightEnv()): void {
+  if (env.uid !== 0) {
+    throw new XccError('xcc lab needs root: it creates network namespaces, veths and iptables rules', {
+      exitCode: 3, hint: 'run it with sudo (sudo -E keeps XCC_HOME), or as root in a VM or CI machine',
+    })
+  }
+  const missing = TOOLS.filter(([command, args]) => !env.has(command, args))
+  if (missing.length > 0) {
+    throw new XccError(`xcc lab needs ${missing.map(([c, , p]) => `${c} (package ${p})`).join(', ')}`, {
+      exitCode: 3, hint: `apt-get install -y ${[...new Set(missing.map(([, , p]) => p))].join(' ')}`,
+    })
+  }
+}

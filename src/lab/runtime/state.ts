@@ -1,0 +1,97 @@
+/**
+ * Where a lab keeps its state: `~/.xcc/labs/<name>/` (XCC_HOME overrides `~/.xcc`), private to
+ * the user (0700), every file written atomically (temp file + rename) and secrets mode 0600.
+ */
+import {randomBytes} from 'node:crypto'
+import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
+import type {LabPlan} from '../plan/types.js'
+
+export const LAB_STATE_VERSION = 1
+
+export interface LabClusterState {
+  readonly name: string
+  readonly context: string
+  readonly server: string
+  readonly port: number
+}
+
+export interface LabState {
+  readonly schemaVersion: typeof LAB_STATE_VERSION
+  readonly name: string
+  readonly createdAt: string
+  /** where the topology came from: `scenario:<name>` or the file path */
+  readonly source: string
+  readonly topologyName: string
+  readonly phase: 'building' | 'starting' | 'running'
+  readonly plan: LabPlan
+  readonly daemonPid?: number
+  readonly clusters: readonly LabClusterState[]
+  readonly kubeconfig: string
+}
+
+export function xccHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XCC_HOME || join(homedir(), '.xcc')
+}
+
+export function labDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(xccHome(env), 'labs', name)
+}
+
+export const paths = (dir: string) => ({
+  state: join(dir, 'state.json'),
+  topology: join(dir, 'topology.yaml'),
+  kubeconfig: join(dir, 'kubeconfig'),
+  pki: join(dir, 'pki.json'),
+  ready: join(dir, 'daemon.ready.json'),
+  daemonLog: join(dir, 'daemon.log'),
+  logs: join(dir, 'logs'),
+})
+
+export function ensureLabDir(dir: string): void {
+  mkdirSync(dir, {recursive: true, mode: 0o700})
+  mkdirSync(paths(dir).logs, {recursive: true, mode: 0o700})
+}
+
+/** temp file in the same directory, then rename: readers never see half a file */
+export function writeAtomic(path: string, content: string, mode = 0o600): void {
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    writeFileSync(temp, content, {mode})
+    renameSync(temp, path)
+  } catch (error) {
+    rmSync(temp, {force: true})
+    throw error
+  }
+}
+
+export function readState(dir: string): LabState | undefined {
+  try {
+    const state = JSON.parse(readFileSync(paths(dir).state, 'utf8')) as LabState
+    return state.schemaVersion === LAB_STATE_VERSION ? state : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function writeState(dir: string, state: LabState): void {
+  writeAtomic(paths(dir).state, `${JSON.stringify(state, null, 2)}\n`)
+}
+
+/** True when the process exists and is not a zombie (a killed daemon whose parent never reaps it). */
+export function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return true
+  }
+}

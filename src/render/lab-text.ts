@@ -1,0 +1,42 @@
+/** Plain-text views of `xcc lab up` and `xcc lab status`. */
+import type {Health} from '../lab/lifecycle.js'
+import type {LabState} from '../lab/runtime/state.js'
+
+function hostSummary(state: LabState): string {
+  const refs = Object.keys(state.plan.hosts)
+  const count = (kind: string): number => refs.filter((r) => r.startsWith(`${kind}/`)).length
+  return `${count('network')} networks, ${count('node')} nodes, ${count('instance')} VMs, ${count('pod')} pods`
+}
+
+export function renderLabUp(state: LabState, options: {elapsedMs: number; topologyFlag: string}): string {
+  const pod = Object.keys(state.plan.hosts).find((r) => r.startsWith('pod/'))
+  const lines = [
+    `Lab ${state.name} is up (${state.source}, ${hostSummary(state)}) in ${(options.elapsedMs / 1000).toFixed(1)} s.`,
+    `  kubeconfig: ${state.kubeconfig}`,
+    ...state.clusters.map((c) => `  cluster ${c.name}: context ${c.context}, API ${c.server}`),
+    '',
+    'Try:',
+    `  export KUBECONFIG=${state.kubeconfig}`,
+    ...(state.clusters[0] ? [`  kubectl --context ${state.clusters[0].context} get pods -A -o wide`] : []),
+    ...(pod ? [`  xcc lab exec${state.name === 'xcc' ? '' : ` --name ${state.name}`} ${pod} -- ip addr`] : []),
+    `  xcc doctor --topology ${options.topologyFlag} --from <source> --to <destination>`,
+    `  xcc lab down${state.name === 'xcc' ? '' : ` --name ${state.name}`}`,
+    '',
+  ]
+  return lines.join('\n')
+}
+
+export function renderLabStatus(name: string, health: Health): string {
+  if (!health.exists) return `No lab named ${name}.\n`
+  const lines = [`Lab ${name}: ${health.healthy ? 'healthy' : 'NOT healthy'}`]
+  const state = health.state
+  if (state) {
+    lines.push(`  source: ${state.source} (${hostSummary(state)}), since ${state.createdAt}`)
+    lines.push(`  namespaces: ${health.namespaces} of ${state.plan.namespaces.length}`)
+    lines.push(`  background process: ${state.daemonPid ?? 'none'}`)
+    lines.push(`  kubeconfig: ${state.kubeconfig}`)
+    for (const c of state.clusters) lines.push(`  cluster ${c.name}: context ${c.context}, API ${c.server}`)
+  }
+  for (const p of health.problems) lines.push(`  problem: ${p}`)
+  return `${lines.join('\n')}\n`
+}
