@@ -52,7 +52,7 @@ function run(args: readonly string[], cwd: string): Promise<void> {
     })
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') {
-        reject(new XccError('the openssl command is not installed: the lab needs it to make certificates', {exitCode: 3, hint: 'install the openssl package (apt-get install openssl)'}))
+        reject(new XccError('the openssl command is not installed: install the openssl package to make the lab\'s certificates', {exitCode: 3, hint: 'apt-get install openssl'}))
       } else reject(new XccError(`cannot run openssl: ${error.message}`, {exitCode: 3}))
     })
     child.once('close', (code) => {

@@ -108,7 +108,8 @@ export class ClusterApi {
         break
     }
     if (!isPlainObject(patched) || !isPlainObject(patched.metadata)) throw new ApiError(422, 'Invalid', 'the patched object has no metadata')
-    const object = patched as KubeObject
+    // patches share unchanged parts with the stored (frozen) object
+    const object = clone(patched) as KubeObject
     // a resourceVersion in the patch is a precondition; without one the patch applies to the current object
     const patchMeta = isPlainObject(patch) && isPlainObject(patch.metadata) ? patch.metadata : undefined
     object.metadata.resourceVersion = typeof patchMeta?.resourceVersion === 'string' ? patchMeta.resourceVersion : current.metadata.resourceVersion

@@ -52,10 +52,11 @@ export function misfit(node: NodeObject, spec: PodSpec, options: {ignoreReadines
   const tolerations = spec.tolerations ?? []
   if (!options.ignoreReadiness && !isNodeReady(node)) return {reason: 'not-ready'}
   if (node.spec?.unschedulable && !tolerations.some((t) => tolerates(t, {key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule'}))) return {reason: 'unschedulable'}
-  const selector = Object.entries(spec.nodeSelector ?? {}).map(([key, value]): LabelRequirement => ({key, operator: '=', values: [value]}))
-  if (!matchesLabels(selector, node.metadata.labels) || !matchesRequiredAffinity(node, spec)) return {reason: 'selector'}
+  // the scheduler's filter order: taints before node affinity
   const taint = untoleratedTaint(node, tolerations)
   if (taint) return {reason: 'taint', taint}
+  const selector = Object.entries(spec.nodeSelector ?? {}).map(([key, value]): LabelRequirement => ({key, operator: '=', values: [value]}))
+  if (!matchesLabels(selector, node.metadata.labels) || !matchesRequiredAffinity(node, spec)) return {reason: 'selector'}
   return undefined
 }
 
@@ -74,6 +75,7 @@ export function unschedulableMessage(total: number, misfits: ReadonlyArray<{reas
     counts.set(text, (counts.get(text) ?? 0) + 1)
   }
   if (total === 0) return 'no nodes available to schedule pods'
-  const parts = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([text, n]) => `${n} ${text}`)
+  // as the scheduler does: "<count> <reason>" strings, sorted as strings
+  const parts = [...counts.entries()].map(([text, n]) => `${n} ${text}`).sort()
   return `0/${total} nodes are available: ${parts.join(', ')}.`
 }
