@@ -5,7 +5,7 @@
  * controller removes them), objects with finalizers wait for them, everything else goes at once.
  */
 import {admitCreate, admitUpdate, type AdmissionContext} from './admission.js'
-import {ApiError, badRequest, notFound} from './errors.js'
+import {ApiError, badRequest, conflict, notFound} from './errors.js'
 import {applyJsonPatch} from './patch/json-patch.js'
 import {applyMergePatch} from './patch/merge-patch.js'
 import {strategicSchemaFor} from './patch/schemas.js'
@@ -80,6 +80,9 @@ export class ClusterApi {
     object.metadata.name = name
     const current = this.store.get(type, namespace, name)
     if (!current) throw notFound(type, name)
+    // as the real server: a stale resourceVersion is a conflict before any validation
+    const wanted = object.metadata.resourceVersion
+    if (wanted !== undefined && wanted !== '' && wanted !== current.metadata.resourceVersion) throw conflict(type, name)
     const admitted = options.subresource === 'status' ? object : admitUpdate(object, current, this.admission)
     const updated = this.store.replace(type, admitted, {dryRun: options.dryRun, subresource: options.subresource})
     return this.finishIfReleased(type, updated)
