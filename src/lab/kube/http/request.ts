@@ -6,6 +6,7 @@ import yaml from 'js-yaml'
 import {ApiError, badRequest, notFoundPath} from '../errors.js'
 import type {ResourceRegistry, ResourceType} from '../resources.js'
 import {isPlainObject} from '../types.js'
+import {decodeProtobufObject} from './protobuf.js'
 
 const BODY_LIMIT = 3 * 1024 * 1024
 
@@ -81,6 +82,7 @@ export function parseBody(body: Buffer, contentType: string | undefined): unknow
   if (body.length === 0) return undefined
   const media = mediaType(contentType)
   const text = body.toString('utf8')
+  if (media === 'application/vnd.kubernetes.protobuf') return decodeProtobufObject(body)
   if (media.includes('protobuf') || media.includes('cbor')) {
     throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`)
   }
