@@ -226,6 +226,10 @@ function defaultNodeStatus(node: NodeObject): void {
     const now = nowIso()
     conditions.push({type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now})
   }
+  // what `kubectl describe node` divides by; the lab does not account resources
+  const capacity = {cpu: '2', memory: '8Gi', pods: '110', 'ephemeral-storage': '20Gi'}
+  status.capacity ??= capacity
+  status.allocatable ??= capacity
   status.nodeInfo = {
     kubeletVersion: KUBELET_VERSION,
     kubeProxyVersion: KUBELET_VERSION,

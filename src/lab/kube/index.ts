@@ -48,6 +48,8 @@ export interface KubeApiServerOptions {
   objects?: readonly KubeObject[]
   /** where Service cluster IPs are allocated from when a Service has none (default 10.96.0.0/12) */
   serviceClusterIpRange?: string
+  /** how many events watches can resume from (default 20000; older resourceVersions get 410 Gone) */
+  watchHistory?: number
 }
 
 export interface KubeApiServer {
@@ -95,7 +97,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   if (!isLoopback(host)) throw new Error(`the lab's API server listens on loopback only, not on ${host}`)
   mkdirSync(options.logDir, {recursive: true, mode: 0o700})
   const registry = new ResourceRegistry()
-  const store = new ObjectStore(registry)
+  const store = new ObjectStore(registry, {historyLimit: options.watchHistory})
   const api = new ClusterApi(store, parseCidr(options.serviceClusterIpRange ?? '10.96.0.0/12'))
   const events = new EventRecorder(store)
   const serviceAccounts = new ServiceAccountController(store, options.tls.caCert)

@@ -64,7 +64,7 @@ export interface TestCluster {
   close(): Promise<void>
 }
 
-export async function startTestCluster(options: {nodes?: KubeObject[]; objects?: KubeObject[]} = {}): Promise<TestCluster> {
+export async function startTestCluster(options: {nodes?: KubeObject[]; objects?: KubeObject[]; watchHistory?: number} = {}): Promise<TestCluster> {
   const keys = await testPki()
   const dir = mkdtempSync(join(tmpdir(), 'xcc-kube-test-'))
   const logDir = join(dir, 'logs')
@@ -80,6 +80,7 @@ export async function startTestCluster(options: {nodes?: KubeObject[]; objects?:
       runtime,
       logDir,
       objects: [...nodes, ...(options.objects ?? [])],
+      ...(options.watchHistory ? {watchHistory: options.watchHistory} : {}),
     })
   } catch (error) {
     rmSync(dir, {recursive: true, force: true})

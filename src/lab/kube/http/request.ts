@@ -86,11 +86,20 @@ export function parseBody(body: Buffer, contentType: string | undefined): unknow
   if (media.includes('protobuf') || media.includes('cbor')) {
     throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`)
   }
+  // parser messages quote the input (which may hold a secret): report only where it failed
+  if (media.endsWith('yaml')) {
+    try {
+      return sanitize(yaml.load(text, {schema: yaml.JSON_SCHEMA}))
+    } catch (error) {
+      const mark = (error as {mark?: {line?: number; column?: number}}).mark
+      throw badRequest(`the request body is not valid YAML${mark?.line !== undefined ? ` (line ${mark.line + 1}, column ${(mark.column ?? 0) + 1})` : ''}`)
+    }
+  }
   try {
-    if (media.endsWith('yaml')) return sanitize(yaml.load(text, {schema: yaml.JSON_SCHEMA}))
     return sanitize(JSON.parse(text))
   } catch (error) {
-    throw badRequest(`the request body could not be decoded: ${(error as Error).message.split('\n')[0]}`)
+    const position = /position (\d+)/.exec((error as Error).message)?.[1]
+    throw badRequest(`the request body is not valid JSON${position ? ` (at byte ${position})` : ''}`)
   }
 }
 
