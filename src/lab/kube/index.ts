@@ -48,7 +48,7 @@ export interface KubeApiServerOptions {
   objects?: readonly KubeObject[]
   /** where Service cluster IPs are allocated from when a Service has none (default 10.96.0.0/12) */
   serviceClusterIpRange?: string
-  /** how many events watches can resume from (default 20000; older resourceVersions get 410 Gone) */
+  /** how many events watches can resume from (default 5000; older resourceVersions get 410 Gone) */
   watchHistory?: number
 }
 

@@ -60,7 +60,7 @@ export class ObjectStore {
 
   constructor(registry: ResourceRegistry, options: {historyLimit?: number} = {}) {
     this.registry = registry
-    this.historyLimit = Math.max(1, options.historyLimit ?? 20_000)
+    this.historyLimit = Math.max(1, options.historyLimit ?? 5000)
   }
 
   /** The newest resourceVersion handed out. */
