@@ -39,15 +39,16 @@ export class Kubelet {
     if (this.stopping) return
     const uid = pod.metadata.uid!
     const worker = this.workers.get(uid)
+    // termination writes (events, status): never from inside the store's listener
     if (type === 'DELETED') {
-      if (worker) void worker.terminate(0, true)
+      if (worker) setImmediate(() => void worker.terminate(0, true))
       return
     }
     if (!pod.spec?.nodeName) return
     const deleting = pod.metadata.deletionTimestamp !== undefined
     if (worker) {
       worker.updated(pod)
-      if (deleting) void worker.terminate(pod.metadata.deletionGracePeriodSeconds ?? 0)
+      if (deleting) setImmediate(() => void worker.terminate(pod.metadata.deletionGracePeriodSeconds ?? 0))
       return
     }
     const fresh = new PodWorker(this.context, pod)
