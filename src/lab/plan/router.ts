@@ -4,7 +4,8 @@
  * router and its firewall, as on GCP. Routing is policy-based by incoming interface:
  * - from an instance: a table per tag set with the routes that apply to it (ROUTE-03), subnet
  *   routes that custom routes cannot override (ROUTE-06), longest prefix then priority → metric,
- *   ties as ECMP (ROUTE-04), next hops resolved as the tracer does (ROUTE-09, ILB-13, ROUTE-12);
+ *   ties as ECMP (ROUTE-04), next hops resolved as the tracer does (ROUTE-09, ILB-13, ROUTE-12),
+ *   and a custom route that a subnet lets win takes the addresses inside it (ROUTE-06(c));
  * - from a peering link: only what this network owns and the custom routes the peer imported
  *   from it (PEER-02…PEER-07), so a packet never crosses two peerings (non-transitive).
  * Unrouted packets are black-holed silently, as GCP drops them (no ICMP).
@@ -53,7 +54,7 @@ export function compileRouter(ctx: PlanContext, network: NetworkFacts): {ns: Nam
     if (id === undefined) {
       id = table++
       byTags.set(key, id)
-      ip.push(...routeLines(id, [...owned, ...senderEntries(ctx, network, host.tags)]))
+      ip.push(...routeLines(id, withCustom(network, owned, senderEntries(ctx, network, host.tags))))
     }
     ip.push(`rule add iif ${routerIface(ctx.hostIndex.get(host.name) as number, nic.index)} lookup ${id} pref 100`)
   }
@@ -72,7 +73,7 @@ export function compileRouter(ctx: PlanContext, network: NetworkFacts): {ns: Nam
     }
     ip.push(`link set ${dev} up`, `addr add ${link.local}/32 peer ${link.remote}/32 dev ${dev}`)
     const id = table++
-    ip.push(...routeLines(id, [...owned, ...peerInEntries(ctx, network, peer.spec.network)]))
+    ip.push(...routeLines(id, withCustom(network, owned, peerInEntries(ctx, network, peer.spec.network))))
     ip.push(`rule add iif ${dev} lookup ${id} pref 100`)
   }
   return {
@@ -110,6 +111,21 @@ function ownedEntries(ctx: PlanContext, network: NetworkFacts): Entry[] {
     if (route.kind === 'SUBNET') out.push({dest: route.destRange, metric: SUBNET, target: BLACKHOLE})
   }
   return out
+}
+
+/**
+ * A table: what the network delivers itself, then custom routes. ROUTE-06(c): a custom route that
+ * a subnet lets win (more specific than the subnet route) also takes the addresses inside it that
+ * the router would otherwise deliver itself (NIC, alias range, VIP): the VPC has no host routes.
+ */
+function withCustom(network: NetworkFacts, owned: readonly Entry[], custom: readonly Entry[]): Entry[] {
+  const subnets = network.routes.routes.filter((r) => r.kind === 'SUBNET')
+  const overridden = (o: Entry): boolean => {
+    if (o.metric !== OWNED) return false
+    const subnet = subnets.filter((r) => cidrContains(r.destRange, o.dest)).sort((a, b) => b.destRange.prefix - a.destRange.prefix)[0]
+    return subnet !== undefined && custom.some((c) => c.metric > SUBNET && c.dest.prefix > subnet.destRange.prefix && cidrContains(c.dest, o.dest))
+  }
+  return [...owned.filter((o) => !overridden(o)), ...custom]
 }
 
 /** ROUTE-06: a custom route inside a subnet range never wins unless the subnet allows more specific routes. */
@@ -161,7 +177,8 @@ function resolveNextHop(ctx: PlanContext, route: RouteFacts, home: string): Targ
   }
   const viaLoadBalancer = (name: string): Target => {
     const fr = ctx.model.forwardingRules.get(name)
-    if (!fr) return BLACKHOLE
+    // ILB-13: the next-hop load balancer delivers inside its own network; this router reaches no other network's backends
+    if (!fr || fr.network !== home) return BLACKHOLE
     const hops = loadBalancerBackends(ctx.model, fr).map((b) => nicHop(ctx, b, fr.network)).filter((h): h is Hop => h !== undefined)
     return hops.length ? {kind: 'hops', hops} : BLACKHOLE
   }
