@@ -7,7 +7,8 @@
  * - load balancers: protocol, ports and sourceIpRanges at the VIP's router (ILB-04), the client's
  *   region at the router where the client's packet enters the VPC (ILB-03);
  * - ingress of a NIC: connection tracking, the ingress rules (sources: ranges, or the primary IPs
- *   of instances with the source tags, FW-03/FW-04), implied deny, then anti-spoofing.
+ *   of instances with the source tags, FW-03/FW-04), implied deny, then anti-spoofing;
+ * - nothing is forwarded to a Service ClusterIP (GKE-06).
  */
 import {type Cidr, cidrContainsIp, formatCidr, formatIp} from '../../core/net/ipv4.js'
 import type {FirewallFacts, InstanceFacts, NetworkFacts, NicFacts, PortRange} from '../../core/topology/model-types.js'
@@ -26,6 +27,9 @@ export function routerFirewall(ctx: PlanContext, network: NetworkFacts, members:
   const chains: string[] = []
   const rules: string[] = []
   const chain = (name: string): void => void chains.push(`:${name} - [0:0]`)
+
+  // GKE-06: the VPC delivers nothing addressed to a Service ClusterIP, whatever its routes say
+  for (const c of ctx.model.clusters.values()) rules.push(`-A FORWARD -d ${formatCidr(c.serviceRange)} -j DROP`)
 
   // ILB-04: what a forwarding rule forwards, checked where its VIP lives
   for (const [i, fr] of [...ctx.model.forwardingRules.values()].entries()) {
