@@ -2,9 +2,11 @@
  * Instances (VMs and GKE nodes) and pods as namespaces (docs/lab.md). A NIC is `nicN` in a VM
  * and `eth0` in a node (the names their iptables use), with its address as /32 and every route
  * via its subnet gateway on the router, as GCE configures guests. Guests get `guest.routes`
- * (ROUTE-11), `guest.ipForward`, the VIPs they back on `lo` (what the guest agent does) and
- * their iptables: a VM's `guest.iptables`, a node's own `iptables` or the rules xcc derives from
- * `masquerade` and the services (kube-proxy DNAT to pods, SNAT-*).
+ * (ROUTE-11), `guest.ipForward`, the VIPs they back on `lo` (what the guest agent does; on a
+ * node only kube-proxy's rules and host-network pods serve them) and their iptables: a VM's
+ * `guest.iptables`, a node's own `iptables` or the rules xcc derives from `masquerade` and the
+ * services (kube-proxy DNAT to pods, SNAT-*). Pods of a routes-based node sit on kubenet's cbr0
+ * bridge in hairpin mode, VPC-native pods behind a veth each.
  */
 import {formatCidr, formatIp} from '../../core/net/ipv4.js'
 import type {ClusterFacts, InstanceFacts, NodeFacts, PodFacts} from '../../core/topology/model-types.js'
@@ -50,10 +52,39 @@ export function compileInstance(ctx: PlanContext, host: InstanceFacts): {ns: Nam
         ['net.ipv4.ip_forward', host.guest.ipForward ? '1' : '0'],
         ['net.ipv4.conf.all.rp_filter', '0'], ['net.ipv4.conf.default.rp_filter', '0'],
       ],
-      ...(host.guest.rulesText ? {iptables: host.guest.rulesText} : {}),
+      ...(host.guest.rulesText ? {iptables: kernelRules(node ? guardVips(ctx, host, host.guest.rulesText) : host.guest.rulesText)} : {}),
     },
     links,
   }
+}
+
+/**
+ * The guest's rules as the kernel takes them: a rule negating 0.0.0.0/0 matches nothing (kubenet
+ * with nonMasqueradeCidr 0.0.0.0/0 installs no rule at all, SNAT-09) and iptables-nft refuses it.
+ */
+function kernelRules(rules: string): string {
+  return rules.split('\n').filter((line) => !/^-[AI] .*!\s+-[sd]\s+0\.0\.0\.0\/0(\s|$)/.test(line)).join('\n')
+}
+
+/**
+ * A node holds the VIPs it backs on `lo`, but only kube-proxy's rules and host-network pods serve
+ * them (kube-proxy rejects a load balancer IP without endpoints; the tracer: "a VIP no kube-proxy
+ * rule claimed: nothing on the node serves it"). The node's echo server stands for "absent: assume
+ * served" on the node's own address only, so new TCP connections to a VIP that no rule rewrote, on
+ * a port no host-network pod of the node declares, are reset. Added first in the filter INPUT chain.
+ */
+function guardVips(ctx: PlanContext, host: InstanceFacts, rules: string): string {
+  const vips = ctx.model.vipsBackedBy(host.name)
+  if (vips.length === 0) return rules
+  const node = ctx.model.nodes.get(host.name) as NodeFacts
+  const ports = [...new Set(ctx.model.clusters.get(node.cluster)?.pods.filter((p) => p.hostNetwork && p.node === host.name).flatMap((p) => p.ports ?? []))]
+  const except = ports.length ? ` -m multiport ! --dports ${ports.slice(0, 15).join(',')}` : ''
+  const guard = vips.map((f) => `-I INPUT 1 -d ${formatIp(f.ip)}/32 -p tcp${except} -m conntrack --ctstate NEW -j REJECT --reject-with tcp-reset`)
+  const lines = rules.trimEnd().split('\n')
+  const filter = lines.indexOf('*filter')
+  const commit = filter < 0 ? -1 : lines.indexOf('COMMIT', filter)
+  if (commit < 0) return [...lines, '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...guard, 'COMMIT', ''].join('\n')
+  return [...lines.slice(0, commit), ...guard, ...lines.slice(commit), ''].join('\n')
 }
 
 /** kubenet's cbr0 bridge (routes-based), or a black hole under the per-pod routes (VPC-native). */
@@ -102,7 +133,8 @@ export function podWiring(mode: 'ROUTES' | 'VPC_NATIVE', node: NodeFacts, podIp:
     const nodeIface = podVethIface(index)
     return {
       nodeIface,
-      nodeLines: [`link set ${nodeIface} master cbr0`, `link set ${nodeIface} up`],
+      // hairpin: kubenet lets a pod reach itself through a service (the bridge sends the DNATed packet back out its port)
+      nodeLines: [`link set ${nodeIface} master cbr0`, `link set ${nodeIface} type bridge_slave hairpin on`, `link set ${nodeIface} up`],
       podLines: ['link set eth0 up', `addr add ${address}/${node.podCidr.prefix} dev eth0`, `route add default via ${formatIp(node.podGateway)} dev eth0`],
     }
   }
