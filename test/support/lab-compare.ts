@@ -30,7 +30,8 @@ export async function startLab(model: Model, lab: string): Promise<RunningLab> {
   try {
     await buildDataPlane(plan)
     for (const s of plan.servers) children.push(startEchoServer(s.ns, s.ref, s.tcpPorts))
-    for (const p of plan.pods) if (!p.hostNetwork && p.tcpPorts.length) children.push(startEchoServer(p.ns, `${p.cluster}/${p.namespace}/${p.name}`, p.tcpPorts))
+    // host-network pods serve their declared ports in the node's namespace (the node's own server leaves them out)
+    for (const p of plan.pods) if (p.tcpPorts.length) children.push(startEchoServer(p.ns, `${p.cluster}/${p.namespace}/${p.name}`, p.tcpPorts))
     await waitForListeners(plan)
   } catch (error) {
     await destroy()
@@ -39,15 +40,17 @@ export async function startLab(model: Model, lab: string): Promise<RunningLab> {
   return {plan, model, destroy}
 }
 
-/** socat needs a moment to bind; wait (bounded) until each namespace with servers listens. */
+/** socat needs a moment to bind; wait (bounded) until every namespace listens on all of its ports. */
 async function waitForListeners(plan: LabPlan): Promise<void> {
   const {exec} = await import('../../src/lab/runtime/exec.js')
-  const expected = [...plan.servers.map((s) => ({ns: s.ns, port: s.tcpPorts[0]})), ...plan.pods.filter((p) => !p.hostNetwork && p.tcpPorts.length).map((p) => ({ns: p.ns, port: p.tcpPorts[0]}))]
+  const expected = new Map<string, Set<number>>()
+  for (const s of [...plan.servers, ...plan.pods]) for (const port of s.tcpPorts) expected.set(s.ns, (expected.get(s.ns) ?? new Set()).add(port))
   const deadline = Date.now() + 5000
-  for (const e of expected) {
+  for (const [ns, ports] of expected) {
     while (Date.now() < deadline) {
-      const r = await exec('ip', ['netns', 'exec', e.ns, 'ss', '-Htln', `sport = :${e.port}`])
-      if (r.stdout.trim()) break
+      const r = await exec('ip', ['netns', 'exec', ns, 'ss', '-Htln'])
+      const listening = new Set([...r.stdout.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1])))
+      if ([...ports].every((p) => listening.has(p))) break
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }
@@ -85,8 +88,11 @@ export async function compare(lab: RunningLab, from: string, to: string, timeout
   if (report.verdict === 'unknown') return {from, to, doctor: report.verdict, code, lab: probe, agree: true, skipped: 'the doctor cannot decide (INSUFFICIENT_INFO)'}
   if (report.verdict === 'ambiguous') return {from, to, doctor: report.verdict, code, lab: probe, agree: true, skipped: 'the doctor sees paths that differ; the lab takes one of them'}
   // when both say reachable, the server must also have seen the source address the tracer predicts
-  const delivered = [...report.forward].reverse().find((st) => st.step === 'DELIVER')?.packet.src
-  const sameClient = report.verdict !== 'reachable' || !probe.connected || delivered === undefined || delivered === probe.clientAddress
+  // (on one of the paths: with several alike-reaching paths — endpoints, ECMP — the lab takes one)
+  const paths = report.alternatives ?? [report]
+  const seen = new Set(paths.map((p) => [...p.forward].reverse().find((st) => st.step === 'DELIVER')?.packet.src).filter((a): a is string => a !== undefined))
+  const delivered = seen.size ? [...seen].join(' or ') : undefined
+  const sameClient = report.verdict !== 'reachable' || !probe.connected || seen.size === 0 || (probe.clientAddress !== undefined && seen.has(probe.clientAddress))
   return {from, to, doctor: report.verdict, code, lab: probe, agree: (report.verdict === 'reachable') === probe.connected && sameClient, ...(delivered ? {deliveredSrc: delivered} : {})}
 }
 
