@@ -5,7 +5,7 @@
 import type {ChildProcess} from 'node:child_process'
 
 import {CHECKS} from '../../src/checks/index.js'
-import {evaluateDoctor} from '../../src/core/doctor/report.js'
+import {type DoctorReport, evaluateDoctor} from '../../src/core/doctor/report.js'
 import {formatIp} from '../../src/core/net/ipv4.js'
 import type {Model} from '../../src/core/topology/model-types.js'
 import {resolveFlow} from '../../src/core/trace/endpoints.js'
@@ -87,6 +87,8 @@ export async function compare(lab: RunningLab, from: string, to: string, timeout
   const code = report.diagnosis?.code ?? null
   if (report.verdict === 'unknown') return {from, to, doctor: report.verdict, code, lab: probe, agree: true, skipped: 'the doctor cannot decide (INSUFFICIENT_INFO)'}
   if (report.verdict === 'ambiguous') return {from, to, doctor: report.verdict, code, lab: probe, agree: true, skipped: 'the doctor sees paths that differ; the lab takes one of them'}
+  const unserved = assumedServedElsewhere(lab, report.forward)
+  if (unserved) return {from, to, doctor: report.verdict, code, lab: probe, agree: true, skipped: unserved}
   // when both say reachable, the server must also have seen the source address the tracer predicts
   // (on one of the paths: with several alike-reaching paths — endpoints, ECMP — the lab takes one)
   const paths = report.alternatives ?? [report]
@@ -94,6 +96,24 @@ export async function compare(lab: RunningLab, from: string, to: string, timeout
   const delivered = seen.size ? [...seen].join(' or ') : undefined
   const sameClient = report.verdict !== 'reachable' || !probe.connected || seen.size === 0 || (probe.clientAddress !== undefined && seen.has(probe.clientAddress))
   return {from, to, doctor: report.verdict, code, lab: probe, agree: (report.verdict === 'reachable') === probe.connected && sameClient, ...(delivered ? {deliveredSrc: delivered} : {})}
+}
+
+/**
+ * "Absent: assume served" (contracts.md §1): where the topology does not say what a VM, node or pod
+ * serves, the tracer assumes the port is served, but the lab's stand-in serves only the ports the
+ * topology mentions (plan/hosts.ts interestingPorts). A delivery to another port cannot be compared.
+ */
+function assumedServedElsewhere(lab: RunningLab, forward: DoctorReport['forward']): string | undefined {
+  const end = forward.at(-1)
+  if (end?.step !== 'DELIVER') return undefined
+  const port = end.packet.dstPort
+  const server = lab.plan.servers.find((s) => s.ref === end.at)
+  const instance = lab.model.instances.get(end.at.split('/')[1] ?? '')
+  if (server && instance && !instance.guest.listen && !server.tcpPorts.includes(port)) return `${end.at} serves whatever the topology leaves open; the lab serves only the ports it mentions, not ${port}`
+  const pod = lab.plan.pods.find((p) => (p.declared ? `${p.cluster}/${p.namespace}/${p.name}` : `${p.cluster}/${p.node}`) === end.at)
+  const declared = pod ? lab.model.clusters.get(pod.cluster)?.pods.find((p) => p.namespace === pod.namespace && p.name === pod.name) : undefined
+  if (pod && !pod.hostNetwork && declared?.ports === undefined && !pod.tcpPorts.includes(port)) return `pod ${end.at} serves whatever the topology leaves open; the lab serves only the ports it mentions, not ${port}`
+  return undefined
 }
 
 export function describe(c: Comparison): string {
