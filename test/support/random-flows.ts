@@ -75,9 +75,9 @@ function routedPairs(model: Model, sources: readonly string[], destinations: rea
 function flowSources(model: Model): string[] {
   const out: string[] = []
   for (const c of model.clusters.values()) {
-    // Avoided for now (a tracer bug, see the property test's report): a TCP flow from a
-    // host-network pod never completes in the tracer, because the reply lands on the node and
-    // finish() compares the pod client with the node instance (ROUTE_WRONG_NETWORK).
+    // Avoided for now (a tracer bug): a TCP flow from a host-network pod never completes in the
+    // tracer: the reply lands on the node, and finish() compares the pod client with the node
+    // instance (ROUTE_WRONG_NETWORK, diagnosed as OVERLAPPING_RANGES).
     if (!c.pods[0]?.hostNetwork) out.push(c.name)
     for (const p of c.pods) if (!p.hostNetwork) out.push(`${c.name}/${p.namespace}/${p.name}`)
   }
