@@ -14,13 +14,12 @@ import {clusterObjects} from './plan/kube-objects.js'
 import {NetnsPodRuntime} from './runtime/pod-runtime.js'
 import {clusterPki, type Pki} from './runtime/pki.js'
 import {echoCommand, startEchoServer, stopProcessGroup} from './runtime/servers.js'
-import {ensureLabDir, paths, readState, writeAtomic} from './runtime/state.js'
+import {paths, readState, writeAtomic} from './runtime/state.js'
 
 async function main(dir: string): Promise<void> {
   const p = paths(dir)
   const state = readState(dir)
   if (!state) throw new Error(`no lab state in ${dir}`)
-  ensureLabDir(dir)
   const model = parseTopology(readFileSync(p.topology, 'utf8'), p.topology)
   const pki = JSON.parse(readFileSync(p.pki, 'utf8')) as Pki
   const runtime = new NetnsPodRuntime(state.name, model, state.plan)

@@ -15,7 +15,6 @@ import {compileLab} from './plan/compile.js'
 import {labNameProblem} from './plan/names.js'
 import {buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
-import {preflight} from './runtime/preflight.js'
 import {type LabClusterState, type LabState, LAB_STATE_VERSION, ensureLabDir, isAlive, labDir, paths, readState, writeAtomic, writeState} from './runtime/state.js'
 import {stopProcessGroup} from './runtime/servers.js'
 
@@ -77,8 +76,8 @@ export async function labUp(input: UpInput, progress: Progress): Promise<LabStat
 }
 
 function startDaemon(dir: string): number {
-  const script = new URL('./daemon.js', import.meta.url)
-  const source = fileURLToPath(script).replace(/\.js$/, import.meta.url.endsWith('.ts') ? '.ts' : '.js')
+  // the daemon beside this module: daemon.js from dist/, daemon.ts when running from src/ under tsx
+  const source = fileURLToPath(new URL(`./daemon${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
   const log = openSync(paths(dir).daemonLog, 'a', 0o600)
   try {
     const child = spawn(process.execPath, [...(source.endsWith('.ts') ? ['--import', 'tsx'] : []), source, dir], {
@@ -180,5 +179,3 @@ async function apiAnswers(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false))
   })
 }
-
-export {preflight}

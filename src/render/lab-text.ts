@@ -1,5 +1,6 @@
 /** Plain-text views of `xcc lab up` and `xcc lab status`. */
 import type {Health} from '../lab/lifecycle.js'
+import {DEFAULT_LAB_NAME} from '../lab/plan/names.js'
 import type {LabState} from '../lab/runtime/state.js'
 
 function hostSummary(state: LabState): string {
@@ -7,6 +8,8 @@ function hostSummary(state: LabState): string {
   const count = (kind: string): number => refs.filter((r) => r.startsWith(`${kind}/`)).length
   return `${count('network')} networks, ${count('node')} nodes, ${count('instance')} VMs, ${count('pod')} pods`
 }
+
+const nameFlag = (name: string): string => (name === DEFAULT_LAB_NAME ? '' : ` --name ${name}`)
 
 export function renderLabUp(state: LabState, options: {elapsedMs: number; topologyFlag: string}): string {
   const pod = Object.keys(state.plan.hosts).find((r) => r.startsWith('pod/'))
@@ -18,9 +21,9 @@ export function renderLabUp(state: LabState, options: {elapsedMs: number; topolo
     'Try:',
     `  export KUBECONFIG=${state.kubeconfig}`,
     ...(state.clusters[0] ? [`  kubectl --context ${state.clusters[0].context} get pods -A -o wide`] : []),
-    ...(pod ? [`  xcc lab exec${state.name === 'xcc' ? '' : ` --name ${state.name}`} ${pod} -- ip addr`] : []),
+    ...(pod ? [`  xcc lab exec${nameFlag(state.name)} ${pod} -- ip addr`] : []),
     `  xcc doctor --topology ${options.topologyFlag} --from <source> --to <destination>`,
-    `  xcc lab down${state.name === 'xcc' ? '' : ` --name ${state.name}`}`,
+    `  xcc lab down${nameFlag(state.name)}`,
     '',
   ]
   return lines.join('\n')

@@ -12,6 +12,7 @@ import {resolveFlow} from '../../src/core/trace/endpoints.js'
 import {compileLab} from '../../src/lab/plan/compile.js'
 import type {LabPlan} from '../../src/lab/plan/types.js'
 import {buildDataPlane, destroyDataPlane} from '../../src/lab/runtime/dataplane.js'
+import {exec} from '../../src/lab/runtime/exec.js'
 import {type ProbeResult, probeTcp, startEchoServer, stopProcessGroup} from '../../src/lab/runtime/servers.js'
 
 export interface RunningLab {
@@ -42,7 +43,6 @@ export async function startLab(model: Model, lab: string): Promise<RunningLab> {
 
 /** socat needs a moment to bind; wait (bounded) until every namespace listens on all of its ports. */
 async function waitForListeners(plan: LabPlan): Promise<void> {
-  const {exec} = await import('../../src/lab/runtime/exec.js')
   const expected = new Map<string, Set<number>>()
   for (const s of [...plan.servers, ...plan.pods]) for (const port of s.tcpPorts) expected.set(s.ns, (expected.get(s.ns) ?? new Set()).add(port))
   const deadline = Date.now() + 5000

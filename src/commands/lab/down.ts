@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {XccCommand} from '../../cli/base-command.js'
-import {checkLabName, labDown, preflight} from '../../lab/lifecycle.js'
+import {checkLabName, labDown} from '../../lab/lifecycle.js'
 import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
+import {LAB_BASE_TOOLS, preflight} from '../../lab/runtime/preflight.js'
 
 export default class LabDown extends XccCommand {
   static override summary = 'Remove a lab: its processes, network namespaces, links and state.'
@@ -15,7 +16,7 @@ export default class LabDown extends XccCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(LabDown)
     checkLabName(flags.name)
-    preflight()
+    preflight(LAB_BASE_TOOLS)
     const started = Date.now()
     const result = await labDown(flags.name)
     const elapsedMs = Date.now() - started

@@ -1,11 +1,13 @@
 import {spawn} from 'node:child_process'
+import {constants} from 'node:os'
 
 import {Args, Flags} from '@oclif/core'
 
 import {XccCommand} from '../../cli/base-command.js'
 import {XccError} from '../../core/errors.js'
-import {checkLabName, preflight} from '../../lab/lifecycle.js'
+import {checkLabName} from '../../lab/lifecycle.js'
 import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
+import {LAB_BASE_TOOLS, preflight} from '../../lab/runtime/preflight.js'
 import {labDir, readState} from '../../lab/runtime/state.js'
 
 export default class LabExec extends XccCommand {
@@ -33,11 +35,12 @@ export default class LabExec extends XccCommand {
       const known = Object.keys(state.plan.hosts)
       throw new XccError(`lab ${flags.name} has no host ${args.host}`, {exitCode: 2, details: [`hosts: ${known.slice(0, 12).join(', ')}${known.length > 12 ? `, … (${known.length})` : ''}`]})
     }
-    preflight()
+    preflight(LAB_BASE_TOOLS)
     const code = await new Promise<number>((resolve) => {
       const child = spawn('ip', ['netns', 'exec', host.ns, ...command], {stdio: 'inherit'})
       child.once('error', () => resolve(127))
-      child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 + 15 : 1)))
+      // as a shell reports it: 128 + the signal's number
+      child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 + constants.signals[signal] : 1)))
     })
     process.exitCode = code
   }

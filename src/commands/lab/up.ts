@@ -1,13 +1,11 @@
-import {readFile} from 'node:fs/promises'
-
 import {Flags} from '@oclif/core'
 
 import {listScenarios, scenarioPath} from '../../adapters/scenarios.js'
+import {readTopologyFile} from '../../adapters/topology-file.js'
 import {XccCommand} from '../../cli/base-command.js'
-import {XccError} from '../../core/errors.js'
-import {parseTopology} from '../../core/topology/parse.js'
-import {checkLabName, labUp, preflight} from '../../lab/lifecycle.js'
+import {checkLabName, labUp} from '../../lab/lifecycle.js'
 import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
+import {LAB_UP_TOOLS, preflight} from '../../lab/runtime/preflight.js'
 import {renderLabUp} from '../../render/lab-text.js'
 
 export default class LabUp extends XccCommand {
@@ -38,11 +36,8 @@ Exit codes: 0 up, 2 bad input (unknown scenario, invalid topology, a lab of that
     }
     checkLabName(flags.name)
     const path = flags.scenario ? scenarioPath(flags.scenario) : (flags.topology as string)
-    const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new XccError(`cannot read topology file ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, {exitCode: 2})
-    })
-    const model = parseTopology(text, path)
-    preflight()
+    const {text, model} = await readTopologyFile(path)
+    preflight(LAB_UP_TOOLS)
     const started = Date.now()
     const progress = (m: string): void => void process.stderr.write(`${m}\n`)
     const state = await labUp({name: flags.name, model, topologyText: text, source: flags.scenario ? `scenario ${flags.scenario}` : path}, progress)

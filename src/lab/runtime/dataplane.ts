@@ -5,7 +5,7 @@
  */
 import {availableParallelism} from 'node:os'
 
-import {belongsToLab, labPrefix} from '../plan/names.js'
+import {belongsToLab} from '../plan/names.js'
 import type {LabPlan, NamespacePlan} from '../plan/types.js'
 import {exec, inParallel, run} from './exec.js'
 
@@ -48,7 +48,7 @@ async function configure(n: NamespacePlan): Promise<void> {
 export async function labNamespaces(lab: string): Promise<string[]> {
   const result = await exec('ip', ['netns', 'list'])
   if (result.code !== 0) return []
-  return result.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(labPrefix(lab)) && belongsToLab(lab, n))
+  return result.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => belongsToLab(lab, n))
 }
 
 /** Kills every process inside the lab's namespaces, then deletes the namespaces (their links go with them). */

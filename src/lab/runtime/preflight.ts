@@ -3,7 +3,13 @@ import {spawnSync} from 'node:child_process'
 
 import {XccError} from '../../core/errors.js'
 
-const TOOLS: ReadonlyArray<readonly [command: string, args: string[], pkg: string]> = [
+type Tool = readonly [command: string, args: string[], pkg: string]
+
+/** enough to enter and remove namespaces (`lab exec`, `lab down`) */
+export const LAB_BASE_TOOLS: readonly Tool[] = [['ip', ['-V'], 'iproute2']]
+
+/** everything `lab up` builds and runs with */
+export const LAB_UP_TOOLS: readonly Tool[] = [
   ['ip', ['-V'], 'iproute2'],
   ['iptables-restore', ['--version'], 'iptables'],
   ['tcpdump', ['--version'], 'tcpdump'],
@@ -24,14 +30,14 @@ export function realPreflightEnv(): PreflightEnv {
   }
 }
 
-/** Throws exit 3 (environment) when not root or a tool is missing, naming what to install. */
-export function preflight(env: PreflightEnv = realPreflightEnv()): void {
+/** Throws exit 3 (environment) when not root or one of `tools` is missing, naming what to install. */
+export function preflight(tools: readonly Tool[], env: PreflightEnv = realPreflightEnv()): void {
   if (env.uid !== 0) {
     throw new XccError('xcc lab needs root: it creates network namespaces, veths and iptables rules', {
       exitCode: 3, hint: 'run it with sudo (sudo -E keeps XCC_HOME), or as root in a VM or CI machine',
     })
   }
-  const missing = TOOLS.filter(([command, args]) => !env.has(command, args))
+  const missing = tools.filter(([command, args]) => !env.has(command, args))
   if (missing.length > 0) {
     throw new XccError(`xcc lab needs ${missing.map(([c, , p]) => `${c} (package ${p})`).join(', ')}`, {
       exitCode: 3, hint: `apt-get install -y ${[...new Set(missing.map(([, , p]) => p))].join(' ')}`,
