@@ -75,3 +75,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out
 }
+
+/** The user interrupted a run (Ctrl-C): everything it created has been removed; exit 130. */
+export class InterruptedError extends Error {
+  constructor(message = 'interrupted') {
+    super(message)
+    this.name = 'InterruptedError'
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The narrow interfaces core needs from the outside world (design.md: core ← adapters).
+ * Adapters implement them with the real clients (@kubernetes/client-node, child_process);
+ * unit tests implement them with plain objects. Nothing here does I/O.
+ *
+ * Kubernetes objects are typed as the subset of the API shapes xcc reads and writes.
+ */
+
+export interface KubeMeta {
+  readonly name: string
+  readonly namespace?: string
+  readonly labels?: Readonly<Record<string, string>>
+  readonly annotations?: Readonly<Record<string, string>>
+  readonly uid?: string
+  readonly creationTimestamp?: string
+  readonly deletionTimestamp?: string
+}
+
+export interface KubeNode {
+  readonly metadata: KubeMeta
+  readonly spec?: {
+    readonly podCIDR?: string
+    readonly podCIDRs?: readonly string[]
+    readonly providerID?: string
+    readonly unschedulable?: boolean
+    readonly taints?: ReadonlyArray<{readonly key: string; readonly value?: string; readonly effect: string}>
+  }
+  readonly status?: {
+    readonly addresses?: ReadonlyArray<{readonly type: string; readonly address: string}>
+    readonly conditions?: ReadonlyArray<{readonly type: string; readonly status: string}>
+  }
+}
+
+export interface KubeContainer {
+  readonly name: string
+  readonly image: string
+  readonly command?: readonly string[]
+  readonly args?: readonly string[]
+  readonly env?: ReadonlyArray<{readonly name: string; readonly value: string}>
+  readonly securityContext?: {
+    readonly capabilities?: {readonly add?: readonly string[]; readonly drop?: readonly string[]}
+    readonly privileged?: boolean
+    readonly runAsUser?: number
+    readonly runAsNonRoot?: boolean
+    readonly allowPrivilegeEscalation?: boolean
+  }
+  readonly resources?: {readonly limits?: Readonly<Record<string, string>>; readonly requests?: Readonly<Record<string, string>>}
+  readonly terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError'
+  /** ephemeral containers only: the container whose namespaces it joins */
+  readonly targetContainerName?: string
+}
+
+export interface KubeContainerState {
+  readonly waiting?: {readonly reason?: string; readonly message?: string}
+  readonly running?: {readonly startedAt?: string}
+  readonly terminated?: {readonly exitCode: number; readonly reason?: string; readonly message?: string; readonly signal?: number}
+}
+
+export interface KubeContainerStatus {
+  readonly name: string
+  readonly state?: KubeContainerState
+  readonly ready?: boolean
+  readonly restartCount?: number
+}
+
+export interface KubePod {
+  readonly apiVersion?: 'v1'
+  readonly kind?: 'Pod'
+  readonly metadata: KubeMeta
+  readonly spec: {
+    readonly nodeName?: string
+    readonly hostNetwork?: boolean
+    readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never'
+    readonly activeDeadlineSeconds?: number
+    readonly terminationGracePeriodSeconds?: number
+    readonly automountServiceAccountToken?: boolean
+    readonly enableServiceLinks?: boolean
+    readonly tolerations?: ReadonlyArray<{readonly operator?: string; readonly key?: string; readonly effect?: string}>
+    readonly containers: readonly KubeContainer[]
+    readonly ephemeralContainers?: readonly KubeContainer[]
+  }
+  readonly status?: {
+    readonly phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown'
+    readonly reason?: string
+    readonly message?: string
+    readonly podIP?: string
+    readonly hostIP?: string
+    readonly containerStatuses?: readonly KubeContainerStatus[]
+    readonly ephemeralContainerStatuses?: readonly KubeContainerStatus[]
+  }
+}
+
+export interface KubeServicePort {
+  readonly name?: string
+  readonly port: number
+  readonly targetPort?: number | string
+  readonly nodePort?: number
+  readonly protocol?: 'TCP' | 'UDP' | 'SCTP'
+}
+
+export interface KubeService {
+  readonly metadata: KubeMeta
+  readonly spec?: {
+    readonly type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName'
+    readonly clusterIP?: string
+    readonly ports?: readonly KubeServicePort[]
+    readonly selector?: Readonly<Record<string, string>>
+    readonly externalTrafficPolicy?: 'Cluster' | 'Local'
+    readonly loadBalancerIP?: string
+  }
+  readonly status?: {readonly loadBalancer?: {readonly ingress?: ReadonlyArray<{readonly ip?: string; readonly hostname?: string}>}}
+}
+
+export interface KubeEndpoints {
+  readonly metadata: KubeMeta
+  readonly subsets?: ReadonlyArray<{
+    readonly addresses?: ReadonlyArray<{readonly ip: string; readonly nodeName?: string; readonly targetRef?: {readonly kind?: string; readonly name?: string; readonly namespace?: string}}>
+    readonly notReadyAddresses?: ReadonlyArray<{readonly ip: string; readonly nodeName?: string}>
+    readonly ports?: ReadonlyArray<{readonly name?: string; readonly port: number; readonly protocol?: string}>
+  }>
+}
+
+export interface KubeConfigMap {
+  readonly metadata: KubeMeta
+  readonly data?: Readonly<Record<string, string>>
+}
+
+export interface KubeNamespace {
+  readonly metadata: KubeMeta
+}
+
+/** One question for SelfSubjectAccessReview ("can I <verb> <resource>[/<subresource>] in <namespace>?"). */
+export interface AccessQuestion {
+  readonly verb: string
+  readonly resource: string
+  readonly subresource?: string
+  readonly group?: string
+  /** undefined = cluster-scoped or every namespace */
+  readonly namespace?: string
+}
+
+export interface AccessAnswer {
+  readonly allowed: boolean
+  readonly reason?: string
+}
+
+/**
+ * One cluster reached through one kube context. Reads return `undefined` for a missing object;
+ * every other API failure is thrown as an XccError (exit 3: unreachable API, missing
+ * permission) naming the context and the request — never with a token or key in it.
+ */
+export interface KubeCluster {
+  readonly context: string
+  /** the API server URL, for messages */
+  readonly server: string
+  listNodes(): Promise<KubeNode[]>
+  getNamespace(name: string): Promise<KubeNamespace | undefined>
+  getPod(namespace: string, name: string): Promise<KubePod | undefined>
+  /** namespace undefined = every namespace */
+  listPods(namespace: string | undefined, labelSelector?: string): Promise<KubePod[]>
+  createPod(namespace: string, pod: KubePod): Promise<KubePod>
+  /** immediate deletion (grace period 0); a pod that is already gone is not an error */
+  deletePod(namespace: string, name: string): Promise<void>
+  /** the container's log so far ('' when it has none yet) */
+  readPodLog(namespace: string, name: string, container: string): Promise<string>
+  /** adds an ephemeral container to a running pod (the pods/ephemeralcontainers subresource) */
+  addEphemeralContainer(namespace: string, pod: string, container: KubeContainer): Promise<void>
+  getService(namespace: string, name: string): Promise<KubeService | undefined>
+  listServices(): Promise<KubeService[]>
+  getEndpoints(namespace: string, name: string): Promise<KubeEndpoints | undefined>
+  getConfigMap(namespace: string, name: string): Promise<KubeConfigMap | undefined>
+  /** SelfSubjectAccessReview for each question, in order */
+  canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]>
+}
+
+/** The kube contexts the user's kubeconfig offers. */
+export interface KubeContexts {
+  readonly contexts: readonly string[]
+  readonly current?: string
+  /** throws an XccError (exit 2) naming the kubeconfig for an unknown context */
+  open(context: string): KubeCluster
+}
+
+/** A capture (or any short script) running on a VM that is not a Kubernetes node. */
+export interface RunningScript {
+  /** everything the script printed so far (stdout and stderr interleaved) */
+  output(): string
+  /** resolves when the script has ended (by itself or stopped) */
+  readonly done: Promise<{readonly code: number | null}>
+  /** ends the script; idempotent */
+  stop(): Promise<void>
+}
+
+/** Runs a script on an instance (a gateway VM): in the lab inside its namespace. */
+export interface InstanceShell {
+  /** why instances cannot be reached, or undefined when they can */
+  readonly unavailable?: string
+  start(instance: string, script: string, args: readonly string[]): Promise<RunningScript>
+}
+
+export interface Clock {
+  now(): number
+  /** resolves after ms, or early (without throwing) when the signal aborts */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}

@@ -1,0 +1,115 @@
+/**
+ * The part of the path xcc can predict from the clusters alone: the pod's packet through its
+ * node's real NAT rules (SNAT-14: the node's POSTROUTING as read by `iptables-save -t nat`).
+ * The VPC part (routes, firewalls, peerings, load balancers) needs the cloud facts, so the
+ * prediction stops there with ABORT until they are known (habit 4: answer rather than guess).
+ */
+import {parseIptablesSave} from '../iptables/parse.js'
+import {runPipeline} from '../iptables/pipeline.js'
+import type {HostContext, IptPacket, RuleRef} from '../iptables/types.js'
+import {type Ip, formatIp, parseCidr, cidrContainsIp} from '../net/ipv4.js'
+import type {Packet, Step} from '../trace/types.js'
+import {step, viewRule} from '../trace/trail.js'
+
+export interface LiveNode {
+  readonly name: string
+  readonly addresses: readonly Ip[]
+  readonly podCidr?: string
+  /** `ip -4 route` lines of the node */
+  readonly routes: readonly string[]
+  /** `iptables-save -t nat`, when it could be read */
+  readonly natRules?: string
+}
+
+export interface LiveSourceInput {
+  /** `<context>/<namespace>/<pod>` */
+  readonly label: string
+  readonly node: LiveNode
+  readonly packet: Packet
+  /** the probe ran in the node's network namespace: no masquerade applies (POD_USES_NODE_NETWORK_NAMESPACE) */
+  readonly hostNetwork: boolean
+}
+
+const VPC_UNKNOWN = 'the rest of the path (VPC routes, firewall rules, peerings, load balancers) depends on cloud facts xcc cannot read from the clusters: pass --topology FILE with them; the captures below show what really happened'
+
+/** the interface the node routes a destination through (longest prefix of its routes), else eth0 */
+export function uplinkFor(routes: readonly string[], dst: Ip): string {
+  let best: {prefix: number; dev: string} | undefined
+  for (const line of routes) {
+    const m = /^(\S+)\s.*\bdev\s+(\S+)/.exec(line)
+    if (!m) continue
+    const dest = m[1] === 'default' ? '0.0.0.0/0' : (m[1] as string)
+    const parsed = parseCidr(dest.includes('/') ? dest : `${dest}/32`, {allowBareIp: true})
+    if (!parsed.ok || !cidrContainsIp(parsed.cidr, dst)) continue
+    if (!best || parsed.cidr.prefix > best.prefix) best = {prefix: parsed.cidr.prefix, dev: m[2] as string}
+  }
+  return best?.dev ?? 'eth0'
+}
+
+export function traceLiveSource(input: LiveSourceInput): Step[] {
+  const {node, packet} = input
+  const at = `node/${node.name}`
+  const start = step('START_FROM_GKE_POD', input.label, packet, `the probe connects from ${formatIp(packet.src)} on node ${node.name}`)
+  const abort = (p: Packet, detail: string): Step => step('ABORT', at, p, detail, {cause: 'UNSUPPORTED'})
+  if (input.hostNetwork) {
+    return [start, step('SKIP_GKE_POD_IP_MASQUERADING', at, packet, 'the probe runs in the node network namespace: it sends with the node address, nothing to masquerade', {reason: 'POD_USES_NODE_NETWORK_NAMESPACE'}), abort(packet, VPC_UNKNOWN)]
+  }
+  if (node.natRules === undefined) return [start, abort(packet, `the NAT rules of node ${node.name} could not be read, so whether it masquerades ${formatIp(packet.dst)} is unknown`)]
+  const source = `node/${node.name} iptables-save -t nat`
+  const {ruleset, errors} = parseIptablesSave(node.natRules, source)
+  if (errors.length > 0) return [start, abort(packet, `the NAT rules of node ${node.name} do not parse (line ${errors[0]?.line}: ${errors[0]?.message})`)]
+  const uplink = uplinkFor(node.routes, packet.dst)
+  const podCidr = node.podCidr ? parseCidr(node.podCidr) : undefined
+  const host: HostContext = {
+    isLocal: (a) => a >>> 24 === 127 || node.addresses.includes(a),
+    interfaceAddress: (iface) => (iface === uplink ? node.addresses[0] : iface === 'lo' ? 0x7f000001 : podCidr?.ok ? podCidr.cidr.base + 1 : undefined),
+  }
+  const ipt: IptPacket = {...packet, inIface: 'cbr0', mark: 0, ctstate: 'NEW'}
+  const outcomes = runPipeline({
+    ruleset, host, origin: 'arriving', packet: ipt, ipForward: true,
+    route: (dst) => (host.isLocal(dst) ? {local: true} : {local: false, outIface: uplink}),
+  })
+  const outcome = outcomes[0]
+  if (!outcome) return [start, abort(packet, 'the node rules gave no outcome')]
+  const rules = (hits: readonly RuleRef[]) => hits.filter((h) => h.table === 'nat').map((h) => viewRule(source, h))
+  if (outcome.kind === 'dropped') return [start, step('DROP', at, packet, `the node's rules drop the packet in ${outcome.hook}`, {cause: 'XCC_GUEST_FIREWALL', rules: rules(outcome.hits)})]
+  if (outcome.kind === 'unknown') return [start, step('ABORT', at, packet, `xcc does not understand rule ${outcome.rule.chain} line ${outcome.rule.line} of node ${node.name} (${outcome.reason}), so its NAT decision is unknown`, {cause: 'XCC_IPTABLES_RULE_NOT_UNDERSTOOD', rules: [viewRule(source, outcome.rule)]})]
+  if (outcome.kind === 'local') return [start, abort(packet, `${formatIp(packet.dst)} is an address of node ${node.name} itself`)]
+  const snat = outcome.nat.find((n) => n.kind === 'MASQUERADE' || n.kind === 'SNAT')
+  const after: Packet = {...packet, src: outcome.packet.src, srcPort: outcome.packet.srcPort, dst: outcome.packet.dst, dstPort: outcome.packet.dstPort}
+  if (snat) {
+    return [
+      start,
+      step('NAT', at, packet, `the node masquerades the pod address ${formatIp(packet.src)} to ${formatIp(after.src)} (${snat.rule.chain}, line ${snat.rule.line})`, {
+        nat: {type: 'GKE_POD_IP_MASQUERADING', before: step('NAT', at, packet, '').packet, after: step('NAT', at, after, '').packet, ...(snat.randomPort ? {randomPort: true} : {})},
+        rules: rules(outcome.hits),
+      }),
+      abort(after, VPC_UNKNOWN),
+    ]
+  }
+  // SNAT-06/09/10: a RETURN for a range holding the destination, or a `! -d R … MASQUERADE` rule whose R holds it
+  const holds = (text: string, negated: boolean): string | undefined => {
+    const m = /(!\s+)?-d\s+(\S+)/.exec(text)
+    if (!m || Boolean(m[1]) !== negated) return undefined
+    const r = parseCidr(m[2] as string, {allowBareIp: true})
+    return r.ok && cidrContainsIp(r.cidr, packet.dst) ? (m[2] as string) : undefined
+  }
+  const returned = outcome.hits.find((h) => h.table === 'nat' && /-j RETURN\b/.test(h.text) && holds(h.text, false))
+  const skipped = returned ? undefined : [...(ruleset.tables.get('nat')?.chains.values() ?? [])].flatMap((c) => c.rules.map((r) => r.ref)).find((r) => /-j MASQUERADE\b/.test(r.text) && holds(r.text, true))
+  const decisive = returned ?? skipped
+  const range = decisive ? holds(decisive.text, Boolean(skipped)) : undefined
+  const detail = returned
+    ? `${formatIp(packet.dst)} is in the non-masquerade range ${range}: ${returned.chain} returns before its MASQUERADE (line ${returned.line}), so the packet leaves ${uplink} with the pod address ${formatIp(packet.src)} (SNAT-06)`
+    : skipped
+      ? `${formatIp(packet.dst)} is inside ${range}, and the rule "${skipped.text}" (line ${skipped.line}) masquerades only destinations outside it, so the packet leaves ${uplink} with the pod address ${formatIp(packet.src)} (${/kubenet/.test(skipped.text) ? 'SNAT-09' : 'SNAT-10'})`
+      : `no rule of the node masquerades traffic to ${formatIp(packet.dst)}, so the packet leaves ${uplink} with the pod address ${formatIp(packet.src)}`
+  return [
+    start,
+    step('SKIP_GKE_POD_IP_MASQUERADING', at, packet, detail, {
+      reason: decisive ? 'DESTINATION_IP_IN_CONFIGURED_NON_MASQUERADE_RANGE' : 'DEFAULT_SNAT_DISABLED',
+      ...(range ? {nonMasqueradeRange: range} : {}),
+      rules: decisive ? [viewRule(source, decisive)] : rules(outcome.hits),
+    }),
+    abort(after, VPC_UNKNOWN),
+  ]
+}

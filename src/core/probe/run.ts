@@ -1,0 +1,236 @@
+/**
+ * The live doctor (design.md habit 5): check permissions, read the clusters, start captures on
+ * the source node, the destination nodes and the gateways on the predicted path (in parallel),
+ * prove each works with a sanity packet, run the probe, read what was captured, remove every
+ * pod (also on failure and Ctrl-C), then compare observation with prediction and explain.
+ * Everything outside goes through the ports (src/core/ports.ts).
+ */
+import {XccError} from '../errors.js'
+import type {Clock, InstanceShell, KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod} from '../ports.js'
+import {type CaptureLog, buildCaptureFilter, parseCaptureLog} from './capture-log.js'
+import {type CapturePoint, instanceCapture, observeCapture, podCapture} from './captures.js'
+import {type ProbeScripts, buildEphemeralProbe, buildProbePod} from './manifests.js'
+import {containerState, pollPod, throwIfAborted} from './pods.js'
+import {type AccessNeed, checkAccess, checkPodSecurity, podAccess} from './preflight.js'
+import {type LiveReport, assembleLiveReport} from './report.js'
+import {type Destination, type LiveFrom, type LiveTo, addressDestination, chooseNode, serviceDestination} from './targets.js'
+import type {TopologyPrediction} from './topology-prediction.js'
+import type {CaptureObservation, ProbeObservation, ProbeResult} from './types.js'
+
+export interface LiveRequest {
+  readonly from: LiveFrom
+  readonly to: LiveTo
+  readonly toContext?: string
+  readonly node?: string
+  readonly timeoutSeconds: number
+  readonly image: string
+  readonly keep: boolean
+  readonly probeNamespace: string
+  readonly runId: string
+  readonly sourcePort: number
+  /** how long pods may take to start (scheduling, image pull) */
+  readonly startSeconds: number
+}
+
+export type LiveEvent = {readonly id: string; readonly title: string; readonly state: 'running' | 'done' | 'failed' | 'skipped'; readonly detail?: string}
+
+export interface LiveDeps {
+  readonly kube: KubeContexts
+  readonly instances?: InstanceShell
+  readonly clock: Clock
+  readonly scripts: ProbeScripts
+  readonly signal: AbortSignal
+  readonly prediction?: TopologyPrediction
+  onEvent(event: LiveEvent): void
+}
+
+interface Created {
+  readonly cluster: KubeCluster
+  readonly namespace: string
+  readonly name: string
+}
+
+/** after the probe ends, how long late packets (retransmits, resets) may still arrive */
+const GRACE_MS = 300
+
+export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<LiveReport> {
+  const w = {clock: deps.clock, signal: deps.signal}
+  const event = (id: string, title: string, state: LiveEvent['state'], detail?: string): void => deps.onEvent({id, title, state, ...(detail ? {detail} : {})})
+  const source = deps.kube.open(req.from.context)
+  const dstContext = req.to.kind === 'service' ? req.to.context : req.toContext
+  const target = dstContext === undefined ? undefined : dstContext === source.context ? source : deps.kube.open(dstContext)
+  const ns = req.probeNamespace
+
+  event('access', 'Check permissions and Pod Security', 'running')
+  const sourceNeeds: AccessNeed[] = [
+    ...podAccess(ns, 'run the capture and probe pods'),
+    {verb: 'list', resource: 'nodes', why: 'find the nodes and their addresses', required: true},
+    {verb: 'get', resource: 'configmaps', namespace: 'kube-system', why: 'read the ip-masq-agent configuration', required: false},
+    {verb: 'get', resource: 'namespaces', why: 'check the Pod Security level of the probe namespace', required: false},
+  ]
+  if (req.from.pod) {
+    sourceNeeds.push({verb: 'get', resource: 'pods', namespace: req.from.pod.namespace, why: `read pod ${req.from.pod.name}`, required: true})
+    sourceNeeds.push({verb: 'patch', resource: 'pods', subresource: 'ephemeralcontainers', namespace: req.from.pod.namespace, why: 'probe from inside the pod with an ephemeral container', required: false})
+  }
+  const targetNeeds: AccessNeed[] = target && target !== source ? [...podAccess(ns, 'capture on the destination nodes'), {verb: 'list', resource: 'nodes', why: 'find the destination nodes', required: true}, {verb: 'get', resource: 'namespaces', why: 'check the Pod Security level', required: false}] : []
+  if (target) {
+    if (req.to.kind === 'service') {
+      targetNeeds.push({verb: 'get', resource: 'services', namespace: req.to.namespace, why: `read service ${req.to.name}`, required: true})
+      targetNeeds.push({verb: 'get', resource: 'endpoints', namespace: req.to.namespace, why: `find the endpoints of ${req.to.name}`, required: false})
+    } else {
+      targetNeeds.push({verb: 'list', resource: 'services', why: `find what owns ${req.to.ip}:${req.to.port}`, required: false})
+    }
+  }
+  const [sourceDenied, targetDenied] = await Promise.all([checkAccess(source, sourceNeeds), target && targetNeeds.length > 0 ? checkAccess(target, targetNeeds) : Promise.resolve([])])
+  const denied = (list: readonly AccessNeed[], verb: string, resource: string) => list.some((d) => d.verb === verb && (d.subresource ? `${d.resource}/${d.subresource}` : d.resource) === resource)
+  const notes: string[] = []
+  for (const [cluster, list] of [[source, sourceDenied], [target, targetDenied]] as const) {
+    if (!cluster) continue
+    const note = await checkPodSecurity(cluster, ns, !denied(list, 'get', 'namespaces'))
+    if (note) notes.push(note)
+  }
+  event('access', 'Check permissions and Pod Security', 'done')
+
+  event('facts', 'Read nodes, pods and services', 'running')
+  const [sourceNodes, targetNodes] = await Promise.all([source.listNodes(), target && target !== source ? target.listNodes() : Promise.resolve(undefined)])
+  let userPod: KubePod | undefined
+  if (req.from.pod) {
+    userPod = await source.getPod(req.from.pod.namespace, req.from.pod.name)
+    if (!userPod) throw new XccError(`--from ${req.from.context}/${req.from.pod.namespace}/${req.from.pod.name}: no such pod in context "${req.from.context}"`, {hint: `kubectl --context ${req.from.context} -n ${req.from.pod.namespace} get pods`})
+    if (userPod.status?.phase !== 'Running' || !userPod.spec.nodeName) throw new XccError(`pod ${req.from.pod.namespace}/${req.from.pod.name} is not running (phase ${userPod.status?.phase ?? 'unknown'}), so it cannot be probed from`, {hint: 'probe from the context instead (--from <context>)'})
+  }
+  const node = userPod ? chooseNode(sourceNodes, userPod.spec.nodeName, source.context) : chooseNode(sourceNodes, req.node, source.context)
+  const destination = await resolveDestination(req.to, target, targetNodes ?? sourceNodes, denied(targetDenied, 'get', 'endpoints'))
+  const masqConfig = denied(sourceDenied, 'get', 'configmaps') ? undefined : await source.getConfigMap('kube-system', 'ip-masq-agent')
+  event('facts', 'Read nodes, pods and services', 'done', `source node ${node.metadata.name}; destination ${destination.ip}:${destination.port}${destination.owner ? ` (${destination.owner})` : ''}`)
+
+  const cluster = deps.prediction?.clusterFor(source.context, sourceNodes.map((n) => n.metadata.name))
+  if (deps.prediction && !cluster) throw new XccError(`the --topology file has no cluster for context "${source.context}" (by name or by its nodes)`, {hint: 'name the cluster after the context, or describe its nodes with the names kubectl get nodes prints'})
+  const filter = buildCaptureFilter(destination.variants)
+  const seconds = req.timeoutSeconds + req.startSeconds + 30
+  const settings = {runId: req.runId, image: req.image, filter, seconds, scripts: deps.scripts, startDeadlineMs: req.startSeconds * 1000}
+  const created: Created[] = []
+  const track = (c: KubeCluster, namespace: string, name: string): void => void created.push({cluster: c, namespace, name})
+  const points: CapturePoint[] = [podCapture(w, source, ns, node.metadata.name, 0, settings, track)]
+  if (target) {
+    destination.nodes.filter((n) => !(target === source && n === node.metadata.name)).forEach((n, i) => points.push(podCapture(w, target, ns, n, i + 1, settings, track)))
+  }
+  if (deps.prediction && cluster) {
+    const vms = deps.prediction.instancesOnPath({cluster, node: node.metadata.name, dst: destination.ip, port: destination.port})
+    for (const vm of vms) {
+      if (deps.instances) points.push(instanceCapture(w, deps.instances, vm, settings))
+      else notes.push(`instance ${vm} is on the predicted path, but xcc cannot capture on VMs here`)
+    }
+  }
+
+  let probe: ProbeObservation | undefined
+  let captures: CaptureObservation[] = []
+  let sourceLog: CaptureLog | undefined
+  const cleanup = {deleted: [] as string[], kept: [] as string[], failed: [] as string[]}
+  try {
+    event('capture', `Start ${points.length} capture${points.length === 1 ? '' : 's'} (${points.map((p) => p.at).join(', ')})`, 'running')
+    await Promise.all(points.map((p) => p.start()))
+    const broken = points.filter((p) => p.state.status !== 'ok')
+    event('capture', `Captures live on ${points.length - broken.length} of ${points.length} hosts`, broken.length ? 'failed' : 'done', broken.map((p) => `${p.at}: ${p.state.reason}`).join('; ') || undefined)
+
+    event('probe', `Probe ${destination.ip}:${destination.port} (timeout ${req.timeoutSeconds}s)`, 'running')
+    probe = await runProbe(req, deps, source, node, userPod, destination, denied(sourceDenied, 'patch', 'pods/ephemeralcontainers'), track, notes)
+    event('probe', `Probe ${destination.ip}:${destination.port}: ${probe.result}`, probe.result === 'connected' ? 'done' : 'failed', probe.message)
+
+    await deps.clock.sleep(GRACE_MS, deps.signal)
+    throwIfAborted(deps.signal)
+    const flow = {sourcePort: req.sourcePort, services: destination.variants}
+    const texts = await Promise.all(points.map(async (p) => (p.state.status === 'unavailable' ? '' : p.read())))
+    sourceLog = parseCaptureLog(texts[0] ?? '')
+    captures = points.map((p, i) => observeCapture(p, texts[i] ?? '', flow, filter))
+  } finally {
+    await Promise.all(points.map((p) => p.stop().catch(() => undefined)))
+    event('cleanup', req.keep ? `Keep ${created.length} pods (--keep)` : `Remove ${created.length} pods`, 'running')
+    await Promise.all(created.map(async (c) => {
+      const label = `${c.cluster.context}/${c.namespace}/${c.name}`
+      if (req.keep) return void cleanup.kept.push(label)
+      try {
+        await c.cluster.deletePod(c.namespace, c.name)
+        cleanup.deleted.push(label)
+      } catch {
+        cleanup.failed.push(label)
+      }
+    }))
+    event('cleanup', req.keep ? `Kept ${cleanup.kept.length} pods` : `Removed ${cleanup.deleted.length} pods`, cleanup.failed.length ? 'failed' : 'done', cleanup.failed.length ? `could not remove ${cleanup.failed.join(', ')}: run xcc doctor cleanup` : undefined)
+  }
+
+  return assembleLiveReport({
+    request: req, probe: probe as ProbeObservation, captures, notes, cleanup, destination, node, sourceContext: source.context,
+    sourceLog: sourceLog ?? parseCaptureLog(''), hostNetworkProbe: Boolean(userPod) && probe?.mode === 'host-network',
+    ...(cluster ? {cluster} : {}), ...(deps.prediction ? {prediction: deps.prediction} : {}),
+    ...(masqConfig ? {masqConfig} : {}),
+  })
+}
+
+async function resolveDestination(to: LiveTo, target: KubeCluster | undefined, nodes: readonly KubeNode[], noEndpoints: boolean): Promise<Destination> {
+  const endpoints = async (namespace: string, name: string): Promise<KubeEndpoints | undefined> => (noEndpoints || !target ? undefined : target.getEndpoints(namespace, name))
+  if (to.kind === 'service') {
+    const service = await (target as KubeCluster).getService(to.namespace, to.name)
+    if (!service) throw new XccError(`--to ${to.context}/${to.namespace}/${to.name}: no such service in context "${to.context}"`, {hint: `kubectl --context ${to.context} -n ${to.namespace} get services`})
+    return serviceDestination(service, await endpoints(to.namespace, to.name), nodes)
+  }
+  if (!target) return {ip: to.ip, port: to.port, variants: [{ip: to.ip, port: to.port}], nodes: [], mode: 'tcp'}
+  const services = await target.listServices().catch(() => [])
+  const eps = new Map<string, KubeEndpoints | undefined>()
+  for (const s of services) eps.set(`${s.metadata.namespace}/${s.metadata.name}`, await endpoints(s.metadata.namespace ?? 'default', s.metadata.name))
+  return addressDestination(to.ip, to.port, services, (s) => eps.get(`${s.metadata.namespace}/${s.metadata.name}`), nodes, [])
+}
+
+function parseProbeMessage(message: string | undefined, exitCode: number | undefined): ProbeResult {
+  const result = /result=(\S+)/.exec(message ?? '')?.[1]
+  if (result === 'connected' || result === 'timeout' || result === 'failed') return result
+  if (exitCode === 0) return 'connected'
+  if (exitCode === 1) return 'timeout'
+  if (exitCode === 2) return 'failed'
+  return 'error'
+}
+
+async function runProbe(req: LiveRequest, deps: LiveDeps, cluster: KubeCluster, node: KubeNode, userPod: KubePod | undefined, d: Destination, ephemeralDenied: boolean, track: (c: KubeCluster, ns: string, name: string) => void, notes: string[]): Promise<ProbeObservation> {
+  const w = {clock: deps.clock, signal: deps.signal}
+  const target = {dst: d.ip, port: d.port, seconds: req.timeoutSeconds, mode: d.mode, sourcePort: req.sourcePort}
+  const base = {node: node.metadata.name, srcPort: req.sourcePort, dst: d.ip, dstPort: d.port}
+  const started = deps.clock.now()
+  const deadline = started + (req.startSeconds + req.timeoutSeconds + 5) * 1000
+  const finish = (at: string, mode: ProbeObservation['mode'], src: string | undefined, terminated: {exitCode: number; message?: string} | undefined, problem?: string): ProbeObservation => ({
+    ...base, at, mode, ...(src ? {src} : {}),
+    result: terminated ? parseProbeMessage(terminated.message, terminated.exitCode) : 'error',
+    ...(terminated ? {exitCode: terminated.exitCode} : {}),
+    ...(terminated?.message || problem ? {message: (terminated?.message ?? problem ?? '').trim()} : {}),
+    durationMs: Math.round(deps.clock.now() - started),
+  })
+  if (userPod && !ephemeralDenied) {
+    const ns = userPod.metadata.namespace ?? 'default'
+    const container = buildEphemeralProbe(req.runId, req.image, target, deps.scripts, userPod.spec.containers[0]?.name)
+    const at = `${cluster.context}/${ns}/${userPod.metadata.name}`
+    try {
+      await cluster.addEphemeralContainer(ns, userPod.metadata.name, container)
+      const result = await pollPod(w, cluster, ns, userPod.metadata.name, deadline, async (p) => containerState(p, container.name, true)?.terminated, container.name, true)
+      return 'value' in result ? finish(at, 'ephemeral', userPod.status?.podIP, result.value) : finish(at, 'ephemeral', userPod.status?.podIP, undefined, `ephemeral probe: ${result.problem}`)
+    } catch (error) {
+      if (error instanceof XccError && /not found|404|forbidden|403|Invalid|422|not supported/i.test(error.message)) notes.push(`ephemeral containers are not available for pod ${at} (${error.message}); probed from a host-network pod on ${node.metadata.name} instead`)
+      else throw error
+    }
+  } else if (userPod) notes.push(`no permission to add an ephemeral container to ${userPod.metadata.name}; probed from a host-network pod on its node instead`)
+  const pod = buildProbePod({runId: req.runId, node: node.metadata.name, image: req.image, target, scripts: deps.scripts, hostNetwork: Boolean(userPod)})
+  throwIfAborted(deps.signal)
+  track(cluster, req.probeNamespace, pod.metadata.name)
+  await cluster.createPod(req.probeNamespace, pod)
+  const at = `${cluster.context}/${req.probeNamespace}/${pod.metadata.name}`
+  let ip: string | undefined
+  const result = await pollPod(w, cluster, req.probeNamespace, pod.metadata.name, deadline, async (p) => {
+    ip ??= p?.status?.podIP
+    return containerState(p, 'probe')?.terminated
+  }, 'probe')
+  const mode = userPod ? 'host-network' : 'pod'
+  if ('value' in result) {
+    const message = result.value.message ?? (await cluster.readPodLog(req.probeNamespace, pod.metadata.name, 'probe').catch(() => '')).split('\n').find((l) => l.startsWith('xcc-probe'))
+    return finish(at, mode, ip, {exitCode: result.value.exitCode, ...(message ? {message} : {})})
+  }
+  return finish(at, mode, ip, undefined, `probe pod: ${result.problem}`)
+}
+

@@ -1,0 +1,149 @@
+/**
+ * `--from <context>[/<namespace>/<pod>]` and `--to <ip:port | <context>/<namespace>/<service>>`
+ * of the live doctor, and what the clusters say about them: the source node, the destination
+ * address, every address:port the flow may carry after kube-proxy's DNAT (for the capture
+ * filter) and the destination nodes to capture on.
+ */
+import {XccError} from '../errors.js'
+import {parseIp} from '../net/ipv4.js'
+import type {KubeEndpoints, KubeNode, KubeService} from '../ports.js'
+
+export interface LiveFrom {
+  readonly context: string
+  readonly pod?: {readonly namespace: string; readonly name: string}
+}
+
+export type LiveTo =
+  | {readonly kind: 'address'; readonly ip: string; readonly port: number}
+  | {readonly kind: 'service'; readonly context: string; readonly namespace: string; readonly name: string}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const FROM_SYNTAX = '<context> or <context>/<namespace>/<pod>'
+const TO_SYNTAX = '<ipv4>:<port> or <context>/<namespace>/<service>'
+
+export function parseLiveFrom(text: string): LiveFrom {
+  const parts = text.split('/')
+  const bad = (why: string): XccError => new XccError(`--from ${text}: ${why}`, {hint: `expected ${FROM_SYNTAX} (a kube context from your kubeconfig)`})
+  if (parts.some((p) => p === '')) throw bad('empty part')
+  if (parts.length === 1) return {context: text}
+  if (parts.length === 3) {
+    const [context, namespace, name] = parts as [string, string, string]
+    if (!DNS_LABEL.test(namespace)) throw bad(`"${namespace}" is not a valid namespace name`)
+    if (!/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(name)) throw bad(`"${name}" is not a valid pod name`)
+    return {context, pod: {namespace, name}}
+  }
+  throw bad(`has ${parts.length} parts`)
+}
+
+export function parseLiveTo(text: string): LiveTo {
+  const bad = (why: string): XccError => new XccError(`--to ${text}: ${why}`, {hint: `expected ${TO_SYNTAX}`})
+  const address = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(text)
+  if (address) {
+    if (parseIp(address[1] as string) === undefined) throw bad(`"${address[1]}" is not an IPv4 address`)
+    const port = Number(address[2])
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port ${address[2]} is outside 1-65535`)
+    return {kind: 'address', ip: address[1] as string, port}
+  }
+  const parts = text.split('/')
+  if (parts.length === 3 && parts.every((p) => p !== '')) {
+    const [context, namespace, name] = parts as [string, string, string]
+    if (!DNS_LABEL.test(namespace)) throw bad(`"${namespace}" is not a valid namespace name`)
+    if (!DNS_LABEL.test(name)) throw bad(`"${name}" is not a valid service name`)
+    return {kind: 'service', context, namespace, name}
+  }
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) throw bad('the port is missing')
+  throw bad('not an address:port nor a service')
+}
+
+export function internalIps(node: KubeNode): string[] {
+  return (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' && parseIp(a.address) !== undefined).map((a) => a.address)
+}
+
+export function nodeZone(node: KubeNode): string | undefined {
+  return node.metadata.labels?.['topology.kubernetes.io/zone'] ?? node.metadata.labels?.['failure-domain.beta.kubernetes.io/zone']
+}
+
+function ready(node: KubeNode): boolean {
+  return !node.spec?.unschedulable && (node.status?.conditions ?? []).every((c) => c.type !== 'Ready' || c.status === 'True')
+}
+
+/** `--node`, else the first ready, schedulable node by name */
+export function chooseNode(nodes: readonly KubeNode[], wanted: string | undefined, context: string): KubeNode {
+  if (wanted) {
+    const node = nodes.find((n) => n.metadata.name === wanted)
+    if (!node) throw new XccError(`--node ${wanted}: context "${context}" has no such node`, {hint: `nodes: ${nodes.map((n) => n.metadata.name).slice(0, 10).join(', ') || 'none'}`})
+    return node
+  }
+  const candidates = [...nodes].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+  const node = candidates.find(ready) ?? candidates[0]
+  if (!node) throw new XccError(`context "${context}" has no nodes to run a probe on`, {exitCode: 3})
+  return node
+}
+
+export interface Destination {
+  readonly ip: string
+  readonly port: number
+  /** every address:port the packets may carry (service VIPs, node ports, endpoints) */
+  readonly variants: ReadonlyArray<{readonly ip: string; readonly port: number}>
+  /** destination nodes to capture on, most relevant first */
+  readonly nodes: readonly string[]
+  /** what owns the destination, for messages */
+  readonly owner?: string
+  readonly mode: 'tcp' | 'http'
+}
+
+/** the cap on destination captures: a load balancer in front of every node reaches any of them */
+export const MAX_DESTINATION_NODES = 8
+
+function endpointTargets(service: KubeService, endpoints: KubeEndpoints | undefined, servicePort: NonNullable<NonNullable<KubeService['spec']>['ports']>[number]) {
+  const targets: Array<{ip: string; port: number; node?: string}> = []
+  for (const subset of endpoints?.subsets ?? []) {
+    const port = (subset.ports ?? []).find((p) => (servicePort.name ? p.name === servicePort.name : true))?.port
+      ?? (typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port)
+    for (const a of subset.addresses ?? []) targets.push({ip: a.ip, port, ...(a.nodeName ? {node: a.nodeName} : {})})
+  }
+  void service
+  return targets
+}
+
+/** A service as destination: its load balancer address when it has one, else its ClusterIP (contracts.md §2). */
+export function serviceDestination(service: KubeService, endpoints: KubeEndpoints | undefined, nodes: readonly KubeNode[], requestedPort?: number): Destination {
+  const spec = service.spec ?? {}
+  const ports = spec.ports ?? []
+  const servicePort = (requestedPort === undefined ? ports[0] : ports.find((p) => p.port === requestedPort || p.nodePort === requestedPort)) ?? ports[0]
+  const label = `service ${service.metadata.namespace}/${service.metadata.name}`
+  if (!servicePort) throw new XccError(`${label} has no ports`, {hint: 'a service without ports cannot be probed'})
+  const lb = spec.type === 'LoadBalancer' ? service.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip : undefined
+  const ip = lb ?? spec.clusterIP
+  if (!ip || ip === 'None') throw new XccError(`${label} has neither a load-balancer address nor a ClusterIP`, {hint: 'probe one of its pods by address instead'})
+  const targets = endpointTargets(service, endpoints, servicePort)
+  const variants = [{ip, port: servicePort.port}]
+  if (spec.clusterIP && spec.clusterIP !== 'None') variants.push({ip: spec.clusterIP, port: servicePort.port})
+  if (servicePort.nodePort) for (const n of nodes) for (const a of internalIps(n)) variants.push({ip: a, port: servicePort.nodePort})
+  variants.push(...targets.map((t) => ({ip: t.ip, port: t.port})))
+  const endpointNodes = [...new Set(targets.map((t) => t.node).filter((n): n is string => n !== undefined))]
+  // through a load balancer or node port the SYN may arrive at any node (externalTrafficPolicy Cluster)
+  const entry = lb || servicePort.nodePort ? nodes.map((n) => n.metadata.name).filter((n) => !endpointNodes.includes(n)) : []
+  const named = /^https?|^web/.test(servicePort.name ?? '') || servicePort.port === 80 || servicePort.port === 8080
+  return {
+    ip, port: servicePort.port === requestedPort || requestedPort === undefined ? servicePort.port : requestedPort,
+    variants, nodes: [...endpointNodes, ...entry].slice(0, MAX_DESTINATION_NODES),
+    owner: label, mode: named ? 'http' : 'tcp',
+  }
+}
+
+/** An address:port in a context: which service, node or pod owns it (seed 001: a hand-made ILB in front of a NodePort). */
+export function addressDestination(ip: string, port: number, services: readonly KubeService[], endpointsOf: (s: KubeService) => KubeEndpoints | undefined, nodes: readonly KubeNode[], pods: ReadonlyArray<{ip?: string; node?: string; name: string}>): Destination {
+  const byAddress = services.find((s) => (s.spec?.clusterIP === ip || s.status?.loadBalancer?.ingress?.some((i) => i.ip === ip)) && (s.spec?.ports ?? []).some((p) => p.port === port))
+  const byNodePort = services.find((s) => (s.spec?.ports ?? []).some((p) => p.nodePort === port))
+  const service = byAddress ?? byNodePort
+  if (service) {
+    const d = serviceDestination(service, endpointsOf(service), nodes, port)
+    return {...d, ip, port, variants: [{ip, port}, ...d.variants], owner: byAddress ? d.owner : `${d.owner} (node port ${port}, behind a load balancer at ${ip})`}
+  }
+  const node = nodes.find((n) => internalIps(n).includes(ip))
+  if (node) return {ip, port, variants: [{ip, port}], nodes: [node.metadata.name], owner: `node ${node.metadata.name}`, mode: 'tcp'}
+  const pod = pods.find((p) => p.ip === ip)
+  if (pod) return {ip, port, variants: [{ip, port}], nodes: pod.node ? [pod.node] : [], owner: `pod ${pod.name}`, mode: 'tcp'}
+  return {ip, port, variants: [{ip, port}], nodes: [], mode: 'tcp'}
+}

@@ -1,0 +1,89 @@
+/**
+ * With --topology, the file supplies the cloud facts and the tracer predicts the probe's path
+ * (the probe pod is added to the topology with the address the cluster gave it), so that the
+ * captures can be checked step by step against the prediction.
+ */
+import type {Check} from '../doctor/check.js'
+import {type DoctorReport, evaluateDoctor} from '../doctor/report.js'
+import {XccError} from '../errors.js'
+import {buildModel} from '../topology/model.js'
+import type {Model} from '../topology/model-types.js'
+import type {Topology} from '../topology/schema.js'
+import {validateTopology} from '../topology/validate.js'
+import {resolveFlow} from '../trace/endpoints.js'
+import type {PathTrace} from '../trace/types.js'
+
+export interface PredictionInput {
+  readonly cluster: string
+  readonly node: string
+  /** the probe's pod; undefined for a host-network probe (the node itself is the source) */
+  readonly pod?: {readonly namespace: string; readonly name: string; readonly ip: string}
+  readonly dst: string
+  readonly port: number
+}
+
+export interface Prediction {
+  readonly report: DoctorReport
+  readonly paths: ReadonlyArray<Pick<PathTrace, 'forward' | 'return'>>
+  /** why the prediction traced another source than the probe's (its address is not in the file's pod range) */
+  readonly note?: string
+}
+
+export interface TopologyPrediction {
+  /** the topology cluster a kube context is: same name, GKE context name, or the one holding its nodes */
+  clusterFor(context: string, nodeNames: readonly string[]): string | undefined
+  /** VMs (not nodes) the flow passes on any predicted path: gateways to capture on */
+  instancesOnPath(input: PredictionInput): string[]
+  predict(input: PredictionInput): Prediction
+}
+
+export function topologyPrediction(model: Model, checks: readonly Check[]): TopologyPrediction {
+  const trace = (m: Model, input: PredictionInput, from: string): Prediction => {
+    const flow = resolveFlow(m, from, `${input.dst}:${input.port}`, 'tcp')
+    const report = evaluateDoctor(m, flow, checks)
+    const paths = report.alternatives ?? [{forward: report.forward, return: report.return}]
+    return {report, paths}
+  }
+  const fallbackFrom = (input: PredictionInput): string => {
+    const cluster = model.clusters.get(input.cluster)
+    const declared = cluster?.pods.find((p) => p.node === input.node && !p.hostNetwork)
+    return declared ? `${input.cluster}/${declared.namespace}/${declared.name}` : `node/${input.node}`
+  }
+  return {
+    clusterFor(context, nodeNames) {
+      if (model.clusters.has(context)) return context
+      const gke = /^gke_[^_]+_[^_]+_(.+)$/.exec(context)?.[1]
+      if (gke && model.clusters.has(gke)) return gke
+      return [...model.clusters.values()].find((c) => c.nodes.some((n) => nodeNames.includes(n.name)))?.name
+    },
+    instancesOnPath(input) {
+      const {paths} = trace(model, input, fallbackFrom(input))
+      const names = new Set<string>()
+      for (const p of paths) {
+        for (const s of [...p.forward, ...p.return]) {
+          if (s.at.startsWith('instance/')) names.add(s.at.slice('instance/'.length))
+        }
+      }
+      return [...names].filter((n) => model.instances.get(n)?.kind === 'vm')
+    },
+    predict(input) {
+      if (!model.nodes.has(input.node)) {
+        throw new XccError(`the topology has no node ${input.node} in cluster ${input.cluster}`, {exitCode: 2, hint: 'the --topology file must describe the live clusters (node names as in kubectl get nodes)'})
+      }
+      if (!input.pod) return trace(model, input, `node/${input.node}`)
+      const pod = input.pod
+      const topology: Topology = {
+        ...model.topology,
+        clusters: model.topology.clusters.map((c) => (c.name === input.cluster ? {...c, pods: [...c.pods.filter((p) => p.name !== pod.name || p.namespace !== pod.namespace), {namespace: pod.namespace, name: pod.name, node: input.node, ip: pod.ip, hostNetwork: false}]} : c)),
+      } as Topology
+      const issues = validateTopology(topology)
+      const built = issues.length === 0 ? buildModel(topology) : undefined
+      if (!built || built.issues.length > 0) {
+        const why = (issues[0] ?? built?.issues[0])?.message ?? 'it does not fit the topology'
+        const fallback = fallbackFrom(input)
+        return {...trace(model, input, fallback), note: `the probe's address ${pod.ip} does not fit the topology (${why}); the prediction traces ${fallback} instead`}
+      }
+      return trace(built.model, input, `${input.cluster}/${pod.namespace}/${pod.name}`)
+    },
+  }
+}

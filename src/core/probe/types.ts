@@ -1,0 +1,66 @@
+/**
+ * What a live doctor run observed (the `observations` extension of `xcc doctor --json`):
+ * the probe's result, every capture with the flow's packets, and how they compare with the
+ * trace's prediction (design.md habit 5: predict, then observe).
+ */
+import type {StepName} from '../trace/types.js'
+import type {ObservedPacket} from './observe.js'
+
+export type ProbeResult = 'connected' | 'timeout' | 'failed' | 'error' | 'not-run'
+
+export interface ProbeObservation {
+  /** `<context>/<namespace>/<pod>` of the probe (or of the pod it joined as an ephemeral container) */
+  readonly at: string
+  readonly node: string
+  /** pod: a probe pod on the node; ephemeral: inside the user's pod; host-network: the node's address stands in for the pod's */
+  readonly mode: 'pod' | 'ephemeral' | 'host-network'
+  readonly src?: string
+  readonly srcPort: number
+  readonly dst: string
+  readonly dstPort: number
+  readonly result: ProbeResult
+  readonly exitCode?: number
+  /** the probe's termination message (or why it did not run) */
+  readonly message?: string
+  readonly durationMs?: number
+}
+
+export interface CaptureObservation {
+  /** `node/<name>` or `instance/<name>` */
+  readonly at: string
+  /** kube context of a node capture */
+  readonly context?: string
+  /** `<namespace>/<pod>` of the capture pod */
+  readonly pod?: string
+  /** ok: the sanity packet was seen; broken: the capture did not work (not a drop!); unavailable: could not be placed */
+  readonly status: 'ok' | 'broken' | 'unavailable'
+  readonly reason?: string
+  readonly filter?: string
+  readonly packets: readonly ObservedPacket[]
+  /** the node's NAT rules were read (lines of `iptables-save -t nat`) */
+  readonly natRules?: number
+}
+
+export interface ObservationCheck {
+  /** the predicted step the observation confirms or contradicts */
+  readonly step: StepName
+  readonly at: string
+  readonly direction: 'forward' | 'return'
+  readonly expected: string
+  readonly observed: string
+  /** match: seen as predicted; mismatch: seen, but different; missing: predicted, not seen; unexpected: seen beyond the predicted end */
+  readonly status: 'match' | 'mismatch' | 'missing' | 'unexpected'
+  readonly lines: readonly string[]
+}
+
+export interface Observations {
+  readonly runId: string
+  readonly probe: ProbeObservation
+  readonly captures: readonly CaptureObservation[]
+  /** present with --topology: observation against prediction */
+  readonly checks?: readonly ObservationCheck[]
+  /** pods removed at the end (or kept with --keep) */
+  readonly cleanup: {readonly deleted: readonly string[]; readonly kept: readonly string[]; readonly failed: readonly string[]}
+  /** what could not be observed and why */
+  readonly notes: readonly string[]
+}
