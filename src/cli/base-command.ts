@@ -5,7 +5,7 @@
  */
 import {Command, Errors, Flags} from '@oclif/core'
 
-import {XccError} from '../core/errors.js'
+import {InterruptedError, XccError} from '../core/errors.js'
 import {colorEnabled} from '../render/terminal.js'
 
 export const JSON_SCHEMA_VERSION = 1
@@ -44,8 +44,8 @@ export abstract class XccCommand extends Command {
 }
 
 export interface Classified {
-  exitCode: 2 | 3 | 4
-  kind: 'usage' | 'environment' | 'bug'
+  exitCode: 2 | 3 | 4 | 130
+  kind: 'usage' | 'environment' | 'bug' | 'interrupted'
   lines: string[]
   hint?: string
   stack?: string
@@ -53,6 +53,9 @@ export interface Classified {
 
 /** user errors → 2 or 3 without a stack; anything unexpected → 4 with its stack (design.md habit 10) */
 export function classify(error: Error & {oclif?: {exit?: number}}): Classified {
+  if (error instanceof InterruptedError) {
+    return {exitCode: 130, kind: 'interrupted', lines: ['interrupted: the pods of this run were removed']}
+  }
   if (error instanceof XccError) {
     return {exitCode: error.exitCode, kind: error.exitCode === 3 ? 'environment' : 'usage', lines: [error.message, ...error.details], ...(error.hint ? {hint: error.hint} : {})}
   }

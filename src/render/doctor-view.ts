@@ -3,7 +3,9 @@
  * CI, golden files) and the ink renderer (terminals) draw exactly this.
  */
 import type {DoctorReport} from '../core/doctor/report.js'
+import type {Observations} from '../core/probe/types.js'
 import type {Step} from '../core/trace/types.js'
+import {observationsSection, observedAt} from './observations-view.js'
 
 export type Style = 'plain' | 'dim' | 'bold' | 'ok' | 'bad' | 'warn' | 'accent' | 'code'
 export interface Segment {
@@ -56,16 +58,25 @@ export function buildDoctorView(report: DoctorReport): Line[] {
   lines.push([seg('xcc doctor  ', 'bold'), seg(report.flow.from, 'accent'), seg(' → '), seg(report.flow.to, 'accent'), seg(`   ${p.protocol} ${p.src}:${p.srcPort} → ${p.dst}:${p.dstPort}`, 'dim')])
   lines.push([])
   lines.push([seg('Forward path', 'bold')])
-  report.forward.forEach((s, i) => lines.push(...stepLines(s, i + 1)))
+  const observations = (report as DoctorReport & {observations?: Observations}).observations
+  // the packets a capture saw, under the first step at that host
+  const withObserved = (steps: readonly Step[], direction: 'forward' | 'return', offset: number): void => {
+    steps.forEach((s, i) => {
+      lines.push(...stepLines(s, offset + i + 1))
+      if (observations && s.at !== steps[i - 1]?.at && (s.at.startsWith('node/') || s.at.startsWith('instance/'))) lines.push(...observedAt(observations, s.at, direction))
+    })
+  }
+  withObserved(report.forward, 'forward', 0)
   if (report.return.length > 0) {
     lines.push([])
     lines.push([seg('Return path', 'bold'), seg('  (the reply, with conntrack reversing every NAT on the way)', 'dim')])
-    report.return.forEach((s, i) => lines.push(...stepLines(s, report.forward.length + i + 1)))
+    withObserved(report.return, 'return', report.forward.length)
   }
   if (report.alternatives) {
     lines.push([])
     lines.push([seg(`This flow has ${report.alternatives.length} alternative paths (ECMP routes, load-balancer backends, service endpoints): `, 'dim'), seg(report.alternatives.map((a, i) => `#${i + 1} ${a.verdict}`).join(', '), 'dim'), seg('; shown above: the first that fails, else the first.', 'dim')])
   }
+  if (observations) lines.push(...observationsSection(observations))
   lines.push([])
   lines.push([seg('Verdict     ', 'bold'), seg(verdictText(report), report.verdict === 'reachable' ? 'ok' : 'bad')])
   const d = report.diagnosis

@@ -3,47 +3,73 @@ import {Flags} from '@oclif/core'
 import {CHECKS} from '../../checks/index.js'
 import {loadTopologyFile} from '../../adapters/topology-file.js'
 import {XccCommand} from '../../cli/base-command.js'
+import {runLiveDoctorCommand} from '../../cli/live-doctor.js'
+import {XccError} from '../../core/errors.js'
+import {DEFAULT_IMAGE} from '../../core/probe/manifests.js'
 import {type DoctorReport, evaluateDoctor} from '../../core/doctor/report.js'
 import type {Model} from '../../core/topology/model-types.js'
 import {resolveFlow} from '../../core/trace/endpoints.js'
 import {renderDoctorText} from '../../render/doctor-text.js'
 import {isInteractive, runWithProgress} from '../../render/progress.js'
 
+const LIVE_ONLY = ['to-context', 'node', 'timeout', 'image', 'keep', 'kubeconfig', 'probe-namespace', 'start-timeout'] as const
+
 export default class Doctor extends XccCommand {
   static override summary = 'Explain why a pod (or VM) can or cannot reach a destination, hop by hop, with the root cause and a fix.'
-  static override description = `Traces a packet from the source to the destination across GKE nodes, VPC routes, peerings, gateway VMs, firewalls and internal load balancers, forward and back (the reply, with every NAT reversed), runs the checks, and names the root cause.
+  static override description = `With --topology, traces a packet from the source to the destination across GKE nodes, VPC routes, peerings, gateway VMs, firewalls and internal load balancers, forward and back (the reply, with every NAT reversed), runs the checks, and names the root cause.
 
-Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input, 3 environment failure, 4 a bug in xcc.`
+Without --topology (or with --live), works on the live clusters of your kubeconfig: runs a probe pod that connects to the destination, captures packets with tcpdump on the source node, the destination nodes (--to-context, or a <context>/<namespace>/<service> destination) and, in an xcc lab, the gateway VMs the topology puts on the path; reads the node's NAT rules, compares what it observed with what the tracer predicted, and explains. Every pod it creates is labelled app.kubernetes.io/managed-by=xcc and removed at the end (xcc doctor cleanup removes leftovers).
+
+Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input, 3 environment failure (API unreachable, missing permission), 4 a bug in xcc, 130 interrupted.`
 
   static override examples = [
     '<%= config.bin %> doctor --topology templates/scenarios/peered-vpcs-missing-snat.yaml --from frontend --to lb/backend-ilb',
-    '<%= config.bin %> doctor --topology topo.yaml --from frontend/default/curl --to 10.193.0.3:32191 --json',
-    '<%= config.bin %> doctor --topology topo.yaml --from node/gke-frontend-1 --to backend/default/dummy-backend',
+    '<%= config.bin %> doctor --topology topo.yaml --from node/gke-frontend-1 --to backend/default/dummy-backend --json',
+    '<%= config.bin %> doctor --from frontend --to 10.193.0.3:32191 --to-context backend',
+    '<%= config.bin %> doctor --from frontend/default/curl --to backend/default/dummy-backend --timeout 3s --json',
+    '<%= config.bin %> doctor --live --topology topo.yaml --from c1 --to 10.210.200.7:80 --to-context c2',
   ]
 
   static override flags = {
-    topology: Flags.string({char: 't', description: 'Topology file (apiVersion xcc/v1, YAML or JSON) to analyse.', required: true, helpValue: 'FILE'}),
-    from: Flags.string({description: 'Source: <cluster>, <cluster>/<namespace>/<pod>, node/<name>, instance/<name> or an IPv4 address the topology owns.', required: true, helpValue: 'SOURCE'}),
-    to: Flags.string({description: 'Destination: <ipv4>:<port>, lb/<forwarding-rule> or <cluster>/<namespace>/<service>.', required: true, helpValue: 'DESTINATION'}),
-    protocol: Flags.string({description: 'Transport protocol (default: the destination\'s, else tcp).', options: ['tcp', 'udp']}),
+    topology: Flags.string({char: 't', description: 'Topology file (apiVersion xcc/v1, YAML or JSON): analyse it (static), or with --live check the live observations against it.', helpValue: 'FILE'}),
+    from: Flags.string({description: 'Source. Static: <cluster>, <cluster>/<namespace>/<pod>, node/<name>, instance/<name> or an IPv4 address. Live: <context> or <context>/<namespace>/<pod>.', required: true, helpValue: 'SOURCE'}),
+    to: Flags.string({description: 'Destination. Static: <ipv4>:<port>, lb/<forwarding-rule> or <cluster>/<namespace>/<service>. Live: <ipv4>:<port> or <context>/<namespace>/<service>.', required: true, helpValue: 'DESTINATION'}),
+    protocol: Flags.string({description: 'Transport protocol (default: the destination\'s, else tcp). Live probes are TCP.', options: ['tcp', 'udp']}),
+    live: Flags.boolean({description: 'Probe the live clusters even with --topology (the file then supplies the cloud facts and the prediction).', default: false}),
+    'to-context': Flags.string({description: 'Live: kube context of the destination, to capture on its nodes.', helpValue: 'CONTEXT'}),
+    node: Flags.string({description: 'Live: run the probe on this node of the source context.', helpValue: 'NODE'}),
+    timeout: Flags.string({description: 'Live: how long the probe waits for the connection.', default: '5s', helpValue: 'DURATION'}),
+    'start-timeout': Flags.string({description: 'Live: how long pods may take to start (scheduling, image pull).', default: '60s', helpValue: 'DURATION'}),
+    image: Flags.string({description: 'Live: image of the probe and capture pods (needs sh, curl, tcpdump, iptables-save, ip).', default: DEFAULT_IMAGE, helpValue: 'IMAGE'}),
+    keep: Flags.boolean({description: 'Live: keep the probe and capture pods for inspection (remove them later with xcc doctor cleanup).', default: false}),
+    kubeconfig: Flags.string({description: 'Live: kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE'}),
+    'probe-namespace': Flags.string({description: 'Live: namespace of the probe and capture pods (must admit privileged pods).', default: 'default', helpValue: 'NAMESPACE'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Doctor)
-    const state: {model?: Model; report?: DoctorReport} = {}
-    await runWithProgress([
-      {title: `Load ${flags.topology}`, run: async (s) => void (s.model = await loadTopologyFile(flags.topology))},
-      {title: `Trace ${flags.from} → ${flags.to} and run ${CHECKS.length} checks`, run: (s) => {
-        const model = s.model as Model
-        s.report = evaluateDoctor(model, resolveFlow(model, flags.from, flags.to, flags.protocol as 'tcp' | 'udp' | undefined), CHECKS)
-      }},
-    ], state, {interactive: !flags.json && isInteractive(process.stderr, process.env)})
-    const report = state.report as DoctorReport
+    const live = flags.live || !flags.topology
+    if (!live) {
+      const given = LIVE_ONLY.filter((f) => this.argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)))
+      if (given.length > 0) throw new XccError(`--${given[0]} applies to live probes, but --topology alone analyses the file only`, {hint: 'add --live to probe the live clusters and check them against the file'})
+    }
+    if (live && flags.protocol === 'udp') throw new XccError('live probes are TCP only (--protocol udp)', {hint: 'drop --protocol, or analyse UDP statically with --topology'})
+    const interactive = !flags.json && isInteractive(process.stderr, process.env)
+    const model = flags.topology ? await loadTopologyFile(flags.topology) : undefined
+    const report: DoctorReport = live
+      ? await runLiveDoctorCommand({...flags, toContext: flags['to-context'], probeNamespace: flags['probe-namespace'], startTimeout: flags['start-timeout']}, model, CHECKS, {interactive})
+      : await this.analyse(model as Model, flags.from, flags.to, flags.protocol as 'tcp' | 'udp' | undefined, interactive)
     if (flags.json) this.printJson(report)
     else if (process.stdout.isTTY && this.color()) {
       const {renderDoctorInk} = await import('../../render/doctor-ink.js')
       await renderDoctorInk(report, process.stdout)
     } else process.stdout.write(renderDoctorText(report, {color: this.color()}))
     process.exitCode = report.verdict === 'reachable' ? 0 : 1
+  }
+
+  private async analyse(model: Model, from: string, to: string, protocol: 'tcp' | 'udp' | undefined, interactive: boolean): Promise<DoctorReport> {
+    const state: {report?: DoctorReport} = {}
+    await runWithProgress([{title: `Trace ${from} → ${to} and run ${CHECKS.length} checks`, run: (s) => void (s.report = evaluateDoctor(model, resolveFlow(model, from, to, protocol), CHECKS))}], state, {interactive})
+    return state.report as DoctorReport
   }
 }

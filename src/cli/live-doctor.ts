@@ -1,0 +1,81 @@
+/**
+ * Wires the live doctor to the outside world: the kube contexts, the lab's VMs when the context
+ * belongs to an xcc lab, the clock, the probe scripts, Ctrl-C (abort the run, remove its pods,
+ * exit 130; a second Ctrl-C exits at once) and progress on stderr.
+ */
+import {randomBytes, randomInt} from 'node:crypto'
+
+import {loadKubeContexts} from '../adapters/kube.js'
+import {NO_INSTANCE_SHELL, findLabByServer, labInstanceShell} from '../adapters/lab-instances.js'
+import {loadProbeScripts, systemClock} from '../adapters/system.js'
+import type {Check} from '../core/doctor/check.js'
+import {XccError} from '../core/errors.js'
+import type {LiveReport} from '../core/probe/report.js'
+import {type LiveEvent, runLiveDoctor} from '../core/probe/run.js'
+import {parseLiveFrom, parseLiveTo} from '../core/probe/targets.js'
+import {topologyPrediction} from '../core/probe/topology-prediction.js'
+import type {Model} from '../core/topology/model-types.js'
+import {type LiveProgress, inkProgress, plainProgress} from '../render/live-progress.js'
+
+export interface LiveDoctorFlags {
+  readonly from: string
+  readonly to: string
+  readonly toContext?: string
+  readonly node?: string
+  readonly timeout: string
+  readonly image: string
+  readonly keep: boolean
+  readonly kubeconfig?: string
+  readonly probeNamespace: string
+  readonly startTimeout: string
+}
+
+/** `5s`, `500ms`, `1m`, or plain seconds */
+export function parseDuration(text: string, flag: string, options: {min: number; max: number}): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim())
+  if (!m) throw new XccError(`--${flag} ${text}: not a duration`, {hint: 'write it like 5s, 1500ms or 2m'})
+  const value = Number(m[1]) * (m[2] === 'ms' ? 0.001 : m[2] === 'm' ? 60 : 1)
+  if (value < options.min || value > options.max) throw new XccError(`--${flag} ${text}: must be between ${options.min}s and ${options.max}s`)
+  return value
+}
+
+export async function runLiveDoctorCommand(flags: LiveDoctorFlags, model: Model | undefined, checks: readonly Check[], options: {interactive: boolean}): Promise<LiveReport> {
+  const from = parseLiveFrom(flags.from)
+  const to = parseLiveTo(flags.to)
+  if (to.kind === 'service' && flags.toContext && flags.toContext !== to.context) {
+    throw new XccError(`--to-context ${flags.toContext} contradicts --to ${flags.to}`, {hint: 'a service destination names its own context; drop --to-context'})
+  }
+  if (from.pod && flags.node) throw new XccError('--node cannot be combined with --from <context>/<namespace>/<pod>: the probe runs on that pod\'s node', {hint: 'drop --node'})
+  const timeoutSeconds = Math.ceil(parseDuration(flags.timeout, 'timeout', {min: 1, max: 300}))
+  const startSeconds = Math.ceil(parseDuration(flags.startTimeout, 'start-timeout', {min: 1, max: 600}))
+  if (!/^[a-z0-9][a-z0-9._/:@-]*$/i.test(flags.image)) throw new XccError(`--image ${flags.image}: not an image reference`)
+  const kube = await loadKubeContexts({...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), env: process.env})
+  const lab = findLabByServer(kube.open(from.context).server)
+  const controller = new AbortController()
+  let interrupts = 0
+  const onSigint = (): void => {
+    interrupts += 1
+    if (interrupts > 1) process.exit(130)
+    process.stderr.write('\nxcc: interrupted; removing the pods of this run (Ctrl-C again to quit at once)\n')
+    controller.abort()
+  }
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigint)
+  const progress: LiveProgress = options.interactive ? await inkProgress(process.stderr) : plainProgress(process.stderr)
+  try {
+    return await runLiveDoctor({
+      from, to, ...(flags.toContext ? {toContext: flags.toContext} : {}), ...(flags.node ? {node: flags.node} : {}),
+      timeoutSeconds, startSeconds, image: flags.image, keep: flags.keep, probeNamespace: flags.probeNamespace,
+      runId: randomBytes(4).toString('hex'), sourcePort: randomInt(42000, 60000),
+    }, {
+      kube, clock: systemClock, scripts: loadProbeScripts(), signal: controller.signal,
+      instances: lab ? labInstanceShell(lab) : NO_INSTANCE_SHELL,
+      ...(model ? {prediction: topologyPrediction(model, checks)} : {}),
+      onEvent: (e: LiveEvent) => progress.onEvent(e),
+    })
+  } finally {
+    await progress.close()
+    process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onSigint)
+  }
+}
