@@ -212,7 +212,11 @@ describe('loadKubeContexts against the lab API server', () => {
       {verb: 'get', resource: 'daemonsets', group: 'apps', namespace: 'kube-system'},
     ])
     assert.equal(answers.length, 3)
-    for (const answer of answers) assert.deepEqual(answer, {allowed: true, reason: 'the xcc lab allows every authenticated user'})
+    // the static token's user may do everything in the lab; the reason is the authorizer's wording
+    for (const answer of answers) {
+      assert.equal(answer.allowed, true)
+      assert.match(answer.reason ?? '', /\S/)
+    }
     assert.deepEqual(await lab.canI([]), [])
   })
 
