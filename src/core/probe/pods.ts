@@ -5,7 +5,7 @@
 import {InterruptedError} from '../errors.js'
 import type {Clock, KubeCluster, KubeContainerState, KubePod} from '../ports.js'
 
-export const POLL_MS = 100
+export const POLL_MS = 50
 
 /** container waiting reasons that will not get better by themselves */
 const STUCK = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'CrashLoopBackOff'])

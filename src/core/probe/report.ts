@@ -38,6 +38,7 @@ export interface AssembleInput {
   readonly cluster?: string
   readonly prediction?: TopologyPrediction
   readonly masqConfig?: KubeConfigMap
+  readonly timings: Observations['timings']
 }
 
 function finding(check: string, status: Finding['status'], summary: string, evidence?: readonly string[]): Finding {
@@ -86,7 +87,7 @@ export function assembleLiveReport(input: AssembleInput): LiveReport {
   const evidence = keyEvidence({captures, sourceHost})
   const findings = probeFindings(input)
   const observations = (checks?: Observations['checks']): Observations => ({
-    runId: request.runId, probe, captures, ...(checks ? {checks} : {}), cleanup: input.cleanup, notes: [...input.notes],
+    runId: request.runId, probe, captures, ...(checks ? {checks} : {}), cleanup: input.cleanup, notes: [...input.notes], timings: input.timings,
   })
   const flow = {from: probe.at, to: `${probe.dst}:${probe.dstPort}`, packet: {src, dst: probe.dst, protocol: 'tcp' as const, srcPort: request.sourcePort, dstPort: probe.dstPort}}
 

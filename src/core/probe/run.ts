@@ -51,7 +51,7 @@ interface Created {
 }
 
 /** after the probe ends, how long late packets (retransmits, resets) may still arrive */
-const GRACE_MS = 300
+const GRACE_MS = 250
 
 export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<LiveReport> {
   const w = {clock: deps.clock, signal: deps.signal}
@@ -60,6 +60,9 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   const dstContext = req.to.kind === 'service' ? req.to.context : req.toContext
   const target = dstContext === undefined ? undefined : dstContext === source.context ? source : deps.kube.open(dstContext)
   const ns = req.probeNamespace
+  const t0 = deps.clock.now()
+  const marks: Record<string, number> = {}
+  const mark = (name: string): void => void (marks[name] = deps.clock.now())
 
   event('access', 'Check permissions and Pod Security', 'running')
   const sourceNeeds: AccessNeed[] = [
@@ -90,6 +93,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     if (note) notes.push(note)
   }
   event('access', 'Check permissions and Pod Security', 'done')
+  mark('preflight')
 
   event('facts', 'Read nodes, pods and services', 'running')
   const [sourceNodes, targetNodes] = await Promise.all([source.listNodes(), target && target !== source ? target.listNodes() : Promise.resolve(undefined)])
@@ -104,6 +108,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   const masqConfig = denied(sourceDenied, 'get', 'configmaps') ? undefined : await source.getConfigMap('kube-system', 'ip-masq-agent')
   event('facts', 'Read nodes, pods and services', 'done', `source node ${node.metadata.name}; destination ${destination.ip}:${destination.port}${destination.owner ? ` (${destination.owner})` : ''}`)
 
+  mark('facts')
   const cluster = deps.prediction?.clusterFor(source.context, sourceNodes.map((n) => n.metadata.name))
   if (deps.prediction && !cluster) throw new XccError(`the --topology file has no cluster for context "${source.context}" (by name or by its nodes)`, {hint: 'name the cluster after the context, or describe its nodes with the names kubectl get nodes prints'})
   const filter = buildCaptureFilter(destination.variants)
@@ -130,6 +135,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   try {
     event('capture', `Start ${points.length} capture${points.length === 1 ? '' : 's'} (${points.map((p) => p.at).join(', ')})`, 'running')
     await Promise.all(points.map((p) => p.start()))
+    mark('captures')
     const broken = points.filter((p) => p.state.status !== 'ok')
     event('capture', `Captures live on ${points.length - broken.length} of ${points.length} hosts`, broken.length ? 'failed' : 'done', broken.map((p) => `${p.at}: ${p.state.reason}`).join('; ') || undefined)
 
@@ -137,12 +143,14 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     probe = await runProbe(req, deps, source, node, userPod, destination, denied(sourceDenied, 'patch', 'pods/ephemeralcontainers'), track, notes)
     event('probe', `Probe ${destination.ip}:${destination.port}: ${probe.result}`, probe.result === 'connected' ? 'done' : 'failed', probe.message)
 
+    mark('probe')
     await deps.clock.sleep(GRACE_MS, deps.signal)
     throwIfAborted(deps.signal)
     const flow = {sourcePort: req.sourcePort, services: destination.variants}
     const texts = await Promise.all(points.map(async (p) => (p.state.status === 'unavailable' ? '' : p.read())))
     sourceLog = parseCaptureLog(texts[0] ?? '')
     captures = points.map((p, i) => observeCapture(p, texts[i] ?? '', flow, filter))
+    mark('collect')
   } finally {
     await Promise.all(points.map((p) => p.stop().catch(() => undefined)))
     event('cleanup', req.keep ? `Keep ${created.length} pods (--keep)` : `Remove ${created.length} pods`, 'running')
@@ -156,11 +164,14 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
         cleanup.failed.push(label)
       }
     }))
+    mark('cleanup')
     event('cleanup', req.keep ? `Kept ${cleanup.kept.length} pods` : `Removed ${cleanup.deleted.length} pods`, cleanup.failed.length ? 'failed' : 'done', cleanup.failed.length ? `could not remove ${cleanup.failed.join(', ')}: run xcc doctor cleanup` : undefined)
   }
 
+  const span = (from: string | undefined, to: string): number => Math.round((marks[to] ?? 0) - (from ? marks[from] ?? 0 : t0))
+  const timings = {preflightMs: span(undefined, 'preflight'), factsMs: span('preflight', 'facts'), capturesLiveMs: span('facts', 'captures'), probeMs: span('captures', 'probe'), collectMs: span('probe', 'collect'), cleanupMs: span('collect', 'cleanup'), totalMs: Math.round(deps.clock.now() - t0)}
   return assembleLiveReport({
-    request: req, probe: probe as ProbeObservation, captures, notes, cleanup, destination, node, sourceContext: source.context,
+    request: req, timings, probe: probe as ProbeObservation, captures, notes, cleanup, destination, node, sourceContext: source.context,
     sourceLog: sourceLog ?? parseCaptureLog(''), hostNetworkProbe: Boolean(userPod) && probe?.mode === 'host-network',
     ...(cluster ? {cluster} : {}), ...(deps.prediction ? {prediction: deps.prediction} : {}),
     ...(masqConfig ? {masqConfig} : {}),

@@ -63,4 +63,6 @@ export interface Observations {
   readonly cleanup: {readonly deleted: readonly string[]; readonly kept: readonly string[]; readonly failed: readonly string[]}
   /** what could not be observed and why */
   readonly notes: readonly string[]
+  /** milliseconds spent in each phase of the run (captures start in parallel) */
+  readonly timings: {readonly preflightMs: number; readonly factsMs: number; readonly capturesLiveMs: number; readonly probeMs: number; readonly collectMs: number; readonly cleanupMs: number; readonly totalMs: number}
 }
