@@ -8,6 +8,7 @@ import type {ObjectStore} from './store.js'
 import {type Container, type KubeObject, type Pod, type PodSpec, type NodeObject, isPlainObject, jsonEqual, nowIso} from './types.js'
 import {labelSelectorRequirements, matchesLabels} from './selectors.js'
 import {type LabelSelector} from './types.js'
+import {admitRbac} from './rbac/validation.js'
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 export const KUBELET_VERSION = 'v1.32.0-xcc'
@@ -18,7 +19,7 @@ function imagePullPolicy(image: string | undefined): string {
   return !tag || tag === 'latest' ? 'Always' : 'IfNotPresent'
 }
 
-function defaultContainer(container: Container): void {
+export function defaultContainer(container: Container): void {
   container.terminationMessagePath ??= '/dev/termination-log'
   container.terminationMessagePolicy ??= 'File'
   container.imagePullPolicy ??= imagePullPolicy(container.image)
@@ -37,7 +38,7 @@ export function defaultPodSpec(spec: PodSpec): void {
   spec.enableServiceLinks ??= true
   spec.priority ??= 0
   if (!Array.isArray(spec.containers)) spec.containers = []
-  for (const container of [...(spec.initContainers ?? []), ...spec.containers]) if (isPlainObject(container)) defaultContainer(container)
+  for (const container of [...(spec.initContainers ?? []), ...spec.containers, ...(spec.ephemeralContainers ?? [])]) if (isPlainObject(container)) defaultContainer(container)
 }
 
 function validatePodSpec(spec: PodSpec | undefined, prefix: string): StatusCause[] {
@@ -148,6 +149,7 @@ export function admitCreate(object: KubeObject, context: AdmissionContext): Kube
       const pod = object as Pod
       if (isPlainObject(pod.spec)) defaultPodSpec(pod.spec)
       const causes = validatePodSpec(pod.spec, 'spec')
+      if ((pod.spec?.ephemeralContainers ?? []).length > 0) causes.push({reason: 'FieldValueForbidden', field: 'spec.ephemeralContainers', message: 'Forbidden: cannot be set on create'})
       if (causes.length > 0) throw invalid('Pod', name, causes)
       pod.status = {phase: 'Pending', qosClass: 'BestEffort'}
       break
@@ -171,6 +173,7 @@ export function admitCreate(object: KubeObject, context: AdmissionContext): Kube
       object.status = {currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0}
       break
   }
+  admitRbac(object, undefined)
   return object
 }
 
@@ -216,6 +219,7 @@ export function admitUpdate(object: KubeObject, current: KubeObject, context: Ad
       }
       break
   }
+  admitRbac(object, current)
   return object
 }
 

@@ -5,13 +5,15 @@
  * controller removes them), objects with finalizers wait for them, everything else goes at once.
  */
 import {admitCreate, admitUpdate, type AdmissionContext} from './admission.js'
+import {admitEphemeralContainers} from './ephemeral.js'
 import {ApiError, badRequest, conflict, notFound} from './errors.js'
 import {applyJsonPatch} from './patch/json-patch.js'
 import {applyMergePatch} from './patch/merge-patch.js'
 import {strategicSchemaFor} from './patch/schemas.js'
 import {applyStrategicMergePatch} from './patch/strategic.js'
+import {admitPodSecurity, significantPodUpdate, warnPodTemplate} from './podsecurity/admission.js'
 import {apiVersionOf, type ResourceType} from './resources.js'
-import type {ObjectStore} from './store.js'
+import {type ObjectStore, randomSuffix} from './store.js'
 import {type KubeObject, type Pod, clone, isPlainObject} from './types.js'
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply'
@@ -33,8 +35,15 @@ export interface DeleteOptions {
 
 export interface MutationOptions {
   dryRun?: boolean
-  subresource?: 'status'
+  subresource?: 'status' | 'ephemeralcontainers'
+  /** admission warnings for the response (PodSecurity's `warn` level) are added here */
+  warnings?: string[]
+  /** a last check of the admitted object before it is stored (the handlers' RBAC escalation check) */
+  guard?: (object: KubeObject, current: KubeObject | undefined) => void
 }
+
+const isCore = (type: ResourceType, resource: string): boolean => type.group === '' && type.resource === resource
+const isDaemonSets = (type: ResourceType): boolean => type.group === 'apps' && type.resource === 'daemonsets'
 
 export class ClusterApi {
   readonly store: ObjectStore
@@ -68,8 +77,17 @@ export class ClusterApi {
   }
 
   create(type: ResourceType, namespace: string | undefined, body: unknown, options: MutationOptions = {}): KubeObject {
-    const object = this.checkBody(type, body, namespace)
-    return this.store.create(type, admitCreate(object, this.admission), {dryRun: options.dryRun})
+    const checked = this.checkBody(type, body, namespace)
+    // the name is generated before admission, so that admission messages can name the object
+    if (!checked.metadata.name && checked.metadata.generateName) {
+      do checked.metadata.name = `${checked.metadata.generateName}${randomSuffix()}`
+      while (this.store.get(type, checked.metadata.namespace, checked.metadata.name))
+    }
+    const object = admitCreate(checked, this.admission)
+    if (isCore(type, 'pods')) admitPodSecurity(this.store, object as Pod, options.warnings)
+    if (isDaemonSets(type)) warnPodTemplate(this.store, object, options.warnings)
+    options.guard?.(object, undefined)
+    return this.store.create(type, object, {dryRun: options.dryRun})
   }
 
   update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: MutationOptions = {}): KubeObject {
@@ -83,8 +101,16 @@ export class ClusterApi {
     // as the real server: a stale resourceVersion is a conflict before any validation
     const wanted = object.metadata.resourceVersion
     if (wanted !== undefined && wanted !== '' && wanted !== current.metadata.resourceVersion) throw conflict(type, name)
-    const admitted = options.subresource === 'status' ? object : admitUpdate(object, current, this.admission)
-    const updated = this.store.replace(type, admitted, {dryRun: options.dryRun, subresource: options.subresource})
+    let admitted: KubeObject
+    if (options.subresource === 'status') admitted = object
+    else if (options.subresource === 'ephemeralcontainers') admitted = admitEphemeralContainers(object, current as Pod)
+    else admitted = admitUpdate(object, current, this.admission)
+    if (options.subresource !== 'status') {
+      if (isCore(type, 'pods') && significantPodUpdate(admitted as Pod, current as Pod)) admitPodSecurity(this.store, admitted as Pod, options.warnings)
+      if (isDaemonSets(type)) warnPodTemplate(this.store, admitted, options.warnings)
+      options.guard?.(admitted, current)
+    }
+    const updated = this.store.replace(type, admitted, {dryRun: options.dryRun, subresource: options.subresource === 'status' ? 'status' : undefined})
     return this.finishIfReleased(type, updated)
   }
 

@@ -87,7 +87,9 @@ export function conflict(r: ResourceName, name: string, why = 'the object has be
 }
 
 export function invalid(kind: string, name: string, causes: StatusCause[], group = ''): ApiError {
-  const listed = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ')
+  // as Go's aggregate error: one message alone, several (deduplicated) in brackets
+  const messages = [...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message}` : (c.message ?? ''))))]
+  const listed = messages.length === 1 ? messages[0]! : `[${messages.join(', ')}]`
   return new ApiError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${listed}`, {name, group: group || undefined, kind, causes})
 }
 
@@ -97,6 +99,12 @@ export function badRequest(message: string): ApiError {
 
 export function forbidden(message: string): ApiError {
   return new ApiError(403, 'Forbidden', message)
+}
+
+/** `pods "x" is forbidden: …` (`pods is forbidden: …` without a name), with the details the real server gives. */
+export function forbiddenObject(r: ResourceName, name: string, why: string): ApiError {
+  const subject = name ? `${qualified(r)} ${JSON.stringify(name)}` : qualified(r)
+  return new ApiError(403, 'Forbidden', `${subject} is forbidden: ${why}`, {name: name || undefined, group: r.group || undefined, kind: r.resource})
 }
 
 export function methodNotAllowed(message = 'the server does not allow this method on the requested resource'): ApiError {

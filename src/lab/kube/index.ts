@@ -1,9 +1,10 @@
 /**
  * An emulated Kubernetes API server for one lab cluster: HTTPS on loopback, client-certificate
- * and bearer-token authentication, an in-memory object store, and the controllers that make
- * pods real (scheduler, kubelet through a PodRuntime, DaemonSets, ServiceAccount tokens,
- * namespaces, garbage collection). Real clients (kubectl 1.32, @kubernetes/client-node 1.x)
- * talk to it unchanged.
+ * and bearer-token authentication, RBAC authorization (with the default bootstrap roles;
+ * `system:masters` may do everything), PodSecurity admission, an in-memory object store, and
+ * the controllers that make pods real (scheduler, kubelet through a PodRuntime, DaemonSets,
+ * ServiceAccount tokens, namespaces, garbage collection). Real clients (kubectl 1.32,
+ * @kubernetes/client-node 1.x) talk to it unchanged.
  */
 import {mkdirSync} from 'node:fs'
 
@@ -21,6 +22,8 @@ import type {ServerContext} from './http/handlers.js'
 import {listen} from './http/server.js'
 import {ResourceRegistry} from './resources.js'
 import type {PodRuntime} from './runtime.js'
+import {RbacAuthorizer} from './rbac/authorizer.js'
+import {bootstrapPolicy} from './rbac/bootstrap.js'
 import {ObjectStore} from './store.js'
 import type {KubeObject} from './types.js'
 
@@ -40,7 +43,7 @@ export interface KubeApiServerOptions {
   port?: number
   /** PEM; caCert verifies client certificates and goes into ServiceAccount token Secrets */
   tls: {key: string; cert: string; caCert: string}
-  /** bearer tokens → user and groups */
+  /** bearer tokens → user and groups (plus `system:authenticated`); RBAC decides what they may do */
   staticTokens?: ReadonlyMap<string, StaticTokenUser>
   runtime: PodRuntime
   /** container logs: <logDir>/<ns>_<pod>_<container>.log (created if missing) */
@@ -79,6 +82,11 @@ function rank(object: KubeObject): number {
 function loadObjects(api: ClusterApi, objects: readonly KubeObject[]): void {
   const registry = api.store.registry
   for (const name of SYSTEM_NAMESPACES) api.create(registry.get('namespaces'), undefined, {metadata: {name}})
+  // the default RBAC policy, unless the given objects replace one of its roles or bindings
+  const given = new Set(objects.map((o) => `${o.kind}/${o.metadata?.name ?? ''}`))
+  for (const object of bootstrapPolicy()) {
+    if (!given.has(`${object.kind}/${object.metadata.name}`)) api.create(registry.forKind(object.apiVersion!, object.kind!)!, undefined, object)
+  }
   for (const object of [...objects].sort((a, b) => rank(a) - rank(b))) {
     const type = registry.forKind(object.apiVersion ?? '', object.kind ?? '')
     if (!type || type.virtual) throw new Error(`objects: ${object.apiVersion}/${object.kind} ${object.metadata?.name ?? ''} is not a kind this API server stores`)
@@ -109,7 +117,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   for (const controller of controllers) controller.start()
   kubelet.start()
 
-  const context: ServerContext = {api, store, serviceAccounts, logDir: options.logDir, streams: new Set()}
+  const context: ServerContext = {api, store, authorizer: new RbacAuthorizer(store), serviceAccounts, logDir: options.logDir, streams: new Set()}
   const authenticator = createAuthenticator({staticTokens: options.staticTokens, serviceAccountToken: (token) => serviceAccounts.authenticate(token)})
   let server: Awaited<ReturnType<typeof listen>>['server']
   let port: number

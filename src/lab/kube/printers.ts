@@ -243,7 +243,29 @@ const lease: Printer = {
   cells: (o) => [(o.spec as {holderIdentity?: string} | undefined)?.holderIdentity ?? ''],
 }
 
+/** Roles and ClusterRoles: NAME and CREATED AT (an RFC 3339 time, not an age). */
+const role: Printer = {
+  ownLayout: true,
+  columns: [{name: 'Name'}, {name: 'Created At'}],
+  cells: (o) => [o.metadata.name ?? '', o.metadata.creationTimestamp ?? ''],
+}
+
+const roleBinding: Printer = {
+  ageAfter: 1,
+  columns: [{name: 'Role'}, {name: 'Users', wide: true}, {name: 'Groups', wide: true}, {name: 'ServiceAccounts', wide: true}],
+  cells(o) {
+    const ref = (o.roleRef ?? {}) as {kind?: string; name?: string}
+    const subjects = (Array.isArray(o.subjects) ? o.subjects : []) as Array<{kind?: string; name?: string; namespace?: string}>
+    const named = (kind: string): string => subjects.filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : String(s.name))).join(', ')
+    return [`${ref.kind ?? ''}/${ref.name ?? ''}`, named('User'), named('Group'), named('ServiceAccount')]
+  },
+}
+
 export const PRINTERS: Readonly<Record<string, Printer>> = {
+  Role: role,
+  ClusterRole: role,
+  RoleBinding: roleBinding,
+  ClusterRoleBinding: roleBinding,
   Pod: pod,
   Node: node,
   Service: service,

@@ -81,6 +81,7 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
     subresources: {
       log: {kind: 'Pod', verbs: ['get']},
       binding: {kind: 'Binding', verbs: ['create']},
+      ephemeralcontainers: {kind: 'Pod', verbs: ['get', 'patch', 'update']},
     },
   }),
   define({resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], status: true, verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']}),
@@ -99,7 +100,13 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   define({group: 'apps', resource: 'daemonsets', kind: 'DaemonSet', shortNames: ['ds'], categories: ['all'], status: true, generation: true}),
   define({group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease'}),
   define({group: 'discovery.k8s.io', resource: 'endpointslices', kind: 'EndpointSlice'}),
+  define({group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false}),
+  define({group: 'rbac.authorization.k8s.io', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false}),
+  define({group: 'rbac.authorization.k8s.io', resource: 'rolebindings', kind: 'RoleBinding'}),
+  define({group: 'rbac.authorization.k8s.io', resource: 'roles', kind: 'Role'}),
+  define({group: 'authorization.k8s.io', resource: 'localsubjectaccessreviews', kind: 'LocalSubjectAccessReview', verbs: ['create'], virtual: true}),
   define({group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'], virtual: true}),
+  define({group: 'authorization.k8s.io', resource: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', namespaced: false, verbs: ['create'], virtual: true}),
   define({group: 'authorization.k8s.io', resource: 'subjectaccessreviews', kind: 'SubjectAccessReview', namespaced: false, verbs: ['create'], virtual: true}),
   define({group: 'authentication.k8s.io', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', namespaced: false, verbs: ['create'], virtual: true}),
 ]

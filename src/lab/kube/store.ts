@@ -42,6 +42,19 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 /** metadata the server owns: a write cannot change it */
 const SERVER_OWNED = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const
 
+/** Why a name is not valid for the type (RBAC objects take any path segment, e.g. `system:basic-user`; others a DNS subdomain). */
+function invalidName(type: ResourceType, name: string): string | undefined {
+  if (type.group === 'rbac.authorization.k8s.io') {
+    if (name === '.' || name === '..') return `may not be '${name}'`
+    for (const c of ['/', '%']) if (name.includes(c)) return `may not contain '${c}'`
+    return undefined
+  }
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+  }
+  return undefined
+}
+
 export function randomSuffix(length = 5): string {
   let out = ''
   for (let i = 0; i < length; i++) out += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)]
@@ -149,15 +162,8 @@ export class ObjectStore {
       do meta.name = `${meta.generateName}${randomSuffix()}`
       while (bucket.has(objectKey(meta.namespace, meta.name)))
     }
-    if (meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name)) {
-      throw invalid(type.kind, meta.name, [
-        {
-          reason: 'FieldValueInvalid',
-          field: 'metadata.name',
-          message: `Invalid value: "${meta.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
-        },
-      ], type.group)
-    }
+    const nameProblem = invalidName(type, meta.name)
+    if (nameProblem) throw invalid(type.kind, meta.name, [{reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${meta.name}": ${nameProblem}`}], type.group)
     this.checkNamespace(type, meta.namespace)
     const key = objectKey(type.namespaced ? meta.namespace : undefined, meta.name)
     if (this.bucket(type).has(key)) throw alreadyExists(type, meta.name)

@@ -92,7 +92,13 @@ export interface PodSpec {
   schedulerName?: string
   initContainers?: Container[]
   containers: Container[]
+  /** added only through the `ephemeralcontainers` subresource; never restarted */
+  ephemeralContainers?: EphemeralContainer[]
   [field: string]: unknown
+}
+
+export interface EphemeralContainer extends Container {
+  targetContainerName?: string
 }
 
 export interface Condition {
@@ -135,6 +141,7 @@ export interface PodStatus {
   startTime?: string
   initContainerStatuses?: ContainerStatus[]
   containerStatuses?: ContainerStatus[]
+  ephemeralContainerStatuses?: ContainerStatus[]
   qosClass?: string
   [field: string]: unknown
 }

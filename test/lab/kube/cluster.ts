@@ -1,8 +1,14 @@
 /**
  * A real emulated API server for tests: real certificates (made once per process), a
- * LocalProcessRuntime (pods are plain local processes, no namespaces), two Ready nodes, a
- * static token, and kubeconfigs for client-certificate and token authentication. Everything
+ * LocalProcessRuntime (pods are plain local processes, no namespaces), two Ready nodes, static
+ * tokens, and kubeconfigs for client-certificate and token authentication. Everything
  * listens on 127.0.0.1 and `close()` kills every process and removes the temp directory.
+ *
+ * Identities: the client certificate is `lab-admin` in `system:masters` (allowed everything);
+ * STATIC_TOKEN is `static-user` in group `testers`, and the `default` ServiceAccount of
+ * `default` is used by tests as a privileged robot: both are bound to `cluster-admin` by the
+ * ClusterRoleBinding `test-admins`. ALICE_TOKEN is `alice` in group `developers`, bound to
+ * nothing: RBAC tests grant her what they need.
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -34,6 +40,18 @@ export function testPki(): Promise<Pki> {
 }
 
 export const STATIC_TOKEN = 'static-test-token-0123456789'
+export const ALICE_TOKEN = 'alice-test-token-0123456789'
+
+const TEST_ADMINS: KubeObject = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: {name: 'test-admins'},
+  roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin'},
+  subjects: [
+    {apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'testers'},
+    {kind: 'ServiceAccount', name: 'default', namespace: 'default'},
+  ],
+}
 
 export function node(name: string, address: string, extra: {labels?: Record<string, string>; taints?: unknown[]} = {}): KubeObject {
   return {
@@ -76,10 +94,13 @@ export async function startTestCluster(options: {nodes?: KubeObject[]; objects?:
     server = await startKubeApiServer({
       clusterName: 'test',
       tls: {key: keys.server.key, cert: keys.server.cert, caCert: keys.ca.cert},
-      staticTokens: new Map([[STATIC_TOKEN, {user: 'static-user', groups: ['testers']}]]),
+      staticTokens: new Map([
+        [STATIC_TOKEN, {user: 'static-user', groups: ['testers']}],
+        [ALICE_TOKEN, {user: 'alice', groups: ['developers']}],
+      ]),
       runtime,
       logDir,
-      objects: [...nodes, ...(options.objects ?? [])],
+      objects: [...nodes, TEST_ADMINS, ...(options.objects ?? [])],
       ...(options.watchHistory ? {watchHistory: options.watchHistory} : {}),
     })
   } catch (error) {

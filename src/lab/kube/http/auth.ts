@@ -1,16 +1,23 @@
 /**
- * Authentication: a client certificate verified against the cluster CA (user = CN, groups = O)
- * or `Authorization: Bearer <token>` (static tokens, ServiceAccount tokens). Authorization:
- * every authenticated user may do everything, decided in one place (`authorize`) so that RBAC
- * can be added there.
+ * Authentication: a client certificate verified against the cluster CA (user = CN, groups = O,
+ * plus `system:authenticated`), or `Authorization: Bearer <token>`: static tokens (the user and
+ * groups they were given, plus `system:authenticated`) and ServiceAccount tokens
+ * (`system:serviceaccount:<ns>:<name>` in `system:serviceaccounts`,
+ * `system:serviceaccounts:<ns>` and `system:authenticated`). Authorization: RBAC
+ * (rbac/authorizer.ts), worded on denial exactly as kube-apiserver words it.
  */
 import {createHash, timingSafeEqual} from 'node:crypto'
 import type {IncomingMessage} from 'node:http'
 import type {TLSSocket} from 'node:tls'
 
 import type {UserInfo} from '../controllers/serviceaccounts.js'
+import {ApiError, forbiddenObject} from '../errors.js'
+import type {Decision, RbacAuthorizer} from '../rbac/authorizer.js'
+import type {RequestAttributes} from '../rbac/rules.js'
+import {parseFieldSelector} from '../selectors.js'
+import type {ResourceRoute} from './request.js'
 
-export type {UserInfo}
+export type {RequestAttributes, UserInfo}
 
 export interface StaticTokenUser {
   user: string
@@ -55,19 +62,44 @@ export function createAuthenticator(options: {
   }
 }
 
-export interface RequestAttributes {
-  verb: string
-  group?: string
-  resource?: string
-  subresource?: string
-  namespace?: string
-  name?: string
-  path: string
+/** The request as the authorizer sees it (kube-apiserver's RequestInfo). */
+export function requestAttributes(method: string, path: string, route: ResourceRoute | undefined, query: URLSearchParams): RequestAttributes {
+  if (!route) return {verb: method.toLowerCase(), resourceRequest: false, path, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: ''}
+  const {type} = route
+  const verb = requestVerb(method, route.name !== undefined, route.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1')
+  let name = route.name ?? ''
+  if (name === '' && (verb === 'list' || verb === 'watch')) {
+    // a list or watch of one object by its name (`kubectl get pod x -w`) is authorized as that object
+    try {
+      const exact = parseFieldSelector(query.get('fieldSelector')).filter((r) => r.path === 'metadata.name' && r.equal)
+      if (exact.length === 1) name = exact[0]!.value
+    } catch {
+      // the handler reports a bad selector
+    }
+  }
+  // `/api/v1/namespaces/<ns>` is the namespace <ns>, in the namespace <ns>
+  const namespace = route.namespace ?? (type.group === '' && type.resource === 'namespaces' ? (route.name ?? '') : '')
+  return {verb, resourceRequest: true, path, apiGroup: type.group, apiVersion: type.version, resource: type.resource, subresource: route.subresource ?? '', namespace, name}
 }
 
-/** The single authorization decision: allow every authenticated user (the place for RBAC later). */
-export function authorize(user: UserInfo, _attributes: RequestAttributes): {allowed: boolean; reason?: string} {
-  return {allowed: user.username !== '', reason: ''}
+/** The 403 a denied request gets, worded as kube-apiserver words it. */
+export function forbiddenError(user: UserInfo, attributes: RequestAttributes, reason: string): ApiError {
+  const who = `User ${JSON.stringify(user.username)}`
+  let what: string
+  if (!attributes.resourceRequest) what = `${who} cannot ${attributes.verb} path ${JSON.stringify(attributes.path)}`
+  else {
+    const resource = attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : attributes.resource
+    const scope = attributes.namespace ? `in the namespace ${JSON.stringify(attributes.namespace)}` : 'at the cluster scope'
+    what = `${who} cannot ${attributes.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(attributes.apiGroup)} ${scope}`
+  }
+  const message = reason ? `${what}: ${reason}` : what
+  if (!attributes.resourceRequest) return new ApiError(403, 'Forbidden', `forbidden: ${message}`, {})
+  return forbiddenObject({group: attributes.apiGroup, resource: attributes.resource}, attributes.name, message)
+}
+
+/** The single authorization decision: RBAC (with `system:masters` allowed everything). */
+export function authorize(authorizer: RbacAuthorizer, user: UserInfo, attributes: RequestAttributes): Decision {
+  return authorizer.authorize(user, attributes)
 }
 
 /** Verb of a resource request, as RBAC names it. */

@@ -9,6 +9,9 @@ import {parseSelector} from '../selectors.js'
 import type {ObjectStore} from '../store.js'
 import {type IncludeObject, toTable, wantsTable} from '../tables.js'
 import {type KubeObject, type Pod, isPlainObject, nowIso} from '../types.js'
+import {checkRbacWrite} from '../rbac/escalation.js'
+import {answerReview} from '../rbac/reviews.js'
+import type {RbacAuthorizer} from '../rbac/authorizer.js'
 import type {UserInfo} from './auth.js'
 import {serveLogs} from './logs.js'
 import {type ResourceRoute, intParam, isDryRun, mediaType, parseBody, readBody, sendJson} from './request.js'
@@ -17,6 +20,7 @@ import {serveWatch} from './watch.js'
 export interface ServerContext {
   readonly api: ClusterApi
   readonly store: ObjectStore
+  readonly authorizer: RbacAuthorizer
   readonly serviceAccounts: ServiceAccountController
   readonly logDir: string
   /** closers of open streams (watches, followed logs), run when the server closes */
@@ -89,13 +93,6 @@ function deleteOptions(body: unknown, query: URLSearchParams): DeleteOptions {
   return options
 }
 
-function virtualCreate(route: ResourceRoute, body: unknown, user: UserInfo): unknown {
-  const object = isPlainObject(body) ? body : {}
-  const base = {...object, apiVersion: apiVersionOf(route.type), kind: route.type.kind, metadata: {creationTimestamp: null}}
-  if (route.type.kind === 'SelfSubjectReview') return {...base, status: {userInfo: {username: user.username, ...(user.uid ? {uid: user.uid} : {}), groups: user.groups}}}
-  return {...base, status: {allowed: true, reason: 'the xcc lab allows every authenticated user'}}
-}
-
 function bind(ctx: ServerContext, route: ResourceRoute, body: unknown): unknown {
   const target = isPlainObject(body) && isPlainObject(body.target) ? body.target : undefined
   if (!target || typeof target.name !== 'string') throw badRequest('a Binding needs target.name')
@@ -130,6 +127,14 @@ function tokenRequest(ctx: ServerContext, route: ResourceRoute, body: unknown): 
   }
 }
 
+/** The subresource a PUT or PATCH writes (undefined: the object itself), or null when it cannot be written. */
+function writableSubresource(route: ResourceRoute): 'status' | 'ephemeralcontainers' | undefined | null {
+  if (route.subresource === undefined) return undefined
+  if (route.subresource === 'status') return 'status'
+  if (route.subresource === 'ephemeralcontainers' && route.type.group === '' && route.type.resource === 'pods') return 'ephemeralcontainers'
+  return null
+}
+
 export async function handleResource(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, query: URLSearchParams, user: UserInfo): Promise<void> {
   const {type} = route
   const method = req.method ?? 'GET'
@@ -144,34 +149,40 @@ export async function handleResource(ctx: ServerContext, req: IncomingMessage, r
     return send(res, req, query, 200, object, type.kind)
   }
   if (route.watchPrefix) throw methodNotAllowed()
+  const warnings: string[] = []
+  const write = {dryRun, warnings, guard: (object: KubeObject, current: KubeObject | undefined) => checkRbacWrite(ctx.authorizer, user, object, current)}
+  const reply = (code: number, object: KubeObject): void => {
+    if (warnings.length > 0) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`))
+    send(res, req, query, code, object, type.kind)
+  }
   const body = method === 'DELETE' || method === 'POST' || method === 'PUT' || method === 'PATCH' ? parseBody(await readBody(req), req.headers['content-type']) : undefined
   switch (method) {
     case 'POST': {
       if (route.subresource === 'binding') return sendJson(res, 201, bind(ctx, route, body))
       if (route.subresource === 'token') return sendJson(res, 201, tokenRequest(ctx, route, body))
       if (route.name !== undefined) throw methodNotAllowed()
-      if (type.virtual) return sendJson(res, 201, virtualCreate(route, body, user))
-      return send(res, req, query, 201, ctx.api.create(type, route.namespace, body, {dryRun}), type.kind)
+      if (type.virtual) return sendJson(res, 201, answerReview(ctx.authorizer, type, route.namespace, body, user))
+      return reply(201, ctx.api.create(type, route.namespace, body, write))
     }
     case 'PUT': {
-      if (route.name === undefined || (route.subresource && route.subresource !== 'status')) throw methodNotAllowed()
-      const subresource = route.subresource === 'status' ? 'status' : undefined
-      return send(res, req, query, 200, ctx.api.update(type, route.namespace, route.name, body, {dryRun, subresource}), type.kind)
+      const subresource = writableSubresource(route)
+      if (route.name === undefined || subresource === null) throw methodNotAllowed()
+      return reply(200, ctx.api.update(type, route.namespace, route.name, body, {...write, subresource}))
     }
     case 'PATCH': {
-      if (route.name === undefined || (route.subresource && route.subresource !== 'status')) throw methodNotAllowed()
+      const subresource = writableSubresource(route)
+      if (route.name === undefined || subresource === null) throw methodNotAllowed()
       const patchType = PATCH_CONTENT_TYPES[mediaType(req.headers['content-type'])]
       if (!patchType) {
         throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}`)
       }
-      const subresource = route.subresource === 'status' ? 'status' : undefined
-      const {object, created} = ctx.api.patch(type, route.namespace, route.name, patchType, body, {dryRun, subresource})
-      return send(res, req, query, created ? 201 : 200, object, type.kind)
+      const {object, created} = ctx.api.patch(type, route.namespace, route.name, patchType, body, {...write, subresource})
+      return reply(created ? 201 : 200, object)
     }
     case 'DELETE': {
       if (route.subresource) throw methodNotAllowed()
       const options = deleteOptions(body, query)
-      if (route.name !== undefined) return send(res, req, query, 200, ctx.api.delete(type, route.namespace, route.name, options), type.kind)
+      if (route.name !== undefined) return reply(200, ctx.api.delete(type, route.namespace, route.name, options))
       const selector = parseSelector(query.get('labelSelector'), query.get('fieldSelector'))
       const items = ctx.store.list(type, route.namespace, selector).map((object) => ctx.api.delete(type, object.metadata.namespace, object.metadata.name!, options))
       return sendJson(res, 200, {kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: {resourceVersion: String(ctx.store.resourceVersion)}, items})

@@ -1,7 +1,7 @@
 /**
  * Kubernetes protobuf request bodies, for the kinds kubectl's typed clients send that way
- * (`kubectl create namespace|configmap|secret|serviceaccount|service|token`, `kubectl auth
- * can-i|whoami`). A body is the magic `k8s\0` then a runtime.Unknown message (typeMeta, raw);
+ * (`kubectl create namespace|configmap|secret|serviceaccount|service|token|role|clusterrole|
+ * rolebinding|clusterrolebinding`, `kubectl auth can-i [--list]|whoami`). A body is the magic `k8s\0` then a runtime.Unknown message (typeMeta, raw);
  * `raw` is decoded with the field numbers below into the object's JSON form, dropping the empty
  * values Go writes for every field. A field this table does not know is an error when it holds
  * a value (415, saying to send JSON), never silently lost. Responses are always JSON, which
@@ -46,7 +46,35 @@ const objectReference: Schema = {1: str('kind'), 2: str('namespace'), 3: str('na
 
 const servicePort: Schema = {1: str('name'), 2: str('protocol'), 3: int('port'), 4: {name: 'targetPort', type: 'intOrString'}, 5: int('nodePort'), 6: str('appProtocol')}
 
+const strings = (name: string): FieldSpec => ({name, type: 'string', repeated: true})
+const policyRule: Schema = {1: strings('verbs'), 2: strings('apiGroups'), 3: strings('resources'), 4: strings('resourceNames'), 5: strings('nonResourceURLs')}
+const labelSelector: Schema = {1: {name: 'matchLabels', type: 'stringMap'}, 2: message('matchExpressions', {1: str('key'), 2: str('operator'), 3: strings('values')}, true)}
+const binding: Schema = {
+  1: message('metadata', objectMeta),
+  2: message('subjects', {1: str('kind'), 2: str('apiGroup'), 3: str('name'), 4: str('namespace')}, true),
+  3: message('roleRef', {1: str('apiGroup'), 2: str('kind'), 3: str('name')}),
+}
+const resourceAttributes: Schema = {1: str('namespace'), 2: str('verb'), 3: str('group'), 4: str('version'), 5: str('resource'), 6: str('subresource'), 7: str('name'), 8: ignore('fieldSelector'), 9: ignore('labelSelector')}
+const nonResourceAttributes: Schema = {1: str('path'), 2: str('verb')}
+const subjectAccessReview: Schema = {
+  1: message('metadata', objectMeta),
+  2: message('spec', {1: message('resourceAttributes', resourceAttributes), 2: message('nonResourceAttributes', nonResourceAttributes), 3: str('user'), 4: strings('groups'), 5: ignore('extra'), 6: str('uid')}),
+  3: ignore('status'),
+}
+
 const KINDS: Readonly<Record<string, Schema>> = {
+  'rbac.authorization.k8s.io/v1/Role': {1: message('metadata', objectMeta), 2: message('rules', policyRule, true)},
+  'rbac.authorization.k8s.io/v1/ClusterRole': {1: message('metadata', objectMeta), 2: message('rules', policyRule, true), 3: message('aggregationRule', {1: message('clusterRoleSelectors', labelSelector, true)})},
+  'rbac.authorization.k8s.io/v1/RoleBinding': binding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': binding,
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: message('metadata', objectMeta),
+    2: message('spec', {1: message('resourceAttributes', resourceAttributes), 2: message('nonResourceAttributes', nonResourceAttributes)}),
+    3: ignore('status'),
+  },
+  'authorization.k8s.io/v1/SubjectAccessReview': subjectAccessReview,
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': subjectAccessReview,
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': {1: message('metadata', objectMeta), 2: message('spec', {1: str('namespace')}), 3: ignore('status')},
   'v1/Namespace': {1: message('metadata', objectMeta), 2: message('spec', {1: {name: 'finalizers', type: 'string', repeated: true}}), 3: ignore('status')},
   'v1/ConfigMap': {1: message('metadata', objectMeta), 2: {name: 'data', type: 'stringMap'}, 3: {name: 'binaryData', type: 'bytesMap'}, 4: bool('immutable')},
   'v1/Secret': {1: message('metadata', objectMeta), 2: {name: 'data', type: 'bytesMap'}, 3: str('type'), 4: {name: 'stringData', type: 'stringMap'}, 5: bool('immutable')},
@@ -80,8 +108,8 @@ const KINDS: Readonly<Record<string, Schema>> = {
   },
 }
 
-/** Kinds whose body the server does not read (a review answers from the request's user alone). */
-const BODY_IGNORED = new Set(['authorization.k8s.io/v1/SelfSubjectAccessReview', 'authorization.k8s.io/v1/SubjectAccessReview', 'authentication.k8s.io/v1/SelfSubjectReview'])
+/** Kinds whose body the server does not read (the review answers from the request's user alone). */
+const BODY_IGNORED = new Set(['authentication.k8s.io/v1/SelfSubjectReview'])
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00])
 

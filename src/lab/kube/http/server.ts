@@ -1,6 +1,6 @@
 /**
  * The HTTPS front of the emulated API server: TLS with optional client certificates, then
- * authentication, authorization, and dispatch to discovery, OpenAPI or resource handlers.
+ * authentication (and impersonation), RBAC authorization, and dispatch to discovery, OpenAPI or resource handlers.
  * Every failure is answered as a `Status` object.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
@@ -8,9 +8,10 @@ import {type Server, createServer} from 'node:https'
 
 import {ApiError, notFoundPath, statusFailure, unauthorized} from '../errors.js'
 import type {ResourceRegistry} from '../resources.js'
-import {type Authenticator, authorize, requestVerb} from './auth.js'
+import {type Authenticator, authorize, forbiddenError, requestAttributes} from './auth.js'
 import {apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION} from './discovery.js'
 import {type ServerContext, handleResource} from './handlers.js'
+import {impersonate} from './impersonation.js'
 import {openApiV2, openApiV3Document, openApiV3Root} from './openapi.js'
 import {parseResourcePath, sendError, sendJson} from './request.js'
 
@@ -35,17 +36,15 @@ async function dispatch(options: HttpOptions, req: IncomingMessage, res: ServerR
     res.end('ok')
     return
   }
-  const user = options.authenticator.authenticate(req)
-  if (!user) throw unauthorized()
+  const authenticated = options.authenticator.authenticate(req)
+  if (!authenticated) throw unauthorized()
+  const {authorizer} = options.context
+  const user = impersonate(req, authenticated, authorizer)
   const segments = path.split('/').filter(Boolean).map(decodeURIComponent)
   const route = parseResourcePath(options.registry, segments)
-  const verb = route ? requestVerb(req.method ?? 'GET', route.name !== undefined, route.watchPrefix || query.get('watch') === 'true') : (req.method ?? 'GET').toLowerCase()
-  const decision = authorize(user, {
-    verb,
-    path,
-    ...(route ? {group: route.type.group, resource: route.type.resource, subresource: route.subresource, namespace: route.namespace, name: route.name} : {}),
-  })
-  if (!decision.allowed) throw new ApiError(403, 'Forbidden', `${user.username} cannot ${verb} ${path}${decision.reason ? `: ${decision.reason}` : ''}`)
+  const attributes = requestAttributes(req.method ?? 'GET', url.pathname, route, query)
+  const decision = authorize(authorizer, user, attributes)
+  if (!decision.allowed) throw forbiddenError(user, attributes, decision.reason)
   if (route) return handleResource(options.context, req, res, route, query, user)
   if (req.method !== 'GET') throw notFoundPath()
   const {registry} = options
