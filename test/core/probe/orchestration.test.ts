@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {InterruptedError, XccError} from '../../../src/core/errors.js'
+import {cleanupLeftovers} from '../../../src/core/probe/cleanup.js'
+import {MANAGED_BY_LABEL, RUN_ID_LABEL, buildCapturePod, buildProbePod} from '../../../src/core/probe/manifests.js'
+import {checkAccess, checkPodSecurity, podAccess} from '../../../src/core/probe/preflight.js'
+import {runLiveDoctor} from '../../../src/core/probe/run.js'
+import {parseLiveFrom, parseLiveTo} from '../../../src/core/probe/targets.js'
+import type {AccessQuestion, Clock, KubeCluster, KubeContexts, KubePod} from '../../../src/core/ports.js'
+
+const scripts = {capture: 'echo capture', probe: 'echo probe'}
+
+/** A fake cluster behind the KubeCluster port: pods are objects, logs are whatever the test says. */
+class FakeCluster implements KubeCluster {
+  readonly server = 'https://127.0.0.1:1'
+  readonly pods = new Map<string, KubePod>()
+  readonly deleted: string[] = []
+  constructor(readonly context: string, readonly options: {deny?: (q: AccessQuestion) => boolean; labels?: Record<string, string>; failCreate?: (name: string) => boolean; log?: (name: string) => string} = {}) {}
+  async listNodes() {
+    return [{metadata: {name: 'node-1'}, spec: {podCIDR: '10.0.0.0/24'}, status: {addresses: [{type: 'InternalIP', address: '10.1.0.2'}]}}]
+  }
+  async getNamespace(name: string) {
+    return {metadata: {name, labels: this.options.labels ?? {}}}
+  }
+  async getPod(namespace: string, name: string) {
+    return this.pods.get(`${namespace}/${name}`)
+  }
+  async listPods(_namespace: string | undefined, selector?: string) {
+    return [...this.pods.values()].filter((p) => !selector || p.metadata.labels?.[MANAGED_BY_LABEL] === 'xcc')
+  }
+  async createPod(namespace: string, pod: KubePod) {
+    if (this.options.failCreate?.(pod.metadata.name)) throw new XccError(`cannot create ${pod.metadata.name}`, {exitCode: 3})
+    const running: KubePod = {...pod, metadata: {...pod.metadata, namespace}, status: {phase: 'Running', podIP: '10.0.0.9', containerStatuses: [{name: pod.spec.containers[0]?.name ?? 'c', state: {running: {}}}]}}
+    this.pods.set(`${namespace}/${pod.metadata.name}`, running)
+    return running
+  }
+  async deletePod(namespace: string, name: string) {
+    this.deleted.push(`${namespace}/${name}`)
+    this.pods.delete(`${namespace}/${name}`)
+  }
+  async readPodLog(_ns: string, name: string) {
+    return this.options.log?.(name) ?? ''
+  }
+  async addEphemeralContainer() {}
+  async getService() {
+    return undefined
+  }
+  async listServices() {
+    return []
+  }
+  async getEndpoints() {
+    return undefined
+  }
+  async getConfigMap() {
+    return undefined
+  }
+  async canI(questions: readonly AccessQuestion[]) {
+    return questions.map((q) => ({allowed: !(this.options.deny?.(q) ?? false)}))
+  }
+}
+
+const contexts = (c: FakeCluster): KubeContexts => ({contexts: [c.context], current: c.context, open: (name) => {
+  if (name !== c.context) throw new XccError(`kube context "${name}" not found`)
+  return c
+}})
+
+function fakeClock(): Clock {
+  let now = 0
+  return {now: () => now, sleep: async (ms) => void (now += ms)}
+}
+
+const SANITY = '=== xcc:tcpdump\n1.0 lo In IP 127.0.0.1.40000 > 127.0.0.1.9: Flags [S], seq 1, win 1, length 0\n'
+
+function request(overrides: Partial<Parameters<typeof runLiveDoctor>[0]> = {}) {
+  return {from: parseLiveFrom('ctx'), to: parseLiveTo('10.2.0.3:80'), timeoutSeconds: 1, image: 'img', keep: false, probeNamespace: 'default', runId: 'abcdef01', sourcePort: 45000, startSeconds: 5, ...overrides}
+}
+
+describe('pods a live run creates', () => {
+  it('are labelled, bounded, never restarted; only capture pods use the host network and NET_ADMIN/NET_RAW', () => {
+    const capture = buildCapturePod({runId: 'abcdef01', index: 0, node: 'n1', image: 'img', filter: 'host 1.2.3.4', seconds: 40, scripts})
+    const probe = buildProbePod({runId: 'abcdef01', node: 'n1', image: 'img', target: {dst: '1.2.3.4', port: 80, seconds: 5, mode: 'tcp', sourcePort: 45000}, scripts})
+    for (const pod of [capture, probe]) {
+      assert.equal(pod.metadata.labels?.[MANAGED_BY_LABEL], 'xcc')
+      assert.equal(pod.metadata.labels?.[RUN_ID_LABEL], 'abcdef01')
+      assert.equal(pod.spec.restartPolicy, 'Never')
+      assert.ok((pod.spec.activeDeadlineSeconds ?? 0) > 0)
+      assert.equal(pod.spec.nodeName, 'n1')
+      assert.equal(pod.spec.automountServiceAccountToken, false)
+    }
+    assert.equal(capture.spec.hostNetwork, true)
+    assert.deepEqual(capture.spec.containers[0]?.securityContext?.capabilities?.add, ['NET_ADMIN', 'NET_RAW'])
+    assert.equal(probe.spec.hostNetwork, undefined)
+    assert.deepEqual(probe.spec.containers[0]?.securityContext?.capabilities, {drop: ['ALL']})
+    assert.deepEqual(capture.spec.containers[0]?.command?.slice(3), ['xcc-capture', 'host 1.2.3.4', '40', '9'], 'parameters are arguments, never spliced into the script')
+  })
+})
+
+describe('preflight', () => {
+  it('refuses with exit 3 and the grants to ask for when a required permission is missing', async () => {
+    const cluster = new FakeCluster('ctx', {deny: (q) => q.verb === 'create' && q.resource === 'pods'})
+    await assert.rejects(checkAccess(cluster, podAccess('default', 'run pods')), (e: XccError) => {
+      assert.equal(e.exitCode, 3)
+      assert.match(e.message, /missing permission in context "ctx": xcc doctor needs to create pods in namespace default/)
+      assert.match(e.hint ?? '', /kubectl --context ctx -n default create role xcc-doctor --verb=create --resource=pods/)
+      return true
+    })
+  })
+
+  it('refuses a namespace whose Pod Security level forbids host-network pods', async () => {
+    await assert.rejects(checkPodSecurity(new FakeCluster('ctx', {labels: {'pod-security.kubernetes.io/enforce': 'baseline'}}), 'default', true), /enforces Pod Security "baseline"/)
+    assert.equal(await checkPodSecurity(new FakeCluster('ctx', {labels: {'pod-security.kubernetes.io/enforce': 'privileged'}}), 'default', true), undefined)
+  })
+})
+
+describe('the run removes what it created', () => {
+  it('when the probe pod cannot be created after the captures started', async () => {
+    const cluster = new FakeCluster('ctx', {failCreate: (name) => name.startsWith('xcc-probe'), log: () => SANITY})
+    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: fakeClock(), scripts, signal: new AbortController().signal, onEvent: () => undefined}), /cannot create xcc-probe/)
+    // a pod is tracked before its create request: a create that failed half-way is deleted too
+    assert.deepEqual(cluster.deleted.sort(), ['default/xcc-capture-abcdef01-0', 'default/xcc-probe-abcdef01'])
+    assert.equal(cluster.pods.size, 0)
+  })
+
+  it('when interrupted (Ctrl-C) while waiting for the captures', async () => {
+    const cluster = new FakeCluster('ctx', {log: () => ''})
+    const controller = new AbortController()
+    const clock = fakeClock()
+    const ticking: Clock = {now: clock.now, sleep: async (ms, signal) => {
+      await clock.sleep(ms, signal)
+      if (clock.now() > 1000) controller.abort()
+    }}
+    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: ticking, scripts, signal: controller.signal, onEvent: () => undefined}), InterruptedError)
+    assert.equal(cluster.pods.size, 0)
+    assert.equal(cluster.deleted.length, 1)
+  })
+
+  it('creates nothing when a permission is missing', async () => {
+    const cluster = new FakeCluster('ctx', {deny: (q) => q.resource === 'nodes'})
+    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: fakeClock(), scripts, signal: new AbortController().signal, onEvent: () => undefined}), /list nodes \(cluster-wide\)/)
+    assert.equal(cluster.deleted.length + cluster.pods.size, 0)
+  })
+})
+
+describe('cleanup by label', () => {
+  it('removes only pods labelled managed-by=xcc, and nothing on a dry run', async () => {
+    const cluster = new FakeCluster('ctx')
+    await cluster.createPod('default', buildProbePod({runId: 'abcdef01', node: 'n', image: 'i', target: {dst: '1.1.1.1', port: 1, seconds: 1, mode: 'tcp', sourcePort: 45000}, scripts}))
+    await cluster.createPod('default', {metadata: {name: 'users-pod'}, spec: {containers: [{name: 'c', image: 'i'}]}})
+    assert.equal((await cleanupLeftovers([cluster], {dryRun: true})).length, 1)
+    assert.equal(cluster.pods.size, 2)
+    const removed = await cleanupLeftovers([cluster], {dryRun: false})
+    assert.deepEqual(removed.map((r) => [r.name, r.removed, r.runId]), [['xcc-probe-abcdef01', true, 'abcdef01']])
+    assert.deepEqual([...cluster.pods.keys()], ['default/users-pod'])
+    await assert.rejects(cleanupLeftovers([cluster], {dryRun: true, runId: 'NOT-HEX'}), /not a run id/)
+  })
+})
