@@ -9,8 +9,8 @@
  *   the lab chose: the runtime must give the pod that address. It returns the pod IP.
  * - `teardownPodNetwork` is called once when the pod is deleted, after all its processes exited
  *   (also when `setupPodNetwork` failed halfway; it must tolerate a half-built pod).
- * - `start` starts one container process: in the node's network namespace when the pod is
- *   `hostNetwork`, else in the pod's. `env` is the container's whole environment (the runtime
+ * - `start` starts one container process (init, regular or ephemeral container alike): in the
+ *   node's network namespace when the pod is `hostNetwork`, else in the pod's. `env` is the container's whole environment (the runtime
  *   adds nothing from the host). The process must be killable as a whole (its children
  *   included) with `kill`. A command that cannot be executed should surface as a process that
  *   exits 127 with the reason on stderr, as a shell does.

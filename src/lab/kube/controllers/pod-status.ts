@@ -5,6 +5,7 @@ import {setCondition} from './scheduler.js'
 export interface ContainerTrack {
   readonly spec: Container
   readonly init: boolean
+  readonly ephemeral?: boolean
   restartCount: number
   state: ContainerState
   lastState: ContainerState
@@ -16,6 +17,8 @@ export interface PodFacts {
   readonly pod: Pod
   readonly inits: readonly ContainerTrack[]
   readonly containers: readonly ContainerTrack[]
+  /** ephemeral containers: reported, never part of the phase or readiness */
+  readonly ephemerals?: readonly ContainerTrack[]
   readonly sandboxReady: boolean
   readonly initialized: boolean
   readonly initFailed: boolean
@@ -91,6 +94,7 @@ export function buildPodStatus(facts: PodFacts, previous: PodStatus | undefined)
   if (facts.startTime) status.startTime = facts.startTime
   if (facts.inits.length > 0) status.initContainerStatuses = facts.inits.map(containerStatus)
   status.containerStatuses = facts.containers.map(containerStatus)
+  if ((facts.ephemerals ?? []).length > 0) status.ephemeralContainerStatuses = facts.ephemerals!.map(containerStatus)
   status.qosClass = previous?.qosClass ?? 'BestEffort'
   return status
 }

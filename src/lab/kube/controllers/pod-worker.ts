@@ -3,7 +3,9 @@
  * take the node's address), init containers one after the other, then all containers, restarts
  * per restartPolicy with a small exponential backoff, activeDeadlineSeconds, and graceful
  * termination (SIGTERM, SIGKILL after the grace period, network teardown, then the pod object is
- * removed). Every change of state is written to the pod's status.
+ * removed). Ephemeral containers added to the pod start as soon as its network is ready, run
+ * once, never count for the phase, and are stopped with the pod (or once it has completed).
+ * Every change of state is written to the pod's status.
  */
 import type {PodRuntime} from '../runtime.js'
 import type {ObjectStore} from '../store.js'
@@ -12,7 +14,7 @@ import {type ContainerExit, ContainerRun, containerPaths} from './container.js'
 import type {EventRecorder} from './events.js'
 import {ContainerConfigError, containerCommand, containerEnv} from './pod-env.js'
 import {type ContainerTrack, DEADLINE_MESSAGE, buildPodStatus} from './pod-status.js'
-import {later} from './queue.js'
+import {Sleepers, later} from './queue.js'
 
 const COMPONENT = 'kubelet'
 const BACKOFF_BASE_MS = 500
@@ -33,6 +35,8 @@ export interface KubeletContext {
 
 interface Track extends ContainerTrack {
   run?: ContainerRun
+  /** ephemeral containers: started once */
+  launched?: boolean
   startedMs: number
   backoffSteps: number
   /** the last run's exit, shown as lastState once the container restarts */
@@ -40,6 +44,10 @@ interface Track extends ContainerTrack {
 }
 
 type RunOutcome = {exit: ContainerExit} | {configError: string}
+
+function fieldPath(track: Track): string {
+  return `spec.${track.ephemeral ? 'ephemeralContainers' : 'containers'}{${track.spec.name}}`
+}
 
 export class PodWorker {
   readonly uid: string
@@ -49,6 +57,10 @@ export class PodWorker {
   private readonly context: KubeletContext
   private readonly inits: Track[]
   private readonly containers: Track[]
+  private readonly ephemerals: Track[] = []
+  private readonly ephemeralRuns = new Set<Promise<void>>()
+  /** the containers are done for good: no ephemeral container starts any more */
+  private completed = false
   private node?: NodeObject
   private hostIP?: string
   private podIP?: string
@@ -64,7 +76,7 @@ export class PodWorker {
   private killAt?: number
   private killTimer?: NodeJS.Timeout
   private deadlineTimer?: NodeJS.Timeout
-  private readonly sleepers = new Set<() => void>()
+  private readonly sleepers = new Sleepers()
   private main: Promise<void> = Promise.resolve()
   private shutdown?: Promise<void>
 
@@ -86,6 +98,31 @@ export class PodWorker {
     })
     this.inits = (pod.spec.initContainers ?? []).map(track(true))
     this.containers = pod.spec.containers.map(track(false))
+    this.syncEphemerals(pod)
+  }
+
+  /** Tracks the ephemeral containers of the spec that are new; true when there are some. */
+  private syncEphemerals(pod: Pod): boolean {
+    const added = (pod.spec.ephemeralContainers ?? []).filter((spec) => !this.ephemerals.some((t) => t.spec.name === spec.name))
+    for (const spec of added) {
+      this.ephemerals.push({spec, init: false, ephemeral: true, restartCount: 0, state: {waiting: {reason: 'ContainerCreating'}}, lastState: {}, ready: false, startedMs: 0, backoffSteps: 0})
+    }
+    return added.length > 0
+  }
+
+  /** Starts the ephemeral containers not started yet, once the pod's network is ready. */
+  private startEphemerals(): void {
+    if (!this.sandboxReady || this.stopped() || this.completed) return
+    for (const track of this.ephemerals) {
+      if (track.launched) continue
+      track.launched = true
+      const done: Promise<void> = this.runOnce(track).then(
+        () => this.publish(),
+        (error: unknown) => this.context.events.record(this.pod, 'Warning', 'Failed', `kubelet: ${(error as Error).message}`, COMPONENT),
+      )
+      this.ephemeralRuns.add(done)
+      void done.finally(() => this.ephemeralRuns.delete(done))
+    }
   }
 
   start(): void {
@@ -116,19 +153,32 @@ export class PodWorker {
           break
         } catch (error) {
           this.context.events.record(this.pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(error as Error).message}`, COMPONENT)
-          await this.sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt))
+          await this.sleepers.sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt))
         }
       }
     }
     if (this.stopped()) return
     this.sandboxReady = true
     this.publish()
-    for (const init of this.inits) if (!(await this.runInit(init))) return
-    this.initialized = true
-    for (const c of this.containers) c.state = {waiting: {reason: 'ContainerCreating'}}
-    this.publish()
-    await Promise.all(this.containers.map((c) => this.runLoop(c)))
-    this.publish()
+    this.startEphemerals()
+    try {
+      for (const init of this.inits) if (!(await this.runInit(init))) return
+      this.initialized = true
+      for (const c of this.containers) c.state = {waiting: {reason: 'ContainerCreating'}}
+      this.publish()
+      await Promise.all(this.containers.map((c) => this.runLoop(c)))
+      this.publish()
+    } finally {
+      // the pod has completed (or failed): its ephemeral containers stop too
+      this.completed = true
+      if (!this.stopped()) this.killEphemerals(this.pod.spec.terminationGracePeriodSeconds ?? 30)
+    }
+  }
+
+  private killEphemerals(graceSeconds: number): void {
+    const running = this.ephemerals.filter((t) => t.run)
+    for (const t of running) t.run!.kill(graceSeconds === 0 ? 'SIGKILL' : 'SIGTERM')
+    if (running.length > 0 && graceSeconds > 0) later(graceSeconds * 1000, () => running.forEach((t) => t.run?.kill('SIGKILL')))
   }
 
   private async runInit(track: Track): Promise<boolean> {
@@ -173,7 +223,7 @@ export class PodWorker {
       }
     }
     this.publish()
-    await this.sleep(delay)
+    await this.sleepers.sleep(delay)
     if (ran && !this.stopped()) track.restartCount++
   }
 
@@ -197,22 +247,23 @@ export class PodWorker {
       const message = (error as Error).message
       if (error instanceof ContainerConfigError) {
         track.state = {waiting: {reason: 'CreateContainerConfigError', message}}
-        this.context.events.record(this.pod, 'Warning', 'Failed', `Error: ${message}`, COMPONENT, `spec.containers{${track.spec.name}}`)
+        this.context.events.record(this.pod, 'Warning', 'Failed', `Error: ${message}`, COMPONENT, fieldPath(track))
+        if (track.ephemeral) track.state = {terminated: {exitCode: 128, reason: 'CreateContainerConfigError', message, startedAt: nowIso(), finishedAt: nowIso()}}
         return {configError: message}
       }
       const now = nowIso()
       const exit: ContainerExit = {exitCode: 128, reason: 'StartError', message, startedAt: now, finishedAt: now}
       track.lastTerminated = exit
       track.state = {terminated: exit}
-      this.context.events.record(this.pod, 'Warning', 'Failed', `Error: ${message}`, COMPONENT, `spec.containers{${track.spec.name}}`)
+      this.context.events.record(this.pod, 'Warning', 'Failed', `Error: ${message}`, COMPONENT, fieldPath(track))
       return {exit}
     }
     track.run = run
     track.startedMs = Date.now()
     track.containerID = `xcc-lab://${run.pid}`
     track.state = {running: {startedAt: run.startedAt}}
-    track.ready = true
-    this.context.events.record(this.pod, 'Normal', 'Started', `Started container ${track.spec.name}`, COMPONENT, `spec.containers{${track.spec.name}}`)
+    track.ready = !track.ephemeral
+    this.context.events.record(this.pod, 'Normal', 'Started', `Started container ${track.spec.name}`, COMPONENT, fieldPath(track))
     this.publish()
     const exit = await run.done
     track.run = undefined
@@ -221,22 +272,6 @@ export class PodWorker {
     const terminated: NonNullable<ContainerState['terminated']> = {...exit, ...(track.containerID ? {containerID: track.containerID} : {})}
     track.state = {terminated}
     return {exit}
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer)
-        this.sleepers.delete(wake)
-        resolve()
-      }
-      const timer = later(ms, wake)
-      this.sleepers.add(wake)
-    })
-  }
-
-  private wakeAll(): void {
-    for (const wake of [...this.sleepers]) wake()
   }
 
   private currentPod(): Pod {
@@ -252,6 +287,7 @@ export class PodWorker {
       pod: this.pod,
       inits: this.inits,
       containers: this.containers,
+      ephemerals: this.ephemerals,
       sandboxReady: this.sandboxReady,
       initialized: this.initialized,
       initFailed: this.initFailed,
@@ -285,7 +321,7 @@ export class PodWorker {
     if (this.stopped() || finished) return
     this.deadlineExceeded = true
     this.context.events.record(this.pod, 'Warning', 'DeadlineExceeded', DEADLINE_MESSAGE, COMPONENT)
-    this.wakeAll()
+    this.sleepers.wakeAll()
     this.killAll(this.pod.spec.terminationGracePeriodSeconds ?? 30)
     this.publish()
   }
@@ -296,6 +332,8 @@ export class PodWorker {
     const before = this.pod.spec.activeDeadlineSeconds
     this.pod = pod
     if (pod.spec.activeDeadlineSeconds !== before) this.armDeadline()
+    // called from the store's listener: start (and publish) later
+    if (this.syncEphemerals(pod)) setImmediate(() => this.startEphemerals())
   }
 
   /** SIGTERM to every running process now, SIGKILL to those left after the grace period. */
@@ -304,14 +342,14 @@ export class PodWorker {
     if (this.killAt !== undefined && at >= this.killAt) return
     const first = this.killAt === undefined
     this.killAt = at
-    for (const c of [...this.inits, ...this.containers]) {
+    for (const c of [...this.inits, ...this.containers, ...this.ephemerals]) {
       if (!c.run) continue
-      if (first) this.context.events.record(this.pod, 'Normal', 'Killing', `Stopping container ${c.spec.name}`, COMPONENT, `spec.containers{${c.spec.name}}`)
+      if (first) this.context.events.record(this.pod, 'Normal', 'Killing', `Stopping container ${c.spec.name}`, COMPONENT, fieldPath(c))
       c.run.kill(graceSeconds === 0 ? 'SIGKILL' : 'SIGTERM')
     }
     clearTimeout(this.killTimer)
     this.killTimer = later(Math.max(0, at - Date.now()), () => {
-      for (const c of [...this.inits, ...this.containers]) c.run?.kill('SIGKILL')
+      for (const c of [...this.inits, ...this.containers, ...this.ephemerals]) c.run?.kill('SIGKILL')
     })
   }
 
@@ -326,7 +364,7 @@ export class PodWorker {
     if (this.shutdown) return this.shutdown
     this.terminating = true
     clearTimeout(this.deadlineTimer)
-    this.wakeAll()
+    this.sleepers.wakeAll()
     this.shutdown = this.finishTermination()
     return this.shutdown
   }
@@ -334,6 +372,7 @@ export class PodWorker {
   private async finishTermination(): Promise<void> {
     const {store, runtime} = this.context
     await this.main
+    await Promise.all([...this.ephemeralRuns])
     clearTimeout(this.killTimer)
     if (this.networkAttempted && this.node) {
       try {

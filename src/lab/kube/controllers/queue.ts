@@ -58,3 +58,24 @@ export function later(ms: number, run: () => void): NodeJS.Timeout {
   timer.unref()
   return timer
 }
+
+/** Sleeps that can all be cut short at once (a pod worker's backoffs when the pod is stopped). */
+export class Sleepers {
+  private readonly waking = new Set<() => void>()
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer)
+        this.waking.delete(wake)
+        resolve()
+      }
+      const timer = later(ms, wake)
+      this.waking.add(wake)
+    })
+  }
+
+  wakeAll(): void {
+    for (const wake of [...this.waking]) wake()
+  }
+}

@@ -1,8 +1,8 @@
 /**
- * `GET …/pods/<name>/log`: a container's log file as text/plain, with `container`, `tailLines`,
- * `limitBytes`, `previous` (the run before the last restart) and `follow` (streams what the
- * process writes until it stops running). The open file is followed, so a restart that moves
- * the log aside does not mix two runs.
+ * `GET …/pods/<name>/log`: the log file of a container (init and ephemeral ones included) as
+ * text/plain, with `container`, `tailLines`, `limitBytes`, `previous` (the run before the last
+ * restart) and `follow` (streams what the process writes until it stops running). The open
+ * file is followed, so a restart that moves the log aside does not mix two runs.
  */
 import {type FileHandle, open} from 'node:fs/promises'
 import type {IncomingMessage, ServerResponse} from 'node:http'
@@ -25,7 +25,8 @@ function tailLines(text: string, lines: number): string {
 }
 
 function statusOf(pod: Pod | undefined, container: string): ContainerStatus | undefined {
-  return [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])].find((c) => c.name === container)
+  const status = pod?.status
+  return [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? []), ...(status?.ephemeralContainerStatuses ?? [])].find((c) => c.name === container)
 }
 
 function hasStarted(status: ContainerStatus | undefined): boolean {
@@ -39,15 +40,17 @@ export async function serveLogs(ctx: ServerContext, req: IncomingMessage, res: S
   if (!pod) throw notFound(pods, name)
   const containers = (pod.spec.containers ?? []).map((c) => c.name)
   const inits = (pod.spec.initContainers ?? []).map((c) => c.name)
+  const ephemerals = (pod.spec.ephemeralContainers ?? []).map((c) => c.name)
   let container = query.get('container') ?? ''
   if (container === '') {
     if (containers.length !== 1) {
       const initText = inits.length > 0 ? ` or one of the init containers: [${inits.join(' ')}]` : ''
-      throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${initText}`)
+      const ephemeralText = ephemerals.length > 0 ? ` or one of the ephemeral containers: [${ephemerals.join(' ')}]` : ''
+      throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${initText}${ephemeralText}`)
     }
     container = containers[0]!
   }
-  if (!containers.includes(container) && !inits.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
+  if (![...containers, ...inits, ...ephemerals].includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
   const previous = query.get('previous') === 'true'
   const status = statusOf(pod, container)
   if (!previous && !hasStarted(status)) {
