@@ -20,9 +20,9 @@ capture=$!
 trap 'kill "$capture" 2>/dev/null; wait "$capture" 2>/dev/null; echo "=== xcc:end 143"; exit 143' TERM INT HUP
 # a connection attempt to a closed port on loopback: a SYN the filter matches, answered by a RST
 i=0
-while [ "$i" -lt 20 ] && kill -0 "$capture" 2>/dev/null; do
+while [ "$i" -lt 30 ] && kill -0 "$capture" 2>/dev/null; do
   curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$sanity_port/" >/dev/null 2>&1
-  sleep 0.15
+  sleep 0.1
   i=$((i + 1))
 done
 wait "$capture"

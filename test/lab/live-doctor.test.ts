@@ -71,6 +71,46 @@ async function assertNoPodsLeft(): Promise<void> {
   assert.deepEqual(await ownedPods(), [], 'no pod of the run is left behind')
 }
 
+async function adminApi(context: string) {
+  const k8s = await import('@kubernetes/client-node')
+  const config = new k8s.KubeConfig()
+  config.loadFromFile(KUBECONFIG)
+  config.setCurrentContext(context)
+  return {k8s, config, core: config.makeApiClient(k8s.CoreV1Api)}
+}
+
+/** a kubeconfig for a ServiceAccount without any role: RBAC denies it everything xcc needs */
+async function limitedKubeconfig(): Promise<string> {
+  const {k8s, config, core} = await adminApi('frontend')
+  await core.createNamespacedServiceAccount({namespace: 'default', body: {metadata: {name: 'xcc-limited'}}}).catch(() => undefined)
+  await core.createNamespacedSecret({namespace: 'default', body: {metadata: {name: 'xcc-limited-token', annotations: {'kubernetes.io/service-account.name': 'xcc-limited'}}, type: 'kubernetes.io/service-account-token'}}).catch(() => undefined)
+  let token = ''
+  for (let i = 0; i < 50 && !token; i++) {
+    const secret = await core.readNamespacedSecret({namespace: 'default', name: 'xcc-limited-token'})
+    token = secret.data?.token ? Buffer.from(secret.data.token, 'base64').toString('utf8') : ''
+    if (!token) await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.ok(token, 'the lab issues a ServiceAccount token')
+  const cluster = config.getCurrentCluster() as {name: string; server: string; caData?: string}
+  const limited = new k8s.KubeConfig()
+  limited.loadFromOptions({
+    clusters: [{name: 'frontend', server: cluster.server, caData: cluster.caData}],
+    users: [{name: 'limited', token}],
+    contexts: [{name: 'limited', cluster: 'frontend', user: 'limited'}],
+    currentContext: 'limited',
+  })
+  const path = join(HOME, 'limited.kubeconfig')
+  const {dump} = await import('js-yaml')
+  const {writeFileSync} = await import('node:fs')
+  writeFileSync(path, dump(JSON.parse(limited.exportConfig())), {mode: 0o600})
+  return path
+}
+
+async function labelNamespace(context: string, namespace: string, level: string | null): Promise<void> {
+  const {k8s, core} = await adminApi(context)
+  await core.patchNamespace({name: namespace, body: {metadata: {labels: {'pod-security.kubernetes.io/enforce': level}}}}, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))
+}
+
 describe('xcc doctor on live clusters (the lab)', () => {
   requireLabTools([['socat', ['-V'], 'socat'], ['curl', ['--version'], 'curl'], ['tcpdump', ['--version'], 'tcpdump'], ['openssl', ['version'], 'openssl']])
   after(() => {
@@ -97,6 +137,39 @@ describe('xcc doctor on live clusters (the lab)', () => {
     const nat = r.forward.find((s) => s.step === 'SKIP_GKE_POD_IP_MASQUERADING')
     assert.ok(nat, 'the node rules read live predict no masquerade')
     assert.ok(r.observations.cleanup.deleted.length >= 3)
+    await assertNoPodsLeft()
+  })
+
+  it('--from <context>/<namespace>/<pod> probes from inside that pod (ephemeral container), with its own address', async () => {
+    const r = doctor(['--from', 'frontend/default/curl', '--to', '10.193.0.3:32191', '--to-context', 'backend'], 1)
+    assert.equal(r.observations.probe.mode, 'ephemeral')
+    assert.equal(r.observations.probe.src, '10.132.0.10', 'the seed pod itself')
+    assert.equal(r.diagnosis?.code, 'POD_SNAT_MISSING')
+    assert.ok(r.diagnosis?.evidence.some((e) => e.includes('SYN 10.132.0.10:') && e.includes('eth0 Out')))
+    await assertNoPodsLeft()
+  })
+
+  it('missing RBAC permissions are reported before anything is created, with what to grant (exit 3)', async () => {
+    const config = await limitedKubeconfig()
+    const r = xcc(['doctor', '--kubeconfig', config, '--from', 'limited', '--to', '10.193.0.3:32191'])
+    assert.equal(r.status, 3, r.stderr)
+    assert.match(r.stderr, /missing permission in context "limited": xcc doctor needs to create pods in namespace default/)
+    assert.match(r.stderr, /list nodes \(cluster-wide\)/)
+    assert.match(r.stderr, /kubectl --context limited -n default create role xcc-doctor --verb=create,get,delete --resource=pods,pods\/log/)
+    assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m)
+    await assertNoPodsLeft()
+  })
+
+  it('a probe namespace whose Pod Security level forbids host-network pods is refused before anything is created (exit 3)', async () => {
+    await labelNamespace('frontend', 'default', 'baseline')
+    try {
+      const r = xcc(['doctor', '--from', 'frontend', '--to', '10.193.0.3:32191'])
+      assert.equal(r.status, 3, r.stderr)
+      assert.match(r.stderr, /namespace "default" in context "frontend" enforces Pod Security "baseline"/)
+      assert.match(r.stderr, /pod-security.kubernetes.io\/enforce=privileged/)
+    } finally {
+      await labelNamespace('frontend', 'default', null)
+    }
     await assertNoPodsLeft()
   })
 

@@ -51,7 +51,7 @@ interface Created {
 }
 
 /** after the probe ends, how long late packets (retransmits, resets) may still arrive */
-const GRACE_MS = 250
+const GRACE_MS = 100
 
 export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<LiveReport> {
   const w = {clock: deps.clock, signal: deps.signal}
@@ -84,19 +84,18 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
       targetNeeds.push({verb: 'list', resource: 'services', why: `find what owns ${req.to.ip}:${req.to.port}`, required: false})
     }
   }
+  // reads start with the permission checks (nothing is created before they pass): one round trip less
+  const nodesSoon = later(Promise.all([source.listNodes(), target && target !== source ? target.listNodes() : Promise.resolve(undefined)]))
   const [sourceDenied, targetDenied] = await Promise.all([checkAccess(source, sourceNeeds), target && targetNeeds.length > 0 ? checkAccess(target, targetNeeds) : Promise.resolve([])])
   const denied = (list: readonly AccessNeed[], verb: string, resource: string) => list.some((d) => d.verb === verb && (d.subresource ? `${d.resource}/${d.subresource}` : d.resource) === resource)
   const notes: string[] = []
-  for (const [cluster, list] of [[source, sourceDenied], [target, targetDenied]] as const) {
-    if (!cluster) continue
-    const note = await checkPodSecurity(cluster, ns, !denied(list, 'get', 'namespaces'))
-    if (note) notes.push(note)
-  }
+  const security = await Promise.all(([[source, sourceDenied], [target, targetDenied]] as const).map(([cluster, list]) => (cluster ? checkPodSecurity(cluster, ns, !denied(list, 'get', 'namespaces')) : undefined)))
+  for (const note of security) if (note) notes.push(note)
   event('access', 'Check permissions and Pod Security', 'done')
   mark('preflight')
 
   event('facts', 'Read nodes, pods and services', 'running')
-  const [sourceNodes, targetNodes] = await Promise.all([source.listNodes(), target && target !== source ? target.listNodes() : Promise.resolve(undefined)])
+  const [sourceNodes, targetNodes] = await nodesSoon()
   let userPod: KubePod | undefined
   if (req.from.pod) {
     userPod = await source.getPod(req.from.pod.namespace, req.from.pod.name)
@@ -176,6 +175,16 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     ...(cluster ? {cluster} : {}), ...(deps.prediction ? {prediction: deps.prediction} : {}),
     ...(masqConfig ? {masqConfig} : {}),
   })
+}
+
+/** a promise whose failure is held until it is awaited (no unhandled rejection while other checks run) */
+function later<T>(promise: Promise<T>): () => Promise<T> {
+  const settled = promise.then((value) => ({ok: true as const, value}), (error: unknown) => ({ok: false as const, error}))
+  return async () => {
+    const r = await settled
+    if (!r.ok) throw r.error
+    return r.value
+  }
 }
 
 async function resolveDestination(to: LiveTo, target: KubeCluster | undefined, nodes: readonly KubeNode[], noEndpoints: boolean): Promise<Destination> {
