@@ -13,7 +13,7 @@ import {loadKubeContexts} from '../../src/adapters/kube.js'
 import {XccError} from '../../src/core/errors.js'
 import type {KubeCluster, KubeContexts, KubePod} from '../../src/core/ports.js'
 import type {KubeObject} from '../../src/lab/kube/index.js'
-import {STATIC_TOKEN, type TestCluster, eventually, startTestCluster} from '../lab/kube/cluster.js'
+import {ALICE_TOKEN, STATIC_TOKEN, type TestCluster, eventually, startTestCluster} from '../lab/kube/cluster.js'
 
 const BAD_TOKEN = 'bad-token-must-never-be-printed-42'
 const LABEL = 'xcc.dev/suite'
@@ -83,12 +83,14 @@ before(async () => {
       {name: 'admin-files', user: {'client-certificate': 'admin.crt', 'client-key': 'admin.key'}},
       {name: 'static', user: {token: STATIC_TOKEN}},
       {name: 'bad', user: {token: BAD_TOKEN}},
+      {name: 'alice', user: {token: ALICE_TOKEN}},
     ],
     contexts: [
       {name: 'lab-cert', context: {cluster: 'lab', user: 'admin'}},
       {name: 'lab-token', context: {cluster: 'lab', user: 'static'}},
       {name: 'lab-files', context: {cluster: 'lab-files', user: 'admin-files'}},
       {name: 'lab-bad', context: {cluster: 'lab', user: 'bad'}},
+      {name: 'lab-alice', context: {cluster: 'lab', user: 'alice'}},
     ],
     'current-context': 'lab-cert',
   }
@@ -104,7 +106,7 @@ after(async () => {
 
 describe('loadKubeContexts against the lab API server', () => {
   it('lists the contexts of the kubeconfig and its current context', () => {
-    assert.deepEqual(contexts.contexts, ['lab-cert', 'lab-token', 'lab-files', 'lab-bad'])
+    assert.deepEqual(contexts.contexts, ['lab-cert', 'lab-token', 'lab-files', 'lab-bad', 'lab-alice'])
     assert.equal(contexts.current, 'lab-cert')
     assert.equal(lab.context, 'lab-cert')
     assert.equal(lab.server, cluster.server.url)
@@ -173,22 +175,19 @@ describe('loadKubeContexts against the lab API server', () => {
     await lab.deletePod('default', 'never-scheduled')
   })
 
-  it(
-    'adds an ephemeral container to a running pod with a strategic merge patch',
-    {skip: 'lab server lacks ephemeralcontainers yet'},
-    async () => {
-      await lab.createPod('default', pod('target', 'sleep 30'))
-      await eventually('target running', async () => (await lab.getPod('default', 'target'))?.status?.phase === 'Running')
-      await lab.addEphemeralContainer('default', 'target', {name: 'debug', image: 'busybox', command: ['sh', '-c', 'echo debug; sleep 5'], targetContainerName: 'main'})
-      await lab.addEphemeralContainer('default', 'target', {name: 'debug-2', image: 'busybox', command: ['sh', '-c', 'sleep 5']})
-      const found = await lab.getPod('default', 'target')
-      // merged by name: both stay, and the regular container is untouched
-      assert.deepEqual(found?.spec.ephemeralContainers?.map((c) => c.name), ['debug', 'debug-2'])
-      assert.equal(found?.spec.ephemeralContainers?.[0]?.targetContainerName, 'main')
-      assert.deepEqual(found?.spec.containers.map((c) => c.name), ['main'])
-      await lab.deletePod('default', 'target')
-    },
-  )
+  it('adds ephemeral containers to a running pod with a strategic merge patch (merged by name)', async () => {
+    await lab.createPod('default', pod('target', 'sleep 30'))
+    await eventually('target running', async () => (await lab.getPod('default', 'target'))?.status?.phase === 'Running')
+    await lab.addEphemeralContainer('default', 'target', {name: 'debug', image: 'busybox', command: ['sh', '-c', 'echo debug; sleep 5'], targetContainerName: 'main'})
+    await lab.addEphemeralContainer('default', 'target', {name: 'debug-2', image: 'busybox', command: ['sh', '-c', 'sleep 5']})
+    const found = await lab.getPod('default', 'target')
+    // a JSON Patch or a merge patch would have replaced the list; the strategic merge keeps both
+    assert.deepEqual(found?.spec.ephemeralContainers?.map((c) => c.name), ['debug', 'debug-2'])
+    assert.equal(found?.spec.ephemeralContainers?.[0]?.targetContainerName, 'main')
+    assert.deepEqual(found?.spec.containers.map((c) => c.name), ['main'])
+    await eventually('the debug container to run and print', async () => (await lab.readPodLog('default', 'target', 'debug')) === 'debug\n')
+    await lab.deletePod('default', 'target')
+  })
 
   it('reads services, endpoints and configmaps; missing ones are undefined', async () => {
     const service = await lab.getService('team-a', 'backend')
@@ -227,8 +226,27 @@ describe('loadKubeContexts against the lab API server', () => {
         error instanceof XccError &&
         error.exitCode === 2 &&
         error.message === `kube context "prod" not found in ${kubeconfig}` &&
-        error.hint === 'available contexts: lab-cert, lab-token, lab-files, lab-bad',
+        error.hint === 'available contexts: lab-cert, lab-token, lab-files, lab-bad, lab-alice',
     )
+  })
+
+  it('answers SelfSubjectAccessReviews that RBAC denies, and reports a 403 with the permission to grant (exit 3)', async () => {
+    const alice = contexts.open('lab-alice')
+    const answers = await alice.canI([
+      {verb: 'list', resource: 'nodes'},
+      {verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io'},
+    ])
+    assert.deepEqual(
+      answers.map((a) => a.allowed),
+      [false, true],
+    )
+    const error = await rejectsWith(alice.listNodes(), (e) => {
+      assert.equal(e.exitCode, 3)
+      assert.match(e.message, /^listing nodes in context "lab-alice" is forbidden: nodes is forbidden: User "alice" cannot list resource "nodes"/)
+      assert.match(e.hint ?? '', /^grant the user "alice" of context "lab-alice" permission to list nodes cluster-wide .*kubectl --context lab-alice auth can-i list nodes$/)
+    })
+    assert.ok(!everything(error).includes(ALICE_TOKEN))
+    await rejectsWith(alice.listPods('team-a'), (e) => assert.match(e.hint ?? '', /in namespace "team-a" \(a Role or ClusterRole rule .*-n team-a$/))
   })
 
   it('reports rejected credentials (exit 3) without printing the token', async () => {
