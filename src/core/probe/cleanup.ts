@@ -3,7 +3,8 @@
  * killed with SIGKILL, --keep, a failed delete). Only pods labelled managed-by=xcc are touched.
  */
 import {XccError} from '../errors.js'
-import type {KubeCluster} from '../ports.js'
+import type {Clock, KubeCluster} from '../ports.js'
+import {deletePodAndWait} from './pods.js'
 import {OWNED_SELECTOR, ROLE_LABEL, RUN_ID_LABEL, isRunId, runSelector} from './manifests.js'
 
 export interface CleanupItem {
@@ -17,7 +18,7 @@ export interface CleanupItem {
   readonly error?: string
 }
 
-export async function cleanupLeftovers(clusters: readonly KubeCluster[], options: {runId?: string; namespace?: string; dryRun: boolean}): Promise<CleanupItem[]> {
+export async function cleanupLeftovers(clusters: readonly KubeCluster[], options: {runId?: string; namespace?: string; dryRun: boolean; clock: Clock}): Promise<CleanupItem[]> {
   if (options.runId !== undefined && !isRunId(options.runId)) throw new XccError(`--run-id ${options.runId}: not a run id`, {hint: 'run ids are 6-16 lowercase hex digits, as printed in the observations of xcc doctor'})
   const selector = options.runId ? runSelector(options.runId) : OWNED_SELECTOR
   const perCluster = await Promise.all(clusters.map(async (cluster) => {
@@ -31,8 +32,8 @@ export async function cleanupLeftovers(clusters: readonly KubeCluster[], options
       }
       if (options.dryRun) return {...base, removed: false}
       try {
-        await cluster.deletePod(base.namespace, base.name)
-        return {...base, removed: true}
+        if (await deletePodAndWait(cluster, base.namespace, base.name, options.clock)) return {...base, removed: true}
+        return {...base, removed: false, error: 'still terminating after 10 s'}
       } catch (error) {
         return {...base, removed: false, error: (error as Error).message}
       }

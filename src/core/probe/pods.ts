@@ -54,3 +54,17 @@ export async function pollPod<T>(w: Waiter, cluster: KubeCluster, namespace: str
     await w.clock.sleep(POLL_MS, w.signal)
   }
 }
+
+/**
+ * Deletes a pod and waits (bounded) until the API server no longer lists it, as `kubectl delete`
+ * does: a pod still terminating is not "removed" yet. Returns false when it is still there.
+ */
+export async function deletePodAndWait(cluster: KubeCluster, namespace: string, name: string, clock: Clock, timeoutMs = 10_000): Promise<boolean> {
+  await cluster.deletePod(namespace, name)
+  const deadline = clock.now() + timeoutMs
+  for (;;) {
+    if (!(await cluster.getPod(namespace, name))) return true
+    if (clock.now() >= deadline) return false
+    await clock.sleep(POLL_MS)
+  }
+}

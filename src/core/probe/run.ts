@@ -10,7 +10,7 @@ import type {Clock, InstanceShell, KubeCluster, KubeContexts, KubeEndpoints, Kub
 import {type CaptureLog, buildCaptureFilter, parseCaptureLog} from './capture-log.js'
 import {type CapturePoint, instanceCapture, observeCapture, podCapture} from './captures.js'
 import {type ProbeScripts, buildEphemeralProbe, buildProbePod} from './manifests.js'
-import {containerState, pollPod, throwIfAborted} from './pods.js'
+import {containerState, deletePodAndWait, pollPod, throwIfAborted} from './pods.js'
 import {type AccessNeed, checkAccess, checkPodSecurity, podAccess} from './preflight.js'
 import {type LiveReport, assembleLiveReport} from './report.js'
 import {type Destination, type LiveFrom, type LiveTo, addressDestination, chooseNode, serviceDestination} from './targets.js'
@@ -157,8 +157,9 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
       const label = `${c.cluster.context}/${c.namespace}/${c.name}`
       if (req.keep) return void cleanup.kept.push(label)
       try {
-        await c.cluster.deletePod(c.namespace, c.name)
-        cleanup.deleted.push(label)
+        // not aborted by Ctrl-C: this is the cleanup Ctrl-C asks for
+        if (await deletePodAndWait(c.cluster, c.namespace, c.name, deps.clock)) cleanup.deleted.push(label)
+        else cleanup.failed.push(`${label} (still terminating)`)
       } catch {
         cleanup.failed.push(label)
       }
