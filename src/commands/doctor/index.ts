@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {CHECKS} from '../../checks/index.js'
 import {loadTopologyFile} from '../../adapters/topology-file.js'
 import {XccCommand} from '../../cli/base-command.js'
-import {runLiveDoctorCommand} from '../../cli/live-doctor.js'
 import {XccError} from '../../core/errors.js'
 import {DEFAULT_IMAGE} from '../../core/probe/manifests.js'
 import {type DoctorReport, evaluateDoctor} from '../../core/doctor/report.js'
@@ -56,8 +55,9 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
     if (live && flags.protocol === 'udp') throw new XccError('live probes are TCP only (--protocol udp)', {hint: 'drop --protocol, or analyse UDP statically with --topology'})
     const interactive = !flags.json && isInteractive(process.stderr, process.env)
     const model = flags.topology ? await loadTopologyFile(flags.topology) : undefined
+    // the live path (client-node, probes, ink progress) is loaded only when it runs
     const report: DoctorReport = live
-      ? await runLiveDoctorCommand({...flags, toContext: flags['to-context'], probeNamespace: flags['probe-namespace'], startTimeout: flags['start-timeout']}, model, CHECKS, {interactive})
+      ? await (await import('../../cli/live-doctor.js')).runLiveDoctorCommand({...flags, toContext: flags['to-context'], probeNamespace: flags['probe-namespace'], startTimeout: flags['start-timeout']}, model, CHECKS, {interactive})
       : await this.analyse(model as Model, flags.from, flags.to, flags.protocol as 'tcp' | 'udp' | undefined, interactive)
     if (flags.json) this.printJson(report)
     else if (process.stdout.isTTY && this.color()) {

@@ -4,7 +4,7 @@
  * packet is reported as broken, never as a drop.
  */
 import type {InstanceShell, KubeCluster, RunningScript} from '../ports.js'
-import {type CaptureLog, parseCaptureLog} from './capture-log.js'
+import {parseCaptureLog} from './capture-log.js'
 import {type ProbeScripts, SANITY_PORT, buildCapturePod} from './manifests.js'
 import {type FlowIdentity, classifyPackets} from './observe.js'
 import {type Waiter, pollPod, throwIfAborted} from './pods.js'
@@ -33,15 +33,11 @@ export interface CaptureSettings {
   readonly startDeadlineMs: number
 }
 
-const sanitySeen = (text: string): boolean => {
+/** 'ok' once the capture saw its sanity packet, the error when tcpdump failed, else undefined (not yet) */
+function captureState(text: string): 'ok' | string | undefined {
   const log = parseCaptureLog(text)
-  return classifyPackets(log.capture.packets, {sourcePort: -1, services: []}).sanity > 0
-}
-
-function brokenReason(text: string): string | undefined {
-  const log: CaptureLog = parseCaptureLog(text)
-  const error = log.capture.errors[0] ?? text.split('\n').find((l) => /^xcc: tcpdump/.test(l))
-  return error
+  if (classifyPackets(log.capture.packets, {sourcePort: -1, services: []}).sanity > 0) return 'ok'
+  return log.capture.errors[0] ?? text.split('\n').find((l) => /^xcc: tcpdump/.test(l))
 }
 
 /** Registers a pod for cleanup before it is created, so an interrupted create is cleaned too. */
@@ -68,10 +64,8 @@ export function podCapture(w: Waiter, cluster: KubeCluster, namespace: string, n
       await cluster.createPod(namespace, pod)
       const result = await pollPod(w, cluster, namespace, name, w.clock.now() + settings.startDeadlineMs, async (p) => {
         if (p?.status?.phase !== 'Running' && p?.status?.phase !== 'Succeeded' && p?.status?.phase !== 'Failed') return undefined
-        const text = await read()
-        if (sanitySeen(text)) return 'ok' as const
-        const broken = brokenReason(text)
-        if (broken) return broken
+        const seen = captureState(await read())
+        if (seen) return seen
         if (p.status.phase !== 'Running') return `the capture ended before it saw its sanity packet (phase ${p.status.phase})`
         return undefined
       }, 'capture')
@@ -109,11 +103,12 @@ export function instanceCapture(w: Waiter, shell: InstanceShell, instance: strin
       for (;;) {
         throwIfAborted(w.signal)
         const text = running.output()
-        if (sanitySeen(text)) {
+        const seen = captureState(text)
+        if (seen === 'ok') {
           state.status = 'ok'
           return
         }
-        const broken = brokenReason(text)
+        const broken = seen
         if (broken || ended || w.clock.now() >= deadline) {
           state.status = 'broken'
           state.reason = broken ?? (ended ? `the capture on ${instance} ended early: ${text.trim().split('\n').slice(-2).join(' ')}` : `the capture on ${instance} saw no sanity packet in time`)

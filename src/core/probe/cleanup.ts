@@ -4,8 +4,8 @@
  */
 import {XccError} from '../errors.js'
 import type {Clock, KubeCluster} from '../ports.js'
-import {deletePodAndWait} from './pods.js'
 import {OWNED_SELECTOR, ROLE_LABEL, RUN_ID_LABEL, isRunId, runSelector} from './manifests.js'
+import {deletePodAndWait} from './pods.js'
 
 export interface CleanupItem {
   readonly context: string

@@ -9,7 +9,7 @@ import {runPipeline} from '../iptables/pipeline.js'
 import type {HostContext, IptPacket, RuleRef} from '../iptables/types.js'
 import {type Ip, formatIp, parseCidr, cidrContainsIp} from '../net/ipv4.js'
 import type {Packet, Step} from '../trace/types.js'
-import {step, viewRule} from '../trace/trail.js'
+import {step, viewPacket, viewRule} from '../trace/trail.js'
 
 export interface LiveNode {
   readonly name: string
@@ -81,7 +81,7 @@ export function traceLiveSource(input: LiveSourceInput): Step[] {
     return [
       start,
       step('NAT', at, packet, `the node masquerades the pod address ${formatIp(packet.src)} to ${formatIp(after.src)} (${snat.rule.chain}, line ${snat.rule.line})`, {
-        nat: {type: 'GKE_POD_IP_MASQUERADING', before: step('NAT', at, packet, '').packet, after: step('NAT', at, after, '').packet, ...(snat.randomPort ? {randomPort: true} : {})},
+        nat: {type: 'GKE_POD_IP_MASQUERADING', before: viewPacket(packet), after: viewPacket(after), ...(snat.randomPort ? {randomPort: true} : {})},
         rules: rules(outcome.hits),
       }),
       abort(after, VPC_UNKNOWN),

@@ -84,7 +84,6 @@ export function assembleLiveReport(input: AssembleInput): LiveReport {
     probe, sourceHost, sourceNodeAddresses: nodeAddresses, captures, podSnatFix: podSnatFix(input),
     gatewaySnatFix: (instance, range) => [`gcloud compute ssh ${instance} --command 'sudo iptables -t nat -A POSTROUTING -s ${range} -j MASQUERADE'   # on the gateway's outgoing interface, for the whole client range`],
   })
-  const evidence = keyEvidence({captures, sourceHost})
   const findings = probeFindings(input)
   const observations = (checks?: Observations['checks']): Observations => ({
     runId: request.runId, probe, captures, ...(checks ? {checks} : {}), cleanup: input.cleanup, notes: [...input.notes], timings: input.timings,
@@ -92,8 +91,7 @@ export function assembleLiveReport(input: AssembleInput): LiveReport {
   const flow = {from: probe.at, to: `${probe.dst}:${probe.dstPort}`, packet: {src, dst: probe.dst, protocol: 'tcp' as const, srcPort: request.sourcePort, dstPort: probe.dstPort}}
 
   if (input.prediction && input.cluster) {
-    const [context, namespace, name] = probe.at.split('/') as [string, string, string]
-    void context
+    const [, namespace, name] = probe.at.split('/') as [string, string, string]
     const podInput = probe.mode !== 'host-network' && probe.src ? {namespace, name, ip: probe.src} : undefined
     const prediction = input.prediction.predict({cluster: input.cluster, node: input.node.metadata.name, ...(podInput ? {pod: podInput} : {}), dst: probe.dst, port: probe.dstPort})
     const notes = prediction.note ? [...input.notes, prediction.note] : input.notes
@@ -107,6 +105,7 @@ export function assembleLiveReport(input: AssembleInput): LiveReport {
     const observedVerdict: Verdict | undefined = probe.result === 'connected' ? 'reachable' : probe.result === 'timeout' || probe.result === 'failed' ? 'unreachable' : undefined
     if (observedVerdict === undefined) return base
     if (observedVerdict === 'reachable') return {...base, verdict: 'reachable', diagnosis: null}
+    const evidence = keyEvidence({captures, sourceHost})
     const contradictionEvidence = contradictions.map((c) => `contradiction at ${c.step} (${c.at}): predicted ${c.expected}; observed ${c.observed}`)
     if (predicted.verdict !== 'reachable' && predicted.diagnosis && (contradictions.length === 0 || observed.diagnosis?.code === predicted.diagnosis.code || observed.diagnosis?.code === 'INSUFFICIENT_INFO')) {
       return {...base, verdict: 'unreachable', diagnosis: withEvidence({...predicted.diagnosis, evidence: [...contradictionEvidence, ...predicted.diagnosis.evidence]}, evidence)}

@@ -8,12 +8,12 @@
 import {XccError} from '../errors.js'
 import type {Clock, InstanceShell, KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod} from '../ports.js'
 import {type CaptureLog, buildCaptureFilter, parseCaptureLog} from './capture-log.js'
-import {type CapturePoint, instanceCapture, observeCapture, podCapture} from './captures.js'
+import {type CapturePoint, type Track, instanceCapture, observeCapture, podCapture} from './captures.js'
 import {type ProbeScripts, buildEphemeralProbe, buildProbePod} from './manifests.js'
 import {containerState, deletePodAndWait, pollPod, throwIfAborted} from './pods.js'
 import {type AccessNeed, checkAccess, checkPodSecurity, podAccess} from './preflight.js'
 import {type LiveReport, assembleLiveReport} from './report.js'
-import {type Destination, type LiveFrom, type LiveTo, addressDestination, chooseNode, serviceDestination} from './targets.js'
+import {type Destination, type LiveFrom, type LiveTo, addressDestination, chooseNode, serviceDestination, serviceOwning} from './targets.js'
 import type {TopologyPrediction} from './topology-prediction.js'
 import type {CaptureObservation, ProbeObservation, ProbeResult} from './types.js'
 
@@ -103,7 +103,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     if (userPod.status?.phase !== 'Running' || !userPod.spec.nodeName) throw new XccError(`pod ${req.from.pod.namespace}/${req.from.pod.name} is not running (phase ${userPod.status?.phase ?? 'unknown'}), so it cannot be probed from`, {hint: 'probe from the context instead (--from <context>)'})
   }
   const node = userPod ? chooseNode(sourceNodes, userPod.spec.nodeName, source.context) : chooseNode(sourceNodes, req.node, source.context)
-  const destination = await resolveDestination(req.to, target, targetNodes ?? sourceNodes, denied(targetDenied, 'get', 'endpoints'))
+  const destination = await resolveDestination(req.to, target, targetNodes ?? sourceNodes, {endpoints: denied(targetDenied, 'get', 'endpoints'), services: denied(targetDenied, 'list', 'services')})
   const masqConfig = denied(sourceDenied, 'get', 'configmaps') ? undefined : await source.getConfigMap('kube-system', 'ip-masq-agent')
   event('facts', 'Read nodes, pods and services', 'done', `source node ${node.metadata.name}; destination ${destination.ip}:${destination.port}${destination.owner ? ` (${destination.owner})` : ''}`)
 
@@ -114,7 +114,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   const seconds = req.timeoutSeconds + req.startSeconds + 30
   const settings = {runId: req.runId, image: req.image, filter, seconds, scripts: deps.scripts, startDeadlineMs: req.startSeconds * 1000}
   const created: Created[] = []
-  const track = (c: KubeCluster, namespace: string, name: string): void => void created.push({cluster: c, namespace, name})
+  const track: Track = (c, namespace, name) => void created.push({cluster: c, namespace, name})
   const points: CapturePoint[] = [podCapture(w, source, ns, node.metadata.name, 0, settings, track)]
   if (target) {
     destination.nodes.filter((n) => !(target === source && n === node.metadata.name)).forEach((n, i) => points.push(podCapture(w, target, ns, n, i + 1, settings, track)))
@@ -188,18 +188,17 @@ function later<T>(promise: Promise<T>): () => Promise<T> {
   }
 }
 
-async function resolveDestination(to: LiveTo, target: KubeCluster | undefined, nodes: readonly KubeNode[], noEndpoints: boolean): Promise<Destination> {
-  const endpoints = async (namespace: string, name: string): Promise<KubeEndpoints | undefined> => (noEndpoints || !target ? undefined : target.getEndpoints(namespace, name))
+async function resolveDestination(to: LiveTo, target: KubeCluster | undefined, nodes: readonly KubeNode[], denied: {endpoints: boolean; services: boolean}): Promise<Destination> {
+  const endpoints = async (namespace: string, name: string): Promise<KubeEndpoints | undefined> => (denied.endpoints || !target ? undefined : target.getEndpoints(namespace, name))
   if (to.kind === 'service') {
     const service = await (target as KubeCluster).getService(to.namespace, to.name)
     if (!service) throw new XccError(`--to ${to.context}/${to.namespace}/${to.name}: no such service in context "${to.context}"`, {hint: `kubectl --context ${to.context} -n ${to.namespace} get services`})
     return serviceDestination(service, await endpoints(to.namespace, to.name), nodes)
   }
   if (!target) return {ip: to.ip, port: to.port, variants: [{ip: to.ip, port: to.port}], nodes: [], mode: 'tcp'}
-  const services = await target.listServices().catch(() => [])
-  const eps = new Map<string, KubeEndpoints | undefined>()
-  for (const s of services) eps.set(`${s.metadata.namespace}/${s.metadata.name}`, await endpoints(s.metadata.namespace ?? 'default', s.metadata.name))
-  return addressDestination(to.ip, to.port, services, (s) => eps.get(`${s.metadata.namespace}/${s.metadata.name}`), nodes, [])
+  const owner = denied.services ? undefined : serviceOwning(to.ip, to.port, await target.listServices())
+  const ownerEndpoints = owner && (await endpoints(owner.service.metadata.namespace ?? 'default', owner.service.metadata.name))
+  return addressDestination(to.ip, to.port, owner && {...owner, ...(ownerEndpoints ? {endpoints: ownerEndpoints} : {})}, nodes)
 }
 
 function parseProbeMessage(message: string | undefined, exitCode: number | undefined): ProbeResult {
@@ -211,7 +210,7 @@ function parseProbeMessage(message: string | undefined, exitCode: number | undef
   return 'error'
 }
 
-async function runProbe(req: LiveRequest, deps: LiveDeps, cluster: KubeCluster, node: KubeNode, userPod: KubePod | undefined, d: Destination, ephemeralDenied: boolean, track: (c: KubeCluster, ns: string, name: string) => void, notes: string[]): Promise<ProbeObservation> {
+async function runProbe(req: LiveRequest, deps: LiveDeps, cluster: KubeCluster, node: KubeNode, userPod: KubePod | undefined, d: Destination, ephemeralDenied: boolean, track: Track, notes: string[]): Promise<ProbeObservation> {
   const w = {clock: deps.clock, signal: deps.signal}
   const target = {dst: d.ip, port: d.port, seconds: req.timeoutSeconds, mode: d.mode, sourcePort: req.sourcePort}
   const base = {node: node.metadata.name, srcPort: req.sourcePort, dst: d.ip, dstPort: d.port}

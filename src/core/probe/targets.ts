@@ -95,14 +95,13 @@ export interface Destination {
 /** the cap on destination captures: a load balancer in front of every node reaches any of them */
 export const MAX_DESTINATION_NODES = 8
 
-function endpointTargets(service: KubeService, endpoints: KubeEndpoints | undefined, servicePort: NonNullable<NonNullable<KubeService['spec']>['ports']>[number]) {
+function endpointTargets(endpoints: KubeEndpoints | undefined, servicePort: NonNullable<NonNullable<KubeService['spec']>['ports']>[number]) {
   const targets: Array<{ip: string; port: number; node?: string}> = []
   for (const subset of endpoints?.subsets ?? []) {
     const port = (subset.ports ?? []).find((p) => (servicePort.name ? p.name === servicePort.name : true))?.port
       ?? (typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port)
     for (const a of subset.addresses ?? []) targets.push({ip: a.ip, port, ...(a.nodeName ? {node: a.nodeName} : {})})
   }
-  void service
   return targets
 }
 
@@ -116,7 +115,7 @@ export function serviceDestination(service: KubeService, endpoints: KubeEndpoint
   const lb = spec.type === 'LoadBalancer' ? service.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip : undefined
   const ip = lb ?? spec.clusterIP
   if (!ip || ip === 'None') throw new XccError(`${label} has neither a load-balancer address nor a ClusterIP`, {hint: 'probe one of its pods by address instead'})
-  const targets = endpointTargets(service, endpoints, servicePort)
+  const targets = endpointTargets(endpoints, servicePort)
   const variants = [{ip, port: servicePort.port}]
   if (spec.clusterIP && spec.clusterIP !== 'None') variants.push({ip: spec.clusterIP, port: servicePort.port})
   if (servicePort.nodePort) for (const n of nodes) for (const a of internalIps(n)) variants.push({ip: a, port: servicePort.nodePort})
@@ -126,24 +125,27 @@ export function serviceDestination(service: KubeService, endpoints: KubeEndpoint
   const entry = lb || servicePort.nodePort ? nodes.map((n) => n.metadata.name).filter((n) => !endpointNodes.includes(n)) : []
   const named = /^https?|^web/.test(servicePort.name ?? '') || servicePort.port === 80 || servicePort.port === 8080
   return {
-    ip, port: servicePort.port === requestedPort || requestedPort === undefined ? servicePort.port : requestedPort,
+    ip, port: servicePort.port,
     variants, nodes: [...endpointNodes, ...entry].slice(0, MAX_DESTINATION_NODES),
     owner: label, mode: named ? 'http' : 'tcp',
   }
 }
 
-/** An address:port in a context: which service, node or pod owns it (seed 001: a hand-made ILB in front of a NodePort). */
-export function addressDestination(ip: string, port: number, services: readonly KubeService[], endpointsOf: (s: KubeService) => KubeEndpoints | undefined, nodes: readonly KubeNode[], pods: ReadonlyArray<{ip?: string; node?: string; name: string}>): Destination {
+/** The service an address:port of a context belongs to: by its VIP, else by a node port (seed 001: a hand-made ILB in front of a NodePort). */
+export function serviceOwning(ip: string, port: number, services: readonly KubeService[]): {service: KubeService; byNodePort: boolean} | undefined {
   const byAddress = services.find((s) => (s.spec?.clusterIP === ip || s.status?.loadBalancer?.ingress?.some((i) => i.ip === ip)) && (s.spec?.ports ?? []).some((p) => p.port === port))
+  if (byAddress) return {service: byAddress, byNodePort: false}
   const byNodePort = services.find((s) => (s.spec?.ports ?? []).some((p) => p.nodePort === port))
-  const service = byAddress ?? byNodePort
-  if (service) {
-    const d = serviceDestination(service, endpointsOf(service), nodes, port)
-    return {...d, ip, port, variants: [{ip, port}, ...d.variants], owner: byAddress ? d.owner : `${d.owner} (node port ${port}, behind a load balancer at ${ip})`}
+  return byNodePort && {service: byNodePort, byNodePort: true}
+}
+
+/** An address:port in a context: the service that owns it (with its endpoints), else the node that has it. */
+export function addressDestination(ip: string, port: number, owner: {service: KubeService; byNodePort: boolean; endpoints?: KubeEndpoints} | undefined, nodes: readonly KubeNode[]): Destination {
+  if (owner) {
+    const d = serviceDestination(owner.service, owner.endpoints, nodes, port)
+    return {...d, ip, port, variants: [{ip, port}, ...d.variants], owner: owner.byNodePort ? `${d.owner} (node port ${port}, behind a load balancer at ${ip})` : d.owner}
   }
   const node = nodes.find((n) => internalIps(n).includes(ip))
   if (node) return {ip, port, variants: [{ip, port}], nodes: [node.metadata.name], owner: `node ${node.metadata.name}`, mode: 'tcp'}
-  const pod = pods.find((p) => p.ip === ip)
-  if (pod) return {ip, port, variants: [{ip, port}], nodes: pod.node ? [pod.node] : [], owner: `pod ${pod.name}`, mode: 'tcp'}
   return {ip, port, variants: [{ip, port}], nodes: [], mode: 'tcp'}
 }

@@ -125,8 +125,9 @@ describe('observation against the --topology prediction', () => {
 
   it('flags a packet seen beyond a predicted drop', () => {
     const dropped = prediction.predict({cluster: 'frontend', node: SRC_NODE, dst: '10.59.240.20', port: 80})
-    const dst = capture(`node/${DST_NODE}`, ['1.01 eth0 In  IP 10.209.0.2.45000 > 10.59.240.20.80: Flags [S], seq 1, win 1, length 0'])
-    const checks = compareWithPrediction(dropped.paths, [{...dst, packets: classifyPackets(parseCapture('1.01 eth0 In  IP 10.209.0.2.45000 > 10.59.240.20.80: Flags [S], seq 1, win 1, length 0').packets, {sourcePort: 45000, services: [{ip: '10.59.240.20', port: 80}]}).packets}], false)
+    const line = '1.01 eth0 In  IP 10.209.0.2.45000 > 10.59.240.20.80: Flags [S], seq 1, win 1, length 0'
+    const dst: CaptureObservation = {at: `node/${DST_NODE}`, status: 'ok', packets: classifyPackets(parseCapture(line).packets, {sourcePort: 45000, services: [{ip: '10.59.240.20', port: 80}]}).packets}
+    const checks = compareWithPrediction(dropped.paths, [dst], false)
     assert.equal(checks[0]?.status, 'unexpected')
     assert.equal(checks[0]?.step, 'DROP')
   })
