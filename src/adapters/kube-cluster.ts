@@ -1,7 +1,7 @@
 /**
  * KubeCluster (src/core/ports.ts) on @kubernetes/client-node 1.x: one KubeConfig per opened
- * context (its own current-context, nothing shared with other contexts), a CoreV1Api and an
- * AuthorizationV1Api client, a timeout on every request, and every failure normalised by
+ * context (its own current-context, nothing shared with other contexts), CoreV1Api, AppsV1Api
+ * and AuthorizationV1Api clients, a timeout on every request, and every failure normalised by
  * kube-errors.ts.
  *
  * This module only imports client-node's types: the caller passes the module it loaded
@@ -10,7 +10,7 @@
 import type * as K8s from '@kubernetes/client-node'
 
 import {XccError} from '../core/errors.js'
-import type {AccessAnswer, AccessQuestion, KubeCluster, KubeConfigMap, KubeContainer, KubeEndpoints, KubeNamespace, KubeNode, KubePod, KubeService} from '../core/ports.js'
+import type {AccessAnswer, AccessQuestion, KubeCluster, KubeConfigMap, KubeContainer, KubeDaemonSet, KubeEndpoints, KubeNamespace, KubeNode, KubePod, KubeService} from '../core/ports.js'
 import type {ClientNode, MergedKubeconfig} from './kube-config.js'
 import {describeLocation} from './kube-config.js'
 import {type KubeRequest, type KubeTarget, collectSecrets, kubeFailure, kubeStatusOf, safeError} from './kube-errors.js'
@@ -75,9 +75,11 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
   const {config, cluster, user} = contextConfig(k8s, merged, name)
   const target: KubeTarget = {context: name, cluster: cluster.name, server: cluster.server, ...(user ? {user: user.name} : {}), timeoutMs, secrets: collectSecrets(user)}
   let core: K8s.CoreV1Api
+  let apps: K8s.AppsV1Api
   let authz: K8s.AuthorizationV1Api
   try {
     core = config.makeApiClient(k8s.CoreV1Api)
+    apps = config.makeApiClient(k8s.AppsV1Api)
     authz = config.makeApiClient(k8s.AuthorizationV1Api)
   } catch (error) {
     throw safeError(target, `cannot use kube context "${name}": ${(error as Error).message}`, {exitCode: 2})
@@ -102,6 +104,9 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
   }
 
   const missing = <T>(code: number): {value: T | undefined} | undefined => (code === 404 ? {value: undefined} : undefined)
+
+  const configMapRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} configmap ${namespace}/${name}`, verb, resource: 'configmaps', namespace})
+  const daemonSetRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} daemonset ${namespace}/${name}`, verb, resource: 'daemonsets', group: 'apps', namespace})
 
   return {
     context: name,
@@ -181,9 +186,56 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
     },
 
     async getConfigMap(namespace, configMap) {
-      const request = {operation: `reading configmap ${namespace}/${configMap}`, verb: 'get', resource: 'configmaps', namespace}
+      const request = configMapRequest('get', namespace, configMap, 'reading')
       const found = await call<K8s.V1ConfigMap | undefined>(request, (o) => core.readNamespacedConfigMap({name: configMap, namespace}, o), missing)
       return found && plain<KubeConfigMap>(found)
+    },
+
+    async createConfigMap(namespace, configMap) {
+      const request = configMapRequest('create', namespace, configMap.metadata.name, 'creating')
+      const created = await call(request, (o) => core.createNamespacedConfigMap({namespace, body: configMap as unknown as K8s.V1ConfigMap}, o))
+      return plain<KubeConfigMap>(created)
+    },
+
+    async replaceConfigMap(namespace, configMap) {
+      const {name} = configMap.metadata
+      const request = {...configMapRequest('update', namespace, name, 'replacing'), replaces: `configmap ${namespace}/${name}`}
+      const replaced = await call(request, (o) => core.replaceNamespacedConfigMap({name, namespace, body: configMap as unknown as K8s.V1ConfigMap}, o))
+      return plain<KubeConfigMap>(replaced)
+    },
+
+    async deleteConfigMap(namespace, configMap) {
+      await call<unknown>(configMapRequest('delete', namespace, configMap, 'deleting'), (o) => core.deleteNamespacedConfigMap({name: configMap, namespace}, o), missing)
+    },
+
+    async getDaemonSet(namespace, daemonSet) {
+      const request = daemonSetRequest('get', namespace, daemonSet, 'reading')
+      const found = await call<K8s.V1DaemonSet | undefined>(request, (o) => apps.readNamespacedDaemonSet({name: daemonSet, namespace}, o), missing)
+      return found && plain<KubeDaemonSet>(found)
+    },
+
+    async listDaemonSets(namespace) {
+      const list = await call({operation: `listing daemonsets in namespace ${namespace}`, verb: 'list', resource: 'daemonsets', group: 'apps', namespace}, (o) => apps.listNamespacedDaemonSet({namespace}, o))
+      return plain<KubeDaemonSet[]>(list.items)
+    },
+
+    async createDaemonSet(namespace, daemonSet) {
+      const request = daemonSetRequest('create', namespace, daemonSet.metadata.name, 'creating')
+      const created = await call(request, (o) => apps.createNamespacedDaemonSet({namespace, body: daemonSet as unknown as K8s.V1DaemonSet}, o))
+      return plain<KubeDaemonSet>(created)
+    },
+
+    async replaceDaemonSet(namespace, daemonSet) {
+      const {name} = daemonSet.metadata
+      const request = {...daemonSetRequest('update', namespace, name, 'replacing'), replaces: `daemonset ${namespace}/${name}`}
+      const replaced = await call(request, (o) => apps.replaceNamespacedDaemonSet({name, namespace, body: daemonSet as unknown as K8s.V1DaemonSet}, o))
+      return plain<KubeDaemonSet>(replaced)
+    },
+
+    async deleteDaemonSet(namespace, daemonSet) {
+      // Background: the DaemonSet goes at once, the garbage collector removes its pods after
+      const request = daemonSetRequest('delete', namespace, daemonSet, 'deleting')
+      await call<unknown>(request, (o) => apps.deleteNamespacedDaemonSet({name: daemonSet, namespace, propagationPolicy: 'Background'}, o), missing)
     },
 
     async canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]> {

@@ -26,6 +26,11 @@ export interface KubeRequest {
   readonly namespace?: string
   /** a namespaced resource read across every namespace */
   readonly allNamespaces?: boolean
+  /**
+   * the object a full replace (PUT) writes, for messages (`configmap kube-system/kube-dns`): its
+   * 409 Conflict means the resourceVersion sent was stale, i.e. someone changed it meanwhile
+   */
+  readonly replaces?: string
 }
 
 /** Where requests go, for messages. */
@@ -164,6 +169,13 @@ export function kubeFailure(error: unknown, status: KubeStatus | undefined, requ
         exitCode: 3,
         hint: terminating ? `namespace "${request.namespace ?? ''}" is being deleted: wait until it is gone, or use another namespace` : permissionHint(request, target),
         details: [detail],
+      })
+    }
+    if (status.code === 409 && request.replaces !== undefined && status.reason !== 'AlreadyExists') {
+      return safeError(target, `cannot replace ${request.replaces} in context "${target.context}": it was changed by someone else meanwhile; run the command again`, {
+        exitCode: 3,
+        hint: `the replace carried a stale resourceVersion and was refused: ${request.replaces} is as the other writer left it, and running again starts from its current version`,
+        details: [detail, message],
       })
     }
     return safeError(target, `${request.operation} in context "${target.context}" failed: ${message}`, {exitCode: 3, details: [detail]})
