@@ -7,7 +7,7 @@ import {MANAGED_BY_LABEL, RUN_ID_LABEL, buildCapturePod, buildProbePod} from '..
 import {checkAccess, checkPodSecurity, podAccess} from '../../../src/core/probe/preflight.js'
 import {runLiveDoctor} from '../../../src/core/probe/run.js'
 import {parseLiveFrom, parseLiveTo} from '../../../src/core/probe/targets.js'
-import type {AccessQuestion, Clock, KubeCluster, KubeContexts, KubePod} from '../../../src/core/ports.js'
+import type {AccessQuestion, Clock, KubeCluster, KubeConfigMap, KubeContexts, KubeDaemonSet, KubeMeta, KubePod} from '../../../src/core/ports.js'
 
 const scripts = {capture: 'echo capture', probe: 'echo probe'}
 
@@ -15,7 +15,10 @@ const scripts = {capture: 'echo capture', probe: 'echo probe'}
 class FakeCluster implements KubeCluster {
   readonly server = 'https://127.0.0.1:1'
   readonly pods = new Map<string, KubePod>()
+  readonly configMaps = new Map<string, KubeConfigMap>()
+  readonly daemonSets = new Map<string, KubeDaemonSet>()
   readonly deleted: string[] = []
+  private version = 0
   constructor(readonly context: string, readonly options: {deny?: (q: AccessQuestion) => boolean; labels?: Record<string, string>; failCreate?: (name: string) => boolean; log?: (name: string) => string} = {}) {}
   async listNodes() {
     return [{metadata: {name: 'node-1'}, spec: {podCIDR: '10.0.0.0/24'}, status: {addresses: [{type: 'InternalIP', address: '10.1.0.2'}]}}]
@@ -52,8 +55,44 @@ class FakeCluster implements KubeCluster {
   async getEndpoints() {
     return undefined
   }
-  async getConfigMap() {
-    return undefined
+  /** stores a copy with the next resourceVersion; a replace must name the stored one, as the API server wants */
+  private write<T extends {metadata: KubeMeta}>(store: Map<string, T>, kind: string, namespace: string, object: T, mode: 'create' | 'replace'): T {
+    const key = `${namespace}/${object.metadata.name}`
+    const current = store.get(key)
+    if (mode === 'create' && current) throw new XccError(`${kind} ${key} already exists`, {exitCode: 3})
+    if (mode === 'replace' && !current) throw new XccError(`${kind} ${key} not found`, {exitCode: 3})
+    const wanted = object.metadata.resourceVersion
+    if (mode === 'replace' && wanted && wanted !== current?.metadata.resourceVersion) throw new XccError(`${kind} ${key} was changed by someone else meanwhile: run the command again`, {exitCode: 3})
+    const stored = {...object, metadata: {...object.metadata, namespace, resourceVersion: String(++this.version)}}
+    store.set(key, stored)
+    return stored
+  }
+  async getConfigMap(namespace: string, name: string) {
+    return this.configMaps.get(`${namespace}/${name}`)
+  }
+  async createConfigMap(namespace: string, configMap: KubeConfigMap) {
+    return this.write(this.configMaps, 'configmap', namespace, configMap, 'create')
+  }
+  async replaceConfigMap(namespace: string, configMap: KubeConfigMap) {
+    return this.write(this.configMaps, 'configmap', namespace, configMap, 'replace')
+  }
+  async deleteConfigMap(namespace: string, name: string) {
+    this.configMaps.delete(`${namespace}/${name}`)
+  }
+  async getDaemonSet(namespace: string, name: string) {
+    return this.daemonSets.get(`${namespace}/${name}`)
+  }
+  async listDaemonSets(namespace: string) {
+    return [...this.daemonSets.values()].filter((d) => d.metadata.namespace === namespace)
+  }
+  async createDaemonSet(namespace: string, daemonSet: KubeDaemonSet) {
+    return this.write(this.daemonSets, 'daemonset', namespace, daemonSet, 'create')
+  }
+  async replaceDaemonSet(namespace: string, daemonSet: KubeDaemonSet) {
+    return this.write(this.daemonSets, 'daemonset', namespace, daemonSet, 'replace')
+  }
+  async deleteDaemonSet(namespace: string, name: string) {
+    this.daemonSets.delete(`${namespace}/${name}`)
   }
   async canI(questions: readonly AccessQuestion[]) {
     return questions.map((q) => ({allowed: !(this.options.deny?.(q) ?? false)}))
