@@ -31,6 +31,7 @@ let closedUrl: string
 let tlsUrl: string
 let contexts: KubeContexts
 const patches: Array<{contentType?: string; body: unknown}> = []
+const deletes: Array<{method?: string; query: string; body: string}> = []
 
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
   res.writeHead(code, {'Content-Type': 'application/json'})
@@ -64,6 +65,11 @@ async function stub(req: IncomingMessage, res: ServerResponse): Promise<void> {
     patches.push({contentType: req.headers['content-type'], body: JSON.parse(await body(req))})
     res.writeHead(200, {'Content-Type': 'application/json'})
     return void res.end(JSON.stringify({apiVersion: 'v1', kind: 'Pod', metadata: {name: 'target', namespace: 'default'}, spec: {containers: []}}))
+  }
+  if (path === '/apis/apps/v1/namespaces/default/daemonsets/agent') {
+    deletes.push({method: req.method, query: new URL(req.url ?? '/', 'http://stub').search, body: await body(req)})
+    res.writeHead(200, {'Content-Type': 'application/json'})
+    return void res.end(JSON.stringify({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success'}))
   }
   if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
     const review = JSON.parse(await body(req)) as {spec: {resourceAttributes: {verb: string; resource: string}}}
@@ -206,5 +212,10 @@ describe('Kubernetes API failures', () => {
     const container = {name: 'debug', image: 'busybox', command: ['sleep', '5'], targetContainerName: 'main'}
     await contexts.open('stub').addEphemeralContainer('default', 'target', container)
     assert.deepEqual(patches, [{contentType: 'application/strategic-merge-patch+json', body: {spec: {ephemeralContainers: [container]}}}])
+  })
+
+  it('deletes a DaemonSet with background propagation (its pods are garbage-collected after it)', async () => {
+    await contexts.open('stub').deleteDaemonSet('default', 'agent')
+    assert.deepEqual(deletes, [{method: 'DELETE', query: '?propagationPolicy=Background', body: ''}])
   })
 })

@@ -11,7 +11,7 @@ import yaml from 'js-yaml'
 
 import {loadKubeContexts} from '../../src/adapters/kube.js'
 import {XccError} from '../../src/core/errors.js'
-import type {KubeCluster, KubeContexts, KubePod} from '../../src/core/ports.js'
+import type {KubeCluster, KubeConfigMap, KubeContexts, KubeDaemonSet, KubePod} from '../../src/core/ports.js'
 import type {KubeObject} from '../../src/lab/kube/index.js'
 import {ALICE_TOKEN, STATIC_TOKEN, type TestCluster, eventually, startTestCluster} from '../lab/kube/cluster.js'
 
@@ -39,6 +39,20 @@ const objects: KubeObject[] = [
     subsets: [{addresses: [{ip: '10.244.2.7', nodeName: 'node-a'}], ports: [{name: 'http', port: 8080, protocol: 'TCP'}]}],
   },
 ]
+
+function daemonSet(name: string, script: string): KubeDaemonSet {
+  const labels = {[LABEL]: 'daemon', app: name}
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: {name, labels: {[LABEL]: 'daemon'}},
+    spec: {
+      selector: {matchLabels: labels},
+      template: {metadata: {labels}, spec: {terminationGracePeriodSeconds: 0, containers: [{name: 'agent', image: 'busybox', command: ['sh', '-c', script]}]}},
+      updateStrategy: {type: 'RollingUpdate', rollingUpdate: {maxUnavailable: 2}},
+    },
+  }
+}
 
 function pod(name: string, script: string, labels: Record<string, string> = {}): KubePod {
   return {
@@ -266,5 +280,113 @@ describe('loadKubeContexts against the lab API server', () => {
       assert.deepEqual(error.details, [`HTTP 409 AlreadyExists from ${cluster.server.url}`])
     })
     await lab.deletePod('default', 'twice')
+  })
+})
+
+describe('ConfigMaps and DaemonSets against the lab API server', () => {
+  it('creates, reads, replaces and deletes configmaps; deleting a missing one is fine', async () => {
+    const settings: KubeConfigMap = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'settings', labels: {[LABEL]: 'adapter'}}, data: {mode: 'a'}}
+    const created = await lab.createConfigMap('team-a', settings)
+    assert.equal(created.metadata.namespace, 'team-a')
+    assert.match(created.metadata.resourceVersion ?? '', /^\d+$/)
+    assert.equal(typeof created.metadata.creationTimestamp, 'string')
+    assert.deepEqual((await lab.getConfigMap('team-a', 'settings'))?.data, {mode: 'a'})
+
+    // the object as read back (timestamps as strings, uid, resourceVersion) goes back as it is
+    const replaced = await lab.replaceConfigMap('team-a', {...created, data: {mode: 'b'}})
+    assert.notEqual(replaced.metadata.resourceVersion, created.metadata.resourceVersion)
+    assert.deepEqual((await lab.getConfigMap('team-a', 'settings'))?.data, {mode: 'b'})
+    // without a resourceVersion a replace is unconditional
+    const unconditional = await lab.replaceConfigMap('team-a', {...settings, data: {mode: 'c'}})
+    assert.deepEqual(unconditional.data, {mode: 'c'})
+
+    await rejectsWith(lab.createConfigMap('team-a', settings), (error) => {
+      assert.equal(error.exitCode, 3)
+      assert.equal(error.message, 'creating configmap team-a/settings in context "lab-cert" failed: configmaps "settings" already exists')
+    })
+    await rejectsWith(lab.replaceConfigMap('team-a', {...settings, metadata: {name: 'absent'}}), (error) => {
+      assert.equal(error.exitCode, 3)
+      assert.match(error.message, /^replacing configmap team-a\/absent in context "lab-cert" failed: configmaps "absent" not found/)
+    })
+
+    await lab.deleteConfigMap('team-a', 'settings')
+    assert.equal(await lab.getConfigMap('team-a', 'settings'), undefined)
+    await lab.deleteConfigMap('team-a', 'settings')
+    await lab.deleteConfigMap('no-such-namespace', 'settings')
+  })
+
+  it('refuses a replace with a stale resourceVersion: the object was changed meanwhile (exit 3)', async () => {
+    const first = await lab.createConfigMap('default', {metadata: {name: 'contested'}, data: {owner: 'me'}})
+    await lab.replaceConfigMap('default', {...first, data: {owner: 'someone else'}})
+    await rejectsWith(lab.replaceConfigMap('default', {...first, data: {owner: 'me again'}}), (e) => {
+      assert.equal(e.exitCode, 3)
+      assert.equal(e.message, 'cannot replace configmap default/contested in context "lab-cert": it was changed by someone else meanwhile; run the command again')
+      assert.match(e.hint ?? '', /stale resourceVersion/)
+      assert.equal(e.details[0], `HTTP 409 Conflict from ${cluster.server.url}`)
+      assert.match(e.details[1] ?? '', /the object has been modified/)
+    })
+    assert.deepEqual((await lab.getConfigMap('default', 'contested'))?.data, {owner: 'someone else'})
+    await lab.deleteConfigMap('default', 'contested')
+  })
+
+  it('creates, lists, reads (status from the DaemonSet controller), replaces and deletes daemonsets; its pods are garbage-collected', async () => {
+    const created = await lab.createDaemonSet('team-a', daemonSet('agent', 'sleep 300'))
+    assert.equal(created.metadata.generation, 1)
+    assert.equal(created.spec.updateStrategy?.rollingUpdate?.maxUnavailable, 2)
+    assert.deepEqual((await lab.listDaemonSets('team-a')).map((d) => d.metadata.name), ['agent'])
+    assert.deepEqual(await lab.listDaemonSets('default'), [])
+
+    const ready = await eventually('a ready agent pod on both nodes', async () => {
+      const found = await lab.getDaemonSet('team-a', 'agent')
+      return found?.status?.numberReady === 2 ? found : undefined
+    })
+    assert.equal(ready.status?.desiredNumberScheduled, 2)
+    assert.equal(ready.status?.currentNumberScheduled, 2)
+    assert.equal(ready.status?.updatedNumberScheduled, 2)
+    assert.equal(ready.status?.observedGeneration, 1)
+    const pods = await lab.listPods('team-a', 'app=agent')
+    assert.deepEqual(pods.map((p) => p.spec.nodeName).sort(), ['node-a', 'node-b'])
+    assert.deepEqual(pods[0]?.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid, r.controller]), [['DaemonSet', 'agent', created.metadata.uid, true]])
+
+    // a new template: generation 2, and the controller rolls the pods to it
+    const template = ready.spec.template
+    const replaced = await lab.replaceDaemonSet('team-a', {...ready, spec: {...ready.spec, template: {...template, metadata: {...template.metadata, annotations: {'xcc.dev/rev': '2'}}}}})
+    assert.equal(replaced.metadata.generation, 2)
+    assert.equal(replaced.spec.template.metadata.annotations?.['xcc.dev/rev'], '2')
+    await eventually('both pods updated and ready', async () => {
+      const status = (await lab.getDaemonSet('team-a', 'agent'))?.status
+      return status?.observedGeneration === 2 && status.updatedNumberScheduled === 2 && status.numberReady === 2
+    })
+    await rejectsWith(lab.replaceDaemonSet('team-a', ready), (error) => {
+      assert.equal(error.exitCode, 3)
+      assert.equal(error.message, 'cannot replace daemonset team-a/agent in context "lab-cert": it was changed by someone else meanwhile; run the command again')
+    })
+    await rejectsWith(lab.createDaemonSet('team-a', daemonSet('agent', 'sleep 1')), (error) => assert.match(error.message, /^creating daemonset team-a\/agent in context "lab-cert" failed: daemonsets.apps "agent" already exists/))
+
+    await lab.deleteDaemonSet('team-a', 'agent')
+    assert.equal(await lab.getDaemonSet('team-a', 'agent'), undefined)
+    await eventually('the agent pods garbage-collected', async () => (await lab.listPods('team-a', 'app=agent')).length === 0)
+    await lab.deleteDaemonSet('team-a', 'agent')
+    assert.equal(await lab.getDaemonSet('team-a', 'never-created'), undefined)
+  })
+
+  it('reports RBAC denials for configmaps and daemonsets with the permission to grant (exit 3)', async () => {
+    const alice = contexts.open('lab-alice')
+    const forbidden = async (promise: Promise<unknown>, message: RegExp, hint: RegExp): Promise<void> => {
+      const error = await rejectsWith(promise, (e) => {
+        assert.equal(e.exitCode, 3)
+        assert.match(e.message, message)
+        assert.match(e.hint ?? '', hint)
+      })
+      assert.ok(!everything(error).includes(ALICE_TOKEN))
+    }
+    await forbidden(alice.createConfigMap('team-a', {metadata: {name: 'x'}}), /^creating configmap team-a\/x in context "lab-alice" is forbidden: configmaps is forbidden: User "alice" cannot create/, /apiGroups \[""\], resources \["configmaps"\], verbs \["create"\]/)
+    await forbidden(alice.replaceConfigMap('kube-system', {metadata: {name: 'kube-dns', resourceVersion: '1'}}), /^replacing configmap kube-system\/kube-dns in context "lab-alice" is forbidden/, /verbs \["update"\].*-n kube-system$/)
+    await forbidden(alice.deleteConfigMap('kube-system', 'kube-dns'), /^deleting configmap kube-system\/kube-dns .* is forbidden/, /verbs \["delete"\]/)
+    await forbidden(alice.listDaemonSets('kube-system'), /^listing daemonsets in namespace kube-system in context "lab-alice" is forbidden/, /apiGroups \["apps"\], resources \["daemonsets"\], verbs \["list"\].*auth can-i list daemonsets\.apps -n kube-system$/)
+    await forbidden(alice.getDaemonSet('kube-system', 'agent'), /^reading daemonset kube-system\/agent .* is forbidden/, /verbs \["get"\]/)
+    await forbidden(alice.createDaemonSet('team-a', daemonSet('agent', 'sleep 1')), /^creating daemonset team-a\/agent .* is forbidden/, /verbs \["create"\]/)
+    await forbidden(alice.replaceDaemonSet('team-a', daemonSet('agent', 'sleep 1')), /^replacing daemonset team-a\/agent .* is forbidden/, /verbs \["update"\]/)
+    await forbidden(alice.deleteDaemonSet('team-a', 'agent'), /^deleting daemonset team-a\/agent .* is forbidden/, /verbs \["delete"\]/)
   })
 })
