@@ -14,6 +14,10 @@ export interface KubeMeta {
   readonly uid?: string
   readonly creationTimestamp?: string
   readonly deletionTimestamp?: string
+  /** optimistic concurrency: a replace with a stale resourceVersion fails (409) */
+  readonly resourceVersion?: string
+  readonly generation?: number
+  readonly ownerReferences?: ReadonlyArray<{readonly kind: string; readonly name: string; readonly uid?: string; readonly controller?: boolean}>
 }
 
 export interface KubeNode {
@@ -36,7 +40,7 @@ export interface KubeContainer {
   readonly image: string
   readonly command?: readonly string[]
   readonly args?: readonly string[]
-  readonly env?: ReadonlyArray<{readonly name: string; readonly value: string}>
+  readonly env?: ReadonlyArray<{readonly name: string; readonly value?: string; readonly valueFrom?: {readonly fieldRef: {readonly fieldPath: string}}}>
   readonly securityContext?: {
     readonly capabilities?: {readonly add?: readonly string[]; readonly drop?: readonly string[]}
     readonly privileged?: boolean
@@ -67,18 +71,7 @@ export interface KubePod {
   readonly apiVersion?: 'v1'
   readonly kind?: 'Pod'
   readonly metadata: KubeMeta
-  readonly spec: {
-    readonly nodeName?: string
-    readonly hostNetwork?: boolean
-    readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never'
-    readonly activeDeadlineSeconds?: number
-    readonly terminationGracePeriodSeconds?: number
-    readonly automountServiceAccountToken?: boolean
-    readonly enableServiceLinks?: boolean
-    readonly tolerations?: ReadonlyArray<{readonly operator?: string; readonly key?: string; readonly effect?: string}>
-    readonly containers: readonly KubeContainer[]
-    readonly ephemeralContainers?: readonly KubeContainer[]
-  }
+  readonly spec: KubePodSpec
   readonly status?: {
     readonly phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown'
     readonly reason?: string
@@ -88,6 +81,20 @@ export interface KubePod {
     readonly containerStatuses?: readonly KubeContainerStatus[]
     readonly ephemeralContainerStatuses?: readonly KubeContainerStatus[]
   }
+}
+
+export interface KubePodSpec {
+  readonly nodeName?: string
+  readonly hostNetwork?: boolean
+  readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never'
+  readonly activeDeadlineSeconds?: number
+  readonly terminationGracePeriodSeconds?: number
+  readonly automountServiceAccountToken?: boolean
+  readonly enableServiceLinks?: boolean
+  readonly tolerations?: ReadonlyArray<{readonly operator?: string; readonly key?: string; readonly effect?: string}>
+  readonly containers: readonly KubeContainer[]
+  readonly ephemeralContainers?: readonly KubeContainer[]
+  readonly priorityClassName?: string
 }
 
 export interface KubeServicePort {
@@ -121,8 +128,29 @@ export interface KubeEndpoints {
 }
 
 export interface KubeConfigMap {
+  readonly apiVersion?: 'v1'
+  readonly kind?: 'ConfigMap'
   readonly metadata: KubeMeta
   readonly data?: Readonly<Record<string, string>>
+}
+
+export interface KubeDaemonSet {
+  readonly apiVersion?: 'apps/v1'
+  readonly kind?: 'DaemonSet'
+  readonly metadata: KubeMeta
+  readonly spec: {
+    readonly selector: {readonly matchLabels: Readonly<Record<string, string>>}
+    readonly template: {readonly metadata: {readonly labels: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>>}; readonly spec: KubePodSpec}
+    readonly updateStrategy?: {readonly type: 'RollingUpdate' | 'OnDelete'; readonly rollingUpdate?: {readonly maxUnavailable?: number | string; readonly maxSurge?: number | string}}
+  }
+  readonly status?: {
+    readonly desiredNumberScheduled?: number
+    readonly currentNumberScheduled?: number
+    readonly updatedNumberScheduled?: number
+    readonly numberReady?: number
+    readonly numberAvailable?: number
+    readonly observedGeneration?: number
+  }
 }
 
 export interface KubeNamespace {
@@ -169,6 +197,18 @@ export interface KubeCluster {
   listServices(): Promise<KubeService[]>
   getEndpoints(namespace: string, name: string): Promise<KubeEndpoints | undefined>
   getConfigMap(namespace: string, name: string): Promise<KubeConfigMap | undefined>
+  createConfigMap(namespace: string, configMap: KubeConfigMap): Promise<KubeConfigMap>
+  /** replaces the whole object; with metadata.resourceVersion set, a concurrent change fails (exit 3) */
+  replaceConfigMap(namespace: string, configMap: KubeConfigMap): Promise<KubeConfigMap>
+  /** a ConfigMap that is already gone is not an error */
+  deleteConfigMap(namespace: string, name: string): Promise<void>
+  getDaemonSet(namespace: string, name: string): Promise<KubeDaemonSet | undefined>
+  listDaemonSets(namespace: string): Promise<KubeDaemonSet[]>
+  createDaemonSet(namespace: string, daemonSet: KubeDaemonSet): Promise<KubeDaemonSet>
+  /** replaces the whole object; with metadata.resourceVersion set, a concurrent change fails (exit 3) */
+  replaceDaemonSet(namespace: string, daemonSet: KubeDaemonSet): Promise<KubeDaemonSet>
+  /** background deletion (its pods are garbage-collected); a DaemonSet already gone is not an error */
+  deleteDaemonSet(namespace: string, name: string): Promise<void>
   /** SelfSubjectAccessReview for each question, in order */
   canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]>
 }
