@@ -4,9 +4,8 @@
  * The VPC part (routes, firewalls, peerings, load balancers) needs the cloud facts, so the
  * prediction stops there with ABORT until they are known (habit 4: answer rather than guess).
  */
-import {parseIptablesSave} from '../iptables/parse.js'
-import {runPipeline} from '../iptables/pipeline.js'
-import type {HostContext, IptPacket, RuleRef} from '../iptables/types.js'
+import {decideNodeSnat} from '../iptables/node-snat.js'
+import type {RuleRef} from '../iptables/types.js'
 import {type Ip, formatIp, parseCidr, cidrContainsIp} from '../net/ipv4.js'
 import type {Packet, Step} from '../trace/types.js'
 import {step, viewPacket, viewRule} from '../trace/trail.js'
@@ -56,59 +55,42 @@ export function traceLiveSource(input: LiveSourceInput): Step[] {
   }
   if (node.natRules === undefined) return [start, abort(packet, `the NAT rules of node ${node.name} could not be read, so whether it masquerades ${formatIp(packet.dst)} is unknown`)]
   const source = `node/${node.name} iptables-save -t nat`
-  const {ruleset, errors} = parseIptablesSave(node.natRules, source)
-  if (errors.length > 0) return [start, abort(packet, `the NAT rules of node ${node.name} do not parse (line ${errors[0]?.line}: ${errors[0]?.message})`)]
   const uplink = uplinkFor(node.routes, packet.dst)
   const podCidr = node.podCidr ? parseCidr(node.podCidr) : undefined
-  const host: HostContext = {
-    isLocal: (a) => a >>> 24 === 127 || node.addresses.includes(a),
-    interfaceAddress: (iface) => (iface === uplink ? node.addresses[0] : iface === 'lo' ? 0x7f000001 : podCidr?.ok ? podCidr.cidr.base + 1 : undefined),
-  }
-  const ipt: IptPacket = {...packet, inIface: 'cbr0', mark: 0, ctstate: 'NEW'}
-  const outcomes = runPipeline({
-    ruleset, host, origin: 'arriving', packet: ipt, ipForward: true,
-    route: (dst) => (host.isLocal(dst) ? {local: true} : {local: false, outIface: uplink}),
+  const decision = decideNodeSnat({
+    natRules: node.natRules, source, addresses: node.addresses, uplink, ...(podCidr?.ok ? {podCidr: podCidr.cidr} : {}),
+    packet: {src: packet.src, dst: packet.dst, protocol: packet.protocol, srcPort: packet.srcPort ?? 0, dstPort: packet.dstPort ?? 0},
   })
-  const outcome = outcomes[0]
-  if (!outcome) return [start, abort(packet, 'the node rules gave no outcome')]
   const rules = (hits: readonly RuleRef[]) => hits.filter((h) => h.table === 'nat').map((h) => viewRule(source, h))
-  if (outcome.kind === 'dropped') return [start, step('DROP', at, packet, `the node's rules drop the packet in ${outcome.hook}`, {cause: 'XCC_GUEST_FIREWALL', rules: rules(outcome.hits)})]
-  if (outcome.kind === 'unknown') return [start, step('ABORT', at, packet, `xcc does not understand rule ${outcome.rule.chain} line ${outcome.rule.line} of node ${node.name} (${outcome.reason}), so its NAT decision is unknown`, {cause: 'XCC_IPTABLES_RULE_NOT_UNDERSTOOD', rules: [viewRule(source, outcome.rule)]})]
-  if (outcome.kind === 'local') return [start, abort(packet, `${formatIp(packet.dst)} is an address of node ${node.name} itself`)]
-  const snat = outcome.nat.find((n) => n.kind === 'MASQUERADE' || n.kind === 'SNAT')
-  const after: Packet = {...packet, src: outcome.packet.src, srcPort: outcome.packet.srcPort, dst: outcome.packet.dst, dstPort: outcome.packet.dstPort}
-  if (snat) {
+  if (decision.kind === 'unparsable') return [start, abort(packet, `the NAT rules of node ${node.name} do not parse (line ${decision.line}: ${decision.message})`)]
+  if (decision.kind === 'dropped') return [start, step('DROP', at, packet, `the node's rules drop the packet in ${decision.hook}`, {cause: 'XCC_GUEST_FIREWALL', rules: rules(decision.hits)})]
+  if (decision.kind === 'unknown') return [start, step('ABORT', at, packet, `xcc does not understand rule ${decision.rule.chain} line ${decision.rule.line} of node ${node.name} (${decision.reason}), so its NAT decision is unknown`, {cause: 'XCC_IPTABLES_RULE_NOT_UNDERSTOOD', rules: [viewRule(source, decision.rule)]})]
+  if (decision.kind === 'local') return [start, abort(packet, `${formatIp(packet.dst)} is an address of node ${node.name} itself`)]
+  if (decision.kind === 'masquerade') {
+    const after: Packet = {...packet, src: decision.after.src, srcPort: decision.after.srcPort, dst: decision.after.dst, dstPort: decision.after.dstPort}
     return [
       start,
-      step('NAT', at, packet, `the node masquerades the pod address ${formatIp(packet.src)} to ${formatIp(after.src)} (${snat.rule.chain}, line ${snat.rule.line})`, {
-        nat: {type: 'GKE_POD_IP_MASQUERADING', before: viewPacket(packet), after: viewPacket(after), ...(snat.randomPort ? {randomPort: true} : {})},
-        rules: rules(outcome.hits),
+      step('NAT', at, packet, `the node masquerades the pod address ${formatIp(packet.src)} to ${formatIp(after.src)} (${decision.rule.chain}, line ${decision.rule.line})`, {
+        nat: {type: 'GKE_POD_IP_MASQUERADING', before: viewPacket(packet), after: viewPacket(after), ...(decision.nat.randomPort ? {randomPort: true} : {})},
+        rules: rules(decision.hits),
       }),
       abort(after, VPC_UNKNOWN),
     ]
   }
-  // SNAT-06/09/10: a RETURN for a range holding the destination, or a `! -d R … MASQUERADE` rule whose R holds it
-  const holds = (text: string, negated: boolean): string | undefined => {
-    const m = /(!\s+)?-d\s+(\S+)/.exec(text)
-    if (!m || Boolean(m[1]) !== negated) return undefined
-    const r = parseCidr(m[2] as string, {allowBareIp: true})
-    return r.ok && cidrContainsIp(r.cidr, packet.dst) ? (m[2] as string) : undefined
-  }
-  const returned = outcome.hits.find((h) => h.table === 'nat' && /-j RETURN\b/.test(h.text) && holds(h.text, false))
-  const skipped = returned ? undefined : [...(ruleset.tables.get('nat')?.chains.values() ?? [])].flatMap((c) => c.rules.map((r) => r.ref)).find((r) => /-j MASQUERADE\b/.test(r.text) && holds(r.text, true))
-  const decisive = returned ?? skipped
-  const range = decisive ? holds(decisive.text, Boolean(skipped)) : undefined
-  const detail = returned
-    ? `${formatIp(packet.dst)} is in the non-masquerade range ${range}: ${returned.chain} returns before its MASQUERADE (line ${returned.line}), so the packet leaves ${uplink} with the pod address ${formatIp(packet.src)} (SNAT-06)`
-    : skipped
-      ? `${formatIp(packet.dst)} is inside ${range}, and the rule "${skipped.text}" (line ${skipped.line}) masquerades only destinations outside it, so the packet leaves ${uplink} with the pod address ${formatIp(packet.src)} (${/kubenet/.test(skipped.text) ? 'SNAT-09' : 'SNAT-10'})`
+  const after = packet
+  const decisive = decision.decisive
+  const range = decisive?.range
+  const detail = decisive?.how === 'return'
+    ? `${formatIp(packet.dst)} is in the non-masquerade range ${range}: ${decisive.rule.chain} returns before its MASQUERADE (line ${decisive.rule.line}), so the packet leaves ${uplink} with the pod address ${formatIp(packet.src)} (SNAT-06)`
+    : decisive
+      ? `${formatIp(packet.dst)} is inside ${range}, and the rule "${decisive.rule.text}" (line ${decisive.rule.line}) masquerades only destinations outside it, so the packet leaves ${uplink} with the pod address ${formatIp(packet.src)} (${/kubenet/.test(decisive.rule.text) ? 'SNAT-09' : 'SNAT-10'})`
       : `no rule of the node masquerades traffic to ${formatIp(packet.dst)}, so the packet leaves ${uplink} with the pod address ${formatIp(packet.src)}`
   return [
     start,
     step('SKIP_GKE_POD_IP_MASQUERADING', at, packet, detail, {
       reason: decisive ? 'DESTINATION_IP_IN_CONFIGURED_NON_MASQUERADE_RANGE' : 'DEFAULT_SNAT_DISABLED',
       ...(range ? {nonMasqueradeRange: range} : {}),
-      rules: decisive ? [viewRule(source, decisive)] : rules(outcome.hits),
+      rules: decisive ? [viewRule(source, decisive.rule)] : rules(decision.hits),
     }),
     abort(after, VPC_UNKNOWN),
   ]
