@@ -5,8 +5,9 @@
 filter="$1"
 seconds="$2"
 sanity_port="$3"
+#@flavour
 echo "=== xcc:iptables-nat"
-iptables-save -t nat 2>&1 || echo "xcc: iptables-save failed with exit code $?"
+$save -t nat 2>&1 || echo "xcc: iptables-save failed with exit code $?"
 echo "=== xcc:ip-route"
 ip -4 route show 2>&1 || echo "xcc: ip route failed with exit code $?"
 echo "=== xcc:tcpdump"
