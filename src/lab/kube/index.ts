@@ -30,6 +30,7 @@ import type {KubeObject} from './types.js'
 export type {ClusterApi, DeleteOptions, PatchType} from './api.js'
 export type {StaticTokenUser, UserInfo} from './http/auth.js'
 export type {ObjectStore, StoreEvent} from './store.js'
+export type {EventRecorder} from './controllers/events.js'
 export type {KubeObject, NodeObject, Pod} from './types.js'
 export type {ContainerStartSpec, PodRuntime, ProcessExit, RunningProcess} from './runtime.js'
 export {POD_IP_ANNOTATION, TERMINATION_MESSAGE_ENV} from './runtime.js'
@@ -54,6 +55,23 @@ export interface KubeApiServerOptions {
   serviceClusterIpRange?: string
   /** how many events watches can resume from (default 5000; older resourceVersions get 410 Gone) */
   watchHistory?: number
+  /**
+   * Controllers outside Kubernetes proper (the lab's node agents): made once the objects are
+   * loaded, started after the built-in controllers (the server listens once every start has
+   * settled), stopped first on close.
+   */
+  addons?: ReadonlyArray<(context: AddonContext) => Addon>
+}
+
+export interface AddonContext {
+  readonly api: ClusterApi
+  readonly store: ObjectStore
+  readonly events: EventRecorder
+}
+
+export interface Addon {
+  start(): void | Promise<void>
+  stop(): void | Promise<void>
 }
 
 export interface KubeApiServer {
@@ -116,6 +134,16 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   loadObjects(api, options.objects ?? [])
   for (const controller of controllers) controller.start()
   kubelet.start()
+  const addons = (options.addons ?? []).map((make) => make({api, store, events}))
+  const stopAddons = (): Promise<unknown> => Promise.allSettled(addons.map(async (addon) => addon.stop()))
+  try {
+    await Promise.all(addons.map(async (addon) => addon.start()))
+  } catch (error) {
+    await stopAddons()
+    for (const controller of controllers) controller.stop()
+    await kubelet.stop()
+    throw error
+  }
 
   const context: ServerContext = {api, store, authorizer: new RbacAuthorizer(store), serviceAccounts, logDir: options.logDir, streams: new Set()}
   const authenticator = createAuthenticator({staticTokens: options.staticTokens, serviceAccountToken: (token) => serviceAccounts.authenticate(token)})
@@ -124,6 +152,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   try {
     ;({server, port} = await listen({host, port: options.port ?? 0, tls: options.tls, registry, authenticator, context}))
   } catch (error) {
+    await stopAddons()
     for (const controller of controllers) controller.stop()
     await kubelet.stop()
     throw error
@@ -136,6 +165,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     api,
     close() {
       closing ??= (async () => {
+        await stopAddons()
         for (const controller of controllers) controller.stop()
         for (const close of [...context.streams]) close()
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))

@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import yaml from 'js-yaml'
 
 import {type KeyPair, createCa, issueClientCert, issueServerCert} from '../../../src/adapters/pki.js'
-import {type KubeApiServer, type KubeObject, LocalProcessRuntime, startKubeApiServer} from '../../../src/lab/kube/index.js'
+import {type Addon, type AddonContext, type KubeApiServer, type KubeObject, LocalProcessRuntime, startKubeApiServer} from '../../../src/lab/kube/index.js'
 
 export interface Pki {
   ca: KeyPair
@@ -82,7 +82,7 @@ export interface TestCluster {
   close(): Promise<void>
 }
 
-export async function startTestCluster(options: {nodes?: KubeObject[]; objects?: KubeObject[]; watchHistory?: number} = {}): Promise<TestCluster> {
+export async function startTestCluster(options: {nodes?: KubeObject[]; objects?: KubeObject[]; watchHistory?: number; addons?: ReadonlyArray<(context: AddonContext) => Addon>} = {}): Promise<TestCluster> {
   const keys = await testPki()
   const dir = mkdtempSync(join(tmpdir(), 'xcc-kube-test-'))
   const logDir = join(dir, 'logs')
@@ -102,6 +102,7 @@ export async function startTestCluster(options: {nodes?: KubeObject[]; objects?:
       logDir,
       objects: [...nodes, TEST_ADMINS, ...(options.objects ?? [])],
       ...(options.watchHistory ? {watchHistory: options.watchHistory} : {}),
+      ...(options.addons ? {addons: options.addons} : {}),
     })
   } catch (error) {
     rmSync(dir, {recursive: true, force: true})
