@@ -2,10 +2,13 @@
  * A cluster of the topology as Kubernetes objects for the lab's emulated API server: its nodes
  * (addresses, podCIDR, providerID, zone labels, Ready), the pods the lab runs (with their echo
  * server as the container's command and their lab address pinned), Services and Endpoints, and
- * the `kube-system/ip-masq-agent` ConfigMap when the cluster uses ipMasq with a list.
+ * the `kube-system/ip-masq-agent` ConfigMap of every ipMasq cluster (the lab's emulated agent,
+ * src/lab/addons/ip-masq-agent.ts, rewrites each node's IP-MASQ chain from it).
  */
 import {formatCidr, formatIp} from '../../core/net/ipv4.js'
+import {CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE} from '../../core/masquerade/agent-config.js'
 import type {ClusterFacts, Model} from '../../core/topology/model-types.js'
+import type {MasqueradeSpec} from '../../core/topology/schema.js'
 import type {LabPlan} from './types.js'
 
 /** annotations the lab's pod runtime reads */
@@ -86,10 +89,24 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
       }],
     })
   }
-  const masq = cluster.spec.masquerade
-  if ('ipMasq' in masq && masq.ipMasq.nonMasqueradeCIDRs !== undefined) {
-    const config = [`nonMasqueradeCIDRs:`, ...masq.ipMasq.nonMasqueradeCIDRs.map((c) => `  - ${c}`), `masqLinkLocal: ${masq.ipMasq.masqLinkLocal ?? false}`, 'resyncInterval: 60s', ''].join('\n')
-    out.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'ip-masq-agent', namespace: 'kube-system'}, data: {config}})
-  }
+  const config = ipMasqAgentConfig(cluster.spec.masquerade)
+  if (config !== undefined) out.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: CONFIG_MAP_NAME, namespace: CONFIG_MAP_NAMESPACE}, data: {[CONFIG_KEY]: config}})
   return [...[...namespaces].map((name): LabObject => ({apiVersion: 'v1', kind: 'Namespace', metadata: {name}})), ...out]
+}
+
+/**
+ * The `config` key of `kube-system/ip-masq-agent` for a cluster whose masquerade is ipMasq (also
+ * the default when the topology says nothing, SNAT-13 row 3), else undefined. Without a list the
+ * key leaves `nonMasqueradeCIDRs` out, so the agent keeps its default list (SNAT-03, SNAT-12);
+ * `cidrLimit` is written only when it is not the default 64 (SNAT-02).
+ */
+export function ipMasqAgentConfig(masquerade: MasqueradeSpec): string | undefined {
+  if (!('ipMasq' in masquerade)) return undefined
+  const {nonMasqueradeCIDRs, masqLinkLocal, cidrLimit} = masquerade.ipMasq
+  const lines: string[] = []
+  if (nonMasqueradeCIDRs !== undefined) lines.push(nonMasqueradeCIDRs.length === 0 ? 'nonMasqueradeCIDRs: []' : 'nonMasqueradeCIDRs:', ...nonMasqueradeCIDRs.map((c) => `  - ${c}`))
+  lines.push(`masqLinkLocal: ${masqLinkLocal}`)
+  if (cidrLimit !== 64) lines.push(`cidrLimit: ${cidrLimit}`)
+  lines.push('resyncInterval: 60s', '')
+  return lines.join('\n')
 }
