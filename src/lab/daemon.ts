@@ -2,16 +2,20 @@
  * The lab's background process (`xcc lab up` starts it detached): one emulated Kubernetes API
  * server per cluster of the topology, whose kubelet runs pods as processes in the lab's
  * namespaces, plus the echo servers of VMs and nodes. It writes `daemon.ready.json` when every
- * server listens, and on SIGTERM stops its servers and processes. Usage: daemon.js <lab dir>
+ * server listens, and on SIGTERM stops its servers and processes. Every ipMasq cluster also gets
+ * the emulated ip-masq-agent, which rewrites its nodes' IP-MASQ chains from the ConfigMap
+ * (SNAT-01…05); the daemon is ready once each agent has synced once. Usage: daemon.js <lab dir>
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {parseTopology} from '../core/topology/parse.js'
+import {IpMasqAgent, agentNodes} from './addons/ip-masq-agent.js'
 import {type KubeApiServer, startKubeApiServer} from './kube/index.js'
 import type {KubeObject} from './kube/types.js'
 import {clusterObjects} from './plan/kube-objects.js'
 import {NetnsPodRuntime} from './runtime/pod-runtime.js'
+import {NetnsChainWriter} from './runtime/masq-chain.js'
 import {clusterPki, type Pki} from './runtime/pki.js'
 import {echoCommand, startEchoServer, stopProcessGroup} from './runtime/servers.js'
 import {paths, readState, writeAtomic} from './runtime/state.js'
@@ -24,6 +28,7 @@ async function main(dir: string): Promise<void> {
   const pki = JSON.parse(readFileSync(p.pki, 'utf8')) as Pki
   const runtime = new NetnsPodRuntime(state.name, model, state.plan)
   const servers: KubeApiServer[] = []
+  const writer = new NetnsChainWriter()
   const echo = state.plan.servers.map((s) => startEchoServer(s.ns, s.ref, s.tcpPorts))
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
@@ -44,6 +49,9 @@ async function main(dir: string): Promise<void> {
       runtime,
       logDir,
       objects: clusterObjects(model, state.plan, cluster, echoCommand) as unknown as KubeObject[],
+      addons: 'ipMasq' in cluster.spec.masquerade
+        ? [(context) => new IpMasqAgent(context, {nodes: agentNodes(model, state.plan, cluster.name), writer, log: (m) => log(`cluster ${cluster.name}: ${m}`)})]
+        : [],
     })
     servers.push(server)
     log(`cluster ${cluster.name}: API server on ${server.url}`)
