@@ -258,7 +258,13 @@ function defaultSecret(object: KubeObject): void {
 
 function defaultDaemonSet(object: KubeObject, name: string): void {
   const spec = (object.spec = isPlainObject(object.spec) ? object.spec : {}) as Record<string, unknown>
-  spec.updateStrategy ??= {type: 'RollingUpdate', rollingUpdate: {maxUnavailable: 1, maxSurge: 0}}
+  const strategy = (spec.updateStrategy = isPlainObject(spec.updateStrategy) ? spec.updateStrategy : {})
+  if (strategy.type === undefined || strategy.type === '') strategy.type = 'RollingUpdate'
+  if (strategy.type === 'RollingUpdate') {
+    const rolling = (strategy.rollingUpdate = isPlainObject(strategy.rollingUpdate) ? strategy.rollingUpdate : {})
+    rolling.maxUnavailable ??= 1
+    rolling.maxSurge ??= 0
+  }
   spec.revisionHistoryLimit ??= 10
   const template = isPlainObject(spec.template) ? spec.template : {}
   const podSpec = isPlainObject(template.spec) ? (template.spec as PodSpec) : undefined
@@ -273,5 +279,59 @@ function defaultDaemonSet(object: KubeObject, name: string): void {
   if (podSpec && podSpec.restartPolicy !== 'Always') {
     causes.push({reason: 'FieldValueNotSupported', field: 'spec.template.spec.restartPolicy', message: `Unsupported value: "${podSpec.restartPolicy}": supported values: "Always"`})
   }
+  causes.push(...validateUpdateStrategy(strategy))
   if (causes.length > 0) throw invalid('DaemonSet', name, causes, 'apps')
+}
+
+const PERCENT = /^[0-9]+%$/
+
+/** ValidatePositiveIntOrPercent and IsNotMoreThan100Percent; the value when valid, else undefined */
+function intOrPercent(value: unknown, field: string, causes: StatusCause[]): number | string | undefined {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value)
+  if (typeof value === 'string') {
+    if (!PERCENT.test(value)) {
+      causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')`})
+      return undefined
+    }
+    if (Number(value.slice(0, -1)) > 100) {
+      causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: must not be greater than 100%`})
+      return undefined
+    }
+    return value
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: must be an integer or percentage (e.g '5%')`})
+    return undefined
+  }
+  if (value < 0) {
+    causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: must be greater than or equal to 0`})
+    return undefined
+  }
+  return value
+}
+
+/**
+ * ValidateDaemonSetUpdateStrategy: RollingUpdate or OnDelete; maxUnavailable and maxSurge are
+ * non-negative integers or percents up to 100%, and exactly one of them is non-zero (surging
+ * replaces a pod only once its successor is ready, so it needs maxUnavailable 0).
+ */
+function validateUpdateStrategy(strategy: Record<string, unknown>): StatusCause[] {
+  const causes: StatusCause[] = []
+  const type = strategy.type
+  if (type === 'OnDelete') return causes
+  if (type !== 'RollingUpdate') {
+    return [{reason: 'FieldValueNotSupported', field: 'spec.updateStrategy.type', message: `Unsupported value: ${JSON.stringify(type)}: supported values: "OnDelete", "RollingUpdate"`}]
+  }
+  const rolling = strategy.rollingUpdate as Record<string, unknown>
+  const base = 'spec.updateStrategy.rollingUpdate'
+  const unavailable = intOrPercent(rolling.maxUnavailable, `${base}.maxUnavailable`, causes)
+  const surge = intOrPercent(rolling.maxSurge, `${base}.maxSurge`, causes)
+  if (unavailable === undefined || surge === undefined) return causes
+  const nonZero = (v: number | string): boolean => (typeof v === 'number' ? v : Number(v.slice(0, -1))) !== 0
+  if (nonZero(unavailable) && nonZero(surge)) {
+    causes.push({reason: 'FieldValueInvalid', field: `${base}.maxSurge`, message: `Invalid value: ${JSON.stringify(surge)}: may not be set when maxUnavailable is non-zero`})
+  } else if (!nonZero(unavailable) && !nonZero(surge)) {
+    causes.push({reason: 'FieldValueRequired', field: `${base}.maxUnavailable`, message: 'Required value: cannot be 0 when maxSurge is 0'})
+  }
+  return causes
 }

@@ -28,10 +28,10 @@ const DAEMON_TOLERATIONS: readonly Toleration[] = [
   {key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule'},
 ]
 
-interface DaemonSetSpec {
+export interface DaemonSetSpec {
   selector?: LabelSelector
   template?: {metadata?: {labels?: Record<string, string>; annotations?: Record<string, string>}; spec?: PodSpec}
-  updateStrategy?: {type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: {maxUnavailable?: number | string}}
+  updateStrategy?: {type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: {maxUnavailable?: number | string; maxSurge?: number | string}}
 }
 
 export function templateHash(template: unknown): string {
@@ -47,11 +47,27 @@ function isReady(pod: Pod): boolean {
   return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
 }
 
-function maxUnavailable(spec: DaemonSetSpec, desired: number): number {
-  const value = spec.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1
-  if (typeof value === 'number') return Math.max(1, value)
-  const percent = /^(\d+)%$/.exec(value)
-  return percent ? Math.max(1, Math.ceil((desired * Number(percent[1])) / 100)) : 1
+/** intstr.GetScaledValueFromIntOrPercent(value, total, roundUp=true): a count, or a percent of `total` rounded up */
+export function scaledIntOrPercent(value: number | string | undefined, total: number): number {
+  if (typeof value === 'number') return Math.max(0, value)
+  const percent = /^(\d+)%$/.exec(value ?? '')
+  return percent ? Math.ceil((total * Number(percent[1])) / 100) : 0
+}
+
+/**
+ * How far a RollingUpdate may go (the controller's updatedDesiredNodeCounts): maxSurge new pods
+ * beside old ones, or maxUnavailable nodes without a ready pod; when both come out 0 (admission
+ * refuses that, but a percent of a small count can round to it) it accepts 1 unavailable.
+ */
+export function rollingBudget(spec: DaemonSetSpec, desired: number): {maxSurge: number; maxUnavailable: number} {
+  const rolling = spec.updateStrategy?.rollingUpdate
+  const maxSurge = scaledIntOrPercent(rolling?.maxSurge ?? 0, desired)
+  const maxUnavailable = scaledIntOrPercent(rolling?.maxUnavailable ?? 1, desired)
+  return desired > 0 && maxSurge === 0 && maxUnavailable === 0 ? {maxSurge, maxUnavailable: 1} : {maxSurge, maxUnavailable}
+}
+
+function byCreation(a: Pod, b: Pod): number {
+  return (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '')
 }
 
 export class DaemonSetController {
@@ -112,12 +128,19 @@ export class DaemonSetController {
       const node = pod.spec.nodeName ?? ''
       byNode.set(node, [...(byNode.get(node) ?? []), pod])
     }
+    const rolling = spec.updateStrategy?.type !== 'OnDelete'
+    const budget = rollingBudget(spec, shouldRun.size)
+    // AllowsSurge: with maxSurge the new pod starts beside the old one, which goes once the new one is ready
+    const surging = rolling && budget.maxSurge > 0
+    const doomed = new Map<string, {pod: Pod; why: string}>()
     const remove = (pod: Pod, why: string): void => {
-      this.api.delete(podsType, namespace, pod.metadata.name!)
-      this.events.record(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name} (${why})`, COMPONENT)
+      if (!doomed.has(pod.metadata.name!)) doomed.set(pod.metadata.name!, {pod, why})
     }
+    const create = new Set<string>()
+    const updated = (pod: Pod): boolean => pod.metadata.labels?.['controller-revision-hash'] === hash
     let misscheduled = 0
     const outdated: Pod[] = []
+    const running = new Map<string, Pod[]>()
     for (const [nodeName, pods] of byNode) {
       const live = pods.filter((p) => !p.metadata.deletionTimestamp)
       if (!shouldRun.has(nodeName)) {
@@ -126,29 +149,65 @@ export class DaemonSetController {
         continue
       }
       for (const pod of live.filter((p) => p.status?.phase === 'Failed')) remove(pod, 'failed')
-      const healthy = live.filter((p) => p.status?.phase !== 'Failed').sort((a, b) => Number(b.metadata.labels?.['controller-revision-hash'] === hash) - Number(a.metadata.labels?.['controller-revision-hash'] === hash))
-      for (const extra of healthy.slice(1)) remove(extra, 'more than one on the node')
-      const kept = healthy[0]
-      if (kept && kept.metadata.labels?.['controller-revision-hash'] !== hash) outdated.push(kept)
+      const healthy = live.filter((p) => p.status?.phase !== 'Failed')
+      if (!surging) {
+        // one pod per node: the updated one if there is one; a new pod waits until the node has none at all
+        healthy.sort((a, b) => Number(updated(b)) - Number(updated(a)))
+        for (const extra of healthy.slice(1)) remove(extra, 'more than one on the node')
+        const kept = healthy[0]
+        if (kept && !updated(kept)) outdated.push(kept)
+        continue
+      }
+      // surging: at most the oldest updated and the oldest outdated pod; the outdated one goes when
+      // it is not ready or the updated one is; a node whose pods are all terminating gets a new one
+      if (healthy.length === 0) create.add(nodeName)
+      const oldestNew = healthy.filter(updated).sort(byCreation)[0]
+      const oldestOld = healthy.filter((p) => !updated(p)).sort(byCreation)[0]
+      for (const extra of healthy) if (extra !== oldestNew && extra !== oldestOld) remove(extra, 'more than one on the node')
+      if (oldestNew && oldestOld && (!isReady(oldestOld) || isReady(oldestNew))) remove(oldestOld, 'replaced by an updated pod')
+      running.set(nodeName, [oldestNew, oldestOld].filter((p): p is Pod => p !== undefined))
     }
-    for (const nodeName of shouldRun) {
-      if ((byNode.get(nodeName) ?? []).length > 0) continue
-      this.createPod(ds, spec, hash, nodeName)
-    }
-    if (spec.updateStrategy?.type !== 'OnDelete' && outdated.length > 0) {
-      const desired = shouldRun.size
+    for (const nodeName of shouldRun) if ((byNode.get(nodeName) ?? []).length === 0) create.add(nodeName)
+    if (rolling && surging) for (const nodeName of this.surgeNodes(shouldRun, running, doomed, budget.maxSurge, updated)) create.add(nodeName)
+    else if (rolling && outdated.length > 0) {
       const current = owned.filter((p) => !p.metadata.deletionTimestamp && shouldRun.has(p.spec.nodeName ?? ''))
-      let unavailable = desired - current.filter(isReady).length
-      const budget = maxUnavailable(spec, desired)
+      let unavailable = shouldRun.size - current.filter(isReady).length
       for (const pod of outdated.sort((a, b) => Number(isReady(a)) - Number(isReady(b)))) {
         if (isReady(pod)) {
-          if (unavailable >= budget) break
+          if (unavailable >= budget.maxUnavailable) break
           unavailable++
         }
         remove(pod, 'template changed')
       }
     }
+    for (const {pod, why} of doomed.values()) {
+      this.api.delete(podsType, namespace, pod.metadata.name!)
+      this.events.record(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name} (${why})`, COMPONENT)
+    }
+    for (const nodeName of [...create].sort()) this.createPod(ds, spec, hash, nodeName)
     this.updateStatus(ds, shouldRun, misscheduled, hash)
+  }
+
+  /**
+   * The surging rolling update (the controller's rollingUpdate with maxSurge): a node whose
+   * outdated pod is not ready gets its new pod at once; nodes with a ready outdated pod get one
+   * while fewer than maxSurge new pods are still becoming ready (nodes with more pods than
+   * allowed count as surging too).
+   */
+  private surgeNodes(shouldRun: ReadonlySet<string>, running: ReadonlyMap<string, Pod[]>, doomed: ReadonlyMap<string, unknown>, maxSurge: number, updated: (pod: Pod) => boolean): string[] {
+    let surge = 0
+    const now: string[] = []
+    const candidates: string[] = []
+    for (const nodeName of [...shouldRun].sort()) {
+      const pods = (running.get(nodeName) ?? []).filter((p) => !doomed.has(p.metadata.name!))
+      const fresh = pods.filter(updated)
+      const old = pods.filter((p) => !updated(p))
+      if (fresh.length > 1 || old.length > 1) surge++
+      else if (old.length === 0) continue
+      else if (fresh.length === 0) (isReady(old[0]!) ? candidates : now).push(nodeName)
+      else if (!isReady(fresh[0]!)) surge++
+    }
+    return [...now, ...candidates.slice(0, Math.max(0, maxSurge - surge))]
   }
 
   private createPod(ds: KubeObject, spec: DaemonSetSpec, hash: string, nodeName: string): void {
