@@ -23,7 +23,7 @@ export function podAccess(namespace: string, why: string): AccessNeed[] {
 
 const describe = (q: AccessQuestion): string => `${q.verb} ${q.resource}${q.subresource ? `/${q.subresource}` : ''}${q.namespace ? ` in namespace ${q.namespace}` : ' (cluster-wide)'}`
 
-function grantCommands(context: string, denied: readonly AccessNeed[]): string[] {
+function grantCommands(context: string, denied: readonly AccessNeed[], role: string): string[] {
   const namespaced = new Map<string, AccessNeed[]>()
   const cluster: AccessNeed[] = []
   for (const d of denied) {
@@ -34,26 +34,26 @@ function grantCommands(context: string, denied: readonly AccessNeed[]): string[]
   const verbs = (list: readonly AccessNeed[]) => [...new Set(list.map((d) => d.verb))].join(',')
   const out: string[] = []
   for (const [ns, list] of namespaced) {
-    out.push(`kubectl --context ${context} -n ${ns} create role xcc-doctor --verb=${verbs(list)} --resource=${res(list)}`)
-    out.push(`kubectl --context ${context} -n ${ns} create rolebinding xcc-doctor --role=xcc-doctor --user=<you>`)
+    out.push(`kubectl --context ${context} -n ${ns} create role ${role} --verb=${verbs(list)} --resource=${res(list)}`)
+    out.push(`kubectl --context ${context} -n ${ns} create rolebinding ${role} --role=${role} --user=<you>`)
   }
   if (cluster.length > 0) {
-    out.push(`kubectl --context ${context} create clusterrole xcc-doctor --verb=${verbs(cluster)} --resource=${res(cluster)}`)
-    out.push(`kubectl --context ${context} create clusterrolebinding xcc-doctor --clusterrole=xcc-doctor --user=<you>`)
+    out.push(`kubectl --context ${context} create clusterrole ${role} --verb=${verbs(cluster)} --resource=${res(cluster)}`)
+    out.push(`kubectl --context ${context} create clusterrolebinding ${role} --clusterrole=${role} --user=<you>`)
   }
   return out
 }
 
 /** Asks every question; a denied required permission stops the run (exit 3). Returns the optional ones denied. */
-export async function checkAccess(cluster: KubeCluster, needs: readonly AccessNeed[]): Promise<AccessNeed[]> {
+export async function checkAccess(cluster: KubeCluster, needs: readonly AccessNeed[], who: {command: string; role: string} = {command: 'xcc doctor', role: 'xcc-doctor'}): Promise<AccessNeed[]> {
   const answers = await cluster.canI(needs)
   const denied = needs.filter((_, i) => !answers[i]?.allowed)
   const fatal = denied.filter((d) => d.required)
   if (fatal.length > 0) {
-    throw new XccError(`missing permission in context "${cluster.context}": xcc doctor needs to ${fatal.map(describe).join('; ')}`, {
+    throw new XccError(`missing permission in context "${cluster.context}": ${who.command} needs to ${fatal.map(describe).join('; ')}`, {
       exitCode: 3,
       details: fatal.map((d) => `${describe(d)}: to ${d.why}`),
-      hint: `ask a cluster admin to grant them, e.g.\n  ${grantCommands(cluster.context, fatal).join('\n  ')}`,
+      hint: `ask a cluster admin to grant them, e.g.\n  ${grantCommands(cluster.context, fatal, who.role).join('\n  ')}`,
     })
   }
   return denied

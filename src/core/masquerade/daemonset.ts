@@ -1,0 +1,77 @@
+/**
+ * The `xcc-masquerade` DaemonSet: on every node (it tolerates every taint), a host-network
+ * container with NET_ADMIN keeps the nat chain `XCC-MASQ` — one MASQUERADE rule per range —
+ * and the jump to it as the first rule of POSTROUTING, so it decides before any RETURN for
+ * 10/8 further down (SNAT-09, SNAT-11, SNAT-14: the first rule that masquerades wins). It
+ * reconciles periodically and removes the chain when its pod is stopped (DaemonSet deleted).
+ * The script is templates/masquerade/xcc-masquerade.sh, embedded so the manifest stands alone.
+ */
+import type {Cidr} from '../net/ipv4.js'
+import {formatCidr} from '../net/ipv4.js'
+import type {KubeDaemonSet} from '../ports.js'
+import {MANAGED_BY, MANAGED_BY_LABEL} from '../probe/manifests.js'
+import {XCC_DAEMONSET} from './state.js'
+
+export const XCC_CHAIN = 'XCC-MASQ'
+/** the ranges xcc manages, on the object it manages them with (DaemonSet or ConfigMap) */
+export const CIDRS_ANNOTATION = 'xcc.dev/masquerade-cidrs'
+export const DEFAULT_RESYNC_SECONDS = 30
+/** a public image with sh and iptables (legacy and nft) */
+export const DEFAULT_MASQUERADE_IMAGE = 'nicolaka/netshoot:v0.13'
+
+export interface XccDaemonSetInput {
+  readonly namespace: string
+  readonly cidrs: readonly Cidr[]
+  readonly image: string
+  readonly script: string
+  readonly resyncSeconds?: number
+}
+
+export function cidrList(cidrs: readonly Cidr[]): string {
+  return cidrs.map(formatCidr).join(',')
+}
+
+export function buildXccDaemonSet(input: XccDaemonSetInput): KubeDaemonSet {
+  const labels = {'app.kubernetes.io/name': XCC_DAEMONSET, [MANAGED_BY_LABEL]: MANAGED_BY}
+  const list = cidrList(input.cidrs)
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: {name: XCC_DAEMONSET, namespace: input.namespace, labels, annotations: {[CIDRS_ANNOTATION]: list}},
+    spec: {
+      selector: {matchLabels: {'app.kubernetes.io/name': XCC_DAEMONSET}},
+      // the new pod writes the chain before the old one stops: no node goes without the rules
+      updateStrategy: {type: 'RollingUpdate', rollingUpdate: {maxSurge: 1, maxUnavailable: 0}},
+      template: {
+        metadata: {labels},
+        spec: {
+          hostNetwork: true,
+          priorityClassName: 'system-node-critical',
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 10,
+          tolerations: [{operator: 'Exists'}],
+          containers: [{
+            name: 'masquerade',
+            image: input.image,
+            command: ['sh', '-c', input.script, XCC_DAEMONSET],
+            env: [
+              {name: 'XCC_MASQ_CIDRS', value: list},
+              {name: 'XCC_MASQ_RESYNC_SECONDS', value: String(input.resyncSeconds ?? DEFAULT_RESYNC_SECONDS)},
+              {name: 'XCC_POD_NAME', valueFrom: {fieldRef: {fieldPath: 'metadata.name'}}},
+            ],
+            // NET_ADMIN only (iptables); nothing else is added
+            securityContext: {capabilities: {add: ['NET_ADMIN']}, allowPrivilegeEscalation: false},
+            resources: {requests: {cpu: '5m', memory: '16Mi'}, limits: {memory: '64Mi'}},
+          }],
+        },
+      },
+    },
+  }
+}
+
+/** the ranges a DaemonSet of xcc keeps masqueraded (from its annotation, else its env) */
+export function daemonSetCidrs(ds: KubeDaemonSet): string[] {
+  const text = ds.metadata.annotations?.[CIDRS_ANNOTATION] ?? ds.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'XCC_MASQ_CIDRS')?.value ?? ''
+  return text.split(',').map((t) => t.trim()).filter(Boolean)
+}

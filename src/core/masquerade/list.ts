@@ -1,0 +1,189 @@
+/**
+ * `xcc masquerade list`: for every node, the effective SNAT decision for each range — read from
+ * the node itself (a short-lived host-network pod prints `iptables-save -t nat`, evaluated with
+ * the same evaluator as the doctor, SNAT-14), not only from the config — so a node that did not
+ * get the rule (drift) is visible.
+ */
+import {decideNodeSnat} from '../iptables/node-snat.js'
+import {type Cidr, addIp, cidr, formatCidr, formatIp, lastIp} from '../net/ipv4.js'
+import type {Clock, KubeCluster, KubePod} from '../ports.js'
+import {parseCaptureLog} from '../probe/capture-log.js'
+import {MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL, RUN_ID_LABEL} from '../probe/manifests.js'
+import {type Waiter, deletePodAndWait, pollPod} from '../probe/pods.js'
+import {CIDRS_ANNOTATION, daemonSetCidrs} from './daemonset.js'
+import type {MasqueradeScripts} from './scripts.js'
+import {type MasqueradeState, type NodeInfo, XCC_DAEMONSET, XCC_NAMESPACE} from './state.js'
+
+export type Decision = 'masquerade' | 'pod-ip' | 'partial' | 'unknown'
+
+export interface CidrDecision {
+  readonly cidr: string
+  readonly decision: Decision
+  /** the rule that decided (chain, line, text) */
+  readonly rule?: {readonly chain: string; readonly line: number; readonly text: string}
+  readonly detail: string
+}
+
+export interface NodeReport {
+  readonly node: string
+  readonly ready: boolean
+  /** the pod source address evaluated (podCIDR network + 10) */
+  readonly podIp?: string
+  /** the xcc-masquerade pod on the node (daemonset mode) */
+  readonly daemonPod?: {readonly name: string; readonly phase: string}
+  /** why the node's rules could not be read */
+  readonly error?: string
+  readonly cidrs: readonly CidrDecision[]
+}
+
+export interface MasqueradeListing {
+  readonly context: string
+  /** where xcc keeps ranges: its DaemonSet, the ip-masq-agent ConfigMap, or nowhere */
+  readonly managedBy: ReadonlyArray<'daemonset' | 'ip-masq-agent'>
+  readonly cidrs: readonly string[]
+  readonly nodes: readonly NodeReport[]
+  /** a range some node does not masquerade, or a node whose rules could not be read */
+  readonly drift: boolean
+}
+
+export function buildNodeRulesPod(runId: string, index: number, node: string, image: string, script: string): KubePod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `xcc-node-rules-${runId}-${index}`,
+      labels: {[MANAGED_BY_LABEL]: MANAGED_BY, [RUN_ID_LABEL]: runId, [ROLE_LABEL]: 'node-rules', 'app.kubernetes.io/name': 'xcc-masquerade-list'},
+      annotations: {'xcc.dev/node': node},
+    },
+    spec: {
+      nodeName: node,
+      hostNetwork: true,
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: 120,
+      terminationGracePeriodSeconds: 0,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      tolerations: [{operator: 'Exists'}],
+      containers: [{
+        name: 'rules',
+        image,
+        command: ['sh', '-c', script, 'xcc-node-rules'],
+        securityContext: {capabilities: {add: ['NET_ADMIN']}, allowPrivilegeEscalation: false},
+        resources: {requests: {cpu: '5m', memory: '16Mi'}, limits: {memory: '64Mi'}},
+      }],
+    },
+  }
+}
+
+/** the ranges xcc manages in the cluster, where */
+export function managedRanges(state: MasqueradeState): {cidrs: string[]; managedBy: Array<'daemonset' | 'ip-masq-agent'>} {
+  const fromDaemonSet = state.xccDaemonSet ? daemonSetCidrs(state.xccDaemonSet) : []
+  const fromConfigMap = (state.agentConfigMap?.metadata.annotations?.[CIDRS_ANNOTATION] ?? '').split(',').filter(Boolean)
+  return {
+    cidrs: [...new Set([...fromDaemonSet, ...fromConfigMap])],
+    managedBy: [...(state.xccDaemonSet ? ['daemonset' as const] : []), ...(fromConfigMap.length ? ['ip-masq-agent' as const] : [])],
+  }
+}
+
+/** the addresses a range is probed at: its first and last host */
+function probeAddresses(c: Cidr): number[] {
+  if (c.prefix >= 31) return [c.base]
+  return [addIp(c.base, 1), lastIp(c) - 1]
+}
+
+/** the decision of one node for one range, from its nat table */
+export function evaluateRange(node: NodeInfo, natRules: string, range: Cidr): CidrDecision {
+  const text = formatCidr(range)
+  if (!node.podCidr) return {cidr: text, decision: 'unknown', detail: 'the node has no podCIDR, so there is no pod address to evaluate'}
+  const src = addIp(node.podCidr.base, 10)
+  const results = probeAddresses(range).map((dst) => ({dst, d: decideNodeSnat({
+    natRules, source: `node/${node.name} iptables-save -t nat`, addresses: node.internalIp !== undefined ? [node.internalIp] : [], podCidr: node.podCidr!, uplink: 'eth0',
+    packet: {src, dst, protocol: 'tcp', srcPort: 40000, dstPort: 80},
+  })}))
+  const view = (r: {chain: string; line: number; text: string}) => ({chain: r.chain, line: r.line, text: r.text})
+  const kinds = new Set(results.map((r) => r.d.kind))
+  const first = results[0]!.d
+  if (kinds.size === 1 && first.kind === 'masquerade') return {cidr: text, decision: 'masquerade', rule: view(first.rule), detail: `masqueraded to the node address by ${first.rule.chain} rule ${first.rule.index}`}
+  if (kinds.size === 1 && first.kind === 'kept') {
+    const why = first.decisive ? `${first.decisive.rule.chain} rule ${first.decisive.rule.index} ${first.decisive.how === 'return' ? `returns for ${first.decisive.range}` : `masquerades only outside ${first.decisive.range}`}` : 'no rule masquerades it'
+    return {cidr: text, decision: 'pod-ip', ...(first.decisive ? {rule: view(first.decisive.rule)} : {}), detail: `leaves with the pod address: ${why}`}
+  }
+  if (kinds.has('masquerade') && kinds.has('kept')) {
+    const masq = results.filter((r) => r.d.kind === 'masquerade').map((r) => formatIp(r.dst))
+    return {cidr: text, decision: 'partial', detail: `only part of the range is masqueraded (${masq.join(', ')} is)`}
+  }
+  const odd = results.find((r) => r.d.kind !== 'masquerade' && r.d.kind !== 'kept')!.d
+  const detail = odd.kind === 'unknown' ? `rule ${odd.rule.chain} line ${odd.rule.line} is not understood (${odd.reason})`
+    : odd.kind === 'unparsable' ? `the nat table does not parse (line ${odd.line}: ${odd.message})`
+      : odd.kind === 'dropped' ? `the node drops the packet in ${odd.hook}` : 'the range holds an address of the node itself'
+  return {cidr: text, decision: 'unknown', detail}
+}
+
+export interface ListDeps {
+  readonly cluster: KubeCluster
+  readonly clock: Clock
+  readonly signal: AbortSignal
+  readonly scripts: MasqueradeScripts
+  /** tells which pods are being created, for cleanup on interrupt */
+  readonly track: (namespace: string, name: string) => void
+  readonly progress: (text: string) => void
+}
+
+export interface ListRequest {
+  readonly runId: string
+  readonly image: string
+  /** extra ranges to evaluate besides the managed ones */
+  readonly extra: readonly Cidr[]
+  readonly startDeadlineMs: number
+}
+
+const PARALLEL = 16
+
+async function readNodeRules(deps: ListDeps, req: ListRequest, node: NodeInfo, index: number): Promise<{rules?: string; error?: string}> {
+  const pod = buildNodeRulesPod(req.runId, index, node.name, req.image, deps.scripts.nodeRules)
+  const w: Waiter = {clock: deps.clock, signal: deps.signal}
+  deps.track(XCC_NAMESPACE, pod.metadata.name)
+  await deps.cluster.createPod(XCC_NAMESPACE, pod)
+  try {
+    const result = await pollPod(w, deps.cluster, XCC_NAMESPACE, pod.metadata.name, deps.clock.now() + req.startDeadlineMs, async (p) => {
+      if (p?.status?.phase !== 'Succeeded' && p?.status?.phase !== 'Failed') return undefined
+      return parseCaptureLog(await deps.cluster.readPodLog(XCC_NAMESPACE, pod.metadata.name, 'rules'))
+    }, 'rules')
+    if ('problem' in result) return {error: `pod ${XCC_NAMESPACE}/${pod.metadata.name}: ${result.problem}`}
+    const log = result.value
+    if (log.natRules) return {rules: log.natRules}
+    return {error: log.natError ?? 'the node printed no nat table'}
+  } finally {
+    await deletePodAndWait(deps.cluster, XCC_NAMESPACE, pod.metadata.name, deps.clock)
+  }
+}
+
+export async function listMasquerade(state: MasqueradeState, deps: ListDeps, req: ListRequest): Promise<MasqueradeListing> {
+  const {cidrs: managed, managedBy} = managedRanges(state)
+  const ranges = managed.map((m) => cidr(m))
+  for (const e of req.extra) if (!ranges.some((r) => r.base === e.base && r.prefix === e.prefix)) ranges.push(e)
+  const daemonPods = state.xccDaemonSet ? await deps.cluster.listPods(XCC_NAMESPACE, `app.kubernetes.io/name=${XCC_DAEMONSET}`) : []
+  const reports: NodeReport[] = new Array(state.nodes.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++
+      if (i >= state.nodes.length) return
+      const node = state.nodes[i]!
+      deps.progress(`reading the nat rules of node ${node.name}`)
+      const read = ranges.length > 0 ? await readNodeRules(deps, req, node, i) : {}
+      const pod = daemonPods.find((p) => p.spec.nodeName === node.name && !p.metadata.deletionTimestamp)
+      reports[i] = {
+        node: node.name,
+        ready: node.ready,
+        ...(node.podCidr ? {podIp: formatIp(addIp(node.podCidr.base, 10))} : {}),
+        ...(pod ? {daemonPod: {name: pod.metadata.name, phase: pod.status?.phase ?? 'Pending'}} : {}),
+        ...(read.error ? {error: read.error} : {}),
+        cidrs: read.rules ? ranges.map((r) => evaluateRange(node, read.rules!, r)) : ranges.map((r) => ({cidr: formatCidr(r), decision: 'unknown' as const, detail: read.error ?? 'not read'})),
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(PARALLEL, state.nodes.length)}, worker))
+  const drift = reports.some((n) => n.error !== undefined || n.cidrs.some((c) => managed.includes(c.cidr) && c.decision !== 'masquerade'))
+  return {context: state.context, managedBy, cidrs: ranges.map(formatCidr), nodes: reports, drift}
+}
