@@ -28,7 +28,18 @@ export const SCENARIOS: Scenario[] = [
       assert.equal(last(r.return)?.cause, 'PRIVATE_TRAFFIC_TO_INTERNET', 'the SYN-ACK is lost in vpc-a')
       assert.ok(r.diagnosis?.evidence.some((e) => e.includes('IP 10.132.0.10.40000 > 10.193.0.3.32191: Flags [S]')), 'the tcpdump line of the seed')
       assert.ok(r.diagnosis?.evidence.some((e) => /exportCustomRoutes/.test(e)), 'why vpc-a has no route to the pod')
-      assert.match(r.diagnosis?.fix[0] ?? '', /iptables -t nat -A POSTROUTING -d 10\.193\.0\.0\/16 .*-j MASQUERADE/)
+      assert.match(r.diagnosis?.fix[0] ?? "", /^xcc masquerade add --context frontend --cidr 10\.193\.0\.0\/16 /, "the fix is the exact xcc masquerade command (issue 5)")
+    },
+  },
+  {
+    // seed 001 with the ip-masq-agent: the ConfigMap lists 10.0.0.0/8, which holds VPC A (SNAT-03, SNAT-06, SNAT-12)
+    fixture: 'seed-001-ip-masq-agent', from: 'frontend', to: 'lb/backend-ilb', verdict: 'unreachable', code: 'POD_SNAT_MISSING',
+    also: (r) => {
+      const skip = r.forward.find((s) => s.step === 'SKIP_GKE_POD_IP_MASQUERADING')
+      assert.equal(skip?.reason, 'DESTINATION_IP_IN_CONFIGURED_NON_MASQUERADE_RANGE')
+      assert.equal(skip?.nonMasqueradeRange, '10.0.0.0/8')
+      assert.match(skip?.rules?.[0]?.text ?? '', /-A IP-MASQ -d 10\.0\.0\.0\/8 .*-j RETURN/)
+      assert.equal(last(r.return)?.cause, 'PRIVATE_TRAFFIC_TO_INTERNET', 'the SYN-ACK is lost in vpc-a')
     },
   },
   {fixture: 'seed-001-fixed-node-masquerade', from: 'frontend', to: 'lb/backend-ilb', verdict: 'reachable', code: null,

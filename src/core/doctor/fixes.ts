@@ -2,9 +2,8 @@
  * The one-sentence root cause and the fix, as commands to copy, for each diagnosis code.
  * Commands are built from the model (names, zones, ranges, priorities), never generic.
  */
-import {type Cidr, cidr, cidrContainsIp, formatCidr, formatIp, subtractCidrs} from '../net/ipv4.js'
-import {GKE_DEFAULT_NON_MASQUERADE} from '../topology/node-rules.js'
-import type {ClusterFacts, InstanceFacts} from '../topology/model-types.js'
+import {type Cidr, cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
+import type {InstanceFacts} from '../topology/model-types.js'
 import type {Step} from '../trace/types.js'
 import type {DoctorContext} from './check.js'
 import type {DiagnosisCode, Failure} from './diagnose.js'
@@ -50,17 +49,6 @@ function instanceOf(ctx: DoctorContext, at: string): InstanceFacts | undefined {
   return ctx.model.instances.get(name(at))
 }
 
-/** SNAT-03/SNAT-05: a ConfigMap whose list no longer holds the destination ranges, keeping the rest. */
-function ipMasqConfig(cluster: ClusterFacts, ranges: readonly Cidr[]): string | undefined {
-  if (!('ipMasq' in cluster.spec.masquerade)) return undefined
-  const config = cluster.spec.masquerade.ipMasq
-  const current = (config.nonMasqueradeCIDRs ?? GKE_DEFAULT_NON_MASQUERADE.map(([r]) => r)).map((r) => cidr(r))
-  const next = current.flatMap((c) => subtractCidrs(c, ranges)).map(formatCidr)
-  if (next.length > config.cidrLimit) return undefined
-  const body = JSON.stringify({nonMasqueradeCIDRs: next, masqLinkLocal: config.masqLinkLocal, resyncInterval: '60s'})
-  return `kubectl --context ${cluster.name} -n kube-system create configmap ip-masq-agent --from-literal=config='${body}' --dry-run=client -o yaml | kubectl --context ${cluster.name} apply -f -`
-}
-
 function podSnat(input: FixInput): Fix {
   const {ctx, failure} = input
   const source = ctx.flow.source
@@ -69,14 +57,12 @@ function podSnat(input: FixInput): Fix {
   const podIp = formatIp(ctx.flow.packet.src)
   const cluster = source.kind === 'pod' ? source.cluster : undefined
   const nodeName = input.at ? name(input.at.at) : ''
-  const rule = `sudo iptables -t nat -A POSTROUTING -d ${rangeText} -m addrtype ! --dst-type LOCAL -j MASQUERADE`
-  const commands: string[] = []
-  const configMap = cluster ? ipMasqConfig(cluster, ranges) : undefined
-  if (configMap) commands.push(configMap)
-  else if (cluster) {
-    for (const n of cluster.nodes.slice(0, 5)) commands.push(ssh(ctx.model.instances.get(n.name) as InstanceFacts, rule))
-    if (cluster.nodes.length > 5) commands.push(`… and the same on the other ${cluster.nodes.length - 5} nodes of ${cluster.name}; run it from a DaemonSet so new nodes get it too`)
-  }
+  // issue 5: the fix is xcc's own command; it edits the ip-masq-agent ConfigMap where the agent
+  // governs SNAT (SNAT-03) or runs the xcc-masquerade DaemonSet otherwise (SNAT-14)
+  const how = cluster && 'ipMasq' in cluster.spec.masquerade ? 'takes them out of nonMasqueradeCIDRs of kube-system/ip-masq-agent' : 'adds them to an XCC-MASQ chain first in nat POSTROUTING on every node'
+  const commands: string[] = cluster
+    ? [`xcc masquerade add --context ${cluster.name} --cidr ${rangeText}   # --context: the kube context of cluster ${cluster.name}; ${how}`]
+    : []
   const missing = failure.missing
   if (missing?.code === 'PEERING_CUSTOM_ROUTES_NOT_EXCHANGED') {
     commands.push(`or: gcloud compute networks peerings update ${missing.exporting.peering} --network ${missing.exporting.network} --export-custom-routes && gcloud compute networks peerings update ${missing.importing.peering} --network ${missing.importing.network} --import-custom-routes   # exchange the per-node pod routes (GKE-04, PEER-04)`)

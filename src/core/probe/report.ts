@@ -16,7 +16,7 @@ import {compareWithPrediction, isContradiction} from './expect.js'
 import {concludeFromObservations, keyEvidence} from './live-diagnose.js'
 import {traceLiveSource} from './live-trace.js'
 import type {LiveRequest} from './run.js'
-import {type Destination, internalIps, nodeZone} from './targets.js'
+import {type Destination, internalIps} from './targets.js'
 import type {TopologyPrediction} from './topology-prediction.js'
 import type {CaptureObservation, Observations, ProbeObservation} from './types.js'
 
@@ -45,15 +45,11 @@ function finding(check: string, status: Finding['status'], summary: string, evid
   return {check, status, summary, ...(evidence && evidence.length ? {evidence} : {}), docs: checkDocs(check)}
 }
 
+/** the fix is a command of xcc's own family (issue 5): masquerade the destination on every node of the source cluster */
 function podSnatFix(input: AssembleInput): string[] {
-  const nodeName = input.node.metadata.name
-  const zone = nodeZone(input.node)
   const dst = input.destination.ip
-  const rule = `sudo iptables -t nat -I POSTROUTING 1 -d ${dst}/32 -m addrtype ! --dst-type LOCAL -j MASQUERADE`
-  const fixes: string[] = []
-  if (input.masqConfig) fixes.push(`kubectl --context ${input.sourceContext} -n kube-system edit configmap ip-masq-agent   # take the range holding ${dst} out of nonMasqueradeCIDRs, keeping the rest (SNAT-03, SNAT-05)`)
-  fixes.push(`${fixes.length ? 'or: ' : ''}gcloud compute ssh ${nodeName}${zone ? ` --zone ${zone}` : ''} --command '${rule}'   # and the same on every node of ${input.sourceContext} (SNAT-06)`)
-  return fixes
+  const how = input.masqConfig ? 'takes it out of nonMasqueradeCIDRs of kube-system/ip-masq-agent, keeping the rest (SNAT-03)' : 'keeps an XCC-MASQ chain first in nat POSTROUTING on every node (SNAT-14)'
+  return [`xcc masquerade add --context ${input.sourceContext} --cidr ${dst}/32   # ${how}; give the whole peer range instead of /32 when more of it is used`]
 }
 
 function probeFindings(input: AssembleInput): Finding[] {
