@@ -9,6 +9,7 @@ import {topologyPath} from './support/fixtures.js'
 const SCENARIOS: Record<string, string> = {
   'peered-vpcs-missing-snat': 'seed-001-peered-vpcs-missing-snat',
   'peered-vpcs-fixed-snat': 'seed-001-fixed-node-masquerade',
+  'peered-vpcs-ip-masq-agent': 'seed-001-ip-masq-agent',
   'gateways-missing-snat': 'seed-000-gateways-missing-snat',
   'gateways-fixed-snat': 'seed-000-fixed-gateway-snat',
   'vpc-native-pair-works': 'vpc-native-pair-works',

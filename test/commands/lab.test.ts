@@ -51,7 +51,7 @@ describe('xcc lab', () => {
     const r = xcc(['lab', 'up', '--scenario', 'list', '--json'])
     assert.equal(r.status, 0, r.stderr)
     const names = (JSON.parse(r.stdout) as {scenarios: Array<{name: string}>}).scenarios.map((s) => s.name)
-    for (const n of ['peered-vpcs-missing-snat', 'peered-vpcs-fixed-snat', 'gateways-missing-snat', 'gateways-fixed-snat', 'vpc-native-pair-works', 'ilb-cross-region-no-global-access']) assert.ok(names.includes(n), n)
+    for (const n of ['peered-vpcs-missing-snat', 'peered-vpcs-fixed-snat', 'peered-vpcs-ip-masq-agent', 'gateways-missing-snat', 'gateways-fixed-snat', 'vpc-native-pair-works', 'ilb-cross-region-no-global-access']) assert.ok(names.includes(n), n)
   })
 
   describe('bad input and a missing environment leave nothing behind', () => {

@@ -20,6 +20,7 @@ const LAB = `ft${process.pid}`
 export const SCENARIO_FLOWS: ReadonlyArray<{scenario: string; from: string; to: string; reachable: boolean}> = [
   {scenario: 'peered-vpcs-missing-snat', from: 'frontend', to: 'lb/backend-ilb', reachable: false},
   {scenario: 'peered-vpcs-fixed-snat', from: 'frontend', to: 'lb/backend-ilb', reachable: true},
+  {scenario: 'peered-vpcs-ip-masq-agent', from: 'frontend', to: 'lb/backend-ilb', reachable: false},
   {scenario: 'gateways-missing-snat', from: 'c1/default/ubuntu', to: 'lb/c2-forwarding-rules', reachable: false},
   {scenario: 'gateways-fixed-snat', from: 'c1/default/ubuntu', to: 'lb/c2-forwarding-rules', reachable: true},
   {scenario: 'vpc-native-pair-works', from: 'a', to: 'b/default/server', reachable: true},
