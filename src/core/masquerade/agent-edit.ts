@@ -132,8 +132,9 @@ function managedMeta(cm: KubeConfigMap | undefined, original: Original, managed:
     annotations[ORIGINAL_ANNOTATION] = JSON.stringify(original)
   }
   const labels = cm ? cm.metadata.labels : {[MANAGED_BY_LABEL]: MANAGED_BY}
+  const {annotations: _old, ...rest} = cm?.metadata ?? {name: CONFIG_MAP_NAME}
   return {
-    ...(cm?.metadata ?? {}),
+    ...rest,
     name: CONFIG_MAP_NAME,
     namespace: CONFIG_MAP_NAMESPACE,
     ...(labels && Object.keys(labels).length > 0 ? {labels} : {}),
