@@ -12,6 +12,7 @@ import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
+import {adminApi as adminApiOf, limitedKubeconfig as limitedKubeconfigOf} from '../support/lab-kube.js'
 import {requireLabTools} from '../support/netns.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -71,40 +72,8 @@ async function assertNoPodsLeft(): Promise<void> {
   assert.deepEqual(await ownedPods(), [], 'no pod of the run is left behind')
 }
 
-async function adminApi(context: string) {
-  const k8s = await import('@kubernetes/client-node')
-  const config = new k8s.KubeConfig()
-  config.loadFromFile(KUBECONFIG)
-  config.setCurrentContext(context)
-  return {k8s, config, core: config.makeApiClient(k8s.CoreV1Api)}
-}
-
-/** a kubeconfig for a ServiceAccount without any role: RBAC denies it everything xcc needs */
-async function limitedKubeconfig(): Promise<string> {
-  const {k8s, config, core} = await adminApi('frontend')
-  await core.createNamespacedServiceAccount({namespace: 'default', body: {metadata: {name: 'xcc-limited'}}}).catch(() => undefined)
-  await core.createNamespacedSecret({namespace: 'default', body: {metadata: {name: 'xcc-limited-token', annotations: {'kubernetes.io/service-account.name': 'xcc-limited'}}, type: 'kubernetes.io/service-account-token'}}).catch(() => undefined)
-  let token = ''
-  for (let i = 0; i < 50 && !token; i++) {
-    const secret = await core.readNamespacedSecret({namespace: 'default', name: 'xcc-limited-token'})
-    token = secret.data?.token ? Buffer.from(secret.data.token, 'base64').toString('utf8') : ''
-    if (!token) await new Promise((r) => setTimeout(r, 100))
-  }
-  assert.ok(token, 'the lab issues a ServiceAccount token')
-  const cluster = config.getCurrentCluster() as {name: string; server: string; caData?: string}
-  const limited = new k8s.KubeConfig()
-  limited.loadFromOptions({
-    clusters: [{name: 'frontend', server: cluster.server, caData: cluster.caData}],
-    users: [{name: 'limited', token}],
-    contexts: [{name: 'limited', cluster: 'frontend', user: 'limited'}],
-    currentContext: 'limited',
-  })
-  const path = join(HOME, 'limited.kubeconfig')
-  const {dump} = await import('js-yaml')
-  const {writeFileSync} = await import('node:fs')
-  writeFileSync(path, dump(JSON.parse(limited.exportConfig())), {mode: 0o600})
-  return path
-}
+const adminApi = (context: string) => adminApiOf(KUBECONFIG, context)
+const limitedKubeconfig = () => limitedKubeconfigOf(KUBECONFIG, HOME)
 
 async function labelNamespace(context: string, namespace: string, level: string | null): Promise<void> {
   const {k8s, core} = await adminApi(context)
