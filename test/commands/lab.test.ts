@@ -55,7 +55,7 @@ describe('xcc lab', () => {
   })
 
   describe('bad input and a missing environment leave nothing behind', () => {
-    it('an unknown scenario: exit 2 with the list', () => assertUserError(xcc(['lab', 'up', '--scenario', 'peered-vpcs', '--name', A]), 2, /--scenario peered-vpcs: no such scenario[\s\S]*did you mean peered-vpcs-fixed-snat or peered-vpcs-missing-snat\?/))
+    it('an unknown scenario: exit 2 with the list', () => assertUserError(xcc(['lab', 'up', '--scenario', 'peered-vpcs', '--name', A]), 2, /--scenario peered-vpcs: no such scenario[\s\S]*did you mean peered-vpcs-fixed-snat or peered-vpcs-ip-masq-agent or peered-vpcs-missing-snat\?/))
     it('an invalid topology: exit 2 naming the file and path', () => {
       const file = join(HOME, 'bad.yaml')
       writeFileSync(file, 'apiVersion: xcc/v1\nkind: Topology\nmetadata: {name: bad}\nnetworks:\n  - name: n\n    subnets: [{name: s, region: us-west1, ipCidrRange: 10.0.0.0/33}]\n')
