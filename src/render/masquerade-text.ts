@@ -35,8 +35,25 @@ function project(before: unknown, after: unknown, path: string): unknown {
   return before
 }
 
-function yaml(object: unknown): string {
-  return dump(object, {schema: JSON_SCHEMA, lineWidth: -1, noRefs: true, sortKeys: false})
+/** a deleted object in a diff: what identifies it, not every server default */
+function deletedView(object: object): Record<string, unknown> {
+  const m = manifestOf(object) as {apiVersion?: string; kind?: string; metadata?: Record<string, unknown>}
+  return {apiVersion: m.apiVersion, kind: m.kind, metadata: m.metadata}
+}
+
+/** an embedded script (templates/masquerade) shown as one line, so a diff shows what changed around it */
+function collapseScripts(value: unknown): unknown {
+  if (typeof value === 'string') {
+    const lines = value.split('\n').length
+    return lines > 5 ? `<sh script: ${lines} lines, ${value.length} bytes>` : value
+  }
+  if (Array.isArray(value)) return value.map(collapseScripts)
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, collapseScripts(v)]))
+  return value
+}
+
+function yaml(object: unknown, sortKeys = false): string {
+  return dump(object, {schema: JSON_SCHEMA, lineWidth: -1, noRefs: true, sortKeys})
 }
 
 function changeTitle(c: ObjectChange): string {
@@ -54,8 +71,9 @@ export function renderPlanDiff(plan: MasqueradePlan, options: {color: boolean; v
   }
   for (const c of changes) {
     lines.push('', paint.bold(`${c.action} ${changeTitle(c)}`))
-    const before = c.before ? yaml(c.after ? project(manifestOf(c.before), manifestOf(c.after), '') : manifestOf(c.before)) : ''
-    const after = c.after ? yaml(manifestOf(c.after)) : ''
+    // both sides with sorted keys: the API server's order is not xcc's
+    const before = c.before ? yaml(collapseScripts(c.after ? project(manifestOf(c.before), manifestOf(c.after), '') : deletedView(c.before)), true) : ''
+    const after = c.after ? yaml(collapseScripts(manifestOf(c.after)), true) : ''
     lines.push(paint.dim(`--- ${c.before ? 'live' : '(none)'}`), paint.dim(`+++ ${c.after ? `after xcc masquerade ${options.verb}` : '(deleted)'}`))
     for (const d of lineDiff(before, after)) {
       if (d.op === '+') lines.push(paint.green(`+ ${d.text}`))

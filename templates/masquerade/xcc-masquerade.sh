@@ -54,6 +54,9 @@ reconcile() {
 }
 
 cleanup() {
+  # in a rolling update the new pod starts first (maxSurge) and stamps the chain with its name
+  # at once; give it that moment before deciding whose chain this is
+  sleep 2
   if $save -t nat | grep -qF -- "--comment \"$owner\""; then
     while jump -D '' 2>/dev/null; do :; done
     $ipt -t nat -F "$chain" 2>/dev/null
@@ -67,8 +70,11 @@ cleanup() {
 trap cleanup TERM INT HUP
 
 echo "xcc-masquerade: masquerading ${XCC_MASQ_CIDRS:-nothing} with $ipt, every ${interval}s"
+# a second pass soon after start repairs what an old pod's cleanup may have raced with
+pause=3
 while :; do
   reconcile || echo "xcc-masquerade: reconcile failed; retrying in ${interval}s" >&2
-  sleep "$interval" &
+  sleep "$pause" &
   wait $!
+  pause=$interval
 done
