@@ -72,7 +72,7 @@ describe('renderPlanDiff (no colour)', () => {
   })
 
   it('the ip-masq-agent ConfigMap edit names the range the agent already masquerades', () => {
-    assert.match(renderPlanDiff(agentPlan, {color: false, verb: 'add'}), /^  35\.199\.192\.0\/19: already masqueraded by the ip-masq-agent's config/m)
+    assert.match(renderPlanDiff(agentPlan, {color: false, verb: 'add'}), /^ {2}35\.199\.192\.0\/19: already masqueraded by the ip-masq-agent's config/m)
   })
 
   it('the real DaemonSet script is folded to one line; an --image change shows only the image and the spec hash', () => {
