@@ -41,14 +41,13 @@ function deletedView(object: object): Record<string, unknown> {
   return {apiVersion: m.apiVersion, kind: m.kind, metadata: m.metadata}
 }
 
-/** an embedded script (templates/masquerade) shown as one line, so a diff shows what changed around it */
-function collapseScripts(value: unknown): unknown {
-  if (typeof value === 'string') {
-    const lines = value.split('\n').length
-    return lines > 5 ? `<sh script: ${lines} lines, ${value.length} bytes>` : value
+/** the script embedded in a container's command (templates/masquerade) shown as one line, so a diff shows what changed around it */
+function collapseScripts(value: unknown, key = ''): unknown {
+  if (key === 'command' && Array.isArray(value)) {
+    return value.map((part) => (typeof part === 'string' && part.split('\n').length > 5 ? `<sh script: ${part.split('\n').length} lines, ${part.length} bytes>` : part))
   }
-  if (Array.isArray(value)) return value.map(collapseScripts)
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, collapseScripts(v)]))
+  if (Array.isArray(value)) return value.map((v) => collapseScripts(v))
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, collapseScripts(v, k)]))
   return value
 }
 

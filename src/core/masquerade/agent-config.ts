@@ -4,7 +4,7 @@
  * validated (SNAT-04), and turned into the agent's chain (SNAT-05). Used by `xcc masquerade` so
  * that it never writes a config the agent would reject, and by the lab's emulated agent.
  */
-import {JSON_SCHEMA, load as loadYaml} from 'js-yaml'
+import {JSON_SCHEMA, Type, load as loadYaml} from 'js-yaml'
 
 import {type Cidr, cidr, formatCidr, parseCidr} from '../net/ipv4.js'
 
@@ -43,19 +43,34 @@ export type ParsedAgentConfig =
   | {readonly ok: true; readonly config: AgentConfig; readonly fields: Readonly<Record<string, unknown>>}
   | {readonly ok: false; readonly error: string}
 
-/** SNAT-07: the flags of a running agent from its container args (`--flag=value` or `--flag value`) */
+/** the agent's boolean flags (Go's flag package: a bool flag never takes a separate value) */
+const BOOL_FLAGS = new Set(['nomasq-all-reserved-ranges', 'enable-ipv6', 'random-fully', 'masq-link-local', 'alsologtostderr', 'logtostderr'])
+
+/** Go's strconv.ParseBool */
+function goBool(text: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false
+  return undefined
+}
+
+/**
+ * SNAT-07: the flags of a running agent from its container args, parsed as Go's flag package
+ * does: `-name`/`--name`, `=value`, a separate value only for non-bool flags, and parsing stops
+ * at the first argument that is not a flag.
+ */
 export function agentFlagsFromArgs(args: readonly string[]): AgentFlags {
-  const value = (name: string): string | undefined => {
-    for (let i = 0; i < args.length; i++) {
-      const arg = args[i] as string
-      if (arg === `--${name}` || arg === `-${name}`) return args[i + 1] !== undefined && !(args[i + 1] as string).startsWith('-') ? (args[i + 1] as string) : 'true'
-      const m = new RegExp(`^--?${name}=(.*)$`).exec(arg)
-      if (m) return m[1]
-    }
-    return undefined
+  const values = new Map<string, string>()
+  // command + args: the first word is the program (os.Args[0])
+  for (let i = args[0]?.startsWith('-') ? 0 : 1; i < args.length; i++) {
+    const m = /^--?([^=-][^=]*)(?:=(.*))?$/.exec(args[i] as string)
+    if (!m) break
+    const name = m[1] as string
+    if (m[2] !== undefined) values.set(name, m[2])
+    else if (BOOL_FLAGS.has(name)) values.set(name, 'true')
+    else if (i + 1 < args.length) values.set(name, args[++i] as string)
   }
-  const truthy = (v: string | undefined) => v !== undefined && v !== 'false' && v !== '0'
-  return {masqChain: value('masq-chain') ?? 'IP-MASQ-AGENT', nomasqAllReservedRanges: truthy(value('nomasq-all-reserved-ranges')), enableIpv6: truthy(value('enable-ipv6'))}
+  const bool = (name: string) => goBool(values.get(name) ?? 'false') ?? false
+  return {masqChain: values.get('masq-chain') ?? 'IP-MASQ-AGENT', nomasqAllReservedRanges: bool('nomasq-all-reserved-ranges'), enableIpv6: bool('enable-ipv6')}
 }
 
 /** SNAT-02: the defaults the agent starts from */
@@ -68,6 +83,14 @@ export function defaultAgentConfig(flags: AgentFlags): AgentConfig {
     resyncInterval: '60s',
   }
 }
+
+/** YAML 1.1 booleans of plain scalars (go-yaml v2, which the agent's util/yaml.ToJSON uses): yes/no/on/off/y/n */
+const YAML11_BOOLS = new Map<string, boolean>([
+  ...['true', 'True', 'TRUE', 'y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON'].map((t) => [t, true] as [string, boolean]),
+  ...['false', 'False', 'FALSE', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'].map((t) => [t, false] as [string, boolean]),
+])
+/** the JSON schema with YAML 1.1's booleans (this type replaces the JSON schema's own bool type) */
+export const AGENT_YAML = JSON_SCHEMA.extend({implicit: [new Type('tag:yaml.org,2002:bool', {kind: 'scalar', resolve: (d: string) => YAML11_BOOLS.has(d), construct: (d: string) => YAML11_BOOLS.get(d), predicate: (v: unknown) => typeof v === 'boolean', represent: (v: object) => String(v)})]})
 
 /** Go's time.ParseDuration grammar (what the agent's Duration unmarshaller accepts) */
 const GO_DURATION = /^[-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/
@@ -91,8 +114,8 @@ export function parseAgentConfig(text: string | undefined, flags: AgentFlags): P
   if (text === undefined) return {ok: true, config: defaults, fields: {}}
   let doc: unknown
   try {
-    // JSON is YAML; the JSON schema keeps "10.0.0.0/8" and 60s as the strings they are
-    doc = loadYaml(text, {schema: JSON_SCHEMA})
+    // JSON is YAML; the JSON schema keeps "10.0.0.0/8" and 60s as the strings they are, plus YAML 1.1 booleans
+    doc = loadYaml(text, {schema: AGENT_YAML})
   } catch (error) {
     return {ok: false, error: `the config is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`}
   }
@@ -101,9 +124,17 @@ export function parseAgentConfig(text: string | undefined, flags: AgentFlags): P
   const fields = doc as Record<string, unknown>
   const config: {-readonly [K in keyof AgentConfig]: AgentConfig[K]} = {...defaults}
   // Go's encoding/json matches field names case-insensitively
-  for (const [key, value] of Object.entries(fields)) {
+  for (const [key, raw] of Object.entries(fields)) {
     const field = (['nonMasqueradeCIDRs', 'cidrLimit', 'masqLinkLocal', 'masqLinkLocalIPv6', 'resyncInterval'] as const).find((f) => f.toLowerCase() === key.toLowerCase())
-    if (!field || value === null) continue
+    if (!field) continue
+    const value = raw
+    if (value === null) {
+      // encoding/json: null empties a slice (nil list, SNAT-03), leaves a bool or int as it was,
+      // and the agent's Duration accepts only a string
+      if (field === 'nonMasqueradeCIDRs') config.nonMasqueradeCIDRs = []
+      else if (field === 'resyncInterval') return {ok: false, error: 'resyncInterval must be a Go duration such as "60s", not null'}
+      continue
+    }
     if (field === 'nonMasqueradeCIDRs') {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return {ok: false, error: `nonMasqueradeCIDRs must be a list of strings, not ${JSON.stringify(value)}`}
       config.nonMasqueradeCIDRs = value as string[]
@@ -130,6 +161,10 @@ export function validateAgentConfig(config: AgentConfig, flags: AgentFlags): str
   config.nonMasqueradeCIDRs.forEach((text, i) => {
     if (text.includes(':')) {
       if (!flags.enableIpv6) errors.push(`nonMasqueradeCIDRs[${i}] ${text}: an IPv6 CIDR needs the agent's --enable-ipv6`)
+      else {
+        const problem = ipv6CidrProblem(text)
+        if (problem) errors.push(`nonMasqueradeCIDRs[${i}] ${text}: ${problem}`)
+      }
       return
     }
     const parsed = parseCidr(text)
@@ -137,6 +172,21 @@ export function validateAgentConfig(config: AgentConfig, flags: AgentFlags): str
     else if (formatCidr(parsed.cidr) !== text.trim()) errors.push(`nonMasqueradeCIDRs[${i}] ${text}: the address is not the network address (${formatCidr(parsed.cidr)})`)
   })
   return errors
+}
+
+/** why Go's net.ParseCIDR plus the agent's network-address check rejects an IPv6 CIDR, or undefined */
+function ipv6CidrProblem(text: string): string | undefined {
+  const m = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(text)
+  if (!m || Number(m[2]) > 128) return 'not an IPv6 CIDR'
+  const halves = (m[1] as string).split('::')
+  if (halves.length > 2) return 'not an IPv6 CIDR'
+  const groups = halves.map((h) => (h === '' ? [] : h.split(':')))
+  if (groups.flat().some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return 'not an IPv6 CIDR'
+  const count = groups.flat().length
+  if ((halves.length === 1 && count !== 8) || (halves.length === 2 && count > 7)) return 'not an IPv6 CIDR'
+  const words = halves.length === 1 ? groups[0]! : [...groups[0]!, ...new Array<string>(8 - count).fill('0'), ...groups[1]!]
+  const bits = words.map((w) => parseInt(w, 16).toString(2).padStart(16, '0')).join('')
+  return bits.slice(Number(m[2])).includes('1') ? 'the address is not the network address' : undefined
 }
 
 /** the IPv4 ranges the agent keeps unmasqueraded, in config order, link-local first (SNAT-05/06) */

@@ -11,13 +11,13 @@
  *   list is always computed from it, so `remove` restores it exactly. Other fields are taken
  *   from the ConfigMap as it is now, so later edits to them survive.
  */
-import {JSON_SCHEMA, dump} from 'js-yaml'
+import {dump} from 'js-yaml'
 
 import {XccError} from '../errors.js'
 import {type Cidr, cidr, cidrsOverlap, formatCidr, subtractCidrs} from '../net/ipv4.js'
 import type {KubeConfigMap} from '../ports.js'
 import {MANAGED_BY, MANAGED_BY_LABEL} from '../probe/manifests.js'
-import {type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, defaultAgentConfig, parseAgentConfig, validateAgentConfig} from './agent-config.js'
+import {AGENT_YAML, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, defaultAgentConfig, parseAgentConfig, validateAgentConfig} from './agent-config.js'
 import {CIDRS_ANNOTATION} from './daemonset.js'
 
 /** the ConfigMap's `config` before xcc's first edit: {"existed":false} or {"existed":true,"config":"…"} */
@@ -63,7 +63,10 @@ function originalOf(cm: KubeConfigMap | undefined, force: boolean): Original {
 
 function parsed(text: string | undefined, flags: AgentFlags, what: string) {
   const result = parseAgentConfig(text, flags)
-  if (!result.ok) throw new XccError(`ConfigMap ${where} key "${CONFIG_KEY}" (${what}) is invalid: ${result.error}`, {hint: 'the agent ignores it and keeps its previous config (SNAT-04); fix it first: kubectl -n kube-system edit configmap ip-masq-agent'})
+  const errors = result.ok ? validateAgentConfig(result.config, flags) : [result.error]
+  if (!result.ok || errors.length > 0) {
+    throw new XccError(`ConfigMap ${where} key "${CONFIG_KEY}" (${what}) is invalid: ${errors.join('; ')}`, {hint: 'the agent ignores it and keeps its previous config (SNAT-04); fix it first: kubectl -n kube-system edit configmap ip-masq-agent'})
+  }
   return result
 }
 
@@ -84,7 +87,7 @@ function renderConfig(fields: Readonly<Record<string, unknown>>, list: readonly 
       if (list !== undefined) out[key] = [...list]
     } else out[key] = value
   }
-  return json ? `${JSON.stringify(out, null, 2)}\n` : dump(out, {schema: JSON_SCHEMA, lineWidth: -1, noRefs: true})
+  return json ? `${JSON.stringify(out, null, 2)}\n` : dump(out, {schema: AGENT_YAML, lineWidth: -1, noRefs: true})
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -5,7 +5,7 @@
  * get the rule (drift) is visible.
  */
 import {decideNodeSnat} from '../iptables/node-snat.js'
-import {type Cidr, addIp, cidr, formatCidr, formatIp, lastIp} from '../net/ipv4.js'
+import {type Cidr, addIp, cidr, cidrContains, formatCidr, formatIp, lastIp, parseCidr} from '../net/ipv4.js'
 import type {Clock, KubeCluster, KubePod} from '../ports.js'
 import {parseCaptureLog} from '../probe/capture-log.js'
 import {MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL, RUN_ID_LABEL} from '../probe/manifests.js'
@@ -85,10 +85,23 @@ export function managedRanges(state: MasqueradeState): {cidrs: string[]; managed
   }
 }
 
-/** the addresses a range is probed at: its first and last host */
-function probeAddresses(c: Cidr): number[] {
+/**
+ * The addresses a range is probed at: its first and last host, and the first address of every
+ * block a `-d` match of the table cuts out of it (and the one after it), so a RETURN for a block
+ * strictly inside the range shows as `partial`. Every decision boundary of the table inside
+ * the range is one of these addresses.
+ */
+function probeAddresses(c: Cidr, natRules: string): number[] {
   if (c.prefix >= 31) return [c.base]
-  return [addIp(c.base, 1), lastIp(c) - 1]
+  const out = new Set<number>([addIp(c.base, 1), lastIp(c) - 1])
+  for (const m of natRules.matchAll(/-d\s+(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)/g)) {
+    const parsed = parseCidr(m[1] as string, {allowBareIp: true})
+    if (!parsed.ok || !cidrContains(c, parsed.cidr) || parsed.cidr.prefix === c.prefix) continue
+    out.add(Math.max(parsed.cidr.base, addIp(c.base, 1)))
+    if (lastIp(parsed.cidr) < lastIp(c)) out.add(lastIp(parsed.cidr) + 1)
+    if (out.size >= 256) break
+  }
+  return [...out].sort((a, b) => a - b)
 }
 
 /** the decision of one node for one range, from its nat table */
@@ -96,7 +109,7 @@ export function evaluateRange(node: NodeInfo, natRules: string, range: Cidr): Ci
   const text = formatCidr(range)
   if (!node.podCidr) return {cidr: text, decision: 'unknown', detail: 'the node has no podCIDR, so there is no pod address to evaluate'}
   const src = addIp(node.podCidr.base, 10)
-  const results = probeAddresses(range).map((dst) => ({dst, d: decideNodeSnat({
+  const results = probeAddresses(range, natRules).map((dst) => ({dst, d: decideNodeSnat({
     natRules, source: `node/${node.name} iptables-save -t nat`, addresses: node.internalIp !== undefined ? [node.internalIp] : [], podCidr: node.podCidr!, uplink: 'eth0',
     packet: {src, dst, protocol: 'tcp', srcPort: 40000, dstPort: 80},
   })}))
@@ -110,7 +123,8 @@ export function evaluateRange(node: NodeInfo, natRules: string, range: Cidr): Ci
   }
   if (kinds.has('masquerade') && kinds.has('kept')) {
     const masq = results.filter((r) => r.d.kind === 'masquerade').map((r) => formatIp(r.dst))
-    return {cidr: text, decision: 'partial', detail: `only part of the range is masqueraded (${masq.join(', ')} is)`}
+    const kept = results.filter((r) => r.d.kind === 'kept').map((r) => formatIp(r.dst))
+    return {cidr: text, decision: 'partial', detail: `only part of the range is masqueraded (${masq.join(', ')} ${masq.length > 1 ? 'are' : 'is'}; ${kept.join(', ')} ${kept.length > 1 ? 'keep' : 'keeps'} the pod address)`}
   }
   const odd = results.find((r) => r.d.kind !== 'masquerade' && r.d.kind !== 'kept')!.d
   const detail = odd.kind === 'unknown' ? `rule ${odd.rule.chain} line ${odd.rule.line} is not understood (${odd.reason})`

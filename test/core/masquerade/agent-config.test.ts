@@ -369,29 +369,29 @@ describe('SNAT-06 the rendered chain decides as the agent\'s decision function (
   }
 })
 
-describe('BUG (src/core/masquerade/agent-config.ts): divergences from how the Go agent reads its file', () => {
+describe('regressions (src/core/masquerade/agent-config.ts): no divergence from how the Go agent reads its file', () => {
   // The agent (kubernetes-sigs/ip-masq-agent cmd/ip-masq-agent/ip-masq-agent.go) converts the
   // file with k8s.io/apimachinery util/yaml.ToJSON (sigs.k8s.io/yaml, go-yaml v2, YAML 1.1) and
   // then encoding/json.Unmarshal over the defaults.
-  it('BUG SNAT-03: nonMasqueradeCIDRs: null (or an empty YAML value) is provided — encoding/json sets the slice to nil, so the list is empty, not the defaults', () => {
+  it('SNAT-03: nonMasqueradeCIDRs: null (or an empty YAML value) is provided — encoding/json sets the slice to nil, so the list is empty, not the defaults', () => {
     for (const text of ['nonMasqueradeCIDRs: null\n', 'nonMasqueradeCIDRs:\n', '{"nonMasqueradeCIDRs": null}']) {
       assert.deepEqual(ok(text).config.nonMasqueradeCIDRs, [], text)
     }
   })
 
-  it('BUG SNAT-02/04: resyncInterval: null fails — the agent\'s Duration.UnmarshalJSON rejects anything but a string', () => {
+  it('SNAT-02/04: resyncInterval: null fails — the agent\'s Duration.UnmarshalJSON rejects anything but a string', () => {
     fails('resyncInterval: null\n', /resyncInterval/)
     fails('{"resyncInterval": null}', /resyncInterval/)
   })
 
-  it('BUG SNAT-01: YAML 1.1 booleans (go-yaml v2) are booleans: masqLinkLocal: yes / on / no / off', () => {
+  it('SNAT-01: YAML 1.1 booleans (go-yaml v2) are booleans: masqLinkLocal: yes / on / no / off', () => {
     assert.equal(ok('masqLinkLocal: yes').config.masqLinkLocal, true)
     assert.equal(ok('masqLinkLocal: on').config.masqLinkLocal, true)
     assert.equal(ok('masqLinkLocal: no').config.masqLinkLocal, false)
     assert.equal(ok('masqLinkLocal: off').config.masqLinkLocal, false)
   })
 
-  it('BUG SNAT-04: with --enable-ipv6 an IPv6 CIDR is still validated (net.ParseCIDR, network address)', () => {
+  it('SNAT-04: with --enable-ipv6 an IPv6 CIDR is still validated (net.ParseCIDR, network address)', () => {
     const flags = {...GKE_AGENT_FLAGS, enableIpv6: true}
     const config = (list: string[]) => ({...defaultAgentConfig(flags), nonMasqueradeCIDRs: list})
     assert.equal(validateAgentConfig(config(['fd00::1/8']), flags).length, 1, 'fd00::1/8 has host bits set')
@@ -399,7 +399,7 @@ describe('BUG (src/core/masquerade/agent-config.ts): divergences from how the Go
     assert.equal(validateAgentConfig(config(['fd00::/129']), flags).length, 1, '/129 is not a prefix length')
   })
 
-  it('BUG SNAT-07: boolean flags follow Go\'s flag package (strconv.ParseBool; a bool flag never takes a separate value)', () => {
+  it('SNAT-07: boolean flags follow Go\'s flag package (strconv.ParseBool; a bool flag never takes a separate value)', () => {
     for (const v of ['False', 'FALSE', 'f', 'F']) assert.equal(agentFlagsFromArgs([`--nomasq-all-reserved-ranges=${v}`]).nomasqAllReservedRanges, false, v)
     for (const v of ['True', 'TRUE', 't', 'T']) assert.equal(agentFlagsFromArgs([`--nomasq-all-reserved-ranges=${v}`]).nomasqAllReservedRanges, true, v)
     // `-flag false` sets the flag and stops parsing at the positional "false"

@@ -424,8 +424,8 @@ describe('planAgentRemove', () => {
   })
 })
 
-describe('BUG (src/core/masquerade/agent-edit.ts)', () => {
-  it('BUG SNAT-04: a current list entry the agent rejects (10.0.0.1/8, "banana") must be an XccError (exit 2), not a crash', () => {
+describe('regressions (src/core/masquerade/agent-edit.ts)', () => {
+  it('SNAT-04: a current list entry the agent rejects (10.0.0.1/8, "banana") must be an XccError (exit 2), not a crash', () => {
     for (const entry of ['10.0.0.1/8', 'banana']) {
       xccError(() => add(configMap(`nonMasqueradeCIDRs: [${entry}, 192.168.0.0/16]\n`), ['10.193.0.0/16']), new RegExp(entry.replace(/\./g, '\\.')))
     }

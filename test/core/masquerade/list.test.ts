@@ -70,10 +70,10 @@ describe('evaluateRange', () => {
     const d = evaluateRange(node, table, cidr('10.193.0.0/16'))
     assert.equal(d.decision, 'partial')
     assert.equal(d.rule, undefined)
-    assert.match(d.detail, /only part of the range is masqueraded \(10\.193\.255\.254 is\)/)
+    assert.match(d.detail, /only part of the range is masqueraded \(10\.193\.128\.0, 10\.193\.255\.254 are; 10\.193\.0\.1 keeps the pod address\)/)
     const upper = evaluateRange(node, nat('-A IP-MASQ -d 10.193.128.0/17 -j RETURN', '-A IP-MASQ -j MASQUERADE'), cidr('10.193.0.0/16'))
     assert.equal(upper.decision, 'partial')
-    assert.match(upper.detail, /10\.193\.0\.1 is/)
+    assert.match(upper.detail, /\(10\.193\.0\.1 is; 10\.193\.128\.0, 10\.193\.255\.254 keep the pod address\)/)
   })
 
   it('unknown: a node without podCIDR has no pod address to evaluate', () => {
@@ -134,8 +134,8 @@ describe('managedRanges and the node-rules pod', () => {
   })
 })
 
-describe('BUG (src/core/masquerade/list.ts)', () => {
-  it('BUG SNAT-06: a RETURN for a block strictly inside the range (not touching its first or last host) makes it partial, not masquerade', () => {
+describe('regressions (src/core/masquerade/list.ts)', () => {
+  it('SNAT-06: a RETURN for a block strictly inside the range (not touching its first or last host) makes it partial, not masquerade', () => {
     // the agent keeps the pod IP for 10.193.64.0/18, a quarter of 10.193.0.0/16: list must not say the whole range is masqueraded
     const table = nat('-A IP-MASQ -d 10.193.64.0/18 -j RETURN', '-A IP-MASQ -j MASQUERADE')
     assert.equal(evaluateRange(node, table, cidr('10.193.0.0/16')).decision, 'partial')

@@ -119,8 +119,8 @@ describe('renderPlanYaml', () => {
   })
 })
 
-describe('BUG (src/render/masquerade-text.ts)', () => {
-  it('BUG: the ip-masq-agent ConfigMap diff must show the config lines (nonMasqueradeCIDRs), not fold them as an "sh script"', () => {
+describe('regressions (src/render/masquerade-text.ts)', () => {
+  it('the ip-masq-agent ConfigMap diff must show the config lines (nonMasqueradeCIDRs), not fold them as an "sh script"', () => {
     const text = renderPlanDiff(agentPlan, {color: false, verb: 'add'})
     assert.ok(!text.includes('<sh script'), text)
     assert.match(text, /^- +- 10\.0\.0\.0\/8$/m)
