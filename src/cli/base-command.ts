@@ -54,7 +54,7 @@ export interface Classified {
 /** user errors → 2 or 3 without a stack; anything unexpected → 4 with its stack (design.md habit 10) */
 export function classify(error: Error & {oclif?: {exit?: number}}): Classified {
   if (error instanceof InterruptedError) {
-    return {exitCode: 130, kind: 'interrupted', lines: ['interrupted: the pods of this run were removed']}
+    return {exitCode: 130, kind: 'interrupted', lines: [error.message === 'interrupted' ? 'interrupted: the pods of this run were removed' : error.message]}
   }
   if (error instanceof XccError) {
     return {exitCode: error.exitCode, kind: error.exitCode === 3 ? 'environment' : 'usage', lines: [error.message, ...error.details], ...(error.hint ? {hint: error.hint} : {})}

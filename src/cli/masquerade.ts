@@ -7,7 +7,7 @@ import {randomBytes} from 'node:crypto'
 
 import {loadKubeContexts} from '../adapters/kube.js'
 import {loadMasqueradeScripts, systemClock} from '../adapters/system.js'
-import {XccError} from '../core/errors.js'
+import {InterruptedError, XccError} from '../core/errors.js'
 import {MASQUERADE_ROLE, type WriteResult, applyPlan, listAccess, parseMode, readAccess, writeAccess} from '../core/masquerade/apply.js'
 import {parseMasqueradeCidrs} from '../core/masquerade/cidrs.js'
 import {DEFAULT_MASQUERADE_IMAGE} from '../core/masquerade/daemonset.js'
@@ -80,8 +80,13 @@ async function execute(cluster: KubeCluster, plan: MasqueradePlan, flags: WriteF
   const modes = new Set(changes.map((c) => (c.kind === 'ConfigMap' ? 'ip-masq-agent' as const : 'daemonset' as const)))
   await checkAccess(cluster, [...modes].flatMap((m) => writeAccess(m)), MASQUERADE_ROLE)
   const timeoutMs = parseDuration(flags.timeout, 'timeout', {min: 1, max: 3600}) * 1000
-  const applied = await interruptible((signal) => applyPlan(plan, {cluster, clock: systemClock, signal, progress, timeoutMs}))
-  return {plan, applied}
+  try {
+    const applied = await interruptible((signal) => applyPlan(plan, {cluster, clock: systemClock, signal, progress, timeoutMs}))
+    return {plan, applied}
+  } catch (error) {
+    if (error instanceof InterruptedError) throw new InterruptedError(`interrupted: what was written stays; xcc stopped following the rollout — see it with: xcc masquerade list --context ${plan.context}`)
+    throw error
+  }
 }
 
 export async function runMasqueradeAdd(flags: WriteFlags & {cidr: readonly string[]; mode: string; force: boolean}): Promise<WriteResult> {

@@ -59,7 +59,12 @@ function podSnat(input: FixInput): Fix {
   const nodeName = input.at ? name(input.at.at) : ''
   // issue 5: the fix is xcc's own command; it edits the ip-masq-agent ConfigMap where the agent
   // governs SNAT (SNAT-03) or runs the xcc-masquerade DaemonSet otherwise (SNAT-14)
-  const how = cluster && 'ipMasq' in cluster.spec.masquerade ? 'takes them out of nonMasqueradeCIDRs of kube-system/ip-masq-agent' : 'adds them to an XCC-MASQ chain first in nat POSTROUTING on every node'
+  const masq = cluster?.spec.masquerade
+  const how = masq && 'ipMasq' in masq && masq.ipMasq.nonMasqueradeCIDRs !== undefined
+    ? 'takes them out of nonMasqueradeCIDRs of kube-system/ip-masq-agent'
+    : masq && 'ipMasq' in masq
+      ? 'edits kube-system/ip-masq-agent where the agent runs, else keeps an XCC-MASQ chain first in nat POSTROUTING on every node'
+      : 'keeps an XCC-MASQ chain first in nat POSTROUTING on every node'
   const commands: string[] = cluster
     ? [`xcc masquerade add --context ${cluster.name} --cidr ${rangeText}   # --context: the kube context of cluster ${cluster.name}; ${how}`]
     : []
