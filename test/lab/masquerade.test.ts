@@ -194,6 +194,8 @@ describe('xcc masquerade on the lab', () => {
     assert.equal(natState(natRules()), natState(rules), 'and changed nothing on the node')
 
     assert.equal(list(0).drift, false)
+    // past the pod's early second pass (3 s after start): the next reconcile is 30 s away
+    await new Promise((res) => setTimeout(res, 3500))
     ok(xcc(['lab', 'exec', '--name', LAB, `node/${NODE}`, '--', 'iptables', '-t', 'nat', '-F', 'XCC-MASQ']), 0, 'flush the chain by hand')
     const drifted = list(1)
     assert.equal(drifted.drift, true, 'the node that lost its rule is visible')
