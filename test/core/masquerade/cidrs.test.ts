@@ -7,24 +7,10 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {XccError} from '../../../src/core/errors.js'
 import {type OwnRanges, checkAgainstOwnRanges, parseMasqueradeCidrs} from '../../../src/core/masquerade/cidrs.js'
 import {type Cidr, cidr, cidrsOverlap, formatCidr, maskOf} from '../../../src/core/net/ipv4.js'
 import {seededRng} from '../../support/random.js'
-
-/** asserts an XccError with exit code 2 whose message matches every pattern */
-function rejects(fn: () => unknown, ...patterns: RegExp[]): XccError {
-  let caught: unknown
-  try {
-    fn()
-  } catch (error) {
-    caught = error
-  }
-  assert.ok(caught instanceof XccError, `expected an XccError, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`)
-  assert.equal(caught.exitCode, 2)
-  for (const p of patterns) assert.match(caught.message, p)
-  return caught
-}
+import {assertBadInput} from '../../support/xcc-error.js'
 
 const texts = (cs: readonly Cidr[]) => cs.map(formatCidr)
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
@@ -39,49 +25,49 @@ describe('parseMasqueradeCidrs', () => {
   })
 
   it('nothing given, or only blanks: exit 2 with an example', () => {
-    rejects(() => parseMasqueradeCidrs([]), /give at least one CIDR/)
-    rejects(() => parseMasqueradeCidrs(['']), /give at least one CIDR/)
-    rejects(() => parseMasqueradeCidrs([' , ']), /give at least one CIDR/)
+    assertBadInput(() => parseMasqueradeCidrs([]), /give at least one CIDR/)
+    assertBadInput(() => parseMasqueradeCidrs(['']), /give at least one CIDR/)
+    assertBadInput(() => parseMasqueradeCidrs([' , ']), /give at least one CIDR/)
   })
 
   it('an empty entry in a list is exit 2 naming the list', () => {
-    rejects(() => parseMasqueradeCidrs(['10.1.0.0/16,,10.2.0.0/16']), /empty entry/, /10\.1\.0\.0\/16,,10\.2\.0\.0\/16/)
-    rejects(() => parseMasqueradeCidrs(['10.1.0.0/16,']), /empty entry/)
-    rejects(() => parseMasqueradeCidrs([',10.1.0.0/16']), /empty entry/)
-    rejects(() => parseMasqueradeCidrs(['10.1.0.0/16', '']), /empty entry/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.1.0.0/16,,10.2.0.0/16']), /empty entry/, /10\.1\.0\.0\/16,,10\.2\.0\.0\/16/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.1.0.0/16,']), /empty entry/)
+    assertBadInput(() => parseMasqueradeCidrs([',10.1.0.0/16']), /empty entry/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.1.0.0/16', '']), /empty entry/)
   })
 
   it('SNAT-04: host bits set is exit 2 naming the value and the network address', () => {
-    const e = rejects(() => parseMasqueradeCidrs(['10.193.0.1/16']), /--cidr 10\.193\.0\.1\/16/, /host bits/, /10\.193\.0\.0\/16/)
+    const e = assertBadInput(() => parseMasqueradeCidrs(['10.193.0.1/16']), /--cidr 10\.193\.0\.1\/16/, /host bits/, /10\.193\.0\.0\/16/)
     assert.ok(e.hint)
-    rejects(() => parseMasqueradeCidrs(['10.0.0.0/8,10.193.5.5/24']), /10\.193\.5\.5\/24/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.0.0.0/8,10.193.5.5/24']), /10\.193\.5\.5\/24/)
   })
 
   it('bad syntax is exit 2 naming the value', () => {
     for (const bad of ['banana', '10.193.0.0', '10.193.0.0/33', '10.193.0.0/', '300.1.0.0/16', '10.193/16', '10.193.0.0/16/1', '10.193.0.0/1a', '010.1.0.0/16', '-1.0.0.0/8']) {
-      rejects(() => parseMasqueradeCidrs([bad]), new RegExp(`--cidr ${esc(bad)}`))
+      assertBadInput(() => parseMasqueradeCidrs([bad]), new RegExp(`--cidr ${esc(bad)}`))
     }
   })
 
   it('/0 is refused (it would masquerade every destination, the cluster\'s own too: SNAT-17)', () => {
-    rejects(() => parseMasqueradeCidrs(['0.0.0.0/0']), /0\.0\.0\.0\/0/, /every destination/)
+    assertBadInput(() => parseMasqueradeCidrs(['0.0.0.0/0']), /0\.0\.0\.0\/0/, /every destination/)
   })
 
   it('IPv6 is refused (SNAT-04: the agent masquerades IPv4 only without --enable-ipv6)', () => {
-    rejects(() => parseMasqueradeCidrs(['fd00::/8']), /fd00::\/8/, /IPv6/)
-    rejects(() => parseMasqueradeCidrs(['10.1.0.0/16,2001:db8::/32']), /2001:db8::\/32/, /IPv6/)
+    assertBadInput(() => parseMasqueradeCidrs(['fd00::/8']), /fd00::\/8/, /IPv6/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.1.0.0/16,2001:db8::/32']), /2001:db8::\/32/, /IPv6/)
   })
 
   it('overlaps and duplicates are refused; the message names both ranges, whichever comes first', () => {
-    rejects(() => parseMasqueradeCidrs(['10.0.0.0/8', '10.193.0.0/16']), /--cidr 10\.193\.0\.0\/16/, /overlaps 10\.0\.0\.0\/8/)
-    rejects(() => parseMasqueradeCidrs(['10.193.0.0/16,10.0.0.0/8']), /--cidr 10\.0\.0\.0\/8/, /overlaps 10\.193\.0\.0\/16/)
-    rejects(() => parseMasqueradeCidrs(['10.1.0.0/16', '10.1.0.0/16']), /10\.1\.0\.0\/16: overlaps 10\.1\.0\.0\/16/)
-    rejects(() => parseMasqueradeCidrs(['10.1.0.0/16,10.2.0.0/16', '10.2.128.0/17']), /10\.2\.128\.0\/17/, /10\.2\.0\.0\/16/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.0.0.0/8', '10.193.0.0/16']), /--cidr 10\.193\.0\.0\/16/, /overlaps 10\.0\.0\.0\/8/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.193.0.0/16,10.0.0.0/8']), /--cidr 10\.0\.0\.0\/8/, /overlaps 10\.193\.0\.0\/16/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.1.0.0/16', '10.1.0.0/16']), /10\.1\.0\.0\/16: overlaps 10\.1\.0\.0\/16/)
+    assertBadInput(() => parseMasqueradeCidrs(['10.1.0.0/16,10.2.0.0/16', '10.2.128.0/17']), /10\.2\.128\.0\/17/, /10\.2\.0\.0\/16/)
   })
 
   it('the flag name given is the one in the message', () => {
-    rejects(() => parseMasqueradeCidrs(['x'], '--range'), /^--range x/)
-    rejects(() => parseMasqueradeCidrs([], '--range'), /^--range: /)
+    assertBadInput(() => parseMasqueradeCidrs(['x'], '--range'), /^--range x/)
+    assertBadInput(() => parseMasqueradeCidrs([], '--range'), /^--range: /)
   })
 
   it('random lists: disjoint ranges parse to themselves in order; any overlap is refused naming both (seeded)', () => {
@@ -100,7 +86,7 @@ describe('parseMasqueradeCidrs', () => {
         assert.deepEqual(parseMasqueradeCidrs(values), list)
       } else {
         const first = list.slice(0, clash).find((o) => cidrsOverlap(o, list[clash] as Cidr)) as Cidr
-        rejects(() => parseMasqueradeCidrs(values), new RegExp(`--cidr ${esc(formatCidr(list[clash] as Cidr))}: overlaps ${esc(formatCidr(first))}`))
+        assertBadInput(() => parseMasqueradeCidrs(values), new RegExp(`--cidr ${esc(formatCidr(list[clash] as Cidr))}: overlaps ${esc(formatCidr(first))}`))
       }
     }
   })
@@ -128,27 +114,27 @@ describe('SNAT-17 checkAgainstOwnRanges', () => {
   })
 
   it('SNAT-17: a range containing node pod ranges is exit 2 naming the first and counting the others, and the context', () => {
-    rejects(() => check('10.132.0.0/14'), /--cidr 10\.132\.0\.0\/14 contains the pod range 10\.132\.0\.0\/24 of node node-a/, /context "frontend"/, /and 2 more node pod ranges/)
-    rejects(() => check('10.132.1.0/24'), /contains the pod range 10\.132\.1\.0\/24 of node node-b/)
-    const one = rejects(() => check('10.132.2.0/23'), /contains the pod range 10\.132\.2\.0\/24 of node node-c/)
+    assertBadInput(() => check('10.132.0.0/14'), /--cidr 10\.132\.0\.0\/14 contains the pod range 10\.132\.0\.0\/24 of node node-a/, /context "frontend"/, /and 2 more node pod ranges/)
+    assertBadInput(() => check('10.132.1.0/24'), /contains the pod range 10\.132\.1\.0\/24 of node node-b/)
+    const one = assertBadInput(() => check('10.132.2.0/23'), /contains the pod range 10\.132\.2\.0\/24 of node node-c/)
     assert.doesNotMatch(one.message, /more node pod ranges/)
   })
 
   it('SNAT-17: a range inside a node pod range (overlap) is exit 2 saying it overlaps', () => {
-    rejects(() => check('10.132.0.128/25'), /--cidr 10\.132\.0\.128\/25 overlaps the pod range 10\.132\.0\.0\/24 of node node-a/)
-    rejects(() => check('10.132.1.7/32'), /overlaps the pod range 10\.132\.1\.0\/24 of node node-b/)
+    assertBadInput(() => check('10.132.0.128/25'), /--cidr 10\.132\.0\.128\/25 overlaps the pod range 10\.132\.0\.0\/24 of node node-a/)
+    assertBadInput(() => check('10.132.1.7/32'), /overlaps the pod range 10\.132\.1\.0\/24 of node node-b/)
   })
 
   it('SNAT-17: a range containing a node IP is exit 2 naming the node', () => {
-    rejects(() => check('10.209.0.0/16'), /--cidr 10\.209\.0\.0\/16 contains node node-a \(10\.209\.0\.2\/32\)/, /context "frontend"/)
-    rejects(() => check('10.209.0.3/32'), /contains node node-b/)
+    assertBadInput(() => check('10.209.0.0/16'), /--cidr 10\.209\.0\.0\/16 contains node node-a \(10\.209\.0\.2\/32\)/, /context "frontend"/)
+    assertBadInput(() => check('10.209.0.3/32'), /contains node node-b/)
   })
 
   it('SNAT-17: a range containing a service ClusterIP is exit 2 naming the service', () => {
-    rejects(() => check('10.135.240.0/20'), /--cidr 10\.135\.240\.0\/20 contains the ClusterIP 10\.135\.240\.1\/32 of service default\/kubernetes/, /context "frontend"/)
+    assertBadInput(() => check('10.135.240.0/20'), /--cidr 10\.135\.240\.0\/20 contains the ClusterIP 10\.135\.240\.1\/32 of service default\/kubernetes/, /context "frontend"/)
   })
 
   it('SNAT-17: every given range is checked, not only the first', () => {
-    rejects(() => check('10.193.0.0/16', '10.0.0.0/8'), /--cidr 10\.0\.0\.0\/8/)
+    assertBadInput(() => check('10.193.0.0/16', '10.0.0.0/8'), /--cidr 10\.0\.0\.0\/8/)
   })
 })
