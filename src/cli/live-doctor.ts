@@ -16,6 +16,7 @@ import {parseLiveFrom, parseLiveTo} from '../core/probe/targets.js'
 import {topologyPrediction} from '../core/probe/topology-prediction.js'
 import type {Model} from '../core/topology/model-types.js'
 import {type LiveProgress, inkProgress, plainProgress} from '../render/live-progress.js'
+import {checkImage, interruptible} from './interrupt.js'
 
 export interface LiveDoctorFlags {
   readonly from: string
@@ -48,34 +49,22 @@ export async function runLiveDoctorCommand(flags: LiveDoctorFlags, model: Model 
   if (from.pod && flags.node) throw new XccError('--node cannot be combined with --from <context>/<namespace>/<pod>: the probe runs on that pod\'s node', {hint: 'drop --node'})
   const timeoutSeconds = Math.ceil(parseDuration(flags.timeout, 'timeout', {min: 1, max: 300}))
   const startSeconds = Math.ceil(parseDuration(flags.startTimeout, 'start-timeout', {min: 1, max: 600}))
-  if (!/^[a-z0-9][a-z0-9._/:@-]*$/i.test(flags.image)) throw new XccError(`--image ${flags.image}: not an image reference`)
+  checkImage(flags.image)
   const kube = await loadKubeContexts({...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), env: process.env})
   const lab = findLabByServer(kube.open(from.context).server)
-  const controller = new AbortController()
-  let interrupts = 0
-  const onSigint = (): void => {
-    interrupts += 1
-    if (interrupts > 1) process.exit(130)
-    process.stderr.write('\nxcc: interrupted; removing the pods of this run (Ctrl-C again to quit at once)\n')
-    controller.abort()
-  }
-  process.on('SIGINT', onSigint)
-  process.on('SIGTERM', onSigint)
   const progress: LiveProgress = options.interactive ? await inkProgress(process.stderr) : plainProgress(process.stderr)
   try {
-    return await runLiveDoctor({
+    return await interruptible((signal) => runLiveDoctor({
       from, to, ...(flags.toContext ? {toContext: flags.toContext} : {}), ...(flags.node ? {node: flags.node} : {}),
       timeoutSeconds, startSeconds, image: flags.image, keep: flags.keep, probeNamespace: flags.probeNamespace,
       runId: randomBytes(4).toString('hex'), sourcePort: randomInt(42000, 60000),
     }, {
-      kube, clock: systemClock, scripts: loadProbeScripts(), signal: controller.signal,
+      kube, clock: systemClock, scripts: loadProbeScripts(), signal,
       instances: lab ? labInstanceShell(lab) : NO_INSTANCE_SHELL,
       ...(model ? {prediction: topologyPrediction(model, checks)} : {}),
       onEvent: (e: LiveEvent) => progress.onEvent(e),
-    })
+    }), 'removing the pods of this run')
   } finally {
     await progress.close()
-    process.off('SIGINT', onSigint)
-    process.off('SIGTERM', onSigint)
   }
 }

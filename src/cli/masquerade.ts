@@ -8,15 +8,16 @@ import {randomBytes} from 'node:crypto'
 import {loadKubeContexts} from '../adapters/kube.js'
 import {loadMasqueradeScripts, systemClock} from '../adapters/system.js'
 import {InterruptedError, XccError} from '../core/errors.js'
-import {MASQUERADE_ROLE, type WriteResult, applyPlan, listAccess, parseMode, readAccess, writeAccess} from '../core/masquerade/apply.js'
+import {MASQUERADE_ROLE, type WriteResult, applyPlan, listAccess, readAccess, writeAccess} from '../core/masquerade/apply.js'
 import {parseMasqueradeCidrs} from '../core/masquerade/cidrs.js'
 import {DEFAULT_MASQUERADE_IMAGE} from '../core/masquerade/daemonset.js'
 import {type MasqueradeListing, listMasquerade} from '../core/masquerade/list.js'
-import {type MasqueradePlan, planAdd, planChanges, planRemove} from '../core/masquerade/plan.js'
+import {type MasqueradePlan, parseMode, planAdd, planChanges, planRemove} from '../core/masquerade/plan.js'
 import {type MasqueradeState, XCC_NAMESPACE, loadMasqueradeState} from '../core/masquerade/state.js'
 import type {KubeCluster} from '../core/ports.js'
 import {checkAccess} from '../core/probe/preflight.js'
 import {deletePodAndWait} from '../core/probe/pods.js'
+import {checkImage, interruptible} from './interrupt.js'
 import {parseDuration} from './live-doctor.js'
 
 export interface CommonFlags {
@@ -35,26 +36,6 @@ const progress = (text: string): void => {
   process.stderr.write(`xcc: ${text}\n`)
 }
 
-/** runs `body` with an AbortSignal that Ctrl-C / SIGTERM fires (a second Ctrl-C exits at once) */
-async function interruptible<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController()
-  let interrupts = 0
-  const onSignal = (): void => {
-    interrupts += 1
-    if (interrupts > 1) process.exit(130)
-    process.stderr.write('\nxcc: interrupted; cleaning up (Ctrl-C again to quit at once)\n')
-    controller.abort()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  try {
-    return await body(controller.signal)
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
-}
-
 async function openState(flags: CommonFlags): Promise<{cluster: KubeCluster; state: MasqueradeState}> {
   const kube = await loadKubeContexts({...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), env: process.env})
   const cluster = kube.open(flags.context)
@@ -68,20 +49,19 @@ function checkOutput(flags: WriteFlags): void {
   if (flags.output !== 'yaml' && flags.output !== 'diff') throw new XccError(`-o ${flags.output}: expected yaml or diff`)
 }
 
-function checkImage(image: string | undefined): void {
-  if (image !== undefined && !/^[a-z0-9][a-z0-9._/:@-]*$/i.test(image)) throw new XccError(`--image ${image}: not an image reference`)
+/** --timeout of add and remove, in ms (checked before anything is read) */
+function rolloutTimeoutMs(flags: WriteFlags): number {
+  return parseDuration(flags.timeout, 'timeout', {min: 1, max: 3600}) * 1000
 }
 
-
-async function execute(cluster: KubeCluster, plan: MasqueradePlan, flags: WriteFlags): Promise<WriteResult> {
+async function execute(cluster: KubeCluster, plan: MasqueradePlan, flags: WriteFlags, timeoutMs: number): Promise<WriteResult> {
   if (flags.dryRun) return {plan}
   const changes = planChanges(plan)
   if (changes.length === 0) return {plan, applied: []}
   const modes = new Set(changes.map((c) => (c.kind === 'ConfigMap' ? 'ip-masq-agent' as const : 'daemonset' as const)))
   await checkAccess(cluster, [...modes].flatMap((m) => writeAccess(m)), MASQUERADE_ROLE)
-  const timeoutMs = parseDuration(flags.timeout, 'timeout', {min: 1, max: 3600}) * 1000
   try {
-    const applied = await interruptible((signal) => applyPlan(plan, {cluster, clock: systemClock, signal, progress, timeoutMs}))
+    const applied = await interruptible((signal) => applyPlan(plan, {cluster, clock: systemClock, signal, progress, timeoutMs}), 'stopping (what was written stays)')
     return {plan, applied}
   } catch (error) {
     if (error instanceof InterruptedError) throw new InterruptedError(`interrupted: what was written stays; xcc stopped following the rollout — see it with: xcc masquerade list --context ${plan.context}`)
@@ -94,21 +74,21 @@ export async function runMasqueradeAdd(flags: WriteFlags & {cidr: readonly strin
   const mode = parseMode(flags.mode)
   checkOutput(flags)
   checkImage(flags.image)
-  parseDuration(flags.timeout, 'timeout', {min: 1, max: 3600})
+  const timeoutMs = rolloutTimeoutMs(flags)
   const {cluster, state} = await openState(flags)
   const image = flags.image ?? state.xccDaemonSet?.spec.template.spec.containers[0]?.image ?? DEFAULT_MASQUERADE_IMAGE
   const plan = planAdd(state, cidrs, {mode, force: flags.force, daemonSet: {image, script: loadMasqueradeScripts().daemon}})
-  return execute(cluster, plan, flags)
+  return execute(cluster, plan, flags, timeoutMs)
 }
 
 export async function runMasqueradeRemove(flags: WriteFlags & {cidr?: readonly string[]; all: boolean}): Promise<WriteResult> {
   if (flags.all === (flags.cidr !== undefined && flags.cidr.length > 0)) throw new XccError('give --cidr <cidr>… or --all', {hint: 'xcc masquerade remove --context <ctx> --cidr 10.193.0.0/16, or --all to undo everything xcc did in that context'})
   const cidrs = flags.all ? 'all' as const : parseMasqueradeCidrs(flags.cidr ?? [])
   checkOutput(flags)
-  parseDuration(flags.timeout, 'timeout', {min: 1, max: 3600})
+  const timeoutMs = rolloutTimeoutMs(flags)
   const {cluster, state} = await openState(flags)
-  const plan = planRemove(state, cidrs, {image: DEFAULT_MASQUERADE_IMAGE, script: loadMasqueradeScripts().daemon})
-  return execute(cluster, plan, flags)
+  const plan = planRemove(state, cidrs, loadMasqueradeScripts().daemon)
+  return execute(cluster, plan, flags, timeoutMs)
 }
 
 export async function runMasqueradeList(flags: CommonFlags & {cidr?: readonly string[]; image?: string; timeout: string}): Promise<MasqueradeListing> {
@@ -128,5 +108,5 @@ export async function runMasqueradeList(flags: CommonFlags & {cidr?: readonly st
       // pods of an interrupted run (each finished read removes its own)
       if (signal.aborted) await Promise.all(created.map((name) => deletePodAndWait(cluster, XCC_NAMESPACE, name, systemClock).catch(() => false)))
     }
-  })
+  }, 'removing the pods of this run')
 }

@@ -17,8 +17,8 @@ import {XccError} from '../errors.js'
 import {type Cidr, cidr, cidrsOverlap, formatCidr, subtractCidrs} from '../net/ipv4.js'
 import type {KubeConfigMap} from '../ports.js'
 import {MANAGED_BY, MANAGED_BY_LABEL} from '../probe/manifests.js'
-import {AGENT_YAML, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, defaultAgentConfig, parseAgentConfig, validateAgentConfig} from './agent-config.js'
-import {CIDRS_ANNOTATION} from './daemonset.js'
+import {AGENT_YAML, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from './agent-config.js'
+import {CIDRS_ANNOTATION, annotatedCidrs} from './daemonset.js'
 
 /** the ConfigMap's `config` before xcc's first edit: {"existed":false} or {"existed":true,"config":"…"} */
 export const ORIGINAL_ANNOTATION = 'xcc.dev/ip-masq-agent-original'
@@ -43,8 +43,9 @@ export interface AgentEdit {
 
 const where = `${CONFIG_MAP_NAMESPACE}/${CONFIG_MAP_NAME}`
 
-function managedCidrs(cm: KubeConfigMap | undefined): string[] {
-  return (cm?.metadata.annotations?.[CIDRS_ANNOTATION] ?? '').split(',').map((t) => t.trim()).filter(Boolean)
+/** the ranges xcc manages in the ip-masq-agent ConfigMap */
+export function configMapCidrs(cm: KubeConfigMap | undefined): string[] {
+  return cm ? annotatedCidrs({...cm, kind: 'ConfigMap'}) : []
 }
 
 function originalOf(cm: KubeConfigMap | undefined, force: boolean): Original {
@@ -176,10 +177,11 @@ function checkNotEdited(input: EditInput, original: Original, managed: readonly 
 
 export function planAgentAdd(input: EditInput, add: readonly Cidr[]): AgentEdit {
   const original = originalOf(input.configMap, input.force)
-  const managed = input.force ? [] : managedCidrs(input.configMap)
+  const managed = input.force ? [] : configMapCidrs(input.configMap)
   checkNotEdited(input, original, managed)
   const base = parsed(original.config, input.flags, 'before xcc changed it').config
-  const listed = base.nonMasqueradeCIDRs.filter((e) => !e.includes(':')).map((e) => cidr(e))
+  // SNAT-06: what the agent keeps unmasqueraded (link-local first unless masqLinkLocal)
+  const listed = nonMasqueradeRanges(base)
   const linkLocal = cidr('169.254.0.0/16')
   const next = [...managed]
   const already: string[] = []
@@ -196,7 +198,7 @@ export function planAgentAdd(input: EditInput, add: readonly Cidr[]): AgentEdit 
 
 export function planAgentRemove(input: EditInput, remove: readonly Cidr[] | 'all'): AgentEdit {
   const original = originalOf(input.configMap, false)
-  const managed = managedCidrs(input.configMap)
+  const managed = configMapCidrs(input.configMap)
   if (remove !== 'all') {
     const unknown = remove.map(formatCidr).filter((t) => !managed.includes(t))
     if (unknown.length > 0) {
@@ -207,9 +209,4 @@ export function planAgentRemove(input: EditInput, remove: readonly Cidr[] | 'all
   checkNotEdited(input, original, managed)
   const removeText = remove === 'all' ? managed : remove.map(formatCidr)
   return edit(input, original, managed.filter((m) => !removeText.includes(m)), [])
-}
-
-/** for tests and `list`: the ranges that the default list of these flags keeps unmasqueraded */
-export function defaultList(flags: AgentFlags): readonly string[] {
-  return defaultAgentConfig(flags).nonMasqueradeCIDRs
 }

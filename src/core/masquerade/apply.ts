@@ -2,7 +2,6 @@
  * Applying a masquerade plan through the Kubernetes port, and what each command needs to be
  * allowed to do (asked before anything is read or written, so a refusal changes nothing).
  */
-import {XccError} from '../errors.js'
 import type {Clock, KubeCluster, KubeDaemonSet} from '../ports.js'
 import type {AccessNeed} from '../probe/preflight.js'
 import {throwIfAborted} from '../probe/pods.js'
@@ -128,10 +127,4 @@ export async function applyPlan(plan: MasqueradePlan, deps: ApplyDeps): Promise<
     }
   }
   return out
-}
-
-/** an unknown --mode is bad input */
-export function parseMode(text: string): 'auto' | 'ip-masq-agent' | 'daemonset' {
-  if (text === 'auto' || text === 'ip-masq-agent' || text === 'daemonset') return text
-  throw new XccError(`--mode ${text}: expected auto, ip-masq-agent or daemonset`)
 }

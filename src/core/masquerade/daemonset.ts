@@ -6,9 +6,9 @@
  * reconciles periodically and removes the chain when its pod is stopped (DaemonSet deleted).
  * The script is templates/masquerade/xcc-masquerade.sh, embedded so the manifest stands alone.
  */
-import type {Cidr} from '../net/ipv4.js'
-import {formatCidr} from '../net/ipv4.js'
-import type {KubeDaemonSet} from '../ports.js'
+import {XccError} from '../errors.js'
+import {type Cidr, formatCidr, parseCidr} from '../net/ipv4.js'
+import type {KubeDaemonSet, KubeMeta} from '../ports.js'
 import {MANAGED_BY, MANAGED_BY_LABEL} from '../probe/manifests.js'
 import {XCC_DAEMONSET} from './state.js'
 
@@ -70,8 +70,23 @@ export function buildXccDaemonSet(input: XccDaemonSetInput): KubeDaemonSet {
   }
 }
 
+/** xcc's own list of ranges on an object; an entry that is not a CIDR (edited by hand) is bad input, not a crash */
+function splitList(text: string | undefined, where: () => string): string[] {
+  const out = (text ?? '').split(',').map((t) => t.trim()).filter(Boolean)
+  for (const entry of out) {
+    const parsed = parseCidr(entry)
+    if (!parsed.ok) throw new XccError(`${where()} holds "${entry}", not a CIDR (${parsed.reason})`, {hint: 'xcc keeps its ranges there; put back the ranges xcc masquerades (comma-separated CIDRs), or delete the object to start over'})
+  }
+  return out
+}
+
+/** the ranges xcc keeps on an object it manages (its annotation; none when absent) */
+export function annotatedCidrs(object: {readonly kind?: string; readonly metadata: KubeMeta} | undefined): string[] {
+  return splitList(object?.metadata.annotations?.[CIDRS_ANNOTATION], () => `${object?.kind ?? 'object'} ${object?.metadata.namespace}/${object?.metadata.name}: annotation ${CIDRS_ANNOTATION}`)
+}
+
 /** the ranges a DaemonSet of xcc keeps masqueraded (from its annotation, else its env) */
 export function daemonSetCidrs(ds: KubeDaemonSet): string[] {
-  const text = ds.metadata.annotations?.[CIDRS_ANNOTATION] ?? ds.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'XCC_MASQ_CIDRS')?.value ?? ''
-  return text.split(',').map((t) => t.trim()).filter(Boolean)
+  if (ds.metadata.annotations?.[CIDRS_ANNOTATION] !== undefined) return annotatedCidrs({...ds, kind: 'DaemonSet'})
+  return splitList(ds.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'XCC_MASQ_CIDRS')?.value, () => `DaemonSet ${ds.metadata.namespace}/${ds.metadata.name}: env XCC_MASQ_CIDRS`)
 }

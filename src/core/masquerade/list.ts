@@ -10,7 +10,8 @@ import type {Clock, KubeCluster, KubePod} from '../ports.js'
 import {parseCaptureLog} from '../probe/capture-log.js'
 import {MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL, RUN_ID_LABEL} from '../probe/manifests.js'
 import {type Waiter, deletePodAndWait, pollPod} from '../probe/pods.js'
-import {CIDRS_ANNOTATION, daemonSetCidrs} from './daemonset.js'
+import {configMapCidrs} from './agent-edit.js'
+import {daemonSetCidrs} from './daemonset.js'
 import type {MasqueradeScripts} from './scripts.js'
 import {type MasqueradeState, type NodeInfo, XCC_DAEMONSET, XCC_NAMESPACE} from './state.js'
 
@@ -78,7 +79,7 @@ export function buildNodeRulesPod(runId: string, index: number, node: string, im
 /** the ranges xcc manages in the cluster, where */
 export function managedRanges(state: MasqueradeState): {cidrs: string[]; managedBy: Array<'daemonset' | 'ip-masq-agent'>} {
   const fromDaemonSet = state.xccDaemonSet ? daemonSetCidrs(state.xccDaemonSet) : []
-  const fromConfigMap = (state.agentConfigMap?.metadata.annotations?.[CIDRS_ANNOTATION] ?? '').split(',').filter(Boolean)
+  const fromConfigMap = configMapCidrs(state.agentConfigMap)
   return {
     cidrs: [...new Set([...fromDaemonSet, ...fromConfigMap])],
     managedBy: [...(state.xccDaemonSet ? ['daemonset' as const] : []), ...(fromConfigMap.length ? ['ip-masq-agent' as const] : [])],

@@ -8,14 +8,21 @@ import {type Cidr, cidr, formatCidr} from '../net/ipv4.js'
 import type {KubeConfigMap, KubeDaemonSet} from '../ports.js'
 import {chainHash} from '../topology/node-rules.js'
 import {CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE} from './agent-config.js'
-import {type AgentEdit, ORIGINAL_ANNOTATION, planAgentAdd, planAgentRemove} from './agent-edit.js'
+import {type AgentEdit, ORIGINAL_ANNOTATION, configMapCidrs, planAgentAdd, planAgentRemove} from './agent-edit.js'
 import {checkAgainstOwnRanges} from './cidrs.js'
-import {CIDRS_ANNOTATION, buildXccDaemonSet, daemonSetCidrs} from './daemonset.js'
+import {CIDRS_ANNOTATION, DEFAULT_MASQUERADE_IMAGE, buildXccDaemonSet, daemonSetCidrs} from './daemonset.js'
 import {type MasqueradeState, XCC_DAEMONSET, XCC_NAMESPACE, agentFlagsOf} from './state.js'
 
 export type MasqueradeMode = 'ip-masq-agent' | 'daemonset'
 export type RequestedMode = 'auto' | MasqueradeMode
 export const MODES: readonly RequestedMode[] = ['auto', 'ip-masq-agent', 'daemonset']
+
+/** an unknown --mode is bad input */
+export function parseMode(text: string): RequestedMode {
+  const mode = MODES.find((m) => m === text)
+  if (!mode) throw new XccError(`--mode ${text}: expected ${MODES.slice(0, -1).join(', ')} or ${MODES[MODES.length - 1]}`)
+  return mode
+}
 
 /** a hash of what xcc built, so a second run can tell "already so" without comparing server defaults */
 export const SPEC_HASH_ANNOTATION = 'xcc.dev/spec-hash'
@@ -94,9 +101,10 @@ export function planAdd(state: MasqueradeState, add: readonly Cidr[], options: A
   return {context: state.context, mode, why, cidrs, alreadyMasqueraded: [], changes: [daemonSetChange(state, cidrs, options.daemonSet)]}
 }
 
-export function planRemove(state: MasqueradeState, remove: readonly Cidr[] | 'all', settings: DaemonSetSettings): MasqueradePlan {
+/** `script`: the DaemonSet's script, for a DaemonSet that keeps some ranges (its image stays as it runs) */
+export function planRemove(state: MasqueradeState, remove: readonly Cidr[] | 'all', script: string): MasqueradePlan {
   const inDaemonSet = state.xccDaemonSet ? daemonSetCidrs(state.xccDaemonSet) : []
-  const inConfigMap = (state.agentConfigMap?.metadata.annotations?.[CIDRS_ANNOTATION] ?? '').split(',').filter(Boolean)
+  const inConfigMap = configMapCidrs(state.agentConfigMap)
   const texts = remove === 'all' ? [...inDaemonSet, ...inConfigMap] : remove.map(formatCidr)
   const unknown = texts.filter((t) => !inDaemonSet.includes(t) && !inConfigMap.includes(t))
   if (unknown.length > 0) {
@@ -109,8 +117,8 @@ export function planRemove(state: MasqueradeState, remove: readonly Cidr[] | 'al
   if (state.xccDaemonSet) {
     const keep = inDaemonSet.filter((c) => !texts.includes(c))
     left.push(...keep)
-    const image = state.xccDaemonSet.spec.template.spec.containers[0]?.image ?? settings.image
-    changes.push(daemonSetChange(state, keep, {...settings, image}))
+    const image = state.xccDaemonSet.spec.template.spec.containers[0]?.image ?? DEFAULT_MASQUERADE_IMAGE
+    changes.push(daemonSetChange(state, keep, {image, script}))
   }
   if (inConfigMap.length > 0 && state.agentConfigMap) {
     const mine = texts.filter((t) => inConfigMap.includes(t))

@@ -9,12 +9,13 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {XccError} from '../../../src/core/errors.js'
-import {type AgentFlags, GKE_AGENT_FLAGS, parseAgentConfig, validateAgentConfig} from '../../../src/core/masquerade/agent-config.js'
-import {type AgentEdit, ORIGINAL_ANNOTATION, defaultList, planAgentAdd, planAgentRemove} from '../../../src/core/masquerade/agent-edit.js'
+import {type AgentFlags, GKE_AGENT_FLAGS, defaultAgentConfig, parseAgentConfig, validateAgentConfig} from '../../../src/core/masquerade/agent-config.js'
+import {type AgentEdit, ORIGINAL_ANNOTATION, planAgentAdd, planAgentRemove} from '../../../src/core/masquerade/agent-edit.js'
 import {CIDRS_ANNOTATION} from '../../../src/core/masquerade/daemonset.js'
 import {type Cidr, cidr, cidrContains, cidrContainsIp, cidrsOverlap, formatCidr, formatIp, maskOf, sizeOf} from '../../../src/core/net/ipv4.js'
 import type {KubeConfigMap} from '../../../src/core/ports.js'
 import {seededRng} from '../../support/random.js'
+import {assertBadInput} from '../../support/xcc-error.js'
 
 const UPSTREAM: AgentFlags = {masqChain: 'IP-MASQ-AGENT', nomasqAllReservedRanges: false}
 const GKE_DEFAULT_LIST = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '192.0.0.0/24', '192.0.2.0/24', '192.88.99.0/24', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '240.0.0.0/4']
@@ -38,19 +39,6 @@ function listOf(edit: AgentEdit, flags: AgentFlags = GKE_AGENT_FLAGS): string[] 
   if (!r.ok) assert.fail(r.error)
   assert.deepEqual(validateAgentConfig(r.config, flags), [], 'xcc writes only configs the agent accepts (SNAT-04)')
   return [...r.config.nonMasqueradeCIDRs]
-}
-
-function xccError(fn: () => unknown, ...patterns: RegExp[]): XccError {
-  let caught: unknown
-  try {
-    fn()
-  } catch (error) {
-    caught = error
-  }
-  assert.ok(caught instanceof XccError, `expected an XccError, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`)
-  assert.equal(caught.exitCode, 2)
-  for (const p of patterns) assert.match(caught.message, p)
-  return caught
 }
 
 const inAny = (ranges: readonly Cidr[], address: number) => ranges.some((r) => cidrContainsIp(r, address))
@@ -118,7 +106,7 @@ describe('planAgentAdd on a cluster without the ConfigMap (GKE agent: SNAT-12 de
     const list = listOf(upstream, UPSTREAM)
     assert.deepEqual(list.slice(-2), ['172.16.0.0/12', '192.168.0.0/16'])
     assert.equal(list.length, 10)
-    assertMembership(defaultList(UPSTREAM), list, ['10.193.0.0/16'], 2)
+    assertMembership(defaultAgentConfig(UPSTREAM).nonMasqueradeCIDRs, list, ['10.193.0.0/16'], 2)
   })
 
   it('the ranges are kept in the order given; several ranges in one block and in different blocks', () => {
@@ -282,31 +270,31 @@ describe('planAgentAdd on an existing ConfigMap', () => {
   it('SNAT-04: a cidrLimit exceeded after splitting is refused (XccError, nothing returned), naming the count and the limit', () => {
     // 11 defaults − 10/8 + 8 pieces = 18 > 12
     const limited = configMap('cidrLimit: 12\n')
-    const e = xccError(() => add(limited, ['10.193.0.0/16']), /would reject/, /SNAT-04/, /18 CIDRs, more than cidrLimit 12/)
+    const e = assertBadInput(() => add(limited, ['10.193.0.0/16']), /would reject/, /SNAT-04/, /18 CIDRs, more than cidrLimit 12/)
     assert.match(e.hint ?? '', /cidrLimit/)
     // 17 fits a limit of 17; two ranges that each fit can exceed together
     const seventeen = configMap('cidrLimit: 17\nnonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]\n')
     assert.equal(listOf(add(seventeen, ['10.193.0.0/16'])).length, 10)
     assert.equal(listOf(add(seventeen, ['172.20.0.0/24'])).length, 14)
-    xccError(() => add(seventeen, ['10.193.0.0/16', '172.20.0.0/24']), /21 CIDRs, more than cidrLimit 17/)
+    assertBadInput(() => add(seventeen, ['10.193.0.0/16', '172.20.0.0/24']), /21 CIDRs, more than cidrLimit 17/)
   })
 
   it('SNAT-04: an invalid current config is refused with exit 2 (the agent ignores it; xcc does not build on it)', () => {
-    xccError(() => add(configMap('nonMasqueradeCIDRs: ['), ['10.193.0.0/16']), /ConfigMap kube-system\/ip-masq-agent key "config"/, /invalid/, /not valid YAML or JSON/)
-    xccError(() => add(configMap('masqLinkLocal: "no"'), ['10.193.0.0/16']), /masqLinkLocal must be true or false/)
-    xccError(() => add(configMap('- 10.0.0.0/8'), ['10.193.0.0/16']), /must be a mapping/)
+    assertBadInput(() => add(configMap('nonMasqueradeCIDRs: ['), ['10.193.0.0/16']), /ConfigMap kube-system\/ip-masq-agent key "config"/, /invalid/, /not valid YAML or JSON/)
+    assertBadInput(() => add(configMap('masqLinkLocal: "no"'), ['10.193.0.0/16']), /masqLinkLocal must be true or false/)
+    assertBadInput(() => add(configMap('- 10.0.0.0/8'), ['10.193.0.0/16']), /must be a mapping/)
   })
 
   it('SNAT-04: the current config is invalid after xcc edited it (someone broke it): refused', () => {
     const first = add(cm, ['10.193.0.0/16'])
     const broken = {...first.after!, data: {...first.after!.data, config: 'nonMasqueradeCIDRs: [\n'}}
-    xccError(() => add(broken, ['10.50.0.0/16']), /invalid/)
-    xccError(() => remove(broken, 'all'), /invalid/)
+    assertBadInput(() => add(broken, ['10.50.0.0/16']), /invalid/)
+    assertBadInput(() => remove(broken, 'all'), /invalid/)
   })
 
   it('SNAT-06: link-local destinations are refused while masqLinkLocal is false; with masqLinkLocal true they are masqueraded already', () => {
     for (const r of ['169.254.0.0/16', '169.254.169.254/32', '169.0.0.0/8']) {
-      xccError(() => add(undefined, [r]), new RegExp(`--cidr ${r.replace(/\./g, '\\.')}`), /link-local/, /masqLinkLocal: false/)
+      assertBadInput(() => add(undefined, [r]), new RegExp(`--cidr ${r.replace(/\./g, '\\.')}`), /link-local/, /masqLinkLocal: false/)
     }
     const edit = add(configMap('masqLinkLocal: true\n'), ['169.254.169.254/32'])
     assert.deepEqual(edit.alreadyMasqueraded, ['169.254.169.254/32'])
@@ -318,8 +306,8 @@ describe('planAgentAdd on an existing ConfigMap', () => {
     const editedText = (first.after?.data?.config ?? '').replace('  - 172.16.0.0/12\n', '  - 172.16.0.0/12\n  - 100.64.0.0/10\n')
     assert.notEqual(editedText, first.after?.data?.config)
     const edited = {...first.after!, data: {...first.after!.data, config: editedText}}
-    xccError(() => add(edited, ['10.50.0.0/16']), /edited after xcc masqueraded 10\.193\.0\.0\/16/)
-    xccError(() => remove(edited, ['10.193.0.0/16']), /edited after xcc/)
+    assertBadInput(() => add(edited, ['10.50.0.0/16']), /edited after xcc masqueraded 10\.193\.0\.0\/16/)
+    assertBadInput(() => remove(edited, ['10.193.0.0/16']), /edited after xcc/)
     const forced = add(edited, ['10.50.0.0/16'], {force: true})
     assert.deepEqual(forced.cidrs, ['10.50.0.0/16'])
     assert.deepEqual(JSON.parse(forced.after?.metadata.annotations?.[ORIGINAL_ANNOTATION] ?? ''), {existed: true, config: editedText})
@@ -332,7 +320,7 @@ describe('planAgentAdd on an existing ConfigMap', () => {
     const first = add(cm, ['10.193.0.0/16'])
     for (const bad of ['not json', '{"existed":"yes"}', '{"existed":true,"config":5}']) {
       const tampered = {...first.after!, metadata: {...first.after!.metadata, annotations: {...first.after!.metadata.annotations, [ORIGINAL_ANNOTATION]: bad}}}
-      const e = xccError(() => add(tampered, ['10.50.0.0/16']), new RegExp(ORIGINAL_ANNOTATION.replace(/\./g, '\\.')))
+      const e = assertBadInput(() => add(tampered, ['10.50.0.0/16']), new RegExp(ORIGINAL_ANNOTATION.replace(/\./g, '\\.')))
       assert.match(e.hint ?? '', /--force/)
     }
   })
@@ -409,10 +397,10 @@ describe('planAgentRemove', () => {
 
   it('remove of a range xcc does not manage is refused naming it and what xcc manages', () => {
     const added = add(undefined, ['10.193.0.0/16'])
-    xccError(() => remove(added.after, ['10.50.0.0/16']), /--cidr 10\.50\.0\.0\/16: not masqueraded by xcc/, /xcc manages 10\.193\.0\.0\/16/)
-    xccError(() => remove(added.after, ['10.193.0.0/17']), /10\.193\.0\.0\/17/)
-    xccError(() => remove(configMap('resyncInterval: 30s\n'), ['10.193.0.0/16']), /xcc manages no ranges there/)
-    xccError(() => remove(undefined, ['10.193.0.0/16']), /xcc manages no ranges there/)
+    assertBadInput(() => remove(added.after, ['10.50.0.0/16']), /--cidr 10\.50\.0\.0\/16: not masqueraded by xcc/, /xcc manages 10\.193\.0\.0\/16/)
+    assertBadInput(() => remove(added.after, ['10.193.0.0/17']), /10\.193\.0\.0\/17/)
+    assertBadInput(() => remove(configMap('resyncInterval: 30s\n'), ['10.193.0.0/16']), /xcc manages no ranges there/)
+    assertBadInput(() => remove(undefined, ['10.193.0.0/16']), /xcc manages no ranges there/)
   })
 
   it('remove --all where xcc manages nothing changes nothing', () => {
@@ -427,7 +415,7 @@ describe('planAgentRemove', () => {
 describe('regressions (src/core/masquerade/agent-edit.ts)', () => {
   it('SNAT-04: a current list entry the agent rejects (10.0.0.1/8, "banana") must be an XccError (exit 2), not a crash', () => {
     for (const entry of ['10.0.0.1/8', 'banana']) {
-      xccError(() => add(configMap(`nonMasqueradeCIDRs: [${entry}, 192.168.0.0/16]\n`), ['10.193.0.0/16']), new RegExp(entry.replace(/\./g, '\\.')))
+      assertBadInput(() => add(configMap(`nonMasqueradeCIDRs: [${entry}, 192.168.0.0/16]\n`), ['10.193.0.0/16']), new RegExp(entry.replace(/\./g, '\\.')))
     }
   })
 })

@@ -163,7 +163,7 @@ describe('planAdd / planRemove with xcc\'s DaemonSet', () => {
   it('remove one of two ranges updates; removing the last deletes; remove --all deletes', () => {
     const first = dsAfter(only(planAdd(baseState, [cidr('10.193.0.0/16'), cidr('172.20.0.0/16')], OPTIONS)))
     const state = {...baseState, xccDaemonSet: live(first, '9')}
-    const one = planRemove(state, [cidr('10.193.0.0/16')], SETTINGS)
+    const one = planRemove(state, [cidr('10.193.0.0/16')], SETTINGS.script)
     assert.equal(one.mode, 'daemonset')
     assert.equal(only(one).action, 'update')
     assert.deepEqual(daemonSetCidrs(dsAfter(only(one))), ['172.20.0.0/16'])
@@ -171,32 +171,45 @@ describe('planAdd / planRemove with xcc\'s DaemonSet', () => {
     assert.equal(dsAfter(only(one)).metadata.resourceVersion, '9')
 
     const afterOne = {...baseState, xccDaemonSet: live(dsAfter(only(one)), '10')}
-    const last = planRemove(afterOne, [cidr('172.20.0.0/16')], SETTINGS)
+    const last = planRemove(afterOne, [cidr('172.20.0.0/16')], SETTINGS.script)
     assert.equal(only(last).action, 'delete')
     assert.equal(only(last).after, undefined)
     assert.deepEqual(last.cidrs, [])
 
-    const all = planRemove(state, 'all', SETTINGS)
+    const all = planRemove(state, 'all', SETTINGS.script)
     assert.equal(only(all).action, 'delete')
   })
 
   it('remove keeps the image the DaemonSet runs (not the default image of this xcc)', () => {
     const first = dsAfter(only(planAdd(baseState, [cidr('10.193.0.0/16'), cidr('172.20.0.0/16')], {...OPTIONS, daemonSet: {...SETTINGS, image: 'mirror.local/net:7'}})))
-    const plan = planRemove({...baseState, xccDaemonSet: live(first)}, [cidr('10.193.0.0/16')], SETTINGS)
+    const plan = planRemove({...baseState, xccDaemonSet: live(first)}, [cidr('10.193.0.0/16')], SETTINGS.script)
     assert.equal(dsAfter(only(plan)).spec.template.spec.containers[0]?.image, 'mirror.local/net:7')
   })
 
   it('remove of a range xcc does not masquerade is exit 2 naming it and what xcc manages', () => {
     const first = dsAfter(only(planAdd(baseState, [cidr('10.193.0.0/16')], OPTIONS)))
-    assert.throws(() => planRemove({...baseState, xccDaemonSet: live(first)}, [cidr('10.50.0.0/16')], SETTINGS), (e: unknown) =>
+    assert.throws(() => planRemove({...baseState, xccDaemonSet: live(first)}, [cidr('10.50.0.0/16')], SETTINGS.script), (e: unknown) =>
       e instanceof XccError && e.exitCode === 2 && /--cidr 10\.50\.0\.0\/16/.test(e.message) && /it masquerades 10\.193\.0\.0\/16/.test(e.message) && /"frontend"/.test(e.message))
-    assert.throws(() => planRemove(baseState, [cidr('10.50.0.0/16')], SETTINGS), (e: unknown) => e instanceof XccError && /masquerades no ranges there/.test(e.message))
+    assert.throws(() => planRemove(baseState, [cidr('10.50.0.0/16')], SETTINGS.script), (e: unknown) => e instanceof XccError && /masquerades no ranges there/.test(e.message))
   })
 
   it('remove --all where xcc manages nothing plans nothing', () => {
-    const plan = planRemove(baseState, 'all', SETTINGS)
+    const plan = planRemove(baseState, 'all', SETTINGS.script)
     assert.deepEqual(plan.changes, [])
     assert.deepEqual(plan.cidrs, [])
+  })
+})
+
+describe('xcc\'s bookkeeping edited by hand', () => {
+  it('a range annotation that is not a CIDR is bad input naming the object (exit 2), not a crash', () => {
+    const ds = live(dsAfter(only(planAdd(baseState, [cidr('10.193.0.0/16')], OPTIONS))))
+    const tampered: KubeDaemonSet = {...ds, metadata: {...ds.metadata, annotations: {...ds.metadata.annotations, [CIDRS_ANNOTATION]: '10.193.0.0/16,banana'}}}
+    const state = {...baseState, xccDaemonSet: tampered}
+    for (const run of [() => planAdd(state, [cidr('10.194.0.0/16')], OPTIONS), () => planRemove(state, 'all', SETTINGS.script)]) {
+      assert.throws(run, (e: unknown) => e instanceof XccError && e.exitCode === 2 && /DaemonSet kube-system\/xcc-masquerade: annotation xcc.dev\/masquerade-cidrs holds "banana", not a CIDR/.test(e.message))
+    }
+    const cm: KubeConfigMap = {metadata: {name: 'ip-masq-agent', namespace: 'kube-system', annotations: {[CIDRS_ANNOTATION]: '10.193.0.1/16', [ORIGINAL_ANNOTATION]: '{"existed":false}'}}, data: {config: 'nonMasqueradeCIDRs: []\n'}}
+    assert.throws(() => planRemove({...baseState, agentConfigMap: cm}, 'all', SETTINGS.script), (e: unknown) => e instanceof XccError && e.exitCode === 2 && /ConfigMap kube-system\/ip-masq-agent: annotation .* holds "10\.193\.0\.1\/16"/.test(e.message))
   })
 })
 
@@ -238,15 +251,15 @@ describe('planAdd / planRemove through the ip-masq-agent ConfigMap', () => {
     const state = {...baseState, agentConfigMap: cm, agentDaemonSet: agentDaemonSet(['--masq-chain=IP-MASQ', '--nomasq-all-reserved-ranges'])}
     const added = only(planAdd(state, [cidr('10.193.0.0/16'), cidr('192.168.50.0/24')], OPTIONS)).after as KubeConfigMap
     const withBoth = {...state, agentConfigMap: added}
-    const one = planRemove(withBoth, [cidr('10.193.0.0/16')], SETTINGS)
+    const one = planRemove(withBoth, [cidr('10.193.0.0/16')], SETTINGS.script)
     assert.equal(one.mode, 'ip-masq-agent')
     assert.equal(only(one).action, 'update')
     assert.deepEqual(one.cidrs, ['192.168.50.0/24'])
-    const all = planRemove(withBoth, 'all', SETTINGS)
+    const all = planRemove(withBoth, 'all', SETTINGS.script)
     assert.equal(only(all).action, 'update')
     assert.equal(cmAfter(only(all)).data?.config, cm.data?.config)
     const created = only(planAdd({...baseState, anetd: true}, [cidr('10.193.0.0/16')], OPTIONS)).after as KubeConfigMap
-    const del = planRemove({...baseState, anetd: true, agentConfigMap: created}, [cidr('10.193.0.0/16')], SETTINGS)
+    const del = planRemove({...baseState, anetd: true, agentConfigMap: created}, [cidr('10.193.0.0/16')], SETTINGS.script)
     assert.equal(only(del).action, 'delete')
   })
 })

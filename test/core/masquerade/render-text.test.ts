@@ -38,7 +38,7 @@ function live<T extends KubeDaemonSet | KubeConfigMap>(object: T): T {
 const createPlan = planAdd(state, [cidr('10.193.0.0/16')], OPTIONS)
 const createdDs = createPlan.changes[0]?.after as KubeDaemonSet
 const updatePlan = planAdd({...state, xccDaemonSet: live(createdDs)}, [cidr('172.20.0.0/16')], OPTIONS)
-const deletePlan = planRemove({...state, xccDaemonSet: live(createdDs)}, 'all', SETTINGS)
+const deletePlan = planRemove({...state, xccDaemonSet: live(createdDs)}, 'all', SETTINGS.script)
 const nonePlan = planAdd({...state, xccDaemonSet: live(createdDs)}, [cidr('10.193.0.0/16')], OPTIONS)
 
 const cm: KubeConfigMap = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'ip-masq-agent', namespace: 'kube-system'}, data: {config: 'nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 192.168.0.0/16\nresyncInterval: 60s\n'}}
