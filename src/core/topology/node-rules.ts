@@ -84,6 +84,7 @@ export function renderNodeIptables(options: {podRange: string; masquerade: Masqu
   const nat: string[] = []
   const nodePorts: string[] = []
   const rejects: string[] = []
+  const externalRejects: string[] = []
   for (const svc of options.services) {
     for (const port of svc.ports) {
       const proto = port.protocol.toLowerCase()
@@ -91,7 +92,16 @@ export function renderNodeIptables(options: {podRange: string; masquerade: Masqu
       const svcChain = `KUBE-SVC-${chainHash(`${id}${proto}`)}`
       const ready = svc.endpoints
       if (ready.length === 0) {
-        rejects.push(`-A KUBE-SERVICES -d ${formatIp(svc.clusterIP)}/32 -p ${proto} -m comment --comment "${id} has no endpoints" -m ${proto} --dport ${port.port} -j REJECT --reject-with icmp-port-unreachable`)
+        // kube-proxy rejects new connections to a service without endpoints: its cluster IP, and from
+        // outside (KUBE-EXTERNAL-SERVICES) its load-balancer IP and node port
+        const reject = `-m comment --comment "${id} has no endpoints"`
+        rejects.push(`-A KUBE-SERVICES -d ${formatIp(svc.clusterIP)}/32 -p ${proto} ${reject} -m ${proto} --dport ${port.port} -j REJECT --reject-with icmp-port-unreachable`)
+        if (svc.loadBalancerIP !== undefined) {
+          externalRejects.push(`-A KUBE-EXTERNAL-SERVICES -d ${formatIp(svc.loadBalancerIP)}/32 -p ${proto} ${reject} -m ${proto} --dport ${port.port} -j REJECT --reject-with icmp-port-unreachable`)
+        }
+        if (port.nodePort !== undefined) {
+          externalRejects.push(`-A KUBE-EXTERNAL-SERVICES -p ${proto} ${reject} -m addrtype --dst-type LOCAL -m ${proto} --dport ${port.nodePort} -j REJECT --reject-with icmp-port-unreachable`)
+        }
         continue
       }
       natChains.push(`:${svcChain} - [0:0]`)
@@ -148,15 +158,19 @@ export function renderNodeIptables(options: {podRange: string; masquerade: Masqu
     ':INPUT ACCEPT [0:0]',
     ':FORWARD ACCEPT [0:0]',
     ':OUTPUT ACCEPT [0:0]',
+    ':KUBE-EXTERNAL-SERVICES - [0:0]',
     ':KUBE-FIREWALL - [0:0]',
     ':KUBE-SERVICES - [0:0]',
     '-A INPUT -j KUBE-FIREWALL',
     '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
     '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
     '-A OUTPUT -j KUBE-FIREWALL',
     '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A KUBE-FIREWALL -m comment --comment "kubernetes firewall for dropping marked packets" -m mark --mark 0x8000/0x8000 -j DROP',
     ...rejects,
+    ...externalRejects,
     'COMMIT',
   ]
   return `${lines.join('\n')}\n`
