@@ -115,12 +115,10 @@ function nextHop(d: Draft, network: NetworkDraft, all: readonly Machine[]): Pick
     return {nextHopIp: dice.one(candidates)}
   }
   if (r < 0.8 && d.t.forwardingRules.length) {
-    // Avoided for now (a tracer bug): by name, only a forwarding rule of the route's own network;
-    // the tracer follows a rule of another network straight to its backends. (By address, a rule
-    // of another network does not resolve: ROUTE_NEXT_HOP_FORWARDING_RULE_IP_MISMATCH.)
+    // by name or by address; a rule of another network does not resolve either way (ILB-13, ROUTE-09)
     const same = d.t.forwardingRules.filter((f) => f.network === network.name)
     const fr = dice.one(same.length && dice.chance(0.7) ? same : d.t.forwardingRules)
-    return {nextHopIlb: fr.network === network.name && dice.chance(0.7) ? fr.name : fr.IPAddress}
+    return {nextHopIlb: dice.chance(0.6) ? fr.name : fr.IPAddress}
   }
   return {nextHopGateway: 'default-internet-gateway'}
 }

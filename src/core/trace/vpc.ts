@@ -149,6 +149,10 @@ function followRoute(ctx: WalkContext, trail: Trail, network: NetworkFacts, rout
       const byIp = [...ctx.model.forwardingRules.values()].find((f) => formatIp(f.ip) === hop.ref && f.network === home)
       const fr = byName ?? byIp
       if (!fr) return drop(trail, at, packet, /^\d/.test(hop.ref) ? 'ROUTE_NEXT_HOP_FORWARDING_RULE_IP_MISMATCH' : 'ROUTE_NEXT_HOP_RESOURCE_NOT_FOUND', `no internal forwarding rule in ${home} matches the next hop ${hop.ref} of route ${route.name} (ROUTE-09)`)
+      // ILB-13: the next-hop load balancer delivers to its backends' NICs in its own network, which must be the route's
+      if (fr.network !== home) {
+        return drop(trail, at, packet, 'ROUTE_NEXT_HOP_RESOURCE_NOT_FOUND', `the next hop of route ${route.name}, forwarding rule ${fr.name}, is in network ${fr.network}, not ${home}: a next-hop load balancer must be in the route's network (ILB-13, ROUTE-09)`)
+      }
       return nextHopIlb(ctx, trail, network, route, fr.name, sender, packet)
     }
     case 'INTERNET_GATEWAY':

@@ -253,7 +253,8 @@ describe('ILB-14: hairpin', () => {
 
 describe('ILB-13: an internal load balancer as a route next hop', () => {
   /** vpc-d 10.99.0.0/24 (server-d 10.99.0.5); appliances app1/app2 join vpc-s and vpc-d behind ILB nh (10.10.0.200, L3_DEFAULT, health check TCP 22). */
-  const nextHop = (nextHopIlb: string, canIpForward = true): Model =>
+  const nextHop = (nextHopIlb: string, canIpForward = true): Model => nextHopBuilder(nextHopIlb, canIpForward).load()
+  const nextHopBuilder = (nextHopIlb: string, canIpForward = true): TopologyBuilder =>
     base()
       .network('vpc-d', subnet('d-main', 'us-west1', '10.99.0.0/24'))
       .allowIngress('vpc-d', ['10.0.0.0/8'])
@@ -263,7 +264,6 @@ describe('ILB-13: an internal load balancer as a route next hop', () => {
       .gateway('app2', 'us-west1-b', [nic('vpc-s', 's-main', '10.10.0.22'), nic('vpc-d', 'd-main', '10.99.0.22')], {}, {canIpForward})
       .loadBalancer({name: 'nh', region: 'us-west1', network: 'vpc-s', subnetwork: 's-main', IPAddress: '10.10.0.200', IPProtocol: 'L3_DEFAULT', allPorts: true, backends: ['app1', 'app2'], healthCheck: {protocol: 'TCP', port: 22}})
       .route({name: 'via-nh', network: 'vpc-s', destRange: '10.99.0.0/24', nextHopIlb})
-      .load()
 
   const check = (result: TraceResult): void => {
     assert.equal(result.paths.length, 2)
@@ -286,6 +286,16 @@ describe('ILB-13: an internal load balancer as a route next hop', () => {
 
   it('ILB-13: nextHopIlb may name the forwarding rule by its IP address', () => {
     check(trace(nextHop('10.10.0.200'), 'instance/client', '10.99.0.5:80', 'udp'))
+  })
+
+  it('ILB-13/ROUTE-09: a next-hop load balancer of another network does not resolve, by name or by address', () => {
+    // the route lives in vpc-d and names vpc-s's load balancer: it cannot deliver to backends in vpc-d
+    const model = (nextHopIlb: string): Model => nextHopBuilder('nh').route({name: 'd-via-nh', network: 'vpc-d', destRange: '10.50.0.0/24', nextHopIlb}).load()
+    const byName = onlyPath(trace(model('nh'), 'instance/server-d', '10.50.0.5:80', 'udp'))
+    const dropped = assertDrop(byName.forward, 'ROUTE_NEXT_HOP_RESOURCE_NOT_FOUND', 'network/vpc-d')
+    assert.match(dropped.detail, /forwarding rule nh, is in network vpc-s, not vpc-d/)
+    assert.ok(!byName.forward.some((s) => s.step === 'APPLY_FORWARDING_RULE'))
+    assertDrop(onlyPath(trace(model('10.10.0.200'), 'instance/server-d', '10.50.0.5:80', 'udp')).forward, 'ROUTE_NEXT_HOP_FORWARDING_RULE_IP_MISMATCH', 'network/vpc-d')
   })
 
   it('ILB-13/ROUTE-10: next-hop backends must accept foreign destinations (canIpForward)', () => {
