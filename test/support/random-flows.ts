@@ -7,8 +7,7 @@
  */
 import {addIp, cidrContainsIp, formatIp} from '../../src/core/net/ipv4.js'
 import type {Model} from '../../src/core/topology/model-types.js'
-import {resolveDestination, resolveFlow, resolveSource} from '../../src/core/trace/endpoints.js'
-import {traceFlow} from '../../src/core/trace/trace.js'
+import {resolveDestination, resolveSource} from '../../src/core/trace/endpoints.js'
 import {buildContext} from '../../src/lab/plan/context.js'
 import {interestingPorts} from '../../src/lab/plan/hosts.js'
 import type {Dice} from './random-topology-draft.js'
@@ -46,7 +45,6 @@ export function randomFlows(model: Model, dice: Dice, count: number): RandomFlow
     const pair = routed.length && dice.chance(0.35) ? dice.one(routed) : undefined
     const from = pair ? dice.one(pair.sources) : dice.one(sources)
     const to = pair ? dice.one(pair.destinations) : dice.one(byKind.get(dice.one(kinds)) ?? [])
-    if (sourcePicksOtherAddress(model, from, to.to) || asymmetricThroughNat(model, from, to.to)) continue
     out.set(`${from} ${to.to}`, {from, to: to.to, kind: to.kind})
   }
   return [...out.values()]
@@ -75,11 +73,8 @@ function routedPairs(model: Model, sources: readonly string[], destinations: rea
 function flowSources(model: Model): string[] {
   const out: string[] = []
   for (const c of model.clusters.values()) {
-    // Avoided for now (a tracer bug): a TCP flow from a host-network pod never completes in the
-    // tracer: the reply lands on the node, and finish() compares the pod client with the node
-    // instance (ROUTE_WRONG_NETWORK, diagnosed as OVERLAPPING_RANGES).
-    if (!c.pods[0]?.hostNetwork) out.push(c.name)
-    for (const p of c.pods) if (!p.hostNetwork) out.push(`${c.name}/${p.namespace}/${p.name}`)
+    out.push(c.name)
+    for (const p of c.pods) out.push(`${c.name}/${p.namespace}/${p.name}`)
   }
   for (const i of model.instances.values()) out.push(`${i.kind === 'node' ? 'node' : 'instance'}/${i.name}`)
   return out
@@ -102,10 +97,8 @@ function flowDestinations(model: Model, dice: Dice): Candidate[] {
       out.push({kind: `service ${s.type}`, to: `${c.name}/${s.namespace}/${s.name}`})
       const first = s.ports[0]
       if (first) add('cluster IP', s.clusterIP, first.port)
-      // Avoided for now (a tracer bug): the derived node rules have no "has no endpoints" REJECT
-      // for node ports, so the tracer delivers to the node ("assume served") where kube-proxy rejects.
       const nodePort = first?.nodePort
-      if (nodePort && s.endpoints.length > 0) add('node port', dice.one(c.nodes).ip, nodePort)
+      if (nodePort) add('node port', dice.one(c.nodes).ip, nodePort)
     }
   }
   for (const fr of model.forwardingRules.values()) {
@@ -122,41 +115,4 @@ function flowDestinations(model: Model, dice: Dice): Candidate[] {
   add('unowned address', addIp(0x0afa0000, 261), 80) // 10.250.1.5
   add('internet address', 0x08080808, 80)
   return out
-}
-
-/**
- * Avoided for now (a tracer bug): the source address of an unbound socket. The kernel takes the
- * address of the way out: a node reaching a pod of its own takes its pod-side address (cbr0 or the
- * pod veth, podCidr + 1); an instance reaching one of its own addresses other than nic0's (another
- * NIC, an alias address, a VIP it backs) takes that address; a pod reaching its own IP stays inside
- * the pod. The tracer takes nic0's address in the first two cases and sends the third through the node.
- */
-function sourcePicksOtherAddress(model: Model, from: string, to: string): boolean {
-  const flow = resolveFlow(model, from, to)
-  const dst = flow.packet.dst
-  const source = flow.source
-  if (source.kind === 'pod') return dst === source.pod.ip
-  const instance = source.instance
-  if (dst === instance.nics[0]?.ip) return false
-  const node = model.nodes.get(instance.name)
-  if (node && cidrContainsIp(node.podCidr, dst)) return true
-  return instance.nics.some((n) => n.ip === dst || (instance.kind === 'vm' && n.aliasRanges.some((r) => cidrContainsIp(r, dst)))) ||
-    model.vipsBackedBy(instance.name).some((f) => f.ip === dst)
-}
-
-/**
- * Avoided for now (a tracer bug): a reply that passes a host which never saw the request, when that
- * host NATs (MASQUERADE or SNAT). The tracer follows the handshake only: the SYN-ACK is INVALID there
- * and skips the nat table, so it says reachable (with an XCC_ASYMMETRIC_RETURN warning); Linux
- * conntrack picks the server's next segments up mid-stream (nf_conntrack_tcp_loose) and
- * masquerades them, so the client gets data from a stranger and the connection is reset.
- */
-function asymmetricThroughNat(model: Model, from: string, to: string): boolean {
-  const trace = traceFlow(model, resolveFlow(model, from, to))
-  return trace.paths.some((p) => p.return.some((s) => {
-    if (!s.warning?.startsWith('XCC_ASYMMETRIC_RETURN')) return false
-    const [kind, name] = s.at.split('/')
-    const rules = kind === 'instance' || kind === 'node' ? model.instances.get(name ?? '')?.guest.rulesText : undefined
-    return rules !== undefined && /-j (MASQUERADE|SNAT)\b/.test(rules)
-  }))
 }

@@ -4,7 +4,7 @@
  * to a local process or pod, or forwarding back into the VPC.
  */
 import {runPipeline} from '../iptables/pipeline.js'
-import type {HostContext, IptPacket, PipelineOutcome, RouteDecision, Ruleset} from '../iptables/types.js'
+import type {HostContext, IptPacket, NatRecord, PipelineInput, PipelineOutcome, RouteDecision, Ruleset} from '../iptables/types.js'
 import {type Ip, cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
 import type {InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {podIface} from '../topology/model.js'
@@ -102,7 +102,7 @@ export function processOnHost(
   const unseen = !forward && !trail.hostsSeen.has(instance.name)
   const ctstate = forward ? 'NEW' : unseen ? 'INVALID' : 'ESTABLISHED'
   if (forward) trail.hostsSeen.add(instance.name)
-  const outcomes = runPipeline({
+  const input: PipelineInput = {
     ruleset: instance.guest.ruleset ?? NO_RULES,
     host,
     origin,
@@ -110,9 +110,26 @@ export function processOnHost(
     ipForward: instance.guest.ipForward,
     route: hostRoute(ctx.model, instance, host),
     ...(restore ? {reply: restore} : {}),
-  })
+  }
+  const outcomes = runPipeline(input)
+  const pickedUp = unseen ? loosePickupNat(input) : undefined
   const groups = groupEquivalentOutcomes(ctx, instance, outcomes)
-  return branch(trail, groups, (t, g) => continueFrom(ctx, t, instance, packet, g.outcome, fromPod, unseen, g.alike))
+  return branch(trail, groups, (t, g) => continueFrom(ctx, t, instance, packet, g.outcome, fromPod, unseen, g.alike, pickedUp))
+}
+
+/**
+ * A reply that reaches a host which never saw the request: the SYN-ACK is INVALID and skips the
+ * nat table, but conntrack picks the server's next segments up mid-stream (nf_conntrack_tcp_loose)
+ * as a new connection, which the nat table then sees. The NAT that would apply to them, if any.
+ */
+function loosePickupNat(input: PipelineInput): NatRecord | undefined {
+  const later = runPipeline({...input, packet: {...input.packet, ctstate: 'NEW'}})
+  for (const outcome of later) {
+    if (outcome.kind === 'unknown' || outcome.kind === 'no-route' || outcome.kind === 'dropped') continue
+    const changed = outcome.nat.find((r) => !sameAddresses(r.before, r.after))
+    if (changed) return changed
+  }
+  return undefined
 }
 
 interface OutcomeGroup {
@@ -160,7 +177,10 @@ function conntrackReverse(trail: Trail, host: string, reply: Packet): {restoreDs
   return {restoreDst: {ip: entry.before.src, port: entry.before.srcPort}, restoreSrc: {ip: entry.before.dst, port: entry.before.dstPort}}
 }
 
-function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, outcome: PipelineOutcome, fromPod?: PodFacts, unseen = false, alike: readonly PipelineOutcome[] = []): Ended[] {
+function continueFrom(
+  ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, outcome: PipelineOutcome, fromPod?: PodFacts, unseen = false, alike: readonly PipelineOutcome[] = [],
+  pickedUp?: NatRecord,
+): Ended[] {
   const at = hostLabel(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
   if (outcome.kind === 'unknown') {
@@ -174,6 +194,11 @@ function continueFrom(ctx: WalkContext, trail: Trail, instance: InstanceFacts, e
     return drop(trail, at, final, 'XCC_ASYMMETRIC_RETURN', `the reply passes ${instance.name}, which never saw the request: it has no connection for ${packetText(final)} and its ${outcome.hook} chain drops it (ROUTE-11)`, 'line' in outcome.by ? {rules: [viewRule(source, outcome.by)]} : {})
   }
   if (outcome.kind === 'dropped') return dropOnHost(trail, instance, final, outcome, source)
+  if (unseen && pickedUp) {
+    const before = toPacket(pickedUp.before)
+    const after = toPacket(pickedUp.after)
+    return drop(trail, at, final, 'XCC_ASYMMETRIC_RETURN', `the reply passes ${instance.name}, which never saw the request: the SYN-ACK has no connection there and goes through unchanged, but the server's next segments are picked up mid-stream by conntrack and ${pickedUp.kind === 'DNAT' ? 'DNATed' : 'source-NATed'} (${packetText(before)} becomes ${packetText(after)}), so the client gets them from a stranger and resets the connection (ROUTE-11)`, {rules: [viewRule(source, pickedUp.rule)]})
+  }
   if (unseen && outcome.kind === 'forwarded') flagAsymmetric(trail, instance)
   if (outcome.kind === 'local') {
     // §9 step 2: a pod reaching its own node never leaves it, so nothing is masqueraded.
@@ -299,23 +324,27 @@ function deliverToPod(ctx: WalkContext, trail: Trail, node: NodeFacts, packet: P
 function finish(ctx: WalkContext, trail: Trail, at: string, host: HostRef, packet: Packet, detail: string): Ended[] {
   const client = ctx.client
   if (ctx.direction === 'return' && client) {
-    if (!sameHost(client.host, host)) {
+    if (!sameHost(ctx, client.host, host)) {
       return drop(trail, at, packet, 'ROUTE_WRONG_NETWORK', `the reply to ${formatIp(packet.dst)} is routed to ${at}, not to the client ${describeHost(client.host)}: the reply goes astray`)
     }
     const expected = reversePacket(client.packet)
     if (!samePacket(expected, packet)) {
       return drop(trail, at, packet, 'XCC_REPLY_NOT_FOR_CLIENT', `the client expects a reply ${packetText(expected)} but receives ${packetText(packet)}; it does not belong to its connection`)
     }
-    trail.add(step('DELIVER', at, packet, `the reply reaches the client ${at}`))
+    trail.add(step('DELIVER', at, packet, `the reply reaches the client ${host.kind === client.host.kind ? at : describeHost(client.host)}`))
     return [{trail, end: {kind: 'delivered', host, packet}}]
   }
   trail.add(step('DELIVER', at, packet, detail))
   return [{trail, end: {kind: 'delivered', host, packet}}]
 }
 
-function sameHost(a: HostRef, b: HostRef): boolean {
-  if (a.kind === 'instance' || b.kind === 'instance') return a.kind === b.kind && a.name === (b as {name: string}).name
-  return a.cluster === b.cluster && a.ip === b.ip && a.node === b.node
+function sameHost(ctx: WalkContext, a: HostRef, b: HostRef): boolean {
+  if (a.kind === 'instance' && b.kind === 'instance') return a.name === b.name
+  if (a.kind === 'pod' && b.kind === 'pod') return a.cluster === b.cluster && a.ip === b.ip && a.node === b.node
+  // a host-network pod is its node: the reply to its address is the node's (SNAT-18 POD_USES_NODE_NETWORK_NAMESPACE)
+  const [pod, instance] = a.kind === 'pod' ? [a, b as Extract<HostRef, {kind: 'instance'}>] : [b as Extract<HostRef, {kind: 'pod'}>, a]
+  const declared = ctx.model.clusters.get(pod.cluster)?.pods.find((p) => p.namespace === pod.namespace && p.name === pod.name)
+  return pod.node === instance.name && declared?.hostNetwork === true
 }
 
 function describeHost(host: HostRef): string {

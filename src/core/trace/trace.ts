@@ -4,11 +4,11 @@
  * (ILB-06: replies are routed by the server side's own routes), and combines the verdicts of
  * every alternative path.
  */
-import {formatIp} from '../net/ipv4.js'
-import type {ClusterFacts, InstanceFacts, Model, NodeFacts} from '../topology/model-types.js'
+import {type Ip, formatIp} from '../net/ipv4.js'
+import type {ClusterFacts, InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {type Flow, implicitPod} from './endpoints.js'
 import {hostContext, hostRoute, podLabel, processOnHost} from './hosts.js'
-import {type Ended, MAX_PATHS, Trail, type WalkContext, hostLabel, packetText, reversePacket, step, viewPacket} from './trail.js'
+import {type Ended, MAX_PATHS, Trail, type WalkContext, drop, hostLabel, packetText, reversePacket, step, viewPacket} from './trail.js'
 import type {Assumption, HostRef, Packet, PathEnd, PathTrace, TraceResult, Verdict} from './types.js'
 
 export interface TraceOptions {
@@ -48,33 +48,62 @@ function startForward(ctx: WalkContext, flow: Flow): {packet: Packet; client: Ho
   if (source.kind === 'pod') {
     const {pod, node} = source
     const instance = ctx.model.instances.get(node.name) as InstanceFacts
-    const client: HostRef = {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: pod.hostNetwork ? node.ip : pod.ip, declared: pod.declared}
     if (pod.hostNetwork) {
-      const packet = {...flow.packet, src: node.ip}
+      // the pod's sockets are the node's: an unbound one takes the address of the way out
+      const packet = {...flow.packet, src: unboundSource(ctx.model, instance, flow.packet.dst) ?? node.ip}
+      const client: HostRef = {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: packet.src, declared: pod.declared}
       trail.add(step('START_FROM_GKE_POD', podLabel(pod), packet, `host-network pod ${pod.namespace}/${pod.name} on node ${node.name} (cluster ${node.cluster})`))
-      trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', hostLabel(instance), packet, `the pod uses the node's network namespace and address ${formatIp(node.ip)}`, {reason: 'POD_USES_NODE_NETWORK_NAMESPACE'}))
+      trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', hostLabel(instance), packet, `the pod uses the node's network namespace and address ${formatIp(packet.src)}`, {reason: 'POD_USES_NODE_NETWORK_NAMESPACE'}))
       return {packet, client, ended: processOnHost(ctx, trail, instance, packet, 'local', undefined)}
     }
+    const client: HostRef = {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: pod.ip, declared: pod.declared}
     const cluster = ctx.model.clusters.get(node.cluster)
     trail.add(step('START_FROM_GKE_POD', podLabel(pod), flow.packet, `${pod.declared ? `pod ${pod.namespace}/${pod.name}` : `a pod (not declared; assumed at ${formatIp(pod.ip)})`} on node ${node.name}, cluster ${node.cluster} (${cluster?.mode ?? ''}); sends ${packetText(flow.packet)}`))
+    if (flow.packet.dst === pod.ip) return {packet: flow.packet, client, ended: withinPod(trail, pod, client, flow.packet)}
     return {packet: flow.packet, client, ended: processOnHost(ctx, trail, instance, flow.packet, 'arriving', pod.nodeIface, pod)}
   }
   const instance = source.instance
   let packet = flow.packet
-  if (!source.bound) {
-    // Unbound sockets take the address of the interface the guest routes through (ROUTE-11).
-    const decision = hostRoute(ctx.model, instance, hostContext(ctx.model, instance))(flow.packet.dst)
-    const nic = decision?.outIface ? /^nic(\d)$/.exec(decision.outIface) : null
-    const chosen = nic ? instance.nics[Number(nic[1])] : undefined
-    if (chosen) packet = {...packet, src: chosen.ip}
-  }
+  if (!source.bound) packet = {...packet, src: unboundSource(ctx.model, instance, packet.dst) ?? packet.src}
   trail.add(step('START_FROM_INSTANCE', hostLabel(instance), packet, `${instance.kind === 'node' ? 'node' : 'instance'} ${instance.name} (${instance.zone}) sends ${packetText(packet)}`))
   return {packet, client: {kind: 'instance', name: instance.name}, ended: processOnHost(ctx, trail, instance, packet, 'local', undefined)}
+}
+
+/**
+ * The kernel's source address for an unbound socket: the address of the way out (ROUTE-11). To one
+ * of the host's own addresses that address itself (the local table); to a pod of the node the
+ * pod-side address (cbr0 or the pod veth); else the address of the NIC the guest routes through.
+ */
+function unboundSource(model: Model, instance: InstanceFacts, dst: Ip): Ip | undefined {
+  const host = hostContext(model, instance)
+  const decision = hostRoute(model, instance, host)(dst)
+  if (!decision) return undefined
+  if (decision.local) return dst
+  const nic = decision.outIface ? /^nic(\d)$/.exec(decision.outIface) : null
+  if (nic) return instance.nics[Number(nic[1])]?.ip
+  return decision.outIface ? host.interfaceAddress(decision.outIface) : undefined
+}
+
+/** A pod that connects to its own address: the packet never leaves the pod's network namespace (its loopback). */
+function withinPod(trail: Trail, pod: PodFacts, client: HostRef, packet: Packet): Ended[] {
+  const at = podLabel(pod)
+  if (pod.ports && !pod.ports.includes(packet.dstPort)) {
+    return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `pod ${pod.namespace}/${pod.name} serves ${pod.ports.join(', ')}, not port ${packet.dstPort}`)
+  }
+  trail.add(step('ARRIVE_AT_GKE_POD', at, packet, `${formatIp(packet.dst)} is the pod's own address: the packet stays inside the pod (loopback)`))
+  trail.add(step('DELIVER', at, packet, `delivered to pod ${at}`))
+  return [{trail, end: {kind: 'delivered', host: client, packet}}]
 }
 
 /** §9 steps 9–12: the reply leaves the server with the addresses reversed. */
 function startReturn(ctx: WalkContext, trail: Trail, host: HostRef, received: Packet): Ended[] {
   const reply = reversePacket(received)
+  if (host.kind === 'pod' && ctx.client && host.ip === reply.dst && samePod(host, ctx.client.host)) {
+    const label = `${host.cluster}/${host.declared ? `${host.namespace}/${host.name}` : host.node}`
+    trail.add(step('START_FROM_GKE_POD', label, reply, `the pod answers itself ${packetText(reply)}`))
+    trail.add(step('DELIVER', label, reply, 'the reply stays inside the pod and reaches the client'))
+    return [{trail, end: {kind: 'delivered', host, packet: reply}}]
+  }
   if (host.kind === 'instance') {
     const instance = ctx.model.instances.get(host.name) as InstanceFacts
     trail.add(step('START_FROM_INSTANCE', hostLabel(instance), reply, `${instance.name} answers ${packetText(reply)}`))
@@ -88,6 +117,10 @@ function startReturn(ctx: WalkContext, trail: Trail, host: HostRef, received: Pa
   if (declared?.hostNetwork) return processOnHost(ctx, trail, node, reply, 'local', undefined)
   const pod = declared ?? implicitPod(cluster as ClusterFacts, ctx.model.nodes.get(host.node) as NodeFacts, host.ip)
   return processOnHost(ctx, trail, node, reply, 'arriving', pod.nodeIface, pod)
+}
+
+function samePod(a: HostRef, b: HostRef): boolean {
+  return a.kind === 'pod' && b.kind === 'pod' && a.cluster === b.cluster && a.ip === b.ip && a.node === b.node
 }
 
 export function pathVerdict(forward: PathEnd, back?: PathEnd): Verdict {

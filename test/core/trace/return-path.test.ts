@@ -251,6 +251,28 @@ describe('gateway SNAT and asymmetric paths', () => {
     assert.equal(asymmetric.verdict, 'unreachable')
   })
 
+  it('§9 11/ROUTE-11: a NATing gateway that never saw the request breaks the connection (loose conntrack pickup masquerades the data)', () => {
+    // gw1 forwards the request unchanged; the reply comes back through gw2, whose nat rule masquerades what leaves nic0
+    const masq = ['*nat', ':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -o nic0 -j MASQUERADE', 'COMMIT', ''].join('\n')
+    const model = gateways().edit((t) => {
+      const gw2 = t.instances.find((i) => i.name === 'gw2')
+      if (gw2?.guest) gw2.guest = {...gw2.guest, iptables: masq}
+    }).route(back('gw2')).load()
+    const result = tcp(model, 'instance/client', '10.2.0.5:80')
+    const p = onlyPath(result)
+    assertDelivered(p.forward, 'instance/server')
+    const end = assertDrop(reply(p), 'XCC_ASYMMETRIC_RETURN', 'instance/gw2')
+    assert.match(end.detail, /picked up mid-stream/)
+    assert.match(end.rules?.[0]?.rule ?? '', /-o nic0 -j MASQUERADE/)
+    assert.equal(result.verdict, 'unreachable')
+    // the same rule on the gateway that forwarded the request is harmless: conntrack knows the connection
+    const symmetric = gateways().edit((t) => {
+      const gw1 = t.instances.find((i) => i.name === 'gw1')
+      if (gw1?.guest) gw1.guest = {...gw1.guest, iptables: masq}
+    }).route(back('gw1')).load()
+    assert.equal(tcp(symmetric, 'instance/client', '10.2.0.5:80').verdict, 'reachable')
+  })
+
   it('§9 11: the same stateful gateway passes the reply of a connection it forwarded (symmetric path)', () => {
     assert.equal(tcp(gateways({iptables: STATEFUL}).route(back('gw1')).load(), 'instance/client', '10.2.0.5:80').verdict, 'reachable')
   })
