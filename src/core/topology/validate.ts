@@ -85,9 +85,12 @@ function validateReferences(t: Topology, sink: IssueSink): void {
       sink.add(['routes', i, 'nextHopInstance'], `instance "${r.nextHopInstance}" does not exist`, r.nextHopInstance)
     }
     if (r.nextHopIp !== undefined) sink.ip(['routes', i, 'nextHopIp'], r.nextHopIp)
-    // ROUTE-02: nextHopIlb is a forwarding rule name or its IP address.
-    if (r.nextHopIlb !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(r.nextHopIlb) && !forwardingRules.has(r.nextHopIlb)) {
-      sink.add(['routes', i, 'nextHopIlb'], `forwarding rule "${r.nextHopIlb}" does not exist`, r.nextHopIlb)
+    // ROUTE-02: nextHopIlb is a forwarding rule name or its IP address. A name starts with a letter,
+    // so anything starting with a digit is an address and must be well formed; whether a forwarding
+    // rule has it is a trace-time question (ROUTE-09).
+    if (r.nextHopIlb !== undefined) {
+      if (/^\d/.test(r.nextHopIlb)) sink.ip(['routes', i, 'nextHopIlb'], r.nextHopIlb)
+      else if (!forwardingRules.has(r.nextHopIlb)) sink.add(['routes', i, 'nextHopIlb'], `forwarding rule "${r.nextHopIlb}" does not exist`, r.nextHopIlb)
     }
   })
 

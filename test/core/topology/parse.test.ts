@@ -89,6 +89,14 @@ describe('parseTopology rejects bad input with the file, the YAML path and the v
     expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.300}]}\n`, 'instances[0].networkInterfaces[0].networkIP', /invalid IPv4 address/, '10.1.0.300')
   })
 
+  it('a route whose nextHopIlb is a malformed address; a well-formed one no rule has is left to the tracer (ROUTE-09)', () => {
+    const route = (hop: string) => `${HEAD}${NETS}routes:\n  - {name: r, network: vpc-a, destRange: 10.9.0.0/24, nextHopIlb: ${hop}}\n`
+    expectIssue(route('10.1.0.999'), 'routes[0].nextHopIlb', /invalid IPv4 address/, '10.1.0.999')
+    expectIssue(route('10.1.0'), 'routes[0].nextHopIlb', /invalid IPv4 address/, '10.1.0')
+    expectIssue(route('ghost-ilb'), 'routes[0].nextHopIlb', /forwarding rule "ghost-ilb" does not exist/, 'ghost-ilb')
+    assert.doesNotThrow(() => parseTopology(route('10.1.0.77'), 'topo.yaml'))
+  })
+
   it('duplicate names, also between instances and GKE nodes', () => {
     expectIssue(`${HEAD}networks: [{name: a}, {name: a}]\n`, 'networks[1].name', /duplicate network name "a" \(first defined at networks\[0\]\.name\)/, 'a')
     const clash = `${HEAD}${NETS}instances:\n  - {name: n1, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.5}]}\nclusters:\n  - {name: c, location: us-west1-a, network: vpc-a, subnetwork: a-main, mode: ROUTES, clusterIpv4Cidr: 10.64.0.0/14, servicesIpv4Cidr: 10.68.0.0/20, nodes: [{name: n1, networkIP: 10.1.0.6, podCidr: 10.64.0.0/24}]}\n`
