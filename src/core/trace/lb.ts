@@ -20,12 +20,13 @@ export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFa
   if (!protocolOk || !portOk) {
     return drop(trail, at, packet, 'FORWARDING_RULE_MISMATCH', `forwarding rule ${fr.name} (${formatIp(fr.ip)}) forwards ${fr.protocol} ${ports}, not ${packet.protocol.toUpperCase()} ${packet.dstPort} (ILB-04)`)
   }
-  if (fr.sourceIpRanges.length > 0 && !fr.sourceIpRanges.some((r) => cidrContainsIp(r, packet.src))) {
-    return drop(trail, at, packet, 'FORWARDING_RULE_MISMATCH', `forwarding rule ${fr.name} accepts only the sourceIpRanges it lists, not ${formatIp(packet.src)} (ILB-04)`)
-  }
+  // §9 6a: protocol and ports, then the client's region, then sourceIpRanges
   // ILB-03: the client region is the region of the instance that sent the packet into the VPC.
   if (sender.region !== fr.region && !fr.allowGlobalAccess) {
     return drop(trail, at, packet, 'FORWARDING_RULE_REGION_MISMATCH', `the client ${sender.name} is in ${sender.region}, the load balancer ${fr.name} in ${fr.region}, and allowGlobalAccess is false (ILB-03)`)
+  }
+  if (fr.sourceIpRanges.length > 0 && !fr.sourceIpRanges.some((r) => cidrContainsIp(r, packet.src))) {
+    return drop(trail, at, packet, 'FORWARDING_RULE_MISMATCH', `forwarding rule ${fr.name} accepts only the sourceIpRanges it lists, not ${formatIp(packet.src)} (ILB-04)`)
   }
   trail.add(step('APPLY_FORWARDING_RULE', at, packet, `forwarding rule ${fr.name} (${formatIp(fr.ip)}, ${fr.protocol} ${ports}, ${fr.region}${fr.allowGlobalAccess ? ', global access' : ''}) matches${asNextHop ? ' as the next hop of a route (ILB-13)' : ''}; backend service ${fr.backendService.name}`))
 

@@ -197,6 +197,11 @@ describe('ILB-04: protocol, ports and backends', () => {
     assert.equal(result.verdict, 'reachable')
   })
 
+  it('§9 6a: the client region is checked before sourceIpRanges (a far client outside them is a region mismatch)', () => {
+    assertLbDrop(toVip(load({lb: {sourceIpRanges: ['10.99.0.0/16']}}), 80, 'tcp', 'instance/east-client'), 'FORWARDING_RULE_REGION_MISMATCH')
+    assertLbDrop(toVip(load({lb: {sourceIpRanges: ['10.99.0.0/16'], allowGlobalAccess: true}}), 80, 'tcp', 'instance/east-client'), 'FORWARDING_RULE_MISMATCH')
+  })
+
   it('ILB-04: with sourceIpRanges, only matching clients are forwarded', () => {
     assert.equal(toVip(load({lb: {sourceIpRanges: ['10.10.0.0/30']}})).verdict, 'reachable')
     const refused = toVip(load({lb: {sourceIpRanges: ['10.99.0.0/16']}}))
