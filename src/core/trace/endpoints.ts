@@ -10,7 +10,13 @@ import type {Packet, Protocol} from './types.js'
 
 export type Source =
   | {readonly kind: 'pod'; readonly pod: PodFacts; readonly node: NodeFacts; readonly cluster: ClusterFacts; readonly label: string}
-  | {readonly kind: 'instance'; readonly instance: InstanceFacts; readonly nic: number; readonly label: string; /** the address was given (--from <ip>), else the guest picks the NIC */ readonly bound: boolean}
+  | {
+    readonly kind: 'instance'; readonly instance: InstanceFacts; readonly nic: number; readonly label: string
+    /** the address was given (--from <ip>), else the guest picks the NIC */
+    readonly bound: boolean
+    /** the given address when it is not the NIC's primary one (an alias IP) */
+    readonly address?: Ip
+  }
 
 export interface Destination {
   readonly ip: Ip
@@ -34,7 +40,7 @@ const TO_SYNTAX = '<ipv4>:<port>, lb/<forwarding-rule> or <cluster>/<namespace>/
 export function resolveFlow(model: Model, from: string, to: string, protocol?: Protocol): Flow {
   const source = resolveSource(model, from)
   const destination = resolveDestination(model, to, protocol)
-  const src = source.kind === 'pod' ? source.pod.ip : (source.instance.nics[source.nic] as InstanceFacts['nics'][number]).ip
+  const src = source.kind === 'pod' ? source.pod.ip : source.address ?? (source.instance.nics[source.nic] as InstanceFacts['nics'][number]).ip
   return {source, destination, packet: {src, dst: destination.ip, protocol: destination.protocol, srcPort: CLIENT_PORT, dstPort: destination.port}}
 }
 
@@ -78,6 +84,11 @@ function sourceByIp(model: Model, address: Ip): Source | undefined {
   for (const instance of model.instances.values()) {
     const nic = instance.nics.find((n) => n.ip === address)
     if (nic) return {kind: 'instance', instance, nic: nic.index, bound: true, label: `${instance.kind === 'node' ? 'node' : 'instance'}/${instance.name}`}
+  }
+  // a VM's alias IP (ROUTE-10: its own address); a node's alias ranges are its pods, below
+  for (const instance of model.instances.values()) {
+    const nic = instance.kind === 'vm' ? instance.nics.find((n) => n.aliasRanges.some((r) => cidrContainsIp(r, address))) : undefined
+    if (nic) return {kind: 'instance', instance, nic: nic.index, bound: true, address, label: `instance/${instance.name}`}
   }
   for (const cluster of model.clusters.values()) {
     const node = cluster.nodes.find((n) => cidrContainsIp(n.podCidr, address))

@@ -102,6 +102,16 @@ for (const mode of ['ROUTES', 'VPC_NATIVE'] as const) {
     it('an address given with --from is kept (a bound socket)', () => {
       assert.equal(stepOf(onlyPath(trace(m, '10.1.0.60', '10.2.0.60:80')).forward, 'START_FROM_INSTANCE').packet.src, '10.1.0.60')
     })
+
+    it('contracts §2: --from an alias IP of a VM starts at that VM, bound to the alias address (ROUTE-10: its own)', () => {
+      const result = trace(m, '10.1.2.7', '10.1.0.50:80')
+      const p = onlyPath(result)
+      const start = stepOf(p.forward, 'START_FROM_INSTANCE')
+      assert.deepEqual([start.at, start.packet.src], ['instance/gw', '10.1.2.7'])
+      assert.ok(!p.forward.some((s) => s.step === 'DROP' || s.step === 'SPOOFING_APPROVED'))
+      assert.equal(assertDelivered(p.forward, 'instance/server').packet.src, '10.1.2.7')
+      assert.equal(result.verdict, 'reachable')
+    })
   })
 
   describe(`a pod connecting to its own address (${mode})`, () => {
