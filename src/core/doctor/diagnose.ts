@@ -7,6 +7,7 @@
 import {ip} from '../net/ipv4.js'
 import type {InstanceFacts} from '../topology/model-types.js'
 import type {Assumption, PathTrace, Step} from '../trace/types.js'
+import {isInternetAddress} from '../trace/vpc.js'
 import {type DoctorContext, type Finding, endStep} from './check.js'
 import {describeSymptom} from './evidence.js'
 import {type MissingRouteCause, explainMissingRoute, networkHolding} from './explain-route.js'
@@ -100,8 +101,8 @@ function classify(ctx: DoctorContext, step: Step, direction: 'forward' | 'return
   const cause = step.cause ?? ''
   if (ROUTING.includes(cause)) {
     const address = ip(step.packet.dst)
-    // Nothing in any network holds the address (no subnet, VIP or custom route): it is unknown, not unroutable.
-    if (direction === 'forward' && !networkHolding(ctx.model, address)) return {code: 'UNKNOWN_INTERNAL_ADDRESS', step, direction}
+    // Nothing in any network holds an internal address (no subnet, VIP or custom route): it is unknown, not unroutable.
+    if (direction === 'forward' && !networkHolding(ctx.model, address) && !isInternetAddress(address)) return {code: 'UNKNOWN_INTERNAL_ADDRESS', step, direction}
     const network = step.at.startsWith('network/') ? step.at.slice('network/'.length) : senderNetwork(ctx, step)
     const missing = network ? explainMissingRoute(ctx.model, network, address) : undefined
     return {code: missing?.code ?? 'NO_ROUTE', step, direction, ...(missing ? {missing} : {})}

@@ -188,7 +188,7 @@ function continueFrom(
   }
   const final = toPacket(outcome.packet)
   if (outcome.kind === 'no-route') return drop(trail, at, final, 'XCC_GUEST_NO_ROUTE', `${instance.name} has no route for ${formatIp(final.dst)} in its guest routing table`)
-  recordNat(ctx, trail, instance, entered, final, outcome, alike)
+  recordNat(ctx, trail, instance, entered, final, outcome, alike, fromPod !== undefined)
   if (outcome.kind === 'dropped' && unseen) {
     // §9 step 11: a stateful host on the way back that never saw the request has no connection for the reply.
     return drop(trail, at, final, 'XCC_ASYMMETRIC_RETURN', `the reply passes ${instance.name}, which never saw the request: it has no connection for ${packetText(final)} and its ${outcome.hook} chain drops it (ROUTE-11)`, 'line' in outcome.by ? {rules: [viewRule(source, outcome.by)]} : {})
@@ -229,7 +229,10 @@ function flagAsymmetric(trail: Trail, instance: InstanceFacts): void {
 }
 
 /** Steps for every NAT the host applied, and the conntrack entry the return path will reverse. */
-function recordNat(ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, final: Packet, outcome: Exclude<PipelineOutcome, {kind: 'unknown' | 'no-route'}>, alike: readonly PipelineOutcome[]): void {
+function recordNat(
+  ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, final: Packet, outcome: Exclude<PipelineOutcome, {kind: 'unknown' | 'no-route'}>, alike: readonly PipelineOutcome[],
+  fromPod: boolean,
+): void {
   const at = hostLabel(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
   if (ctx.direction === 'return') {
@@ -251,10 +254,12 @@ function recordNat(ctx: WalkContext, trail: Trail, instance: InstanceFacts, ente
       trail.add(step('NAT', at, before, `${node ? 'kube-proxy DNAT' : 'DNAT'}: destination ${formatIp(before.dst)}:${before.dstPort} → ${formatIp(after.dst)}:${after.dstPort} (${source}, line ${record.rule.line})${others}`, {
         nat: natView(type, before, after), rules: [viewRule(source, record.rule)],
       }))
-    } else if (!(node && outcome.kind === 'forwarded' && outcome.outIface === 'eth0')) {
-      // Pod masquerade on the way out of eth0 is reported by masqueradeStep; this is any other SNAT.
-      trail.add(step('NAT', at, before, `${record.kind}: source ${formatIp(before.src)} → ${formatIp(after.src)} (${source}, line ${record.rule.line})`, {
-        nat: {...natView('XCC_GUEST_SNAT', before, after), ...(record.randomPort ? {randomPort: true} : {})}, rules: [viewRule(source, record.rule)],
+    } else if (!(node && fromPod && outcome.kind === 'forwarded' && outcome.outIface === 'eth0')) {
+      // A pod's masquerade on the way out of eth0 is reported by masqueradeStep; this is any other SNAT
+      // (kube-proxy's for external traffic to a service, SVC-06, a gateway's).
+      const kubeProxy = node && record.rule.chain.startsWith('KUBE-')
+      trail.add(step('NAT', at, before, `${kubeProxy ? 'kube-proxy ' : ''}${record.kind}: source ${formatIp(before.src)} → ${formatIp(after.src)} (${source}, line ${record.rule.line})`, {
+        nat: {...natView(kubeProxy ? 'XCC_KUBE_PROXY_SNAT' : 'XCC_GUEST_SNAT', before, after), ...(record.randomPort ? {randomPort: true} : {})}, rules: [viewRule(source, record.rule)],
       }))
     }
   }
@@ -298,6 +303,11 @@ function dropOnHost(trail: Trail, instance: InstanceFacts, packet: Packet, outco
   const where = 'line' in by ? `${source}, line ${by.line}` : `${source}: ${by.table} ${by.chain} policy ${by.policy}`
   if ('line' in by && outcome.verdict === 'REJECT' && /has no endpoints/.test(by.text)) {
     return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `the service at ${formatIp(packet.dst)}:${packet.dstPort} has no endpoints; kube-proxy rejects the connection (${where})`, {rules})
+  }
+  // SVC-06: eTP=Local on a node without a local endpoint: kube-proxy marks the packet and drops it
+  const noLocal = outcome.hits.find((h) => /has no local endpoints/.test(h.text))
+  if (noLocal) {
+    return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `the service at ${formatIp(packet.dst)}:${packet.dstPort} has no endpoint on ${instance.name} (externalTrafficPolicy: Local); kube-proxy drops the connection (${source}, line ${noLocal.line}, then ${where})`, {rules: [viewRule(source, noLocal), ...rules]})
   }
   if (outcome.hook === 'FORWARD') {
     return drop(trail, at, packet, 'XCC_GUEST_FORWARDING_DISABLED', `the FORWARD chain of ${instance.name} ${outcome.verdict === 'REJECT' ? 'rejects' : 'drops'} ${packetText(packet)} (${where})`, {rules})

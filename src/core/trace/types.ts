@@ -103,7 +103,7 @@ export interface RouteView {
 
 export interface NatView {
   /** NatInfo.Type for GKE masquerade; guest and kube-proxy NAT carry xcc names */
-  readonly type: 'GKE_POD_IP_MASQUERADING' | 'XCC_GUEST_SNAT' | 'XCC_GUEST_DNAT' | 'XCC_KUBE_PROXY_DNAT' | 'XCC_CONNTRACK_REVERSE' | 'XCC_ASSUMED_SNAT'
+  readonly type: 'GKE_POD_IP_MASQUERADING' | 'XCC_GUEST_SNAT' | 'XCC_GUEST_DNAT' | 'XCC_KUBE_PROXY_DNAT' | 'XCC_KUBE_PROXY_SNAT' | 'XCC_CONNTRACK_REVERSE' | 'XCC_ASSUMED_SNAT'
   readonly before: PacketView
   readonly after: PacketView
   /** MASQUERADE --random-fully: the source port on the wire is not predictable (PROBE-04) */

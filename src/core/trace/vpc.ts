@@ -12,6 +12,13 @@ import {loadBalance} from './lb.js'
 import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, step, tupleKey} from './trail.js'
 import type {Packet, RouteView} from './types.js'
 
+const LINK_LOCAL = {base: 0xa9fe0000, prefix: 16}
+
+/** ROUTE-12: an address the internet gateway could reach: not private or special-use (SNAT-11's list), not link-local. */
+export function isInternetAddress(address: number): boolean {
+  return isPrivatelyUsedPublic({base: address, prefix: 32}) && !cidrContainsIp(LINK_LOCAL, address)
+}
+
 /** ROUTE-10: an instance may send and receive for its NIC addresses, alias ranges and the VIPs it backs. */
 function ownsAddress(ctx: WalkContext, instance: InstanceFacts, nic: NicFacts, address: number): boolean {
   if (nic.ip === address || nic.aliasRanges.some((r) => cidrContainsIp(r, address))) return true
@@ -51,6 +58,8 @@ export function emitIntoVpc(ctx: WalkContext, trail: Trail, instance: InstanceFa
     const decision = evaluateVpcFirewall(ctx.model, network, instance, 'EGRESS', packet)
     const detail = `${decision.view.name} (${decision.view.action}, priority ${decision.view.priority}) in ${network.name} applies to egress from ${instance.name}`
     if (decision.action === 'deny' && !assumed(ctx, 'allow-firewall', instance.name, 'EGRESS')) {
+      // as Connectivity Tests do: the rule that applied, then the drop it causes (§9 step 4)
+      trail.add(step('APPLY_EGRESS_FIREWALL_RULE', at, packet, `${detail}: denied`, {firewall: decision.view}))
       return drop(trail, at, packet, 'FIREWALL_RULE', `egress firewall rule ${detail} and denies ${packetText(packet)}`, {firewall: decision.view})
     }
     trail.add(step('APPLY_EGRESS_FIREWALL_RULE', at, packet, decision.action === 'deny' ? `assumed fix: allow egress despite ${detail}` : detail, {firewall: decision.view}))
@@ -59,6 +68,14 @@ export function emitIntoVpc(ctx: WalkContext, trail: Trail, instance: InstanceFa
   trail.sender = instance
   // GKE-06: Service ClusterIPs are not routable outside their cluster.
   const cluster = clusterOfServiceIp(ctx.model, packet.dst)
+  if (cluster && ctx.model.nodes.get(instance.name)?.cluster === cluster.name) {
+    // from inside the cluster kube-proxy translates a service's address and port: this one is not a service's
+    const svc = cluster.services.find((x) => x.clusterIP === packet.dst)
+    if (svc) {
+      return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `service ${svc.namespace}/${svc.name} (${formatIp(svc.clusterIP)}) serves ${svc.ports.map((p) => `${p.protocol}/${p.port}`).join(', ')}, not ${packet.protocol}/${packet.dstPort}: kube-proxy on ${instance.name} does not translate it`)
+    }
+    return drop(trail, at, packet, 'UNKNOWN_INTERNAL_ADDRESS', `no service of cluster ${cluster.name} has the cluster IP ${formatIp(packet.dst)}:${packet.dstPort} (${formatCidr(cluster.serviceRange)} is its service range), so kube-proxy on ${instance.name} does not translate it`)
+  }
   if (cluster) {
     return drop(trail, `network/${network.name}`, packet, 'XCC_CLUSTER_IP_FROM_OUTSIDE_CLUSTER', `${formatIp(packet.dst)} is in the service range ${formatCidr(cluster.serviceRange)} of cluster ${cluster.name}; ClusterIPs are reachable only inside their cluster (GKE-06)`)
   }
@@ -157,7 +174,7 @@ function followRoute(ctx: WalkContext, trail: Trail, network: NetworkFacts, rout
     }
     case 'INTERNET_GATEWAY':
       // ROUTE-12: private destinations never leave through the internet gateway.
-      if (!isPrivatelyUsedPublic({base: packet.dst, prefix: 32})) {
+      if (!isInternetAddress(packet.dst)) {
         return drop(trail, at, packet, 'PRIVATE_TRAFFIC_TO_INTERNET', `${formatIp(packet.dst)} is a private address, and the best route is ${route.name} to the internet gateway (ROUTE-12)`)
       }
       return drop(trail, at, packet, 'NO_EXTERNAL_ADDRESS', `${sender.name} has no external address and no Cloud NAT, so it cannot reach ${formatIp(packet.dst)} on the internet (ROUTE-12)`)
@@ -189,6 +206,13 @@ export function arriveAtInstance(ctx: WalkContext, trail: Trail, instance: Insta
   const at = hostLabel(instance)
   const nic = instance.nics[nicIndex] as NicFacts
   const network = ctx.model.networks.get(nic.network) as NetworkFacts
+  // §9 step 5: anti-spoofing (ROUTE-10) before the ingress firewall
+  if (!ownsAddress(ctx, instance, nic, packet.dst)) {
+    if (!instance.canIpForward) {
+      return drop(trail, at, packet, 'FOREIGN_IP_DISALLOWED', `${instance.name} receives a packet for ${formatIp(packet.dst)}, which is not its address, and canIpForward is false (ROUTE-10)`)
+    }
+    trail.add(step('SPOOFING_APPROVED', at, packet, `${instance.name} may receive for the foreign destination ${formatIp(packet.dst)}: canIpForward is true (ROUTE-10)`))
+  }
   if (ctx.direction === 'return' && trail.tracked.has(`out|${instance.name}|${nicIndex}|${tupleKey(reversePacket(packet))}`)) {
     trail.add(step('APPLY_INGRESS_FIREWALL_RULE', at, packet, `reply of a connection ${instance.name} opened: allowed by connection tracking (FW-07)`, {
       firewall: {name: 'connection-tracking', type: 'TRACKING_STATE', action: 'allow', priority: 0, network: network.name, direction: 'INGRESS'},
@@ -197,15 +221,11 @@ export function arriveAtInstance(ctx: WalkContext, trail: Trail, instance: Insta
     const decision = evaluateVpcFirewall(ctx.model, network, instance, 'INGRESS', packet)
     const detail = `${decision.view.name} (${decision.view.action}, priority ${decision.view.priority}) in ${network.name} applies to ingress to ${instance.name} from ${formatIp(packet.src)}`
     if (decision.action === 'deny' && !assumed(ctx, 'allow-firewall', instance.name, 'INGRESS')) {
+      // as Connectivity Tests do: the rule that applied, then the drop it causes (§9 step 7)
+      trail.add(step('APPLY_INGRESS_FIREWALL_RULE', at, packet, `${detail}: denied`, {firewall: decision.view}))
       return drop(trail, at, packet, 'FIREWALL_RULE', `ingress firewall rule ${detail} and denies ${packetText(packet)}`, {firewall: decision.view})
     }
     trail.add(step('APPLY_INGRESS_FIREWALL_RULE', at, packet, decision.action === 'deny' ? `assumed fix: allow ingress despite ${detail}` : detail, {firewall: decision.view}))
-  }
-  if (!ownsAddress(ctx, instance, nic, packet.dst)) {
-    if (!instance.canIpForward) {
-      return drop(trail, at, packet, 'FOREIGN_IP_DISALLOWED', `${instance.name} receives a packet for ${formatIp(packet.dst)}, which is not its address, and canIpForward is false (ROUTE-10)`)
-    }
-    trail.add(step('SPOOFING_APPROVED', at, packet, `${instance.name} may receive for the foreign destination ${formatIp(packet.dst)}: canIpForward is true (ROUTE-10)`))
   }
   trail.tracked.add(`in|${instance.name}|${nicIndex}|${tupleKey(packet)}`)
   trail.add(step('ARRIVE_AT_INSTANCE', at, packet, `${instance.name} receives ${packetText(packet)} on ${nic.guestIface} (${network.name})`))

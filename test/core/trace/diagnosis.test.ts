@@ -11,7 +11,7 @@ import {parseTopology} from '../../../src/core/topology/parse.js'
 import type {Model} from '../../../src/core/topology/model-types.js'
 import type {DoctorReport} from '../../../src/core/doctor/report.js'
 import {
-  type ClusterInput, type FirewallInput, type LoadBalancerInput, type TopologyBuilder, doctor, nic, subnet, topology, trace,
+  type ClusterInput, type FirewallInput, type LoadBalancerInput, type TopologyBuilder, assertDrop, doctor, indexOf, nic, onlyPath, subnet, topology, trace,
 } from '../../builders/topology.js'
 
 /** vpc-a 10.1.0.0/24 (client 10.1.0.5) and vpc-b 10.2.0.0/24 (server 10.2.0.5), us-west1, each admitting 10/8, each with a default route. */
@@ -151,6 +151,16 @@ describe('contracts §2: every diagnosis code', () => {
 
   it('FOREIGN_IP_DISALLOWED: the next-hop VM has no canIpForward', () => {
     assert.equal(code(viaGateway(base(), {canIpForward: false}).load(), 'instance/client', '10.2.0.5:80'), 'FOREIGN_IP_DISALLOWED')
+  })
+
+  it('FOREIGN_IP_DISALLOWED: §9 step 5 checks canIpForward before the gateway\'s ingress firewall', () => {
+    const model = viaGateway(base(), {canIpForward: false}).edit((t) => (t.firewalls = [])).load()
+    const p = onlyPath(trace(model, 'instance/client', '10.2.0.5:80'))
+    assertDrop(p.forward, 'FOREIGN_IP_DISALLOWED', 'instance/gw')
+    assert.ok(!p.forward.some((s) => s.step === 'APPLY_INGRESS_FIREWALL_RULE' && s.at === 'instance/gw'))
+    assert.equal(code(model, 'instance/client', '10.2.0.5:80'), 'FOREIGN_IP_DISALLOWED')
+    const allowed = onlyPath(trace(viaGateway(base()).load(), 'instance/client', '10.2.0.5:80')).forward
+    assert.ok(indexOf(allowed, 'SPOOFING_APPROVED', 'instance/gw') < indexOf(allowed, 'APPLY_INGRESS_FIREWALL_RULE', 'instance/gw'))
   })
 
   it('GUEST_FORWARDING_DISABLED: ip_forward is off in the gateway', () => {

@@ -33,12 +33,17 @@ function path(model: Model, from: string, to: string, protocol: Protocol = 'udp'
   return onlyPath(trace(model, from, to, protocol)).forward
 }
 
-/** The firewall decision for `direction` at `at`: the APPLY_* step or the DROP that carries it. */
+/** The firewall decision for `direction` at `at`: the APPLY_* step, followed by the DROP it causes when it denies (§9 steps 4 and 7). */
 function decision(steps: readonly Step[], at: string, direction: 'INGRESS' | 'EGRESS'): FirewallView {
-  const step = steps.find((s) => s.at === at && s.firewall?.direction === direction)
+  const index = steps.findIndex((s) => s.at === at && s.firewall?.direction === direction)
+  const step = steps[index]
   assert.ok(step?.firewall, `no ${direction} firewall decision at ${at}: ${steps.map((s) => `${s.step}@${s.at}`).join(' → ')}`)
-  if (step.firewall.action === 'deny') assert.equal(step.step, 'DROP')
-  else assert.equal(step.step, direction === 'INGRESS' ? 'APPLY_INGRESS_FIREWALL_RULE' : 'APPLY_EGRESS_FIREWALL_RULE')
+  assert.equal(step.step, direction === 'INGRESS' ? 'APPLY_INGRESS_FIREWALL_RULE' : 'APPLY_EGRESS_FIREWALL_RULE')
+  if (step.firewall.action === 'deny') {
+    const dropped = steps[index + 1]
+    assert.deepEqual([dropped?.step, dropped?.cause, dropped?.at, dropped?.firewall], ['DROP', 'FIREWALL_RULE', at, step.firewall])
+    assert.equal(index + 2, steps.length, 'the drop ends the path')
+  }
   return step.firewall
 }
 

@@ -9,7 +9,7 @@ import {TopologyError} from '../../../src/core/errors.js'
 import type {Model} from '../../../src/core/topology/model-types.js'
 import type {Step} from '../../../src/core/trace/types.js'
 import {
-  type RouteInput, type TopologyBuilder, assertDelivered, assertDrop, indexOf, nic, onlyPath, stepOf, subnet, topology, trace,
+  type RouteInput, type TopologyBuilder, assertDelivered, assertDrop, doctor, indexOf, nic, onlyPath, stepOf, subnet, topology, trace,
 } from '../../builders/topology.js'
 
 /**
@@ -270,8 +270,8 @@ describe('ROUTE-11: guest routing on multi-NIC VMs', () => {
 describe('ROUTE-12 and §9 step 6: where the route leads', () => {
   const internet = (): Model => base().internetRoute('vpc-a').load()
 
-  for (const dst of ['10.50.1.5', '172.16.0.5', '192.168.1.5']) {
-    it(`ROUTE-12: private ${dst} whose best route is the internet gateway drops with PRIVATE_TRAFFIC_TO_INTERNET`, () => {
+  for (const dst of ['10.50.1.5', '172.16.0.5', '192.168.1.5', '100.64.0.5', '169.254.10.5']) {
+    it(`ROUTE-12: private or link-local ${dst} whose best route is the internet gateway drops with PRIVATE_TRAFFIC_TO_INTERNET`, () => {
       const steps = forward(internet(), `${dst}:80`)
       assert.equal(stepOf(steps, 'APPLY_ROUTE').route?.nextHopType, 'NEXT_HOP_INTERNET_GATEWAY')
       assertDrop(steps, 'PRIVATE_TRAFFIC_TO_INTERNET', 'network/vpc-a')
@@ -280,6 +280,12 @@ describe('ROUTE-12 and §9 step 6: where the route leads', () => {
 
   it('ROUTE-12: a public destination from a VM without an external address drops with NO_EXTERNAL_ADDRESS', () => {
     assertDrop(forward(internet(), '8.8.8.8:53'), 'NO_EXTERNAL_ADDRESS')
+  })
+
+  it('contracts §2: a public destination the VM cannot reach is NO_ROUTE, never UNKNOWN_INTERNAL_ADDRESS', () => {
+    assert.equal(doctor(internet(), 'instance/client', '8.8.8.8:53', 'udp').diagnosis?.code, 'NO_ROUTE')
+    assert.equal(doctor(withRoutes([]), 'instance/client', '8.8.8.8:53', 'udp').diagnosis?.code, 'NO_ROUTE')
+    assert.equal(doctor(withRoutes([]), 'instance/client', '10.99.0.7:53', 'udp').diagnosis?.code, 'UNKNOWN_INTERNAL_ADDRESS')
   })
 
   it('ROUTE-04: without a default route a public destination has no route at all', () => {
