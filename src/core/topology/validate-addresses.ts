@@ -4,7 +4,7 @@
  */
 import {type Cidr, cidrContains, cidrContainsIp, cidrsOverlap, formatCidr, formatIp, lastIp} from '../net/ipv4.js'
 import type {IssueSink} from './issues.js'
-import {activePeerPairs} from './peering-state.js'
+import {activePeerPairs, computePeeringStates} from './peering-state.js'
 import type {Topology} from './schema.js'
 
 interface RangeOwner {
@@ -36,9 +36,11 @@ export function validateAddresses(t: Topology, sink: IssueSink): void {
   })
 
   // PEER-08: ranges of two ACTIVE-peered networks must not overlap; such a snapshot is inconsistent.
-  for (const [a, b] of activePeerPairs(t)) {
+  const pairs = activePeerPairs(t)
+  for (const [a, b] of pairs) {
     reportOverlaps(networkRanges.get(b) ?? [], networkRanges.get(a) ?? [], sink, `across the active peering of ${a} and ${b} (PEER-08)`)
   }
+  reportOverlappingPeers(t, networkRanges, new Set(pairs.map((pair) => pair.join('\u0000'))), sink)
 
   const usedIps = new Map<string, Map<number, string>>()
   const claimIp = (network: string, address: number, path: PropertyKey[], label: string): void => {
@@ -185,6 +187,34 @@ function validateClusterAddresses(
     if (address !== undefined && services && !cidrContainsIp(services, address)) {
       sink.add([...path, 'services', j, 'clusterIP'], `is outside the service range ${c.servicesIpv4Cidr}`, s.clusterIP)
     }
+  })
+}
+
+/**
+ * PEER-08: a network cannot be peered with two networks whose ranges overlap each other (it would
+ * learn both as subnet routes). Reported at the network's later ACTIVE peering; a pair of peers
+ * that are themselves peered is already reported as a direct overlap.
+ */
+function reportOverlappingPeers(t: Topology, networkRanges: Map<string, RangeOwner[]>, peered: Set<string>, sink: IssueSink): void {
+  const states = computePeeringStates(t)
+  t.networks.forEach((n, i) => {
+    const active = states.filter((p) => p.network === n.name && p.state === 'ACTIVE').map((p) => ({spec: p.spec, index: n.peerings.indexOf(p.spec)}))
+    active.forEach((later, k) => {
+      for (const earlier of active.slice(0, k)) {
+        const [x, y] = [earlier.spec.network, later.spec.network].sort()
+        if (peered.has(`${x}\u0000${y}`)) continue
+        for (const range of networkRanges.get(later.spec.network) ?? []) {
+          const clash = (networkRanges.get(earlier.spec.network) ?? []).find((other) => cidrsOverlap(range.cidr, other.cidr))
+          if (!clash) continue
+          sink.add(
+            ['networks', i, 'peerings', later.index],
+            `peering ${later.spec.name} to ${later.spec.network}: ${range.label} of ${later.spec.network} overlaps ${clash.label} of ${earlier.spec.network}, ` +
+              `which ${n.name} also peers with (peering ${earlier.spec.name}); a network cannot be peered with two networks whose ranges overlap (PEER-08)`,
+            formatCidr(range.cidr),
+          )
+        }
+      }
+    })
   })
 }
 

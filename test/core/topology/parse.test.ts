@@ -140,6 +140,23 @@ describe('parseTopology rejects bad input with the file, the YAML path and the v
     assert.doesNotThrow(() => parseTopology(`${HEAD}${oneSided}`, 'topo.yaml'))
   })
 
+  it('a network peered (ACTIVE) with two networks whose ranges overlap each other (PEER-08)', () => {
+    const hub = (cPeersBack: boolean, cRange = '10.1.0.0/16') => `${HEAD}networks:
+  - name: hub
+    subnets: [{name: hub-s, region: us-west1, ipCidrRange: 10.2.0.0/16}]
+    peerings: [{name: h-a, network: a}, {name: h-c, network: c}]
+  - name: a
+    subnets: [{name: a-s, region: us-west1, ipCidrRange: 10.1.0.0/16}]
+    peerings: [{name: a-h, network: hub}]
+  - name: c
+    subnets: [{name: c-s, region: us-west1, ipCidrRange: ${cRange}}]
+${cPeersBack ? '    peerings: [{name: c-h, network: hub}]\n' : ''}`
+    expectIssue(hub(true), 'networks[0].peerings[1]', /peering h-c to c: subnet c-s \(10\.1\.0\.0\/16\) of c overlaps subnet a-s \(10\.1\.0\.0\/16\) of a, which hub also peers with \(peering h-a\).*\(PEER-08\)/, '10.1.0.0/16')
+    expectIssue(hub(true, '10.1.128.0/17'), 'networks[0].peerings[1]', /subnet c-s \(10\.1\.128\.0\/17\) of c overlaps subnet a-s/, '10.1.128.0/17')
+    assert.doesNotThrow(() => parseTopology(hub(false), 'topo.yaml'), 'h-c is not ACTIVE: c never peers back')
+    assert.doesNotThrow(() => parseTopology(hub(true, '10.3.0.0/16'), 'topo.yaml'))
+  })
+
   it('a VPC-native cluster whose pod range is not a secondary range of its subnet', () => {
     expectIssue(`${HEAD}${NETS}clusters:\n  - {name: c, location: us-west1-a, network: vpc-b, subnetwork: b-main, mode: VPC_NATIVE, clusterIpv4Cidr: 10.64.0.0/14, servicesIpv4Cidr: 10.68.0.0/20, nodes: [{name: n1, networkIP: 10.2.0.6, podCidr: 10.64.0.0/24}]}\n`, 'clusters[0].clusterIpv4Cidr', /must lie in a secondary range of subnet b-main/)
   })
