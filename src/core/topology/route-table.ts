@@ -42,16 +42,19 @@ export class RouteTable {
    * are not overridden by more specific custom routes unless the subnet allows it.
    */
   lookup(dst: Ip, senderTags: readonly string[]): RouteLookup {
-    let subnet: RouteFacts | undefined
+    // All subnet routes of the most specific matching range: more than one (equal prefix, ROUTE-04)
+    // is a tie the tracer cannot break (ROUTE-08, PEER-12), so every one of them wins.
+    let subnets: RouteFacts[] | undefined
     let custom: RouteFacts[] | undefined
     for (const prefix of this.prefixes) {
       // Once a subnet route matched, anything shorter loses to it anyway.
-      if (subnet) break
+      if (subnets) break
       const bucket = this.byPrefix.get(prefix)?.get((dst & maskOf(prefix)) >>> 0)
       if (!bucket) continue
       for (const route of bucket) {
         if (isSubnetRoute(route)) {
-          subnet ??= route
+          if (subnets) subnets.push(route)
+          else subnets = [route]
           continue
         }
         if (custom && custom[0] && custom[0].destRange.prefix !== prefix) continue
@@ -60,15 +63,16 @@ export class RouteTable {
         else if ((custom[0] as RouteFacts).priority === route.priority) custom.push(route)
       }
     }
-    if (!subnet) return {winners: custom ?? []}
-    if (!custom || (custom[0] as RouteFacts).destRange.prefix < subnet.destRange.prefix) return {winners: [subnet]}
+    if (!subnets) return {winners: custom ?? []}
+    const subnetPrefix = (subnets[0] as RouteFacts).destRange.prefix
+    if (!custom || (custom[0] as RouteFacts).destRange.prefix < subnetPrefix) return {winners: subnets}
     const best = custom[0] as RouteFacts
-    if (subnet.subnet?.allowSubnetCidrRoutesOverlap) {
+    if (subnets.every((r) => r.subnet?.allowSubnetCidrRoutesOverlap)) {
       // ROUTE-06(c): the subnet lets custom routes inside it win; an exact tie stays undecided (ROUTE-08).
-      return best.destRange.prefix > subnet.destRange.prefix ? {winners: custom} : {winners: [subnet, ...custom]}
+      return best.destRange.prefix > subnetPrefix ? {winners: custom} : {winners: [...subnets, ...custom]}
     }
     // ROUTE-06(a): inside a subnet range the subnet route wins; report what it shadows.
-    return {winners: [subnet], shadowed: best}
+    return {winners: subnets, shadowed: best}
   }
 }
 
