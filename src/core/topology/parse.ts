@@ -99,6 +99,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
       return [{path: formatPath(path), message: `must be ${issue.values.length === 1 ? String(issue.values[0]) : `one of ${issue.values.join(', ')}`}`, value}]
     case 'invalid_union': {
       // Report the branch that got furthest (the one whose own keys were recognised), else the union's message.
+      // An empty mapping gets no branch at all: each would only say that its own key is missing.
+      if (isEmptyMapping(value)) return [{path: formatPath(path), message: issue.message, value}]
       const branches = (issue.errors ?? []).filter((branch) => branch.length > 0 && !branch.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0))
       const best = branches.sort((a, b) => a.length - b.length)[0]
       if (best && value !== null && typeof value === 'object') {
@@ -109,6 +111,10 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
     default:
       return [{path: formatPath(path), message: issue.message, value}]
   }
+}
+
+function isEmptyMapping(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0
 }
 
 function article(type: string): string {

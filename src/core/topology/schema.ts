@@ -148,7 +148,14 @@ const masquerade = z.union([
     }),
   }),
   z.strictObject({disabled: z.literal(true)}),
-], {error: 'must have exactly one key: kubenet, ipMasq or disabled'})
+], {error: (issue) => `must have exactly one key: kubenet, ipMasq or disabled${hasKeys(issue.input)}`})
+
+/** " (has none)", " (has kubenet, disabled)": the keys a mapping holds; "" for anything else */
+function hasKeys(input: unknown): string {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return ''
+  const keys = Object.keys(input)
+  return ` (has ${keys.length > 0 ? keys.join(', ') : 'none'})`
+}
 
 const node = z.strictObject({
   name,

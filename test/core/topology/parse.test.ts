@@ -161,6 +161,15 @@ ${cPeersBack ? '    peerings: [{name: c-h, network: hub}]\n' : ''}`
     expectIssue(`${HEAD}${NETS}clusters:\n  - {name: c, location: us-west1-a, network: vpc-b, subnetwork: b-main, mode: VPC_NATIVE, clusterIpv4Cidr: 10.64.0.0/14, servicesIpv4Cidr: 10.68.0.0/20, nodes: [{name: n1, networkIP: 10.2.0.6, podCidr: 10.64.0.0/24}]}\n`, 'clusters[0].clusterIpv4Cidr', /must lie in a secondary range of subnet b-main/)
   })
 
+  it('a masquerade with no key, or more than one, says it needs exactly one (at the masquerade, not at a key)', () => {
+    const cluster = (masquerade: string) => `${HEAD}${NETS}clusters:\n  - {name: c, location: us-west1-a, network: vpc-a, subnetwork: a-main, mode: ROUTES, clusterIpv4Cidr: 10.64.0.0/14, servicesIpv4Cidr: 10.68.0.0/20, masquerade: ${masquerade}, nodes: [{name: n1, networkIP: 10.1.0.6, podCidr: 10.64.0.0/24}]}\n`
+    expectIssue(cluster('{}'), 'clusters[0].masquerade', /^must have exactly one key: kubenet, ipMasq or disabled \(has none\)$/, {})
+    expectIssue(cluster('{kubenet: {nonMasqueradeCidr: 10.0.0.0/8}, disabled: true}'), 'clusters[0].masquerade', /^must have exactly one key: kubenet, ipMasq or disabled \(has kubenet, disabled\)$/)
+    expectIssue(cluster('kubenet'), 'clusters[0].masquerade', /^must have exactly one key: kubenet, ipMasq or disabled$/, 'kubenet')
+    expectIssue(cluster('{kubenet: {}}'), 'clusters[0].masquerade.kubenet.nonMasqueradeCidr', /is required/)
+    assert.equal(issuesOf(cluster('{}')).length, 1, 'no follow-on "kubenet: is required"')
+  })
+
   it('an iptables dump with a syntax error names the line', () => {
     const dump = '        iptables: |\n          *nat\n          -A POSTROUTING -j MASQUERADE\n'
     expectIssue(`${HEAD}${NETS}clusters:\n  - name: c\n    location: us-west1-a\n    network: vpc-a\n    subnetwork: a-main\n    mode: VPC_NATIVE\n    clusterIpv4Cidr: 10.8.0.0/14\n    servicesIpv4Cidr: 10.12.0.0/20\n    nodes:\n      - name: n1\n        networkIP: 10.1.0.6\n        podCidr: 10.8.0.0/24\n${dump}`, 'clusters[0].nodes[0].iptables', /^iptables line \d+: /)
