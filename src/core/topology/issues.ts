@@ -35,6 +35,11 @@ export class IssueSink {
   }
 }
 
+/** Subnet names are unique per network only (peered VPCs often live in different projects): look subnets up by both. */
+export function subnetKey(network: string, subnet: string): string {
+  return `${network}/${subnet}`
+}
+
 export function regionOfZone(zone: string): string {
   return zone.replace(/-[a-z]$/, '')
 }

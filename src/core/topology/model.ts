@@ -7,7 +7,7 @@ import type {TopologyIssue} from '../errors.js'
 import {parseIptablesSave} from '../iptables/parse.js'
 import type {Ruleset} from '../iptables/types.js'
 import {type Cidr, type Ip, addIp, cidr, cidrContains, ip, maskOf} from '../net/ipv4.js'
-import {isZone, parsePortRange, regionOfZone} from './issues.js'
+import {isZone, parsePortRange, regionOfZone, subnetKey} from './issues.js'
 import type {
   AddressOwner, ClusterFacts, FirewallFacts, ForwardingRuleFacts, GuestRoute, InstanceFacts, Model, NetworkFacts, NextHop, NodeFacts, PodFacts,
   RouteFacts, ServiceFacts, SubnetFacts,
@@ -43,7 +43,7 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
   for (const n of t.networks) {
     for (const s of n.subnets) {
       const primary = cidr(s.ipCidrRange)
-      subnets.set(s.name, {
+      subnets.set(subnetKey(n.name, s.name), {
         name: s.name, network: n.name, region: s.region, primary,
         secondary: s.secondaryIpRanges.map((r) => ({rangeName: r.rangeName, cidr: cidr(r.ipCidrRange)})),
         allowSubnetCidrRoutesOverlap: s.allowSubnetCidrRoutesOverlap,
@@ -51,13 +51,13 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
       })
     }
   }
-  const subnet = (name: string): SubnetFacts => subnets.get(name) as SubnetFacts
+  const subnet = (network: string, name: string): SubnetFacts => subnets.get(subnetKey(network, name)) as SubnetFacts
 
   const forwardingRules = new Map<string, ForwardingRuleFacts>()
   const backendServices = new Map(t.backendServices.map((b) => [b.name, b]))
   for (const f of t.forwardingRules) {
     forwardingRules.set(f.name, {
-      name: f.name, region: f.region, network: f.network, subnet: subnet(f.subnetwork), ip: ip(f.IPAddress), protocol: f.IPProtocol,
+      name: f.name, region: f.region, network: f.network, subnet: subnet(f.network, f.subnetwork), ip: ip(f.IPAddress), protocol: f.IPProtocol,
       ports: f.allPorts ? undefined : (f.ports ?? []).map((p) => {
         const [lo, hi] = parsePortRange(p) as [number, number]
         return {lo, hi}
@@ -77,7 +77,7 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
   const clusters = new Map<string, ClusterFacts>()
   const nodes = new Map<string, NodeFacts>()
   t.clusters.forEach((c, ci) => {
-    const clusterSubnet = subnet(c.subnetwork)
+    const clusterSubnet = subnet(c.network, c.subnetwork)
     const region = isZone(c.location) ? regionOfZone(c.location) : c.location
     const nodeFacts: NodeFacts[] = c.nodes.map((n) => {
       const podCidr = cidr(n.podCidr)
@@ -139,7 +139,7 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
 
   t.instances.forEach((m, mi) => {
     const nics = m.networkInterfaces.map((nic, index) => ({
-      index, network: nic.network, subnet: subnet(nic.subnetwork), ip: ip(nic.networkIP), guestIface: `nic${index}`,
+      index, network: nic.network, subnet: subnet(nic.network, nic.subnetwork), ip: ip(nic.networkIP), guestIface: `nic${index}`,
       aliasRanges: nic.aliasIpRanges.map((a) => cidr(a.ipCidrRange)),
     }))
     // contracts.md §1 guest: connected subnets and "default via nic0" are implied (ROUTE-11).

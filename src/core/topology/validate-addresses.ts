@@ -3,7 +3,7 @@
  * no overlapping subnet ranges in a network or across an ACTIVE peering (PEER-08).
  */
 import {type Cidr, cidrContains, cidrContainsIp, cidrsOverlap, formatCidr, formatIp, lastIp} from '../net/ipv4.js'
-import type {IssueSink} from './issues.js'
+import {type IssueSink, subnetKey} from './issues.js'
 import {activePeerPairs, computePeeringStates} from './peering-state.js'
 import type {Topology} from './schema.js'
 
@@ -29,7 +29,7 @@ export function validateAddresses(t: Topology, sink: IssueSink): void {
         secondary.set(r.rangeName, c)
         if (c) owners.push({cidr: c, path: [...path, 'secondaryIpRanges', k, 'ipCidrRange'], label: `secondary range ${s.name}/${r.rangeName} (${r.ipCidrRange})`})
       })
-      subnetRanges.set(s.name, {primary, secondary, network: n.name})
+      subnetRanges.set(subnetKey(n.name, s.name), {primary, secondary, network: n.name})
     })
     reportOverlaps(owners, owners, sink, `in network ${n.name}`)
     networkRanges.set(n.name, owners)
@@ -50,8 +50,8 @@ export function validateAddresses(t: Topology, sink: IssueSink): void {
     if (other !== undefined) sink.add(path, `${formatIp(address)} is already used by ${other} in network ${network}`, formatIp(address))
     else used.set(address, label)
   }
-  const inPrimary = (path: PropertyKey[], address: number, subnet: string, what: string): void => {
-    const primary = subnetRanges.get(subnet)?.primary
+  const inPrimary = (path: PropertyKey[], address: number, network: string, subnet: string, what: string): void => {
+    const primary = subnetRanges.get(subnetKey(network, subnet))?.primary
     if (!primary) return
     if (!cidrContainsIp(primary, address)) sink.add(path, `${what} is outside subnet ${subnet} (${formatCidr(primary)})`, formatIp(address))
     else if (address === primary.base || address === primary.base + 1 || address === lastIp(primary)) {
@@ -71,15 +71,15 @@ export function validateAddresses(t: Topology, sink: IssueSink): void {
     m.networkInterfaces.forEach((nic, j) => {
       const path = ['instances', i, 'networkInterfaces', j]
       const address = sink.ip([...path, 'networkIP'], nic.networkIP)
-      nics.push(subnetRanges.get(nic.subnetwork)?.primary)
+      nics.push(subnetRanges.get(subnetKey(nic.network, nic.subnetwork))?.primary)
       if (address !== undefined) {
-        inPrimary([...path, 'networkIP'], address, nic.subnetwork, `nic${j} address`)
+        inPrimary([...path, 'networkIP'], address, nic.network, nic.subnetwork, `nic${j} address`)
         claimIp(nic.network, address, [...path, 'networkIP'], `instance ${m.name} nic${j}`)
       }
       nic.aliasIpRanges.forEach((alias, k) => {
         const aliasPath = [...path, 'aliasIpRanges', k]
         const c = sink.cidr([...aliasPath, 'ipCidrRange'], alias.ipCidrRange, {allowBareIp: true})
-        const ranges = subnetRanges.get(nic.subnetwork)
+        const ranges = subnetRanges.get(subnetKey(nic.network, nic.subnetwork))
         if (!c || !ranges) return
         if (alias.subnetworkRangeName !== undefined) {
           const holder = ranges.secondary.get(alias.subnetworkRangeName)
@@ -107,7 +107,7 @@ export function validateAddresses(t: Topology, sink: IssueSink): void {
   t.forwardingRules.forEach((f, i) => {
     const address = sink.ip(['forwardingRules', i, 'IPAddress'], f.IPAddress)
     if (address !== undefined) {
-      inPrimary(['forwardingRules', i, 'IPAddress'], address, f.subnetwork, 'the load balancer address')
+      inPrimary(['forwardingRules', i, 'IPAddress'], address, f.network, f.subnetwork, 'the load balancer address')
       claimIp(f.network, address, ['forwardingRules', i, 'IPAddress'], `forwarding rule ${f.name}`)
     }
     f.sourceIpRanges.forEach((c, j) => sink.cidr(['forwardingRules', i, 'sourceIpRanges', j], c, {allowBareIp: true}))
@@ -123,7 +123,7 @@ function validateClusterAddresses(
   subnetRanges: Map<string, {primary?: Cidr; secondary: Map<string, Cidr | undefined>}>,
   networkRanges: Map<string, RangeOwner[]>,
   claimIp: (network: string, address: number, path: PropertyKey[], label: string) => void,
-  inPrimary: (path: PropertyKey[], address: number, subnet: string, what: string) => void,
+  inPrimary: (path: PropertyKey[], address: number, network: string, subnet: string, what: string) => void,
 ): void {
   const path = ['clusters', i]
   const pods = sink.cidr([...path, 'clusterIpv4Cidr'], c.clusterIpv4Cidr)
@@ -137,7 +137,7 @@ function validateClusterAddresses(
       sink.add([...path, 'masquerade', 'ipMasq', 'nonMasqueradeCIDRs'], `has ${list.length} CIDRs, more than cidrLimit ${c.masquerade.ipMasq.cidrLimit}: the agent would reject it (SNAT-04)`)
     }
   }
-  const subnet = subnetRanges.get(c.subnetwork)
+  const subnet = subnetRanges.get(subnetKey(c.network, c.subnetwork))
   if (pods && c.mode === 'VPC_NATIVE' && subnet) {
     // contracts.md §1: a VPC-native pod range is routed by the subnet route of a secondary range.
     const holder = [...subnet.secondary.entries()].find(([, r]) => r && cidrContains(r, pods))
@@ -156,7 +156,7 @@ function validateClusterAddresses(
     const address = sink.ip([...nodePath, 'networkIP'], n.networkIP)
     nodeIp.set(n.name, address)
     if (address !== undefined) {
-      inPrimary([...nodePath, 'networkIP'], address, c.subnetwork, `node ${n.name} address`)
+      inPrimary([...nodePath, 'networkIP'], address, c.network, c.subnetwork, `node ${n.name} address`)
       claimIp(c.network, address, [...nodePath, 'networkIP'], `node ${n.name}`)
     }
     const podCidr = sink.cidr([...nodePath, 'podCidr'], n.podCidr)

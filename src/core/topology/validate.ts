@@ -3,7 +3,7 @@
  * rules. Address rules (containment, overlaps, PEER-08) live in validate-addresses.ts.
  */
 import type {TopologyIssue} from '../errors.js'
-import {IssueSink, isZone, parsePortRange, regionOfZone} from './issues.js'
+import {IssueSink, isZone, parsePortRange, regionOfZone, subnetKey} from './issues.js'
 import type {FirewallSpec, ProtocolRuleSpec, Topology} from './schema.js'
 import {validateAddresses} from './validate-addresses.js'
 
@@ -22,9 +22,8 @@ export function validateTopology(t: Topology): TopologyIssue[] {
 
 function validateNames(t: Topology, sink: IssueSink): void {
   sink.unique(t.networks, (n) => n.name, (i) => ['networks', i, 'name'], 'network name')
-  const subnets = t.networks.flatMap((n, i) => n.subnets.map((s, j) => ({name: s.name, path: ['networks', i, 'subnets', j, 'name']})))
-  sink.unique(subnets, (s) => s.name, (k) => subnets[k]?.path ?? [], 'subnet name')
   t.networks.forEach((n, i) => {
+    sink.unique(n.subnets, (s) => s.name, (j) => ['networks', i, 'subnets', j, 'name'], 'subnet name')
     sink.unique(n.peerings, (p) => p.name, (j) => ['networks', i, 'peerings', j, 'name'], 'peering name')
     sink.unique(n.peerings, (p) => p.network, (j) => ['networks', i, 'peerings', j, 'network'], 'peering to network')
     n.subnets.forEach((s, j) => sink.unique(s.secondaryIpRanges, (r) => r.rangeName, (k) => ['networks', i, 'subnets', j, 'secondaryIpRanges', k, 'rangeName'], 'secondary range name'))
@@ -48,8 +47,9 @@ function validateNames(t: Topology, sink: IssueSink): void {
 
 function validateReferences(t: Topology, sink: IssueSink): void {
   const networks = new Map(t.networks.map((n) => [n.name, n]))
-  const subnetNetwork = new Map(t.networks.flatMap((n) => n.subnets.map((s) => [s.name, n.name] as const)))
-  const subnetRegion = new Map(t.networks.flatMap((n) => n.subnets.map((s) => [s.name, s.region] as const)))
+  const subnetRegion = new Map(t.networks.flatMap((n) => n.subnets.map((s) => [subnetKey(n.name, s.name), s.region] as const)))
+  const subnetNetworks = new Map<string, string[]>()
+  for (const n of t.networks) for (const s of n.subnets) subnetNetworks.set(s.name, [...(subnetNetworks.get(s.name) ?? []), n.name])
   const machineZone = new Map<string, string>([
     ...t.instances.map((m) => [m.name, m.zone] as const),
     ...t.clusters.flatMap((c) => c.nodes.map((n) => [n.name, n.zone ?? c.location] as const)),
@@ -63,9 +63,10 @@ function validateReferences(t: Topology, sink: IssueSink): void {
     return false
   }
   const needSubnet = (path: PropertyKey[], subnet: string, network: string): void => {
-    const owner = subnetNetwork.get(subnet)
-    if (owner === undefined) sink.add(path, `subnet "${subnet}" does not exist`, subnet)
-    else if (owner !== network) sink.add(path, `subnet "${subnet}" belongs to network "${owner}", not "${network}"`, subnet)
+    if (subnetRegion.has(subnetKey(network, subnet))) return
+    const owners = subnetNetworks.get(subnet)
+    if (owners === undefined) sink.add(path, `subnet "${subnet}" does not exist`, subnet)
+    else sink.add(path, `subnet "${subnet}" belongs to network${owners.length > 1 ? 's' : ''} ${owners.map((o) => `"${o}"`).join(', ')}, not "${network}"`, subnet)
   }
 
   t.networks.forEach((n, i) =>
@@ -106,7 +107,7 @@ function validateReferences(t: Topology, sink: IssueSink): void {
       const first = seen.get(nic.network)
       if (first !== undefined) sink.add([...path, 'network'], `nic${j} is in the same network as nic${first}; each NIC must be in a different network`, nic.network)
       else seen.set(nic.network, j)
-      const region = subnetRegion.get(nic.subnetwork)
+      const region = subnetRegion.get(subnetKey(nic.network, nic.subnetwork))
       if (region !== undefined && region !== regionOfZone(m.zone)) {
         sink.add([...path, 'subnetwork'], `subnet "${nic.subnetwork}" is in ${region} but the instance is in ${m.zone}`, nic.subnetwork)
       }
@@ -118,7 +119,7 @@ function validateReferences(t: Topology, sink: IssueSink): void {
 
   t.forwardingRules.forEach((f, i) => {
     if (needNetwork(['forwardingRules', i, 'network'], f.network)) needSubnet(['forwardingRules', i, 'subnetwork'], f.subnetwork, f.network)
-    const region = subnetRegion.get(f.subnetwork)
+    const region = subnetRegion.get(subnetKey(f.network, f.subnetwork))
     if (region !== undefined && region !== f.region) sink.add(['forwardingRules', i, 'region'], `subnet "${f.subnetwork}" is in ${region}`, f.region)
     const backend = backendServices.get(f.backendService)
     if (!backend) sink.add(['forwardingRules', i, 'backendService'], `backend service "${f.backendService}" does not exist`, f.backendService)
@@ -145,7 +146,7 @@ function validateReferences(t: Topology, sink: IssueSink): void {
     const path = ['clusters', i]
     if (needNetwork([...path, 'network'], c.network)) needSubnet([...path, 'subnetwork'], c.subnetwork, c.network)
     const clusterRegion = isZone(c.location) ? regionOfZone(c.location) : c.location
-    const region = subnetRegion.get(c.subnetwork)
+    const region = subnetRegion.get(subnetKey(c.network, c.subnetwork))
     if (region !== undefined && region !== clusterRegion) sink.add([...path, 'location'], `subnet "${c.subnetwork}" is in ${region}`, c.location)
     const nodes = new Set(c.nodes.map((n) => n.name))
     c.nodes.forEach((n, j) => {

@@ -103,6 +103,22 @@ describe('parseTopology rejects bad input with the file, the YAML path and the v
     expectIssue(clash, 'clusters[0].nodes[0].name', /duplicate instance or node name "n1"/)
   })
 
+  it('subnet names are unique per network: the same name in two networks is two subnets, each reference takes its network\'s', () => {
+    const twoMains = (subnetB = 'main', regionB = 'us-east1') => `${HEAD}networks:
+  - {name: a, subnets: [{name: main, region: us-west1, ipCidrRange: 10.1.0.0/16}], peerings: [{name: a-b, network: b}]}
+  - {name: b, subnets: [{name: ${subnetB}, region: ${regionB}, ipCidrRange: 10.2.0.0/16}], peerings: [{name: b-a, network: a}]}
+instances:
+  - {name: vm-a, zone: us-west1-a, networkInterfaces: [{network: a, subnetwork: main, networkIP: 10.1.0.10}]}
+  - {name: vm-b, zone: us-east1-b, networkInterfaces: [{network: b, subnetwork: main, networkIP: 10.2.0.10}]}
+`
+    const model = parseTopology(twoMains(), 'topo.yaml')
+    assert.deepEqual(['vm-a', 'vm-b'].map((m) => model.instances.get(m)?.nics[0]?.subnet).map((s) => [s?.network, s?.name, s?.region]), [['a', 'main', 'us-west1'], ['b', 'main', 'us-east1']])
+    assert.deepEqual(model.networks.get('b')?.subnets.map((s) => s.region), ['us-east1'])
+    expectIssue(twoMains('other'), 'instances[1].networkInterfaces[0].subnetwork', /subnet "main" belongs to network "a", not "b"/, 'main')
+    expectIssue(twoMains('main', 'us-west1'), 'instances[1].networkInterfaces[0].subnetwork', /subnet "main" is in us-west1 but the instance is in us-east1-b/)
+    expectIssue(`${HEAD}networks: [{name: a, subnets: [{name: s, region: us-west1, ipCidrRange: 10.1.0.0/16}, {name: s, region: us-west1, ipCidrRange: 10.2.0.0/16}]}]\n`, 'networks[0].subnets[1].name', /duplicate subnet name "s" \(first defined at networks\[0\]\.subnets\[0\]\.name\)/, 's')
+  })
+
   it('dangling references', () => {
     expectIssue(`${HEAD}${NETS}routes:\n  - {name: r, network: vpc-a, destRange: 10.9.0.0/16, nextHopInstance: ghost}\n`, 'routes[0].nextHopInstance', /instance "ghost" does not exist/, 'ghost')
     expectIssue(`${HEAD}${NETS}routes:\n  - {name: r, network: vpc-z, destRange: 10.9.0.0/16, nextHopGateway: default-internet-gateway}\n`, 'routes[0].network', /network "vpc-z" does not exist/, 'vpc-z')
