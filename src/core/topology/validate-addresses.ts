@@ -6,6 +6,7 @@ import {type Cidr, cidrContains, cidrContainsIp, cidrsOverlap, formatCidr, forma
 import {type IssueSink, subnetKey} from './issues.js'
 import {activePeerPairs, computePeeringStates} from './peering-state.js'
 import type {Topology} from './schema.js'
+import {type AliasClaim, reportAliasConflicts} from './validate-aliases.js'
 
 interface RangeOwner {
   cidr: Cidr
@@ -65,6 +66,7 @@ export function validateAddresses(t: Topology, sink: IssueSink): void {
     f.destinationRanges.forEach((c, j) => sink.cidr(['firewalls', i, 'destinationRanges', j], c, {allowBareIp: true}))
   })
 
+  const aliases: AliasClaim[] = []
   const multiNicRanges: Array<{instance: number; nics: Array<Cidr | undefined>}> = []
   t.instances.forEach((m, i) => {
     const nics: Array<Cidr | undefined> = []
@@ -79,6 +81,7 @@ export function validateAddresses(t: Topology, sink: IssueSink): void {
       nic.aliasIpRanges.forEach((alias, k) => {
         const aliasPath = [...path, 'aliasIpRanges', k]
         const c = sink.cidr([...aliasPath, 'ipCidrRange'], alias.ipCidrRange, {allowBareIp: true})
+        if (c) aliases.push({network: nic.network, cidr: c, path: [...aliasPath, 'ipCidrRange'], label: `alias range ${formatCidr(c)} of instance ${m.name} nic${j}`})
         const ranges = subnetRanges.get(subnetKey(nic.network, nic.subnetwork))
         if (!c || !ranges) return
         if (alias.subnetworkRangeName !== undefined) {
@@ -113,7 +116,9 @@ export function validateAddresses(t: Topology, sink: IssueSink): void {
     f.sourceIpRanges.forEach((c, j) => sink.cidr(['forwardingRules', i, 'sourceIpRanges', j], c, {allowBareIp: true}))
   })
 
-  t.clusters.forEach((c, i) => validateClusterAddresses(c, i, sink, subnetRanges, networkRanges, claimIp, inPrimary))
+  t.clusters.forEach((c, i) => validateClusterAddresses(c, i, sink, subnetRanges, networkRanges, claimIp, inPrimary, aliases))
+  const addresses = [...usedIps].flatMap(([network, used]) => [...used].map(([address, label]) => ({network, address, label})))
+  reportAliasConflicts(aliases, addresses, sink)
 }
 
 function validateClusterAddresses(
@@ -124,6 +129,7 @@ function validateClusterAddresses(
   networkRanges: Map<string, RangeOwner[]>,
   claimIp: (network: string, address: number, path: PropertyKey[], label: string) => void,
   inPrimary: (path: PropertyKey[], address: number, network: string, subnet: string, what: string) => void,
+  aliases: AliasClaim[],
 ): void {
   const path = ['clusters', i]
   const pods = sink.cidr([...path, 'clusterIpv4Cidr'], c.clusterIpv4Cidr)
@@ -164,6 +170,10 @@ function validateClusterAddresses(
     if (podCidr && pods && !cidrContains(pods, podCidr)) sink.add([...nodePath, 'podCidr'], `is outside the cluster pod range ${c.clusterIpv4Cidr}`, n.podCidr)
     // Routes-based GKE carves the service range out of the pod range; node pod ranges stay clear of it.
     if (podCidr && services && cidrsOverlap(podCidr, services)) sink.add([...nodePath, 'podCidr'], `overlaps the service range ${c.servicesIpv4Cidr}`, n.podCidr)
+    // GKE-02: a VPC-native node's podCidr is an alias range of its nic0.
+    if (podCidr && c.mode === 'VPC_NATIVE') {
+      aliases.push({network: c.network, cidr: podCidr, path: [...nodePath, 'podCidr'], label: `the podCidr ${n.podCidr} of node ${n.name} (an alias range of its nic0)`, group: c.name})
+    }
     if (podCidr) podCidrs.push({cidr: podCidr, path: [...nodePath, 'podCidr'], label: `the podCidr of node ${n.name} (${n.podCidr})`})
   })
   reportOverlaps(podCidrs, podCidrs, sink, `in cluster ${c.name}`)

@@ -140,6 +140,31 @@ instances:
     expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.1}]}\n`, 'instances[0].networkInterfaces[0].networkIP', /reserved in subnet a-main/, '10.1.0.1')
   })
 
+  it('alias ranges in one network: no overlap with another alias range or pod range, no address in use inside', () => {
+    const vms = (alias1: string, alias2: string) => `${HEAD}${NETS}instances:
+  - {name: vm1, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.10, aliasIpRanges: [${alias1}]}]}
+  - {name: vm2, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.11, aliasIpRanges: [${alias2}]}]}
+`
+    expectIssue(vms('10.1.5.0/24', '10.1.5.0/24'), 'instances[1].networkInterfaces[0].aliasIpRanges[0].ipCidrRange', /alias range 10\.1\.5\.0\/24 of instance vm2 nic0 overlaps alias range 10\.1\.5\.0\/24 of instance vm1 nic0 in network vpc-a/, '10.1.5.0/24')
+    expectIssue(vms('10.1.4.0/22', '10.1.5.8/29'), 'instances[1].networkInterfaces[0].aliasIpRanges[0].ipCidrRange', /alias range 10\.1\.5\.8\/29 of instance vm2 nic0 overlaps alias range 10\.1\.4\.0\/22 of instance vm1/, '10.1.5.8/29')
+    assert.deepEqual(issuesOf(vms('10.1.0.8/30', '10.1.5.0/24')).map((i) => [i.path, i.message, i.value]), [10, 11].map((host) => [
+      'instances[0].networkInterfaces[0].aliasIpRanges[0].ipCidrRange',
+      `alias range 10.1.0.8/30 of instance vm1 nic0 holds 10.1.0.${host}, the address of instance vm${host - 9} nic0 in network vpc-a; an alias IP range must not contain an address in use`,
+      '10.1.0.8/30',
+    ]))
+    expectIssue(vms('10.1.5.0/24', '10.1.0.10/32'), 'instances[1].networkInterfaces[0].aliasIpRanges[0].ipCidrRange', /holds 10\.1\.0\.10, the address of instance vm1 nic0/)
+    assert.doesNotThrow(() => parseTopology(vms('10.1.5.0/24', '10.1.6.0/24'), 'topo.yaml'))
+    const native = `${vms('{ipCidrRange: 10.8.0.0/24, subnetworkRangeName: pods}', '10.1.6.0/24')}clusters:
+  - {name: c, location: us-west1-a, network: vpc-a, subnetwork: a-main, mode: VPC_NATIVE, clusterIpv4Cidr: 10.8.0.0/14, servicesIpv4Cidr: 10.12.0.0/20, nodes: [{name: n1, networkIP: 10.1.0.6, podCidr: 10.8.0.0/24}, {name: n2, networkIP: 10.1.0.7, podCidr: 10.8.0.0/24}]}
+`
+    // n1 and n2 clash with vm1's alias; with each other only by the cluster's own check
+    assert.deepEqual(issuesOf(native).map((i) => [i.path, i.message]).sort(), [
+      ['clusters[0].nodes[0].podCidr', 'the podCidr 10.8.0.0/24 of node n1 (an alias range of its nic0) overlaps alias range 10.8.0.0/24 of instance vm1 nic0 in network vpc-a; alias IP ranges cannot overlap'],
+      ['clusters[0].nodes[1].podCidr', 'the podCidr 10.8.0.0/24 of node n2 (an alias range of its nic0) overlaps alias range 10.8.0.0/24 of instance vm1 nic0 in network vpc-a; alias IP ranges cannot overlap'],
+      ['clusters[0].nodes[1].podCidr', 'the podCidr of node n2 (10.8.0.0/24) overlaps the podCidr of node n1 (10.8.0.0/24) in cluster c'],
+    ])
+  })
+
   it('two NICs of one VM in one network (ROUTE-11)', () => {
     expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.5}, {network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.6}]}\n`, 'instances[0].networkInterfaces[1].network', /same network as nic0/)
   })
