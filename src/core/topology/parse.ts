@@ -3,7 +3,7 @@
  * parser measured on large snapshots: 22 MB in ~0.6 s), JSON through JSON.parse.
  * Every problem becomes a TopologyIssue naming the YAML path and the value.
  */
-import {CORE_SCHEMA, load as loadYaml} from 'js-yaml'
+import {CORE_SCHEMA, loadAll} from 'js-yaml'
 import type {z} from 'zod'
 
 import {TopologyError, type TopologyIssue, formatPath} from '../errors.js'
@@ -45,14 +45,21 @@ function parseDocument(text: string, file: string): unknown {
       throw new TopologyError(file, [{path: '', message: `malformed JSON: ${(error as Error).message}`, ...jsonPosition(text, error as Error)}])
     }
   } else {
+    // Like kubectl, empty documents (a leading or trailing `---`) are ignored; a second Topology is not.
+    const documents: unknown[] = []
     try {
-      raw = loadYaml(text, {schema: CORE_SCHEMA, filename: file})
+      loadAll(text, (document) => documents.push(document), {schema: CORE_SCHEMA, filename: file})
     } catch (error) {
       const e = error as {reason?: string; message: string; mark?: {line: number; column: number}}
       throw new TopologyError(file, [
         {path: '', message: `malformed YAML: ${e.reason ?? e.message.split('\n')[0]}`, line: e.mark ? e.mark.line + 1 : undefined, column: e.mark ? e.mark.column + 1 : undefined},
       ])
     }
+    const present = documents.filter((document) => document !== null && document !== undefined)
+    if (present.length > 1) {
+      throw new TopologyError(file, [{path: '', message: `expected a single document, found ${present.length} (separated by ---); a file holds one Topology`}])
+    }
+    raw = present[0]
   }
   if (raw === null || raw === undefined) throw new TopologyError(file, [{path: '', message: 'the file is empty'}])
   if (typeof raw !== 'object' || Array.isArray(raw)) {

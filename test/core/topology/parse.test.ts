@@ -52,6 +52,15 @@ describe('parseTopology rejects bad input with the file, the YAML path and the v
     assert.match(issuesOf(`${HEAD}networks: []\nnetworks: []\n`)[0]?.message ?? '', /malformed YAML: duplicated mapping key/)
   })
 
+  it('empty documents around the Topology are ignored, as kubectl does; a second Topology is not', () => {
+    const doc = `${HEAD}networks: [{name: a}]\n`
+    for (const text of [`${doc}---\n`, `---\n${doc}---\n`, `---\n${doc}`, `${doc}---\n---\n`]) {
+      assert.ok(parseTopology(text, 'topo.yaml').networks.has('a'), JSON.stringify(text))
+    }
+    assert.match(issuesOf('---\n---\n')[0]?.message ?? '', /^the file is empty$/)
+    assert.deepEqual(issuesOf(`${doc}---\n${doc}`).map((i) => [i.path, i.message]), [['', 'expected a single document, found 2 (separated by ---); a file holds one Topology']])
+  })
+
   it('malformed JSON, with a position', () => {
     const [issue] = issuesOf('{"apiVersion": "xcc/v1", }', 'topo.json')
     assert.match(issue?.message ?? '', /^malformed JSON/)
