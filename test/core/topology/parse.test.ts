@@ -67,6 +67,18 @@ describe('parseTopology rejects bad input with the file, the YAML path and the v
     assert.equal(issue?.line, 1)
   })
 
+  it('JSON: an empty file says so, and duplicated keys are rejected as in YAML, with their path and position', () => {
+    assert.deepEqual(issuesOf('', 'topo.json').map((i) => i.message), ['the file is empty'])
+    assert.deepEqual(issuesOf(' \n', 'topo.json').map((i) => i.message), ['the file is empty'])
+    const dup = '{"apiVersion": "xcc/v1", "kind": "Topology", "metadata": {"name": "x"},\n "metadata": {"name": "y"},\n "networks": [{"name": "a"}, {"name": "b", "\\u006eame": "c"}]}'
+    assert.deepEqual(issuesOf(dup, 'topo.json').map((i) => [i.path, i.message, i.line, i.column]), [
+      ['metadata', 'malformed JSON: duplicated key "metadata"', 2, 2],
+      ['networks[1].name', 'malformed JSON: duplicated key "name"', 3, 44],
+    ])
+    const sameKeysApart = {apiVersion: 'xcc/v1', kind: 'Topology', metadata: {name: 't', description: '{"name": 1, "name": 2}'}, networks: [{name: 'a'}, {name: 'b'}]}
+    assert.deepEqual([...parseTopology(JSON.stringify(sameKeysApart, null, 2), 'topo.json').networks.keys()], ['a', 'b'])
+  })
+
   it('an empty file and a document that is not a mapping', () => {
     assert.match(issuesOf('')[0]?.message ?? '', /empty/)
     assert.match(issuesOf('- a\n- b\n')[0]?.message ?? '', /expected a Topology object/)
