@@ -107,18 +107,24 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
           message: `unknown field "${key}"${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`,
         }
       })
-    case 'invalid_type':
+    case 'invalid_type': {
       if (value === undefined) return [{path: formatPath(path), message: 'is required'}]
-      return [{path: formatPath(path), message: `must be ${article(issue.expected)}, not ${describeType(value)}`, value}]
+      // zod's own messages start "Invalid input"; the schema's say what a field expects ("must be a CIDR string …").
+      const expected = issue.message.startsWith('Invalid input') ? undefined : issue.message
+      if (issue.expected === 'int' && typeof value === 'number') return [{path: formatPath(path), message: expected ?? 'must be an integer', value}]
+      return [{path: formatPath(path), message: `${expected ?? `must be ${article(issue.expected)}`}, not ${describeType(value)}`, value}]
+    }
     case 'invalid_value':
       return [{path: formatPath(path), message: `must be ${issue.values.length === 1 ? String(issue.values[0]) : `one of ${issue.values.join(', ')}`}`, value}]
     case 'invalid_union': {
       // Report the branch that got furthest (the one whose own keys were recognised), else the union's message.
       // An empty mapping gets no branch at all: each would only say that its own key is missing.
       if (isEmptyMapping(value)) return [{path: formatPath(path), message: issue.message, value}]
-      const branches = (issue.errors ?? []).filter((branch) => branch.length > 0 && !branch.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0))
+      // A branch that is not a mapping at all (a CIDR string beside {ipCidrRange, …}) did not get anywhere either.
+      const offRoot = (i: z.core.$ZodIssue): boolean => i.path.length === 0 && (i.code === 'unrecognized_keys' || i.code === 'invalid_type')
+      const branches = (issue.errors ?? []).filter((branch) => branch.length > 0 && !branch.some(offRoot))
       const best = branches.sort((a, b) => a.length - b.length)[0]
-      if (best && value !== null && typeof value === 'object') {
+      if (best && isMapping(value)) {
         return best.flatMap((inner) => describeIssue({...inner, path: [...path, ...inner.path]} as z.core.$ZodIssue, raw))
       }
       return [{path: formatPath(path), message: issue.message, value}]
@@ -128,8 +134,12 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
   }
 }
 
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
 function isEmptyMapping(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0
+  return isMapping(value) && Object.keys(value).length === 0
 }
 
 function article(type: string): string {

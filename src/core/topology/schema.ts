@@ -9,18 +9,21 @@ import {z} from 'zod'
 const name = z
   .string()
   .min(1, 'must not be empty')
-  .regex(/^[^\s/]+$/, 'must not contain spaces or "/"')
+  .regex(/^[^\s/]*$/, 'must not contain spaces or "/"')
 
-/** CIDR and IP strings are checked by validate.ts so the message can say exactly what is wrong. */
-const cidrText = z.string()
-const ipText = z.string()
+/**
+ * CIDR and IP strings are checked by validate.ts so the message can say exactly what is wrong.
+ * A custom message on a type says what was expected; parse.ts adds what was found.
+ */
+const cidrText = z.string({error: 'must be a CIDR string like 10.0.0.0/8'})
+const ipText = z.string({error: 'must be an IPv4 address string like 10.1.0.5'})
 const priority = z.number().int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535')
 /** ports are strings in the API ("80", "30000-32767"); a bare YAML number is accepted too */
-const portText = z.union([z.string(), z.number().int()]).transform((v) => String(v))
+const portText = z.union([z.string(), z.number().int()], {error: 'must be a port (80) or a port range ("30000-32767")'}).transform((v) => String(v))
 const tags = z.array(name).default([])
 
-export const zoneText = z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone like us-west1-a')
-export const regionText = z.string().regex(/^[a-z]+-[a-z]+\d+$/, 'must be a region like us-west1')
+export const zoneText = z.string({error: 'must be a zone like us-west1-a'}).regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone like us-west1-a')
+export const regionText = z.string({error: 'must be a region like us-west1'}).regex(/^[a-z]+-[a-z]+\d+$/, 'must be a region like us-west1')
 
 const secondaryRange = z.strictObject({rangeName: name, ipCidrRange: cidrText})
 
@@ -56,12 +59,12 @@ const route = z.strictObject({
   tags,
   nextHopInstance: name.optional(),
   nextHopIp: ipText.optional(),
-  nextHopIlb: z.string().optional(),
+  nextHopIlb: z.string({error: 'must be a forwarding rule name or its IPv4 address'}).optional(),
   nextHopGateway: z.literal('default-internet-gateway', {error: 'the only gateway is default-internet-gateway'}).optional(),
 })
 
 const protocolRule = z.strictObject({
-  IPProtocol: z.union([z.string(), z.number().int()]).transform((v) => String(v).toLowerCase()),
+  IPProtocol: z.union([z.string(), z.number().int()], {error: 'must be a protocol name (tcp, udp, icmp, …) or number'}).transform((v) => String(v).toLowerCase()),
   ports: z.array(portText).optional(),
 })
 
@@ -82,7 +85,7 @@ const firewall = z.strictObject({
 const aliasRange = z.union([
   cidrText.transform((ipCidrRange) => ({ipCidrRange, subnetworkRangeName: undefined as string | undefined})),
   z.strictObject({ipCidrRange: cidrText, subnetworkRangeName: name.optional()}),
-])
+], {error: 'must be a CIDR string like 10.1.5.0/24 or a mapping {ipCidrRange, subnetworkRangeName}'})
 
 const networkInterface = z.strictObject({
   network: name,
@@ -144,7 +147,7 @@ const masquerade = z.union([
     ipMasq: z.strictObject({
       nonMasqueradeCIDRs: z.array(cidrText).optional(),
       masqLinkLocal: z.boolean().default(false),
-      cidrLimit: z.number().int().min(1).default(64),
+      cidrLimit: z.number().int('must be an integer').min(1, 'must be at least 1').default(64),
     }),
   }),
   z.strictObject({disabled: z.literal(true)}),
@@ -171,7 +174,7 @@ const pod = z.strictObject({
   name,
   node: name,
   ip: ipText,
-  ports: z.array(z.number().int().min(1).max(65535)).optional(),
+  ports: z.array(z.number().int('must be an integer').min(1, 'must be 1..65535').max(65535, 'must be 1..65535')).optional(),
   hostNetwork: z.boolean().default(false),
 })
 

@@ -98,6 +98,23 @@ describe('parseTopology rejects bad input with the file, the YAML path and the v
     expectIssue(`${HEAD}networks: [{subnets: []}]\n`, 'networks[0].name', /is required/)
   })
 
+  it('a value of the wrong type says what the field expects, never zod\'s bare "Invalid input"', () => {
+    const nic = (extra: string) => `${HEAD}${NETS}instances:\n  - {name: vm, zone: us-west1-a, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.5${extra}}]}\n`
+    const alias = /^must be a CIDR string like 10\.1\.5\.0\/24 or a mapping \{ipCidrRange, subnetworkRangeName\}$/
+    expectIssue(nic(', aliasIpRanges: [123]'), 'instances[0].networkInterfaces[0].aliasIpRanges[0]', alias, 123)
+    expectIssue(nic(', aliasIpRanges: [{}]'), 'instances[0].networkInterfaces[0].aliasIpRanges[0]', alias, {})
+    expectIssue(nic(', aliasIpRanges: [{ipCidrRange: 5}]'), 'instances[0].networkInterfaces[0].aliasIpRanges[0].ipCidrRange', /^must be a CIDR string like 10\.0\.0\.0\/8, not a number$/, 5)
+    expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: 5, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10}]}\n`, 'instances[0].networkInterfaces[0].networkIP', /^must be an IPv4 address string like 10\.1\.0\.5, not a number$/, 10)
+    expectIssue(`${HEAD}${NETS}instances:\n  - {name: vm, zone: 5, networkInterfaces: [{network: vpc-a, subnetwork: a-main, networkIP: 10.1.0.5}]}\n`, 'instances[0].zone', /^must be a zone like us-west1-a, not a number$/, 5)
+    const firewall = (fields: string) => `${HEAD}${NETS}firewalls:\n  - {name: f, network: vpc-a, ${fields}}\n`
+    expectIssue(firewall('allowed: [{IPProtocol: tcp, ports: [true]}]'), 'firewalls[0].allowed[0].ports[0]', /^must be a port \(80\) or a port range \("30000-32767"\)$/, true)
+    expectIssue(firewall('allowed: [{IPProtocol: tcp, ports: [1.5]}]'), 'firewalls[0].allowed[0].ports[0]', /^must be a port/, 1.5)
+    expectIssue(firewall('allowed: [{IPProtocol: [tcp]}]'), 'firewalls[0].allowed[0].IPProtocol', /^must be a protocol name \(tcp, udp, icmp, …\) or number$/, ['tcp'])
+    expectIssue(firewall('priority: 1.5, allowed: [{IPProtocol: tcp}]'), 'firewalls[0].priority', /^must be an integer$/, 1.5)
+    expectIssue(`${HEAD}${NETS}routes:\n  - {name: "", network: vpc-a, destRange: 10.9.0.0/16, nextHopIlb: 5}\n`, 'routes[0].nextHopIlb', /^must be a forwarding rule name or its IPv4 address, not a number$/, 5)
+    assert.equal(issuesOf(`${HEAD}${NETS}routes:\n  - {name: "", network: vpc-a, destRange: 10.9.0.0/16, nextHopIp: 10.1.0.5}\n`).length, 1, 'an empty name is one problem, not two')
+  })
+
   it('bad CIDRs: host bits, prefix out of range, not an address', () => {
     const net = (range: string) => `${HEAD}networks: [{name: a, subnets: [{name: s, region: us-west1, ipCidrRange: ${range}}]}]\n`
     expectIssue(net('10.0.0.1/8'), 'networks[0].subnets[0].ipCidrRange', /host bits are set \(the network address is 10\.0\.0\.0\/8\)/, '10.0.0.1/8')
