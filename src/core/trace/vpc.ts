@@ -117,7 +117,10 @@ function routeInNetwork(ctx: WalkContext, trail: Trail, network: NetworkFacts, s
   const warning = lookup.shadowed
     ? `XCC_CUSTOM_ROUTE_SHADOWED_BY_SUBNET_ROUTE: custom route ${lookup.shadowed.name} (${formatCidr(lookup.shadowed.destRange)}) is more specific, but subnet routes cannot be overridden (ROUTE-06)`
     : undefined
-  const ecmp = lookup.winners.length > 1 ? ` (${lookup.winners.length} routes tie: ${lookup.winners.map((r) => r.name).join(', ')}; the hash picks one, ROUTE-04)` : ''
+  const kinds = new Set(lookup.winners.map((r) => r.kind))
+  // ROUTE-04: equal static routes are ECMP; ROUTE-08: a tie between route types has no confirmed winner
+  const why = kinds.size > 1 || kinds.has('SUBNET') || kinds.has('PEERING_SUBNET') ? 'which one wins is not known, ROUTE-08' : 'the hash picks one, ROUTE-04'
+  const ecmp = lookup.winners.length > 1 ? ` (${lookup.winners.length} routes tie: ${lookup.winners.map((r) => r.name).join(', ')}; ${why})` : ''
   return branch(trail, lookup.winners, (t, route) => {
     t.add(step('APPLY_ROUTE', at, packet, `${describeRoute(route)}${ecmp}`, {route: routeView(route), ...(warning ? {warning} : {})}))
     return followRoute(ctx, t, network, route, sender, packet)
