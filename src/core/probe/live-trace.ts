@@ -6,7 +6,8 @@
  */
 import {decideNodeSnat} from '../iptables/node-snat.js'
 import type {RuleRef} from '../iptables/types.js'
-import {type Ip, formatIp, parseCidr, cidrContainsIp} from '../net/ipv4.js'
+import {type Ip, cidrContainsIp, formatCidr, formatIp, parseCidr} from '../net/ipv4.js'
+import {GKE_AGENT_FLAGS, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from '../masquerade/agent-config.js'
 import type {Packet, Step} from '../trace/types.js'
 import {step, viewPacket, viewRule} from '../trace/trail.js'
 
@@ -27,6 +28,11 @@ export interface LiveSourceInput {
   readonly packet: Packet
   /** the probe ran in the node's network namespace: no masquerade applies (POD_USES_NODE_NETWORK_NAMESPACE) */
   readonly hostNetwork: boolean
+  /**
+   * GKE Dataplane V2 (kube-system/anetd runs): masquerading happens in eBPF from the ip-masq-agent
+   * ConfigMap, whatever the node's iptables say (SNAT-15); `config` is its `config` key, if any
+   */
+  readonly dataplaneV2?: {readonly config?: string}
 }
 
 const VPC_UNKNOWN = 'the rest of the path (VPC routes, firewall rules, peerings, load balancers) depends on cloud facts xcc cannot read from the clusters: pass --topology FILE with them; the captures below show what really happened'
@@ -53,6 +59,7 @@ export function traceLiveSource(input: LiveSourceInput): Step[] {
   if (input.hostNetwork) {
     return [start, step('SKIP_GKE_POD_IP_MASQUERADING', at, packet, 'the probe runs in the node network namespace: it sends with the node address, nothing to masquerade', {reason: 'POD_USES_NODE_NETWORK_NAMESPACE'}), abort(packet, VPC_UNKNOWN)]
   }
+  if (input.dataplaneV2) return [start, ...dataplaneV2Masquerade(input, input.dataplaneV2.config, abort)]
   if (node.natRules === undefined) return [start, abort(packet, `the NAT rules of node ${node.name} could not be read, so whether it masquerades ${formatIp(packet.dst)} is unknown`)]
   const source = `node/${node.name} iptables-save -t nat`
   const uplink = uplinkFor(node.routes, packet.dst)
@@ -91,6 +98,40 @@ export function traceLiveSource(input: LiveSourceInput): Step[] {
       reason: decisive ? 'DESTINATION_IP_IN_CONFIGURED_NON_MASQUERADE_RANGE' : 'DEFAULT_SNAT_DISABLED',
       ...(range ? {nonMasqueradeRange: range} : {}),
       rules: decisive ? [viewRule(source, decisive.rule)] : rules(decision.hits),
+    }),
+    abort(after, VPC_UNKNOWN),
+  ]
+}
+
+const DPV2 = 'GKE Dataplane V2 (anetd) masquerades in eBPF from kube-system/ip-masq-agent, not with the node\'s iptables (SNAT-15)'
+
+/** SNAT-15: the ConfigMap (SNAT-02/03 overlay on GKE's defaults, SNAT-12) decides, as the agent's chain would (SNAT-06). */
+function dataplaneV2Masquerade(input: LiveSourceInput, config: string | undefined, abort: (p: Packet, detail: string) => Step): Step[] {
+  const {node, packet} = input
+  const at = `node/${node.name}`
+  const parsed = parseAgentConfig(config, GKE_AGENT_FLAGS)
+  const problems = parsed.ok ? validateAgentConfig(parsed.config, GKE_AGENT_FLAGS) : [parsed.error]
+  if (!parsed.ok || problems.length) {
+    return [abort(packet, `${DPV2}; its config is invalid (${problems.join('; ')}), so the agent keeps an earlier one xcc cannot see (SNAT-04)`)]
+  }
+  const configured = 'nonMasqueradeCIDRs' in parsed.fields
+  const range = nonMasqueradeRanges(parsed.config).find((r) => cidrContainsIp(r, packet.dst))
+  if (range) {
+    const linkLocal = range.base === 0xa9fe0000 && range.prefix === 16 && !parsed.config.nonMasqueradeCIDRs.includes('169.254.0.0/16')
+    const listed = configured && !linkLocal
+    return [
+      step('SKIP_GKE_POD_IP_MASQUERADING', at, packet, `${DPV2}: ${formatIp(packet.dst)} is in the non-masquerade range ${formatCidr(range)} (${listed ? 'listed in its nonMasqueradeCIDRs' : config === undefined ? 'no ConfigMap: the default list' : linkLocal ? 'link-local, masqLinkLocal is false' : 'its nonMasqueradeCIDRs is not set: the default list'}), so the packet leaves with the pod address ${formatIp(packet.src)}`, {
+        reason: listed ? 'DESTINATION_IP_IN_CONFIGURED_NON_MASQUERADE_RANGE' : 'DESTINATION_IP_IN_DEFAULT_NON_MASQUERADE_RANGE', nonMasqueradeRange: formatCidr(range),
+      }),
+      abort(packet, VPC_UNKNOWN),
+    ]
+  }
+  const nodeIp = node.addresses[0]
+  if (nodeIp === undefined) return [abort(packet, `${DPV2}: ${formatIp(packet.dst)} is masqueraded, but node ${node.name} reports no InternalIP`)]
+  const after: Packet = {...packet, src: nodeIp}
+  return [
+    step('NAT', at, packet, `${DPV2}: ${formatIp(packet.dst)} is outside every non-masquerade range, so the pod address ${formatIp(packet.src)} becomes the node address ${formatIp(nodeIp)}`, {
+      nat: {type: 'GKE_POD_IP_MASQUERADING', before: viewPacket(packet), after: viewPacket(after), randomPort: true},
     }),
     abort(after, VPC_UNKNOWN),
   ]

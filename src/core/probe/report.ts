@@ -38,6 +38,8 @@ export interface AssembleInput {
   readonly cluster?: string
   readonly prediction?: TopologyPrediction
   readonly masqConfig?: KubeConfigMap
+  /** kube-system/anetd runs: GKE Dataplane V2 masquerades in eBPF (SNAT-15) */
+  readonly dataplaneV2?: boolean
   readonly timings: Observations['timings']
 }
 
@@ -48,7 +50,9 @@ function finding(check: string, status: Finding['status'], summary: string, evid
 /** the fix is a command of xcc's own family (issue 5): masquerade the destination on every node of the source cluster */
 function podSnatFix(input: AssembleInput): string[] {
   const dst = input.destination.ip
-  const how = input.masqConfig ? 'takes it out of nonMasqueradeCIDRs of kube-system/ip-masq-agent, keeping the rest (SNAT-03)' : 'keeps an XCC-MASQ chain first in nat POSTROUTING on every node (SNAT-14)'
+  const how = input.dataplaneV2
+    ? 'writes kube-system/ip-masq-agent so that anetd masquerades it (GKE Dataplane V2, SNAT-15), keeping the default list (SNAT-03)'
+    : input.masqConfig ? 'takes it out of nonMasqueradeCIDRs of kube-system/ip-masq-agent, keeping the rest (SNAT-03)' : 'keeps an XCC-MASQ chain first in nat POSTROUTING on every node (SNAT-14)'
   return [`xcc masquerade add --context ${input.sourceContext} --cidr ${dst}/32   # ${how}; give the whole peer range instead of /32 when more of it is used`]
 }
 
@@ -114,6 +118,7 @@ export function assembleLiveReport(input: AssembleInput): LiveReport {
     label: probe.at,
     node: {name: input.node.metadata.name, addresses: nodeAddresses.map((a) => parseIp(a) ?? 0), ...(input.node.spec?.podCIDR ? {podCidr: input.node.spec.podCIDR} : {}), routes: input.sourceLog.routes, ...(input.sourceLog.natRules ? {natRules: input.sourceLog.natRules} : {})},
     packet, hostNetwork: input.hostNetworkProbe,
+    ...(input.dataplaneV2 ? {dataplaneV2: input.masqConfig?.data?.config === undefined ? {} : {config: input.masqConfig.data.config}} : {}),
   })
   const nat = forward.find((s) => s.step === 'NAT' || s.step === 'SKIP_GKE_POD_IP_MASQUERADING')
   if (nat) findings.push(finding('probe.node-nat-rules', 'pass', `read from ${sourceHost}: ${nat.detail}`, (nat.rules ?? []).map((r) => `${r.source} line ${r.line}: ${r.rule}`)))

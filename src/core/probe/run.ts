@@ -69,6 +69,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     ...podAccess(ns, 'run the capture and probe pods'),
     {verb: 'list', resource: 'nodes', why: 'find the nodes and their addresses', required: true},
     {verb: 'get', resource: 'configmaps', namespace: 'kube-system', why: 'read the ip-masq-agent configuration', required: false},
+    {verb: 'get', resource: 'daemonsets', namespace: 'kube-system', why: 'tell GKE Dataplane V2 (anetd), which masquerades in eBPF (SNAT-15)', required: false},
     {verb: 'get', resource: 'namespaces', why: 'check the Pod Security level of the probe namespace', required: false},
   ]
   if (req.from.pod) {
@@ -105,6 +106,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   const node = userPod ? chooseNode(sourceNodes, userPod.spec.nodeName, source.context) : chooseNode(sourceNodes, req.node, source.context)
   const destination = await resolveDestination(req.to, target, targetNodes ?? sourceNodes, {endpoints: denied(targetDenied, 'get', 'endpoints'), services: denied(targetDenied, 'list', 'services')})
   const masqConfig = denied(sourceDenied, 'get', 'configmaps') ? undefined : await source.getConfigMap('kube-system', 'ip-masq-agent')
+  const anetd = denied(sourceDenied, 'get', 'daemonsets') ? undefined : await source.getDaemonSet('kube-system', 'anetd')
   event('facts', 'Read nodes, pods and services', 'done', `source node ${node.metadata.name}; destination ${destination.ip}:${destination.port}${destination.owner ? ` (${destination.owner})` : ''}`)
 
   mark('facts')
@@ -175,6 +177,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     sourceLog: sourceLog ?? parseCaptureLog(''), hostNetworkProbe: Boolean(userPod) && probe?.mode === 'host-network',
     ...(cluster ? {cluster} : {}), ...(deps.prediction ? {prediction: deps.prediction} : {}),
     ...(masqConfig ? {masqConfig} : {}),
+    ...(anetd ? {dataplaneV2: true} : {}),
   })
 }
 
