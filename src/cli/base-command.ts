@@ -6,6 +6,7 @@
 import {Command, Errors, Flags} from '@oclif/core'
 
 import {InterruptedError, XccError} from '../core/errors.js'
+import {splitAtDoubleDash} from './argv.js'
 import {colorEnabled} from '../render/terminal.js'
 
 export const JSON_SCHEMA_VERSION = 1
@@ -15,8 +16,9 @@ export abstract class XccCommand extends Command {
     json: Flags.boolean({description: 'Print one JSON object on stdout (schemaVersion 1) instead of text.', default: false}),
   }
 
+  /** `--json` among the command's own flags: after `--` it belongs to another program (lab exec) */
   protected get wantsJson(): boolean {
-    return this.argv.includes('--json')
+    return splitAtDoubleDash(this.argv).own.includes('--json')
   }
 
   /** colours for a stream: only on a TTY and never with NO_COLOR */

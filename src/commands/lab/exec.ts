@@ -3,6 +3,7 @@ import {constants} from 'node:os'
 
 import {Args, Flags} from '@oclif/core'
 
+import {splitAtDoubleDash} from '../../cli/argv.js'
 import {XccCommand} from '../../cli/base-command.js'
 import {XccError} from '../../core/errors.js'
 import {checkLabName} from '../../lab/lifecycle.js'
@@ -10,9 +11,11 @@ import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
 import {LAB_BASE_TOOLS, preflight} from '../../lab/runtime/preflight.js'
 import {labDir, readState} from '../../lab/runtime/state.js'
 
+const USAGE = 'xcc lab exec [--name NAME] <host> -- <command...>'
+
 export default class LabExec extends XccCommand {
   static override summary = 'Run a command inside a lab host\'s network namespace.'
-  static override description = `<host> is instance/<name>, node/<name>, pod/<cluster>/<namespace>/<pod> or network/<name> (the VPC's router). The command's exit code is passed through.`
+  static override description = `<host> is instance/<name>, node/<name>, pod/<cluster>/<namespace>/<pod> or network/<name> (the VPC's router). Everything after the first -- is the command, passed on unchanged (also words such as --name, --json or --help). The command's exit code is passed through.`
   static override examples = [
     '<%= config.bin %> lab exec pod/frontend/default/curl -- curl -m 5 http://10.193.0.3:32191/',
     '<%= config.bin %> lab exec node/gke-frontend-1 -- tcpdump -nn -i eth0 -c 5 net 10.193.0.0/16',
@@ -24,10 +27,16 @@ export default class LabExec extends XccCommand {
   }
 
   async run(): Promise<void> {
-    const {flags, args, argv} = await this.parse(LabExec)
+    const {own, passThrough} = splitAtDoubleDash(this.argv)
+    // without `--`, a flag-like word after the host is an unknown flag to oclif (exit 2)
+    const {flags, args, raw} = await this.parse(LabExec, own)
     checkLabName(flags.name)
-    const command = (argv as string[]).slice(1)
-    if (command.length === 0) throw new XccError('no command to run', {exitCode: 2, hint: 'xcc lab exec <host> -- <command...>'})
+    // oclif's raw tokens keep the command line's order (its argv does not): the host, then any words before `--`
+    const words = raw.filter((t) => t.type === 'arg').map((t) => t.input).slice(1)
+    if (passThrough && words.length > 0) throw new XccError(`unexpected ${words.join(' ')} before --`, {exitCode: 2, hint: USAGE})
+    // without `--`, the words after the host are the command
+    const command = passThrough ?? words
+    if (command.length === 0) throw new XccError('no command to run', {exitCode: 2, hint: USAGE})
     const state = readState(labDir(flags.name))
     if (!state) throw new XccError(`no lab named ${flags.name}`, {exitCode: 2, hint: 'xcc lab up --scenario list'})
     const host = state.plan.hosts[args.host]
