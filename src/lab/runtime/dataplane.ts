@@ -3,6 +3,7 @@
  * namespace with both ends placed at once (`ip -n A link add X type veth peer name Y netns B`),
  * so nothing of the lab ever lands in the host's own network namespace.
  */
+import {existsSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
 import {belongsToLab} from '../plan/names.js'
@@ -51,9 +52,15 @@ export async function labNamespaces(lab: string): Promise<string[]> {
   return result.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => belongsToLab(lab, n))
 }
 
-/** Kills every process inside the lab's namespaces, then deletes the namespaces (their links go with them). */
+/**
+ * Kills every process inside the lab's namespaces, then deletes the namespaces (their links go
+ * with them). Counts what it really removed: a namespace the state names but that is gone
+ * already (deleted by hand, or a half-built lab) is not counted.
+ */
 export async function destroyDataPlane(lab: string, extra: readonly string[] = []): Promise<{namespaces: number; processes: number}> {
-  const namespaces = [...new Set([...(await labNamespaces(lab)), ...extra.filter((n) => belongsToLab(lab, n))])]
+  const listed = await labNamespaces(lab)
+  // `ip netns list` reads /run/netns; a named namespace missing from the list is checked there too
+  const namespaces = [...new Set([...listed, ...extra.filter((n) => belongsToLab(lab, n) && existsSync(`/run/netns/${n}`))])]
   let processes = 0
   await inParallel(namespaces, PARALLEL, async (ns) => {
     const pids = await exec('ip', ['netns', 'pids', ns])
