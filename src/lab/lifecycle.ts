@@ -15,7 +15,7 @@ import {compileLab} from './plan/compile.js'
 import {labNameProblem} from './plan/names.js'
 import {buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
-import {type LabClusterState, type LabState, LAB_STATE_VERSION, ensureLabDir, isAlive, labDir, paths, readState, writeAtomic, writeState} from './runtime/state.js'
+import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, writeAtomic, writeState} from './runtime/state.js'
 import {stopProcessGroup} from './runtime/servers.js'
 
 export type Progress = (message: string) => void
@@ -37,6 +37,7 @@ const READY_TIMEOUT_MS = 30_000
 
 export async function labUp(input: UpInput, progress: Progress): Promise<LabState> {
   const dir = labDir(input.name)
+  checkLabsDir({create: true})
   const previous = readState(dir)
   if (previous && (await labHealth(input.name)).healthy) {
     throw new XccError(`lab ${input.name} is already running (${previous.source}, since ${previous.createdAt})`, {
@@ -48,11 +49,15 @@ export async function labUp(input: UpInput, progress: Progress): Promise<LabStat
     await labDown(input.name)
   }
   const plan = compileLab(input.model, input.name)
-  ensureLabDir(dir)
   const p = paths(dir)
   const base = {schemaVersion: LAB_STATE_VERSION, name: input.name, createdAt: new Date().toISOString(), source: input.source, topologyName: input.model.topology.metadata.name, plan, clusters: [], kubeconfig: p.kubeconfig} as const
-  writeState(dir, {...base, phase: 'building'})
   try {
+    try {
+      ensureLabDir(dir)
+      writeState(dir, {...base, phase: 'building'})
+    } catch (error) {
+      throw homeError(dir, error)
+    }
     writeAtomic(p.topology, input.topologyText)
     await buildDataPlane(plan, progress)
     progress('creating certificates')
@@ -128,6 +133,7 @@ export interface DownResult {
 /** Stops the background process, kills everything in the lab's namespaces, deletes them and the lab's directory. */
 export async function labDown(name: string): Promise<DownResult> {
   const dir = labDir(name)
+  checkLabsDir({create: false})
   const state = readState(dir)
   let processes = 0
   if (state?.daemonPid && isAlive(state.daemonPid)) {
@@ -139,7 +145,11 @@ export async function labDown(name: string): Promise<DownResult> {
   }
   const removed = await destroyDataPlane(name, state?.plan.namespaces.map((n) => n.name) ?? [])
   const existed = state !== undefined || existsSync(dir) || removed.namespaces > 0
-  rmSync(dir, {recursive: true, force: true})
+  try {
+    rmSync(dir, {recursive: true, force: true})
+  } catch (error) {
+    throw homeError(dir, error)
+  }
   return {existed, namespaces: removed.namespaces, processes: processes + removed.processes}
 }
 

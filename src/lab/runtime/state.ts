@@ -3,10 +3,11 @@
  * the user (0700), every file written atomically (temp file + rename) and secrets mode 0600.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 
+import {XccError} from '../../core/errors.js'
 import type {LabPlan} from '../plan/types.js'
 
 export const LAB_STATE_VERSION = 1
@@ -32,12 +33,58 @@ export interface LabState {
   readonly kubeconfig: string
 }
 
+/** absolute, so that the paths a lab prints and records work from any directory */
 export function xccHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.XCC_HOME || join(homedir(), '.xcc')
+  return resolve(env.XCC_HOME || join(homedir(), '.xcc'))
 }
 
 export function labDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
   return join(xccHome(env), 'labs', name)
+}
+
+const HOME_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOTDIR: 'is not a directory (or a directory on its path is not)',
+  EEXIST: 'is not a directory',
+  EACCES: 'is not writable (permission denied)',
+  EPERM: 'is not writable (operation not permitted)',
+  EROFS: 'is on a read-only file system',
+  ENOSPC: 'is on a full file system',
+}
+
+/** An XCC_HOME that cannot hold lab state is the environment's fault (exit 3), named, without a stack. */
+export function homeError(path: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code ?? ''
+  const problem = HOME_PROBLEMS[code]
+  if (!problem) return error as Error
+  return new XccError(`XCC_HOME cannot hold lab state: ${path} ${problem}`, {exitCode: 3, hint: 'set XCC_HOME to a writable directory (default ~/.xcc); sudo -E keeps it'})
+}
+
+/**
+ * Checked before a lab is built or removed, so that an unusable XCC_HOME (a regular file, a
+ * read-only or unwritable directory) changes nothing. `create`: make `<home>/labs` (lab up);
+ * otherwise only what exists is checked (lab down creates nothing).
+ */
+export function checkLabsDir(options: {create: boolean}, env: NodeJS.ProcessEnv = process.env): void {
+  const labs = join(xccHome(env), 'labs')
+  let at = xccHome(env)
+  try {
+    if (options.create) {
+      mkdirSync(labs, {recursive: true, mode: 0o700})
+      at = labs
+      // root passes permission checks, so only a real write tells about read-only or immutable directories
+      const probe = join(labs, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`)
+      writeFileSync(probe, '')
+      rmSync(probe)
+      return
+    }
+    if (existsSync(at) && !statSync(at).isDirectory()) throw Object.assign(new Error(`${at}: not a directory`), {code: 'ENOTDIR'})
+    if (!existsSync(labs)) return
+    at = labs
+    if (!statSync(labs).isDirectory()) throw Object.assign(new Error(`${labs}: not a directory`), {code: 'ENOTDIR'})
+    accessSync(labs, constants.W_OK)
+  } catch (error) {
+    throw homeError(at, error)
+  }
 }
 
 export const paths = (dir: string) => ({
