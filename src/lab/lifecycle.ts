@@ -15,7 +15,7 @@ import {compileLab} from './plan/compile.js'
 import {labNameProblem} from './plan/names.js'
 import {buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
-import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, writeAtomic, writeState} from './runtime/state.js'
+import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
 import {stopProcessGroup} from './runtime/servers.js'
 
 export type Progress = (message: string) => void
@@ -162,7 +162,7 @@ export interface Health {
 }
 
 export async function labHealth(name: string): Promise<Health> {
-  const state = readState(labDir(name))
+  const state = readStateOrRefuse(labDir(name))
   const present = await labNamespaces(name)
   if (!state) return {exists: present.length > 0, healthy: false, problems: present.length ? [`${present.length} namespaces without lab state (a crashed or half-built lab): run xcc lab down --name ${name}`] : [], namespaces: present.length}
   const problems: string[] = []

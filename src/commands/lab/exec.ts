@@ -37,6 +37,8 @@ export default class LabExec extends XccCommand {
     // without `--`, the words after the host are the command
     const command = passThrough ?? words
     if (command.length === 0) throw new XccError('no command to run', {exitCode: 2, hint: USAGE})
+    // root first: without it the state is unreadable and `ip netns exec` impossible, whatever else is wrong
+    preflight(LAB_BASE_TOOLS)
     const state = readState(labDir(flags.name))
     if (!state) throw new XccError(`no lab named ${flags.name}`, {exitCode: 2, hint: 'xcc lab up --scenario list'})
     const host = state.plan.hosts[args.host]
@@ -44,7 +46,6 @@ export default class LabExec extends XccCommand {
       const known = Object.keys(state.plan.hosts)
       throw new XccError(`lab ${flags.name} has no host ${args.host}`, {exitCode: 2, details: [`hosts: ${known.slice(0, 12).join(', ')}${known.length > 12 ? `, … (${known.length})` : ''}`]})
     }
-    preflight(LAB_BASE_TOOLS)
     const code = await new Promise<number>((resolve) => {
       const child = spawn('ip', ['netns', 'exec', host.ns, ...command], {stdio: 'inherit'})
       child.once('error', () => resolve(127))

@@ -7,7 +7,7 @@ import {renderLabStatus} from '../../render/lab-text.js'
 
 export default class LabStatus extends XccCommand {
   static override summary = 'Tell whether a lab is healthy and where its APIs and kubeconfig are.'
-  static override description = 'Exit codes: 0 healthy, 1 missing or not healthy.'
+  static override description = 'Exit codes: 0 healthy, 1 missing or not healthy, 3 the lab\'s state cannot be read (a lab belongs to root: run it with sudo).'
   static override examples = ['<%= config.bin %> lab status', '<%= config.bin %> lab status --name mylab --json']
   static override flags = {
     name: Flags.string({description: 'Lab name.', default: DEFAULT_LAB_NAME, helpValue: 'NAME'}),

@@ -123,6 +123,22 @@ export function readState(dir: string): LabState | undefined {
   }
 }
 
+/**
+ * readState for commands that report on a lab: a state the user may not read (root's lab, read
+ * without root) is exit 3 saying so — not "no lab named …".
+ */
+export function readStateOrRefuse(dir: string): LabState | undefined {
+  try {
+    accessSync(paths(dir).state, constants.R_OK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new XccError(`cannot read the lab's state in ${dir}: permission denied`, {exitCode: 3, hint: 'a lab belongs to root (xcc lab up needs root): run it with sudo (sudo -E keeps XCC_HOME)'})
+    }
+  }
+  return readState(dir)
+}
+
 export function writeState(dir: string, state: LabState): void {
   writeAtomic(paths(dir).state, `${JSON.stringify(state, null, 2)}\n`)
 }
