@@ -16,6 +16,7 @@ import {labNameProblem} from './plan/names.js'
 import {buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
 import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
+import {type OwnerRecord, type ProcessRef, claimOwner, daemonRef, isRunning, ownedElsewhere, ownerAlive, processRef, readOwner, recordDaemon, releaseOwner, xccHomeOf} from './runtime/owner.js'
 import {stopProcessGroup} from './runtime/servers.js'
 
 export type Progress = (message: string) => void
@@ -38,16 +39,21 @@ const READY_TIMEOUT_MS = 30_000
 export async function labUp(input: UpInput, progress: Progress): Promise<LabState> {
   const dir = labDir(input.name)
   checkLabsDir({create: true})
+  // a live lab of this name under another XCC_HOME owns the namespace names: refuse, touch nothing
+  const owner = readOwner(input.name)
+  if (owner && owner.stateDir !== dir && ownerAlive(owner)) throw takenError(input.name, owner)
   const previous = readState(dir)
   if (previous && (await labHealth(input.name)).healthy) {
     throw new XccError(`lab ${input.name} is already running (${previous.source}, since ${previous.createdAt})`, {
       exitCode: 2, hint: `xcc lab down --name ${input.name}, or choose another --name`,
     })
   }
-  if (previous || existsSync(dir) || (await labNamespaces(input.name)).length > 0) {
+  if (owner || previous || existsSync(dir) || (await labNamespaces(input.name)).length > 0) {
     progress(`removing what is left of an earlier lab ${input.name}`)
     await labDown(input.name)
   }
+  const claim = claimOwner(input.name, dir)
+  if (!claim.claimed) throw takenError(input.name, claim.record)
   const plan = compileLab(input.model, input.name)
   const p = paths(dir)
   const base = {schemaVersion: LAB_STATE_VERSION, name: input.name, createdAt: new Date().toISOString(), source: input.source, topologyName: input.model.topology.metadata.name, plan, clusters: [], kubeconfig: p.kubeconfig} as const
@@ -63,13 +69,16 @@ export async function labUp(input: UpInput, progress: Progress): Promise<LabStat
     progress('creating certificates')
     const pki = await createLabPki([...input.model.clusters.keys()])
     writeAtomic(p.pki, JSON.stringify(pki))
-    writeState(dir, {...base, phase: 'starting'})
     progress(`starting the emulated Kubernetes API ${input.model.clusters.size === 1 ? 'server' : 'servers'} and the lab's processes`)
     const daemonPid = startDaemon(dir)
+    // recorded at once, so that a failed or interrupted start still stops it
+    const daemonStart = processRef(daemonPid)?.start
+    writeState(dir, {...base, phase: 'starting', daemonPid, daemonStart})
+    if (daemonStart) recordDaemon(input.name, dir, {pid: daemonPid, start: daemonStart})
     const ready = await waitForReady(dir, daemonPid)
     const clusters: LabClusterState[] = ready.clusters.map((c) => ({name: c.name, context: c.name, port: c.port, server: `https://127.0.0.1:${c.port}`}))
     writeAtomic(p.kubeconfig, renderKubeconfig(clusters, pki))
-    const state: LabState = {...base, phase: 'running', daemonPid, clusters}
+    const state: LabState = {...base, phase: 'running', daemonPid, daemonStart, clusters}
     writeState(dir, state)
     return state
   } catch (error) {
@@ -78,6 +87,16 @@ export async function labUp(input: UpInput, progress: Progress): Promise<LabStat
     if (error instanceof XccError) throw error
     throw new XccError(`xcc lab up failed: ${(error as Error).message}`, {exitCode: 3})
   }
+}
+
+function takenError(name: string, owner: OwnerRecord): XccError {
+  const other = xccHomeOf(owner)
+  const state = readState(owner.stateDir)
+  const what = state?.phase === 'running' ? `${state.source}, since ${state.createdAt}` : `being built since ${owner.createdAt}`
+  return new XccError(`lab ${name} is already running under XCC_HOME ${other} (${what})`, {
+    exitCode: 2, details: [`its namespaces xcc-${name}-* are machine-wide, so the name is taken for every XCC_HOME`],
+    hint: `choose another --name, or remove that lab: XCC_HOME=${other} xcc lab down --name ${name}`,
+  })
 }
 
 function startDaemon(dir: string): number {
@@ -128,29 +147,47 @@ export interface DownResult {
   readonly existed: boolean
   readonly namespaces: number
   readonly processes: number
+  /** the XCC_HOME of the live lab of this name whose namespaces were left alone */
+  readonly runningElsewhere?: string
 }
 
-/** Stops the background process, kills everything in the lab's namespaces, deletes them and the lab's directory. */
+/** a recorded background process, if it is that very process, stopped: TERM, then KILL after 3 s */
+async function stopDaemon(ref: ProcessRef | undefined): Promise<number> {
+  if (!ref || !isRunning(ref)) return 0
+  stopProcessGroup(ref.pid, 'SIGTERM')
+  const deadline = Date.now() + 3000
+  while (isRunning(ref) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+  if (isRunning(ref)) stopProcessGroup(ref.pid, 'SIGKILL')
+  return 1
+}
+
+/**
+ * Stops the background process, kills everything in the lab's namespaces, deletes them, the
+ * lab's directory and its owner record. The namespaces of a live lab of this name under another
+ * XCC_HOME are left alone: only this home's (stale) directory goes.
+ */
 export async function labDown(name: string): Promise<DownResult> {
   const dir = labDir(name)
   checkLabsDir({create: false})
+  const owner = readOwner(name)
+  const foreign = owner && owner.stateDir !== dir ? owner : undefined
   const state = readState(dir)
-  let processes = 0
-  if (state?.daemonPid && isAlive(state.daemonPid)) {
-    stopProcessGroup(state.daemonPid, 'SIGTERM')
-    const deadline = Date.now() + 3000
-    while (isAlive(state.daemonPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
-    if (isAlive(state.daemonPid)) stopProcessGroup(state.daemonPid, 'SIGKILL')
-    processes++
+  const hadDir = existsSync(dir)
+  let processes = await stopDaemon(daemonRef(state))
+  const elsewhere = foreign && ownerAlive(foreign) ? xccHomeOf(foreign) : undefined
+  let removed = {namespaces: 0, processes: 0}
+  if (!elsewhere) {
+    // a dead lab of another home may have left its background process running without its state
+    processes += await stopDaemon(foreign?.daemon)
+    removed = await destroyDataPlane(name, state?.plan.namespaces.map((n) => n.name) ?? [])
+    releaseOwner(name, [dir, ...(foreign ? [foreign.stateDir] : [])])
   }
-  const removed = await destroyDataPlane(name, state?.plan.namespaces.map((n) => n.name) ?? [])
-  const existed = state !== undefined || existsSync(dir) || removed.namespaces > 0
   try {
     rmSync(dir, {recursive: true, force: true})
   } catch (error) {
     throw homeError(dir, error)
   }
-  return {existed, namespaces: removed.namespaces, processes: processes + removed.processes}
+  return {existed: state !== undefined || hadDir || removed.namespaces > 0, namespaces: removed.namespaces, processes: processes + removed.processes, ...(elsewhere ? {runningElsewhere: elsewhere} : {})}
 }
 
 export interface Health {
@@ -159,15 +196,24 @@ export interface Health {
   readonly problems: readonly string[]
   readonly state?: LabState
   readonly namespaces: number
+  /** the XCC_HOME of the live lab that owns this name's namespaces, when it is not this one */
+  readonly runningElsewhere?: string
 }
 
 export async function labHealth(name: string): Promise<Health> {
-  const state = readStateOrRefuse(labDir(name))
+  const dir = labDir(name)
+  const state = readStateOrRefuse(dir)
   const present = await labNamespaces(name)
+  // whose the namespaces are matters only when there is something to report
+  const elsewhere = state || present.length > 0 ? ownedElsewhere(name, dir) : undefined
+  if (elsewhere) {
+    const problems = state ? [`the name ${name} is in use by the running lab of XCC_HOME ${elsewhere}: this lab's state is stale (xcc lab down --name ${name} removes it, and only it)`] : []
+    return {exists: state !== undefined, healthy: false, problems, ...(state ? {state} : {}), namespaces: 0, runningElsewhere: elsewhere}
+  }
   if (!state) return {exists: present.length > 0, healthy: false, problems: present.length ? [`${present.length} namespaces without lab state (a crashed or half-built lab): run xcc lab down --name ${name}`] : [], namespaces: present.length}
   const problems: string[] = []
   if (state.phase !== 'running') problems.push(`the lab stopped while ${state.phase}`)
-  if (!isAlive(state.daemonPid)) problems.push(`the lab's background process${state.daemonPid ? ` (pid ${state.daemonPid})` : ''} is not running`)
+  if (!isRunning(daemonRef(state))) problems.push(`the lab's background process${state.daemonPid ? ` (pid ${state.daemonPid})` : ''} is not running`)
   const missing = state.plan.namespaces.filter((n) => !present.includes(n.name))
   if (missing.length) problems.push(`${missing.length} of ${state.plan.namespaces.length} namespaces are missing (${missing.slice(0, 3).map((n) => n.ref).join(', ')})`)
   for (const c of state.clusters) if (!(await apiAnswers(c.port))) problems.push(`the API server of ${c.name} does not answer on ${c.server}`)

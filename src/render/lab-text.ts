@@ -30,7 +30,7 @@ export function renderLabUp(state: LabState, options: {elapsedMs: number; topolo
 }
 
 export function renderLabStatus(name: string, health: Health): string {
-  if (!health.exists) return `No lab named ${name}.\n`
+  if (!health.exists) return `No lab named ${name}${health.runningElsewhere ? ` here (a lab ${name} of XCC_HOME ${health.runningElsewhere} is running)` : ''}.\n`
   const lines = [`Lab ${name}: ${health.healthy ? 'healthy' : 'NOT healthy'}`]
   const state = health.state
   if (state) {

@@ -42,6 +42,7 @@ export class LabCli {
   cleanup(): void {
     for (const home of this.homes) for (const lab of this.labs) this.run(home, ['lab', 'down', '--name', lab])
     for (const lab of this.labs) for (const ns of namespacesOf(lab)) spawnSync('ip', ['netns', 'del', ns])
+    for (const lab of this.labs) rmSync(`/run/xcc/labs/${lab}.json`, {force: true})
     for (const home of this.homes) rmSync(home, {recursive: true, force: true})
   }
 }

@@ -9,7 +9,8 @@ import {XccError} from '../../core/errors.js'
 import {checkLabName} from '../../lab/lifecycle.js'
 import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
 import {LAB_BASE_TOOLS, preflight} from '../../lab/runtime/preflight.js'
-import {labDir, readState} from '../../lab/runtime/state.js'
+import {ownedElsewhere} from '../../lab/runtime/owner.js'
+import {labDir, readState, xccHome} from '../../lab/runtime/state.js'
 
 const USAGE = 'xcc lab exec [--name NAME] <host> -- <command...>'
 
@@ -40,6 +41,13 @@ export default class LabExec extends XccCommand {
     // root first: without it the state is unreadable and `ip netns exec` impossible, whatever else is wrong
     preflight(LAB_BASE_TOOLS)
     const state = readState(labDir(flags.name))
+    // the namespaces of this name may belong to a live lab of another XCC_HOME: never enter them from here
+    const elsewhere = ownedElsewhere(flags.name, labDir(flags.name))
+    if (elsewhere) {
+      throw new XccError(state ? `lab ${flags.name} of this XCC_HOME is stale: its name is in use by the running lab of XCC_HOME ${elsewhere}` : `no lab named ${flags.name} under XCC_HOME ${xccHome()}; a lab ${flags.name} runs under XCC_HOME ${elsewhere}`, {
+        exitCode: 2, hint: `XCC_HOME=${elsewhere} xcc lab exec --name ${flags.name} …`,
+      })
+    }
     if (!state) throw new XccError(`no lab named ${flags.name}`, {exitCode: 2, hint: 'xcc lab up --scenario list'})
     const host = state.plan.hosts[args.host]
     if (!host) {

@@ -21,6 +21,7 @@ export default class LabStatus extends XccCommand {
       const s = health.state
       this.printJson({
         schemaVersion: 1, name: flags.name, exists: health.exists, healthy: health.healthy, problems: health.problems,
+        ...(health.runningElsewhere ? {runningElsewhere: {xccHome: health.runningElsewhere}} : {}),
         ...(s ? {
           source: s.source, createdAt: s.createdAt, daemonPid: s.daemonPid ?? null, kubeconfig: s.kubeconfig,
           namespaces: {present: health.namespaces, expected: s.plan.namespaces.length},

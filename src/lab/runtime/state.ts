@@ -29,6 +29,8 @@ export interface LabState {
   readonly phase: 'building' | 'starting' | 'running'
   readonly plan: LabPlan
   readonly daemonPid?: number
+  /** the daemon's start time (/proc/<pid>/stat), so a reused pid is never taken for it */
+  readonly daemonStart?: string
   readonly clusters: readonly LabClusterState[]
   readonly kubeconfig: string
 }
