@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 
 import yaml from 'js-yaml'
 
-import {XccError} from '../core/errors.js'
+import {InterruptedError, XccError} from '../core/errors.js'
 import type {Model} from '../core/topology/model-types.js'
 import {compileLab} from './plan/compile.js'
 import {labNameProblem} from './plan/names.js'
@@ -36,7 +36,16 @@ export interface UpInput {
 
 const READY_TIMEOUT_MS = 30_000
 
-export async function labUp(input: UpInput, progress: Progress): Promise<LabState> {
+/**
+ * Builds the lab. `signal` is Ctrl-C/SIGTERM (cli/interrupt.ts): the build stops at the next step,
+ * everything built so far is removed (namespaces, processes, state, owner record) and the result
+ * is an InterruptedError (exit 130).
+ */
+export async function labUp(input: UpInput, progress: Progress, signal?: AbortSignal): Promise<LabState> {
+  const interrupted = (): InterruptedError => new InterruptedError(`interrupted: lab ${input.name} was not built, and nothing of it is left`)
+  const stop = (): void => {
+    if (signal?.aborted) throw interrupted()
+  }
   const dir = labDir(input.name)
   checkLabsDir({create: true})
   // a live lab of this name under another XCC_HOME owns the namespace names: refuse, touch nothing
@@ -52,6 +61,7 @@ export async function labUp(input: UpInput, progress: Progress): Promise<LabStat
     progress(`removing what is left of an earlier lab ${input.name}`)
     await labDown(input.name)
   }
+  stop()
   const claim = claimOwner(input.name, dir)
   if (!claim.claimed) throw takenError(input.name, claim.record)
   const plan = compileLab(input.model, input.name)
@@ -65,25 +75,31 @@ export async function labUp(input: UpInput, progress: Progress): Promise<LabStat
       throw homeError(dir, error)
     }
     writeAtomic(p.topology, input.topologyText)
-    await buildDataPlane(plan, progress)
+    stop()
+    await buildDataPlane(plan, progress, signal)
     progress('creating certificates')
     const pki = await createLabPki([...input.model.clusters.keys()])
     writeAtomic(p.pki, JSON.stringify(pki))
+    stop()
     progress(`starting the emulated Kubernetes API ${input.model.clusters.size === 1 ? 'server' : 'servers'} and the lab's processes`)
     const daemonPid = startDaemon(dir)
     // recorded at once, so that a failed or interrupted start still stops it
     const daemonStart = processRef(daemonPid)?.start
     writeState(dir, {...base, phase: 'starting', daemonPid, daemonStart})
     if (daemonStart) recordDaemon(input.name, dir, {pid: daemonPid, start: daemonStart})
-    const ready = await waitForReady(dir, daemonPid)
+    const ready = await waitForReady(dir, daemonPid, stop)
     const clusters: LabClusterState[] = ready.clusters.map((c) => ({name: c.name, context: c.name, port: c.port, server: `https://127.0.0.1:${c.port}`}))
     writeAtomic(p.kubeconfig, renderKubeconfig(clusters, pki))
     const state: LabState = {...base, phase: 'running', daemonPid, daemonStart, clusters}
+    stop()
     writeState(dir, state)
     return state
   } catch (error) {
-    progress('the lab did not come up: removing what was built')
+    progress(signal?.aborted ? 'interrupted: removing what was built' : 'the lab did not come up: removing what was built')
     await labDown(input.name).catch(() => {})
+    // a terminal's Ctrl-C also kills the `ip` or `sh` running at that moment, whose failure may
+    // arrive before the signal does: it is known to be an interrupt only after the cleanup
+    if (signal?.aborted || error instanceof InterruptedError) throw interrupted()
     if (error instanceof XccError) throw error
     throw new XccError(`xcc lab up failed: ${(error as Error).message}`, {exitCode: 3})
   }
@@ -120,9 +136,10 @@ interface Ready {
   readonly clusters: ReadonlyArray<{readonly name: string; readonly port: number}>
 }
 
-async function waitForReady(dir: string, pid: number): Promise<Ready> {
+async function waitForReady(dir: string, pid: number, stop: () => void): Promise<Ready> {
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (Date.now() < deadline) {
+    stop()
     if (existsSync(paths(dir).ready)) return JSON.parse(readFileSync(paths(dir).ready, 'utf8')) as Ready
     if (!isAlive(pid)) break
     await new Promise((resolve) => setTimeout(resolve, 25))

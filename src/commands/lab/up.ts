@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {listScenarios, scenarioPath} from '../../adapters/scenarios.js'
 import {readTopologyFile} from '../../adapters/topology-file.js'
 import {XccCommand} from '../../cli/base-command.js'
+import {interruptible} from '../../cli/interrupt.js'
 import {checkLabName, labUp} from '../../lab/lifecycle.js'
 import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
 import {LAB_UP_TOOLS, preflight} from '../../lab/runtime/preflight.js'
@@ -12,7 +13,9 @@ export default class LabUp extends XccCommand {
   static override summary = 'Build a topology as real Linux networking with emulated Kubernetes APIs (needs root).'
   static override description = `Creates one network namespace per VPC network, VM, GKE node and pod, wires them as GCP would (routes, peerings, firewalls, load balancers, SNAT), starts one emulated Kubernetes API server per cluster on 127.0.0.1 and writes a kubeconfig with one context per cluster. Nothing of the lab is connected to the host's network.
 
-Exit codes: 0 up, 2 bad input (unknown scenario, invalid topology, a lab of that name is running), 3 the machine cannot run it (not root, a tool missing).`
+Ctrl-C (or SIGTERM) while it builds removes what was built and exits 130.
+
+Exit codes: 0 up, 2 bad input (unknown scenario, invalid topology, a lab of that name is running), 3 the machine cannot run it (not root, a tool missing, XCC_HOME unusable), 130 interrupted.`
 
   static override examples = [
     '<%= config.bin %> lab up --scenario list',
@@ -40,7 +43,8 @@ Exit codes: 0 up, 2 bad input (unknown scenario, invalid topology, a lab of that
     preflight(LAB_UP_TOOLS)
     const started = Date.now()
     const progress = (m: string): void => void process.stderr.write(`${m}\n`)
-    const state = await labUp({name: flags.name, model, topologyText: text, source: flags.scenario ? `scenario ${flags.scenario}` : path}, progress)
+    const input = {name: flags.name, model, topologyText: text, source: flags.scenario ? `scenario ${flags.scenario}` : path}
+    const state = await interruptible((signal) => labUp(input, progress, signal), 'removing what the lab built')
     const elapsedMs = Date.now() - started
     if (flags.json) {
       this.printJson({

@@ -6,13 +6,21 @@
 import {existsSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
+import {InterruptedError} from '../../core/errors.js'
 import {belongsToLab} from '../plan/names.js'
 import type {LabPlan, NamespacePlan} from '../plan/types.js'
 import {exec, inParallel, run} from './exec.js'
 
 const PARALLEL = Math.max(4, Math.min(16, availableParallelism() * 4))
 
-export async function buildDataPlane(plan: LabPlan, progress: (message: string) => void = () => {}): Promise<void> {
+/**
+ * `signal` (Ctrl-C) stops the build between steps and between namespaces; what was created so far
+ * stays for the caller to remove (destroyDataPlane).
+ */
+export async function buildDataPlane(plan: LabPlan, progress: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
+  const stop = (): void => {
+    if (signal?.aborted) throw new InterruptedError()
+  }
   progress(`creating ${plan.namespaces.length} network namespaces`)
   await run('ip', ['-batch', '-'], {input: plan.namespaces.map((n) => `netns add ${n.name}\n`).join(''), what: 'creating the lab namespaces'})
   progress(`creating ${plan.links.length} links`)
@@ -22,9 +30,18 @@ export async function buildDataPlane(plan: LabPlan, progress: (message: string) 
     lines.push(`link add ${l.a.iface} type veth peer name ${l.b.iface} netns ${l.b.ns}`, `link set ${l.a.iface} alias ${l.alias}`)
     byNs.set(l.a.ns, lines)
   }
-  await inParallel([...byNs], PARALLEL, ([ns, lines]) => run('ip', ['-n', ns, '-batch', '-'], {input: `${lines.join('\n')}\n`, what: `creating links in ${ns}`}).then(() => undefined))
+  stop()
+  await inParallel([...byNs], PARALLEL, async ([ns, lines]) => {
+    stop()
+    await run('ip', ['-n', ns, '-batch', '-'], {input: `${lines.join('\n')}\n`, what: `creating links in ${ns}`})
+  })
+  stop()
   progress('configuring addresses, routes, sysctls and iptables')
-  await inParallel(plan.namespaces, PARALLEL, (n) => configure(n))
+  await inParallel(plan.namespaces, PARALLEL, async (n) => {
+    stop()
+    await configure(n)
+  })
+  stop()
 }
 
 const STAGE: Readonly<Record<string, number>> = {link: 0, addr: 1}
