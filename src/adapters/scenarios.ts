@@ -1,4 +1,8 @@
-/** The built-in lab scenarios: templates/scenarios/<name>.yaml, each a Topology reproducing a seed. */
+/**
+ * The built-in lab scenarios: templates/scenarios/<name>.yaml, each a Topology reproducing a seed,
+ * with the flow it is about in a `# flow:` comment (the topology schema is strict, and the flow is
+ * not part of the network).
+ */
 import {readFileSync, readdirSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
@@ -20,6 +24,17 @@ export function listScenarios(): ScenarioInfo[] {
     const doc = yaml.load(readFileSync(path, 'utf8')) as {metadata?: {description?: string}} | undefined
     return {name: file.replace(/\.yaml$/, ''), description: doc?.metadata?.description ?? '', path}
   })
+}
+
+/** The flow a topology is about, from its `# flow: --from <source> --to <destination>` comment line. */
+export interface Flow {
+  readonly from: string
+  readonly to: string
+}
+
+export function canonicalFlow(topologyText: string): Flow | undefined {
+  const match = /^# flow: --from (\S+) --to (\S+)[ \t]*$/m.exec(topologyText)
+  return match ? {from: match[1] as string, to: match[2] as string} : undefined
 }
 
 export function scenarioPath(name: string): string {

@@ -11,7 +11,20 @@ function hostSummary(state: LabState): string {
 
 const nameFlag = (name: string): string => (name === DEFAULT_LAB_NAME ? '' : ` --name ${name}`)
 
-export function renderLabUp(state: LabState, options: {elapsedMs: number; topologyFlag: string}): string {
+/** a word as a POSIX shell reads it back: quoted only when it has to be */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+export interface DoctorHint {
+  /** absolute path of the topology the lab was built from */
+  readonly topology: string
+  /** the flow the topology is about, if it names one; otherwise placeholders */
+  readonly flow?: {readonly from: string; readonly to: string}
+}
+
+export function renderLabUp(state: LabState, options: {elapsedMs: number; doctor: DoctorHint}): string {
+  const flow = options.doctor.flow ? `--from ${shellWord(options.doctor.flow.from)} --to ${shellWord(options.doctor.flow.to)}` : '--from <source> --to <destination>'
   const pod = Object.keys(state.plan.hosts).find((r) => r.startsWith('pod/'))
   const lines = [
     `Lab ${state.name} is up (${state.source}, ${hostSummary(state)}) in ${(options.elapsedMs / 1000).toFixed(1)} s.`,
@@ -22,7 +35,7 @@ export function renderLabUp(state: LabState, options: {elapsedMs: number; topolo
     `  export KUBECONFIG=${state.kubeconfig}`,
     ...(state.clusters[0] ? [`  kubectl --context ${state.clusters[0].context} get pods -A -o wide`] : []),
     ...(pod ? [`  xcc lab exec${nameFlag(state.name)} ${pod} -- ip addr`] : []),
-    `  xcc doctor --topology ${options.topologyFlag} --from <source> --to <destination>`,
+    `  xcc doctor --topology ${shellWord(options.doctor.topology)} ${flow}`,
     `  xcc lab down${nameFlag(state.name)}`,
     '',
   ]

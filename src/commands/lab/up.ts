@@ -1,12 +1,13 @@
 import {Flags} from '@oclif/core'
 
-import {listScenarios, scenarioPath} from '../../adapters/scenarios.js'
+import {canonicalFlow, listScenarios, scenarioPath} from '../../adapters/scenarios.js'
 import {readTopologyFile} from '../../adapters/topology-file.js'
 import {XccCommand} from '../../cli/base-command.js'
 import {interruptible} from '../../cli/interrupt.js'
 import {checkLabName, labUp} from '../../lab/lifecycle.js'
 import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
 import {LAB_UP_TOOLS, preflight} from '../../lab/runtime/preflight.js'
+import {labDir, paths} from '../../lab/runtime/state.js'
 import {renderLabUp} from '../../render/lab-text.js'
 
 export default class LabUp extends XccCommand {
@@ -52,6 +53,10 @@ Exit codes: 0 up, 2 bad input (unknown scenario, invalid topology, a lab of that
         clusters: state.clusters.map(({name, context, server}) => ({name, context, server})),
         hosts: Object.fromEntries(Object.entries(state.plan.hosts).map(([ref, h]) => [ref, {namespace: h.ns, ...(h.address ? {address: h.address} : {})}])),
       })
-    } else process.stdout.write(renderLabUp(state, {elapsedMs, topologyFlag: flags.scenario ? `templates/scenarios/${flags.scenario}.yaml` : path}))
+    } else {
+      // the lab's own copy, by absolute path: runnable from any directory, and exactly what was built
+      const flow = canonicalFlow(text)
+      process.stdout.write(renderLabUp(state, {elapsedMs, doctor: {topology: paths(labDir(state.name)).topology, ...(flow ? {flow} : {})}}))
+    }
   }
 }
