@@ -48,9 +48,11 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
   }
   const dir = labDir(input.name)
   checkLabsDir({create: true})
-  // a live lab of this name under another XCC_HOME owns the namespace names: refuse, touch nothing
+  // a live lab of this name under another XCC_HOME owns the namespace names, and an `up` of this
+  // home still building owns them too: refuse, touch nothing (an unhealthy lab of this home is rebuilt)
   const owner = readOwner(input.name)
-  if (owner && owner.stateDir !== dir && ownerAlive(owner)) throw takenError(input.name, owner)
+  const building = owner !== undefined && owner.up.pid !== process.pid && isRunning(owner.up)
+  if (owner && (owner.stateDir !== dir ? ownerAlive(owner) : building)) throw takenError(input.name, owner)
   const previous = readState(dir)
   if (previous && (await labHealth(input.name)).healthy) {
     throw new XccError(`lab ${input.name} is already running (${previous.source}, since ${previous.createdAt})`, {

@@ -120,21 +120,30 @@ describe('xcc lab: one name, two XCC_HOME directories', () => {
     assert.equal(cli.run(a, ['lab', 'status', '--name', lab]).status, 0)
   })
 
-  it('a lab still being built owns its name: an up under another home at the same time is refused', async () => {
-    assert.equal(cli.run(a, ['lab', 'down', '--name', lab]).status, 0)
-    assert.equal(existsSync(record), false, 'down removes the record')
-    const first = spawn(process.execPath, [join(ROOT, 'bin/run.js'), 'lab', 'up', '--scenario', 'gateways-missing-snat', '--name', lab], {cwd: ROOT, env: {...process.env, XCC_HOME: a}, stdio: ['ignore', 'ignore', 'pipe']})
-    let stderr = ''
-    first.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const exited = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)))
-    const deadline = Date.now() + 20_000
-    while (!/creating \d+ network namespaces/.test(stderr) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-    assert.match(stderr, /creating \d+ network namespaces/, 'the first up started building')
-    const second = cli.run(b, ['lab', 'up', ...SCENARIO, '--name', lab])
-    assert.equal(second.status, 2, second.stderr)
-    assert.match(second.stderr, new RegExp(`lab ${lab} is already running under XCC_HOME ${a} \\((being built since|scenario gateways-missing-snat)`))
-    assert.equal(await exited, 0, stderr)
-    assert.equal(cli.run(a, ['lab', 'status', '--name', lab]).status, 0, 'the first lab came up whole')
+  for (const [where, home] of [['another home', () => b], ['the same home', () => a]] as const) {
+    it(`a lab still being built owns its name: an up under ${where} at the same time is refused`, async () => {
+      assert.equal(cli.run(a, ['lab', 'down', '--name', lab]).status, 0)
+      assert.equal(existsSync(record), false, 'down removes the record')
+      const first = spawn(process.execPath, [join(ROOT, 'bin/run.js'), 'lab', 'up', '--scenario', 'gateways-missing-snat', '--name', lab], {cwd: ROOT, env: {...process.env, XCC_HOME: a}, stdio: ['ignore', 'ignore', 'pipe']})
+      let stderr = ''
+      first.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+      const exited = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)))
+      const deadline = Date.now() + 20_000
+      while (!/creating \d+ network namespaces/.test(stderr) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+      assert.match(stderr, /creating \d+ network namespaces/, 'the first up started building')
+      // held mid-build (SIGSTOP), so that the second up surely meets a lab being built
+      first.kill('SIGSTOP')
+      const second = cli.run(home(), ['lab', 'up', ...SCENARIO, '--name', lab])
+      first.kill('SIGCONT')
+      assert.equal(second.status, 2, second.stderr)
+      assert.match(second.stderr, new RegExp(`lab ${lab} is already running under XCC_HOME ${a} \\(being built since `))
+      assert.doesNotMatch(second.stderr, /removing what is left/)
+      assert.equal(await exited, 0, stderr)
+      assert.equal(cli.run(a, ['lab', 'status', '--name', lab]).status, 0, 'the first lab came up whole')
+    })
+  }
+
+  it('down removes the lab and its record', () => {
     assert.equal(cli.run(a, ['lab', 'down', '--name', lab]).status, 0)
     assert.deepEqual(namespacesOf(lab), [])
     assert.equal(existsSync(record), false)
