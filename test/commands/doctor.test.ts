@@ -98,7 +98,8 @@ describe('xcc doctor (CLI)', () => {
   it('an unknown command is a usage error (exit 2)', () => {
     const r = xcc(['doctr'])
     assert.equal(r.status, 2)
-    assert.match(r.stderr, /command doctr not found/)
+    assert.match(r.stderr, /unknown command "doctr"/)
+    assert.match(r.stderr, /did you mean xcc doctor\b/)
   })
 
   it('--version and doctor --help work and exit 0', () => {
