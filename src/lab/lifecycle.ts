@@ -13,7 +13,7 @@ import {InterruptedError, XccError} from '../core/errors.js'
 import type {Model} from '../core/topology/model-types.js'
 import {compileLab} from './plan/compile.js'
 import {labNameProblem} from './plan/names.js'
-import {buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
+import {RulesRefusedError, buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
 import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
 import {type OwnerRecord, type ProcessRef, claimOwner, daemonRef, isRunning, ownedElsewhere, ownerAlive, processRef, readOwner, recordDaemon, releaseOwner, xccHomeOf} from './runtime/owner.js'
@@ -102,6 +102,7 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
     // a terminal's Ctrl-C also kills the `ip` or `sh` running at that moment, whose failure may
     // arrive before the signal does: it is known to be an interrupt only after the cleanup
     if (signal?.aborted || error instanceof InterruptedError) throw interrupted()
+    if (error instanceof RulesRefusedError) throw new XccError(`${input.source}: ${error.message}`, {exitCode: 2, ...(error.hint ? {hint: error.hint} : {})})
     if (error instanceof XccError) throw error
     throw new XccError(`xcc lab up failed: ${(error as Error).message}`, {exitCode: 3})
   }

@@ -97,6 +97,8 @@ export interface GuestFacts {
   readonly rulesText?: string
   /** what the rules came from, for messages */
   readonly rulesOrigin: 'none' | 'guest.iptables' | 'node.iptables' | 'derived'
+  /** the YAML path of rules the topology gives (not derived ones), e.g. `instances[2].guest.iptables` */
+  readonly rulesPath?: string
   /** what the guest serves; undefined = unknown, assume served */
   readonly listen?: GuestSpec['listen']
 }

@@ -131,6 +131,7 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
           ruleset: parseRules(text, origin === 'derived' ? `node/${n.name} rules derived from masquerade and services` : `node/${n.name} iptables`, `clusters[${ci}].nodes[${ni}].iptables`),
           rulesOrigin: origin,
           rulesText: text,
+          ...(origin === 'derived' ? {} : {rulesPath: `clusters[${ci}].nodes[${ni}].iptables`}),
         },
         cluster: c.name,
       })
@@ -153,7 +154,10 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
       guest: {
         ipForward: m.guest.ipForward, routes, listen: m.guest.listen,
         rulesOrigin: m.guest.iptables === undefined ? 'none' : 'guest.iptables',
-        ...(m.guest.iptables === undefined ? {} : {rulesText: m.guest.iptables, ruleset: parseRules(m.guest.iptables, `instance/${m.name} guest iptables`, `instances[${mi}].guest.iptables`)}),
+        ...(m.guest.iptables === undefined ? {} : {
+          rulesText: m.guest.iptables, rulesPath: `instances[${mi}].guest.iptables`,
+          ruleset: parseRules(m.guest.iptables, `instance/${m.name} guest iptables`, `instances[${mi}].guest.iptables`),
+        }),
       },
     })
   })

@@ -53,6 +53,7 @@ export function compileInstance(ctx: PlanContext, host: InstanceFacts): {ns: Nam
         ['net.ipv4.conf.all.rp_filter', '0'], ['net.ipv4.conf.default.rp_filter', '0'],
       ],
       ...(host.guest.rulesText ? {iptables: kernelRules(node ? guardVips(ctx, host, host.guest.rulesText) : host.guest.rulesText)} : {}),
+      ...(host.guest.rulesText && host.guest.rulesPath ? {iptablesPath: host.guest.rulesPath} : {}),
     },
     links,
   }

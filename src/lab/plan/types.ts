@@ -17,6 +17,8 @@ export interface NamespacePlan {
   readonly sysctls: ReadonlyArray<readonly [string, string]>
   /** iptables-restore text (nat and filter), when the namespace has rules */
   readonly iptables?: string
+  /** the YAML path of those rules when the topology gave them (a kernel refusal is then bad input) */
+  readonly iptablesPath?: string
 }
 
 export interface LinkEnd {

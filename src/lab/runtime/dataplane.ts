@@ -6,7 +6,7 @@
 import {existsSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
-import {InterruptedError} from '../../core/errors.js'
+import {InterruptedError, XccError} from '../../core/errors.js'
 import {belongsToLab} from '../plan/names.js'
 import type {LabPlan, NamespacePlan} from '../plan/types.js'
 import {exec, inParallel, run} from './exec.js'
@@ -51,15 +51,30 @@ export function orderIpLines(lines: readonly string[]): string[] {
   return lines.map((line, i) => ({line, i, stage: STAGE[line.split(' ')[0] ?? ''] ?? 2})).sort((a, b) => a.stage - b.stage || a.i - b.i).map((e) => e.line)
 }
 
-/** One shell inside the namespace: ip batch, sysctls, iptables-restore. */
+/** One shell inside the namespace for its ip batch and sysctls, then its iptables. */
 async function configure(n: NamespacePlan): Promise<void> {
   const script = [
     'set -e',
     `ip -batch - <<'XCC_EOF'\n${orderIpLines(['link set lo up', ...n.ip]).join('\n')}\nXCC_EOF`,
     ...(n.sysctls.length ? [`sysctl -qw ${n.sysctls.map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
-    ...(n.iptables ? [`iptables-restore -w 10 <<'XCC_EOF'\n${n.iptables.trimEnd()}\nXCC_EOF`] : []),
   ].join('\n')
   await run('ip', ['netns', 'exec', n.name, 'sh', '-c', script], {what: `configuring ${n.ref} (${n.name})`, timeoutMs: 60_000})
+  if (n.iptables === undefined) return
+  const restored = await exec('ip', ['netns', 'exec', n.name, 'iptables-restore', '-w', '10'], {input: `${n.iptables.trimEnd()}\n`, timeoutMs: 60_000})
+  if (restored.code === 0) return
+  const why = (restored.stderr.trim() || restored.stdout.trim()).split('\n').filter(Boolean).slice(-3).join('; ')
+  // rules the topology gave that the kernel refuses are bad input (exit 2), not a broken machine
+  if (n.iptablesPath) throw new RulesRefusedError(n.iptablesPath, n.ref, why)
+  throw new Error(`restoring the iptables of ${n.ref} (${n.name}) failed (exit ${restored.code ?? 'killed'}): ${why}`)
+}
+
+/** The kernel's iptables-restore refuses rules of the topology (a match or target it does not have). */
+export class RulesRefusedError extends XccError {
+  constructor(readonly path: string, ref: string, why: string) {
+    super(`${path}: the kernel's iptables-restore refuses the rules of ${ref}: ${why}`, {
+      exitCode: 2, hint: 'fix those rules (iptables-restore --test checks a file without applying it); xcc doctor --topology analyses them as written',
+    })
+  }
 }
 
 /** The lab's namespaces that exist right now (also those of a half-built or crashed lab). */
