@@ -23,8 +23,6 @@ const LAB = `mq${process.pid}`
 const KUBECONFIG = join(HOME, 'labs', LAB, 'kubeconfig')
 const NODE = 'gke-frontend-cluster-default-pool-d65237bb-1c6s'
 const NODE_IP = '10.209.0.2'
-/** the backend node's address on its pod bridge (first address of its pod range 10.56.0.0/24) */
-const BACKEND_NODE_BRIDGE = '10.56.0.1'
 const ILB = ['--to', '10.193.0.3:32191', '--to-context', 'backend']
 
 const env = {...process.env, XCC_HOME: HOME, KUBECONFIG, NO_COLOR: '1'}
@@ -161,7 +159,7 @@ describe('xcc masquerade on the lab', () => {
     assert.equal(fixed.verdict, 'reachable')
     assert.ok(arrivesFromNode(fixed), 'the SYN arrives at the backend from the frontend node address')
     assert.equal(staticDoctor('peered-vpcs-missing-snat', 0, natRules()).verdict, 'reachable', 'the static doctor agrees with a fresh snapshot of the node rules')
-    assert.equal(echoClient(), BACKEND_NODE_BRIDGE, 'the echo server answers and sees a node address, not the pod address')
+    assert.equal(echoClient(), NODE_IP, 'the echo server answers and sees the frontend node\'s address, not the pod address (externalTrafficPolicy: Local keeps it)')
     assert.deepEqual(list(0).nodes.map((n) => n.cidrs.map((c) => c.decision)), [['masquerade']])
 
     const remove = JSON.parse(ok(xcc(['masquerade', 'remove', '--context', 'frontend', '--cidr', '10.193.0.0/16', '--json']), 0, 'remove').stdout) as {applied: Array<{action: string; rolledOut?: boolean}>}
@@ -262,7 +260,7 @@ describe('xcc masquerade on the lab', () => {
     assert.equal(fixed.verdict, 'reachable')
     assert.ok(arrivesFromNode(fixed), 'the SYN arrives at the backend from the frontend node address')
     assert.equal(staticDoctor('peered-vpcs-ip-masq-agent', 0, natRules()).verdict, 'reachable')
-    assert.equal(echoClient(), BACKEND_NODE_BRIDGE)
+    assert.equal(echoClient(), NODE_IP)
 
     const again = JSON.parse(ok(runFix(fix, ['--json']), 0, 'add again').stdout) as {applied: unknown[]}
     assert.deepEqual(again.applied, [], 'the second add changes nothing')

@@ -22,7 +22,8 @@ function capture(at: string, lines: readonly string[]): CaptureObservation {
 
 const probe = (result: ProbeObservation['result']): ProbeObservation => ({at: 'frontend/default/xcc-probe-abc123', node: SRC_NODE, mode: 'pod', src: '10.132.0.10', srcPort: 45000, dst: '10.193.0.3', dstPort: 32191, result})
 
-// what the lab shows for seed 001: the SYN leaves with the pod address, the backend answers, the answer never comes back
+// what the lab shows for seed 001: the SYN leaves with the pod address, the backend answers (externalTrafficPolicy:
+// Local, so the backend pod sees the pod address too), the answer never comes back
 const seedSource = capture(`node/${SRC_NODE}`, [
   '1.00 cbr0 In  IP 10.132.0.10.45000 > 10.193.0.3.32191: Flags [S], seq 1, win 1, length 0',
   '1.00 eth0 Out IP 10.132.0.10.45000 > 10.193.0.3.32191: Flags [S], seq 1, win 1, length 0',
@@ -30,8 +31,8 @@ const seedSource = capture(`node/${SRC_NODE}`, [
 ])
 const seedDestination = capture(`node/${DST_NODE}`, [
   '1.01 eth0 In  IP 10.132.0.10.45000 > 10.193.0.3.32191: Flags [S], seq 1, win 1, length 0',
-  '1.01 cbr0 Out IP 10.56.0.1.45000 > 10.56.0.5.80: Flags [S], seq 1, win 1, length 0',
-  '1.01 cbr0 In  IP 10.56.0.5.80 > 10.56.0.1.45000: Flags [S.], seq 9, ack 2, win 1, length 0',
+  '1.01 cbr0 Out IP 10.132.0.10.45000 > 10.56.0.5.80: Flags [S], seq 1, win 1, length 0',
+  '1.01 cbr0 In  IP 10.56.0.5.80 > 10.132.0.10.45000: Flags [S.], seq 9, ack 2, win 1, length 0',
   '1.01 eth0 Out IP 10.193.0.3.32191 > 10.132.0.10.45000: Flags [S.], seq 9, ack 2, win 1, length 0',
 ])
 
@@ -102,7 +103,7 @@ describe('observation against the --topology prediction', () => {
     const e = expectationsOf(predicted.paths[0] as never).map((x) => `${x.direction} ${x.way} ${x.host} ${x.packet.src}`)
     assert.deepEqual(e, [
       `forward In node/${SRC_NODE} 10.132.0.11`, `forward Out node/${SRC_NODE} 10.132.0.11`,
-      `forward In node/${DST_NODE} 10.132.0.11`, `forward Out node/${DST_NODE} 10.56.0.1`,
+      `forward In node/${DST_NODE} 10.132.0.11`, `forward Out node/${DST_NODE} 10.132.0.11`,
       `return In node/${DST_NODE} 10.56.0.5`, `return Out node/${DST_NODE} 10.193.0.3`,
     ])
   })
