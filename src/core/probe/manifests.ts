@@ -10,8 +10,11 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
 export const MANAGED_BY = 'xcc'
 export const RUN_ID_LABEL = 'xcc.dev/run-id'
 export const ROLE_LABEL = 'xcc.dev/role'
-/** every pod xcc creates matches this selector (`xcc doctor cleanup`) */
-export const OWNED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`
+/**
+ * every pod an xcc run creates matches this selector (`xcc doctor cleanup`); the pods of xcc's
+ * masquerade DaemonSet are managed by xcc too, but carry no run id: their DaemonSet owns them
+ */
+export const OWNED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY},${RUN_ID_LABEL}`
 /** the image used when --image is not given: public, with tcpdump, iptables and curl */
 export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13'
 /** the loopback port the capture's sanity connection attempts go to (nothing listens there) */

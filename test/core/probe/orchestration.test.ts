@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {InterruptedError, XccError} from '../../../src/core/errors.js'
+import {buildXccDaemonSet} from '../../../src/core/masquerade/daemonset.js'
+import {cidr} from '../../../src/core/net/ipv4.js'
 import {cleanupLeftovers} from '../../../src/core/probe/cleanup.js'
 import {MANAGED_BY_LABEL, RUN_ID_LABEL, buildCapturePod, buildProbePod} from '../../../src/core/probe/manifests.js'
 import {checkAccess, checkPodSecurity, podAccess} from '../../../src/core/probe/preflight.js'
@@ -29,8 +31,10 @@ class FakeCluster implements KubeCluster {
   async getPod(namespace: string, name: string) {
     return this.pods.get(`${namespace}/${name}`)
   }
+  /** equality and existence requirements, as the API server reads a label selector */
   async listPods(_namespace: string | undefined, selector?: string) {
-    return [...this.pods.values()].filter((p) => !selector || p.metadata.labels?.[MANAGED_BY_LABEL] === 'xcc')
+    const wanted = (selector ?? '').split(',').filter(Boolean).map((r) => r.split('='))
+    return [...this.pods.values()].filter((p) => wanted.every(([key, value]) => (value === undefined ? p.metadata.labels?.[key as string] !== undefined : p.metadata.labels?.[key as string] === value)))
   }
   async createPod(namespace: string, pod: KubePod) {
     if (this.options.failCreate?.(pod.metadata.name)) throw new XccError(`cannot create ${pod.metadata.name}`, {exitCode: 3})
@@ -182,15 +186,18 @@ describe('the run removes what it created', () => {
 })
 
 describe('cleanup by label', () => {
-  it('removes only pods labelled managed-by=xcc, and nothing on a dry run', async () => {
+  it('removes only pods of xcc runs (managed-by=xcc with a run id), never the masquerade DaemonSet\'s, and nothing on a dry run', async () => {
     const cluster = new FakeCluster('ctx')
     await cluster.createPod('default', buildProbePod({runId: 'abcdef01', node: 'n', image: 'i', target: {dst: '1.1.1.1', port: 1, seconds: 1, mode: 'tcp', sourcePort: 45000}, scripts}))
     await cluster.createPod('default', {metadata: {name: 'users-pod'}, spec: {containers: [{name: 'c', image: 'i'}]}})
+    // a pod of the xcc-masquerade DaemonSet: managed by xcc, but its DaemonSet owns it (no run id)
+    const daemonSetPod = buildXccDaemonSet({namespace: 'kube-system', cidrs: [cidr('10.193.0.0/16')], image: 'i', script: 'true', resyncSeconds: 30}).spec.template
+    await cluster.createPod('kube-system', {...daemonSetPod, metadata: {...daemonSetPod.metadata, name: 'xcc-masquerade-abcde'}})
     assert.equal((await cleanupLeftovers([cluster], {dryRun: true, clock: fakeClock()})).length, 1)
-    assert.equal(cluster.pods.size, 2)
+    assert.equal(cluster.pods.size, 3)
     const removed = await cleanupLeftovers([cluster], {dryRun: false, clock: fakeClock()})
     assert.deepEqual(removed.map((r) => [r.name, r.removed, r.runId]), [['xcc-probe-abcdef01', true, 'abcdef01']])
-    assert.deepEqual([...cluster.pods.keys()], ['default/users-pod'])
+    assert.deepEqual([...cluster.pods.keys()].sort(), ['default/users-pod', 'kube-system/xcc-masquerade-abcde'])
     await assert.rejects(cleanupLeftovers([cluster], {dryRun: true, runId: 'NOT-HEX', clock: fakeClock()}), /not a run id/)
   })
 })
