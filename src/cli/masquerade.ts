@@ -81,13 +81,13 @@ export async function runMasqueradeAdd(flags: WriteFlags & {cidr: readonly strin
   return execute(cluster, plan, flags, timeoutMs)
 }
 
-export async function runMasqueradeRemove(flags: WriteFlags & {cidr?: readonly string[]; all: boolean}): Promise<WriteResult> {
+export async function runMasqueradeRemove(flags: WriteFlags & {cidr?: readonly string[]; all: boolean; force: boolean}): Promise<WriteResult> {
   if (flags.all === (flags.cidr !== undefined && flags.cidr.length > 0)) throw new XccError('give --cidr <cidr>… or --all', {hint: 'xcc masquerade remove --context <ctx> --cidr 10.193.0.0/16, or --all to undo everything xcc did in that context'})
   const cidrs = flags.all ? 'all' as const : parseMasqueradeCidrs(flags.cidr ?? [])
   checkOutput(flags)
   const timeoutMs = rolloutTimeoutMs(flags)
   const {cluster, state} = await openState(flags)
-  const plan = planRemove(state, cidrs, loadMasqueradeScripts().daemon)
+  const plan = planRemove(state, cidrs, loadMasqueradeScripts().daemon, {force: flags.force})
   return execute(cluster, plan, flags, timeoutMs)
 }
 

@@ -18,6 +18,7 @@ export default class MasqueradeRemove extends XccCommand {
     context: Flags.string({description: 'Kube context of the cluster.', required: true, helpValue: 'CONTEXT'}),
     cidr: Flags.string({description: 'Range(s) to stop masquerading, comma-separated or repeated.', multiple: true, helpValue: 'CIDR', exclusive: ['all']}),
     all: Flags.boolean({description: 'Remove every range xcc masquerades in the context.', default: false}),
+    force: Flags.boolean({description: 'When the ip-masq-agent ConfigMap was edited since xcc changed it: give the removed ranges back to its list as it is now.', default: false}),
     'dry-run': Flags.boolean({description: 'Print the change (a diff, or the manifests with -o yaml); change nothing.', default: false}),
     output: Flags.string({char: 'o', description: 'With --dry-run: diff (default) or yaml.', helpValue: 'FORMAT'}),
     timeout: Flags.string({description: 'How long to wait for the DaemonSet pods to stop or roll.', default: '2m', helpValue: 'DURATION'}),

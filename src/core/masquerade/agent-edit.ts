@@ -14,7 +14,7 @@
 import {dump} from 'js-yaml'
 
 import {XccError} from '../errors.js'
-import {type Cidr, cidr, cidrsOverlap, formatCidr, subtractCidrs} from '../net/ipv4.js'
+import {type Cidr, cidr, cidrContains, cidrsOverlap, formatCidr, subtractCidrs} from '../net/ipv4.js'
 import type {KubeConfigMap} from '../ports.js'
 import {MANAGED_BY, MANAGED_BY_LABEL} from '../probe/manifests.js'
 import {AGENT_YAML, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from './agent-config.js'
@@ -170,7 +170,7 @@ function checkNotEdited(input: EditInput, original: Original, managed: readonly 
   const now = parsed(input.configMap.data?.[CONFIG_KEY], input.flags, 'now').config.nonMasqueradeCIDRs
   if (!sameList(list, now)) {
     throw new XccError(`ConfigMap ${where}: nonMasqueradeCIDRs was edited after xcc masqueraded ${managed.join(',')}, so xcc cannot tell which entries to restore`, {
-      hint: 'run again with --force to take the ConfigMap as it is now as the state to restore (its current list is kept as the base)',
+      hint: 'run again with --force to take the list as it is now as the base (add: the ranges xcc masquerades are cut out of it; remove: the removed ranges are given back to it)',
     })
   }
 }
@@ -206,7 +206,30 @@ export function planAgentRemove(input: EditInput, remove: readonly Cidr[] | 'all
     }
   }
   if (managed.length === 0) return {...(input.configMap ? {before: input.configMap, after: input.configMap} : {}), changed: false, cidrs: [], alreadyMasqueraded: []}
-  checkNotEdited(input, original, managed)
   const removeText = remove === 'all' ? managed : remove.map(formatCidr)
+  if (input.force && input.configMap) return forcedRemove(input.configMap, input, managed, removeText)
+  checkNotEdited(input, original, managed)
   return edit(input, original, managed.filter((m) => !removeText.includes(m)), [])
+}
+
+/**
+ * `remove --force` on a list edited since xcc wrote it: the list as it is now is the base, the
+ * removed ranges go back into it (unless a listed block holds them already), and xcc's record of
+ * what to restore becomes that list with the ranges it still manages given back too.
+ */
+function forcedRemove(cm: KubeConfigMap, input: EditInput, managed: readonly string[], removeText: readonly string[]): AgentEdit {
+  const now = parsed(cm.data?.[CONFIG_KEY], input.flags, 'now')
+  const listed = nonMasqueradeRanges(now.config)
+  const back = (texts: readonly string[]): string[] => texts.filter((t) => !listed.some((l) => cidrContains(l, cidr(t))))
+  const left = managed.filter((m) => !removeText.includes(m))
+  const json = (cm.data?.[CONFIG_KEY] ?? '').trimStart().startsWith('{')
+  const text = renderConfig(now.fields, [...now.config.nonMasqueradeCIDRs, ...back(removeText)], json)
+  const check = parseAgentConfig(text, input.flags)
+  const errors = check.ok ? validateAgentConfig(check.config, input.flags) : [check.error]
+  if (errors.length > 0) throw new XccError(`the ip-masq-agent would reject the new config of ${where}, so xcc does not write it (SNAT-04): ${errors.join('; ')}`)
+  const original: Original = {existed: true, config: left.length > 0 ? renderConfig(now.fields, [...now.config.nonMasqueradeCIDRs, ...back(removeText), ...back(left)], json) : text}
+  const meta = managedMeta(cm, original, left)
+  const after: KubeConfigMap = {apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, data: {...(cm.data ?? {}), [CONFIG_KEY]: text}}
+  const changed = cm.data?.[CONFIG_KEY] !== text || JSON.stringify(cm.metadata.annotations ?? {}) !== JSON.stringify(meta.annotations ?? {})
+  return {before: cm, after, changed, cidrs: left, alreadyMasqueraded: []}
 }

@@ -102,7 +102,7 @@ export function planAdd(state: MasqueradeState, add: readonly Cidr[], options: A
 }
 
 /** `script`: the DaemonSet's script, for a DaemonSet that keeps some ranges (its image stays as it runs) */
-export function planRemove(state: MasqueradeState, remove: readonly Cidr[] | 'all', script: string): MasqueradePlan {
+export function planRemove(state: MasqueradeState, remove: readonly Cidr[] | 'all', script: string, options: {force?: boolean} = {}): MasqueradePlan {
   const inDaemonSet = state.xccDaemonSet ? daemonSetCidrs(state.xccDaemonSet) : []
   const inConfigMap = configMapCidrs(state.agentConfigMap)
   const texts = remove === 'all' ? [...inDaemonSet, ...inConfigMap] : remove.map(formatCidr)
@@ -122,7 +122,7 @@ export function planRemove(state: MasqueradeState, remove: readonly Cidr[] | 'al
   }
   if (inConfigMap.length > 0 && state.agentConfigMap) {
     const mine = texts.filter((t) => inConfigMap.includes(t))
-    const edit = planAgentRemove({configMap: state.agentConfigMap, flags: agentFlagsOf(state), force: false}, mine.length === inConfigMap.length ? 'all' : mine.map((m) => cidr(m)))
+    const edit = planAgentRemove({configMap: state.agentConfigMap, flags: agentFlagsOf(state), force: options.force ?? false}, mine.length === inConfigMap.length ? 'all' : mine.map((m) => cidr(m)))
     left.push(...edit.cidrs)
     if (!state.xccDaemonSet || mine.length > 0) mode = 'ip-masq-agent'
     changes.push(agentChange(state, edit))

@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {dump} from 'js-yaml'
+
 import {XccError} from '../../../src/core/errors.js'
 import {type AgentFlags, GKE_AGENT_FLAGS, defaultAgentConfig, parseAgentConfig, validateAgentConfig} from '../../../src/core/masquerade/agent-config.js'
 import {type AgentEdit, ORIGINAL_ANNOTATION, planAgentAdd, planAgentRemove} from '../../../src/core/masquerade/agent-edit.js'
@@ -409,6 +411,43 @@ describe('planAgentRemove', () => {
     assert.equal(r.changed, false)
     assert.equal(r.after, cm)
     assert.equal(remove(undefined, 'all').changed, false)
+  })
+})
+
+describe('planAgentRemove on a list edited since xcc wrote it', () => {
+  const forced = (cm: KubeConfigMap, ranges: readonly string[] | 'all'): AgentEdit =>
+    planAgentRemove({configMap: cm, flags: GKE_AGENT_FLAGS, force: true}, ranges === 'all' ? 'all' : ranges.map((r) => cidr(r)))
+  /** xcc masquerades 10.193.0.0/16 and 10.194.0.0/16, then someone drops 172.16.0.0/12 from the list by hand */
+  const edited = (): KubeConfigMap => {
+    const after = add(configMap('nonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12]\n'), ['10.193.0.0/16', '10.194.0.0/16']).after as KubeConfigMap
+    const list = listOf({after, changed: true, cidrs: [], alreadyMasqueraded: []}).filter((c) => c !== '172.16.0.0/12')
+    return {...after, data: {config: dump({nonMasqueradeCIDRs: list})}}
+  }
+
+  it('is refused without --force, naming the ranges and saying what --force does', () => {
+    assert.throws(() => remove(edited(), 'all'), (e: XccError) => /was edited after xcc masqueraded 10\.193\.0\.0\/16,10\.194\.0\.0\/16/.test(e.message) && /--force/.test(e.hint ?? ''))
+  })
+
+  it('--force gives the removed ranges back to the list as it is now and keeps the hand edit (SNAT-06 membership)', () => {
+    const cm = edited()
+    const before = listOf({after: cm, changed: true, cidrs: [], alreadyMasqueraded: []})
+    const r = forced(cm, 'all')
+    assert.deepEqual(r.cidrs, [])
+    const after = listOf(r)
+    assertMembership([...before, '10.193.0.0/16', '10.194.0.0/16'], after, [], 7)
+    assert.ok(!inAny(after.map((c) => cidr(c)), 0xac100001), 'the hand edit (172.16/12 masqueraded) stays')
+    assert.equal(r.after?.metadata.annotations?.[ORIGINAL_ANNOTATION], undefined, 'nothing is managed any more: no bookkeeping left')
+  })
+
+  it('--force on one range keeps the other managed, and a later plain remove of it restores the list without it', () => {
+    const r = forced(edited(), ['10.193.0.0/16'])
+    assert.deepEqual(r.cidrs, ['10.194.0.0/16'])
+    const after = r.after as KubeConfigMap
+    assert.ok(inAny(listOf(r).map((c) => cidr(c)), 0x0ac10001), '10.193.0.1 is unmasqueraded again')
+    assert.ok(!inAny(listOf(r).map((c) => cidr(c)), 0x0ac20001), '10.194.0.1 is still masqueraded')
+    const rest = remove({...after, metadata: {...after.metadata, resourceVersion: '4712'}}, 'all')
+    assert.ok(inAny(listOf(rest).map((c) => cidr(c)), 0x0ac20001), 'then 10.194.0.1 is unmasqueraded again too')
+    assert.ok(!inAny(listOf(rest).map((c) => cidr(c)), 0xac100001), 'and the hand edit still stands')
   })
 })
 
