@@ -152,8 +152,9 @@ describe('xcc doctor on live clusters (the lab)', () => {
   })
 
   it('says where live observation contradicts the --topology file, naming the step', async () => {
-    // the file says the node masquerades (seed 001 fixed); the lab runs seed 001 as it failed
-    const r = doctor(['--live', '--topology', 'templates/scenarios/peered-vpcs-fixed-snat.yaml', '--from', 'frontend', '--to', '10.193.0.3:32191', '--to-context', 'backend'], 1)
+    // the file says the node masquerades (seed 001 fixed); the lab runs seed 001 as it failed.
+    // No --live: --to-context is a flag of probes, so the file is checked against the clusters.
+    const r = doctor(['--topology', 'templates/scenarios/peered-vpcs-fixed-snat.yaml', '--from', 'frontend', '--to', '10.193.0.3:32191', '--to-context', 'backend'], 1)
     assert.equal(r.verdict, 'unreachable')
     const contradiction = r.findings.find((f) => f.check === 'probe.matches-prediction')
     assert.equal(contradiction?.status, 'fail')
@@ -216,6 +217,15 @@ describe('xcc doctor on live clusters (the lab)', () => {
     await assertNoPodsLeft()
   })
 
+  it('the same without a topology: the Service\'s annotations and the nodes\' region labels tell it (SVC-01, SVC-02, ILB-03)', async () => {
+    const r = doctor(['--from', 'a', '--to', 'b/default/server'], 1)
+    assert.equal(r.verdict, 'unreachable')
+    assert.equal(r.diagnosis?.code, 'FORWARDING_RULE_REGION_MISMATCH')
+    assert.ok(r.diagnosis?.evidence.some((e) => /service default\/server \(context b\): an internal load balancer/.test(e)))
+    assert.ok(r.diagnosis?.fix.some((f) => /kubectl --context b -n default annotate service server networking\.gke\.io\/internal-load-balancer-allow-global-access=true/.test(f)))
+    await assertNoPodsLeft()
+  })
+
   it('--keep keeps the pods; xcc doctor cleanup removes them by label', async () => {
     const r = doctor(['--from', 'a', '--to', 'b/default/server', '--keep'], 1)
     assert.ok(r.observations.cleanup.kept.length >= 2)
@@ -252,7 +262,9 @@ describe('xcc doctor on live clusters (the lab)', () => {
       [['--from', 'a', '--to', '10.0.0.1:80', '--timeout', 'soon'], /--timeout soon: not a duration/],
       [['--from', 'a', '--to', 'b/default/nope'], /no such service in context "b"/],
       [['--from', 'a', '--to', '10.0.0.1:80', '--node', 'nope'], /--node nope: context "a" has no such node/],
-      [['--topology', 'templates/scenarios/ilb-cross-region-no-global-access.yaml', '--from', 'a', '--to', '10.0.0.1:80', '--keep'], /add --live/],
+      // a probe flag with --topology means probes checked against the file: the file must load first
+      [['--topology', 'missing.yaml', '--from', 'a', '--to', '10.0.0.1:80', '--to-context', 'b'], /cannot read topology file missing\.yaml: no such file/],
+      [['--topology', 'templates/scenarios/ilb-cross-region-no-global-access.yaml', '--from', 'a', '--to', '10.0.0.1:80', '--to-context', 'b', '--protocol', 'udp'], /live probes are TCP only/],
     ] as const) {
       const r = xcc(['doctor', ...args])
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`)

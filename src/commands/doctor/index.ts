@@ -30,7 +30,7 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
   ]
 
   static override flags = {
-    topology: Flags.string({char: 't', description: 'Topology file (apiVersion xcc/v1, YAML or JSON): analyse it (static), or with --live check the live observations against it.', helpValue: 'FILE'}),
+    topology: Flags.string({char: 't', description: 'Topology file (apiVersion xcc/v1, YAML or JSON): analyse it (static); with --live, or with a live flag (--to-context, --node, --timeout, --keep, …), probe the live clusters and check the observations against it.', helpValue: 'FILE'}),
     from: Flags.string({description: 'Source. Static: <cluster>, <cluster>/<namespace>/<pod>, node/<name>, instance/<name> or an IPv4 address. Live: <context> or <context>/<namespace>/<pod>.', required: true, helpValue: 'SOURCE'}),
     to: Flags.string({description: 'Destination. Static: <ipv4>:<port>, lb/<forwarding-rule> or <cluster>/<namespace>/<service>. Live: <ipv4>:<port> or <context>/<namespace>/<service>.', required: true, helpValue: 'DESTINATION'}),
     protocol: Flags.string({description: 'Transport protocol (default: the destination\'s, else tcp). Live probes are TCP.', options: ['tcp', 'udp']}),
@@ -47,11 +47,9 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Doctor)
-    const live = flags.live || !flags.topology
-    if (!live) {
-      const given = LIVE_ONLY.filter((f) => this.argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)))
-      if (given.length > 0) throw new XccError(`--${given[0]} applies to live probes, but --topology alone analyses the file only`, {hint: 'add --live to probe the live clusters and check them against the file'})
-    }
+    // contracts.md §2: --topology alone analyses the file; a flag only probes use asks for probes too
+    const liveFlags = LIVE_ONLY.filter((f) => this.argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)))
+    const live = flags.live || !flags.topology || liveFlags.length > 0
     if (live && flags.protocol === 'udp') throw new XccError('live probes are TCP only (--protocol udp)', {hint: 'drop --protocol, or analyse UDP statically with --topology'})
     const interactive = !flags.json && isInteractive(process.stderr, process.env)
     const model = flags.topology ? await loadTopologyFile(flags.topology) : undefined
