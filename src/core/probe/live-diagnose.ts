@@ -7,6 +7,7 @@
 import type {Diagnosis} from '../doctor/diagnose.js'
 import type {Verdict} from '../trace/types.js'
 import {type ObservedPacket, describePacket, packetsOf} from './observe.js'
+import type {InternalLoadBalancer} from './targets.js'
 import type {CaptureObservation, ProbeObservation} from './types.js'
 
 export interface LiveSituation {
@@ -20,6 +21,10 @@ export interface LiveSituation {
   readonly podSnatFix: readonly string[]
   /** fix commands for a gateway that does not SNAT, by instance name */
   readonly gatewaySnatFix: (instance: string, sourceRange: string) => readonly string[]
+  /** the destination is a Service's internal load balancer (what the clusters tell of it) */
+  readonly loadBalancer?: InternalLoadBalancer & {readonly context: string}
+  /** the region label of the probe's node */
+  readonly sourceRegion?: string
 }
 
 export interface LiveConclusion {
@@ -117,6 +122,8 @@ export function concludeFromObservations(s: LiveSituation): LiveConclusion {
     }
     return unknown(`the destination answers (${describePacket(reply.p)}) but the SYN-ACK never reaches ${s.sourceHost}: the return path drops it`, evidence, ['pass --topology with the networks on the path so xcc can name the drop'])
   }
+  const regionMismatch = repliedAt.length === 0 ? regionMismatchOf(s, story, sentWith) : undefined
+  if (regionMismatch) return regionMismatch
   const destinationCaptures = others.filter((c) => c.at.startsWith('node/'))
   if (destinationCaptures.length > 0 && destinationCaptures.every((c) => packetsOf(c.packets, 'request', 'In').length === 0)) {
     return unknown(`the SYN left ${s.sourceHost} (src ${sentWith}) but never arrived at ${destinationCaptures.map((c) => c.at).join(', ')}: a route, a firewall rule or the load balancer drops it on the way`, evidence, ['pass --topology with the networks, firewalls and load balancers on the path so xcc can name the drop'])
@@ -125,4 +132,27 @@ export function concludeFromObservations(s: LiveSituation): LiveConclusion {
     return unknown(`the SYN left ${s.sourceHost} with the pod address ${sentWith} (not masqueraded) and no SYN-ACK came back; without a capture on the destination side xcc cannot tell a missing return route from a drop`, evidence, ['add --to-context <context of the destination cluster> (or --to <context>/<namespace>/<service>) to capture there too, or pass --topology'])
   }
   return unknown(`the SYN left ${s.sourceHost} (src ${sentWith}) and no SYN-ACK came back`, evidence, ['pass --topology, or --to-context to capture on the destination side'])
+}
+
+/**
+ * ILB-03 from what the clusters tell: the destination is a Service's internal load balancer (SVC-01)
+ * without global access (SVC-02), GKE made it in its nodes' region, and the probe's node is in
+ * another one; the SYN left and nothing answered, as a forwarding rule drops such a client.
+ */
+function regionMismatchOf(s: LiveSituation, story: (first: readonly string[]) => string[], sentWith: string): LiveConclusion | undefined {
+  const lb = s.loadBalancer
+  if (!lb || lb.globalAccess || !lb.region || !s.sourceRegion || lb.region === s.sourceRegion) return undefined
+  const [namespace, name] = lb.service.split('/')
+  return {verdict: 'unreachable', diagnosis: {
+    code: 'FORWARDING_RULE_REGION_MISMATCH',
+    summary: `${s.probe.dst} is the internal load balancer of service ${lb.service} in ${lb.region}, without global access; the client node is in ${s.sourceRegion}, so the forwarding rule drops its SYN (ILB-03).`,
+    evidence: story([
+      `service ${lb.service} (context ${lb.context}): an internal load balancer (SVC-01) without networking.gke.io/internal-load-balancer-allow-global-access: "true" (SVC-02); its nodes are in ${lb.region}`,
+      `${s.sourceHost}: in region ${s.sourceRegion} (label topology.kubernetes.io/region); the SYN left with ${sentWith} and nothing answered`,
+    ]),
+    fix: [
+      `kubectl --context ${lb.context} -n ${namespace} annotate service ${name} networking.gke.io/internal-load-balancer-allow-global-access=true   # GKE turns on global access for its forwarding rule (SVC-02)`,
+      `or: run the client in ${lb.region}`,
+    ],
+  }}
 }

@@ -16,7 +16,7 @@ import {compareWithPrediction, isContradiction} from './expect.js'
 import {concludeFromObservations, keyEvidence} from './live-diagnose.js'
 import {traceLiveSource} from './live-trace.js'
 import type {LiveRequest} from './run.js'
-import {type Destination, internalIps} from './targets.js'
+import {type Destination, internalIps, regionOf} from './targets.js'
 import type {TopologyPrediction} from './topology-prediction.js'
 import type {CaptureObservation, Observations, ProbeObservation} from './types.js'
 
@@ -83,6 +83,8 @@ export function assembleLiveReport(input: AssembleInput): LiveReport {
   const observed = concludeFromObservations({
     probe, sourceHost, sourceNodeAddresses: nodeAddresses, captures, podSnatFix: podSnatFix(input),
     gatewaySnatFix: (instance, range) => [`gcloud compute ssh ${instance} --command 'sudo iptables -t nat -A POSTROUTING -s ${range} -j MASQUERADE'   # on the gateway's outgoing interface, for the whole client range`],
+    ...(input.destination.loadBalancer ? {loadBalancer: {...input.destination.loadBalancer, context: request.to.kind === 'service' ? request.to.context : request.toContext ?? input.sourceContext}} : {}),
+    ...(regionOf(input.node) ? {sourceRegion: regionOf(input.node)} : {}),
   })
   const findings = probeFindings(input)
   const observations = (checks?: Observations['checks']): Observations => ({

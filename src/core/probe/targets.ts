@@ -90,6 +90,30 @@ export interface Destination {
   /** what owns the destination, for messages */
   readonly owner?: string
   readonly mode: 'tcp' | 'http'
+  /** the destination is the address of a Service's internal load balancer (SVC-01) */
+  readonly loadBalancer?: InternalLoadBalancer
+}
+
+export interface InternalLoadBalancer {
+  /** `<namespace>/<name>` of the Service */
+  readonly service: string
+  /** SVC-02: networking.gke.io/internal-load-balancer-allow-global-access is exactly "true" */
+  readonly globalAccess: boolean
+  /** the region of the cluster's nodes, where GKE makes its forwarding rule */
+  readonly region?: string
+}
+
+/** the region label of a node (topology.kubernetes.io/region, or its deprecated beta name) */
+export function regionOf(node: KubeNode): string | undefined {
+  const labels = node.metadata.labels ?? {}
+  return labels['topology.kubernetes.io/region'] ?? labels['failure-domain.beta.kubernetes.io/region']
+}
+
+/** SVC-01: either annotation key, in that order, with "Internal" (or the deprecated "internal") */
+function isInternal(service: KubeService): boolean {
+  const a = service.metadata.annotations ?? {}
+  const value = a['networking.gke.io/load-balancer-type'] ?? a['cloud.google.com/load-balancer-type']
+  return value === 'Internal' || value === 'internal'
 }
 
 /** the cap on destination captures: a load balancer in front of every node reaches any of them */
@@ -124,10 +148,17 @@ export function serviceDestination(service: KubeService, endpoints: KubeEndpoint
   // through a load balancer or node port the SYN may arrive at any node (externalTrafficPolicy Cluster)
   const entry = lb || servicePort.nodePort ? nodes.map((n) => n.metadata.name).filter((n) => !endpointNodes.includes(n)) : []
   const named = /^https?|^web/.test(servicePort.name ?? '') || servicePort.port === 80 || servicePort.port === 8080
+  const region = nodes.map(regionOf).find((r) => r !== undefined)
+  const internal = lb && isInternal(service) ? {
+    service: `${service.metadata.namespace}/${service.metadata.name}`,
+    globalAccess: service.metadata.annotations?.['networking.gke.io/internal-load-balancer-allow-global-access'] === 'true',
+    ...(region ? {region} : {}),
+  } : undefined
   return {
     ip, port: servicePort.port,
     variants, nodes: [...endpointNodes, ...entry].slice(0, MAX_DESTINATION_NODES),
     owner: label, mode: named ? 'http' : 'tcp',
+    ...(internal ? {loadBalancer: internal} : {}),
   }
 }
 
@@ -142,8 +173,12 @@ export function serviceOwning(ip: string, port: number, services: readonly KubeS
 /** An address:port in a context: the service that owns it (with its endpoints), else the node that has it. */
 export function addressDestination(ip: string, port: number, owner: {service: KubeService; byNodePort: boolean; endpoints?: KubeEndpoints} | undefined, nodes: readonly KubeNode[]): Destination {
   if (owner) {
-    const d = serviceDestination(owner.service, owner.endpoints, nodes, port)
-    return {...d, ip, port, variants: [{ip, port}, ...d.variants], owner: owner.byNodePort ? `${d.owner} (node port ${port}, behind a load balancer at ${ip})` : d.owner}
+    const {loadBalancer, ...d} = serviceDestination(owner.service, owner.endpoints, nodes, port)
+    return {
+      ...d, ip, port, variants: [{ip, port}, ...d.variants], owner: owner.byNodePort ? `${d.owner} (node port ${port}, behind a load balancer at ${ip})` : d.owner,
+      // only the Service's own load-balancer address is its internal load balancer
+      ...(loadBalancer && d.ip === ip && !owner.byNodePort ? {loadBalancer} : {}),
+    }
   }
   const node = nodes.find((n) => internalIps(n).includes(ip))
   if (node) return {ip, port, variants: [{ip, port}], nodes: [node.metadata.name], owner: `node ${node.metadata.name}`, mode: 'tcp'}

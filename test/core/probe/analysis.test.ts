@@ -6,9 +6,11 @@ import {CHECKS} from '../../../src/checks/index.js'
 import {compareWithPrediction, expectationsOf} from '../../../src/core/probe/expect.js'
 import {concludeFromObservations} from '../../../src/core/probe/live-diagnose.js'
 import {classifyPackets} from '../../../src/core/probe/observe.js'
+import {serviceDestination} from '../../../src/core/probe/targets.js'
 import {topologyPrediction} from '../../../src/core/probe/topology-prediction.js'
 import {parseCapture} from '../../../src/core/probe/tcpdump.js'
 import type {CaptureObservation, ProbeObservation} from '../../../src/core/probe/types.js'
+import type {KubeService} from '../../../src/core/ports.js'
 import {parseTopology} from '../../../src/core/topology/parse.js'
 
 const SEED_001 = 'templates/scenarios/peered-vpcs-missing-snat.yaml'
@@ -39,6 +41,41 @@ const seedDestination = capture(`node/${DST_NODE}`, [
 const situation = (captures: readonly CaptureObservation[], result: ProbeObservation['result'] = 'timeout') => ({
   probe: probe(result), sourceHost: `node/${SRC_NODE}`, sourceNodeAddresses: ['10.209.0.2'], captures,
   podSnatFix: ['fix-pod-snat'], gatewaySnatFix: (i: string) => [`fix-gateway ${i}`],
+})
+
+describe('ILB-03 from what the clusters tell (no topology)', () => {
+  // the SYN leaves with the node address (masqueraded) and never reaches the backend node
+  const left = capture(`node/${SRC_NODE}`, ['1.00 eth0 Out IP 10.209.0.2.45000 > 10.193.0.3.32191: Flags [S], seq 1, win 1, length 0', '2.00 eth0 Out IP 10.209.0.2.45000 > 10.193.0.3.32191: Flags [S], seq 1, win 1, length 0'])
+  const silent = capture(`node/${DST_NODE}`, [])
+  const lb = (globalAccess: boolean, region = 'us-central1') => ({service: 'default/server', globalAccess, region, context: 'backend'})
+  const conclude = (extra: object) => concludeFromObservations({...situation([left, silent]), ...extra})
+
+  it('an internal load balancer without global access in another region than the client node: FORWARDING_RULE_REGION_MISMATCH', () => {
+    const c = conclude({loadBalancer: lb(false), sourceRegion: 'europe-west1'})
+    assert.equal(c.verdict, 'unreachable')
+    assert.equal(c.diagnosis?.code, 'FORWARDING_RULE_REGION_MISMATCH')
+    assert.match(c.diagnosis?.summary ?? '', /in us-central1, without global access; the client node is in europe-west1/)
+    assert.match(c.diagnosis?.fix[0] ?? '', /kubectl --context backend -n default annotate service server networking\.gke\.io\/internal-load-balancer-allow-global-access=true/)
+  })
+
+  it('not with global access, in the same region, or without region labels: the drop stays unexplained (INSUFFICIENT_INFO)', () => {
+    for (const extra of [{loadBalancer: lb(true), sourceRegion: 'europe-west1'}, {loadBalancer: lb(false, 'europe-west1'), sourceRegion: 'europe-west1'}, {loadBalancer: lb(false)}, {}]) {
+      assert.equal(conclude(extra).diagnosis?.code, 'INSUFFICIENT_INFO', JSON.stringify(extra))
+    }
+  })
+
+  it('serviceDestination knows an internal load balancer by either annotation key (SVC-01) and global access only by "true" (SVC-02)', () => {
+    const node = {metadata: {name: 'n', labels: {'topology.kubernetes.io/region': 'us-central1'}}, status: {addresses: [{type: 'InternalIP', address: '10.1.0.2'}]}}
+    const service = (annotations: Record<string, string>): KubeService => ({
+      metadata: {namespace: 'default', name: 'server', annotations},
+      spec: {type: 'LoadBalancer', clusterIP: '10.8.0.10', ports: [{port: 80, protocol: 'TCP', nodePort: 30080}]},
+      status: {loadBalancer: {ingress: [{ip: '10.1.0.100'}]}},
+    })
+    assert.deepEqual(serviceDestination(service({'networking.gke.io/load-balancer-type': 'Internal'}), undefined, [node]).loadBalancer, {service: 'default/server', globalAccess: false, region: 'us-central1'})
+    assert.equal(serviceDestination(service({'cloud.google.com/load-balancer-type': 'internal', 'networking.gke.io/internal-load-balancer-allow-global-access': 'true'}), undefined, [node]).loadBalancer?.globalAccess, true)
+    assert.equal(serviceDestination(service({'networking.gke.io/load-balancer-type': 'Internal', 'networking.gke.io/internal-load-balancer-allow-global-access': 'True'}), undefined, [node]).loadBalancer?.globalAccess, false)
+    assert.equal(serviceDestination(service({}), undefined, [node]).loadBalancer, undefined, 'an external load balancer is not an ILB')
+  })
 })
 
 describe('live diagnosis from captured packets', () => {
