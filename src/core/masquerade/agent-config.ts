@@ -6,7 +6,7 @@
  */
 import {JSON_SCHEMA, Type, load as loadYaml} from 'js-yaml'
 
-import {type Cidr, cidr, formatCidr, parseCidr} from '../net/ipv4.js'
+import {type Cidr, LINK_LOCAL, cidr, formatCidr, parseCidr} from '../net/ipv4.js'
 
 /** SNAT-02: the upstream default list (no flag) */
 export const UPSTREAM_DEFAULT_NON_MASQUERADE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] as const
@@ -192,7 +192,7 @@ function ipv6CidrProblem(text: string): string | undefined {
 /** the IPv4 ranges the agent keeps unmasqueraded, in config order, link-local first (SNAT-05/06) */
 export function nonMasqueradeRanges(config: AgentConfig): Cidr[] {
   const list = config.nonMasqueradeCIDRs.filter((c) => !c.includes(':')).map((c) => cidr(c))
-  return config.masqLinkLocal ? list : [cidr('169.254.0.0/16'), ...list]
+  return config.masqLinkLocal ? list : [LINK_LOCAL, ...list]
 }
 
 /**
@@ -203,7 +203,7 @@ export function nonMasqueradeRanges(config: AgentConfig): Cidr[] {
 export function renderAgentChain(config: AgentConfig, chain: string, randomFully = true): string {
   const local = '-m comment --comment "ip-masq-agent: local traffic is not subject to MASQUERADE"'
   const lines = ['*nat', `:${chain} - [0:0]`]
-  if (!config.masqLinkLocal) lines.push(`-A ${chain} ${local} -d 169.254.0.0/16 -j RETURN`)
+  if (!config.masqLinkLocal) lines.push(`-A ${chain} ${local} -d ${formatCidr(LINK_LOCAL)} -j RETURN`)
   for (const c of config.nonMasqueradeCIDRs) if (!c.includes(':')) lines.push(`-A ${chain} ${local} -d ${c} -j RETURN`)
   lines.push(`-A ${chain} -m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE${randomFully ? ' --random-fully' : ''}`, 'COMMIT', '')
   return lines.join('\n')

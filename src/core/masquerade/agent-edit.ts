@@ -14,7 +14,7 @@
 import {dump} from 'js-yaml'
 
 import {XccError} from '../errors.js'
-import {type Cidr, cidr, cidrContains, cidrsOverlap, formatCidr, subtractCidrs} from '../net/ipv4.js'
+import {type Cidr, LINK_LOCAL, cidr, cidrContains, cidrsOverlap, formatCidr, subtractCidrs} from '../net/ipv4.js'
 import type {KubeConfigMap} from '../ports.js'
 import {MANAGED_BY, MANAGED_BY_LABEL} from '../probe/manifests.js'
 import {AGENT_YAML, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from './agent-config.js'
@@ -182,12 +182,11 @@ export function planAgentAdd(input: EditInput, add: readonly Cidr[]): AgentEdit 
   const base = parsed(original.config, input.flags, 'before xcc changed it').config
   // SNAT-06: what the agent keeps unmasqueraded (link-local first unless masqLinkLocal)
   const listed = nonMasqueradeRanges(base)
-  const linkLocal = cidr('169.254.0.0/16')
   const next = [...managed]
   const already: string[] = []
   for (const c of add) {
     const text = formatCidr(c)
-    if (!base.masqLinkLocal && cidrsOverlap(c, linkLocal)) throw new XccError(`--cidr ${text}: link-local destinations are never masqueraded while the config has masqLinkLocal: false (SNAT-06)`, {hint: `set masqLinkLocal: true in ${where} if you really mean it`})
+    if (!base.masqLinkLocal && cidrsOverlap(c, LINK_LOCAL)) throw new XccError(`--cidr ${text}: link-local destinations are never masqueraded while the config has masqLinkLocal: false (SNAT-06)`, {hint: `set masqLinkLocal: true in ${where} if you really mean it`})
     if (next.includes(text)) continue
     // SNAT-06: a destination no listed block holds is masqueraded by the agent already
     if (!listed.some((l) => cidrsOverlap(l, c))) already.push(text)

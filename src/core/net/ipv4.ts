@@ -88,6 +88,13 @@ export function formatCidr(c: Cidr): string {
   return `${formatIp(c.base)}/${c.prefix}`
 }
 
+/** 169.254.0.0/16 (RFC 3927): never routed, never masqueraded by the ip-masq-agent unless masqLinkLocal (SNAT-06) */
+export const LINK_LOCAL: Cidr = {base: 0xa9fe0000, prefix: 16}
+
+export function sameCidr(a: Cidr, b: Cidr): boolean {
+  return a.base === b.base && a.prefix === b.prefix
+}
+
 export function cidrContainsIp(c: Cidr, address: Ip): boolean {
   return ((address & maskOf(c.prefix)) >>> 0) === c.base
 }

@@ -6,7 +6,7 @@
  */
 import {decideNodeSnat} from '../iptables/node-snat.js'
 import type {RuleRef} from '../iptables/types.js'
-import {type Ip, cidrContainsIp, formatCidr, formatIp, parseCidr} from '../net/ipv4.js'
+import {type Ip, LINK_LOCAL, cidrContainsIp, formatCidr, formatIp, parseCidr, sameCidr} from '../net/ipv4.js'
 import {GKE_AGENT_FLAGS, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from '../masquerade/agent-config.js'
 import type {Packet, Step} from '../trace/types.js'
 import {step, viewPacket, viewRule} from '../trace/trail.js'
@@ -117,7 +117,7 @@ function dataplaneV2Masquerade(input: LiveSourceInput, config: string | undefine
   const configured = 'nonMasqueradeCIDRs' in parsed.fields
   const range = nonMasqueradeRanges(parsed.config).find((r) => cidrContainsIp(r, packet.dst))
   if (range) {
-    const linkLocal = range.base === 0xa9fe0000 && range.prefix === 16 && !parsed.config.nonMasqueradeCIDRs.includes('169.254.0.0/16')
+    const linkLocal = sameCidr(range, LINK_LOCAL) && !parsed.config.nonMasqueradeCIDRs.includes(formatCidr(LINK_LOCAL))
     const listed = configured && !linkLocal
     return [
       step('SKIP_GKE_POD_IP_MASQUERADING', at, packet, `${DPV2}: ${formatIp(packet.dst)} is in the non-masquerade range ${formatCidr(range)} (${listed ? 'listed in its nonMasqueradeCIDRs' : config === undefined ? 'no ConfigMap: the default list' : linkLocal ? 'link-local, masqLinkLocal is false' : 'its nonMasqueradeCIDRs is not set: the default list'}), so the packet leaves with the pod address ${formatIp(packet.src)}`, {

@@ -4,7 +4,7 @@
  * did not apply (SNAT-09/10), default SNAT disabled (SNAT-13), or no masquerade rule at all.
  */
 import type {RuleRef} from '../iptables/types.js'
-import {type Cidr, cidrContainsIp, formatCidr, formatIp, parseCidr} from '../net/ipv4.js'
+import {type Cidr, LINK_LOCAL, cidrContainsIp, formatCidr, formatIp, parseCidr, sameCidr} from '../net/ipv4.js'
 import type {InstanceFacts, Model, NodeFacts} from '../topology/model-types.js'
 import type {MasqueradeSkipReason, Packet} from './types.js'
 
@@ -35,7 +35,7 @@ export function explainNoMasquerade(model: Model, instance: InstanceFacts, node:
     const range = (destinationOf(returned) as {range: Cidr}).range
     const cluster = model.clusters.get(node.cluster)
     const defaults = node.masqueradeOrigin === 'ipMasq' && cluster !== undefined && 'ipMasq' in cluster.spec.masquerade && cluster.spec.masquerade.ipMasq.nonMasqueradeCIDRs === undefined
-    const linkLocal = formatCidr(range) === '169.254.0.0/16'
+    const linkLocal = sameCidr(range, LINK_LOCAL)
     const reason: MasqueradeSkipReason = defaults || linkLocal ? 'DESTINATION_IP_IN_DEFAULT_NON_MASQUERADE_RANGE' : 'DESTINATION_IP_IN_CONFIGURED_NON_MASQUERADE_RANGE'
     return {
       reason, range,

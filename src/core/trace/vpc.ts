@@ -3,7 +3,7 @@
  * egress and ingress firewalls with connection tracking (FW-07, FW-08), route selection and
  * next hops (ROUTE-03…ROUTE-12, PEER-04), and resolving who owns the destination.
  */
-import {cidrContainsIp, formatCidr, formatIp, maskOf} from '../net/ipv4.js'
+import {LINK_LOCAL, cidrContainsIp, formatCidr, formatIp, maskOf} from '../net/ipv4.js'
 import type {ClusterFacts, InstanceFacts, Model, NetworkFacts, NicFacts, RouteFacts} from '../topology/model-types.js'
 import {isPrivatelyUsedPublic} from '../topology/model.js'
 import {evaluateVpcFirewall} from './firewall.js'
@@ -11,8 +11,6 @@ import {natView, processOnHost} from './hosts.js'
 import {loadBalance} from './lb.js'
 import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, step, tupleKey} from './trail.js'
 import type {Packet, RouteView} from './types.js'
-
-const LINK_LOCAL = {base: 0xa9fe0000, prefix: 16}
 
 /** ROUTE-12: an address the internet gateway could reach: not private or special-use (SNAT-11's list), not link-local. */
 export function isInternetAddress(address: number): boolean {
