@@ -117,14 +117,18 @@ function desired(input: EditInput, original: Original, managed: readonly string[
   }
   const list = listWithout(before.config.nonMasqueradeCIDRs, managed.map((m) => cidr(m)))
   const text = renderConfig(current.fields, list, json)
-  const check = parseAgentConfig(text, input.flags)
-  const errors = check.ok ? validateAgentConfig(check.config, input.flags) : [check.error]
-  if (errors.length > 0) {
-    throw new XccError(`the ip-masq-agent would reject the new config of ${where}, so xcc does not write it (SNAT-04): ${errors.join('; ')}`, {
-      hint: /cidrLimit/.test(errors.join()) ? `masquerading ${managed.join(',')} splits the listed blocks into ${list.length} ranges; raise cidrLimit in the config, or give wider ranges` : undefined,
-    })
-  }
+  assertAgentAccepts(text, input.flags, `masquerading ${managed.join(',')} splits the listed blocks into ${list.length} ranges; raise cidrLimit in the config, or give wider ranges`)
   return {text, list}
+}
+
+/** SNAT-04: a config the agent would reject is never written (`cidrLimitHint` when it is too long) */
+function assertAgentAccepts(text: string, flags: AgentFlags, cidrLimitHint?: string): void {
+  const check = parseAgentConfig(text, flags)
+  const errors = check.ok ? validateAgentConfig(check.config, flags) : [check.error]
+  if (errors.length === 0) return
+  throw new XccError(`the ip-masq-agent would reject the new config of ${where}, so xcc does not write it (SNAT-04): ${errors.join('; ')}`, {
+    hint: /cidrLimit/.test(errors.join()) ? cidrLimitHint : undefined,
+  })
 }
 
 function managedMeta(cm: KubeConfigMap | undefined, original: Original, managed: readonly string[]): KubeConfigMap['metadata'] {
@@ -223,9 +227,7 @@ function forcedRemove(cm: KubeConfigMap, input: EditInput, managed: readonly str
   const left = managed.filter((m) => !removeText.includes(m))
   const json = (cm.data?.[CONFIG_KEY] ?? '').trimStart().startsWith('{')
   const text = renderConfig(now.fields, [...now.config.nonMasqueradeCIDRs, ...back(removeText)], json)
-  const check = parseAgentConfig(text, input.flags)
-  const errors = check.ok ? validateAgentConfig(check.config, input.flags) : [check.error]
-  if (errors.length > 0) throw new XccError(`the ip-masq-agent would reject the new config of ${where}, so xcc does not write it (SNAT-04): ${errors.join('; ')}`)
+  assertAgentAccepts(text, input.flags, 'giving the ranges back makes the list longer than cidrLimit; raise cidrLimit in the config')
   const original: Original = {existed: true, config: left.length > 0 ? renderConfig(now.fields, [...now.config.nonMasqueradeCIDRs, ...back(removeText), ...back(left)], json) : text}
   const meta = managedMeta(cm, original, left)
   const after: KubeConfigMap = {apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, data: {...(cm.data ?? {}), [CONFIG_KEY]: text}}
