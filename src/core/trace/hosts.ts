@@ -348,9 +348,14 @@ function finish(ctx: WalkContext, trail: Trail, at: string, host: HostRef, packe
   return [{trail, end: {kind: 'delivered', host, packet}}]
 }
 
+/** the same pod: its cluster, node and address (undeclared pods have no other identity) */
+export function samePod(a: HostRef, b: HostRef): boolean {
+  return a.kind === 'pod' && b.kind === 'pod' && a.cluster === b.cluster && a.ip === b.ip && a.node === b.node
+}
+
 function sameHost(ctx: WalkContext, a: HostRef, b: HostRef): boolean {
   if (a.kind === 'instance' && b.kind === 'instance') return a.name === b.name
-  if (a.kind === 'pod' && b.kind === 'pod') return a.cluster === b.cluster && a.ip === b.ip && a.node === b.node
+  if (a.kind === 'pod' && b.kind === 'pod') return samePod(a, b)
   // a host-network pod is its node: the reply to its address is the node's (SNAT-18 POD_USES_NODE_NETWORK_NAMESPACE)
   const [pod, instance] = a.kind === 'pod' ? [a, b as Extract<HostRef, {kind: 'instance'}>] : [b as Extract<HostRef, {kind: 'pod'}>, a]
   const declared = ctx.model.clusters.get(pod.cluster)?.pods.find((p) => p.namespace === pod.namespace && p.name === pod.name)

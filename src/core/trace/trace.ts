@@ -7,7 +7,7 @@
 import {type Ip, formatIp} from '../net/ipv4.js'
 import type {ClusterFacts, InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {type Flow, implicitPod} from './endpoints.js'
-import {hostContext, hostRoute, podLabel, processOnHost} from './hosts.js'
+import {hostContext, hostRoute, podLabel, processOnHost, samePod} from './hosts.js'
 import {type Ended, MAX_PATHS, Trail, type WalkContext, drop, hostLabel, packetText, reversePacket, step, viewPacket} from './trail.js'
 import type {Assumption, HostRef, Packet, PathEnd, PathTrace, TraceResult, Verdict} from './types.js'
 
@@ -117,10 +117,6 @@ function startReturn(ctx: WalkContext, trail: Trail, host: HostRef, received: Pa
   if (declared?.hostNetwork) return processOnHost(ctx, trail, node, reply, 'local', undefined)
   const pod = declared ?? implicitPod(cluster as ClusterFacts, ctx.model.nodes.get(host.node) as NodeFacts, host.ip)
   return processOnHost(ctx, trail, node, reply, 'arriving', pod.nodeIface, pod)
-}
-
-function samePod(a: HostRef, b: HostRef): boolean {
-  return a.kind === 'pod' && b.kind === 'pod' && a.cluster === b.cluster && a.ip === b.ip && a.node === b.node
 }
 
 export function pathVerdict(forward: PathEnd, back?: PathEnd): Verdict {
