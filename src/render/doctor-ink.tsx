@@ -2,7 +2,8 @@
 import {Box, Text, render} from 'ink'
 
 import type {DoctorReport} from '../core/doctor/report.js'
-import {type Line, type Style, buildDoctorView} from './doctor-view.js'
+import {buildDoctorView} from './doctor-view.js'
+import {type Line, type Style} from './lines.js'
 
 const STYLE: Record<Style, {color?: string; bold?: boolean; dimColor?: boolean}> = {
   plain: {}, dim: {dimColor: true}, bold: {bold: true}, ok: {color: 'green'}, bad: {color: 'red'}, warn: {color: 'yellow'}, accent: {color: 'cyan'}, code: {color: 'magenta'},

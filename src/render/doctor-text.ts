@@ -2,7 +2,8 @@
 import {Chalk} from 'chalk'
 
 import type {DoctorReport} from '../core/doctor/report.js'
-import {type Line, type Style, buildDoctorView} from './doctor-view.js'
+import {buildDoctorView} from './doctor-view.js'
+import {type Line, type Style} from './lines.js'
 
 export function renderLines(lines: readonly Line[], color: boolean): string {
   const chalk = new Chalk({level: color ? 1 : 0})

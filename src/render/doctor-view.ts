@@ -5,14 +5,8 @@
 import type {DoctorReport} from '../core/doctor/report.js'
 import type {Observations} from '../core/probe/types.js'
 import type {Step} from '../core/trace/types.js'
+import type {Line, Segment, Style} from './lines.js'
 import {observationsSection, observedAt} from './observations-view.js'
-
-export type Style = 'plain' | 'dim' | 'bold' | 'ok' | 'bad' | 'warn' | 'accent' | 'code'
-export interface Segment {
-  readonly text: string
-  readonly style?: Style
-}
-export type Line = readonly Segment[]
 
 const seg = (text: string, style: Style = 'plain'): Segment => ({text, style})
 const STATUS: Record<string, {mark: string; style: Style}> = {

@@ -1,15 +1,43 @@
-/** Plain-text views of `xcc lab up` and `xcc lab status`. */
-import type {Health} from '../lab/lifecycle.js'
-import {DEFAULT_LAB_NAME} from '../lab/plan/names.js'
-import type {LabState} from '../lab/runtime/state.js'
+/** Plain-text views of `xcc lab up` and `xcc lab status` (their --json is the same view). */
 
-function hostSummary(state: LabState): string {
-  const refs = Object.keys(state.plan.hosts)
+/** Where a lab's hosts, clusters and kubeconfig are. */
+export interface LabHostsView {
+  readonly name: string
+  /** the lab has the default name (commands need no --name) */
+  readonly defaultName: boolean
+  readonly source: string
+  readonly kubeconfig: string
+  readonly clusters: ReadonlyArray<{readonly name: string; readonly context: string; readonly server: string}>
+  /** `pod/<cluster>/<ns>/<pod>`, `node/<name>`, … → its network namespace and address */
+  readonly hosts: Readonly<Record<string, {readonly namespace: string; readonly address?: string}>>
+}
+
+export interface LabUpView extends LabHostsView {
+  readonly elapsedMs: number
+  readonly doctor: DoctorHint
+}
+
+export interface LabStatusView {
+  readonly name: string
+  readonly exists: boolean
+  readonly healthy: boolean
+  readonly problems: readonly string[]
+  /** the XCC_HOME of the live lab that owns this name, when it is not this one */
+  readonly runningElsewhere?: string
+  readonly lab?: LabHostsView & {
+    readonly createdAt: string
+    readonly daemonPid: number | null
+    readonly namespaces: {readonly present: number; readonly expected: number}
+  }
+}
+
+function hostSummary(view: LabHostsView): string {
+  const refs = Object.keys(view.hosts)
   const count = (kind: string): number => refs.filter((r) => r.startsWith(`${kind}/`)).length
   return `${count('network')} networks, ${count('node')} nodes, ${count('instance')} VMs, ${count('pod')} pods`
 }
 
-const nameFlag = (name: string): string => (name === DEFAULT_LAB_NAME ? '' : ` --name ${name}`)
+const nameFlag = (view: LabHostsView): string => (view.defaultName ? '' : ` --name ${view.name}`)
 
 /** a word as a POSIX shell reads it back: quoted only when it has to be */
 export function shellWord(word: string): string {
@@ -23,32 +51,33 @@ export interface DoctorHint {
   readonly flow?: {readonly from: string; readonly to: string}
 }
 
-export function renderLabUp(state: LabState, options: {elapsedMs: number; doctor: DoctorHint}): string {
-  const flow = options.doctor.flow ? `--from ${shellWord(options.doctor.flow.from)} --to ${shellWord(options.doctor.flow.to)}` : '--from <source> --to <destination>'
-  const pod = Object.keys(state.plan.hosts).find((r) => r.startsWith('pod/'))
+export function renderLabUp(state: LabUpView): string {
+  const flow = state.doctor.flow ? `--from ${shellWord(state.doctor.flow.from)} --to ${shellWord(state.doctor.flow.to)}` : '--from <source> --to <destination>'
+  const pod = Object.keys(state.hosts).find((r) => r.startsWith('pod/'))
   const lines = [
-    `Lab ${state.name} is up (${state.source}, ${hostSummary(state)}) in ${(options.elapsedMs / 1000).toFixed(1)} s.`,
+    `Lab ${state.name} is up (${state.source}, ${hostSummary(state)}) in ${(state.elapsedMs / 1000).toFixed(1)} s.`,
     `  kubeconfig: ${state.kubeconfig}`,
     ...state.clusters.map((c) => `  cluster ${c.name}: context ${c.context}, API ${c.server}`),
     '',
     'Try:',
     `  export KUBECONFIG=${state.kubeconfig}`,
     ...(state.clusters[0] ? [`  kubectl --context ${state.clusters[0].context} get pods -A -o wide`] : []),
-    ...(pod ? [`  xcc lab exec${nameFlag(state.name)} ${pod} -- ip addr`] : []),
-    `  xcc doctor --topology ${shellWord(options.doctor.topology)} ${flow}`,
-    `  xcc lab down${nameFlag(state.name)}`,
+    ...(pod ? [`  xcc lab exec${nameFlag(state)} ${pod} -- ip addr`] : []),
+    `  xcc doctor --topology ${shellWord(state.doctor.topology)} ${flow}`,
+    `  xcc lab down${nameFlag(state)}`,
     '',
   ]
   return lines.join('\n')
 }
 
-export function renderLabStatus(name: string, health: Health): string {
+export function renderLabStatus(health: LabStatusView): string {
+  const name = health.name
   if (!health.exists) return `No lab named ${name}${health.runningElsewhere ? ` here (a lab ${name} of XCC_HOME ${health.runningElsewhere} is running)` : ''}.\n`
   const lines = [`Lab ${name}: ${health.healthy ? 'healthy' : 'NOT healthy'}`]
-  const state = health.state
+  const state = health.lab
   if (state) {
     lines.push(`  source: ${state.source} (${hostSummary(state)}), since ${state.createdAt}`)
-    lines.push(`  namespaces: ${health.namespaces} of ${state.plan.namespaces.length}`)
+    lines.push(`  namespaces: ${state.namespaces.present} of ${state.namespaces.expected}`)
     lines.push(`  background process: ${state.daemonPid ?? 'none'}`)
     lines.push(`  kubeconfig: ${state.kubeconfig}`)
     for (const c of state.clusters) lines.push(`  cluster ${c.name}: context ${c.context}, API ${c.server}`)

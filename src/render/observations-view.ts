@@ -5,7 +5,7 @@
  */
 import {describePacket} from '../core/probe/observe.js'
 import type {Observations} from '../core/probe/types.js'
-import type {Line, Segment, Style} from './doctor-view.js'
+import type {Line, Segment, Style} from './lines.js'
 
 const seg = (text: string, style: Style = 'plain'): Segment => ({text, style})
 

@@ -11,13 +11,13 @@ import {after, before, describe, it} from 'node:test'
 
 import yaml from 'js-yaml'
 
-import {GKE_AGENT_FLAGS, RESERVED_RANGES, UPSTREAM_DEFAULT_NON_MASQUERADE, agentJumpRule, parseAgentConfig, renderAgentChain} from '../../src/core/masquerade/agent-config.js'
+import {GKE_AGENT_FLAGS, RESERVED_RANGES, UPSTREAM_DEFAULT_NON_MASQUERADE, agentJumpRule, parseAgentConfig, renderAgentChain} from '../../src/core/topology/ip-masq-agent.js'
 import type {MasqueradeSpec} from '../../src/core/topology/schema.js'
 import {parseTopology} from '../../src/core/topology/parse.js'
 import {type AgentNode, type ChainWriter, INVALID_CONFIG_REASON, IpMasqAgent, RESYNC_BOUNDS_MS, agentNodes, decideAgentConfig, resyncDelayMs} from '../../src/lab/addons/ip-masq-agent.js'
 import type {KubeObject} from '../../src/lab/kube/index.js'
-import {compileLab} from '../../src/lab/plan/compile.js'
-import {clusterObjects, ipMasqAgentConfig} from '../../src/lab/plan/kube-objects.js'
+import {compileLab} from '../../src/lab/compile/compile.js'
+import {clusterObjects, ipMasqAgentConfig} from '../../src/lab/compile/kube-objects.js'
 import {type TestCluster, eventually, startTestCluster} from './kube/cluster.js'
 
 const GKE_DEFAULTS = [...UPSTREAM_DEFAULT_NON_MASQUERADE, ...RESERVED_RANGES]

@@ -8,8 +8,8 @@
 import {addIp, cidrContainsIp, formatIp} from '../../src/core/net/ipv4.js'
 import type {Model} from '../../src/core/topology/model-types.js'
 import {resolveDestination, resolveSource} from '../../src/core/trace/endpoints.js'
-import {buildContext} from '../../src/lab/plan/context.js'
-import {interestingPorts} from '../../src/lab/plan/hosts.js'
+import {buildContext} from '../../src/lab/compile/context.js'
+import {interestingPorts} from '../../src/lab/compile/hosts.js'
 import type {Dice} from './random-topology-draft.js'
 
 export interface RandomFlow {

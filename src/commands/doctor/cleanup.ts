@@ -1,10 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {loadKubeContexts} from '../../adapters/kube.js'
-import {systemClock} from '../../adapters/system.js'
+import {runDoctorCleanup} from '../../app/doctor-cleanup.js'
 import {XccCommand} from '../../cli/base-command.js'
-import {XccError} from '../../core/errors.js'
-import {cleanupLeftovers} from '../../core/probe/cleanup.js'
 
 export default class DoctorCleanup extends XccCommand {
   static override summary = 'Remove the probe and capture pods that live doctor runs left behind (by label).'
@@ -26,10 +23,9 @@ export default class DoctorCleanup extends XccCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(DoctorCleanup)
-    const kube = await loadKubeContexts({...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), env: process.env})
-    const names = flags['all-contexts'] ? kube.contexts : flags.context ?? (kube.current ? [kube.current] : [])
-    if (names.length === 0) throw new XccError('no kube context to clean: the kubeconfig has no current context', {hint: 'pass --context <name> or --all-contexts'})
-    const items = await cleanupLeftovers(names.map((n) => kube.open(n)), {...(flags['run-id'] ? {runId: flags['run-id']} : {}), ...(flags.namespace ? {namespace: flags.namespace} : {}), dryRun: flags['dry-run'], clock: systemClock})
+    const {contexts: names, pods: items} = await runDoctorCleanup({
+      contexts: flags.context, allContexts: flags['all-contexts'], runId: flags['run-id'], namespace: flags.namespace, dryRun: flags['dry-run'], kubeconfig: flags.kubeconfig,
+    })
     const failed = items.filter((i) => i.error)
     if (flags.json) this.printJson({schemaVersion: 1, dryRun: flags['dry-run'], contexts: names, pods: items})
     else if (items.length === 0) process.stdout.write(`No xcc pods in ${names.join(', ')}.\n`)

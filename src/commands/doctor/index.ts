@@ -1,15 +1,11 @@
 import {Flags} from '@oclif/core'
 
-import {CHECKS} from '../../checks/index.js'
-import {loadTopologyFile} from '../../adapters/topology-file.js'
+import {runDoctor} from '../../app/doctor.js'
 import {XccCommand} from '../../cli/base-command.js'
 import {XccError} from '../../core/errors.js'
 import {DEFAULT_IMAGE} from '../../core/probe/manifests.js'
-import {type DoctorReport, evaluateDoctor} from '../../core/doctor/report.js'
-import type {Model} from '../../core/topology/model-types.js'
-import {resolveFlow} from '../../core/trace/endpoints.js'
 import {renderDoctorText} from '../../render/doctor-text.js'
-import {isInteractive, runWithProgress} from '../../render/progress.js'
+import {isInteractive} from '../../render/progress.js'
 
 const LIVE_ONLY = ['to-context', 'node', 'timeout', 'image', 'keep', 'kubeconfig', 'probe-namespace', 'start-timeout'] as const
 
@@ -52,22 +48,15 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
     const live = flags.live || !flags.topology || liveFlags.length > 0
     if (live && flags.protocol === 'udp') throw new XccError('live probes are TCP only (--protocol udp)', {hint: 'drop --protocol, or analyse UDP statically with --topology'})
     const interactive = !flags.json && isInteractive(process.stderr, process.env)
-    const model = flags.topology ? await loadTopologyFile(flags.topology) : undefined
-    // the live path (client-node, probes, ink progress) is loaded only when it runs
-    const report: DoctorReport = live
-      ? await (await import('../../cli/live-doctor.js')).runLiveDoctorCommand({...flags, toContext: flags['to-context'], probeNamespace: flags['probe-namespace'], startTimeout: flags['start-timeout']}, model, CHECKS, {interactive})
-      : await this.analyse(model as Model, flags.from, flags.to, flags.protocol as 'tcp' | 'udp' | undefined, interactive)
+    const report = await runDoctor({
+      ...flags, protocol: flags.protocol as 'tcp' | 'udp' | undefined, live,
+      toContext: flags['to-context'], probeNamespace: flags['probe-namespace'], startTimeout: flags['start-timeout'],
+    }, {interactive})
     if (flags.json) this.printJson(report)
     else if (process.stdout.isTTY && this.color()) {
       const {renderDoctorInk} = await import('../../render/doctor-ink.js')
       await renderDoctorInk(report, process.stdout)
     } else process.stdout.write(renderDoctorText(report, {color: this.color()}))
     process.exitCode = report.verdict === 'reachable' ? 0 : 1
-  }
-
-  private async analyse(model: Model, from: string, to: string, protocol: 'tcp' | 'udp' | undefined, interactive: boolean): Promise<DoctorReport> {
-    const state: {report?: DoctorReport} = {}
-    await runWithProgress([{title: `Trace ${from} → ${to} and run ${CHECKS.length} checks`, run: (s) => void (s.report = evaluateDoctor(model, resolveFlow(model, from, to, protocol), CHECKS))}], state, {interactive})
-    return state.report as DoctorReport
   }
 }

@@ -1,10 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {DEFAULT_LAB_NAME, runLabDown} from '../../app/lab.js'
 import {XccCommand} from '../../cli/base-command.js'
-import {checkLabName, labDown} from '../../lab/lifecycle.js'
-import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
-import {LAB_BASE_TOOLS, preflight} from '../../lab/runtime/preflight.js'
-import {xccHome} from '../../lab/runtime/state.js'
 
 export default class LabDown extends XccCommand {
   static override summary = 'Remove a lab: its processes, network namespaces, links and state.'
@@ -16,17 +13,14 @@ export default class LabDown extends XccCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(LabDown)
-    checkLabName(flags.name)
-    preflight(LAB_BASE_TOOLS)
-    const started = Date.now()
-    const result = await labDown(flags.name)
-    const elapsedMs = Date.now() - started
+    const result = await runLabDown(flags.name)
+    const {elapsedMs} = result
     const other = result.runningElsewhere
     if (flags.json) {
       this.printJson({schemaVersion: 1, name: flags.name, existed: result.existed, namespacesRemoved: result.namespaces, processesStopped: result.processes, elapsedMs, ...(other ? {runningElsewhere: {xccHome: other}} : {})})
     } else if (other) {
       const left = `the namespaces xcc-${flags.name}-* belong to the running lab ${flags.name} of XCC_HOME ${other} and were left alone`
-      process.stdout.write(result.existed ? `Lab ${flags.name} of XCC_HOME ${xccHome()} removed (its stale state only: ${left}).\n` : `No lab named ${flags.name} under XCC_HOME ${xccHome()}: nothing to remove (${left}).\n`)
+      process.stdout.write(result.existed ? `Lab ${flags.name} of XCC_HOME ${result.xccHome} removed (its stale state only: ${left}).\n` : `No lab named ${flags.name} under XCC_HOME ${result.xccHome}: nothing to remove (${left}).\n`)
     } else {
       process.stdout.write(result.existed ? `Lab ${flags.name} removed (${result.namespaces} namespaces, ${result.processes} processes) in ${(elapsedMs / 1000).toFixed(1)} s.\n` : `No lab named ${flags.name}: nothing to remove.\n`)
     }

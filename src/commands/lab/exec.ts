@@ -1,16 +1,9 @@
-import {spawn} from 'node:child_process'
-import {constants} from 'node:os'
-
 import {Args, Flags} from '@oclif/core'
 
+import {DEFAULT_LAB_NAME, checkLabName, runLabExec} from '../../app/lab.js'
 import {splitAtDoubleDash} from '../../cli/argv.js'
 import {XccCommand} from '../../cli/base-command.js'
 import {XccError} from '../../core/errors.js'
-import {checkLabName} from '../../lab/lifecycle.js'
-import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
-import {LAB_BASE_TOOLS, preflight} from '../../lab/runtime/preflight.js'
-import {ownedElsewhere} from '../../lab/runtime/owner.js'
-import {labDir, readState, xccHome} from '../../lab/runtime/state.js'
 
 const USAGE = 'xcc lab exec [--name NAME] <host> -- <command...>'
 
@@ -38,28 +31,6 @@ export default class LabExec extends XccCommand {
     // without `--`, the words after the host are the command
     const command = passThrough ?? words
     if (command.length === 0) throw new XccError('no command to run', {exitCode: 2, hint: USAGE})
-    // root first: without it the state is unreadable and `ip netns exec` impossible, whatever else is wrong
-    preflight(LAB_BASE_TOOLS)
-    const state = readState(labDir(flags.name))
-    // the namespaces of this name may belong to a live lab of another XCC_HOME: never enter them from here
-    const elsewhere = ownedElsewhere(flags.name, labDir(flags.name))
-    if (elsewhere) {
-      throw new XccError(state ? `lab ${flags.name} of this XCC_HOME is stale: its name is in use by the running lab of XCC_HOME ${elsewhere}` : `no lab named ${flags.name} under XCC_HOME ${xccHome()}; a lab ${flags.name} runs under XCC_HOME ${elsewhere}`, {
-        exitCode: 2, hint: `XCC_HOME=${elsewhere} xcc lab exec --name ${flags.name} …`,
-      })
-    }
-    if (!state) throw new XccError(`no lab named ${flags.name}`, {exitCode: 2, hint: 'xcc lab up --scenario list'})
-    const host = state.plan.hosts[args.host]
-    if (!host) {
-      const known = Object.keys(state.plan.hosts)
-      throw new XccError(`lab ${flags.name} has no host ${args.host}`, {exitCode: 2, details: [`hosts: ${known.slice(0, 12).join(', ')}${known.length > 12 ? `, … (${known.length})` : ''}`]})
-    }
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', host.ns, ...command], {stdio: 'inherit'})
-      child.once('error', () => resolve(127))
-      // as a shell reports it: 128 + the signal's number
-      child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 + constants.signals[signal] : 1)))
-    })
-    process.exitCode = code
+    process.exitCode = await runLabExec(flags.name, args.host, command)
   }
 }

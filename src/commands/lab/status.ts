@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {DEFAULT_LAB_NAME, runLabStatus} from '../../app/lab.js'
 import {XccCommand} from '../../cli/base-command.js'
-import {checkLabName, labHealth} from '../../lab/lifecycle.js'
-import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
 import {renderLabStatus} from '../../render/lab-text.js'
 
 export default class LabStatus extends XccCommand {
@@ -15,21 +14,14 @@ export default class LabStatus extends XccCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(LabStatus)
-    checkLabName(flags.name)
-    const health = await labHealth(flags.name)
+    const view = await runLabStatus(flags.name)
     if (flags.json) {
-      const s = health.state
+      const {lab, runningElsewhere, name, exists, healthy, problems} = view
       this.printJson({
-        schemaVersion: 1, name: flags.name, exists: health.exists, healthy: health.healthy, problems: health.problems,
-        ...(health.runningElsewhere ? {runningElsewhere: {xccHome: health.runningElsewhere}} : {}),
-        ...(s ? {
-          source: s.source, createdAt: s.createdAt, daemonPid: s.daemonPid ?? null, kubeconfig: s.kubeconfig,
-          namespaces: {present: health.namespaces, expected: s.plan.namespaces.length},
-          clusters: s.clusters.map(({name, context, server}) => ({name, context, server})),
-          hosts: Object.fromEntries(Object.entries(s.plan.hosts).map(([ref, h]) => [ref, {namespace: h.ns, ...(h.address ? {address: h.address} : {})}])),
-        } : {}),
+        schemaVersion: 1, name, exists, healthy, problems, ...(runningElsewhere ? {runningElsewhere: {xccHome: runningElsewhere}} : {}),
+        ...(lab ? {source: lab.source, createdAt: lab.createdAt, daemonPid: lab.daemonPid, kubeconfig: lab.kubeconfig, namespaces: lab.namespaces, clusters: lab.clusters, hosts: lab.hosts} : {}),
       })
-    } else process.stdout.write(renderLabStatus(flags.name, health))
-    process.exitCode = health.healthy ? 0 : 1
+    } else process.stdout.write(renderLabStatus(view))
+    process.exitCode = view.healthy ? 0 : 1
   }
 }

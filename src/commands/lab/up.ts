@@ -1,13 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {canonicalFlow, listScenarios, scenarioPath} from '../../adapters/scenarios.js'
-import {readTopologyFile} from '../../adapters/topology-file.js'
+import {DEFAULT_LAB_NAME, listLabScenarios, runLabUp} from '../../app/lab.js'
 import {XccCommand} from '../../cli/base-command.js'
-import {interruptible} from '../../cli/interrupt.js'
-import {checkLabName, labUp} from '../../lab/lifecycle.js'
-import {DEFAULT_LAB_NAME} from '../../lab/plan/names.js'
-import {LAB_UP_TOOLS, preflight} from '../../lab/runtime/preflight.js'
-import {labDir, paths} from '../../lab/runtime/state.js'
 import {renderLabUp} from '../../render/lab-text.js'
 
 export default class LabUp extends XccCommand {
@@ -33,30 +27,15 @@ Exit codes: 0 up, 2 bad input (unknown scenario, invalid topology, a lab of that
   async run(): Promise<void> {
     const {flags} = await this.parse(LabUp)
     if (flags.scenario === 'list') {
-      const scenarios = listScenarios()
-      if (flags.json) this.printJson({schemaVersion: 1, scenarios: scenarios.map(({name, description}) => ({name, description}))})
+      const scenarios = listLabScenarios()
+      if (flags.json) this.printJson({schemaVersion: 1, scenarios})
       else process.stdout.write(`${scenarios.map((s) => `${s.name.padEnd(36)} ${s.description}`).join('\n')}\n`)
       return
     }
-    checkLabName(flags.name)
-    const path = flags.scenario ? scenarioPath(flags.scenario) : (flags.topology as string)
-    const {text, model} = await readTopologyFile(path)
-    preflight(LAB_UP_TOOLS)
-    const started = Date.now()
-    const progress = (m: string): void => void process.stderr.write(`${m}\n`)
-    const input = {name: flags.name, model, topologyText: text, source: flags.scenario ? `scenario ${flags.scenario}` : path}
-    const state = await interruptible((signal) => labUp(input, progress, signal), 'removing what the lab built')
-    const elapsedMs = Date.now() - started
+    const view = await runLabUp({name: flags.name, topology: flags.topology, scenario: flags.scenario}, (m) => void process.stderr.write(`${m}\n`))
     if (flags.json) {
-      this.printJson({
-        schemaVersion: 1, name: state.name, source: state.source, kubeconfig: state.kubeconfig, elapsedMs,
-        clusters: state.clusters.map(({name, context, server}) => ({name, context, server})),
-        hosts: Object.fromEntries(Object.entries(state.plan.hosts).map(([ref, h]) => [ref, {namespace: h.ns, ...(h.address ? {address: h.address} : {})}])),
-      })
-    } else {
-      // the lab's own copy, by absolute path: runnable from any directory, and exactly what was built
-      const flow = canonicalFlow(text)
-      process.stdout.write(renderLabUp(state, {elapsedMs, doctor: {topology: paths(labDir(state.name)).topology, ...(flow ? {flow} : {})}}))
-    }
+      const {name, source, kubeconfig, elapsedMs, clusters, hosts} = view
+      this.printJson({schemaVersion: 1, name, source, kubeconfig, elapsedMs, clusters, hosts})
+    } else process.stdout.write(renderLabUp(view))
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {JSON_SCHEMA_VERSION, XccCommand} from '../../cli/base-command.js'
-import {runMasqueradeList} from '../../cli/masquerade.js'
+import {runMasqueradeList} from '../../app/masquerade.js'
 import {renderListing} from '../../render/masquerade-text.js'
 
 export default class MasqueradeList extends XccCommand {

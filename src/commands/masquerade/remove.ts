@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {JSON_SCHEMA_VERSION, XccCommand} from '../../cli/base-command.js'
-import {runMasqueradeRemove} from '../../cli/masquerade.js'
+import {runMasqueradeRemove} from '../../app/masquerade.js'
 import {masqueradeJson} from '../../render/masquerade-json.js'
 import {renderApplied, renderPlanDiff, renderPlanYaml} from '../../render/masquerade-text.js'
 

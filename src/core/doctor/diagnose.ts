@@ -10,37 +10,15 @@ import type {Assumption, PathTrace, Step} from '../trace/types.js'
 import {isInternetAddress} from '../trace/vpc.js'
 import {type DoctorContext, type Finding, endStep} from './check.js'
 import {describeSymptom} from './evidence.js'
-import {type MissingRouteCause, explainMissingRoute, networkHolding} from './explain-route.js'
+import {explainMissingRoute, networkHolding} from './explain-route.js'
 import {type FixInput, buildFix} from './fixes.js'
-
-export const DIAGNOSIS_CODES = [
-  'POD_SNAT_MISSING', 'GATEWAY_SNAT_MISSING', 'OVERLAPPING_RANGES', 'NO_ROUTE', 'PEERING_INACTIVE', 'PEERING_NOT_TRANSITIVE',
-  'PEERING_CUSTOM_ROUTES_NOT_EXCHANGED', 'FIREWALL_RULE', 'FORWARDING_RULE_REGION_MISMATCH', 'FORWARDING_RULE_MISMATCH', 'FORWARDING_RULE_NO_INSTANCES',
-  'FIREWALL_BLOCKING_LOAD_BALANCER_BACKEND_HEALTH_CHECK', 'FOREIGN_IP_DISALLOWED', 'GUEST_FORWARDING_DISABLED', 'CLUSTER_IP_FROM_OUTSIDE_CLUSTER',
-  'UNKNOWN_INTERNAL_ADDRESS', 'DESTINATION_NOT_LISTENING', 'INSUFFICIENT_INFO',
-] as const
-export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number]
-
-export interface Diagnosis {
-  readonly code: DiagnosisCode
-  readonly summary: string
-  readonly evidence: readonly string[]
-  readonly fix: readonly string[]
-}
+import type {Diagnosis, DiagnosisCode, Failure} from './types.js'
 
 interface Candidate {
   readonly code: 'FIREWALL_RULE' | 'GATEWAY_SNAT_MISSING' | 'POD_SNAT_MISSING'
   readonly position: number
   readonly assume: Assumption
   readonly step: Step
-}
-
-/** A failure and what it means. */
-export interface Failure {
-  readonly code: DiagnosisCode
-  readonly step: Step
-  readonly direction: 'forward' | 'return'
-  readonly missing?: MissingRouteCause
 }
 
 const ROUTING = ['NO_ROUTE', 'PRIVATE_TRAFFIC_TO_INTERNET', 'NO_EXTERNAL_ADDRESS', 'XCC_GUEST_NO_ROUTE']

@@ -6,7 +6,7 @@ import {type Cidr, cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
 import type {InstanceFacts} from '../topology/model-types.js'
 import type {Step} from '../trace/types.js'
 import type {DoctorContext} from './check.js'
-import type {DiagnosisCode, Failure} from './diagnose.js'
+import type {DiagnosisCode, Failure} from './types.js'
 
 export interface FixInput {
   readonly ctx: DoctorContext

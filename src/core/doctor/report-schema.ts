@@ -4,7 +4,7 @@
  */
 import {z} from 'zod'
 
-import {DIAGNOSIS_CODES} from './diagnose.js'
+import {DIAGNOSIS_CODES} from './types.js'
 
 const packet = z.strictObject({src: z.string(), dst: z.string(), protocol: z.enum(['tcp', 'udp']), srcPort: z.number().int(), dstPort: z.number().int()})
 

@@ -6,7 +6,8 @@ import type {Model} from '../topology/model-types.js'
 import type {Flow} from '../trace/endpoints.js'
 import type {FlowView, Step, Verdict} from '../trace/types.js'
 import {type Check, type DoctorContext, type Finding, buildDoctorContext, checkDocs} from './check.js'
-import {type Diagnosis, diagnose} from './diagnose.js'
+import {diagnose} from './diagnose.js'
+import {type Diagnosis} from './types.js'
 
 export const DOCTOR_SCHEMA_VERSION = 1
 

@@ -15,9 +15,9 @@ import {dump} from 'js-yaml'
 
 import {XccError} from '../errors.js'
 import {type Cidr, LINK_LOCAL, cidr, cidrContains, cidrsOverlap, formatCidr, subtractCidrs} from '../net/ipv4.js'
-import type {KubeConfigMap} from '../ports.js'
-import {MANAGED_BY, MANAGED_BY_LABEL} from '../probe/manifests.js'
-import {AGENT_YAML, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from './agent-config.js'
+import type {KubeConfigMap} from '../ports/kube.js'
+import {MANAGED_BY, MANAGED_BY_LABEL} from '../kube/labels.js'
+import {AGENT_YAML, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from '../topology/ip-masq-agent.js'
 import {CIDRS_ANNOTATION, annotatedCidrs} from './daemonset.js'
 
 /** the ConfigMap's `config` before xcc's first edit: {"existed":false} or {"existed":true,"config":"…"} */

@@ -2,10 +2,11 @@
  * Applying a masquerade plan through the Kubernetes port, and what each command needs to be
  * allowed to do (asked before anything is read or written, so a refusal changes nothing).
  */
-import type {Clock, KubeCluster, KubeDaemonSet} from '../ports.js'
-import type {AccessNeed} from '../probe/preflight.js'
-import {throwIfAborted} from '../probe/pods.js'
-import {CONFIG_MAP_NAMESPACE} from './agent-config.js'
+import type {KubeCluster, KubeDaemonSet} from '../ports/kube.js'
+import type {Clock} from '../ports/clock.js'
+import type {AccessNeed} from '../kube/access.js'
+import {throwIfAborted} from '../kube/pods.js'
+import {CONFIG_MAP_NAMESPACE} from '../topology/ip-masq-agent.js'
 import {type MasqueradePlan, type ObjectChange, planChanges} from './plan.js'
 import {XCC_DAEMONSET, XCC_NAMESPACE} from './state.js'
 

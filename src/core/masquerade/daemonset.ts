@@ -8,8 +8,8 @@
  */
 import {XccError} from '../errors.js'
 import {type Cidr, formatCidr, parseCidr} from '../net/ipv4.js'
-import type {KubeDaemonSet, KubeMeta} from '../ports.js'
-import {MANAGED_BY, MANAGED_BY_LABEL} from '../probe/manifests.js'
+import type {KubeDaemonSet, KubeMeta} from '../ports/kube.js'
+import {MANAGED_BY, MANAGED_BY_LABEL} from '../kube/labels.js'
 import {XCC_DAEMONSET} from './state.js'
 
 export const XCC_CHAIN = 'XCC-MASQ'

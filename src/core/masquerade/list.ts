@@ -6,10 +6,11 @@
  */
 import {decideNodeSnat} from '../iptables/node-snat.js'
 import {type Cidr, addIp, cidr, cidrContains, formatCidr, formatIp, lastIp, parseCidr} from '../net/ipv4.js'
-import type {Clock, KubeCluster, KubePod} from '../ports.js'
-import {parseCaptureLog} from '../probe/capture-log.js'
-import {MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL, RUN_ID_LABEL} from '../probe/manifests.js'
-import {type Waiter, deletePodAndWait, pollPod} from '../probe/pods.js'
+import type {KubeCluster, KubePod} from '../ports/kube.js'
+import type {Clock} from '../ports/clock.js'
+import {parseNodeLog} from '../kube/node-log.js'
+import {MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL, RUN_ID_LABEL} from '../kube/labels.js'
+import {type Waiter, deletePodAndWait, pollPod} from '../kube/pods.js'
 import {configMapCidrs} from './agent-edit.js'
 import {daemonSetCidrs} from './daemonset.js'
 import type {MasqueradeScripts} from './scripts.js'
@@ -162,7 +163,7 @@ async function readNodeRules(deps: ListDeps, req: ListRequest, node: NodeInfo, i
   try {
     const result = await pollPod(w, deps.cluster, XCC_NAMESPACE, pod.metadata.name, deps.clock.now() + req.startDeadlineMs, async (p) => {
       if (p?.status?.phase !== 'Succeeded' && p?.status?.phase !== 'Failed') return undefined
-      return parseCaptureLog(await deps.cluster.readPodLog(XCC_NAMESPACE, pod.metadata.name, 'rules'))
+      return parseNodeLog(await deps.cluster.readPodLog(XCC_NAMESPACE, pod.metadata.name, 'rules'))
     }, 'rules')
     if ('problem' in result) return {error: `pod ${XCC_NAMESPACE}/${pod.metadata.name}: ${result.problem}`}
     const log = result.value

@@ -5,9 +5,9 @@
  */
 import {XccError} from '../errors.js'
 import {type Cidr, cidr, formatCidr} from '../net/ipv4.js'
-import type {KubeConfigMap, KubeDaemonSet} from '../ports.js'
+import type {KubeConfigMap, KubeDaemonSet} from '../ports/kube.js'
 import {chainHash} from '../topology/node-rules.js'
-import {CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE} from './agent-config.js'
+import {CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE} from '../topology/ip-masq-agent.js'
 import {type AgentEdit, ORIGINAL_ANNOTATION, configMapCidrs, planAgentAdd, planAgentRemove} from './agent-edit.js'
 import {checkAgainstOwnRanges} from './cidrs.js'
 import {CIDRS_ANNOTATION, DEFAULT_MASQUERADE_IMAGE, buildXccDaemonSet, daemonSetCidrs} from './daemonset.js'

@@ -4,8 +4,8 @@
  * ip-masq-agent ConfigMap and DaemonSet, GKE Dataplane V2's anetd, xcc's own DaemonSet).
  */
 import {type Cidr, parseCidr, parseIp} from '../net/ipv4.js'
-import type {KubeCluster, KubeConfigMap, KubeDaemonSet, KubeNode} from '../ports.js'
-import {type AgentFlags, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, GKE_AGENT_FLAGS, agentFlagsFromArgs} from './agent-config.js'
+import type {KubeCluster, KubeConfigMap, KubeDaemonSet, KubeNode} from '../ports/kube.js'
+import {type AgentFlags, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, GKE_AGENT_FLAGS, agentFlagsFromArgs} from '../topology/ip-masq-agent.js'
 import type {OwnRanges} from './cidrs.js'
 
 export const XCC_DAEMONSET = 'xcc-masquerade'

@@ -3,11 +3,12 @@
  * instance shell. Each start returns its stop (habit 6); a capture that never shows its sanity
  * packet is reported as broken, never as a drop.
  */
-import type {InstanceShell, KubeCluster, RunningScript} from '../ports.js'
+import type {KubeCluster} from '../ports/kube.js'
+import type {InstanceShell, RunningScript} from '../ports/host.js'
 import {parseCaptureLog} from './capture-log.js'
 import {type ProbeScripts, SANITY_PORT, buildCapturePod} from './manifests.js'
 import {type FlowIdentity, classifyPackets} from './observe.js'
-import {type Waiter, pollPod, throwIfAborted} from './pods.js'
+import {type Waiter, pollPod, throwIfAborted} from '../kube/pods.js'
 import type {CaptureObservation} from './types.js'
 
 export interface CapturePoint {

@@ -4,7 +4,7 @@
  * verdict is `unknown` with INSUFFICIENT_INFO and the evidence says what was seen and what is
  * missing (contracts.md §2).
  */
-import type {Diagnosis} from '../doctor/diagnose.js'
+import type {Diagnosis} from '../doctor/types.js'
 import type {Verdict} from '../trace/types.js'
 import {type ObservedPacket, describePacket, packetsOf} from './observe.js'
 import type {InternalLoadBalancer} from './targets.js'

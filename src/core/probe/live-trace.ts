@@ -7,7 +7,7 @@
 import {decideNodeSnat} from '../iptables/node-snat.js'
 import type {RuleRef} from '../iptables/types.js'
 import {type Ip, LINK_LOCAL, cidrContainsIp, formatCidr, formatIp, parseCidr, sameCidr} from '../net/ipv4.js'
-import {GKE_AGENT_FLAGS, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from '../masquerade/agent-config.js'
+import {GKE_AGENT_FLAGS, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from '../topology/ip-masq-agent.js'
 import type {Packet, Step} from '../trace/types.js'
 import {step, viewPacket, viewRule} from '../trace/trail.js'
 

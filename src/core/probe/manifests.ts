@@ -4,17 +4,9 @@
  * Probe pods: the pod network, no capabilities at all. Both `restartPolicy: Never` with an
  * `activeDeadlineSeconds`, and every script runs under a deadline of its own.
  */
-import type {KubeContainer, KubePod} from '../ports.js'
+import {MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL, RUN_ID_LABEL} from '../kube/labels.js'
+import type {KubeContainer, KubePod} from '../ports/kube.js'
 
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
-export const MANAGED_BY = 'xcc'
-export const RUN_ID_LABEL = 'xcc.dev/run-id'
-export const ROLE_LABEL = 'xcc.dev/role'
-/**
- * every pod an xcc run creates matches this selector (`xcc doctor cleanup`); the pods of xcc's
- * masquerade DaemonSet are managed by xcc too, but carry no run id: their DaemonSet owns them
- */
-export const OWNED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY},${RUN_ID_LABEL}`
 /** the image used when --image is not given: public, with tcpdump, iptables and curl */
 export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13'
 /** the loopback port the capture's sanity connection attempts go to (nothing listens there) */
@@ -25,15 +17,6 @@ export interface ProbeScripts {
   readonly capture: string
   /** templates/probe/probe.sh */
   readonly probe: string
-}
-
-/** run ids are short lowercase hex (a DNS label part) */
-export function isRunId(text: string): boolean {
-  return /^[0-9a-f]{6,16}$/.test(text)
-}
-
-export function runSelector(runId: string): string {
-  return `${OWNED_SELECTOR},${RUN_ID_LABEL}=${runId}`
 }
 
 function labels(runId: string, role: 'capture' | 'probe'): Record<string, string> {

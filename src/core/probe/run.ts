@@ -6,31 +6,18 @@
  * Everything outside goes through the ports (src/core/ports.ts).
  */
 import {XccError} from '../errors.js'
-import type {Clock, InstanceShell, KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod} from '../ports.js'
+import type {KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod} from '../ports/kube.js'
+import type {Clock} from '../ports/clock.js'
+import type {InstanceShell} from '../ports/host.js'
 import {type CaptureLog, buildCaptureFilter, parseCaptureLog} from './capture-log.js'
 import {type CapturePoint, type Track, instanceCapture, observeCapture, podCapture} from './captures.js'
 import {type ProbeScripts, buildEphemeralProbe, buildProbePod} from './manifests.js'
-import {containerState, deletePodAndWait, pollPod, throwIfAborted} from './pods.js'
-import {type AccessNeed, checkAccess, checkPodSecurity, podAccess} from './preflight.js'
+import {containerState, deletePodAndWait, pollPod, throwIfAborted} from '../kube/pods.js'
+import {type AccessNeed, checkAccess, checkPodSecurity, podAccess} from '../kube/access.js'
 import {type LiveReport, assembleLiveReport} from './report.js'
-import {type Destination, type LiveFrom, type LiveTo, addressDestination, chooseNode, serviceDestination, serviceOwning} from './targets.js'
+import {type Destination, type LiveTo, addressDestination, chooseNode, serviceDestination, serviceOwning} from './targets.js'
 import type {TopologyPrediction} from './topology-prediction.js'
-import type {CaptureObservation, ProbeObservation, ProbeResult} from './types.js'
-
-export interface LiveRequest {
-  readonly from: LiveFrom
-  readonly to: LiveTo
-  readonly toContext?: string
-  readonly node?: string
-  readonly timeoutSeconds: number
-  readonly image: string
-  readonly keep: boolean
-  readonly probeNamespace: string
-  readonly runId: string
-  readonly sourcePort: number
-  /** how long pods may take to start (scheduling, image pull) */
-  readonly startSeconds: number
-}
+import type {CaptureObservation, LiveRequest, ProbeObservation, ProbeResult} from './types.js'
 
 export type LiveEvent = {readonly id: string; readonly title: string; readonly state: 'running' | 'done' | 'failed' | 'skipped'; readonly detail?: string}
 

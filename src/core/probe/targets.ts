@@ -6,7 +6,7 @@
  */
 import {XccError} from '../errors.js'
 import {parseIp} from '../net/ipv4.js'
-import type {KubeEndpoints, KubeNode, KubeService} from '../ports.js'
+import type {KubeEndpoints, KubeNode, KubeService} from '../ports/kube.js'
 
 export interface LiveFrom {
   readonly context: string

@@ -5,6 +5,7 @@
  */
 import type {StepName} from '../trace/types.js'
 import type {ObservedPacket} from './observe.js'
+import type {LiveFrom, LiveTo} from './targets.js'
 
 export type ProbeResult = 'connected' | 'timeout' | 'failed' | 'error' | 'not-run'
 
@@ -65,4 +66,20 @@ export interface Observations {
   readonly notes: readonly string[]
   /** milliseconds spent in each phase of the run (captures start in parallel) */
   readonly timings: {readonly preflightMs: number; readonly factsMs: number; readonly capturesLiveMs: number; readonly probeMs: number; readonly collectMs: number; readonly cleanupMs: number; readonly totalMs: number}
+}
+
+/** What one live doctor run was asked to do (parsed flags). */
+export interface LiveRequest {
+  readonly from: LiveFrom
+  readonly to: LiveTo
+  readonly toContext?: string
+  readonly node?: string
+  readonly timeoutSeconds: number
+  readonly image: string
+  readonly keep: boolean
+  readonly probeNamespace: string
+  readonly runId: string
+  readonly sourcePort: number
+  /** how long pods may take to start (scheduling, image pull) */
+  readonly startSeconds: number
 }

@@ -5,7 +5,6 @@
 import type {Ruleset} from '../iptables/types.js'
 import type {Cidr, Ip} from '../net/ipv4.js'
 import type {PeeringState} from './peering-state.js'
-import type {RouteTable} from './route-table.js'
 import type {BackendServiceSpec, ClusterSpec, GuestSpec, Topology} from './schema.js'
 
 export interface SubnetFacts {
@@ -46,6 +45,20 @@ export interface RouteFacts {
   readonly impliedBy?: {readonly cluster: string; readonly node: string}
   /** index in the file's `routes` list, for declared routes */
   readonly index?: number
+}
+
+export interface RouteLookup {
+  /** ROUTE-04: the winning routes; more than one = ECMP (or an undecidable tie, ROUTE-08) */
+  readonly winners: readonly RouteFacts[]
+  /** ROUTE-06: a more specific custom route that the subnet route overrides */
+  readonly shadowed?: RouteFacts
+}
+
+/** A network's routing table (built by route-table.ts). */
+export interface RoutingTable {
+  readonly routes: readonly RouteFacts[]
+  /** the routes that win for a packet to `dst` from an instance with `senderTags` */
+  lookup(dst: Ip, senderTags: readonly string[]): RouteLookup
 }
 
 export interface PortRange {
@@ -184,7 +197,7 @@ export interface ForwardingRuleFacts {
 export interface NetworkFacts {
   readonly name: string
   readonly subnets: readonly SubnetFacts[]
-  readonly routes: RouteTable
+  readonly routes: RoutingTable
   /** sorted for evaluation: priority ascending, deny before allow at equal priority (FW-01) */
   readonly ingress: readonly FirewallFacts[]
   readonly egress: readonly FirewallFacts[]

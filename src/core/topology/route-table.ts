@@ -3,18 +3,11 @@
  * static routes, routes learned over peerings) indexed by prefix length for O(33) lookups.
  */
 import {type Ip, maskOf} from '../net/ipv4.js'
-import type {RouteFacts} from './model-types.js'
-
-export interface RouteLookup {
-  /** ROUTE-04: the winning routes; more than one = ECMP (or an undecidable tie, ROUTE-08) */
-  readonly winners: readonly RouteFacts[]
-  /** ROUTE-06: a more specific custom route that the subnet route overrides */
-  readonly shadowed?: RouteFacts
-}
+import type {RouteFacts, RouteLookup, RoutingTable} from './model-types.js'
 
 const isSubnetRoute = (r: RouteFacts): boolean => r.kind === 'SUBNET' || r.kind === 'PEERING_SUBNET'
 
-export class RouteTable {
+export class RouteTable implements RoutingTable {
   private readonly byPrefix = new Map<number, Map<number, RouteFacts[]>>()
   private prefixes: number[] = []
   private readonly all: RouteFacts[] = []

@@ -11,9 +11,8 @@ import {podIface} from '../topology/model.js'
 import {implicitPod} from './endpoints.js'
 import {declaredPod, nodeClass, podClass} from './equivalence.js'
 import {explainNoMasquerade} from './masquerade.js'
-import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, samePacket, step, viewPacket, viewRule} from './trail.js'
-import type {HostRef, NatView, Packet, Step} from './types.js'
-import {emitIntoVpc} from './vpc.js'
+import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, natView, samePacket, step, viewRule} from './trail.js'
+import type {HostRef, Packet, Step} from './types.js'
 
 const NO_RULES: Ruleset = {source: 'no iptables rules', tables: new Map()}
 
@@ -217,7 +216,7 @@ function continueFrom(
     trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', at, final, `the reply of pod ${formatIp(fromPod.ip)} belongs to a connection; masquerading applies to new connections only`, {reason: 'NO_MASQUERADING_FOR_RETURN_PACKET'}))
   }
   const nic = instance.kind === 'node' ? 0 : Number(/^nic(\d)$/.exec(outcome.outIface)?.[1] ?? 0)
-  return emitIntoVpc(ctx, trail, instance, nic, final)
+  return ctx.hops.emitIntoVpc(ctx, trail, instance, nic, final)
 }
 
 /** ROUTE-11: the reply takes another way back than the request; stateful rules or NAT there would break it. */
@@ -267,10 +266,6 @@ function recordNat(
 
 function sameAddresses(a: IptPacket, b: IptPacket): boolean {
   return a.src === b.src && a.dst === b.dst && a.srcPort === b.srcPort && a.dstPort === b.dstPort
-}
-
-export function natView(type: NatView['type'], before: Packet, after: Packet): NatView {
-  return {type, before: viewPacket(before), after: viewPacket(after)}
 }
 
 /** SNAT-06/SNAT-18: the NAT step (GKE_POD_IP_MASQUERADING) or why masquerading was skipped. */

@@ -10,7 +10,6 @@ import {evaluateHealthCheckAdmission} from './firewall.js'
 import {type Ended, type Trail, type WalkContext, branch, drop, step} from './trail.js'
 import type {Packet} from './types.js'
 import {nodeClass} from './equivalence.js'
-import {arriveAtInstance} from './vpc.js'
 
 export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFacts, sender: InstanceFacts, packet: Packet, asNextHop: boolean): Ended[] {
   const at = `lb/${fr.name}`
@@ -80,7 +79,7 @@ export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFa
     ...alike,
   ]
   trail.add(step('ANALYZE_LOAD_BALANCER_BACKEND', at, packet, `${notes.join('; ')}; the destination stays ${formatIp(packet.dst)} (passthrough, ILB-05)`))
-  return branch(trail, chosen, (t, b) => arriveAtInstance(ctx, t, b.instance, b.nic, packet))
+  return branch(trail, chosen, (t, b) => ctx.hops.arriveAtInstance(ctx, t, b.instance, b.nic, packet))
 }
 
 const localEndpoints = new WeakMap<Model, Map<string, Set<string>>>()

@@ -8,8 +8,12 @@ import {type Ip, formatIp} from '../net/ipv4.js'
 import type {ClusterFacts, InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {type Flow, implicitPod} from './endpoints.js'
 import {hostContext, hostRoute, podLabel, processOnHost, samePod} from './hosts.js'
-import {type Ended, MAX_PATHS, Trail, type WalkContext, drop, hostLabel, packetText, reversePacket, step, viewPacket} from './trail.js'
+import {loadBalance} from './lb.js'
+import {type Ended, type Hops, MAX_PATHS, Trail, type WalkContext, drop, hostLabel, packetText, reversePacket, step, viewPacket} from './trail.js'
 import type {Assumption, HostRef, Packet, PathEnd, PathTrace, TraceResult, Verdict} from './types.js'
+import {arriveAtInstance, emitIntoVpc} from './vpc.js'
+
+const HOPS: Hops = {processOnHost, emitIntoVpc, arriveAtInstance, loadBalance}
 
 export interface TraceOptions {
   /** hypothetical fixes, used by the doctor to test a diagnosis */
@@ -21,7 +25,7 @@ export interface TraceOptions {
 export function traceFlow(model: Model, flow: Flow, options: TraceOptions = {}): TraceResult {
   const assumptions = options.assumptions ?? []
   const exhaustive = options.exhaustive ?? false
-  const ctx: WalkContext = {model, assumptions, direction: 'forward', exhaustive}
+  const ctx: WalkContext = {hops: HOPS, model, assumptions, direction: 'forward', exhaustive}
   const {packet, client, ended} = startForward(ctx, flow)
   const paths: PathTrace[] = []
   for (const forward of ended) {
@@ -30,7 +34,7 @@ export function traceFlow(model: Model, flow: Flow, options: TraceOptions = {}):
       paths.push({forward: forward.trail.steps, forwardEnd: forward.end, return: [], verdict: pathVerdict(forward.end)})
       continue
     }
-    const returnCtx: WalkContext = {model, assumptions, direction: 'return', exhaustive, client: {host: client, packet}}
+    const returnCtx: WalkContext = {hops: HOPS, model, assumptions, direction: 'return', exhaustive, client: {host: client, packet}}
     for (const back of startReturn(returnCtx, forward.trail.forReturn(), forward.end.host, forward.end.packet)) {
       paths.push({forward: forward.trail.steps, forwardEnd: forward.end, return: back.trail.steps, returnEnd: back.end, verdict: pathVerdict(forward.end, back.end)})
     }

@@ -5,8 +5,8 @@
  */
 import type {RuleRef} from '../iptables/types.js'
 import {formatIp} from '../net/ipv4.js'
-import type {InstanceFacts, Model} from '../topology/model-types.js'
-import type {Assumption, HostRef, Packet, PacketView, PathEnd, RuleView, Step} from './types.js'
+import type {ForwardingRuleFacts, InstanceFacts, Model, PodFacts} from '../topology/model-types.js'
+import type {Assumption, HostRef, NatView, Packet, PacketView, PathEnd, RuleView, Step} from './types.js'
 
 /** NAT applied by a host on the forward path: `before` entered the host, `after` left it. */
 export interface CtEntry {
@@ -15,7 +15,20 @@ export interface CtEntry {
   readonly after: Packet
 }
 
+/**
+ * How the parts of the walk hand a packet on: hosts emit into a VPC, a VPC delivers to an
+ * instance or a load balancer, a load balancer to a backend. trace.ts wires these once, so
+ * hosts.ts, vpc.ts and lb.ts call each other through the context and import none of each other.
+ */
+export interface Hops {
+  processOnHost(ctx: WalkContext, trail: Trail, instance: InstanceFacts, packet: Packet, origin: 'arriving' | 'local', inIface: string | undefined, fromPod?: PodFacts): Ended[]
+  emitIntoVpc(ctx: WalkContext, trail: Trail, instance: InstanceFacts, nicIndex: number, packet: Packet): Ended[]
+  arriveAtInstance(ctx: WalkContext, trail: Trail, instance: InstanceFacts, nicIndex: number, packet: Packet): Ended[]
+  loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFacts, sender: InstanceFacts, packet: Packet, asNextHop: boolean): Ended[]
+}
+
 export interface WalkContext {
+  readonly hops: Hops
   readonly model: Model
   readonly assumptions: readonly Assumption[]
   readonly direction: 'forward' | 'return'
@@ -115,4 +128,8 @@ export function branch<T>(trail: Trail, alternatives: readonly T[], each: (t: Tr
     out.push(...each(trail.clone(), alternative))
   }
   return out.slice(0, MAX_PATHS)
+}
+
+export function natView(type: NatView['type'], before: Packet, after: Packet): NatView {
+  return {type, before: viewPacket(before), after: viewPacket(after)}
 }

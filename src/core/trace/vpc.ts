@@ -7,9 +7,7 @@ import {LINK_LOCAL, cidrContainsIp, formatCidr, formatIp, maskOf} from '../net/i
 import type {ClusterFacts, InstanceFacts, Model, NetworkFacts, NicFacts, RouteFacts} from '../topology/model-types.js'
 import {isPrivatelyUsedPublic} from '../topology/model.js'
 import {evaluateVpcFirewall} from './firewall.js'
-import {natView, processOnHost} from './hosts.js'
-import {loadBalance} from './lb.js'
-import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, step, tupleKey} from './trail.js'
+import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, natView, packetText, reversePacket, step, tupleKey} from './trail.js'
 import type {Packet, RouteView} from './types.js'
 
 /** ROUTE-12: an address the internet gateway could reach: not private or special-use (SNAT-11's list), not link-local. */
@@ -153,14 +151,14 @@ function followRoute(ctx: WalkContext, trail: Trail, network: NetworkFacts, rout
       const nic = target?.nics.find((n) => n.network === home)
       if (!target) return drop(trail, at, packet, 'ROUTE_NEXT_HOP_RESOURCE_NOT_FOUND', `the next hop of route ${route.name}, instance ${hop.instance}, does not exist`)
       if (!nic) return drop(trail, at, packet, 'ROUTE_NEXT_HOP_INSTANCE_WRONG_NETWORK', `the next hop of route ${route.name}, ${target.name}, has no NIC in ${home} (ROUTE-09)`)
-      return arriveAtInstance(ctx, trail, target, nic.index, packet)
+      return ctx.hops.arriveAtInstance(ctx, trail, target, nic.index, packet)
     }
     case 'IP': {
       const owner = ctx.model.ownerOf(home, hop.ip)
       if (!owner) return drop(trail, at, packet, 'ROUTE_NEXT_HOP_IP_ADDRESS_NOT_RESOLVED', `nothing in ${home} has the next-hop address ${formatIp(hop.ip)} of route ${route.name} (ROUTE-09)`)
       if (owner.kind === 'alias') return drop(trail, at, packet, 'ROUTE_NEXT_HOP_INSTANCE_NON_PRIMARY_IP', `${formatIp(hop.ip)} is an alias IP of ${owner.instance}; a next hop must be a primary address (ROUTE-09)`)
       if (owner.kind === 'forwardingRule') return nextHopIlb(ctx, trail, network, route, owner.name, sender, packet)
-      return arriveAtInstance(ctx, trail, ctx.model.instances.get(owner.instance) as InstanceFacts, owner.nic, packet)
+      return ctx.hops.arriveAtInstance(ctx, trail, ctx.model.instances.get(owner.instance) as InstanceFacts, owner.nic, packet)
     }
     case 'ILB': {
       const byName = ctx.model.forwardingRules.get(hop.ref)
@@ -186,7 +184,7 @@ function nextHopIlb(ctx: WalkContext, trail: Trail, network: NetworkFacts, route
   const fr = ctx.model.forwardingRules.get(frName)
   if (!fr) return drop(trail, `network/${network.name}`, packet, 'ROUTE_NEXT_HOP_RESOURCE_NOT_FOUND', `forwarding rule ${frName} does not exist`)
   // ILB-13: the packet keeps its destination and goes to a backend chosen by the load balancer.
-  return loadBalance(ctx, trail, fr, sender, packet, true)
+  return ctx.hops.loadBalance(ctx, trail, fr, sender, packet, true)
 }
 
 /** §9 step 6: who owns the destination address in the network the route leads to. */
@@ -197,9 +195,9 @@ export function deliverInNetwork(ctx: WalkContext, trail: Trail, networkName: st
   if (owner.kind === 'forwardingRule') {
     const fr = ctx.model.forwardingRules.get(owner.name)
     if (!fr || !trail.sender) return drop(trail, at, packet, 'UNKNOWN_INTERNAL_ADDRESS', `forwarding rule ${owner.name} is not usable`)
-    return loadBalance(ctx, trail, fr, trail.sender, packet, false)
+    return ctx.hops.loadBalance(ctx, trail, fr, trail.sender, packet, false)
   }
-  return arriveAtInstance(ctx, trail, ctx.model.instances.get(owner.instance) as InstanceFacts, owner.nic, packet)
+  return ctx.hops.arriveAtInstance(ctx, trail, ctx.model.instances.get(owner.instance) as InstanceFacts, owner.nic, packet)
 }
 
 /** §9 step 7: ingress firewall and anti-spoofing at the receiving NIC, then the guest. */
@@ -230,5 +228,5 @@ export function arriveAtInstance(ctx: WalkContext, trail: Trail, instance: Insta
   }
   trail.tracked.add(`in|${instance.name}|${nicIndex}|${tupleKey(packet)}`)
   trail.add(step('ARRIVE_AT_INSTANCE', at, packet, `${instance.name} receives ${packetText(packet)} on ${nic.guestIface} (${network.name})`))
-  return processOnHost(ctx, trail, instance, packet, 'arriving', nic.guestIface)
+  return ctx.hops.processOnHost(ctx, trail, instance, packet, 'arriving', nic.guestIface)
 }

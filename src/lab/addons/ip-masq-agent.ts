@@ -16,13 +16,13 @@
  * Nodes with their own `iptables` in the topology are not governed by `masquerade` (their rules
  * replace it): the agent leaves them alone.
  */
-import {type AgentConfig, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, GKE_AGENT_FLAGS, agentJumpRule, goDurationMs, parseAgentConfig, renderAgentChain, validateAgentConfig} from '../../core/masquerade/agent-config.js'
+import {type AgentConfig, type AgentFlags, CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE, GKE_AGENT_FLAGS, agentJumpRule, goDurationMs, parseAgentConfig, renderAgentChain, validateAgentConfig} from '../../core/topology/ip-masq-agent.js'
 import type {Model} from '../../core/topology/model-types.js'
 import type {AddonContext} from '../kube/index.js'
 import type {ResourceType} from '../kube/resources.js'
 import type {StoreEvent} from '../kube/store.js'
 import {type KubeObject, isPlainObject} from '../kube/types.js'
-import type {LabPlan} from '../plan/types.js'
+import type {LabPlan} from '../compile/types.js'
 
 export const AGENT_COMPONENT = 'ip-masq-agent'
 /** Event reasons on the ConfigMap */

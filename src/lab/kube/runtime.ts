@@ -19,7 +19,7 @@
  */
 import type {KubeObject} from './types.js'
 
-export {POD_IP_ANNOTATION} from '../plan/kube-objects.js'
+export {POD_IP_ANNOTATION} from '../compile/kube-objects.js'
 
 /** Set in every container's environment: the file whose contents become the termination message. */
 export const TERMINATION_MESSAGE_ENV = 'XCC_TERMINATION_MESSAGE_PATH'

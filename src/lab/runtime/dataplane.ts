@@ -7,8 +7,8 @@ import {existsSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
 import {InterruptedError, XccError} from '../../core/errors.js'
-import {belongsToLab} from '../plan/names.js'
-import type {LabPlan, NamespacePlan} from '../plan/types.js'
+import {belongsToLab} from '../compile/names.js'
+import type {LabPlan, NamespacePlan} from '../compile/types.js'
 import {exec, inParallel, run} from './exec.js'
 
 const PARALLEL = Math.max(4, Math.min(16, availableParallelism() * 4))

@@ -3,7 +3,7 @@
  * serving certificate for 127.0.0.1 and an admin client certificate (system:masters) for the
  * kubeconfig. Kept in the lab directory (mode 0600), never printed.
  */
-import {type KeyPair, createCa, issueClientCert, issueServerCert} from '../../adapters/pki.js'
+import {type KeyPair, createCa, issueClientCert, issueServerCert} from './certificates.js'
 
 export interface ClusterPki {
   readonly ca: KeyPair

@@ -8,7 +8,7 @@ import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {XccError} from '../../core/errors.js'
-import type {LabPlan} from '../plan/types.js'
+import type {LabPlan} from '../compile/types.js'
 
 export const LAB_STATE_VERSION = 1
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {DIAGNOSIS_CODES} from '../../../src/core/doctor/diagnose.js'
+import {DIAGNOSIS_CODES} from '../../../src/core/doctor/types.js'
 import {doctorReportSchema} from '../../../src/core/doctor/report-schema.js'
 import {renderDoctorText} from '../../../src/render/doctor-text.js'
 import {doctorFixture} from '../../support/fixtures.js'

@@ -11,11 +11,11 @@ import {describe, it} from 'node:test'
 import {dump} from 'js-yaml'
 
 import {XccError} from '../../../src/core/errors.js'
-import {type AgentFlags, GKE_AGENT_FLAGS, defaultAgentConfig, parseAgentConfig, validateAgentConfig} from '../../../src/core/masquerade/agent-config.js'
+import {type AgentFlags, GKE_AGENT_FLAGS, defaultAgentConfig, parseAgentConfig, validateAgentConfig} from '../../../src/core/topology/ip-masq-agent.js'
 import {type AgentEdit, ORIGINAL_ANNOTATION, planAgentAdd, planAgentRemove} from '../../../src/core/masquerade/agent-edit.js'
 import {CIDRS_ANNOTATION} from '../../../src/core/masquerade/daemonset.js'
 import {type Cidr, cidr, cidrContains, cidrContainsIp, cidrsOverlap, formatCidr, formatIp, maskOf, sizeOf} from '../../../src/core/net/ipv4.js'
-import type {KubeConfigMap} from '../../../src/core/ports.js'
+import type {KubeConfigMap} from '../../../src/core/ports/kube.js'
 import {seededRng} from '../../support/random.js'
 import {assertBadInput} from '../../support/xcc-error.js'
 

@@ -9,11 +9,11 @@ import {describe, it} from 'node:test'
 
 import {JSON_SCHEMA, dump} from 'js-yaml'
 
-import {GKE_AGENT_FLAGS} from '../../../src/core/masquerade/agent-config.js'
+import {GKE_AGENT_FLAGS} from '../../../src/core/topology/ip-masq-agent.js'
 import {planAgentAdd} from '../../../src/core/masquerade/agent-edit.js'
 import {CIDRS_ANNOTATION, DEFAULT_RESYNC_SECONDS, XCC_CHAIN, buildXccDaemonSet, cidrList, daemonSetCidrs} from '../../../src/core/masquerade/daemonset.js'
 import {cidr} from '../../../src/core/net/ipv4.js'
-import type {KubeDaemonSet} from '../../../src/core/ports.js'
+import type {KubeDaemonSet} from '../../../src/core/ports/kube.js'
 import {assertGoldenText} from '../../support/golden.js'
 
 /** as src/render/masquerade-text.ts writes manifests */

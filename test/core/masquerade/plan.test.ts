@@ -7,14 +7,14 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {XccError} from '../../../src/core/errors.js'
-import {parseAgentConfig} from '../../../src/core/masquerade/agent-config.js'
+import {parseAgentConfig} from '../../../src/core/topology/ip-masq-agent.js'
 import {ORIGINAL_ANNOTATION} from '../../../src/core/masquerade/agent-edit.js'
 import {CIDRS_ANNOTATION, daemonSetCidrs} from '../../../src/core/masquerade/daemonset.js'
 import {type AddOptions, type MasqueradePlan, type ObjectChange, SPEC_HASH_ANNOTATION, chooseMode, planAdd, planChanges, planRemove} from '../../../src/core/masquerade/plan.js'
 import type {MasqueradeState} from '../../../src/core/masquerade/state.js'
 import {agentFlagsOf} from '../../../src/core/masquerade/state.js'
 import {cidr, ip} from '../../../src/core/net/ipv4.js'
-import type {KubeConfigMap, KubeDaemonSet} from '../../../src/core/ports.js'
+import type {KubeConfigMap, KubeDaemonSet} from '../../../src/core/ports/kube.js'
 
 const SETTINGS = {image: 'example.com/net:1', script: 'echo xcc-masquerade'}
 const OPTIONS: AddOptions = {mode: 'auto', daemonSet: SETTINGS, force: false}

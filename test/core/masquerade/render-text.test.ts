@@ -11,7 +11,7 @@ import type {MasqueradeListing} from '../../../src/core/masquerade/list.js'
 import {type AddOptions, type MasqueradePlan, planAdd, planRemove} from '../../../src/core/masquerade/plan.js'
 import type {MasqueradeState} from '../../../src/core/masquerade/state.js'
 import {cidr, ip} from '../../../src/core/net/ipv4.js'
-import type {KubeConfigMap, KubeDaemonSet} from '../../../src/core/ports.js'
+import type {KubeConfigMap, KubeDaemonSet} from '../../../src/core/ports/kube.js'
 import {manifestOf, renderApplied, renderListing, renderPlanDiff, renderPlanYaml} from '../../../src/render/masquerade-text.js'
 import {assertGoldenText} from '../../support/golden.js'
 

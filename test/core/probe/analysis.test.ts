@@ -10,7 +10,7 @@ import {serviceDestination} from '../../../src/core/probe/targets.js'
 import {topologyPrediction} from '../../../src/core/probe/topology-prediction.js'
 import {parseCapture} from '../../../src/core/probe/tcpdump.js'
 import type {CaptureObservation, ProbeObservation} from '../../../src/core/probe/types.js'
-import type {KubeService} from '../../../src/core/ports.js'
+import type {KubeService} from '../../../src/core/ports/kube.js'
 import {parseTopology} from '../../../src/core/topology/parse.js'
 
 const SEED_001 = 'templates/scenarios/peered-vpcs-missing-snat.yaml'

@@ -4,12 +4,14 @@ import {describe, it} from 'node:test'
 import {InterruptedError, XccError} from '../../../src/core/errors.js'
 import {buildXccDaemonSet} from '../../../src/core/masquerade/daemonset.js'
 import {cidr} from '../../../src/core/net/ipv4.js'
-import {cleanupLeftovers} from '../../../src/core/probe/cleanup.js'
-import {MANAGED_BY_LABEL, RUN_ID_LABEL, buildCapturePod, buildProbePod} from '../../../src/core/probe/manifests.js'
-import {checkAccess, checkPodSecurity, podAccess} from '../../../src/core/probe/preflight.js'
+import {cleanupLeftovers} from '../../../src/core/kube/cleanup.js'
+import {buildCapturePod, buildProbePod} from '../../../src/core/probe/manifests.js'
+import {MANAGED_BY_LABEL, RUN_ID_LABEL} from '../../../src/core/kube/labels.js'
+import {checkAccess, checkPodSecurity, podAccess} from '../../../src/core/kube/access.js'
 import {runLiveDoctor} from '../../../src/core/probe/run.js'
 import {parseLiveFrom, parseLiveTo} from '../../../src/core/probe/targets.js'
-import type {AccessQuestion, Clock, KubeCluster, KubeConfigMap, KubeContexts, KubeDaemonSet, KubeMeta, KubePod} from '../../../src/core/ports.js'
+import type {AccessQuestion, KubeCluster, KubeConfigMap, KubeContexts, KubeDaemonSet, KubeMeta, KubePod} from '../../../src/core/ports/kube.js'
+import type {Clock} from '../../../src/core/ports/clock.js'
 
 const scripts = {capture: 'echo capture', probe: 'echo probe'}
 

@@ -16,7 +16,7 @@ import {join} from 'node:path'
 
 import yaml from 'js-yaml'
 
-import {type KeyPair, createCa, issueClientCert, issueServerCert} from '../../../src/adapters/pki.js'
+import {type KeyPair, createCa, issueClientCert, issueServerCert} from '../../../src/lab/runtime/certificates.js'
 import {type Addon, type AddonContext, type KubeApiServer, type KubeObject, LocalProcessRuntime, startKubeApiServer} from '../../../src/lab/kube/index.js'
 
 export interface Pki {

@@ -1,31 +1,19 @@
 /** Resource requests: get, list, create, update, patch, delete and the special subresources. */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-import {type ClusterApi, type DeleteOptions, PATCH_CONTENT_TYPES} from '../api.js'
-import type {ServiceAccountController} from '../controllers/serviceaccounts.js'
+import {type DeleteOptions, PATCH_CONTENT_TYPES} from '../api.js'
 import {ApiError, badRequest, conflict, methodNotAllowed, notFound, statusSuccess} from '../errors.js'
 import {apiVersionOf} from '../resources.js'
 import {parseSelector} from '../selectors.js'
-import type {ObjectStore} from '../store.js'
 import {type IncludeObject, toTable, wantsTable} from '../tables.js'
 import {type KubeObject, type Pod, isPlainObject, nowIso} from '../types.js'
 import {checkRbacWrite} from '../rbac/escalation.js'
 import {answerReview} from '../rbac/reviews.js'
-import type {RbacAuthorizer} from '../rbac/authorizer.js'
 import type {UserInfo} from './auth.js'
+import type {ServerContext} from './context.js'
 import {serveLogs} from './logs.js'
 import {type ResourceRoute, intParam, isDryRun, mediaType, parseBody, readBody, sendJson} from './request.js'
 import {serveWatch} from './watch.js'
-
-export interface ServerContext {
-  readonly api: ClusterApi
-  readonly store: ObjectStore
-  readonly authorizer: RbacAuthorizer
-  readonly serviceAccounts: ServiceAccountController
-  readonly logDir: string
-  /** closers of open streams (watches, followed logs), run when the server closes */
-  readonly streams: Set<() => void>
-}
 
 function includeObject(query: URLSearchParams): IncludeObject {
   const value = query.get('includeObject')

@@ -10,7 +10,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {containerPaths} from '../controllers/container.js'
 import {badRequest, notFound} from '../errors.js'
 import type {ContainerStatus, Pod} from '../types.js'
-import type {ServerContext} from './handlers.js'
+import type {ServerContext} from './context.js'
 import {type ResourceRoute, intParam} from './request.js'
 
 const POLL_MS = 150

@@ -3,10 +3,12 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import yaml from 'js-yaml'
 
+import {BodyTooLargeError, readBody as readLimitedBody, sendJson, withoutProtoKeys} from '../../http/json.js'
 import {ApiError, badRequest, notFoundPath} from '../errors.js'
 import type {ResourceRegistry, ResourceType} from '../resources.js'
-import {isPlainObject} from '../types.js'
 import {decodeProtobufObject} from './protobuf.js'
+
+export {sendJson}
 
 const BODY_LIMIT = 3 * 1024 * 1024
 
@@ -54,23 +56,12 @@ export function parseResourcePath(registry: ResourceRegistry, segments: readonly
 }
 
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > BODY_LIMIT) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large')
-    chunks.push(chunk as Buffer)
+  try {
+    return await readLimitedBody(req, BODY_LIMIT)
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large')
+    throw error
   }
-  return Buffer.concat(chunks)
-}
-
-/** Drops `__proto__` keys anywhere in a parsed document. */
-function sanitize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sanitize)
-  if (!isPlainObject(value)) return value
-  const out: Record<string, unknown> = {}
-  for (const [key, child] of Object.entries(value)) if (key !== '__proto__') out[key] = sanitize(child)
-  return out
 }
 
 export function mediaType(contentType: string | undefined): string {
@@ -89,28 +80,18 @@ export function parseBody(body: Buffer, contentType: string | undefined): unknow
   // parser messages quote the input (which may hold a secret): report only where it failed
   if (media.endsWith('yaml')) {
     try {
-      return sanitize(yaml.load(text, {schema: yaml.JSON_SCHEMA}))
+      return withoutProtoKeys(yaml.load(text, {schema: yaml.JSON_SCHEMA}))
     } catch (error) {
       const mark = (error as {mark?: {line?: number; column?: number}}).mark
       throw badRequest(`the request body is not valid YAML${mark?.line !== undefined ? ` (line ${mark.line + 1}, column ${(mark.column ?? 0) + 1})` : ''}`)
     }
   }
   try {
-    return sanitize(JSON.parse(text))
+    return withoutProtoKeys(JSON.parse(text))
   } catch (error) {
     const position = /position (\d+)/.exec((error as Error).message)?.[1]
     throw badRequest(`the request body is not valid JSON${position ? ` (at byte ${position})` : ''}`)
   }
-}
-
-export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
-  if (res.headersSent) {
-    res.end()
-    return
-  }
-  const text = JSON.stringify(body)
-  res.writeHead(code, {'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private'})
-  res.end(text)
 }
 
 export function sendError(res: ServerResponse, error: ApiError): void {

@@ -3,14 +3,15 @@
  * authentication (and impersonation), RBAC authorization, and dispatch to discovery, OpenAPI or resource handlers.
  * Every failure is answered as a `Status` object.
  */
-import type {IncomingMessage, ServerResponse} from 'node:http'
-import {type Server, createServer} from 'node:https'
+import type {IncomingMessage, Server, ServerResponse} from 'node:http'
 
+import {serveLoopback} from '../../http/server.js'
 import {ApiError, notFoundPath, statusFailure, unauthorized} from '../errors.js'
 import type {ResourceRegistry} from '../resources.js'
 import {type Authenticator, authorize, forbiddenError, requestAttributes} from './auth.js'
 import {apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION} from './discovery.js'
-import {type ServerContext, handleResource} from './handlers.js'
+import {handleResource} from './handlers.js'
+import type {ServerContext} from './context.js'
 import {impersonate} from './impersonation.js'
 import {openApiV2, openApiV3Document, openApiV3Root} from './openapi.js'
 import {parseResourcePath, sendError, sendJson} from './request.js'
@@ -62,24 +63,12 @@ async function dispatch(options: HttpOptions, req: IncomingMessage, res: ServerR
 }
 
 export function listen(options: HttpOptions): Promise<{server: Server; port: number}> {
-  let port = 0
-  const server = createServer(
-    {key: options.tls.key, cert: options.tls.cert, ca: options.tls.caCert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2'},
-    (req, res) => {
-      dispatch(options, req, res, () => `${options.host}:${port}`).catch((error: unknown) => {
-        if (error instanceof ApiError) sendError(res, error)
-        else sendJson(res, 500, statusFailure(500, 'InternalError', `Internal error occurred: ${(error as Error)?.message ?? String(error)}`))
-      })
+  return serveLoopback({
+    host: options.host, port: options.port, tls: options.tls,
+    handle: (req, res, address) => dispatch(options, req, res, address),
+    fail: (res, error) => {
+      if (error instanceof ApiError) sendError(res, error)
+      else sendJson(res, 500, statusFailure(500, 'InternalError', `Internal error occurred: ${(error as Error)?.message ?? String(error)}`))
     },
-  )
-  server.keepAliveTimeout = 65_000
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject)
-      const address = server.address()
-      port = typeof address === 'object' && address ? address.port : options.port
-      resolve({server, port})
-    })
   })
 }

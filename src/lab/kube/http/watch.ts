@@ -15,7 +15,7 @@ import {type Selector, matchesSelector, parseSelector} from '../selectors.js'
 import type {StoreEvent} from '../store.js'
 import {toTable, wantsTable} from '../tables.js'
 import type {KubeObject} from '../types.js'
-import type {ServerContext} from './handlers.js'
+import type {ServerContext} from './context.js'
 import {type ResourceRoute, intParam} from './request.js'
 
 const MAX_TIMEOUT_SECONDS = 1800

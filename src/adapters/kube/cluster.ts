@@ -1,0 +1,267 @@
+/**
+ * KubeCluster (src/core/ports.ts) on @kubernetes/client-node 1.x: one KubeConfig per opened
+ * context (its own current-context, nothing shared with other contexts), CoreV1Api, AppsV1Api
+ * and AuthorizationV1Api clients, a timeout on every request, and every failure normalised by
+ * kube-errors.ts.
+ *
+ * This module only imports client-node's types: the caller passes the module it loaded
+ * lazily (kube.ts), because importing client-node costs ~400 ms (ecosystem.md).
+ */
+import type * as K8s from '@kubernetes/client-node'
+
+import {XccError} from '../../core/errors.js'
+import type {AccessAnswer, AccessQuestion, KubeCluster, KubeConfigMap, KubeContainer, KubeDaemonSet, KubeEndpoints, KubeNamespace, KubeNode, KubePod, KubeService} from '../../core/ports/kube.js'
+import type {ClientNode, MergedKubeconfig} from './config.js'
+import {describeLocation} from './config.js'
+import {type KubeRequest, type KubeTarget, collectSecrets, kubeFailure, kubeStatusOf, safeError} from './errors.js'
+
+/** a request that takes longer gives exit 3 instead of hanging the command */
+export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 15_000
+
+type Options = K8s.ConfigurationOptions
+
+/**
+ * client-node returns model class instances (dates as Date objects); the port speaks the
+ * API's JSON, so convert through JSON (Date → ISO string, undefined fields dropped).
+ */
+function plain<T>(value: unknown): T {
+  return JSON.parse(JSON.stringify(value)) as T
+}
+
+/** builds the KubeConfig of one context; throws XccError exit 2 when the kubeconfig lacks a piece */
+function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string): {config: K8s.KubeConfig; cluster: K8s.Cluster; user?: K8s.User} {
+  const context = merged.contexts.get(name)
+  const where = describeLocation(merged.location)
+  if (!context) {
+    const names = [...merged.contexts.keys()]
+    throw new XccError(`kube context "${name}" not found in ${where}`, {
+      exitCode: 2,
+      hint: names.length > 0 ? `available contexts: ${names.join(', ')}` : 'the kubeconfig defines no contexts',
+    })
+  }
+  const cluster = merged.clusters.get(context.cluster)
+  if (!cluster) throw new XccError(`kube context "${name}" uses cluster "${context.cluster}", which ${where} does not define`, {exitCode: 2})
+  const user = context.user === undefined ? undefined : merged.users.get(context.user)
+  if (context.user !== undefined && !user) throw new XccError(`kube context "${name}" uses user "${context.user}", which ${where} does not define`, {exitCode: 2})
+  const config = new k8s.KubeConfig()
+  // copies: client-node's auth providers write refreshed tokens into the user object
+  config.loadFromOptions({
+    clusters: [structuredClone(cluster)],
+    users: user ? [structuredClone(user)] : [],
+    contexts: [{...context}],
+    currentContext: name,
+  })
+  return {config, cluster, ...(user ? {user} : {})}
+}
+
+/** a middleware that aborts the request (connect, headers and body) after `ms` */
+function timeoutMiddleware(k8s: ClientNode, ms: number): K8s.ObservableMiddleware {
+  return {
+    pre(request) {
+      request.setSignal(AbortSignal.timeout(ms))
+      return new k8s.Observable(Promise.resolve(request))
+    },
+    post(response) {
+      return new k8s.Observable(Promise.resolve(response))
+    },
+  }
+}
+
+function isWaitingToStart(message: string | undefined): boolean {
+  return message !== undefined && /is waiting to start|ContainerCreating|PodInitializing/.test(message)
+}
+
+export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name: string, timeoutMs: number): KubeCluster {
+  const {config, cluster, user} = contextConfig(k8s, merged, name)
+  const target: KubeTarget = {context: name, cluster: cluster.name, server: cluster.server, ...(user ? {user: user.name} : {}), timeoutMs, secrets: collectSecrets(user)}
+  let core: K8s.CoreV1Api
+  let apps: K8s.AppsV1Api
+  let authz: K8s.AuthorizationV1Api
+  try {
+    core = config.makeApiClient(k8s.CoreV1Api)
+    apps = config.makeApiClient(k8s.AppsV1Api)
+    authz = config.makeApiClient(k8s.AuthorizationV1Api)
+  } catch (error) {
+    throw safeError(target, `cannot use kube context "${name}": ${(error as Error).message}`, {exitCode: 2})
+  }
+
+  // appended to the client's own (empty) middleware list: a fresh merged list per request
+  const options = (extra?: (options: Options) => Options): Options => {
+    const base: Options = {middleware: [timeoutMiddleware(k8s, timeoutMs)], middlewareMergeStrategy: 'append'}
+    return extra ? extra(base) : base
+  }
+
+  /** runs one request; `tolerate` may turn a failure with an HTTP status into a value */
+  async function call<T>(request: KubeRequest, run: (options: Options) => Promise<T>, tolerate?: (code: number, message: string | undefined) => {value: T} | undefined): Promise<T> {
+    try {
+      return await run(options())
+    } catch (error) {
+      const status = kubeStatusOf(error, k8s.ApiException)
+      const tolerated = status && tolerate?.(status.code, status.message)
+      if (tolerated) return tolerated.value
+      throw kubeFailure(error, status, request, target)
+    }
+  }
+
+  const missing = <T>(code: number): {value: T | undefined} | undefined => (code === 404 ? {value: undefined} : undefined)
+
+  const configMapRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} configmap ${namespace}/${name}`, verb, resource: 'configmaps', namespace})
+  const daemonSetRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} daemonset ${namespace}/${name}`, verb, resource: 'daemonsets', group: 'apps', namespace})
+
+  return {
+    context: name,
+    server: cluster.server,
+
+    async listNodes() {
+      const list = await call({operation: 'listing nodes', verb: 'list', resource: 'nodes'}, (o) => core.listNode({}, o))
+      return plain<KubeNode[]>(list.items)
+    },
+
+    async getNamespace(namespace) {
+      const found = await call<K8s.V1Namespace | undefined>({operation: `reading namespace ${namespace}`, verb: 'get', resource: 'namespaces'}, (o) => core.readNamespace({name: namespace}, o), missing)
+      return found && plain<KubeNamespace>(found)
+    },
+
+    async getPod(namespace, pod) {
+      const request = {operation: `reading pod ${namespace}/${pod}`, verb: 'get', resource: 'pods', namespace}
+      const found = await call<K8s.V1Pod | undefined>(request, (o) => core.readNamespacedPod({name: pod, namespace}, o), missing)
+      return found && plain<KubePod>(found)
+    },
+
+    async listPods(namespace, labelSelector) {
+      const selected = labelSelector ? ` matching ${labelSelector}` : ''
+      const list =
+        namespace === undefined
+          ? await call({operation: `listing pods${selected} in every namespace`, verb: 'list', resource: 'pods', allNamespaces: true}, (o) =>
+              core.listPodForAllNamespaces(labelSelector ? {labelSelector} : {}, o),
+            )
+          : await call({operation: `listing pods${selected} in namespace ${namespace}`, verb: 'list', resource: 'pods', namespace}, (o) =>
+              core.listNamespacedPod({namespace, ...(labelSelector ? {labelSelector} : {})}, o),
+            )
+      return plain<KubePod[]>(list.items)
+    },
+
+    async createPod(namespace, pod) {
+      const request = {operation: `creating pod ${namespace}/${pod.metadata.name}`, verb: 'create', resource: 'pods', namespace}
+      const created = await call(request, (o) => core.createNamespacedPod({namespace, body: pod as unknown as K8s.V1Pod}, o))
+      return plain<KubePod>(created)
+    },
+
+    async deletePod(namespace, pod) {
+      const request = {operation: `deleting pod ${namespace}/${pod}`, verb: 'delete', resource: 'pods', namespace}
+      await call<unknown>(request, (o) => core.deleteNamespacedPod({name: pod, namespace, gracePeriodSeconds: 0}, o), missing)
+    },
+
+    async readPodLog(namespace, pod, container) {
+      const request = {operation: `reading the log of container ${container} of pod ${namespace}/${pod}`, verb: 'get', resource: 'pods', subresource: 'log', namespace}
+      // a container that has not started answers 400 "container "c" in pod "p" is waiting to start: ContainerCreating"
+      return call(request, (o) => core.readNamespacedPodLog({name: pod, namespace, container}, o), (code, message) => (code === 400 && isWaitingToStart(message) ? {value: ''} : undefined))
+    },
+
+    async addEphemeralContainer(namespace, pod, container: KubeContainer) {
+      const request = {operation: `adding ephemeral container ${container.name} to pod ${namespace}/${pod}`, verb: 'patch', resource: 'pods', subresource: 'ephemeralcontainers', namespace}
+      // client-node picks the first patch media type its spec lists (JSON Patch) unless a
+      // middleware overrides the Content-Type header: a strategic merge patch merges by name
+      const body = {spec: {ephemeralContainers: [container]}}
+      await call(request, (o) =>
+        core.patchNamespacedPodEphemeralcontainers({name: pod, namespace, body}, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch, o)),
+      )
+    },
+
+    async getService(namespace, service) {
+      const request = {operation: `reading service ${namespace}/${service}`, verb: 'get', resource: 'services', namespace}
+      const found = await call<K8s.V1Service | undefined>(request, (o) => core.readNamespacedService({name: service, namespace}, o), missing)
+      return found && plain<KubeService>(found)
+    },
+
+    async listServices() {
+      const list = await call({operation: 'listing services in every namespace', verb: 'list', resource: 'services', allNamespaces: true}, (o) => core.listServiceForAllNamespaces({}, o))
+      return plain<KubeService[]>(list.items)
+    },
+
+    async getEndpoints(namespace, service) {
+      const request = {operation: `reading endpoints ${namespace}/${service}`, verb: 'get', resource: 'endpoints', namespace}
+      const found = await call<K8s.V1Endpoints | undefined>(request, (o) => core.readNamespacedEndpoints({name: service, namespace}, o), missing)
+      return found && plain<KubeEndpoints>(found)
+    },
+
+    async getConfigMap(namespace, configMap) {
+      const request = configMapRequest('get', namespace, configMap, 'reading')
+      const found = await call<K8s.V1ConfigMap | undefined>(request, (o) => core.readNamespacedConfigMap({name: configMap, namespace}, o), missing)
+      return found && plain<KubeConfigMap>(found)
+    },
+
+    async createConfigMap(namespace, configMap) {
+      const request = configMapRequest('create', namespace, configMap.metadata.name, 'creating')
+      const created = await call(request, (o) => core.createNamespacedConfigMap({namespace, body: configMap as unknown as K8s.V1ConfigMap}, o))
+      return plain<KubeConfigMap>(created)
+    },
+
+    async replaceConfigMap(namespace, configMap) {
+      const {name} = configMap.metadata
+      const request = {...configMapRequest('update', namespace, name, 'replacing'), replaces: `configmap ${namespace}/${name}`}
+      const replaced = await call(request, (o) => core.replaceNamespacedConfigMap({name, namespace, body: configMap as unknown as K8s.V1ConfigMap}, o))
+      return plain<KubeConfigMap>(replaced)
+    },
+
+    async deleteConfigMap(namespace, configMap) {
+      await call<unknown>(configMapRequest('delete', namespace, configMap, 'deleting'), (o) => core.deleteNamespacedConfigMap({name: configMap, namespace}, o), missing)
+    },
+
+    async getDaemonSet(namespace, daemonSet) {
+      const request = daemonSetRequest('get', namespace, daemonSet, 'reading')
+      const found = await call<K8s.V1DaemonSet | undefined>(request, (o) => apps.readNamespacedDaemonSet({name: daemonSet, namespace}, o), missing)
+      return found && plain<KubeDaemonSet>(found)
+    },
+
+    async listDaemonSets(namespace) {
+      const list = await call({operation: `listing daemonsets in namespace ${namespace}`, verb: 'list', resource: 'daemonsets', group: 'apps', namespace}, (o) => apps.listNamespacedDaemonSet({namespace}, o))
+      return plain<KubeDaemonSet[]>(list.items)
+    },
+
+    async createDaemonSet(namespace, daemonSet) {
+      const request = daemonSetRequest('create', namespace, daemonSet.metadata.name, 'creating')
+      const created = await call(request, (o) => apps.createNamespacedDaemonSet({namespace, body: daemonSet as unknown as K8s.V1DaemonSet}, o))
+      return plain<KubeDaemonSet>(created)
+    },
+
+    async replaceDaemonSet(namespace, daemonSet) {
+      const {name} = daemonSet.metadata
+      const request = {...daemonSetRequest('update', namespace, name, 'replacing'), replaces: `daemonset ${namespace}/${name}`}
+      const replaced = await call(request, (o) => apps.replaceNamespacedDaemonSet({name, namespace, body: daemonSet as unknown as K8s.V1DaemonSet}, o))
+      return plain<KubeDaemonSet>(replaced)
+    },
+
+    async deleteDaemonSet(namespace, daemonSet) {
+      // Background: the DaemonSet goes at once, the garbage collector removes its pods after
+      const request = daemonSetRequest('delete', namespace, daemonSet, 'deleting')
+      await call<unknown>(request, (o) => apps.deleteNamespacedDaemonSet({name: daemonSet, namespace, propagationPolicy: 'Background'}, o), missing)
+    },
+
+    async canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]> {
+      return Promise.all(
+        questions.map(async (question) => {
+          const resource = question.subresource ? `${question.resource}/${question.subresource}` : question.resource
+          const scope = question.namespace === undefined ? '' : ` in namespace ${question.namespace}`
+          const request = {operation: `asking whether the user may ${question.verb} ${resource}${scope}`, verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io'}
+          const body: K8s.V1SelfSubjectAccessReview = {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                verb: question.verb,
+                resource: question.resource,
+                ...(question.subresource ? {subresource: question.subresource} : {}),
+                ...(question.group ? {group: question.group} : {}),
+                ...(question.namespace === undefined ? {} : {namespace: question.namespace}),
+              },
+            },
+          }
+          const review = await call(request, (o) => authz.createSelfSubjectAccessReview({body}, o))
+          const reason = review.status?.reason || review.status?.evaluationError
+          return {allowed: review.status?.allowed === true, ...(reason ? {reason} : {})}
+        }),
+      )
+    },
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * A cluster of the topology as Kubernetes objects for the lab's emulated API server: its nodes
+ * (addresses, podCIDR, providerID, zone labels, Ready), the pods the lab runs (with their echo
+ * server as the container's command and their lab address pinned), Services and Endpoints, and
+ * the `kube-system/ip-masq-agent` ConfigMap of every ipMasq cluster (the lab's emulated agent,
+ * src/lab/addons/ip-masq-agent.ts, rewrites each node's IP-MASQ chain from it).
+ */
+import {formatCidr, formatIp} from '../../core/net/ipv4.js'
+import {CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE} from '../../core/topology/ip-masq-agent.js'
+import type {ClusterFacts, Model} from '../../core/topology/model-types.js'
+import type {MasqueradeSpec} from '../../core/topology/schema.js'
+import type {LabPlan} from './types.js'
+
+/** annotations the lab's pod runtime reads */
+export const POD_IP_ANNOTATION = 'lab.xcc.dev/pod-ip'
+export const POD_NETNS_ANNOTATION = 'lab.xcc.dev/netns'
+export const LAB_PROJECT = 'xcc-lab'
+export const KUBELET_VERSION = 'v1.32.0-xcc-lab'
+
+export interface LabObject {
+  apiVersion: string
+  kind: string
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>}
+  [field: string]: unknown
+}
+
+export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFacts, echoCommand: (name: string, ports: readonly number[]) => string[]): LabObject[] {
+  const out: LabObject[] = []
+  const namespaces = new Set(['default', 'kube-system', 'kube-public'])
+  for (const node of cluster.nodes) {
+    const instance = model.instances.get(node.name)
+    const zone = instance?.zone ?? cluster.spec.location
+    out.push({
+      apiVersion: 'v1', kind: 'Node',
+      metadata: {
+        name: node.name,
+        labels: {
+          'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
+          'topology.kubernetes.io/zone': zone, 'topology.kubernetes.io/region': cluster.region,
+          'cloud.google.com/gke-nodepool': 'default-pool',
+        },
+      },
+      spec: {podCIDR: formatCidr(node.podCidr), podCIDRs: [formatCidr(node.podCidr)], providerID: `gce://${LAB_PROJECT}/${zone}/${node.name}`},
+      status: {
+        addresses: [{type: 'InternalIP', address: formatIp(node.ip)}, {type: 'Hostname', address: node.name}],
+        conditions: [{type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'xcc lab node'}],
+        nodeInfo: {kubeletVersion: KUBELET_VERSION, kubeProxyVersion: KUBELET_VERSION, osImage: 'xcc lab (Linux network namespace)', containerRuntimeVersion: 'xcc-lab://1', architecture: 'amd64', operatingSystem: 'linux'},
+        capacity: {cpu: '2', memory: '4Gi', pods: '110'}, allocatable: {cpu: '2', memory: '4Gi', pods: '110'},
+      },
+    })
+  }
+  for (const pod of plan.pods.filter((p) => p.cluster === cluster.name)) {
+    namespaces.add(pod.namespace)
+    out.push({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name: pod.name, namespace: pod.namespace,
+        labels: {'app.kubernetes.io/name': pod.name, 'xcc.dev/topology': pod.declared ? 'declared' : 'implicit'},
+        annotations: {[POD_IP_ANNOTATION]: pod.ip, [POD_NETNS_ANNOTATION]: pod.ns},
+      },
+      spec: {
+        nodeName: pod.node, hostNetwork: pod.hostNetwork, restartPolicy: 'Always',
+        containers: [{
+          name: 'echo', image: 'xcc-lab/echoserver',
+          ...(pod.tcpPorts.length ? {command: echoCommand(`${cluster.name}/${pod.namespace}/${pod.name}`, pod.tcpPorts)} : {}),
+          ports: pod.tcpPorts.map((p) => ({containerPort: p, protocol: 'TCP'})),
+        }],
+      },
+    })
+  }
+  for (const s of cluster.services) {
+    namespaces.add(s.namespace)
+    const vip = s.forwardingRule ? model.forwardingRules.get(s.forwardingRule)?.ip : undefined
+    out.push({
+      apiVersion: 'v1', kind: 'Service',
+      metadata: {name: s.name, namespace: s.namespace, ...(s.forwardingRule ? {annotations: {'networking.gke.io/load-balancer-type': 'Internal'}} : {})},
+      spec: {
+        type: s.type, clusterIP: formatIp(s.clusterIP), clusterIPs: [formatIp(s.clusterIP)], externalTrafficPolicy: s.type === 'ClusterIP' ? undefined : s.externalTrafficPolicy,
+        ports: s.ports.map((p, i) => ({name: p.name ?? `p${i}`, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol, ...(p.nodePort ? {nodePort: p.nodePort} : {})})),
+      },
+      status: {loadBalancer: vip === undefined ? {} : {ingress: [{ip: formatIp(vip)}]}},
+    })
+    out.push({
+      apiVersion: 'v1', kind: 'Endpoints',
+      metadata: {name: s.name, namespace: s.namespace},
+      subsets: s.endpoints.length === 0 ? [] : [{
+        addresses: s.endpoints.map((e) => ({ip: formatIp(e.ip), nodeName: e.node, targetRef: {kind: 'Pod', namespace: e.namespace, name: e.name}})),
+        ports: s.ports.map((p, i) => ({name: p.name ?? `p${i}`, port: p.targetPort ?? p.port, protocol: p.protocol})),
+      }],
+    })
+  }
+  const config = ipMasqAgentConfig(cluster.spec.masquerade)
+  if (config !== undefined) out.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: CONFIG_MAP_NAME, namespace: CONFIG_MAP_NAMESPACE}, data: {[CONFIG_KEY]: config}})
+  return [...[...namespaces].map((name): LabObject => ({apiVersion: 'v1', kind: 'Namespace', metadata: {name}})), ...out]
+}
+
+/**
+ * The `config` key of `kube-system/ip-masq-agent` for a cluster whose masquerade is ipMasq (also
+ * the default when the topology says nothing, SNAT-13 row 3), else undefined. Without a list the
+ * key leaves `nonMasqueradeCIDRs` out, so the agent keeps its default list (SNAT-03, SNAT-12);
+ * `cidrLimit` is written only when it is not the default 64 (SNAT-02).
+ */
+export function ipMasqAgentConfig(masquerade: MasqueradeSpec): string | undefined {
+  if (!('ipMasq' in masquerade)) return undefined
+  const {nonMasqueradeCIDRs, masqLinkLocal, cidrLimit} = masquerade.ipMasq
+  const lines: string[] = []
+  if (nonMasqueradeCIDRs !== undefined) lines.push(nonMasqueradeCIDRs.length === 0 ? 'nonMasqueradeCIDRs: []' : 'nonMasqueradeCIDRs:', ...nonMasqueradeCIDRs.map((c) => `  - ${c}`))
+  lines.push(`masqLinkLocal: ${masqLinkLocal}`)
+  if (cidrLimit !== 64) lines.push(`cidrLimit: ${cidrLimit}`)
+  lines.push('resyncInterval: 60s', '')
+  return lines.join('\n')
+}
