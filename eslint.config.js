@@ -1,21 +1,42 @@
-// Lint enforces the architecture: commands → (checks, render) → core ← adapters.
+// Lint enforces the architecture (docs/architecture.md):
+//   commands → app → (checks, render) → core ← adapters, and the lab beside them.
+// Every outside API has a port (src/core/ports), an adapter (src/adapters/<api>) and an emulator
+// (src/lab/<api>); only app wires adapters into core. test/architecture proves each arrow below
+// by linting a small offending file.
+import {fileURLToPath} from 'node:url'
+
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-const heavyOrOutside = ['@oclif/*', 'chalk', 'listr2', 'ink', 'react', 'react/*']
-// only src/adapters may import the cloud and Kubernetes clients (design.md)
-const clients = ['@kubernetes/*', '@google-cloud/*', 'google-auth-library']
-const io = ['node:fs', 'node:fs/*', 'node:child_process', 'node:net', 'node:http', 'node:https', 'node:os', 'fs', 'child_process']
+import architecture from './eslint/architecture.js'
 
-function boundary(files, {paths = [], patterns = []}, globals = []) {
-  return {
-    files,
-    rules: {
-      'no-restricted-imports': ['error', {patterns: [...patterns.map((group) => ({group: [group], message: 'architecture boundary (see ../shared/docs/design.md)'}))], paths}],
-      'no-restricted-globals': ['error', ...globals],
-    },
-  }
-}
+const root = fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, '')
+
+const ui = ['@oclif/*', 'chalk', 'listr2', 'ink', 'react', 'react/*']
+// only src/adapters may import the cloud and Kubernetes clients
+const clients = ['@kubernetes/*', '@google-cloud/*', 'google-auth-library', 'gaxios']
+const io = ['node:fs', 'node:fs/promises', 'node:child_process', 'node:net', 'node:http', 'node:https', 'node:os', 'node:dgram', 'node:tls', 'fs', 'fs/promises', 'child_process', 'net', 'http', 'https', 'os']
+const layers = (...names) => names.map((n) => `src/${n}`)
+
+const zones = [
+  {zone: 'src/core', forbid: layers('adapters', 'app', 'commands', 'cli', 'render', 'checks', 'lab', 'hooks'), packages: [...ui, ...clients, ...io], why: 'core is pure domain logic; it reaches the world only through src/core/ports'},
+  {zone: 'src/core/probe', forbid: layers('core/masquerade'), why: 'the live doctor does not borrow from xcc masquerade: ip-masq-agent semantics live in core/topology, owned pods in core/kube'},
+  {zone: 'src/core/masquerade', forbid: layers('core/probe'), why: 'xcc masquerade does not borrow from the live doctor: owned pods, labels and access checks live in core/kube'},
+  {zone: 'src/checks', forbid: layers('adapters', 'app', 'commands', 'cli', 'render', 'lab'), packages: [...ui, ...clients, ...io], why: 'checks are pure functions of the gathered context'},
+  {zone: 'src/render', forbid: layers('adapters', 'app', 'commands', 'cli', 'lab', 'checks'), packages: [...clients, ...io, '@oclif/*'], why: 'renderers draw the views they are given; they fetch nothing'},
+  {zone: 'src/adapters', forbid: layers('lab', 'app', 'commands', 'cli', 'render', 'checks'), packages: ui, why: 'adapters implement core ports on the real clients; the lab is an emulator, not an adapter'},
+  {zone: 'src/lab', forbid: layers('adapters', 'app', 'commands', 'cli', 'render', 'checks'), packages: [...ui, ...clients], why: 'the lab emulates the outside world on its own; the clients talk to it, it never uses them'},
+  {zone: 'src/lab/compile', forbid: layers('lab/runtime', 'lab/kube', 'lab/http', 'lab/addons', 'core/trace', 'core/doctor', 'core/probe', 'core/masquerade'), packages: io, why: 'the lab compiler is pure and implements the semantics independently of the tracer, so that each checks the other'},
+  {zone: 'src/commands', forbid: layers('adapters', 'lab'), packages: clients, why: 'commands parse flags, call src/app and render; app wires adapters and the lab'},
+  {zone: 'src/cli', forbid: layers('adapters', 'app', 'lab', 'checks', 'commands'), packages: clients, why: 'src/cli is the CLI kit only (base command, shared flags, argv)'},
+  {zone: 'src/app', forbid: layers('commands', 'cli'), packages: ['@oclif/*'], why: 'use cases do not know the CLI framework; commands call them'},
+  {zone: 'src/hooks', forbid: layers('adapters', 'lab', 'app'), packages: clients, why: 'oclif hooks use the CLI kit only'},
+]
+
+const pure = (files, why) => ({
+  files,
+  rules: {'no-restricted-globals': ['error', {name: 'process', message: `${why}: pass what you need as arguments`}, {name: 'console', message: `${why}: return data, render elsewhere`}]},
+})
 
 export default tseslint.config(
   {ignores: ['dist/**', 'node_modules/**', 'bench/out/**', 'oclif.manifest.json']},
@@ -32,36 +53,12 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {globals: {process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly'}},
   },
-  // core is pure: no I/O, no CLI framework, no rendering, no process or console.
-  boundary(
-    ['src/core/**'],
-    {patterns: [...heavyOrOutside, ...clients, ...io, '**/adapters/**', '**/commands/**', '**/render/**', '**/checks/**', '**/cli/**', '**/lab/**']},
-    [
-      {name: 'process', message: 'core is pure: pass what you need as arguments'},
-      {name: 'console', message: 'core is pure: return data, render elsewhere'},
-    ],
-  ),
-  // checks are pure functions of the gathered context.
-  boundary(
-    ['src/checks/**'],
-    {patterns: [...heavyOrOutside, ...clients, ...io, '**/adapters/**', '**/commands/**', '**/render/**', '**/cli/**']},
-    [{name: 'process', message: 'checks are pure'}, {name: 'console', message: 'checks are pure'}],
-  ),
-  // renderers draw; they do not fetch.
-  boundary(['src/render/**'], {patterns: ['@oclif/*', ...clients, ...io, '**/adapters/**', '**/commands/**']}),
-  // the lab (runtime, emulated APIs) may do I/O but never reaches the CLI layer.
-  boundary(['src/lab/**'], {patterns: [...clients, '@oclif/*', 'chalk', 'listr2', 'ink', 'react', 'react/*', '**/commands/**', '**/render/**', '**/checks/**', '**/cli/**']}),
-  // (later entries win) the lab's plan is pure: a topology in, the Linux networking to build out (src/lab/plan).
-  boundary(
-    ['src/lab/plan/**'],
-    {patterns: [...heavyOrOutside, ...clients, ...io, '**/adapters/**', '**/commands/**', '**/render/**', '**/checks/**', '**/cli/**', '**/lab/runtime/**', '**/lab/kube/**']},
-    [
-      {name: 'process', message: 'the lab plan is pure: pass what you need as arguments'},
-      {name: 'console', message: 'the lab plan is pure: return data'},
-    ],
-  ),
-  // commands and the CLI layer reach the clients only through src/adapters.
-  boundary(['src/commands/**', 'src/cli/**'], {patterns: clients}),
-  // adapters talk to the outside world but never to the CLI layer.
-  boundary(['src/adapters/**'], {patterns: ['@oclif/*', 'chalk', 'listr2', 'ink', 'react', '**/commands/**', '**/render/**', '**/checks/**', '**/cli/**']}),
+  {
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    plugins: {xcc: architecture},
+    rules: {'xcc/architecture': ['error', {root, zones}]},
+  },
+  pure(['src/core/**'], 'core is pure'),
+  pure(['src/checks/**'], 'checks are pure'),
+  pure(['src/lab/compile/**'], 'the lab compiler is pure'),
 )
