@@ -41,7 +41,7 @@ export class TopologyError extends XccError {
     super(`invalid topology ${file}: ${issues.length === 1 ? '1 problem' : `${issues.length} problems`}`, {
       exitCode: 2,
       details: shown,
-      hint: 'fix the file and run again; the fields are described in the README (topology file)',
+      hint: 'fix the file and run again; docs/topology.md describes every field',
     })
     this.name = 'TopologyError'
     this.file = file
