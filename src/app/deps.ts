@@ -5,6 +5,7 @@
  */
 import {systemClock} from '../adapters/clock/index.js'
 import {NO_INSTANCE_SHELL} from '../adapters/host/index.js'
+import {readContextNames} from '../adapters/kube/config.js'
 import {loadKubeContexts} from '../adapters/kube/index.js'
 import {canonicalFlow, listScenarios, scenarioPath} from '../adapters/templates/scenarios.js'
 import {loadMasqueradeScripts, loadProbeScripts} from '../adapters/templates/scripts.js'
@@ -20,6 +21,9 @@ export const clock: Clock = systemClock
 export function openKube(kubeconfig?: string): Promise<KubeContexts> {
   return loadKubeContexts({...(kubeconfig ? {kubeconfig} : {}), env: process.env})
 }
+
+/** the kube context names the user has (for commands that name a cluster's context), none when unreadable */
+export const kubeContextNames = (): string[] => readContextNames(process.env)
 
 /** how VMs are reached for captures: inside the lab whose API server this is, else not (no SSH yet) */
 export function instanceShellFor(server: string): InstanceShell {

@@ -7,7 +7,7 @@ import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
 import type {Model} from '../core/topology/model-types.js'
 import {resolveFlow} from '../core/trace/endpoints.js'
 import {runWithProgress} from '../render/progress.js'
-import {topologyFiles} from './deps.js'
+import {kubeContextNames, topologyFiles} from './deps.js'
 import type {LiveDoctorFlags} from './live-doctor.js'
 
 export interface DoctorRequest extends LiveDoctorFlags {
@@ -27,7 +27,7 @@ async function analyse(model: Model, request: DoctorRequest, interactive: boolea
   const state: {report?: DoctorReport} = {}
   await runWithProgress([{
     title: `Trace ${request.from} → ${request.to} and run ${CHECKS.length} checks`,
-    run: (s) => void (s.report = evaluateDoctor(model, resolveFlow(model, request.from, request.to, request.protocol), CHECKS)),
+    run: (s) => void (s.report = evaluateDoctor(model, resolveFlow(model, request.from, request.to, request.protocol), CHECKS, {contexts: kubeContextNames()})),
   }], state, {interactive})
   return state.report as DoctorReport
 }

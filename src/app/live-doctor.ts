@@ -5,6 +5,7 @@
  */
 import {randomBytes, randomInt} from 'node:crypto'
 
+import {LIVE_CHECKS} from '../checks/index.js'
 import type {Check} from '../core/doctor/check.js'
 import {parseDuration} from '../core/duration.js'
 import {XccError} from '../core/errors.js'
@@ -51,7 +52,7 @@ export async function runLiveDoctorCommand(flags: LiveDoctorFlags, model: Model 
       runId: randomBytes(4).toString('hex'), sourcePort: randomInt(42000, 60000),
     }, {
       kube, clock, scripts: templates.probeScripts(), signal, instances,
-      ...(model ? {prediction: topologyPrediction(model, checks)} : {}),
+      ...(model ? {prediction: topologyPrediction(model, checks, {contexts: kube.contexts})} : {}), checks: LIVE_CHECKS,
       onEvent: (e: LiveEvent) => progress.onEvent(e),
     }), 'removing the pods of this run')
   } finally {

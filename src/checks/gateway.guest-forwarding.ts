@@ -1,4 +1,4 @@
-import {type Check, judge, unique} from '../core/doctor/check.js'
+import {type Check, judge, unique, atSource} from '../core/doctor/check.js'
 
 /** ROUTE-11: a forwarding VM's operating system must forward (ip_forward on, FORWARD chain accepting). */
 export const check: Check = {
@@ -8,7 +8,7 @@ export const check: Check = {
   rules: ['ROUTE-10', 'ROUTE-11'],
   run: (ctx) => judge(ctx, {
     causes: ['XCC_GUEST_FORWARDING_DISABLED'],
-    reached: (s) => s.step === 'APPLY_EGRESS_FIREWALL_RULE' && s.at.startsWith('instance/') && s.at !== ctx.flow.source.label,
+    reached: (s) => s.step === 'APPLY_EGRESS_FIREWALL_RULE' && s.host.kind === 'instance' && !atSource(ctx, s),
     where: 'forward',
     pass: (steps) => `forwarded by ${unique(steps.map((s) => s.at)).join(', ')}`,
     skip: 'no VM forwards the traffic',

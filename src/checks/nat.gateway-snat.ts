@@ -1,4 +1,4 @@
-import {type Check, allSteps, unique} from '../core/doctor/check.js'
+import {type Check, allSteps, atSource, unique} from '../core/doctor/check.js'
 import {ip} from '../core/net/ipv4.js'
 
 /** ROUTE-10, ILB-06 (seed 000): a gateway that forwards without SNAT hands the far side an address it must route back. */
@@ -10,12 +10,12 @@ export const check: Check = {
   run: (ctx) => {
     const gateways = unique(
       allSteps(ctx)
-        .filter((s) => s.step === 'APPLY_EGRESS_FIREWALL_RULE' && s.at.startsWith('instance/') && ctx.trace.paths.some((p) => p.forward.includes(s) && p.forward[0] !== s))
+        .filter((s) => s.step === 'APPLY_EGRESS_FIREWALL_RULE' && s.host.kind === 'instance' && ctx.trace.paths.some((p) => p.forward.includes(s) && p.forward[0] !== s))
         .filter((s) => {
-          const vm = ctx.model.instances.get(s.at.slice(9))
-          return vm !== undefined && !vm.nics.some((n) => n.ip === ip(s.packet.src)) && ctx.flow.source.label !== s.at
+          const vm = ctx.model.instances.get(s.host.name)
+          return vm !== undefined && !vm.nics.some((n) => n.ip === ip(s.packet.src)) && !atSource(ctx, s)
         })
-        .map((s) => `${s.at.slice(9)}|${s.packet.src}`),
+        .map((s) => `${s.host.name}|${s.packet.src}`),
     )
     if (gateways.length === 0) return [{status: 'skip', summary: 'no VM forwards the traffic with a source that is not its own'}]
     return gateways.map((g) => {

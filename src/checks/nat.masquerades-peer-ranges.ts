@@ -13,10 +13,9 @@ export const check: Check = {
   run: (ctx) => {
     const source = ctx.flow.source
     if (source.kind !== 'pod' || source.pod.hostNetwork) return [{status: 'skip', summary: 'the source is not a pod with its own address'}]
-    const node = `node/${source.node.name}`
-    const nat = allSteps(ctx).find((s) => s.at === node && s.step === 'NAT' && s.nat?.type === 'GKE_POD_IP_MASQUERADING')
+    const nat = allSteps(ctx).find((s) => s.host.kind === 'node' && s.host.name === source.node.name && s.step === 'NAT' && s.nat?.type === 'GKE_POD_IP_MASQUERADING')
     if (nat) return [{status: 'pass', summary: `node ${source.node.name} masquerades the pod as ${nat.nat?.after.src}`}]
-    const skip = allSteps(ctx).find((s) => s.at === node && s.step === 'SKIP_GKE_POD_IP_MASQUERADING')
+    const skip = allSteps(ctx).find((s) => s.host.kind === 'node' && s.host.name === source.node.name && s.step === 'SKIP_GKE_POD_IP_MASQUERADING')
     if (!skip) return [{status: 'skip', summary: 'the packet did not leave the node'}]
     if (skip.reason === 'DESTINATION_ON_SAME_NODE') return [{status: 'skip', summary: 'the destination is on the same node'}]
     if (ctx.trace.verdict !== 'reachable' && ctx.retrace([{kind: 'snat', instance: source.node.name}]).verdict === 'reachable') {

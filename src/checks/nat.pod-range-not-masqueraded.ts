@@ -24,7 +24,7 @@ export const check: Check = {
     const names = unique([
       ...(ctx.flow.source.kind === 'pod' ? [ctx.flow.source.cluster.name] : []),
       ...allSteps(ctx).flatMap((s) => {
-        const node = s.at.startsWith('node/') ? ctx.model.nodes.get(s.at.slice(5)) : undefined
+        const node = s.host.kind === 'node' ? ctx.model.nodes.get(s.host.name) : undefined
         return node ? [node.cluster] : []
       }),
     ])

@@ -1,4 +1,4 @@
-import {type Check, allSteps, unique} from '../core/doctor/check.js'
+import {type Check, allSteps, unique, stepNetwork} from '../core/doctor/check.js'
 import {firstFailure} from '../core/doctor/diagnose.js'
 
 /** PEER-01: a peering exchanges routes only when both networks list each other. */
@@ -8,7 +8,7 @@ export const check: Check = {
   severity: 'error',
   rules: ['PEER-01'],
   run: (ctx) => {
-    const networks = unique(allSteps(ctx).flatMap((s) => [s.route?.network, s.firewall?.network, s.at.startsWith('network/') ? s.at.slice(8) : undefined]).filter((n): n is string => Boolean(n)))
+    const networks = unique(allSteps(ctx).flatMap((s) => [s.route?.network, s.firewall?.network, stepNetwork(s)]).filter((n): n is string => Boolean(n)))
     const inactive = ctx.model.peerings.filter((p) => p.state === 'INACTIVE' && (networks.includes(p.network) || networks.includes(p.spec.network)))
     if (ctx.trace.verdict !== 'reachable') {
       const failure = firstFailure(ctx, ctx.primary)

@@ -1,4 +1,4 @@
-import {type Check, allSteps, findDrop, unique} from '../core/doctor/check.js'
+import {type Check, allSteps, findDrop, unique, stepNetwork} from '../core/doctor/check.js'
 import {type Cidr, cidrsOverlap, formatCidr} from '../core/net/ipv4.js'
 
 interface Labelled {
@@ -21,7 +21,7 @@ export const check: Check = {
     const mine: Labelled[] = source.kind === 'pod'
       ? [{range: source.cluster.podRange, label: `the pod range of ${source.cluster.name}`}, {range: source.cluster.subnet.primary, label: `subnet ${source.cluster.subnet.name}`}]
       : source.instance.nics.map((n) => ({range: n.subnet.primary, label: `subnet ${n.subnet.name}`}))
-    const networks = unique(allSteps(ctx).flatMap((s) => [s.route?.network, s.firewall?.network, s.at.startsWith('network/') ? s.at.slice(8) : undefined]).filter((n): n is string => Boolean(n) && !ownNetworks.includes(n as string)))
+    const networks = unique(allSteps(ctx).flatMap((s) => [s.route?.network, s.firewall?.network, stepNetwork(s)]).filter((n): n is string => Boolean(n) && !ownNetworks.includes(n as string)))
     const theirs: Labelled[] = []
     for (const name of networks) {
       for (const s of ctx.model.networks.get(name)?.subnets ?? []) {

@@ -1,4 +1,4 @@
-import {type Check, judge, unique} from '../core/doctor/check.js'
+import {type Check, judge, unique, stepNetwork} from '../core/doctor/check.js'
 import {explainMissingRoute} from '../core/doctor/explain-route.js'
 import {ip} from '../core/net/ipv4.js'
 
@@ -14,7 +14,7 @@ export const check: Check = {
     reached: (s) => s.step === 'APPLY_ROUTE',
     pass: (steps) => `replies are routed back by ${unique(steps.map((s) => `${s.route?.name} in ${s.route?.network}`)).join(', ')}`,
     fail: (drop) => {
-      const network = drop.at.startsWith('network/') ? drop.at.slice(8) : undefined
+      const network = stepNetwork(drop)
       const why = network ? explainMissingRoute(ctx.model, network, ip(drop.packet.dst)) : undefined
       return `the reply to ${drop.packet.dst} cannot get back: ${drop.detail}${why && why.code !== 'NO_ROUTE' ? `; ${why.detail}` : ''}`
     },

@@ -1,4 +1,4 @@
-import {type Check, judge, unique} from '../core/doctor/check.js'
+import {type Check, judge, unique, stepNetwork} from '../core/doctor/check.js'
 import {explainMissingRoute} from '../core/doctor/explain-route.js'
 import {ip} from '../core/net/ipv4.js'
 
@@ -19,7 +19,7 @@ export const check: Check = {
     reached: (s) => s.step === 'APPLY_ROUTE',
     pass: (steps) => `routed by ${unique(steps.map((s) => `${s.route?.name} (${s.route?.type}) in ${s.route?.network}`)).join(', ')}`,
     fail: (drop) => {
-      const network = drop.at.startsWith('network/') ? drop.at.slice(8) : undefined
+      const network = stepNetwork(drop)
       const why = network ? explainMissingRoute(ctx.model, network, ip(drop.packet.dst)) : undefined
       return `${drop.detail}${why && why.code !== 'NO_ROUTE' ? `; ${why.detail}` : ''}`
     },

@@ -9,6 +9,12 @@ import type {Line, Segment, Style} from './lines.js'
 import {observationsSection, observedAt} from './observations-view.js'
 
 const seg = (text: string, style: Style = 'plain'): Segment => ({text, style})
+
+/** a command to paste: `$ ` before it, and the lines of a here-document indented under it */
+function commandLines(command: string): Line[] {
+  const [first, ...rest] = command.split('\n')
+  return [[seg('    $ ', 'dim'), seg(first ?? '', 'code')], ...rest.map((l) => [seg('      '), seg(l, 'code')])]
+}
 const STATUS: Record<string, {mark: string; style: Style}> = {
   pass: {mark: '✓', style: 'ok'}, fail: {mark: '✗', style: 'bad'}, warn: {mark: '!', style: 'warn'}, skip: {mark: '-', style: 'dim'}, error: {mark: '✗', style: 'bad'},
 }
@@ -17,16 +23,22 @@ function packetLine(p: Step['packet']): string {
   return `${p.src}:${p.srcPort} → ${p.dst}:${p.dstPort} ${p.protocol}`
 }
 
-function stepLines(step: Step, index: number): Line[] {
-  const failing = step.step === 'DROP' || step.step === 'ABORT'
+/**
+ * One step. A DROP, or an ABORT of a path that did not work, is marked ✗; an ABORT under a
+ * reachable verdict (the live probe connected where xcc could not trace further) is only where
+ * the prediction stops, marked `…`: a working connection is never shown under a red failure.
+ */
+function stepLines(step: Step, index: number, reachable: boolean): Line[] {
+  const stopped = step.step === 'ABORT' && reachable
+  const failing = step.step === 'DROP' || (step.step === 'ABORT' && !reachable)
   const head: Segment[] = [
-    seg(failing ? ' ✗' : '  ', failing ? 'bad' : 'plain'),
+    seg(failing ? ' ✗' : stopped ? ' …' : '  ', failing ? 'bad' : stopped ? 'dim' : 'plain'),
     seg(String(index).padStart(3), 'dim'),
     seg('  '),
-    seg(step.step.padEnd(30), failing ? 'bad' : 'bold'),
+    seg(step.step.padEnd(30), failing ? 'bad' : stopped ? 'dim' : 'bold'),
     seg(step.at, 'accent'),
   ]
-  if (step.cause) head.push(seg(`  ${step.cause}`, 'bad'))
+  if (step.cause) head.push(seg(`  ${step.cause}`, failing ? 'bad' : 'dim'))
   const lines: Line[] = [head]
   if (step.nat) {
     lines.push([seg('        NAT  ', 'dim'), seg(packetLine(step.nat.before)), seg('  ⇒  ', 'dim'), seg(packetLine(step.nat.after), 'bold'), ...(step.nat.randomPort ? [seg('  (source port randomised)', 'dim')] : [])])
@@ -56,8 +68,8 @@ export function buildDoctorView(report: DoctorReport): Line[] {
   // the packets a capture saw, under the first step at that host
   const withObserved = (steps: readonly Step[], direction: 'forward' | 'return', offset: number): void => {
     steps.forEach((s, i) => {
-      lines.push(...stepLines(s, offset + i + 1))
-      if (observations && s.at !== steps[i - 1]?.at && (s.at.startsWith('node/') || s.at.startsWith('instance/'))) lines.push(...observedAt(observations, s.at, direction))
+      lines.push(...stepLines(s, offset + i + 1, report.verdict === 'reachable'))
+      if (observations && s.at !== steps[i - 1]?.at && (s.host.kind === 'node' || s.host.kind === 'instance')) lines.push(...observedAt(observations, s.at, direction))
     })
   }
   withObserved(report.forward, 'forward', 0)
@@ -83,10 +95,13 @@ export function buildDoctorView(report: DoctorReport): Line[] {
       lines.push([seg('Evidence', 'bold')])
       for (const e of d.evidence) lines.push([seg('  • ', 'dim'), seg(e)])
     }
-    if (d.fix.length > 0) {
+    if (d.fixes.length > 0) {
       lines.push([])
       lines.push([seg('Fix', 'bold')])
-      for (const f of d.fix) lines.push(f.startsWith('or: ') ? [seg('  or: ', 'dim'), seg(f.slice(4), 'code')] : [seg('  $ ', 'dim'), seg(f, 'code')])
+      d.fixes.forEach((f, i) => {
+        lines.push([seg(i === 0 ? '  ' : '  or: ', 'dim'), seg(f.summary)])
+        for (const c of f.commands) lines.push(...commandLines(c))
+      })
     }
   }
   lines.push([])

@@ -15,7 +15,9 @@ command -v tcpdump >/dev/null 2>&1 || { echo "xcc: tcpdump: command not found"; 
 # GNU timeout puts its command in a process group of its own unless --foreground: keep tcpdump
 # in ours so that stopping the capture (pod deletion, SIGKILL of the group) stops it too
 if timeout --foreground 1 true 2>/dev/null; then bounded="timeout --foreground"; else bounded="timeout"; fi
-$bounded "$seconds" tcpdump -nn -tt -l -i any "($filter) or (tcp and dst host 127.0.0.1 and dst port $sanity_port)" 2>&1 &
+# -S: absolute sequence numbers, so that the probe's SYN is known by its initial sequence number
+# on every host, whatever NAT did to its addresses and ports
+$bounded "$seconds" tcpdump -nn -S -tt -l -i any "($filter) or (tcp and dst host 127.0.0.1 and dst port $sanity_port)" 2>&1 &
 capture=$!
 # a polite stop (SIGTERM from pod deletion, Ctrl-C) ends the capture cleanly
 trap 'kill "$capture" 2>/dev/null; wait "$capture" 2>/dev/null; echo "=== xcc:end 143"; exit 143' TERM INT HUP

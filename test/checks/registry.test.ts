@@ -7,7 +7,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
-import {CHECKS} from '../../src/checks/index.js'
+import {CHECKS, LIVE_CHECKS} from '../../src/checks/index.js'
 import type {Check, FindingStatus} from '../../src/core/doctor/check.js'
 import {doctorFixture} from '../support/fixtures.js'
 
@@ -50,15 +50,16 @@ function statuses(check: Check, [fixture, from, to]: Case): FindingStatus[] {
 
 describe('checks registry', () => {
   it('lists each check once, in a file named after its id', () => {
-    const ids = CHECKS.map((c) => c.id)
+    const ids = [...CHECKS, ...LIVE_CHECKS].map((c) => c.id)
     assert.equal(new Set(ids).size, ids.length)
     for (const id of ids) assert.ok(existsSync(fileURLToPath(new URL(`../../src/checks/${id}.ts`, import.meta.url))), `src/checks/${id}.ts`)
   })
 
-  it('documents every check in docs/checks.md, in registry order, with its title', () => {
+  it('documents every check in docs/checks.md, in registry order (static, then live), with its title and rules', () => {
     const headings = [...docs.matchAll(/^## (\S+)$/gm)].map((m) => m[1])
-    assert.deepEqual(headings, CHECKS.map((c) => c.id))
-    for (const c of CHECKS) assert.ok(docs.includes(`**Healthy:** ${c.title.charAt(0).toLowerCase()}${c.title.slice(1)}.`), `docs/checks.md states the healthy state of ${c.id}`)
+    assert.deepEqual(headings, [...CHECKS, ...LIVE_CHECKS].map((c) => c.id))
+    for (const c of LIVE_CHECKS) assert.ok(docs.includes(`— ${c.severity}${c.rules.length ? ` — ${c.rules.join(', ')}` : ''}\n`), `docs/checks.md lists the severity and rules of ${c.id}`)
+    for (const c of [...CHECKS, ...LIVE_CHECKS]) assert.ok(docs.includes(`**Healthy:** ${c.title.charAt(0).toLowerCase()}${c.title.slice(1)}.`), `docs/checks.md states the healthy state of ${c.id}`)
   })
 
   it('has a passing and a failing fixture for every check', () => {

@@ -12,6 +12,7 @@ import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
+import {liveReportSchema} from '../../src/core/probe/report-schema.js'
 import {adminApi as adminApiOf, limitedKubeconfig as limitedKubeconfigOf} from '../support/lab-kube.js'
 import {requireLabTools} from '../support/netns.js'
 
@@ -35,13 +36,15 @@ function labUp(source: string[]): void {
 
 interface Report {
   verdict: string
-  diagnosis: {code: string; summary: string; evidence: string[]; fix: string[]} | null
+  diagnosis: {code: string; summary: string; evidence: string[]; fix: string[]; fixes: Array<{summary: string; commands: string[]; applies: string}>} | null
+  flow: {packet: {srcPort: number}}
   forward: Array<{step: string; at: string; packet: {src: string}}>
   findings: Array<{check: string; status: string; summary: string; evidence?: string[]}>
   observations: {
     runId: string
     probe: {result: string; src?: string; mode: string}
-    captures: Array<{at: string; status: string; packets: Array<{role: string; direction?: string; src: string; dst: string; line: string}>}>
+    captures: Array<{at: string; status: string; packets: Array<{role: string; direction?: string; src: string; srcPort?: number; dst: string; dstPort?: number; line: string}>}>
+    notes: string[]
     checks?: Array<{step: string; at: string; status: string}>
     cleanup: {deleted: string[]; kept: string[]; failed: string[]}
   }
@@ -50,7 +53,11 @@ interface Report {
 function doctor(args: readonly string[], expectExit: number): Report {
   const r = xcc(['doctor', ...args, '--timeout', '2s', '--json'])
   assert.equal(r.status, expectExit, `xcc doctor ${args.join(' ')} exited ${r.status}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(-3000)}`)
-  return JSON.parse(r.stdout) as Report
+  const report: unknown = JSON.parse(r.stdout)
+  // the live --json is the contract's object plus observations, exactly
+  const parsed = liveReportSchema.safeParse(report)
+  assert.ok(parsed.success, `the live report matches its schema: ${parsed.success ? '' : JSON.stringify(parsed.error.issues.slice(0, 5))}`)
+  return report as Report
 }
 
 /** every pod the lab's clusters hold with xcc's label (kubectl-equivalent listing through the API) */
@@ -271,6 +278,71 @@ describe('xcc doctor on live clusters (the lab)', () => {
       assert.match(r.stderr, message)
       assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace')
     }
+    await assertNoPodsLeft()
+  })
+
+  it('without --to-context, the destination\'s owner is found in another context of the kubeconfig, and the report says which', async () => {
+    labUp(['--scenario', 'vpc-native-pair-works'])
+    const r = doctor(['--from', 'a', '--to', '10.11.0.100:80'], 0)
+    assert.equal(r.verdict, 'reachable')
+    const known = r.findings.find((f) => f.check === 'probe.destination-known')
+    assert.equal(known?.status, 'pass')
+    assert.match(known?.summary ?? '', /10\.11\.0\.100:80 is service default\/server in context b \(found by looking in every context of the kubeconfig\)/)
+    assert.ok(r.observations.captures.some((c) => c.at === 'node/gke-b-node-1' && c.status === 'ok'), 'and captures on its nodes')
+    await assertNoPodsLeft()
+  })
+
+  it('a reachable verdict is never drawn under a red ✗ ABORT (the live prediction stops at the node)', async () => {
+    const r = xcc(['doctor', '--from', 'a', '--to', '10.11.0.100:80', '--timeout', '2s'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /Verdict +REACHABLE/)
+    assert.match(r.stdout, /^ … +\d+ +ABORT/m)
+    assert.doesNotMatch(r.stdout, /✗/)
+    await assertNoPodsLeft()
+  })
+
+  it('--to-context where nothing owns the address: the report says so, and never asks for the flag that was given', async () => {
+    const r = doctor(['--from', 'a', '--to', '10.11.0.77:80', '--to-context', 'b'], 1)
+    assert.equal(r.verdict, 'unknown')
+    const known = r.findings.find((f) => f.check === 'probe.destination-known')
+    assert.equal(known?.status, 'warn')
+    assert.match(known?.summary ?? '', /nothing in context b owns 10\.11\.0\.77:80/)
+    const advice = [...(r.diagnosis?.fix ?? []), ...(r.diagnosis?.fixes ?? []).map((f) => f.summary)].join('\n')
+    assert.match(advice, /nothing in context b owns 10\.11\.0\.77:80/)
+    assert.doesNotMatch(advice, /--to-context/)
+    await assertNoPodsLeft()
+  })
+
+  it('captures and evidence are about the probe\'s own connection, not another client of the same host and port', async () => {
+    // the declared pod a/default/client talks to the same load balancer while the probe runs (bounded: 40 tries)
+    const other = spawn(process.execPath, [join(ROOT, 'bin/run.js'), 'lab', 'exec', '--name', LAB, 'pod/a/default/client', '--',
+      'sh', '-c', 'i=0; while [ $i -lt 40 ]; do curl -s -m 1 -o /dev/null http://10.11.0.100:80/; i=$((i+1)); sleep 0.1; done'], {cwd: ROOT, env, stdio: 'ignore'})
+    const done = new Promise<void>((resolve) => other.once('exit', () => resolve()))
+    try {
+      const r = doctor(['--from', 'a', '--to', 'b/default/server'], 0)
+      const packets = r.observations.captures.flatMap((c) => c.packets)
+      assert.ok(packets.some((p) => p.role === 'request'), 'the probe\'s own SYN was captured')
+      assert.deepEqual(packets.filter((p) => p.src === '10.20.0.10' || p.dst === '10.20.0.10').map((p) => p.line), [], 'nothing of the other client')
+      // on the probe's node nothing rewrites the port yet: every packet there is of the probe's port
+      const source = r.observations.captures.find((c) => c.at === 'node/gke-a-node-1')?.packets ?? []
+      assert.ok(source.length > 0 && source.every((p) => p.srcPort === r.flow.packet.srcPort || p.dstPort === r.flow.packet.srcPort), source.map((p) => p.line).join('\n'))
+    } finally {
+      other.kill('SIGTERM')
+      await done
+    }
+    await assertNoPodsLeft()
+  })
+
+  it('a ClusterIP Service of another cluster: CLUSTER_IP_FROM_OUTSIDE_CLUSTER, live as statically, with the fix for that context', async () => {
+    labUp(['--topology', 'test/fixtures/topologies/clusterip-from-another-cluster.yaml'])
+    const r = doctor(['--from', 'a', '--to', 'b/default/server'], 1)
+    assert.equal(r.verdict, 'unreachable')
+    assert.equal(r.diagnosis?.code, 'CLUSTER_IP_FROM_OUTSIDE_CLUSTER')
+    assert.match(r.diagnosis?.summary ?? '', /10\.31\.0\.10 is the ClusterIP of service default\/server in context b/)
+    assert.match(r.diagnosis?.fix[0] ?? '', /^kubectl --context b -n default patch service server -p '\{"metadata":\{"annotations":\{"networking\.gke\.io\/load-balancer-type":"Internal"\}\},"spec":\{"type":"LoadBalancer"\}\}'$/)
+    // the address alone, found by looking in every context: the same answer
+    const byAddress = doctor(['--from', 'a', '--to', '10.31.0.10:80'], 1)
+    assert.equal(byAddress.diagnosis?.code, 'CLUSTER_IP_FROM_OUTSIDE_CLUSTER')
     await assertNoPodsLeft()
   })
 })

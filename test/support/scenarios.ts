@@ -49,7 +49,13 @@ export const SCENARIOS: Scenario[] = [
     also: (r) => {
       assert.ok(r.diagnosis?.evidence.some((e) => e.includes('10.120.0.0/16 (the pod range of c1) overlaps 10.120.0.0/16 (the pod range of cluster c2')), 'names the duplicate pod ranges')
       assert.equal(last(r.return)?.cause, 'ROUTE_WRONG_NETWORK')
-      assert.match(r.diagnosis?.fix[0] ?? '', /gcloud compute ssh c1-gw-1 --zone us-west1-a .*MASQUERADE/)
+      // §4: the SNAT is a line of the gateway's startup script (survives a reboot), without `-o`
+      const fix = r.diagnosis?.fixes[0]
+      assert.equal(fix?.applies, 'gcloud')
+      assert.match(fix?.script ?? '', /^iptables -t nat -C POSTROUTING -s 10\.120\.0\.0\/16 ! -d 10\.120\.0\.0\/16 -j MASQUERADE .*\|\| iptables -t nat -A POSTROUTING -s 10\.120\.0\.0\/16 ! -d 10\.120\.0\.0\/16 -j MASQUERADE$/m)
+      assert.doesNotMatch(fix?.script ?? '', / -o /)
+      assert.ok(fix?.commands.some((c) => /^gcloud compute instances add-metadata c1-gw-1 --zone us-west1-a --metadata-from-file startup-script=c1-gw-1-startup\.sh$/.test(c)), 'installs it as the startup script')
+      assert.ok(fix?.commands.some((c) => c.startsWith("gcloud compute ssh c1-gw-1 --zone us-west1-a --command 'sudo google_metadata_script_runner startup'")), 'and runs it now')
       assert.equal(r.alternatives?.length, 2, 'two healthy backends, two paths')
     },
   },
@@ -85,7 +91,8 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {fixture: 'ilb-cross-region-no-global-access', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'FORWARDING_RULE_REGION_MISMATCH',
-    also: (r) => assert.match(r.diagnosis?.fix[0] ?? '', /forwarding-rules update b-ilb --region us-central1 --allow-global-access/)},
+    // the forwarding rule is the Service's (GKE owns it): the annotation is the fix, not a gcloud update GKE would undo
+    also: (r) => assert.match(r.diagnosis?.fix[0] ?? '', /^kubectl --context b -n default annotate service server networking\.gke\.io\/internal-load-balancer-allow-global-access=true /)},
   {fixture: 'ilb-wrong-port', from: 'a', to: '10.11.0.100:8443', verdict: 'unreachable', code: 'FORWARDING_RULE_MISMATCH'},
   {fixture: 'ilb-no-backends', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'FORWARDING_RULE_NO_INSTANCES'},
   {fixture: 'ilb-health-check-blocked', from: 'a', to: 'b/default/server', verdict: 'unreachable', code: 'FIREWALL_BLOCKING_LOAD_BALANCER_BACKEND_HEALTH_CHECK'},

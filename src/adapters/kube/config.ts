@@ -112,3 +112,21 @@ export function loadMergedKubeconfig(k8s: ClientNode, location: KubeconfigLocati
   }
   return {location, files, clusters, users, contexts, ...(current ? {current} : {})}
 }
+
+/**
+ * The context names of the kubeconfig kubectl would read, without client-node (the static doctor
+ * only names contexts in its fixes): best effort — a missing or unreadable file names none.
+ */
+export function readContextNames(env: NodeJS.ProcessEnv = process.env): string[] {
+  const names: string[] = []
+  for (const path of locateKubeconfig({env}).paths) {
+    try {
+      const document = yaml.load(readFileSync(resolve(path), 'utf8'))
+      const contexts = isMapping(document) && Array.isArray(document.contexts) ? document.contexts : []
+      for (const c of contexts) if (isMapping(c) && typeof c.name === 'string' && !names.includes(c.name)) names.push(c.name)
+    } catch {
+      // no kubeconfig, or an unreadable one: the fixes name clusters instead
+    }
+  }
+  return names
+}

@@ -19,20 +19,26 @@ export interface Finding {
   readonly docs: string
 }
 
-export interface Check {
+/**
+ * A check over a gathered context: the static doctor's checks read the model and the trace
+ * (DoctorContext); the live doctor's read what the probe and the captures saw.
+ */
+export interface Check<C = DoctorContext> {
   /** `<area>.<healthy-state>`, the file name in src/checks */
   readonly id: string
   /** the healthy state, in one line */
   readonly title: string
   readonly severity: 'error' | 'warning'
-  /** gcp-network-semantics.md rules it implements */
+  /** the rules it implements (docs/rules.md) */
   readonly rules: readonly string[]
-  run(ctx: DoctorContext): Omit<Finding, 'check' | 'docs'>[]
+  run(ctx: C): Omit<Finding, 'check' | 'docs'>[]
 }
 
 /** Everything checks and the diagnosis read: gathered once, then only read (habit 2). */
 export interface DoctorContext {
   readonly model: Model
+  /** the kube contexts the user has (fixes name the real one of a cluster); empty when unknown */
+  readonly contexts: readonly string[]
   readonly flow: Flow
   readonly trace: TraceResult
   /** the path the report shows: the first that fails (or the first, when all work) */
@@ -41,12 +47,12 @@ export interface DoctorContext {
   retrace(assumptions: readonly Assumption[]): TraceResult
 }
 
-export function buildDoctorContext(model: Model, flow: Flow, options: TraceOptions = {}): DoctorContext {
+export function buildDoctorContext(model: Model, flow: Flow, options: TraceOptions & {contexts?: readonly string[]} = {}): DoctorContext {
   const trace = traceFlow(model, flow, options)
   const primary = trace.paths.find((p) => p.verdict === 'unknown') ?? trace.paths.find((p) => p.verdict !== 'reachable') ?? (trace.paths[0] as PathTrace)
   const cache = new Map<string, TraceResult>()
   return {
-    model, flow, trace, primary,
+    model, flow, trace, primary, contexts: options.contexts ?? [],
     retrace(assumptions) {
       const key = JSON.stringify(assumptions)
       let result = cache.get(key)
@@ -64,6 +70,22 @@ export function checkDocs(id: string): string {
 export function endStep(steps: readonly Step[]): Step | undefined {
   const last = steps[steps.length - 1]
   return last && (last.step === 'DROP' || last.step === 'ABORT') ? last : undefined
+}
+
+/** the network a step happened in, when it happened in one (`network/<name>`) */
+export function stepNetwork(s: Step): string | undefined {
+  return s.host.kind === 'network' ? s.host.name : undefined
+}
+
+/** the instance or node a step happened on, if any */
+export function stepInstance(s: Step): string | undefined {
+  return s.host.kind === 'instance' || s.host.kind === 'node' ? s.host.name : undefined
+}
+
+/** the step happened on the flow's own source VM or node (not a pod of it) */
+export function atSource(ctx: DoctorContext, s: Step): boolean {
+  const source = ctx.flow.source
+  return source.kind === 'instance' && (s.host.kind === 'instance' || s.host.kind === 'node') && s.host.name === source.instance.name
 }
 
 /** every path's forward and return steps, for checks that look at all alternatives */

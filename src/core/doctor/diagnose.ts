@@ -8,10 +8,11 @@ import {ip} from '../net/ipv4.js'
 import type {InstanceFacts} from '../topology/model-types.js'
 import type {Assumption, PathTrace, Step} from '../trace/types.js'
 import {isInternetAddress} from '../trace/vpc.js'
-import {type DoctorContext, type Finding, endStep} from './check.js'
+import {type DoctorContext, type Finding, endStep, stepInstance, stepNetwork} from './check.js'
 import {describeSymptom} from './evidence.js'
 import {explainMissingRoute, networkHolding} from './explain-route.js'
-import {type FixInput, buildFix} from './fixes.js'
+import {buildFixes, fixLines} from './fixes.js'
+import {type RemedyInput, buildRemedy} from './remedy.js'
 import type {Diagnosis, DiagnosisCode, Failure} from './types.js'
 
 interface Candidate {
@@ -49,20 +50,19 @@ export function diagnose(ctx: DoctorContext, findings: readonly Finding[]): Diag
 /** The candidate fixes on this path, closest to the destination first. */
 function fixCandidates(ctx: DoctorContext, path: PathTrace): Candidate[] {
   const out: Candidate[] = []
-  const name = (at: string): string => at.slice(at.indexOf('/') + 1)
   path.forward.forEach((s, position) => {
     if (s.step === 'SKIP_GKE_POD_IP_MASQUERADING' && s.reason !== 'POD_USES_NODE_NETWORK_NAMESPACE' && s.reason !== 'DESTINATION_ON_SAME_NODE') {
-      out.push({code: 'POD_SNAT_MISSING', position, step: s, assume: {kind: 'snat', instance: name(s.at)}})
+      out.push({code: 'POD_SNAT_MISSING', position, step: s, assume: {kind: 'snat', instance: s.host.name}})
     }
-    const forwardsForeign = (s.step === 'APPLY_EGRESS_FIREWALL_RULE' || (s.step === 'DROP' && s.cause === 'FOREIGN_IP_DISALLOWED')) && s.at.startsWith('instance/')
+    const forwardsForeign = (s.step === 'APPLY_EGRESS_FIREWALL_RULE' || (s.step === 'DROP' && s.cause === 'FOREIGN_IP_DISALLOWED')) && s.host.kind === 'instance'
     if (forwardsForeign && position > 0) {
-      const gateway = ctx.model.instances.get(name(s.at))
+      const gateway = ctx.model.instances.get(s.host.name)
       if (gateway && !gateway.nics.some((n) => n.ip === ip(s.packet.src))) out.push({code: 'GATEWAY_SNAT_MISSING', position, step: s, assume: {kind: 'snat', instance: gateway.name}})
     }
   })
   const end = endStep(path.forward)
   if (end?.cause === 'FIREWALL_RULE' && end.firewall) {
-    out.push({code: 'FIREWALL_RULE', position: path.forward.length - 1, step: end, assume: {kind: 'allow-firewall', instance: name(end.at), direction: end.firewall.direction}})
+    out.push({code: 'FIREWALL_RULE', position: path.forward.length - 1, step: end, assume: {kind: 'allow-firewall', instance: end.host.name, direction: end.firewall.direction}})
   }
   return out.sort((a, b) => b.position - a.position)
 }
@@ -81,7 +81,7 @@ function classify(ctx: DoctorContext, step: Step, direction: 'forward' | 'return
     const address = ip(step.packet.dst)
     // Nothing in any network holds an internal address (no subnet, VIP or custom route): it is unknown, not unroutable.
     if (direction === 'forward' && !networkHolding(ctx.model, address) && !isInternetAddress(address)) return {code: 'UNKNOWN_INTERNAL_ADDRESS', step, direction}
-    const network = step.at.startsWith('network/') ? step.at.slice('network/'.length) : senderNetwork(ctx, step)
+    const network = stepNetwork(step) ?? senderNetwork(ctx, step)
     const missing = network ? explainMissingRoute(ctx.model, network, address) : undefined
     return {code: missing?.code ?? 'NO_ROUTE', step, direction, ...(missing ? {missing} : {})}
   }
@@ -89,13 +89,15 @@ function classify(ctx: DoctorContext, step: Step, direction: 'forward' | 'return
 }
 
 function senderNetwork(ctx: DoctorContext, step: Step): string | undefined {
-  const instance: InstanceFacts | undefined = ctx.model.instances.get(step.at.slice(step.at.indexOf('/') + 1))
+  const name = stepInstance(step)
+  const instance: InstanceFacts | undefined = name === undefined ? undefined : ctx.model.instances.get(name)
   return instance?.nics[0]?.network
 }
 
 function build(ctx: DoctorContext, findings: readonly Finding[], code: DiagnosisCode, failure: Failure, candidate?: Candidate): Diagnosis {
-  const input: FixInput = {ctx, code, failure, ...(candidate ? {at: candidate.step} : {})}
-  const fix = buildFix(input)
+  const input: RemedyInput = {ctx, code, failure, ...(candidate ? {at: candidate.step} : {})}
+  const remedy = buildRemedy(input)
+  const fixes = buildFixes(remedy.facts)
   const evidence: string[] = []
   if (candidate && candidate.code !== failure.code) evidence.push(describeCandidate(ctx, candidate))
   evidence.push(`${failure.direction === 'forward' ? 'forward' : 'return'} path, ${failure.step.at}: ${failure.step.detail}`)
@@ -109,7 +111,7 @@ function build(ctx: DoctorContext, findings: readonly Finding[], code: Diagnosis
       for (const e of f.evidence) if (!evidence.some((known) => known.includes(e) || e.includes(known))) evidence.push(e)
     }
   }
-  return {code, summary: fix.summary, evidence, fix: fix.commands}
+  return {code, summary: remedy.summary, evidence, fix: fixLines(fixes), fixes}
 }
 
 function describeCandidate(ctx: DoctorContext, c: Candidate): string {

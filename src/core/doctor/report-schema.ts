@@ -13,9 +13,15 @@ export const STEP_NAMES = [
   'ANALYZE_LOAD_BALANCER_BACKEND', 'SPOOFING_APPROVED', 'APPLY_INGRESS_FIREWALL_RULE', 'ARRIVE_AT_INSTANCE', 'ARRIVE_AT_GKE_POD', 'DELIVER', 'DROP', 'ABORT',
 ] as const
 
+const host = z.discriminatedUnion('kind', [
+  z.strictObject({kind: z.literal('pod'), name: z.string().min(1), cluster: z.string().min(1), namespace: z.string().min(1), node: z.string().min(1)}),
+  z.strictObject({kind: z.enum(['node', 'instance', 'network', 'lb']), name: z.string().min(1)}),
+])
+
 export const stepSchema = z.strictObject({
   step: z.enum(STEP_NAMES),
   at: z.string().min(1),
+  host,
   packet,
   detail: z.string().min(1),
   cause: z.string().regex(/^[A-Z_]+$/).optional(),
@@ -39,13 +45,21 @@ const finding = z.strictObject({
 
 const verdict = z.enum(['reachable', 'unreachable', 'ambiguous', 'unknown'])
 
-export const doctorReportSchema = z.strictObject({
+/** the report's fields, without the rules that tie them together (extended by the live report) */
+export const doctorReportFields = {
   schemaVersion: z.literal(1),
   verdict,
-  diagnosis: z.strictObject({code: z.enum(DIAGNOSIS_CODES), summary: z.string().min(1), evidence: z.array(z.string()), fix: z.array(z.string())}).nullable(),
+  diagnosis: z.strictObject({
+    code: z.enum(DIAGNOSIS_CODES), summary: z.string().min(1), evidence: z.array(z.string()), fix: z.array(z.string()),
+    fixes: z.array(z.strictObject({summary: z.string().min(1), commands: z.array(z.string().min(1)), applies: z.enum(['xcc', 'gcloud', 'kubectl', 'manual']), script: z.string().optional()})),
+  }).nullable(),
   forward: z.array(stepSchema).min(1),
   return: z.array(stepSchema),
   findings: z.array(finding),
   flow: z.strictObject({from: z.string(), to: z.string(), packet}),
   alternatives: z.array(z.strictObject({verdict, forward: z.array(stepSchema), return: z.array(stepSchema)})).optional(),
-}).refine((r) => (r.diagnosis === null) === (r.verdict === 'reachable'), {message: 'diagnosis is null exactly when the verdict is reachable'})
+}
+
+export const diagnosisMatchesVerdict = (r: {diagnosis: unknown; verdict: string}): boolean => (r.diagnosis === null) === (r.verdict === 'reachable')
+
+export const doctorReportSchema = z.strictObject(doctorReportFields).refine(diagnosisMatchesVerdict, {message: 'diagnosis is null exactly when the verdict is reachable'})

@@ -5,7 +5,7 @@
 import type {Model} from '../topology/model-types.js'
 import type {Flow} from '../trace/endpoints.js'
 import type {FlowView, Step, Verdict} from '../trace/types.js'
-import {type Check, type DoctorContext, type Finding, buildDoctorContext, checkDocs} from './check.js'
+import {type Check, type Finding, buildDoctorContext, checkDocs} from './check.js'
 import {diagnose} from './diagnose.js'
 import {type Diagnosis} from './types.js'
 
@@ -25,7 +25,7 @@ export interface DoctorReport {
 }
 
 /** Runs every check; an exception inside one check fails only that check (design.md habit 10). */
-export function runChecks(ctx: DoctorContext, checks: readonly Check[]): Finding[] {
+export function runChecks<C>(ctx: C, checks: readonly Check<C>[]): Finding[] {
   return checks.flatMap((check) => {
     const docs = checkDocs(check.id)
     try {
@@ -36,8 +36,8 @@ export function runChecks(ctx: DoctorContext, checks: readonly Check[]): Finding
   })
 }
 
-export function evaluateDoctor(model: Model, flow: Flow, checks: readonly Check[]): DoctorReport {
-  const ctx = buildDoctorContext(model, flow)
+export function evaluateDoctor(model: Model, flow: Flow, checks: readonly Check[], options: {contexts?: readonly string[]} = {}): DoctorReport {
+  const ctx = buildDoctorContext(model, flow, options)
   const findings = runChecks(ctx, checks)
   const diagnosis = diagnose(ctx, findings)
   return {

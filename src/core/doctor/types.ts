@@ -1,6 +1,7 @@
 /** The diagnosis a doctor report carries (contracts.md §2): its codes and what decided it. */
 import type {Step} from '../trace/types.js'
 import type {MissingRouteCause} from './explain-route.js'
+import type {Fix} from './fixes.js'
 
 export const DIAGNOSIS_CODES = [
   'POD_SNAT_MISSING', 'GATEWAY_SNAT_MISSING', 'OVERLAPPING_RANGES', 'NO_ROUTE', 'PEERING_INACTIVE', 'PEERING_NOT_TRANSITIVE',
@@ -14,7 +15,10 @@ export interface Diagnosis {
   readonly code: DiagnosisCode
   readonly summary: string
   readonly evidence: readonly string[]
+  /** the contract's strings: the recommended fix's commands, then alternatives prefixed `or:` */
   readonly fix: readonly string[]
+  /** the same, structured: the recommended fix first */
+  readonly fixes: readonly Fix[]
 }
 
 /** A failure and what it means. */

@@ -5,14 +5,15 @@
  */
 import type {KubeCluster} from '../ports/kube.js'
 import type {InstanceShell, RunningScript} from '../ports/host.js'
-import {parseCaptureLog} from './capture-log.js'
+import {type CaptureLog, parseCaptureLog} from './capture-log.js'
 import {type ProbeScripts, SANITY_PORT, buildCapturePod} from './manifests.js'
 import {type FlowIdentity, classifyPackets} from './observe.js'
 import {type Waiter, pollPod, throwIfAborted} from '../kube/pods.js'
-import type {CaptureObservation} from './types.js'
+import type {CaptureHost, CaptureObservation} from './types.js'
 
 export interface CapturePoint {
   readonly at: string
+  readonly host: CaptureHost
   readonly context?: string
   /** `<namespace>/<pod>` for pods */
   readonly pod?: string
@@ -58,7 +59,7 @@ export function podCapture(w: Waiter, cluster: KubeCluster, namespace: string, n
     return last
   }
   return {
-    at: `node/${node}`, context: cluster.context, pod: `${namespace}/${name}`, state, read,
+    at: `node/${node}`, host: {kind: 'node', name: node}, context: cluster.context, pod: `${namespace}/${name}`, state, read,
     async start() {
       throwIfAborted(w.signal)
       track(cluster, namespace, name)
@@ -86,7 +87,7 @@ export function instanceCapture(w: Waiter, shell: InstanceShell, instance: strin
   const state: CapturePoint['state'] = {status: 'pending'}
   let running: RunningScript | undefined
   return {
-    at: `instance/${instance}`, state,
+    at: `instance/${instance}`, host: {kind: 'instance', name: instance}, state,
     async read() {
       return running?.output() ?? ''
     },
@@ -125,12 +126,12 @@ export function instanceCapture(w: Waiter, shell: InstanceShell, instance: strin
 }
 
 /** What a capture saw, classified for the flow. */
-export function observeCapture(point: CapturePoint, text: string, flow: FlowIdentity, filter: string): CaptureObservation {
-  const log = parseCaptureLog(text)
+export function observeCapture(point: CapturePoint, log: CaptureLog, flow: FlowIdentity, filter: string): CaptureObservation {
   const {packets} = classifyPackets(log.capture.packets, flow)
   const natRules = log.natRules ? log.natRules.split('\n').filter((l) => l.startsWith('-A ')).length : undefined
   return {
     at: point.at,
+    host: point.host,
     ...(point.context ? {context: point.context} : {}),
     ...(point.pod ? {pod: point.pod} : {}),
     status: point.state.status === 'pending' ? 'broken' : point.state.status,

@@ -5,12 +5,14 @@
  * sees a packet leave even when the VPC drops it next), and the same for the reply. Each
  * expectation is then matched with the captured packets of that host.
  */
-import type {PacketView, PathTrace, Step, StepName} from '../trace/types.js'
+import type {PacketView, PathTrace, Step, StepHost, StepName} from '../trace/types.js'
 import {type ObservedPacket, describePacket, packetsOf} from './observe.js'
 import type {CaptureObservation, ObservationCheck} from './types.js'
 
 export interface Expectation {
+  /** the host's printed name (`node/…`, `instance/…`) */
   readonly host: string
+  readonly hostRef: StepHost
   readonly direction: 'forward' | 'return'
   readonly way: 'In' | 'Out'
   readonly packet: PacketView
@@ -18,7 +20,8 @@ export interface Expectation {
   readonly stepAt: string
 }
 
-const isHost = (at: string): boolean => at.startsWith('node/') || at.startsWith('instance/')
+const isHost = (s: Step): boolean => s.host.kind === 'node' || s.host.kind === 'instance'
+const sameHost = (a: StepHost, b: {readonly kind: string; readonly name: string}): boolean => a.kind === b.kind && a.name === b.name
 const GUEST_DROPS = new Set(['XCC_GUEST_FORWARDING_DISABLED', 'XCC_GUEST_FIREWALL', 'XCC_GUEST_NO_ROUTE', 'XCC_DESTINATION_NOT_LISTENING'])
 
 function expectationsOfSteps(steps: readonly Step[], direction: 'forward' | 'return'): Expectation[] {
@@ -26,25 +29,26 @@ function expectationsOfSteps(steps: readonly Step[], direction: 'forward' | 'ret
   let i = 0
   while (i < steps.length) {
     const first = steps[i] as Step
-    if (!isHost(first.at)) {
+    if (!isHost(first)) {
       i += 1
       continue
     }
     let j = i
-    while (j + 1 < steps.length && (steps[j + 1] as Step).at === first.at) j += 1
+    while (j + 1 < steps.length && sameHost((steps[j + 1] as Step).host, first.host)) j += 1
     const group = steps.slice(i, j + 1)
     const host = first.at
+    const hostRef = first.host
     const arrive = group.find((s) => s.step === 'ARRIVE_AT_INSTANCE')
-    const fromLocalPod = i > 0 && !isHost((steps[i - 1] as Step).at) && (steps[i - 1] as Step).step === 'START_FROM_GKE_POD'
-    if (arrive) out.push({host, direction, way: 'In', packet: arrive.packet, step: arrive.step, stepAt: host})
-    else if (fromLocalPod) out.push({host, direction, way: 'In', packet: first.packet, step: first.step, stepAt: host})
+    const fromLocalPod = i > 0 && !isHost(steps[i - 1] as Step) && (steps[i - 1] as Step).step === 'START_FROM_GKE_POD'
+    if (arrive) out.push({host, hostRef, direction, way: 'In', packet: arrive.packet, step: arrive.step, stepAt: host})
+    else if (fromLocalPod) out.push({host, hostRef, direction, way: 'In', packet: first.packet, step: first.step, stepAt: host})
     const last = group[group.length - 1] as Step
     const guestDrop = last.step === 'DROP' && GUEST_DROPS.has(last.cause ?? '')
     const next = steps[j + 1]
     if (next && !guestDrop && last.step !== 'ABORT') {
       const egress = [...group].reverse().find((s) => s.step === 'APPLY_EGRESS_FIREWALL_RULE')
       const nat = group.find((s) => s.step === 'NAT' || s.step === 'SKIP_GKE_POD_IP_MASQUERADING')
-      out.push({host, direction, way: 'Out', packet: egress?.packet ?? next.packet, step: nat?.step ?? (egress ?? first).step, stepAt: host})
+      out.push({host, hostRef, direction, way: 'Out', packet: egress?.packet ?? next.packet, step: nat?.step ?? (egress ?? first).step, stepAt: host})
     }
     i = j + 1
   }
@@ -84,7 +88,7 @@ export function compareWithPrediction(paths: ReadonlyArray<Pick<PathTrace, 'forw
       const role = direction === 'forward' ? 'request' : 'reply'
       for (const way of ['In', 'Out'] as const) {
         const seen = packetsOf(capture.packets, role, way)
-        const predicted = all.map((list) => list.find((e) => e.host === capture.at && e.direction === direction && e.way === way))
+        const predicted = all.map((list) => list.find((e) => sameHost(e.hostRef, capture.host) && e.direction === direction && e.way === way))
         const expectation = predicted.find((e) => e !== undefined)
         if (!expectation) {
           if (seen.length > 0 && way === 'In') {

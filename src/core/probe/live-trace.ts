@@ -9,7 +9,7 @@ import type {RuleRef} from '../iptables/types.js'
 import {type Ip, LINK_LOCAL, cidrContainsIp, formatCidr, formatIp, parseCidr, sameCidr} from '../net/ipv4.js'
 import {GKE_AGENT_FLAGS, nonMasqueradeRanges, parseAgentConfig, validateAgentConfig} from '../topology/ip-masq-agent.js'
 import type {Packet, Step} from '../trace/types.js'
-import {step, viewPacket, viewRule} from '../trace/trail.js'
+import {nodePlace, podPlace, step, viewPacket, viewRule} from '../trace/trail.js'
 
 export interface LiveNode {
   readonly name: string
@@ -22,8 +22,8 @@ export interface LiveNode {
 }
 
 export interface LiveSourceInput {
-  /** `<context>/<namespace>/<pod>` */
-  readonly label: string
+  /** the probe's pod */
+  readonly pod: {readonly context: string; readonly namespace: string; readonly name: string}
   readonly node: LiveNode
   readonly packet: Packet
   /** the probe ran in the node's network namespace: no masquerade applies (POD_USES_NODE_NETWORK_NAMESPACE) */
@@ -53,8 +53,8 @@ export function uplinkFor(routes: readonly string[], dst: Ip): string {
 
 export function traceLiveSource(input: LiveSourceInput): Step[] {
   const {node, packet} = input
-  const at = `node/${node.name}`
-  const start = step('START_FROM_GKE_POD', input.label, packet, `the probe connects from ${formatIp(packet.src)} on node ${node.name}`)
+  const at = nodePlace(node.name)
+  const start = step('START_FROM_GKE_POD', podPlace({cluster: input.pod.context, namespace: input.pod.namespace, name: input.pod.name, node: node.name, declared: true}), packet, `the probe connects from ${formatIp(packet.src)} on node ${node.name}`)
   const abort = (p: Packet, detail: string): Step => step('ABORT', at, p, detail, {cause: 'UNSUPPORTED'})
   if (input.hostNetwork) {
     return [start, step('SKIP_GKE_POD_IP_MASQUERADING', at, packet, 'the probe runs in the node network namespace: it sends with the node address, nothing to masquerade', {reason: 'POD_USES_NODE_NETWORK_NAMESPACE'}), abort(packet, VPC_UNKNOWN)]
@@ -108,7 +108,7 @@ const DPV2 = 'GKE Dataplane V2 (anetd) masquerades in eBPF from kube-system/ip-m
 /** SNAT-15: the ConfigMap (SNAT-02/03 overlay on GKE's defaults, SNAT-12) decides, as the agent's chain would (SNAT-06). */
 function dataplaneV2Masquerade(input: LiveSourceInput, config: string | undefined, abort: (p: Packet, detail: string) => Step): Step[] {
   const {node, packet} = input
-  const at = `node/${node.name}`
+  const at = nodePlace(node.name)
   const parsed = parseAgentConfig(config, GKE_AGENT_FLAGS)
   const problems = parsed.ok ? validateAgentConfig(parsed.config, GKE_AGENT_FLAGS) : [parsed.error]
   if (!parsed.ok || problems.length) {

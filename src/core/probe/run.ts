@@ -6,11 +6,12 @@
  * Everything outside goes through the ports (src/core/ports.ts).
  */
 import {XccError} from '../errors.js'
-import type {KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod} from '../ports/kube.js'
+import type {KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
 import type {Clock} from '../ports/clock.js'
 import type {InstanceShell} from '../ports/host.js'
 import {type CaptureLog, buildCaptureFilter, parseCaptureLog} from './capture-log.js'
 import {type CapturePoint, type Track, instanceCapture, observeCapture, podCapture} from './captures.js'
+import {probeIsn} from './observe.js'
 import {type ProbeScripts, buildEphemeralProbe, buildProbePod} from './manifests.js'
 import {containerState, deletePodAndWait, pollPod, throwIfAborted} from '../kube/pods.js'
 import {type AccessNeed, checkAccess, checkPodSecurity, podAccess} from '../kube/access.js'
@@ -18,6 +19,10 @@ import {type LiveReport, assembleLiveReport} from './report.js'
 import {type Destination, type LiveTo, addressDestination, chooseNode, serviceDestination, serviceOwning} from './targets.js'
 import type {TopologyPrediction} from './topology-prediction.js'
 import type {CaptureObservation, LiveRequest, ProbeObservation, ProbeResult} from './types.js'
+import {shellCommand} from '../shell.js'
+import type {LiveCheck} from './live-checks.js'
+import type {DestinationFacts} from './live-diagnose.js'
+import {type OwnerSearch, findDestinationOwner} from './owner-search.js'
 
 export type LiveEvent = {readonly id: string; readonly title: string; readonly state: 'running' | 'done' | 'failed' | 'skipped'; readonly detail?: string}
 
@@ -28,8 +33,13 @@ export interface LiveDeps {
   readonly scripts: ProbeScripts
   readonly signal: AbortSignal
   readonly prediction?: TopologyPrediction
+  /** the live checks of the registry (src/checks/index.ts) */
+  readonly checks: readonly LiveCheck[]
   onEvent(event: LiveEvent): void
 }
+
+/** how long each other context may take to say whether it owns the destination */
+const OWNER_SEARCH_MS = 8000
 
 interface Created {
   readonly cluster: KubeCluster
@@ -45,7 +55,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   const event = (id: string, title: string, state: LiveEvent['state'], detail?: string): void => deps.onEvent({id, title, state, ...(detail ? {detail} : {})})
   const source = deps.kube.open(req.from.context)
   const dstContext = req.to.kind === 'service' ? req.to.context : req.toContext
-  const target = dstContext === undefined ? undefined : dstContext === source.context ? source : deps.kube.open(dstContext)
+  let target = dstContext === undefined ? undefined : dstContext === source.context ? source : deps.kube.open(dstContext)
   const ns = req.probeNamespace
   const t0 = deps.clock.now()
   const marks: Record<string, number> = {}
@@ -91,7 +101,17 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     if (userPod.status?.phase !== 'Running' || !userPod.spec.nodeName) throw new XccError(`pod ${req.from.pod.namespace}/${req.from.pod.name} is not running (phase ${userPod.status?.phase ?? 'unknown'}), so it cannot be probed from`, {hint: 'probe from the context instead (--from <context>)'})
   }
   const node = userPod ? chooseNode(sourceNodes, userPod.spec.nodeName, source.context) : chooseNode(sourceNodes, req.node, source.context)
-  const destination = await resolveDestination(req.to, target, targetNodes ?? sourceNodes, {endpoints: denied(targetDenied, 'get', 'endpoints'), services: denied(targetDenied, 'list', 'services')})
+  let resolved: {destination: Destination; facts: DestinationFacts}
+  if (req.to.kind === 'address' && !target) {
+    // no context named: look for the destination's owner in every context of the kubeconfig
+    const search = await findDestinationOwner(deps.kube, source, req.to.ip, req.to.port, {clock: deps.clock, signal: deps.signal, perContextMs: OWNER_SEARCH_MS})
+    notes.push(...search.notes)
+    resolved = await ownedDestination(req.to, search, source, ns, notes)
+    if (search.match && search.match.cluster !== source && resolved.facts.context) target = search.match.cluster
+  } else {
+    resolved = await resolveDestination(req.to, target, targetNodes ?? sourceNodes, source, {endpoints: denied(targetDenied, 'get', 'endpoints'), services: denied(targetDenied, 'list', 'services')})
+  }
+  const destination = resolved.destination
   const masqConfig = denied(sourceDenied, 'get', 'configmaps') ? undefined : await source.getConfigMap('kube-system', 'ip-masq-agent')
   const anetd = denied(sourceDenied, 'get', 'daemonsets') ? undefined : await source.getDaemonSet('kube-system', 'anetd')
   event('facts', 'Read nodes, pods and services', 'done', `source node ${node.metadata.name}; destination ${destination.ip}:${destination.port}${destination.owner ? ` (${destination.owner})` : ''}`)
@@ -134,10 +154,13 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     mark('probe')
     await deps.clock.sleep(GRACE_MS, deps.signal)
     throwIfAborted(deps.signal)
-    const flow = {sourcePort: req.sourcePort, services: destination.variants}
     const texts = await Promise.all(points.map(async (p) => (p.state.status === 'unavailable' ? '' : p.read())))
-    sourceLog = parseCaptureLog(texts[0] ?? '')
-    captures = points.map((p, i) => observeCapture(p, texts[i] ?? '', flow, filter))
+    const logs = texts.map(parseCaptureLog)
+    sourceLog = logs[0]
+    // the probe's own connection, by its SYN's sequence number (NAT changes addresses, not that)
+    const flow = {sourcePort: req.sourcePort, services: destination.variants}
+    const isn = probeIsn(logs.map((l) => l.capture.packets), flow)
+    captures = points.map((p, i) => observeCapture(p, logs[i] ?? parseCaptureLog(''), {...flow, ...(isn === undefined ? {} : {isn})}, filter))
     mark('collect')
   } finally {
     await Promise.all(points.map((p) => p.stop().catch(() => undefined)))
@@ -161,6 +184,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   const timings = {preflightMs: span(undefined, 'preflight'), factsMs: span('preflight', 'facts'), capturesLiveMs: span('facts', 'captures'), probeMs: span('captures', 'probe'), collectMs: span('probe', 'collect'), cleanupMs: span('collect', 'cleanup'), totalMs: Math.round(deps.clock.now() - t0)}
   return assembleLiveReport({
     request: req, timings, probe: probe as ProbeObservation, captures, notes, cleanup, destination, node, sourceContext: source.context,
+    destinationFacts: resolved.facts, checks: deps.checks,
     sourceLog: sourceLog ?? parseCaptureLog(''), hostNetworkProbe: Boolean(userPod) && probe?.mode === 'host-network',
     ...(cluster ? {cluster} : {}), ...(deps.prediction ? {prediction: deps.prediction} : {}),
     ...(masqConfig ? {masqConfig} : {}),
@@ -178,17 +202,51 @@ function later<T>(promise: Promise<T>): () => Promise<T> {
   }
 }
 
-async function resolveDestination(to: LiveTo, target: KubeCluster | undefined, nodes: readonly KubeNode[], denied: {endpoints: boolean; services: boolean}): Promise<Destination> {
+const sameCluster = (a: KubeCluster, b: KubeCluster): boolean => a === b || a.context === b.context || a.server.replace(/\/+$/, '') === b.server.replace(/\/+$/, '')
+
+function serviceFacts(service: KubeService, context: string, clusterIpFromOutside: boolean): Pick<DestinationFacts, 'service' | 'clusterIpFromOutside'> {
+  return {service: {context, namespace: service.metadata.namespace ?? 'default', name: service.metadata.name}, ...(clusterIpFromOutside ? {clusterIpFromOutside} : {})}
+}
+
+/** The destination named by --to (and --to-context): what owns it there, from the target cluster's objects. */
+async function resolveDestination(to: LiveTo, target: KubeCluster | undefined, nodes: readonly KubeNode[], source: KubeCluster, denied: {endpoints: boolean; services: boolean}): Promise<{destination: Destination; facts: DestinationFacts}> {
   const endpoints = async (namespace: string, name: string): Promise<KubeEndpoints | undefined> => (denied.endpoints || !target ? undefined : target.getEndpoints(namespace, name))
   if (to.kind === 'service') {
-    const service = await (target as KubeCluster).getService(to.namespace, to.name)
-    if (!service) throw new XccError(`--to ${to.context}/${to.namespace}/${to.name}: no such service in context "${to.context}"`, {hint: `kubectl --context ${to.context} -n ${to.namespace} get services`})
-    return serviceDestination(service, await endpoints(to.namespace, to.name), nodes)
+    const cluster = target as KubeCluster
+    const service = await cluster.getService(to.namespace, to.name)
+    if (!service) throw new XccError(`--to ${to.context}/${to.namespace}/${to.name}: no such service in context "${to.context}"`, {hint: shellCommand(['kubectl', '--context', to.context, '-n', to.namespace, 'get', 'services'])})
+    const destination = serviceDestination(service, await endpoints(to.namespace, to.name), nodes)
+    const clusterIp = destination.ip === service.spec?.clusterIP
+    return {destination, facts: {how: 'given', context: to.context, owner: destination.owner ?? `service ${to.namespace}/${to.name}`, ...serviceFacts(service, to.context, clusterIp && !sameCluster(cluster, source))}}
   }
-  if (!target) return {ip: to.ip, port: to.port, variants: [{ip: to.ip, port: to.port}], nodes: [], mode: 'tcp'}
+  if (!target) return {destination: {ip: to.ip, port: to.port, variants: [{ip: to.ip, port: to.port}], nodes: [], mode: 'tcp'}, facts: {how: 'not-searched'}}
   const owner = denied.services ? undefined : serviceOwning(to.ip, to.port, await target.listServices())
   const ownerEndpoints = owner && (await endpoints(owner.service.metadata.namespace ?? 'default', owner.service.metadata.name))
-  return addressDestination(to.ip, to.port, owner && {...owner, ...(ownerEndpoints ? {endpoints: ownerEndpoints} : {})}, nodes)
+  const destination = addressDestination(to.ip, to.port, owner && {...owner, ...(ownerEndpoints ? {endpoints: ownerEndpoints} : {})}, nodes)
+  const clusterIp = owner !== undefined && !owner.byNodePort && owner.service.spec?.clusterIP === to.ip
+  return {destination, facts: {how: 'given', context: target.context, ...(destination.owner ? {owner: destination.owner} : {}), ...(owner ? serviceFacts(owner.service, target.context, clusterIp && !sameCluster(target, source)) : {})}}
+}
+
+/** The destination as the search across contexts found it; a found context must also let xcc capture there. */
+async function ownedDestination(to: Extract<LiveTo, {kind: 'address'}>, search: OwnerSearch, source: KubeCluster, namespace: string, notes: string[]): Promise<{destination: Destination; facts: DestinationFacts}> {
+  const match = search.match
+  if (!match) {
+    const facts: DestinationFacts = {how: search.searched.length > 1 ? 'searched' : 'not-searched'}
+    return {destination: {ip: to.ip, port: to.port, variants: [{ip: to.ip, port: to.port}], nodes: [], mode: 'tcp'}, facts}
+  }
+  const cluster = match.cluster
+  const service = match.service
+  const ownerEndpoints = service ? await cluster.getEndpoints(service.metadata.namespace ?? 'default', service.metadata.name).catch(() => undefined) : undefined
+  const destination = addressDestination(to.ip, to.port, service && {service, byNodePort: !match.clusterIp && !service.status?.loadBalancer?.ingress?.some((i) => i.ip === to.ip), ...(ownerEndpoints ? {endpoints: ownerEndpoints} : {})}, match.nodes)
+  const facts: DestinationFacts = {how: 'found', context: cluster.context, owner: match.owner, ...(service ? serviceFacts(service, cluster.context, match.clusterIp && !sameCluster(cluster, source)) : {})}
+  if (sameCluster(cluster, source)) return {destination, facts}
+  try {
+    await checkAccess(cluster, [...podAccess(namespace, 'capture on the destination nodes'), {verb: 'list', resource: 'nodes', why: 'find the destination nodes', required: true}])
+    return {destination, facts}
+  } catch (error) {
+    notes.push(`the destination is ${match.owner} in context ${cluster.context}, but xcc cannot capture there: ${(error as Error).message}`)
+    return {destination: {...destination, nodes: []}, facts}
+  }
 }
 
 function parseProbeMessage(message: string | undefined, exitCode: number | undefined): ProbeResult {
@@ -206,8 +264,8 @@ async function runProbe(req: LiveRequest, deps: LiveDeps, cluster: KubeCluster, 
   const base = {node: node.metadata.name, srcPort: req.sourcePort, dst: d.ip, dstPort: d.port}
   const started = deps.clock.now()
   const deadline = started + (req.startSeconds + req.timeoutSeconds + 5) * 1000
-  const finish = (at: string, mode: ProbeObservation['mode'], src: string | undefined, terminated: {exitCode: number; message?: string} | undefined, problem?: string): ProbeObservation => ({
-    ...base, at, mode, ...(src ? {src} : {}),
+  const finish = (pod: ProbeObservation['pod'], mode: ProbeObservation['mode'], src: string | undefined, terminated: {exitCode: number; message?: string} | undefined, problem?: string): ProbeObservation => ({
+    ...base, at: `${pod.context}/${pod.namespace}/${pod.name}`, pod, mode, ...(src ? {src} : {}),
     result: terminated ? parseProbeMessage(terminated.message, terminated.exitCode) : 'error',
     ...(terminated ? {exitCode: terminated.exitCode} : {}),
     ...(terminated?.message || problem ? {message: (terminated?.message ?? problem ?? '').trim()} : {}),
@@ -216,13 +274,13 @@ async function runProbe(req: LiveRequest, deps: LiveDeps, cluster: KubeCluster, 
   if (userPod && !ephemeralDenied) {
     const ns = userPod.metadata.namespace ?? 'default'
     const container = buildEphemeralProbe(req.runId, req.image, target, deps.scripts, userPod.spec.containers[0]?.name)
-    const at = `${cluster.context}/${ns}/${userPod.metadata.name}`
+    const at = {context: cluster.context, namespace: ns, name: userPod.metadata.name}
     try {
       await cluster.addEphemeralContainer(ns, userPod.metadata.name, container)
       const result = await pollPod(w, cluster, ns, userPod.metadata.name, deadline, async (p) => containerState(p, container.name, true)?.terminated, container.name, true)
       return 'value' in result ? finish(at, 'ephemeral', userPod.status?.podIP, result.value) : finish(at, 'ephemeral', userPod.status?.podIP, undefined, `ephemeral probe: ${result.problem}`)
     } catch (error) {
-      if (error instanceof XccError && /not found|404|forbidden|403|Invalid|422|not supported/i.test(error.message)) notes.push(`ephemeral containers are not available for pod ${at} (${error.message}); probed from a host-network pod on ${node.metadata.name} instead`)
+      if (error instanceof XccError && /not found|404|forbidden|403|Invalid|422|not supported/i.test(error.message)) notes.push(`ephemeral containers are not available for pod ${at.context}/${at.namespace}/${at.name} (${error.message}); probed from a host-network pod on ${node.metadata.name} instead`)
       else throw error
     }
   } else if (userPod) notes.push(`no permission to add an ephemeral container to ${userPod.metadata.name}; probed from a host-network pod on its node instead`)
@@ -230,7 +288,7 @@ async function runProbe(req: LiveRequest, deps: LiveDeps, cluster: KubeCluster, 
   throwIfAborted(deps.signal)
   track(cluster, req.probeNamespace, pod.metadata.name)
   await cluster.createPod(req.probeNamespace, pod)
-  const at = `${cluster.context}/${req.probeNamespace}/${pod.metadata.name}`
+  const at = {context: cluster.context, namespace: req.probeNamespace, name: pod.metadata.name}
   let ip: string | undefined
   const result = await pollPod(w, cluster, req.probeNamespace, pod.metadata.name, deadline, async (p) => {
     ip ??= p?.status?.podIP

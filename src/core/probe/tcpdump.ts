@@ -1,7 +1,9 @@
 /**
- * Parses the lines `tcpdump -nn -tt -l -i any` prints (tcpdump 4.9x, LINUX_SLL2) into packets:
+ * Parses the lines `tcpdump -nn -S -tt -l -i any` prints (tcpdump 4.9x, LINUX_SLL2) into packets
+ * (-S: absolute sequence numbers, so a SYN's initial sequence number and its SYN-ACK's `ack`
+ * are comparable across captures and NAT):
  *
- *   1795252709.330537 eth0  Out IP 10.132.0.10.43210 > 10.193.0.3.80: Flags [S], seq 1, win 64240, length 0
+ *   1795252709.330537 eth0  Out IP 10.132.0.10.43210 > 10.193.0.3.80: Flags [S], seq 3822519, win 64240, length 0
  *   1795252709.330548 lo    In  IP 127.0.0.1.80 > 127.0.0.1.43210: Flags [R.], seq 0, ack 2, win 0, length 0
  *   1795252709.309844 lo    In  IP 127.0.0.1.53199 > 127.0.0.1.34999: UDP, length 1
  *   1795252709.4 eth0  In  IP 10.0.0.1 > 10.0.0.2: ICMP host 10.0.0.9 unreachable, length 36
@@ -30,6 +32,9 @@ export interface CapturedPacket {
   readonly srcPort?: number
   readonly dstPort?: number
   readonly flags?: TcpFlags
+  /** TCP: the (first) sequence number and the acknowledgement number, as printed */
+  readonly seq?: number
+  readonly ack?: number
   /** ICMP: the text after `ICMP ` */
   readonly icmp?: string
   /** the line as tcpdump printed it (evidence) */
@@ -65,7 +70,9 @@ export function parseTcpdumpLine(line: string): CapturedPacket | undefined {
   const base = {time: Number(time), ...(iface ? {iface} : {}), ...(direction ? {direction} : {}), src: src.ip, dst: dst.ip, line: line.trim()}
   const flags = /^Flags \[([^\]]*)\]/.exec(rest)
   if (flags && src.port !== undefined && dst.port !== undefined) {
-    return {...base, protocol: 'tcp', srcPort: src.port, dstPort: dst.port, flags: tcpFlags(flags[1] as string)}
+    const seq = /\bseq (\d+)/.exec(rest)?.[1]
+    const ack = /\back (\d+)/.exec(rest)?.[1]
+    return {...base, protocol: 'tcp', srcPort: src.port, dstPort: dst.port, flags: tcpFlags(flags[1] as string), ...(seq ? {seq: Number(seq)} : {}), ...(ack ? {ack: Number(ack)} : {})}
   }
   if (/^UDP\b/.test(rest) && src.port !== undefined && dst.port !== undefined) return {...base, protocol: 'udp', srcPort: src.port, dstPort: dst.port}
   if (rest.startsWith('ICMP ')) return {...base, protocol: 'icmp', icmp: rest.slice(5)}

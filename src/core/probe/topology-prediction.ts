@@ -6,6 +6,8 @@
 import type {Check} from '../doctor/check.js'
 import {type DoctorReport, evaluateDoctor} from '../doctor/report.js'
 import {XccError} from '../errors.js'
+import {parseGkeContext} from '../kube/contexts.js'
+import {formatCidr} from '../net/ipv4.js'
 import {buildModel} from '../topology/model.js'
 import type {Model} from '../topology/model-types.js'
 import type {Topology} from '../topology/schema.js'
@@ -35,12 +37,14 @@ export interface TopologyPrediction {
   /** VMs (not nodes) the flow passes on any predicted path: gateways to capture on */
   instancesOnPath(input: PredictionInput): string[]
   predict(input: PredictionInput): Prediction
+  /** what the file knows that fixes need: the cluster's pod range, the zones of its VMs */
+  factsFor(cluster: string): {readonly clientRange?: string; readonly vmZones: ReadonlyMap<string, string>}
 }
 
-export function topologyPrediction(model: Model, checks: readonly Check[]): TopologyPrediction {
+export function topologyPrediction(model: Model, checks: readonly Check[], options: {contexts?: readonly string[]} = {}): TopologyPrediction {
   const trace = (m: Model, input: PredictionInput, from: string): Prediction => {
     const flow = resolveFlow(m, from, `${input.dst}:${input.port}`, 'tcp')
-    const report = evaluateDoctor(m, flow, checks)
+    const report = evaluateDoctor(m, flow, checks, options)
     const paths = report.alternatives ?? [{forward: report.forward, return: report.return}]
     return {report, paths}
   }
@@ -50,9 +54,14 @@ export function topologyPrediction(model: Model, checks: readonly Check[]): Topo
     return declared ? `${input.cluster}/${declared.namespace}/${declared.name}` : `node/${input.node}`
   }
   return {
+    factsFor(cluster) {
+      const c = model.clusters.get(cluster)
+      const vmZones = new Map([...model.instances.values()].filter((i) => i.kind === 'vm').map((i) => [i.name, i.zone]))
+      return {...(c ? {clientRange: formatCidr(c.podRange)} : {}), vmZones}
+    },
     clusterFor(context, nodeNames) {
       if (model.clusters.has(context)) return context
-      const gke = /^gke_[^_]+_[^_]+_(.+)$/.exec(context)?.[1]
+      const gke = parseGkeContext(context)?.name
       if (gke && model.clusters.has(gke)) return gke
       return [...model.clusters.values()].find((c) => c.nodes.some((n) => nodeNames.includes(n.name)))?.name
     },
@@ -61,7 +70,7 @@ export function topologyPrediction(model: Model, checks: readonly Check[]): Topo
       const names = new Set<string>()
       for (const p of paths) {
         for (const s of [...p.forward, ...p.return]) {
-          if (s.at.startsWith('instance/')) names.add(s.at.slice('instance/'.length))
+          if (s.host.kind === 'instance') names.add(s.host.name)
         }
       }
       return [...names].filter((n) => model.instances.get(n)?.kind === 'vm')

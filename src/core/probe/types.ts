@@ -12,6 +12,8 @@ export type ProbeResult = 'connected' | 'timeout' | 'failed' | 'error' | 'not-ru
 export interface ProbeObservation {
   /** `<context>/<namespace>/<pod>` of the probe (or of the pod it joined as an ephemeral container) */
   readonly at: string
+  /** the same, typed */
+  readonly pod: {readonly context: string; readonly namespace: string; readonly name: string}
   readonly node: string
   /** pod: a probe pod on the node; ephemeral: inside the user's pod; host-network: the node's address stands in for the pod's */
   readonly mode: 'pod' | 'ephemeral' | 'host-network'
@@ -26,9 +28,17 @@ export interface ProbeObservation {
   readonly durationMs?: number
 }
 
+/** where a capture ran: a Kubernetes node (by a host-network pod) or a VM */
+export interface CaptureHost {
+  readonly kind: 'node' | 'instance'
+  readonly name: string
+}
+
 export interface CaptureObservation {
   /** `node/<name>` or `instance/<name>` */
   readonly at: string
+  /** the same, typed */
+  readonly host: CaptureHost
   /** kube context of a node capture */
   readonly context?: string
   /** `<namespace>/<pod>` of the capture pod */

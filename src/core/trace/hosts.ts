@@ -11,7 +11,7 @@ import {podIface} from '../topology/model.js'
 import {implicitPod} from './endpoints.js'
 import {declaredPod, nodeClass, podClass} from './equivalence.js'
 import {explainNoMasquerade} from './masquerade.js'
-import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, natView, samePacket, step, viewRule} from './trail.js'
+import {type Ended, MAX_HOPS, type Trail, type WalkContext, type Place, abort, branch, drop, instancePlace, nodePlace, packetText, podPlace, reversePacket, natView, samePacket, step, viewRule} from './trail.js'
 import type {HostRef, Packet, Step} from './types.js'
 
 const NO_RULES: Ruleset = {source: 'no iptables rules', tables: new Map()}
@@ -78,10 +78,6 @@ function podOnNode(model: Model, node: NodeFacts, address: Ip): PodFacts | undef
   return implicitPod(cluster, node, address)
 }
 
-export function podLabel(pod: PodFacts): string {
-  return pod.declared ? `${pod.cluster}/${pod.namespace}/${pod.name}` : `${pod.cluster}/${pod.node}`
-}
-
 function toPacket(p: IptPacket): Packet {
   return {src: p.src, dst: p.dst, protocol: p.protocol === 'udp' ? 'udp' : 'tcp', srcPort: p.srcPort, dstPort: p.dstPort}
 }
@@ -93,7 +89,7 @@ function toPacket(p: IptPacket): Packet {
 export function processOnHost(
   ctx: WalkContext, trail: Trail, instance: InstanceFacts, packet: Packet, origin: 'arriving' | 'local', inIface: string | undefined, fromPod?: PodFacts,
 ): Ended[] {
-  if (++trail.hops > MAX_HOPS) return abort(trail, hostLabel(instance), packet, 'TRACE_TOO_LONG', `the path is longer than ${MAX_HOPS} hops`)
+  if (++trail.hops > MAX_HOPS) return abort(trail, instancePlace(instance), packet, 'TRACE_TOO_LONG', `the path is longer than ${MAX_HOPS} hops`)
   const host = hostContext(ctx.model, instance)
   const forward = ctx.direction === 'forward'
   const restore = forward ? undefined : conntrackReverse(trail, instance.name, packet)
@@ -180,7 +176,7 @@ function continueFrom(
   ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, outcome: PipelineOutcome, fromPod?: PodFacts, unseen = false, alike: readonly PipelineOutcome[] = [],
   pickedUp?: NatRecord,
 ): Ended[] {
-  const at = hostLabel(instance)
+  const at = instancePlace(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
   if (outcome.kind === 'unknown') {
     return abort(trail, at, entered, 'XCC_IPTABLES_RULE_NOT_UNDERSTOOD', `${source}, line ${outcome.rule.line}: ${outcome.reason}; xcc cannot tell what this rule does to the packet`, {rules: [viewRule(source, outcome.rule)]})
@@ -232,7 +228,7 @@ function recordNat(
   ctx: WalkContext, trail: Trail, instance: InstanceFacts, entered: Packet, final: Packet, outcome: Exclude<PipelineOutcome, {kind: 'unknown' | 'no-route'}>, alike: readonly PipelineOutcome[],
   fromPod: boolean,
 ): void {
-  const at = hostLabel(instance)
+  const at = instancePlace(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
   if (ctx.direction === 'return') {
     if (final.src !== entered.src || final.dst !== entered.dst || final.srcPort !== entered.srcPort || final.dstPort !== entered.dstPort) {
@@ -270,7 +266,7 @@ function sameAddresses(a: IptPacket, b: IptPacket): boolean {
 
 /** SNAT-06/SNAT-18: the NAT step (GKE_POD_IP_MASQUERADING) or why masquerading was skipped. */
 function masqueradeStep(ctx: WalkContext, instance: InstanceFacts, node: NodeFacts, pod: PodFacts, entered: Packet, final: Packet, outcome: Extract<PipelineOutcome, {kind: 'forwarded' | 'sent'}>): Step {
-  const at = hostLabel(instance)
+  const at = instancePlace(instance)
   const source = instance.guest.ruleset?.source ?? NO_RULES.source
   const snat = outcome.nat.find((r) => r.kind !== 'DNAT' && !sameAddresses(r.before, r.after))
   if (snat) {
@@ -289,7 +285,7 @@ function masqueradeStep(ctx: WalkContext, instance: InstanceFacts, node: NodeFac
 }
 
 function dropOnHost(trail: Trail, instance: InstanceFacts, packet: Packet, outcome: Extract<PipelineOutcome, {kind: 'dropped'}>, source: string): Ended[] {
-  const at = hostLabel(instance)
+  const at = instancePlace(instance)
   if ('ipForwardDisabled' in outcome.by) {
     return drop(trail, at, packet, 'XCC_GUEST_FORWARDING_DISABLED', `net.ipv4.ip_forward is off on ${instance.name}: its operating system does not forward ${packetText(packet)}`)
   }
@@ -313,10 +309,10 @@ function dropOnHost(trail: Trail, instance: InstanceFacts, packet: Packet, outco
 function deliverToPod(ctx: WalkContext, trail: Trail, node: NodeFacts, packet: Packet): Ended[] {
   const pod = podOnNode(ctx.model, node, packet.dst)
   if (!pod && ctx.direction === 'return') {
-    return drop(trail, `node/${node.name}`, packet, 'ROUTE_WRONG_NETWORK', `the reply to ${formatIp(packet.dst)} is routed to node ${node.name} of cluster ${node.cluster}, not to the client: the reply goes astray`)
+    return drop(trail, nodePlace(node.name), packet, 'ROUTE_WRONG_NETWORK', `the reply to ${formatIp(packet.dst)} is routed to node ${node.name} of cluster ${node.cluster}, not to the client: the reply goes astray`)
   }
-  if (!pod) return drop(trail, `node/${node.name}`, packet, 'UNKNOWN_INTERNAL_ADDRESS', `no pod of cluster ${node.cluster} has the address ${formatIp(packet.dst)} on node ${node.name}`)
-  const at = podLabel(pod)
+  if (!pod) return drop(trail, nodePlace(node.name), packet, 'UNKNOWN_INTERNAL_ADDRESS', `no pod of cluster ${node.cluster} has the address ${formatIp(packet.dst)} on node ${node.name}`)
+  const at = podPlace(pod)
   trail.add(step('ARRIVE_AT_GKE_POD', at, packet, `pod ${pod.declared ? `${pod.namespace}/${pod.name}` : formatIp(pod.ip)} on node ${node.name}${pod.declared ? '' : ' (not declared in the topology; assumed)'}`))
   const ref: HostRef = {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: pod.ip, declared: pod.declared}
   if (ctx.direction === 'forward' && pod.ports && !pod.ports.includes(packet.dstPort)) {
@@ -326,7 +322,7 @@ function deliverToPod(ctx: WalkContext, trail: Trail, node: NodeFacts, packet: P
 }
 
 /** DELIVER on the forward path; on the return path, only if the reply reaches the client as the client expects it. */
-function finish(ctx: WalkContext, trail: Trail, at: string, host: HostRef, packet: Packet, detail: string): Ended[] {
+function finish(ctx: WalkContext, trail: Trail, at: Place, host: HostRef, packet: Packet, detail: string): Ended[] {
   const client = ctx.client
   if (ctx.direction === 'return' && client) {
     if (!sameHost(ctx, client.host, host)) {
@@ -362,7 +358,7 @@ function describeHost(host: HostRef): string {
 }
 
 function deliverLocal(ctx: WalkContext, trail: Trail, instance: InstanceFacts, packet: Packet): Ended[] {
-  const at = hostLabel(instance)
+  const at = instancePlace(instance)
   const node = ctx.model.nodes.get(instance.name)
   if (ctx.direction === 'forward') {
     const vip = ctx.model.vipsBackedBy(instance.name).find((f) => f.ip === packet.dst)
@@ -387,7 +383,7 @@ function vipNote(ctx: WalkContext, instance: InstanceFacts, packet: Packet): str
 }
 
 function deliverHostNetworkPod(ctx: WalkContext, trail: Trail, pod: PodFacts, packet: Packet): Ended[] {
-  const at = podLabel(pod)
+  const at = podPlace(pod)
   trail.add(step('ARRIVE_AT_GKE_POD', at, packet, `host-network pod ${pod.namespace}/${pod.name} on node ${pod.node}`))
   return finish(ctx, trail, at, {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: pod.ip, declared: pod.declared}, packet, `delivered to pod ${at}`)
 }

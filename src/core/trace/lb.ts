@@ -7,12 +7,12 @@
 import {cidrContainsIp, formatIp} from '../net/ipv4.js'
 import type {ForwardingRuleFacts, InstanceFacts, Model} from '../topology/model-types.js'
 import {evaluateHealthCheckAdmission} from './firewall.js'
-import {type Ended, type Trail, type WalkContext, branch, drop, step} from './trail.js'
+import {type Ended, type Trail, type WalkContext, branch, drop, lbPlace, step} from './trail.js'
 import type {Packet} from './types.js'
 import {nodeClass} from './equivalence.js'
 
 export function loadBalance(ctx: WalkContext, trail: Trail, fr: ForwardingRuleFacts, sender: InstanceFacts, packet: Packet, asNextHop: boolean): Ended[] {
-  const at = `lb/${fr.name}`
+  const at = lbPlace(fr.name)
   const ports = fr.ports ? `ports ${fr.portsText.join(', ')}` : 'all ports'
   const protocolOk = fr.protocol === 'L3_DEFAULT' || fr.protocol.toLowerCase() === packet.protocol
   const portOk = !fr.ports || fr.ports.some((r) => packet.dstPort >= r.lo && packet.dstPort <= r.hi)

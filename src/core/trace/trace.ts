@@ -7,9 +7,9 @@
 import {type Ip, formatIp} from '../net/ipv4.js'
 import type {ClusterFacts, InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {type Flow, implicitPod} from './endpoints.js'
-import {hostContext, hostRoute, podLabel, processOnHost, samePod} from './hosts.js'
+import {hostContext, hostRoute, processOnHost, samePod} from './hosts.js'
 import {loadBalance} from './lb.js'
-import {type Ended, type Hops, MAX_PATHS, Trail, type WalkContext, drop, hostLabel, packetText, reversePacket, step, viewPacket} from './trail.js'
+import {type Ended, type Hops, MAX_PATHS, Trail, type WalkContext, drop, instancePlace, packetText, podPlace, reversePacket, step, viewPacket} from './trail.js'
 import type {Assumption, HostRef, Packet, PathEnd, PathTrace, TraceResult, Verdict} from './types.js'
 import {arriveAtInstance, emitIntoVpc} from './vpc.js'
 
@@ -56,20 +56,20 @@ function startForward(ctx: WalkContext, flow: Flow): {packet: Packet; client: Ho
       // the pod's sockets are the node's: an unbound one takes the address of the way out
       const packet = {...flow.packet, src: unboundSource(ctx.model, instance, flow.packet.dst) ?? node.ip}
       const client: HostRef = {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: packet.src, declared: pod.declared}
-      trail.add(step('START_FROM_GKE_POD', podLabel(pod), packet, `host-network pod ${pod.namespace}/${pod.name} on node ${node.name} (cluster ${node.cluster})`))
-      trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', hostLabel(instance), packet, `the pod uses the node's network namespace and address ${formatIp(packet.src)}`, {reason: 'POD_USES_NODE_NETWORK_NAMESPACE'}))
+      trail.add(step('START_FROM_GKE_POD', podPlace(pod), packet, `host-network pod ${pod.namespace}/${pod.name} on node ${node.name} (cluster ${node.cluster})`))
+      trail.add(step('SKIP_GKE_POD_IP_MASQUERADING', instancePlace(instance), packet, `the pod uses the node's network namespace and address ${formatIp(packet.src)}`, {reason: 'POD_USES_NODE_NETWORK_NAMESPACE'}))
       return {packet, client, ended: processOnHost(ctx, trail, instance, packet, 'local', undefined)}
     }
     const client: HostRef = {kind: 'pod', cluster: pod.cluster, namespace: pod.namespace, name: pod.name, node: pod.node, ip: pod.ip, declared: pod.declared}
     const cluster = ctx.model.clusters.get(node.cluster)
-    trail.add(step('START_FROM_GKE_POD', podLabel(pod), flow.packet, `${pod.declared ? `pod ${pod.namespace}/${pod.name}` : `a pod (not declared; assumed at ${formatIp(pod.ip)})`} on node ${node.name}, cluster ${node.cluster} (${cluster?.mode ?? ''}); sends ${packetText(flow.packet)}`))
+    trail.add(step('START_FROM_GKE_POD', podPlace(pod), flow.packet, `${pod.declared ? `pod ${pod.namespace}/${pod.name}` : `a pod (not declared; assumed at ${formatIp(pod.ip)})`} on node ${node.name}, cluster ${node.cluster} (${cluster?.mode ?? ''}); sends ${packetText(flow.packet)}`))
     if (flow.packet.dst === pod.ip) return {packet: flow.packet, client, ended: withinPod(trail, pod, client, flow.packet)}
     return {packet: flow.packet, client, ended: processOnHost(ctx, trail, instance, flow.packet, 'arriving', pod.nodeIface, pod)}
   }
   const instance = source.instance
   let packet = flow.packet
   if (!source.bound) packet = {...packet, src: unboundSource(ctx.model, instance, packet.dst) ?? packet.src}
-  trail.add(step('START_FROM_INSTANCE', hostLabel(instance), packet, `${instance.kind === 'node' ? 'node' : 'instance'} ${instance.name} (${instance.zone}) sends ${packetText(packet)}`))
+  trail.add(step('START_FROM_INSTANCE', instancePlace(instance), packet, `${instance.kind === 'node' ? 'node' : 'instance'} ${instance.name} (${instance.zone}) sends ${packetText(packet)}`))
   return {packet, client: {kind: 'instance', name: instance.name}, ended: processOnHost(ctx, trail, instance, packet, 'local', undefined)}
 }
 
@@ -90,7 +90,7 @@ function unboundSource(model: Model, instance: InstanceFacts, dst: Ip): Ip | und
 
 /** A pod that connects to its own address: the packet never leaves the pod's network namespace (its loopback). */
 function withinPod(trail: Trail, pod: PodFacts, client: HostRef, packet: Packet): Ended[] {
-  const at = podLabel(pod)
+  const at = podPlace(pod)
   if (pod.ports && !pod.ports.includes(packet.dstPort)) {
     return drop(trail, at, packet, 'XCC_DESTINATION_NOT_LISTENING', `pod ${pod.namespace}/${pod.name} serves ${pod.ports.join(', ')}, not port ${packet.dstPort}`)
   }
@@ -103,18 +103,18 @@ function withinPod(trail: Trail, pod: PodFacts, client: HostRef, packet: Packet)
 function startReturn(ctx: WalkContext, trail: Trail, host: HostRef, received: Packet): Ended[] {
   const reply = reversePacket(received)
   if (host.kind === 'pod' && ctx.client && host.ip === reply.dst && samePod(host, ctx.client.host)) {
-    const label = `${host.cluster}/${host.declared ? `${host.namespace}/${host.name}` : host.node}`
+    const label = podPlace(host)
     trail.add(step('START_FROM_GKE_POD', label, reply, `the pod answers itself ${packetText(reply)}`))
     trail.add(step('DELIVER', label, reply, 'the reply stays inside the pod and reaches the client'))
     return [{trail, end: {kind: 'delivered', host, packet: reply}}]
   }
   if (host.kind === 'instance') {
     const instance = ctx.model.instances.get(host.name) as InstanceFacts
-    trail.add(step('START_FROM_INSTANCE', hostLabel(instance), reply, `${instance.name} answers ${packetText(reply)}`))
+    trail.add(step('START_FROM_INSTANCE', instancePlace(instance), reply, `${instance.name} answers ${packetText(reply)}`))
     return processOnHost(ctx, trail, instance, reply, 'local', undefined)
   }
   const node = ctx.model.instances.get(host.node) as InstanceFacts
-  const label = host.declared ? `${host.cluster}/${host.namespace}/${host.name}` : `${host.cluster}/${host.node}`
+  const label = podPlace(host)
   trail.add(step('START_FROM_GKE_POD', label, reply, `pod ${host.declared ? `${host.namespace}/${host.name}` : formatIp(host.ip)} answers ${packetText(reply)}`))
   const cluster = ctx.model.clusters.get(host.cluster)
   const declared = cluster?.pods.find((p) => p.name === host.name && p.namespace === host.namespace)

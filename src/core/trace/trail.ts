@@ -6,7 +6,7 @@
 import type {RuleRef} from '../iptables/types.js'
 import {formatIp} from '../net/ipv4.js'
 import type {ForwardingRuleFacts, InstanceFacts, Model, PodFacts} from '../topology/model-types.js'
-import type {Assumption, HostRef, NatView, Packet, PacketView, PathEnd, RuleView, Step} from './types.js'
+import type {Assumption, HostRef, NatView, Packet, PacketView, PathEnd, RuleView, Step, StepHost} from './types.js'
 
 /** NAT applied by a host on the forward path: `before` entered the host, `after` left it. */
 export interface CtEntry {
@@ -96,25 +96,46 @@ export function samePacket(a: Packet, b: Packet): boolean {
   return a.src === b.src && a.dst === b.dst && a.srcPort === b.srcPort && a.dstPort === b.dstPort && a.protocol === b.protocol
 }
 
-export function hostLabel(instance: InstanceFacts): string {
-  return `${instance.kind === 'node' ? 'node' : 'instance'}/${instance.name}`
+/**
+ * Where a step happens: the typed host a step carries and its printed form (`at`). Its string
+ * form is `at`, so a place reads naturally inside a message.
+ */
+export class Place {
+  constructor(readonly at: string, readonly host: StepHost) {}
+  toString(): string {
+    return this.at
+  }
+}
+
+export function instancePlace(instance: InstanceFacts): Place {
+  const kind = instance.kind === 'node' ? 'node' : 'instance'
+  return new Place(`${kind}/${instance.name}`, {kind, name: instance.name})
+}
+
+export const nodePlace = (name: string): Place => new Place(`node/${name}`, {kind: 'node', name})
+export const networkPlace = (name: string): Place => new Place(`network/${name}`, {kind: 'network', name})
+export const lbPlace = (name: string): Place => new Place(`lb/${name}`, {kind: 'lb', name})
+
+/** a pod: `<cluster>/<namespace>/<pod>`, or `<cluster>/<node>` for the pod xcc assumes on a node */
+export function podPlace(pod: {readonly cluster: string; readonly namespace: string; readonly name: string; readonly node: string; readonly declared: boolean}): Place {
+  return new Place(pod.declared ? `${pod.cluster}/${pod.namespace}/${pod.name}` : `${pod.cluster}/${pod.node}`, {kind: 'pod', name: pod.name, cluster: pod.cluster, namespace: pod.namespace, node: pod.node})
 }
 
 export function viewRule(source: string, ref: RuleRef): RuleView {
   return {source, table: ref.table, chain: ref.chain, line: ref.line, rule: ref.text}
 }
 
-export function step(name: Step['step'], at: string, packet: Packet, detail: string, extra: Partial<Step> = {}): Step {
-  return {step: name, at, packet: viewPacket(packet), detail, ...extra}
+export function step(name: Step['step'], place: Place, packet: Packet, detail: string, extra: Partial<Step> = {}): Step {
+  return {step: name, at: place.at, host: place.host, packet: viewPacket(packet), detail, ...extra}
 }
 
 /** Ends a trail with DROP. */
-export function drop(trail: Trail, at: string, packet: Packet, cause: Extract<PathEnd, {kind: 'dropped'}>['cause'], detail: string, extra: Partial<Step> = {}): Ended[] {
+export function drop(trail: Trail, at: Place, packet: Packet, cause: Extract<PathEnd, {kind: 'dropped'}>['cause'], detail: string, extra: Partial<Step> = {}): Ended[] {
   trail.add(step('DROP', at, packet, detail, {cause, ...extra}))
   return [{trail, end: {kind: 'dropped', cause}}]
 }
 
-export function abort(trail: Trail, at: string, packet: Packet, cause: Extract<PathEnd, {kind: 'aborted'}>['cause'], detail: string, extra: Partial<Step> = {}): Ended[] {
+export function abort(trail: Trail, at: Place, packet: Packet, cause: Extract<PathEnd, {kind: 'aborted'}>['cause'], detail: string, extra: Partial<Step> = {}): Ended[] {
   trail.add(step('ABORT', at, packet, detail, {cause, ...extra}))
   return [{trail, end: {kind: 'aborted', cause}}]
 }

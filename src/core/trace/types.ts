@@ -119,10 +119,16 @@ export interface RuleView {
   readonly rule: string
 }
 
+/** Where a step happens, typed: code reads this, never the printed `at`. */
+export type StepHost =
+  | {readonly kind: 'pod'; readonly name: string; readonly cluster: string; readonly namespace: string; readonly node: string}
+  | {readonly kind: 'node' | 'instance' | 'network' | 'lb'; readonly name: string}
+
 export interface Step {
   readonly step: StepName
-  /** where the step happens: `<cluster>/<ns>/<pod>`, `<cluster>/<node>` (implicit pod), `node/…`, `instance/…`, `network/…`, `lb/…` */
+  /** where the step happens, printed: `<cluster>/<ns>/<pod>`, `<cluster>/<node>` (implicit pod), `node/…`, `instance/…`, `network/…`, `lb/…` */
   readonly at: string
+  readonly host: StepHost
   readonly packet: PacketView
   readonly detail: string
   readonly cause?: DropCause | AbortCause

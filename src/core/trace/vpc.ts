@@ -7,7 +7,7 @@ import {LINK_LOCAL, cidrContainsIp, formatCidr, formatIp, maskOf} from '../net/i
 import type {ClusterFacts, InstanceFacts, Model, NetworkFacts, NicFacts, RouteFacts} from '../topology/model-types.js'
 import {isPrivatelyUsedPublic} from '../topology/model.js'
 import {evaluateVpcFirewall} from './firewall.js'
-import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, natView, packetText, reversePacket, step, tupleKey} from './trail.js'
+import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, instancePlace, natView, networkPlace, packetText, reversePacket, step, tupleKey} from './trail.js'
 import type {Packet, RouteView} from './types.js'
 
 /** ROUTE-12: an address the internet gateway could reach: not private or special-use (SNAT-11's list), not link-local. */
@@ -27,7 +27,7 @@ function assumed(ctx: WalkContext, kind: 'allow-firewall', instance: string, dir
 
 /** The packet leaves `instance` through NIC `nicIndex` into that NIC's VPC network. */
 export function emitIntoVpc(ctx: WalkContext, trail: Trail, instance: InstanceFacts, nicIndex: number, packet: Packet): Ended[] {
-  const at = hostLabel(instance)
+  const at = instancePlace(instance)
   const nic = instance.nics[nicIndex]
   const network = nic ? ctx.model.networks.get(nic.network) : undefined
   if (!nic || !network) return drop(trail, at, packet, 'XCC_GUEST_NO_ROUTE', `${instance.name} has no nic${nicIndex}`)
@@ -73,7 +73,7 @@ export function emitIntoVpc(ctx: WalkContext, trail: Trail, instance: InstanceFa
     return drop(trail, at, packet, 'UNKNOWN_INTERNAL_ADDRESS', `no service of cluster ${cluster.name} has the cluster IP ${formatIp(packet.dst)}:${packet.dstPort} (${formatCidr(cluster.serviceRange)} is its service range), so kube-proxy on ${instance.name} does not translate it`)
   }
   if (cluster) {
-    return drop(trail, `network/${network.name}`, packet, 'XCC_CLUSTER_IP_FROM_OUTSIDE_CLUSTER', `${formatIp(packet.dst)} is in the service range ${formatCidr(cluster.serviceRange)} of cluster ${cluster.name}; ClusterIPs are reachable only inside their cluster (GKE-06)`)
+    return drop(trail, networkPlace(network.name), packet, 'XCC_CLUSTER_IP_FROM_OUTSIDE_CLUSTER', `${formatIp(packet.dst)} is in the service range ${formatCidr(cluster.serviceRange)} of cluster ${cluster.name}; ClusterIPs are reachable only inside their cluster (GKE-06)`)
   }
   return routeInNetwork(ctx, trail, network, instance, packet)
 }
@@ -101,7 +101,7 @@ function clusterOfServiceIp(model: Model, address: number): ClusterFacts | undef
 
 /** ROUTE-04: the route for the packet among those that apply to the sending instance. */
 function routeInNetwork(ctx: WalkContext, trail: Trail, network: NetworkFacts, sender: InstanceFacts, packet: Packet): Ended[] {
-  const at = `network/${network.name}`
+  const at = networkPlace(network.name)
   if (++trail.hops > MAX_HOPS) return abort(trail, at, packet, 'TRACE_TOO_LONG', `the path is longer than ${MAX_HOPS} hops`)
   const loopKey = `${network.name}|${sender.name}|${tupleKey(packet)}`
   if (trail.loops.has(loopKey)) return drop(trail, at, packet, 'ROUTING_LOOP', `the packet returns to ${network.name} from ${sender.name} unchanged: a routing loop`)
@@ -139,7 +139,7 @@ export function describeRoute(route: RouteFacts): string {
 
 /** §9 step 5: where the chosen route sends the packet. */
 function followRoute(ctx: WalkContext, trail: Trail, network: NetworkFacts, route: RouteFacts, sender: InstanceFacts, packet: Packet): Ended[] {
-  const at = `network/${network.name}`
+  const at = networkPlace(network.name)
   const hop = route.nextHop
   // PEER-04: an imported custom route's next hop lives in the peer network.
   const home = route.kind === 'PEERING_STATIC' && route.peering ? route.peering.peerNetwork : route.network
@@ -182,7 +182,7 @@ function followRoute(ctx: WalkContext, trail: Trail, network: NetworkFacts, rout
 
 function nextHopIlb(ctx: WalkContext, trail: Trail, network: NetworkFacts, route: RouteFacts, frName: string, sender: InstanceFacts, packet: Packet): Ended[] {
   const fr = ctx.model.forwardingRules.get(frName)
-  if (!fr) return drop(trail, `network/${network.name}`, packet, 'ROUTE_NEXT_HOP_RESOURCE_NOT_FOUND', `forwarding rule ${frName} does not exist`)
+  if (!fr) return drop(trail, networkPlace(network.name), packet, 'ROUTE_NEXT_HOP_RESOURCE_NOT_FOUND', `forwarding rule ${frName} does not exist`)
   // ILB-13: the packet keeps its destination and goes to a backend chosen by the load balancer.
   return ctx.hops.loadBalance(ctx, trail, fr, sender, packet, true)
 }
@@ -190,7 +190,7 @@ function nextHopIlb(ctx: WalkContext, trail: Trail, network: NetworkFacts, route
 /** §9 step 6: who owns the destination address in the network the route leads to. */
 export function deliverInNetwork(ctx: WalkContext, trail: Trail, networkName: string, packet: Packet): Ended[] {
   const owner = ctx.model.ownerOf(networkName, packet.dst)
-  const at = `network/${networkName}`
+  const at = networkPlace(networkName)
   if (!owner) return drop(trail, at, packet, 'UNKNOWN_INTERNAL_ADDRESS', `nothing in ${networkName} owns ${formatIp(packet.dst)}`)
   if (owner.kind === 'forwardingRule') {
     const fr = ctx.model.forwardingRules.get(owner.name)
@@ -202,7 +202,7 @@ export function deliverInNetwork(ctx: WalkContext, trail: Trail, networkName: st
 
 /** §9 step 7: ingress firewall and anti-spoofing at the receiving NIC, then the guest. */
 export function arriveAtInstance(ctx: WalkContext, trail: Trail, instance: InstanceFacts, nicIndex: number, packet: Packet): Ended[] {
-  const at = hostLabel(instance)
+  const at = instancePlace(instance)
   const nic = instance.nics[nicIndex] as NicFacts
   const network = ctx.model.networks.get(nic.network) as NetworkFacts
   // §9 step 5: anti-spoofing (ROUTE-10) before the ingress firewall

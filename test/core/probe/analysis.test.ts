@@ -4,7 +4,7 @@ import {describe, it} from 'node:test'
 
 import {CHECKS} from '../../../src/checks/index.js'
 import {compareWithPrediction, expectationsOf} from '../../../src/core/probe/expect.js'
-import {concludeFromObservations} from '../../../src/core/probe/live-diagnose.js'
+import {type LiveSituation, concludeFromObservations} from '../../../src/core/probe/live-diagnose.js'
 import {classifyPackets} from '../../../src/core/probe/observe.js'
 import {serviceDestination} from '../../../src/core/probe/targets.js'
 import {topologyPrediction} from '../../../src/core/probe/topology-prediction.js'
@@ -18,11 +18,17 @@ const SRC_NODE = 'gke-frontend-cluster-default-pool-d65237bb-1c6s'
 const DST_NODE = 'gke-backend-cluster-default-pool-25a13d18-fkw6'
 const flow = {sourcePort: 45000, services: [{ip: '10.193.0.3', port: 32191}, {ip: '10.56.0.5', port: 80}]}
 
-function capture(at: string, lines: readonly string[]): CaptureObservation {
-  return {at, status: 'ok', packets: classifyPackets(parseCapture(lines.join('\n')).packets, flow).packets}
+/** the typed host of a `node/<name>` or `instance/<name>` capture label (test shorthand) */
+function hostOf(at: string): CaptureObservation['host'] {
+  const [kind, name] = at.split('/') as ['node' | 'instance', string]
+  return {kind, name}
 }
 
-const probe = (result: ProbeObservation['result']): ProbeObservation => ({at: 'frontend/default/xcc-probe-abc123', node: SRC_NODE, mode: 'pod', src: '10.132.0.10', srcPort: 45000, dst: '10.193.0.3', dstPort: 32191, result})
+function capture(at: string, lines: readonly string[]): CaptureObservation {
+  return {at, host: hostOf(at), status: 'ok', packets: classifyPackets(parseCapture(lines.join('\n')).packets, flow).packets}
+}
+
+const probe = (result: ProbeObservation['result']): ProbeObservation => ({at: 'frontend/default/xcc-probe-abc123', pod: {context: 'frontend', namespace: 'default', name: 'xcc-probe-abc123'}, node: SRC_NODE, mode: 'pod', src: '10.132.0.10', srcPort: 45000, dst: '10.193.0.3', dstPort: 32191, result})
 
 // what the lab shows for seed 001: the SYN leaves with the pod address, the backend answers (externalTrafficPolicy:
 // Local, so the backend pod sees the pod address too), the answer never comes back
@@ -38,9 +44,9 @@ const seedDestination = capture(`node/${DST_NODE}`, [
   '1.01 eth0 Out IP 10.193.0.3.32191 > 10.132.0.10.45000: Flags [S.], seq 9, ack 2, win 1, length 0',
 ])
 
-const situation = (captures: readonly CaptureObservation[], result: ProbeObservation['result'] = 'timeout') => ({
-  probe: probe(result), sourceHost: `node/${SRC_NODE}`, sourceNodeAddresses: ['10.209.0.2'], captures,
-  podSnatFix: ['fix-pod-snat'], gatewaySnatFix: (i: string) => [`fix-gateway ${i}`],
+const situation = (captures: readonly CaptureObservation[], result: ProbeObservation['result'] = 'timeout'): LiveSituation => ({
+  probe: probe(result), sourceNode: SRC_NODE, sourceNodeAddresses: ['10.209.0.2'], captures,
+  source: {context: 'frontend', mechanism: 'iptables'}, destination: {how: 'given', context: 'backend'},
 })
 
 describe('ILB-03 from what the clusters tell (no topology)', () => {
@@ -85,7 +91,10 @@ describe('live diagnosis from captured packets', () => {
     assert.equal(c.diagnosis?.code, 'POD_SNAT_MISSING')
     assert.ok(c.diagnosis?.evidence.some((e) => e.includes('SYN 10.132.0.10:45000 > 10.193.0.3:32191 (eth0 Out)')), 'the SYN leaving the node is evidence')
     assert.ok(c.diagnosis?.evidence.some((e) => e.includes('no SYN-ACK came back')))
-    assert.deepEqual(c.diagnosis?.fix, ['fix-pod-snat'])
+    // the shared fix builder: xcc's own command, naming the probe's real context and the destination
+    assert.deepEqual(c.diagnosis?.fix, ['xcc masquerade add --context frontend --cidr 10.193.0.3/32'])
+    assert.equal(c.diagnosis?.fixes[0]?.applies, 'xcc')
+    assert.match(c.diagnosis?.fixes[0]?.summary ?? '', /give the whole peer range instead/)
   })
 
   it('answers unknown, not a guess, when only the source side was captured', () => {
@@ -105,7 +114,13 @@ describe('live diagnosis from captured packets', () => {
     const gw = capture('instance/gw-1', ['1.00 nic1 In  IP 10.132.0.10.45000 > 10.193.0.3.32191: Flags [S], seq 1, win 1, length 0', '1.00 nic0 Out IP 10.132.0.10.45000 > 10.193.0.3.32191: Flags [S], seq 1, win 1, length 0'])
     const c = concludeFromObservations(situation([seedSource, gw, seedDestination]))
     assert.equal(c.diagnosis?.code, 'GATEWAY_SNAT_MISSING')
-    assert.deepEqual(c.diagnosis?.fix, ['fix-gateway gw-1'])
+    const fix = c.diagnosis?.fixes[0]
+    assert.equal(fix?.applies, 'gcloud')
+    assert.match(fix?.script ?? '', /-s 10\.132\.0\.10\/32 ! -d 10\.132\.0\.10\/32 -j MASQUERADE/)
+    // with --topology the client's whole pod range and the gateway's zone are known
+    const known = concludeFromObservations({...situation([seedSource, gw, seedDestination]), clientRange: '10.132.0.0/14', vmZones: new Map([['gw-1', 'us-west1-a']])})
+    assert.match(known.diagnosis?.fixes[0]?.script ?? '', /-s 10\.132\.0\.0\/14 /)
+    assert.ok(known.diagnosis?.fix.some((l) => l.startsWith('gcloud compute instances add-metadata gw-1 --zone us-west1-a ')))
   })
 
   it('names DESTINATION_NOT_LISTENING on a reset from the destination', () => {
@@ -114,7 +129,7 @@ describe('live diagnosis from captured packets', () => {
   })
 
   it('reports a broken capture as such, never as a drop', () => {
-    const broken: CaptureObservation = {at: `node/${SRC_NODE}`, status: 'broken', reason: 'ErrImagePull', packets: []}
+    const broken: CaptureObservation = {at: `node/${SRC_NODE}`, host: {kind: 'node', name: SRC_NODE}, status: 'broken', reason: 'ErrImagePull', packets: []}
     const c = concludeFromObservations(situation([broken]))
     assert.equal(c.verdict, 'unknown')
     assert.ok(c.diagnosis?.evidence.some((e) => e.includes('capture broken: ErrImagePull')))
@@ -164,7 +179,7 @@ describe('observation against the --topology prediction', () => {
   it('flags a packet seen beyond a predicted drop', () => {
     const dropped = prediction.predict({cluster: 'frontend', node: SRC_NODE, dst: '10.59.240.20', port: 80})
     const line = '1.01 eth0 In  IP 10.209.0.2.45000 > 10.59.240.20.80: Flags [S], seq 1, win 1, length 0'
-    const dst: CaptureObservation = {at: `node/${DST_NODE}`, status: 'ok', packets: classifyPackets(parseCapture(line).packets, {sourcePort: 45000, services: [{ip: '10.59.240.20', port: 80}]}).packets}
+    const dst: CaptureObservation = {at: `node/${DST_NODE}`, host: {kind: 'node', name: DST_NODE}, status: 'ok', packets: classifyPackets(parseCapture(line).packets, {sourcePort: 45000, services: [{ip: '10.59.240.20', port: 80}]}).packets}
     const checks = compareWithPrediction(dropped.paths, [dst], false)
     assert.equal(checks[0]?.status, 'unexpected')
     assert.equal(checks[0]?.step, 'DROP')

@@ -15,7 +15,7 @@ const MASQUERADE_ALL = ['*nat', ':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -m 
 
 function input(dst: string, dataplaneV2?: {config?: string}, natRules: string | undefined = MASQUERADE_ALL): LiveSourceInput {
   return {
-    label: 'ctx/default/probe',
+    pod: {context: 'ctx', namespace: 'default', name: 'probe'},
     node: {name: 'n1', addresses: [ip('10.1.0.2')], podCidr: '10.4.0.0/24', routes: ['default via 10.1.0.1 dev eth0', '10.4.0.0/24 dev cbr0'], ...(natRules ? {natRules} : {})},
     packet: {src: ip('10.4.0.9'), dst: ip(dst), protocol: 'tcp', srcPort: 45000, dstPort: 80},
     hostNetwork: false,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {LIVE_CHECKS} from '../../../src/checks/index.js'
 import {InterruptedError, XccError} from '../../../src/core/errors.js'
 import {buildXccDaemonSet} from '../../../src/core/masquerade/daemonset.js'
 import {cidr} from '../../../src/core/net/ipv4.js'
@@ -161,7 +162,7 @@ describe('preflight', () => {
 describe('the run removes what it created', () => {
   it('when the probe pod cannot be created after the captures started', async () => {
     const cluster = new FakeCluster('ctx', {failCreate: (name) => name.startsWith('xcc-probe'), log: () => SANITY})
-    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: fakeClock(), scripts, signal: new AbortController().signal, onEvent: () => undefined}), /cannot create xcc-probe/)
+    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: fakeClock(), scripts, signal: new AbortController().signal, checks: LIVE_CHECKS, onEvent: () => undefined}), /cannot create xcc-probe/)
     // a pod is tracked before its create request: a create that failed half-way is deleted too
     assert.deepEqual(cluster.deleted.sort(), ['default/xcc-capture-abcdef01-0', 'default/xcc-probe-abcdef01'])
     assert.equal(cluster.pods.size, 0)
@@ -175,14 +176,14 @@ describe('the run removes what it created', () => {
       await clock.sleep(ms, signal)
       if (clock.now() > 1000) controller.abort()
     }}
-    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: ticking, scripts, signal: controller.signal, onEvent: () => undefined}), InterruptedError)
+    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: ticking, scripts, signal: controller.signal, checks: LIVE_CHECKS, onEvent: () => undefined}), InterruptedError)
     assert.equal(cluster.pods.size, 0)
     assert.equal(cluster.deleted.length, 1)
   })
 
   it('creates nothing when a permission is missing', async () => {
     const cluster = new FakeCluster('ctx', {deny: (q) => q.resource === 'nodes'})
-    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: fakeClock(), scripts, signal: new AbortController().signal, onEvent: () => undefined}), /list nodes \(cluster-wide\)/)
+    await assert.rejects(runLiveDoctor(request(), {kube: contexts(cluster), clock: fakeClock(), scripts, signal: new AbortController().signal, checks: LIVE_CHECKS, onEvent: () => undefined}), /list nodes \(cluster-wide\)/)
     assert.equal(cluster.deleted.length + cluster.pods.size, 0)
   })
 })
