@@ -37,6 +37,16 @@ function badFile(text: string, name = 'bad.yaml'): string {
 }
 
 describe('xcc doctor (CLI)', () => {
+  it('a fix names the user\'s real kube context of the cluster, read from the kubeconfig (gcloud\'s gke_<project>_<location>_<cluster>)', () => {
+    const kubeconfig = badFile(['apiVersion: v1', 'kind: Config', 'clusters: []', 'users: []', 'contexts:', '- name: gke_acme-prod_europe-west1-c_frontend', '  context: {cluster: x, user: y}', '- name: gke_acme-prod_europe-west1-c_backend', '  context: {cluster: x, user: y}', ''].join('\n'), 'kubeconfig')
+    const r = xcc(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--json'], {KUBECONFIG: kubeconfig})
+    assert.equal(r.status, 1, r.stderr)
+    assert.equal(JSON.parse(r.stdout).diagnosis.fix[0], 'xcc masquerade add --context gke_acme-prod_europe-west1-c_frontend --cidr 10.193.0.0/16')
+    // without a kubeconfig the cluster's name stands in, and the command says so
+    const none = xcc(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--json'], {KUBECONFIG: join(tmpdir(), 'xcc-no-such-kubeconfig')})
+    assert.match(JSON.parse(none.stdout).diagnosis.fix[0], /--context frontend --cidr 10\.193\.0\.0\/16 {3}# frontend stands for the kube context of cluster frontend$/)
+  })
+
   it('exit 1 and a human report when the destination is unreachable', () => {
     const r = xcc(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb'])
     assert.equal(r.status, 1)

@@ -22,7 +22,8 @@ export function loadFixture(name: string): Model {
   return model
 }
 
-export function doctorFixture(name: string, from: string, to: string, protocol?: 'tcp' | 'udp'): DoctorReport {
+export function doctorFixture(name: string, from: string, to: string, options: 'tcp' | 'udp' | {protocol?: 'tcp' | 'udp'; contexts?: readonly string[]} = {}): DoctorReport {
+  const {protocol, contexts} = typeof options === 'string' ? {protocol: options, contexts: undefined} : options
   const model = loadFixture(name)
-  return evaluateDoctor(model, resolveFlow(model, from, to, protocol), CHECKS)
+  return evaluateDoctor(model, resolveFlow(model, from, to, protocol), CHECKS, contexts ? {contexts} : {})
 }
