@@ -3,5 +3,9 @@ export type Style = 'plain' | 'dim' | 'bold' | 'ok' | 'bad' | 'warn' | 'accent' 
 export interface Segment {
   readonly text: string
   readonly style?: Style
+  /** a wrapped line continues under this segment (a hanging indent); without one, under the line's first character */
+  readonly hang?: boolean
+  /** verbatim machine output (a tcpdump line): the line is cut with `…` where it is too wide, never wrapped */
+  readonly cut?: boolean
 }
 export type Line = readonly Segment[]

@@ -9,6 +9,8 @@ import {doctorFixture} from '../support/fixtures.js'
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g
+// eslint-disable-next-line no-control-regex
+const CLEAR = /\u001b\[[23]J/
 
 class FakeTerminal extends Writable {
   text = ''
@@ -24,13 +26,22 @@ class FakeTerminal extends Writable {
 describe('doctor renderers', () => {
   const report = doctorFixture('seed-001-peered-vpcs-missing-snat', 'frontend', 'lb/backend-ilb')
 
-  it('ink draws the same content as the text renderer, wrapped to the terminal', async () => {
+  it('ink draws the same lines as the text renderer laid out at the terminal\'s width', async () => {
     const terminal = new FakeTerminal()
     await renderDoctorInk(report, terminal as unknown as NodeJS.WriteStream)
-    const squash = (s: string) => s.replace(ANSI, '').replace(/\s+/g, '')
-    assert.equal(squash(terminal.text), squash(renderDoctorText(report, {color: false})))
-    const widest = Math.max(...terminal.text.replace(ANSI, '').split('\n').map((l) => l.length))
+    const drawn = terminal.text.replace(ANSI, '').split('\n').map((l) => l.trimEnd())
+    while (drawn[drawn.length - 1] === '') drawn.pop()
+    assert.deepEqual(drawn, renderDoctorText(report, {color: false, width: {wrap: 120, cut: 120}}).trimEnd().split('\n'))
+    const widest = Math.max(...drawn.map((l) => l.length))
     assert.ok(widest <= 120, `lines wrap at the terminal width (widest ${widest})`)
+  })
+
+  it('ink draws a report taller than the terminal once, without clearing the screen or its scrollback', async () => {
+    const terminal = new FakeTerminal()
+    terminal.rows = 20
+    await renderDoctorInk(report, terminal as unknown as NodeJS.WriteStream)
+    assert.doesNotMatch(terminal.text, CLEAR)
+    assert.equal(terminal.text.split('Root cause').length, 2, 'the report appears once')
   })
 
   it('colours the text renderer only when asked', () => {
