@@ -17,9 +17,14 @@ export abstract class XccCommand extends Command {
     json: Flags.boolean({description: 'Print one JSON object on stdout (schemaVersion 1) instead of text.', default: false}),
   }
 
-  /** `--json` among the command's own flags: after `--` it belongs to another program (lab exec) */
+  /** the words of the command line that are xcc's: after `--` they belong to another program (lab exec) */
+  protected ownArgv(): string[] {
+    return splitAtDoubleDash(this.argv).own
+  }
+
+  /** `--json` among the command's own flags */
   protected get wantsJson(): boolean {
-    return splitAtDoubleDash(this.argv).own.includes('--json')
+    return this.ownArgv().includes('--json')
   }
 
   /** colours for a stream: only on a TTY and never with NO_COLOR */
