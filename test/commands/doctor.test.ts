@@ -110,7 +110,7 @@ describe('xcc doctor (CLI)', () => {
   }
 
   it('in a terminal the report wraps at the terminal\'s width with a hanging indent, drawn once without clearing the screen', () => {
-    for (const env of [{}, {NO_COLOR: '1'}]) {
+    for (const env of [{}, {NO_COLOR: '1'}] as Array<Record<string, string>>) {
       const raw = inTerminal(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb'], 70, env)
       assert.doesNotMatch(raw, CLEAR, 'the screen and its scrollback are never cleared')
       const lines = raw.replace(ANSI_ALL, '').replace(/\r/g, '').split('\n')
