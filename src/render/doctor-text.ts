@@ -3,6 +3,7 @@ import {Chalk} from 'chalk'
 
 import type {DoctorReport} from '../core/doctor/report.js'
 import {buildDoctorView} from './doctor-view.js'
+import {type OutputWidth, PIPE_CUT_WIDTH, layoutLines} from './layout.js'
 import {type Line, type Style} from './lines.js'
 
 export function renderLines(lines: readonly Line[], color: boolean): string {
@@ -13,6 +14,7 @@ export function renderLines(lines: readonly Line[], color: boolean): string {
   return `${lines.map((line) => line.map((s) => paint[s.style ?? 'plain'](s.text)).join('').trimEnd()).join('\n')}\n`
 }
 
-export function renderDoctorText(report: DoctorReport, options: {color: boolean}): string {
-  return renderLines(buildDoctorView(report), options.color)
+/** `width`: how the output is fitted (layout.ts#outputWidth); by default as in a pipe: nothing wraps, tcpdump lines are cut at 160 columns */
+export function renderDoctorText(report: DoctorReport, options: {color: boolean; width?: OutputWidth}): string {
+  return renderLines(layoutLines(buildDoctorView(report), options.width ?? {cut: PIPE_CUT_WIDTH}), options.color)
 }

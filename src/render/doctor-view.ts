@@ -6,14 +6,16 @@ import type {DoctorReport} from '../core/doctor/report.js'
 import type {Observations} from '../core/probe/types.js'
 import type {Step} from '../core/trace/types.js'
 import type {Line, Segment, Style} from './lines.js'
-import {observationsSection, observedAt} from './observations-view.js'
+import {evidenceLines, observationsSection, observedAt} from './observations-view.js'
 
 const seg = (text: string, style: Style = 'plain'): Segment => ({text, style})
+/** a segment that wrapped lines continue under (a hanging indent) */
+const hang = (text: string, style: Style = 'plain'): Segment => ({text, style, hang: true})
 
-/** a command to paste: `$ ` before it, and the lines of a here-document indented under it */
+/** a command to paste, after `$ `: never wrapped nor cut, so that it copies as the one line it is */
 function commandLines(command: string): Line[] {
   const [first, ...rest] = command.split('\n')
-  return [[seg('    $ ', 'dim'), seg(first ?? '', 'code')], ...rest.map((l) => [seg('      '), seg(l, 'code')])]
+  return [[seg('    $ ', 'dim'), {text: first ?? '', style: 'code', verbatim: true}], ...rest.map((l): Line => [seg('      '), {text: l, style: 'code', verbatim: true}])]
 }
 const STATUS: Record<string, {mark: string; style: Style}> = {
   pass: {mark: '✓', style: 'ok'}, fail: {mark: '✗', style: 'bad'}, warn: {mark: '!', style: 'warn'}, skip: {mark: '-', style: 'dim'}, error: {mark: '✗', style: 'bad'},
@@ -35,17 +37,17 @@ function stepLines(step: Step, index: number, reachable: boolean): Line[] {
     seg(failing ? ' ✗' : stopped ? ' …' : '  ', failing ? 'bad' : stopped ? 'dim' : 'plain'),
     seg(String(index).padStart(3), 'dim'),
     seg('  '),
-    seg(step.step.padEnd(30), failing ? 'bad' : stopped ? 'dim' : 'bold'),
+    hang(step.step.padEnd(30), failing ? 'bad' : stopped ? 'dim' : 'bold'),
     seg(step.at, 'accent'),
   ]
   if (step.cause) head.push(seg(`  ${step.cause}`, failing ? 'bad' : 'dim'))
   const lines: Line[] = [head]
   if (step.nat) {
-    lines.push([seg('        NAT  ', 'dim'), seg(packetLine(step.nat.before)), seg('  ⇒  ', 'dim'), seg(packetLine(step.nat.after), 'bold'), ...(step.nat.randomPort ? [seg('  (source port randomised)', 'dim')] : [])])
+    lines.push([seg('        NAT  ', 'dim'), hang(packetLine(step.nat.before)), seg('  ⇒  ', 'dim'), seg(packetLine(step.nat.after), 'bold'), ...(step.nat.randomPort ? [seg('  (source port randomised)', 'dim')] : [])])
   }
   lines.push([seg('        '), seg(step.detail, failing ? 'bad' : 'plain')])
-  for (const rule of step.rules ?? []) lines.push([seg('        rule ', 'dim'), seg(`${rule.source}, line ${rule.line}: `, 'dim'), seg(`-A ${rule.chain} ${rule.rule}`, 'code')])
-  if (step.warning) lines.push([seg('        ! ', 'warn'), seg(step.warning, 'warn')])
+  for (const rule of step.rules ?? []) lines.push([seg('        rule ', 'dim'), hang(`${rule.source}, line ${rule.line}: `, 'dim'), seg(`-A ${rule.chain} ${rule.rule}`, 'code')])
+  if (step.warning) lines.push([seg('        ! ', 'warn'), hang(step.warning, 'warn')])
   return lines
 }
 
@@ -61,7 +63,7 @@ function verdictText(report: DoctorReport): string {
 export function buildDoctorView(report: DoctorReport): Line[] {
   const lines: Line[] = []
   const p = report.flow.packet
-  lines.push([seg('xcc doctor  ', 'bold'), seg(report.flow.from, 'accent'), seg(' → '), seg(report.flow.to, 'accent'), seg(`   ${p.protocol} ${p.src}:${p.srcPort} → ${p.dst}:${p.dstPort}`, 'dim')])
+  lines.push([seg('xcc doctor  ', 'bold'), hang(report.flow.from, 'accent'), seg(' → '), seg(report.flow.to, 'accent'), seg(`   ${p.protocol} ${p.src}:${p.srcPort} → ${p.dst}:${p.dstPort}`, 'dim')])
   lines.push([])
   lines.push([seg('Forward path', 'bold')])
   const observations = (report as DoctorReport & {observations?: Observations}).observations
@@ -84,22 +86,22 @@ export function buildDoctorView(report: DoctorReport): Line[] {
   }
   if (observations) lines.push(...observationsSection(observations))
   lines.push([])
-  lines.push([seg('Verdict     ', 'bold'), seg(verdictText(report), report.verdict === 'reachable' ? 'ok' : 'bad')])
+  lines.push([seg('Verdict     ', 'bold'), hang(verdictText(report), report.verdict === 'reachable' ? 'ok' : 'bad')])
   const d = report.diagnosis
   if (d) {
     lines.push([])
-    lines.push([seg('Root cause  ', 'bold'), seg(d.code, 'bad')])
+    lines.push([seg('Root cause  ', 'bold'), hang(d.code, 'bad')])
     lines.push([seg('  '), seg(d.summary)])
     if (d.evidence.length > 0) {
       lines.push([])
       lines.push([seg('Evidence', 'bold')])
-      for (const e of d.evidence) lines.push([seg('  • ', 'dim'), seg(e)])
+      for (const e of d.evidence) lines.push(...evidenceLines(e, observations))
     }
     if (d.fixes.length > 0) {
       lines.push([])
       lines.push([seg('Fix', 'bold')])
       d.fixes.forEach((f, i) => {
-        lines.push([seg(i === 0 ? '  ' : '  or: ', 'dim'), seg(f.summary)])
+        lines.push([seg(i === 0 ? '  ' : '  or: ', 'dim'), hang(f.summary)])
         for (const c of f.commands) lines.push(...commandLines(c))
       })
     }
@@ -109,7 +111,7 @@ export function buildDoctorView(report: DoctorReport): Line[] {
   lines.push([seg(`Checks (${report.findings.length})  `, 'bold'), seg(counts.map(([status, n]) => `${status} ${n}`).join(' · '), 'dim')])
   for (const f of report.findings) {
     const s = STATUS[f.status] ?? {mark: '?', style: 'plain' as Style}
-    lines.push([seg(`  ${s.mark} `, s.style), seg(f.check.padEnd(34), f.status === 'pass' || f.status === 'skip' ? 'dim' : 'bold'), seg(f.summary, f.status === 'skip' ? 'dim' : 'plain')])
+    lines.push([seg(`  ${s.mark} `, s.style), seg(f.check.padEnd(34), f.status === 'pass' || f.status === 'skip' ? 'dim' : 'bold'), hang(f.summary, f.status === 'skip' ? 'dim' : 'plain')])
   }
   lines.push([])
   lines.push([seg('Docs for each check: docs/checks.md. JSON: add --json.', 'dim')])

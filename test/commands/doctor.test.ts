@@ -21,12 +21,26 @@ const SEED_001 = topologyPath('seed-001-peered-vpcs-missing-snat')
 const STACK = /^\s+at .+:\d+:\d+\)?$/m
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[/
+// eslint-disable-next-line no-control-regex
+const CLEAR = /\u001b\[[23]J/
+// eslint-disable-next-line no-control-regex
+const ANSI_ALL = /\u001b\[[0-9;?]*[A-Za-z]/g
 
 function xcc(args: string[], env: Record<string, string> = {}): {status: number | null; stdout: string; stderr: string} {
   assert.ok(existsSync(join(ROOT, 'dist/commands/doctor/index.js')), 'dist/ is missing: run npm run build (npm test does it)')
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['NO_COLOR', 'FORCE_COLOR', 'CI'].includes(k))) as Record<string, string>
   const r = spawnSync(process.execPath, [BIN, ...args], {cwd: ROOT, encoding: 'utf8', env: {...clean, ...env}, timeout: 30_000})
   return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+/** the output of xcc in a terminal (a pty of `columns` × 40 through script(1)), stderr dropped */
+function inTerminal(args: string[], columns: number, env: Record<string, string> = {}): string {
+  const quote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`
+  const command = `stty cols ${columns} rows 40; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')} 2>/dev/null`
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['NO_COLOR', 'FORCE_COLOR', 'CI', 'COLUMNS', 'LINES'].includes(k))) as Record<string, string>
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], {cwd: ROOT, encoding: 'utf8', env: {...clean, SHELL: '/bin/sh', ...env}, timeout: 30_000})
+  assert.equal(r.error, undefined, 'script(1) from util-linux runs the CLI in a terminal')
+  return r.stdout
 }
 
 function badFile(text: string, name = 'bad.yaml'): string {
@@ -104,6 +118,24 @@ describe('xcc doctor (CLI)', () => {
       assert.match([body.error.message, ...body.error.details].join('\n'), message)
     })
   }
+
+  it('in a terminal the report wraps at the terminal\'s width with a hanging indent, drawn once without clearing the screen', () => {
+    for (const env of [{}, {NO_COLOR: '1'}] as Array<Record<string, string>>) {
+      const raw = inTerminal(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb'], 70, env)
+      assert.doesNotMatch(raw, CLEAR, 'the screen and its scrollback are never cleared')
+      const lines = raw.replace(ANSI_ALL, '').replace(/\r/g, '').split('\n')
+      assert.equal(lines.filter((l) => l.startsWith('Root cause')).length, 1, 'the report is drawn once')
+      // commands to paste stay whole (the terminal folds them; a copy is still one line)
+      for (const line of lines) if (!line.startsWith('    $ ')) assert.ok(line.length <= 70, `${line.length} columns: ${line}`)
+      const root = lines.findIndex((l) => l.startsWith('Root cause'))
+      assert.match(lines[root + 2] as string, /^ {2}\S/, 'the root cause\'s summary continues under its first line')
+    }
+  })
+
+  it('in a terminal COLUMNS sets the width', () => {
+    const lines = inTerminal(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb'], 120, {COLUMNS: '60', NO_COLOR: '1'}).replace(/\r/g, '').split('\n')
+    assert.ok(Math.max(...lines.filter((l) => !l.startsWith('    $ ')).map((l) => l.length)) <= 60)
+  })
 
   it('an unknown command is a usage error (exit 2)', () => {
     const r = xcc(['doctr'])

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
-import {nearestCommands} from '../../src/hooks/command-not-found.js'
+import {nearestCommands} from '../../src/cli/suggest.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const STACK = /^\s+at .+:\d+:\d+\)?$/m

@@ -1,8 +1,10 @@
 /**
  * `xcc lab exec` through the built CLI, as root: everything after the first `--` reaches the
- * command unchanged, even words that are xcc flags (`--name`, `--json`, `--help`, `-n`).
+ * command unchanged, even words that are xcc flags (`--name`, `--json`, `--help`, `-n`); without
+ * `--` nothing runs and xcc prints the command line with `--`.
  */
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -70,11 +72,38 @@ describe('xcc lab exec', () => {
     assert.doesNotMatch(r.stderr, STACK)
   })
 
-  it('without --, a flag-like word is an unknown flag (exit 2)', () => {
-    const r = cli.run(home, ['lab', 'exec', '--name', lab, host, 'ls', '-la'])
+  /** the command line xcc prints when -- is missing, run as printed by sh (xcc being this build) */
+  const runAsPrinted = (stderr: string) => {
+    const line = /^ {2}(xcc lab exec .*)$/m.exec(stderr)?.[1]
+    assert.ok(line, `a command line to run in:\n${stderr}`)
+    return {line, result: spawnSync('sh', ['-c', `xcc() { "${process.execPath}" "${join(ROOT, 'bin/run.js')}" "$@"; }; ${line}`], {encoding: 'utf8', env: {...process.env, XCC_HOME: home, NO_COLOR: '1'}})}
+  }
+
+  for (const [what, command, shown] of [
+    ['plain words', ['echo', 'hi'], 'echo hi'],
+    ['a word that looks like a flag (tcpdump -i eth0)', ['printf', '%s|', '-i', 'eth0'], "printf '%s|' -i eth0"],
+    ['a word xcc would take as its own (--json)', ['printf', '%s|', '--json'], "printf '%s|' --json"],
+    ['words the shell must see quoted', ['sh', '-c', 'printf "%s|" "$0" "it\'s"', 'a b'], `sh -c 'printf "%s|" "$0" "it'\\''s"' 'a b'`],
+  ] as const) {
+    it(`without --, the command is refused (exit 2) with the command line that adds --, which runs as printed: ${what}`, () => {
+      const r = cli.run(home, ['lab', 'exec', '--name', lab, host, ...command])
+      assert.equal(r.status, 2, r.stderr)
+      assert.equal(r.stdout, '', 'nothing ran')
+      assert.match(r.stderr, /^Error: the command to run in pod\/a\/default\/client goes after --/)
+      assert.doesNotMatch(r.stderr, STACK)
+      const {line, result} = runAsPrinted(r.stderr)
+      assert.equal(line, `xcc lab exec --name ${lab} ${host} -- ${shown}`)
+      assert.equal(result.status, 0, result.stderr)
+      assert.equal(result.stdout, spawnSync(command[0], command.slice(1), {encoding: 'utf8'}).stdout, 'the printed line runs the same command')
+    })
+  }
+
+  it('without --, --json before the host is xcc\'s: the refusal is the JSON error, with the command line in its details', () => {
+    const r = cli.run(home, ['lab', 'exec', '--json', '--name', lab, host, 'ip', 'addr'])
     assert.equal(r.status, 2)
-    assert.match(r.stderr, /Nonexistent flag: -la/)
-    assert.doesNotMatch(r.stderr, STACK)
+    const body = JSON.parse(r.stdout) as {error: {kind: string; details: string[]; exitCode: number}}
+    assert.deepEqual([body.error.kind, body.error.exitCode], ['usage', 2])
+    assert.deepEqual(body.error.details, [`xcc lab exec --name ${lab} --json ${host} -- ip addr`])
   })
 
   it('echo --help after -- is echo\'s help, not xcc\'s', () => {
@@ -83,9 +112,4 @@ describe('xcc lab exec', () => {
     assert.doesNotMatch(r.stdout, /xcc|USAGE/)
   })
 
-  it('without --, plain words after the host still run (as before)', () => {
-    const r = cli.run(home, ['lab', 'exec', '--name', lab, host, 'echo', 'hi'])
-    assert.equal(r.status, 0, r.stderr)
-    assert.equal(r.stdout, 'hi\n')
-  })
 })

@@ -5,6 +5,7 @@ import {XccCommand} from '../../cli/base-command.js'
 import {XccError} from '../../core/errors.js'
 import {DEFAULT_IMAGE} from '../../core/probe/manifests.js'
 import {renderDoctorText} from '../../render/doctor-text.js'
+import {outputWidth} from '../../render/layout.js'
 import {isInteractive} from '../../render/progress.js'
 
 const LIVE_ONLY = ['to-context', 'node', 'timeout', 'image', 'keep', 'kubeconfig', 'probe-namespace', 'start-timeout'] as const
@@ -52,11 +53,10 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
       ...flags, protocol: flags.protocol as 'tcp' | 'udp' | undefined, live,
       toContext: flags['to-context'], probeNamespace: flags['probe-namespace'], startTimeout: flags['start-timeout'],
     }, {interactive})
+    const width = outputWidth(process.stdout, process.env)
+    // one renderer for terminals and pipes: the same lines, coloured in a terminal, written once
     if (flags.json) this.printJson(report)
-    else if (process.stdout.isTTY && this.color()) {
-      const {renderDoctorInk} = await import('../../render/doctor-ink.js')
-      await renderDoctorInk(report, process.stdout)
-    } else process.stdout.write(renderDoctorText(report, {color: this.color()}))
+    else process.stdout.write(renderDoctorText(report, {color: this.color(), width}))
     process.exitCode = report.verdict === 'reachable' ? 0 : 1
   }
 }
