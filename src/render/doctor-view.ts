@@ -71,7 +71,9 @@ export function buildDoctorView(report: DoctorReport): Line[] {
   const withObserved = (steps: readonly Step[], direction: 'forward' | 'return', offset: number): void => {
     steps.forEach((s, i) => {
       lines.push(...stepLines(s, offset + i + 1, report.verdict === 'reachable'))
-      if (observations && s.at !== steps[i - 1]?.at && (s.host.kind === 'node' || s.host.kind === 'instance')) lines.push(...observedAt(observations, s.at, direction))
+      const previous = steps[i - 1]?.host
+      const newHost = !previous || previous.kind !== s.host.kind || previous.name !== s.host.name
+      if (observations && newHost && (s.host.kind === 'node' || s.host.kind === 'instance')) lines.push(...observedAt(observations, s.host, direction))
     })
   }
   withObserved(report.forward, 'forward', 0)

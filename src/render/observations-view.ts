@@ -33,8 +33,8 @@ export function tcpdumpLine(p: ObservedPacket, start: number | undefined): strin
 }
 
 /** observed packets of one host, shown under the first step at that host */
-export function observedAt(observations: Observations, at: string, direction: 'forward' | 'return'): Line[] {
-  const capture = observations.captures.find((c) => c.at === at)
+export function observedAt(observations: Observations, host: {readonly kind: string; readonly name: string}, direction: 'forward' | 'return'): Line[] {
+  const capture = observations.captures.find((c) => c.host.kind === host.kind && c.host.name === host.name)
   if (!capture) return []
   if (capture.status !== 'ok') return [[seg('        observed ', 'dim'), hang(`capture ${capture.status}${capture.reason ? `: ${capture.reason}` : ''}`, 'warn')]]
   const role = direction === 'forward' ? 'request' : 'reply'
