@@ -39,7 +39,7 @@ export function observedAt(observations: Observations, host: {readonly kind: str
   if (capture.status !== 'ok') return [[seg('        observed ', 'dim'), hang(`capture ${capture.status}${capture.reason ? `: ${capture.reason}` : ''}`, 'warn')]]
   const role = direction === 'forward' ? 'request' : 'reply'
   const packets = capture.packets.filter((p) => p.role === role || (direction === 'return' && (p.role === 'reset' || p.role === 'icmp')))
-  if (packets.length === 0) return [[seg('        observed ', 'dim'), hang(`no ${role === 'request' ? 'SYN' : 'SYN-ACK'} seen at ${at}`, 'warn')]]
+  if (packets.length === 0) return [[seg('        observed ', 'dim'), hang(`no ${role === 'request' ? 'SYN' : 'SYN-ACK'} seen at ${capture.at}`, 'warn')]]
   const start = probeStart(observations)
   const shown = packets.slice(0, 4).map((p): Line => [seg('        observed ', 'dim'), seg(`${relativeTime(p.time, start).padStart(8)} `, 'dim'), hang(describePacket(p), 'accent')])
   if (packets.length > 4) shown.push([seg(`        … ${packets.length - 4} more (retransmits)`, 'dim')])
