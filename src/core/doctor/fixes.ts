@@ -6,19 +6,9 @@
  * first the one xcc recommends, then the alternatives.
  */
 import {shellCommand} from '../shell.js'
-import type {DiagnosisCode} from './types.js'
+import type {DiagnosisCode, Fix} from './types.js'
 
-export type FixApplies = 'xcc' | 'gcloud' | 'kubectl' | 'manual'
-
-export interface Fix {
-  /** what the fix does, in one sentence */
-  readonly summary: string
-  /** shell lines to paste, in order (empty for a manual fix) */
-  readonly commands: readonly string[]
-  readonly applies: FixApplies
-  /** the startup script a fix installs on a VM, as it runs there */
-  readonly script?: string
-}
+export type {Fix, FixApplies} from './types.js'
 
 /** a cluster as commands name it: by its kube context, and whether that name is the real context */
 export interface ContextRef {

@@ -1,7 +1,6 @@
 /** The diagnosis a doctor report carries (contracts.md §2): its codes and what decided it. */
 import type {Step} from '../trace/types.js'
 import type {MissingRouteCause} from './explain-route.js'
-import type {Fix} from './fixes.js'
 
 export const DIAGNOSIS_CODES = [
   'POD_SNAT_MISSING', 'GATEWAY_SNAT_MISSING', 'OVERLAPPING_RANGES', 'NO_ROUTE', 'PEERING_INACTIVE', 'PEERING_NOT_TRANSITIVE',
@@ -27,4 +26,16 @@ export interface Failure {
   readonly step: Step
   readonly direction: 'forward' | 'return'
   readonly missing?: MissingRouteCause
+}
+
+export type FixApplies = 'xcc' | 'gcloud' | 'kubectl' | 'manual'
+
+export interface Fix {
+  /** what the fix does, in one sentence */
+  readonly summary: string
+  /** shell lines to paste, in order (empty for a manual fix) */
+  readonly commands: readonly string[]
+  readonly applies: FixApplies
+  /** the startup script a fix installs on a VM, as it runs there */
+  readonly script?: string
 }
