@@ -80,7 +80,7 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
     stop()
     await buildDataPlane(plan, progress, signal)
     progress('creating certificates')
-    const pki = await createLabPki([...input.model.clusters.keys()])
+    const pki = await createLabPki([...input.model.clusters.keys()], dir)
     writeAtomic(p.pki, JSON.stringify(pki))
     stop()
     progress(`starting the emulated Kubernetes API ${input.model.clusters.size === 1 ? 'server' : 'servers'} and the lab's processes`)
