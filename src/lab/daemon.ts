@@ -18,9 +18,13 @@ import {NetnsPodRuntime} from './runtime/pod-runtime.js'
 import {NetnsChainWriter} from './runtime/masq-chain.js'
 import {clusterPki, type Pki} from './runtime/pki.js'
 import {echoCommand, startEchoServer, stopProcessGroup} from './runtime/servers.js'
+import {LAB_TOKEN_ENV} from './runtime/owner.js'
 import {paths, readState, writeAtomic} from './runtime/state.js'
 
 async function main(dir: string): Promise<void> {
+  // the token stays in this process's own environment (/proc/<pid>/environ, root's to read), the
+  // proof for `lab down`; the processes it starts do not inherit it
+  delete process.env[LAB_TOKEN_ENV]
   const p = paths(dir)
   const state = readState(dir)
   if (!state) throw new Error(`no lab state in ${dir}`)
