@@ -15,6 +15,7 @@ import {compileLab} from './compile/compile.js'
 import {labNameProblem} from './compile/names.js'
 import {RulesRefusedError, buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
+import {removeSandboxes} from './runtime/pod-runtime.js'
 import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
 import {LAB_TOKEN_ENV, type OwnerRecord, type ProcessRef, claimOwner, daemonRef, isOurs, isRunning, newToken, ownedElsewhere, ownerAlive, processRef, readOwner, recordDaemon, releaseOwner, xccHomeOf} from './runtime/owner.js'
 import {stopProcessGroup} from './runtime/servers.js'
@@ -210,6 +211,7 @@ export async function labDown(name: string): Promise<DownResult> {
     // a dead lab of another home may have left its background process running without its state
     processes += await stopDaemon(foreign?.daemon)
     removed = await destroyDataPlane(name, state?.plan.namespaces.map((n) => n.name) ?? [])
+    await removeSandboxes(name)
     releaseOwner(name, [dir, ...(foreign ? [foreign.stateDir] : [])])
   }
   try {

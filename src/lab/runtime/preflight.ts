@@ -16,6 +16,8 @@ export const LAB_UP_TOOLS: readonly Tool[] = [
   ['socat', ['-V'], 'socat'],
   ['curl', ['--version'], 'curl'],
   ['openssl', ['version'], 'openssl'],
+  // pods run as their securityContext says, never as root by default
+  ['setpriv', ['--version'], 'util-linux'],
 ]
 
 export interface PreflightEnv {
