@@ -14,19 +14,27 @@ import {IpMasqAgent, agentNodes} from './addons/ip-masq-agent.js'
 import {type KubeApiServer, startKubeApiServer} from './kube/index.js'
 import type {KubeObject} from './kube/types.js'
 import {clusterObjects} from './compile/kube-objects.js'
-import {NetnsPodRuntime} from './runtime/pod-runtime.js'
+import {NetnsPodRuntime, prepareSandboxes} from './runtime/pod-runtime.js'
 import {NetnsChainWriter} from './runtime/masq-chain.js'
 import {clusterPki, type Pki} from './runtime/pki.js'
-import {echoCommand, startEchoServer, stopProcessGroup} from './runtime/servers.js'
+import {echoCommand, installEchoServer, startEchoServer, stopProcessGroup} from './runtime/servers.js'
+import {LAB_TOKEN_ENV} from './runtime/owner.js'
 import {paths, readState, writeAtomic} from './runtime/state.js'
 
 async function main(dir: string): Promise<void> {
+  // the token stays in this process's own environment (/proc/<pid>/environ, root's to read), the
+  // proof for `lab down`; the processes it starts do not inherit it
+  delete process.env[LAB_TOKEN_ENV]
   const p = paths(dir)
   const state = readState(dir)
   if (!state) throw new Error(`no lab state in ${dir}`)
   const model = parseTopology(readFileSync(p.topology, 'utf8'), p.topology)
   const pki = JSON.parse(readFileSync(p.pki, 'utf8')) as Pki
-  const runtime = new NetnsPodRuntime(state.name, model, state.plan)
+  const sandboxes = prepareSandboxes(state.name)
+  const runtime = new NetnsPodRuntime(state.name, model, state.plan, sandboxes)
+  // pods run their echo server from a copy every uid can read
+  const podEchoServer = installEchoServer(join(sandboxes, '.bin'))
+  const podEcho = (name: string, ports: readonly number[]): string[] => echoCommand(name, ports, podEchoServer)
   const servers: KubeApiServer[] = []
   const writer = new NetnsChainWriter()
   const echo = state.plan.servers.map((s) => startEchoServer(s.ns, s.ref, s.tcpPorts))
@@ -48,7 +56,7 @@ async function main(dir: string): Promise<void> {
       tls: {key: certs.server.key, cert: certs.server.cert, caCert: certs.ca.cert},
       runtime,
       logDir,
-      objects: clusterObjects(model, state.plan, cluster, echoCommand) as unknown as KubeObject[],
+      objects: clusterObjects(model, state.plan, cluster, podEcho) as unknown as KubeObject[],
       addons: 'ipMasq' in cluster.spec.masquerade
         ? [(context) => new IpMasqAgent(context, {nodes: agentNodes(model, state.plan, cluster.name), writer, log: (m) => log(`cluster ${cluster.name}: ${m}`)})]
         : [],

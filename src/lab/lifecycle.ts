@@ -15,8 +15,9 @@ import {compileLab} from './compile/compile.js'
 import {labNameProblem} from './compile/names.js'
 import {RulesRefusedError, buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
+import {removeSandboxes} from './runtime/pod-runtime.js'
 import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
-import {type OwnerRecord, type ProcessRef, claimOwner, daemonRef, isRunning, ownedElsewhere, ownerAlive, processRef, readOwner, recordDaemon, releaseOwner, xccHomeOf} from './runtime/owner.js'
+import {LAB_TOKEN_ENV, type OwnerRecord, type ProcessRef, claimOwner, daemonRef, isOurs, isRunning, newToken, ownedElsewhere, ownerAlive, processRef, readOwner, recordDaemon, releaseOwner, xccHomeOf} from './runtime/owner.js'
 import {stopProcessGroup} from './runtime/servers.js'
 
 export type Progress = (message: string) => void
@@ -80,19 +81,20 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
     stop()
     await buildDataPlane(plan, progress, signal)
     progress('creating certificates')
-    const pki = await createLabPki([...input.model.clusters.keys()])
+    const pki = await createLabPki([...input.model.clusters.keys()], dir)
     writeAtomic(p.pki, JSON.stringify(pki))
     stop()
     progress(`starting the emulated Kubernetes API ${input.model.clusters.size === 1 ? 'server' : 'servers'} and the lab's processes`)
-    const daemonPid = startDaemon(dir)
+    const daemonToken = newToken()
+    const daemonPid = startDaemon(dir, daemonToken)
     // recorded at once, so that a failed or interrupted start still stops it
     const daemonStart = processRef(daemonPid)?.start
-    writeState(dir, {...base, phase: 'starting', daemonPid, daemonStart})
-    if (daemonStart) recordDaemon(input.name, dir, {pid: daemonPid, start: daemonStart})
+    writeState(dir, {...base, phase: 'starting', daemonPid, daemonStart, daemonToken})
+    if (daemonStart) recordDaemon(input.name, dir, {pid: daemonPid, start: daemonStart, token: daemonToken})
     const ready = await waitForReady(dir, daemonPid, stop)
     const clusters: LabClusterState[] = ready.clusters.map((c) => ({name: c.name, context: c.name, port: c.port, server: `https://127.0.0.1:${c.port}`}))
     writeAtomic(p.kubeconfig, renderKubeconfig(clusters, pki))
-    const state: LabState = {...base, phase: 'running', daemonPid, daemonStart, clusters}
+    const state: LabState = {...base, phase: 'running', daemonPid, daemonStart, daemonToken, clusters}
     stop()
     writeState(dir, state)
     return state
@@ -110,7 +112,12 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
 
 function takenError(name: string, owner: OwnerRecord): XccError {
   const other = xccHomeOf(owner)
-  const state = readState(owner.stateDir)
+  let state: LabState | undefined
+  try {
+    state = readState(owner.stateDir)
+  } catch {
+    // that home's state is not root's alone: say only what the record says
+  }
   const what = state?.phase === 'running' ? `${state.source}, since ${state.createdAt}` : `being built since ${owner.createdAt}`
   return new XccError(`lab ${name} is already running under XCC_HOME ${other} (${what})`, {
     exitCode: 2, details: [`its namespaces xcc-${name}-* are machine-wide, so the name is taken for every XCC_HOME`],
@@ -118,13 +125,14 @@ function takenError(name: string, owner: OwnerRecord): XccError {
   })
 }
 
-function startDaemon(dir: string): number {
+/** starts the background process with `token` in its environment: the proof, later, that xcc started it */
+function startDaemon(dir: string, token: string): number {
   // the daemon beside this module: daemon.js from dist/, daemon.ts when running from src/ under tsx
   const source = fileURLToPath(new URL(`./daemon${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
   const log = openSync(paths(dir).daemonLog, 'a', 0o600)
   try {
     const child = spawn(process.execPath, [...(source.endsWith('.ts') ? ['--import', 'tsx'] : []), source, dir], {
-      detached: true, stdio: ['ignore', log, log], env: {...process.env, XCC_LAB_DAEMON: '1'},
+      detached: true, stdio: ['ignore', log, log], env: {...process.env, XCC_LAB_DAEMON: '1', [LAB_TOKEN_ENV]: token},
     })
     child.unref()
     if (!child.pid) throw new XccError('could not start the lab background process', {exitCode: 3})
@@ -171,13 +179,16 @@ export interface DownResult {
   readonly runningElsewhere?: string
 }
 
-/** a recorded background process, if it is that very process, stopped: TERM, then KILL after 3 s */
+/**
+ * A recorded background process, if it is provably that very process (pid, start time and
+ * token: isOurs), stopped: TERM, then KILL after 3 s. Anything else is never signalled.
+ */
 async function stopDaemon(ref: ProcessRef | undefined): Promise<number> {
-  if (!ref || !isRunning(ref)) return 0
+  if (!ref || !isOurs(ref)) return 0
   stopProcessGroup(ref.pid, 'SIGTERM')
   const deadline = Date.now() + 3000
   while (isRunning(ref) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
-  if (isRunning(ref)) stopProcessGroup(ref.pid, 'SIGKILL')
+  if (isOurs(ref)) stopProcessGroup(ref.pid, 'SIGKILL')
   return 1
 }
 
@@ -200,6 +211,7 @@ export async function labDown(name: string): Promise<DownResult> {
     // a dead lab of another home may have left its background process running without its state
     processes += await stopDaemon(foreign?.daemon)
     removed = await destroyDataPlane(name, state?.plan.namespaces.map((n) => n.name) ?? [])
+    await removeSandboxes(name)
     releaseOwner(name, [dir, ...(foreign ? [foreign.stateDir] : [])])
   }
   try {
@@ -233,7 +245,7 @@ export async function labHealth(name: string): Promise<Health> {
   if (!state) return {exists: present.length > 0, healthy: false, problems: present.length ? [`${present.length} namespaces without lab state (a crashed or half-built lab): run xcc lab down --name ${name}`] : [], namespaces: present.length}
   const problems: string[] = []
   if (state.phase !== 'running') problems.push(`the lab stopped while ${state.phase}`)
-  if (!isRunning(daemonRef(state))) problems.push(`the lab's background process${state.daemonPid ? ` (pid ${state.daemonPid})` : ''} is not running`)
+  if (!isOurs(daemonRef(state))) problems.push(`the lab's background process${state.daemonPid ? ` (pid ${state.daemonPid})` : ''} is not running`)
   const missing = state.plan.namespaces.filter((n) => !present.includes(n.name))
   if (missing.length) problems.push(`${missing.length} of ${state.plan.namespaces.length} namespaces are missing (${missing.slice(0, 3).map((n) => n.ref).join(', ')})`)
   for (const c of state.clusters) if (!(await apiAnswers(c.port))) problems.push(`the API server of ${c.name} does not answer on ${c.server}`)

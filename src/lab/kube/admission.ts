@@ -41,9 +41,54 @@ export function defaultPodSpec(spec: PodSpec): void {
   for (const container of [...(spec.initContainers ?? []), ...spec.containers, ...(spec.ephemeralContainers ?? [])]) if (isPlainObject(container)) defaultContainer(container)
 }
 
+const MAX_ID = 2_147_483_647
+
+/**
+ * The typed fields Pod Security and the kubelet decide on (host namespaces, securityContext):
+ * the real server refuses a value of the wrong type while decoding, so that `hostNetwork: "true"`
+ * or `runAsUser: "0"` never reaches a check that compares with `true` or `0`.
+ */
+function typeCauses(value: Record<string, unknown>, fields: Record<string, 'boolean' | 'id' | 'ids' | 'strings'>, prefix: string): StatusCause[] {
+  const causes: StatusCause[] = []
+  const bad = (field: string, v: unknown, what: string): void => void causes.push({reason: 'FieldValueInvalid', field: `${prefix}.${field}`, message: `Invalid value: ${JSON.stringify(v)}: ${what}`})
+  const isId = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ID
+  for (const [field, type] of Object.entries(fields)) {
+    const v = value[field]
+    if (v === undefined || v === null) continue
+    if (type === 'boolean' && typeof v !== 'boolean') bad(field, v, 'must be a boolean')
+    if (type === 'id' && !isId(v)) bad(field, v, `must be between 0 and ${MAX_ID}, inclusive`)
+    if (type === 'ids' && (!Array.isArray(v) || !v.every(isId))) bad(field, v, `must be a list of integers between 0 and ${MAX_ID}, inclusive`)
+    if (type === 'strings' && (!Array.isArray(v) || !v.every((item) => typeof item === 'string'))) bad(field, v, 'must be a list of strings')
+  }
+  return causes
+}
+
+/** a container's securityContext: the types of the fields that grant privileges */
+export function containerSecurityCauses(container: Record<string, unknown>, prefix: string): StatusCause[] {
+  const context = container.securityContext
+  if (context === undefined || context === null) return []
+  if (!isPlainObject(context)) return [{reason: 'FieldValueInvalid', field: `${prefix}.securityContext`, message: 'Invalid value: must be an object'}]
+  const causes = typeCauses(context, {privileged: 'boolean', allowPrivilegeEscalation: 'boolean', runAsNonRoot: 'boolean', readOnlyRootFilesystem: 'boolean', runAsUser: 'id', runAsGroup: 'id'}, `${prefix}.securityContext`)
+  const caps = context.capabilities
+  if (caps !== undefined && caps !== null) {
+    if (!isPlainObject(caps)) causes.push({reason: 'FieldValueInvalid', field: `${prefix}.securityContext.capabilities`, message: 'Invalid value: must be an object'})
+    else causes.push(...typeCauses(caps, {add: 'strings', drop: 'strings'}, `${prefix}.securityContext.capabilities`))
+  }
+  if (context.privileged === true && context.allowPrivilegeEscalation === false) {
+    causes.push({reason: 'FieldValueInvalid', field: `${prefix}.securityContext`, message: 'Invalid value: "false": cannot set `allowPrivilegeEscalation` to false and `privileged` to true'})
+  }
+  return causes
+}
+
 function validatePodSpec(spec: PodSpec | undefined, prefix: string): StatusCause[] {
   const causes: StatusCause[] = []
   if (!isPlainObject(spec)) return [{reason: 'FieldValueRequired', field: prefix, message: 'Required value'}]
+  causes.push(...typeCauses(spec, {hostNetwork: 'boolean', hostPID: 'boolean', hostIPC: 'boolean'}, prefix))
+  const podContext = spec.securityContext
+  if (podContext !== undefined && podContext !== null) {
+    if (!isPlainObject(podContext)) causes.push({reason: 'FieldValueInvalid', field: `${prefix}.securityContext`, message: 'Invalid value: must be an object'})
+    else causes.push(...typeCauses(podContext, {runAsNonRoot: 'boolean', runAsUser: 'id', runAsGroup: 'id', fsGroup: 'id', supplementalGroups: 'ids'}, `${prefix}.securityContext`))
+  }
   if (!Array.isArray(spec.containers) || spec.containers.length === 0) causes.push({reason: 'FieldValueRequired', field: `${prefix}.containers`, message: 'Required value'})
   const names = new Set<string>()
   for (const [list, containers] of [['initContainers', spec.initContainers ?? []], ['containers', spec.containers ?? []]] as const) {
@@ -59,6 +104,7 @@ function validatePodSpec(spec: PodSpec | undefined, prefix: string): StatusCause
           causes.push({reason: 'FieldValueInvalid', field: `${prefix}.${list}[${i}].${key}`, message: 'Invalid value: must be a list of strings'})
         }
       }
+      if (isPlainObject(container)) causes.push(...containerSecurityCauses(container, `${prefix}.${list}[${i}]`))
     })
   }
   if (!['Always', 'OnFailure', 'Never'].includes(spec.restartPolicy ?? 'Always')) {

@@ -8,7 +8,7 @@
  * Adding one to a pod that has completed or is being deleted is refused (400), since the lab's
  * kubelet would never start it.
  */
-import {defaultContainer} from './admission.js'
+import {containerSecurityCauses, defaultContainer} from './admission.js'
 import {type StatusCause, badRequest, invalid} from './errors.js'
 import {type EphemeralContainer, type KubeObject, type Pod, clone, isPlainObject, jsonEqual} from './types.js'
 
@@ -30,6 +30,7 @@ function validateNew(pod: Pod, container: EphemeralContainer, index: number, tak
     if (container[field] !== undefined && container[field] !== null) causes.push({reason: 'FieldValueForbidden', field: `${at}.${field}`, message: 'Forbidden: cannot be set for an Ephemeral Container'})
   }
   if (hasResources(container)) causes.push({reason: 'FieldValueForbidden', field: `${at}.resources`, message: 'Forbidden: cannot be set for an Ephemeral Container'})
+  causes.push(...containerSecurityCauses(container, at))
   for (const key of ['command', 'args'] as const) {
     const value = container[key]
     if (value !== undefined && (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))) {

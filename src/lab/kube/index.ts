@@ -32,7 +32,7 @@ export type {StaticTokenUser, UserInfo} from './http/auth.js'
 export type {ObjectStore, StoreEvent} from './store.js'
 export type {EventRecorder} from './controllers/events.js'
 export type {KubeObject, NodeObject, Pod} from './types.js'
-export type {ContainerStartSpec, PodRuntime, ProcessExit, RunningProcess} from './runtime.js'
+export type {ContainerIdentity, ContainerStartSpec, PodRuntime, ProcessExit, RunningProcess} from './runtime.js'
 export {POD_IP_ANNOTATION, TERMINATION_MESSAGE_ENV} from './runtime.js'
 export {LocalProcessRuntime} from './local-runtime.js'
 

@@ -2,7 +2,9 @@
  * A PodRuntime without namespaces: every container is a plain local process (in its own
  * process group, so that killing it kills its children), and pod IPs are only labels — the
  * `lab.xcc.dev/pod-ip` annotation when present, else the next address of the node's podCIDR.
- * For tests, and for running the control plane without root.
+ * For tests, and for running the control plane without root: processes run as the invoking
+ * user, so a container's identity (runAsUser, capabilities) is not applied — the lab's own
+ * runtime (src/lab/runtime/pod-runtime.ts) applies it.
  */
 import {spawn} from 'node:child_process'
 import {PassThrough} from 'node:stream'

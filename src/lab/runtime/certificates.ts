@@ -1,9 +1,12 @@
 /**
  * Certificates for the lab's API servers, made with the `openssl` command (EC P-256 keys):
  * a CA, server certificates (SANs for IPs and DNS names) and client certificates (CN = user,
- * O = groups, as Kubernetes reads them). Each call works in a private temporary directory
- * (mode 0700) that is removed afterwards; key material is passed through files there, never
- * on a command line, and never appears in an error message.
+ * O = groups, as Kubernetes reads them). Each call works in a private directory (mode 0700)
+ * made under `workDir` and removed afterwards; key material is passed through files there, never
+ * on a command line, and never appears in an error message. A lab passes its own state
+ * directory (root's, 0700) as `workDir`: a `lab up` killed with SIGKILL leaves its keys there,
+ * where `lab down` removes them, never in the system's temporary directory (the default, for
+ * tests and tools that make throwaway certificates).
  */
 import {spawn} from 'node:child_process'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
@@ -21,6 +24,8 @@ export interface KeyPair {
 
 export interface ServerCertOptions {
   readonly commonName: string
+  /** where the private working directory is made (default: the system's temporary directory) */
+  readonly workDir?: string
   readonly ips?: readonly string[]
   readonly dnsNames?: readonly string[]
   readonly days?: number
@@ -28,6 +33,8 @@ export interface ServerCertOptions {
 
 export interface ClientCertOptions {
   readonly commonName: string
+  /** where the private working directory is made (default: the system's temporary directory) */
+  readonly workDir?: string
   readonly organizations?: readonly string[]
   readonly days?: number
 }
@@ -66,8 +73,8 @@ function run(args: readonly string[], cwd: string): Promise<void> {
   })
 }
 
-async function inPrivateDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'xcc-pki-'))
+async function inPrivateDir<T>(workDir: string | undefined, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(workDir ?? tmpdir(), 'xcc-pki-'))
   try {
     return await work(dir)
   } finally {
@@ -86,17 +93,17 @@ function subject(commonName: string, organizations: readonly string[] = []): str
 const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-noenc']
 
 /** A self-signed CA (EC P-256, about 10 years). */
-export async function createCa(commonName: string, days = CA_DAYS): Promise<KeyPair> {
+export async function createCa(commonName: string, days = CA_DAYS, workDir?: string): Promise<KeyPair> {
   checkName('common name', commonName)
-  return inPrivateDir(async (dir) => {
+  return inPrivateDir(workDir, async (dir) => {
     await writeFile(join(dir, 'openssl.cnf'), config(['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign, digitalSignature', 'subjectKeyIdentifier = hash']), {mode: 0o600})
     await run(['req', '-x509', ...NEW_KEY, '-keyout', 'key.pem', '-out', 'cert.pem', '-days', String(days), '-subj', subject(commonName), '-config', 'openssl.cnf', '-extensions', 'ext'], dir)
     return {key: await readFile(join(dir, 'key.pem'), 'utf8'), cert: await readFile(join(dir, 'cert.pem'), 'utf8')}
   })
 }
 
-async function issue(ca: KeyPair, subj: string, extensions: readonly string[], days: number): Promise<KeyPair> {
-  return inPrivateDir(async (dir) => {
+async function issue(ca: KeyPair, subj: string, extensions: readonly string[], days: number, workDir: string | undefined): Promise<KeyPair> {
+  return inPrivateDir(workDir, async (dir) => {
     await writeFile(join(dir, 'ca.key'), ca.key, {mode: 0o600})
     await writeFile(join(dir, 'ca.pem'), ca.cert, {mode: 0o600})
     await writeFile(join(dir, 'openssl.cnf'), config(extensions), {mode: 0o600})
@@ -119,12 +126,12 @@ export async function issueServerCert(ca: KeyPair, options: ServerCertOptions): 
   for (const name of dnsNames) if (!DNS_NAME.test(name)) throw new XccError(`invalid DNS name for a certificate: ${JSON.stringify(name)}`)
   const san = [...ips.map((ip) => `IP:${ip}`), ...dnsNames.map((name) => `DNS:${name}`)]
   const extensions = [...LEAF, 'extendedKeyUsage = serverAuth', ...(san.length > 0 ? [`subjectAltName = ${san.join(', ')}`] : [])]
-  return issue(ca, subject(options.commonName), extensions, options.days ?? LEAF_DAYS)
+  return issue(ca, subject(options.commonName), extensions, options.days ?? LEAF_DAYS, options.workDir)
 }
 
 /** A TLS client certificate signed by the CA: Kubernetes reads CN as the user and each O as a group. */
 export async function issueClientCert(ca: KeyPair, options: ClientCertOptions): Promise<KeyPair> {
   checkName('common name', options.commonName)
   for (const o of options.organizations ?? []) checkName('organization', o)
-  return issue(ca, subject(options.commonName, options.organizations), [...LEAF, 'extendedKeyUsage = clientAuth'], options.days ?? LEAF_DAYS)
+  return issue(ca, subject(options.commonName, options.organizations), [...LEAF, 'extendedKeyUsage = clientAuth'], options.days ?? LEAF_DAYS, options.workDir)
 }

@@ -9,21 +9,31 @@
  * while its state exists and its background process runs: then the name is taken — up refuses,
  * down and status leave its namespaces alone. Otherwise (state gone, processes ended) it is a
  * leftover that anyone may clean. Processes are known by pid and start time, so a reused pid does
- * not keep a dead lab alive nor get a stranger killed.
+ * not keep a dead lab alive; a process is signalled only when it also carries the random token
+ * `lab up` put in its environment (isOurs), so that no state, forged or stale, gets a stranger
+ * killed.
  */
 import {randomBytes} from 'node:crypto'
-import {linkSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import {XccError} from '../../core/errors.js'
-import {type LabState, isAlive, readState, writeAtomic} from './state.js'
+import {type LabState, isAlive, paths, writeAtomic} from './state.js'
 
 export const OWNERS_DIR = '/run/xcc/labs'
+/** the environment variable that carries a lab process's token */
+export const LAB_TOKEN_ENV = 'XCC_LAB_TOKEN'
 
-/** a process as it was when recorded: its pid and its start time (clock ticks after boot) */
+/** a process as it was when recorded: its pid, its start time (clock ticks after boot) and, for the processes xcc started, its token */
 export interface ProcessRef {
   readonly pid: number
   readonly start: string
+  readonly token?: string
+}
+
+/** a new token for a process about to be started (hex, 32 characters) */
+export function newToken(): string {
+  return randomBytes(16).toString('hex')
 }
 
 export interface OwnerRecord {
@@ -54,10 +64,24 @@ export function isRunning(ref: ProcessRef | undefined): boolean {
   return ref !== undefined && isAlive(ref.pid) && processRef(ref.pid)?.start === ref.start
 }
 
-/** a lab's background process; a state without its start time (older xcc) is trusted by pid alone */
+/** its environment as it started (/proc/<pid>/environ, readable by root and the process's owner) holds the token */
+function carriesToken(pid: number, token: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`${LAB_TOKEN_ENV}=${token}`)
+  } catch {
+    return false
+  }
+}
+
+/** the very process xcc started and recorded: pid, start time and token all match; only such a process is ever signalled */
+export function isOurs(ref: ProcessRef | undefined): boolean {
+  return ref?.token !== undefined && ref.token.length >= 32 && isRunning(ref) && carriesToken(ref.pid, ref.token)
+}
+
+/** a lab's background process as its state records it; a state without start time or token (older xcc) names none */
 export function daemonRef(state: LabState | undefined): ProcessRef | undefined {
-  if (!state?.daemonPid) return undefined
-  return state.daemonStart ? {pid: state.daemonPid, start: state.daemonStart} : processRef(state.daemonPid)
+  if (!state?.daemonPid || !state.daemonStart || !state.daemonToken) return undefined
+  return {pid: state.daemonPid, start: state.daemonStart, token: state.daemonToken}
 }
 
 export function ownerPath(name: string): string {
@@ -73,7 +97,7 @@ function ownersError(error: unknown): XccError {
   const e = error as NodeJS.ErrnoException
   const denied = e.code === 'EACCES' || e.code === 'EPERM'
   return new XccError(`cannot ${denied ? 'read' : 'use'} the lab owner records in ${OWNERS_DIR}: ${denied ? 'permission denied' : e.message}`, {
-    exitCode: 3, hint: denied ? 'they belong to root: run it with sudo (sudo -E keeps XCC_HOME)' : `${OWNERS_DIR} must be a directory root can write`,
+    exitCode: 3, hint: denied ? 'they belong to root: run it with sudo' : `${OWNERS_DIR} must be a directory root can write`,
   })
 }
 
@@ -95,10 +119,10 @@ export function readOwner(name: string): OwnerRecord | undefined {
   }
 }
 
-/** the lab the record names is alive (see the module comment) */
+/** the lab the record names is alive (see the module comment); its state is only looked for, never read */
 export function ownerAlive(record: OwnerRecord): boolean {
   if (isRunning(record.up)) return true
-  return readState(record.stateDir) !== undefined && isRunning(record.daemon)
+  return existsSync(paths(record.stateDir).state) && isOurs(record.daemon)
 }
 
 /** the XCC_HOME of a live lab of this name under another state directory than `stateDir` */

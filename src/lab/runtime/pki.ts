@@ -1,7 +1,8 @@
 /**
  * Certificates of a lab: each cluster's API server has its own CA (as each GKE cluster does), a
  * serving certificate for 127.0.0.1 and an admin client certificate (system:masters) for the
- * kubeconfig. Kept in the lab directory (mode 0600), never printed.
+ * kubeconfig. Kept in the lab directory (mode 0600), never printed; made there too (`workDir`,
+ * the lab's state directory), so that no key of a killed `lab up` is left outside it.
  */
 import {type KeyPair, createCa, issueClientCert, issueServerCert} from './certificates.js'
 
@@ -15,12 +16,12 @@ export interface Pki {
   readonly clusters: Readonly<Record<string, ClusterPki>>
 }
 
-export async function createLabPki(clusters: readonly string[]): Promise<Pki> {
+export async function createLabPki(clusters: readonly string[], workDir: string): Promise<Pki> {
   const entries = await Promise.all(clusters.map(async (name): Promise<[string, ClusterPki]> => {
-    const ca = await createCa(`xcc-lab-${name}-ca`)
+    const ca = await createCa(`xcc-lab-${name}-ca`, undefined, workDir)
     const [server, admin] = await Promise.all([
-      issueServerCert(ca, {commonName: 'kube-apiserver', ips: ['127.0.0.1'], dnsNames: ['localhost']}),
-      issueClientCert(ca, {commonName: 'xcc-lab-admin', organizations: ['system:masters']}),
+      issueServerCert(ca, {commonName: 'kube-apiserver', ips: ['127.0.0.1'], dnsNames: ['localhost'], workDir}),
+      issueClientCert(ca, {commonName: 'xcc-lab-admin', organizations: ['system:masters'], workDir}),
     ])
     return [name, {ca, server, admin}]
   }))

@@ -16,6 +16,8 @@ export const LAB_UP_TOOLS: readonly Tool[] = [
   ['socat', ['-V'], 'socat'],
   ['curl', ['--version'], 'curl'],
   ['openssl', ['version'], 'openssl'],
+  // pods run as their securityContext says, never as root by default
+  ['setpriv', ['--version'], 'util-linux'],
 ]
 
 export interface PreflightEnv {
@@ -34,7 +36,7 @@ export function realPreflightEnv(): PreflightEnv {
 export function preflight(tools: readonly Tool[], env: PreflightEnv = realPreflightEnv()): void {
   if (env.uid !== 0) {
     throw new XccError('xcc lab needs root: it creates network namespaces, veths and iptables rules', {
-      exitCode: 3, hint: 'run it with sudo (sudo -E keeps XCC_HOME), or as root in a VM or CI machine',
+      exitCode: 3, hint: 'run it with sudo (give sudo XCC_HOME=… if you use another home), or as root in a VM or CI machine',
     })
   }
   const missing = tools.filter(([command, args]) => !env.has(command, args))

@@ -1,5 +1,7 @@
 /** Echo servers (templates/lab/echo-server.sh) and connection probes inside lab namespaces. */
 import {type ChildProcess, spawn} from 'node:child_process'
+import {copyFileSync, chmodSync, mkdirSync} from 'node:fs'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {exec} from './exec.js'
@@ -9,8 +11,23 @@ export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import
 export const ECHO_SERVER = `${TEMPLATES_DIR}lab/echo-server.sh`
 
 /** The argv that runs an echo server for `name` on `ports` (for pods: their container command). */
-export function echoCommand(name: string, ports: readonly number[]): string[] {
-  return ['sh', ECHO_SERVER, name, ...ports.map(String)]
+export function echoCommand(name: string, ports: readonly number[], script = ECHO_SERVER): string[] {
+  return ['sh', script, name, ...ports.map(String)]
+}
+
+/**
+ * Copies the echo server's scripts to `dir` (root's, mode 0755) and returns the server's path: a
+ * pod that is not root may not be able to read the installed package (a clone in a home of mode
+ * 0700), but it can read these.
+ */
+export function installEchoServer(dir: string): string {
+  mkdirSync(dir, {recursive: true, mode: 0o755})
+  chmodSync(dir, 0o755)
+  for (const file of ['echo-server.sh', 'echo-reply.sh']) {
+    copyFileSync(`${TEMPLATES_DIR}lab/${file}`, join(dir, file))
+    chmodSync(join(dir, file), 0o755)
+  }
+  return join(dir, 'echo-server.sh')
 }
 
 /** Starts an echo server inside a namespace in its own process group (stop it with stopProcessGroup). */

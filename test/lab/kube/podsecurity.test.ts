@@ -150,6 +150,33 @@ describe('PodSecurity admission in the API server', () => {
     assert.equal(response.warning, '299 - "would violate PodSecurity \\"restricted:latest\\": runAsNonRoot != true (pod or container \\"c\\" must set securityContext.runAsNonRoot=true)"')
   })
 
+  it('a value of the wrong type never slips past a check: hostNetwork "true", privileged "true", runAsUser "0" are 422 Invalid', async () => {
+    const keys = cluster.pki
+    const post = (body: unknown) => new Promise<{code?: number; text: string}>((resolve, reject) => {
+      const req = request(`${cluster.server.url}/api/v1/namespaces/strict/pods`, {method: 'POST', ca: keys.ca.cert, cert: keys.admin.cert, key: keys.admin.key, headers: {'Content-Type': 'application/json'}}, (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()))
+        res.on('end', () => resolve({code: res.statusCode, text}))
+      })
+      req.on('error', reject)
+      req.end(JSON.stringify(body))
+    })
+    const hardened = {...RESTRICTED_CONTEXT}
+    const cases: Array<[Record<string, unknown>, Record<string, unknown>, RegExp]> = [
+      [{hostNetwork: 'true'}, hardened, /spec\.hostNetwork.*must be a boolean/],
+      [{}, {...hardened, privileged: 'true'}, /securityContext\.privileged.*must be a boolean/],
+      [{}, {...hardened, runAsUser: '0'}, /securityContext\.runAsUser.*must be between 0 and 2147483647/],
+      [{securityContext: {runAsUser: -1}}, hardened, /spec\.securityContext\.runAsUser/],
+      [{securityContext: {supplementalGroups: ['0']}}, hardened, /spec\.securityContext\.supplementalGroups/],
+      [{}, {...hardened, capabilities: {drop: ['ALL'], add: 'NET_ADMIN'}}, /capabilities\.add.*must be a list of strings/],
+    ]
+    for (const [spec, securityContext, message] of cases) {
+      const response = await post({metadata: {name: 'typed'}, spec: {...spec, containers: [{...container(), securityContext}]}})
+      assert.equal(response.code, 422, response.text)
+      assert.match(response.text, message)
+    }
+  })
+
   it("a DaemonSet's pods are refused in an enforced namespace: FailedCreate events", async () => {
     const kc = new KubeConfig()
     kc.loadFromFile(cluster.kubeconfig())

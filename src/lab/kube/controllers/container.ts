@@ -13,7 +13,7 @@ import {closeSync, createWriteStream, openSync, readFileSync, readSync, renameSy
 import {constants} from 'node:os'
 import {join} from 'node:path'
 
-import {type PodRuntime, type RunningProcess, TERMINATION_MESSAGE_ENV} from '../runtime.js'
+import {type ContainerIdentity, type PodRuntime, type RunningProcess, TERMINATION_MESSAGE_ENV} from '../runtime.js'
 import {type Container, type KubeObject, nowIso} from '../types.js'
 
 const MESSAGE_LIMIT = 4096
@@ -54,6 +54,8 @@ export interface ContainerRunSpec {
   paths: ContainerPaths
   /** 0 on the first start: the log starts empty; later starts keep the last run as the previous log */
   restartCount: number
+  /** who the process is on the host (security.ts) */
+  identity?: ContainerIdentity
 }
 
 function tail(text: string, lines: number, bytes: number): string {
@@ -116,6 +118,7 @@ export class ContainerRun {
         command,
         env: {...spec.env, [TERMINATION_MESSAGE_ENV]: paths.terminationMessage},
         ...(spec.container.workingDir ? {workingDir: spec.container.workingDir} : {}),
+        ...(spec.identity ? {identity: spec.identity} : {}),
       })
     } catch (error) {
       log.end()

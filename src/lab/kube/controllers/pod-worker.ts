@@ -12,9 +12,11 @@ import type {ObjectStore} from '../store.js'
 import {type ContainerState, type NodeObject, type Pod, nodeAddress, nowIso} from '../types.js'
 import {type ContainerExit, ContainerRun, containerPaths} from './container.js'
 import type {EventRecorder} from './events.js'
+import {namespaceLevel} from '../podsecurity/admission.js'
 import {ContainerConfigError, containerCommand, containerEnv} from './pod-env.js'
 import {type ContainerTrack, DEADLINE_MESSAGE, buildPodStatus} from './pod-status.js'
 import {Sleepers, later} from './queue.js'
+import {containerIdentity, hostAccounts} from './security.js'
 
 const COMPONENT = 'kubelet'
 const BACKOFF_BASE_MS = 500
@@ -144,7 +146,7 @@ export class PodWorker {
     this.startTime = nowIso()
     this.armDeadline()
     this.publish()
-    if (this.pod.spec.hostNetwork) this.podIP = this.hostIP
+    if (this.pod.spec.hostNetwork === true) this.podIP = this.hostIP
     else {
       for (let attempt = 0; !this.stopped(); attempt++) {
         try {
@@ -233,6 +235,9 @@ export class PodWorker {
     try {
       const view: Pod = {...this.currentPod(), status: {podIP: this.podIP, podIPs: this.podIP ? [{ip: this.podIP}] : [], hostIP: this.hostIP, hostIPs: this.hostIP ? [{ip: this.hostIP}] : []}}
       const env = containerEnv(store, view, track.spec, {})
+      // the namespace's level now: a label made stricter since the pod was admitted counts
+      const labels = store.get(store.registry.get('namespaces'), undefined, this.namespace)?.metadata.labels
+      const identity = containerIdentity(view, track.spec, {level: namespaceLevel(labels, 'enforce').level, accounts: hostAccounts()})
       run = new ContainerRun({
         runtime,
         pod: view,
@@ -242,6 +247,7 @@ export class PodWorker {
         env,
         paths: containerPaths(logDir, this.namespace, this.name, track.spec.name),
         restartCount: track.restartCount,
+        identity,
       })
     } catch (error) {
       const message = (error as Error).message
@@ -381,6 +387,7 @@ export class PodWorker {
         this.context.events.record(this.pod, 'Warning', 'FailedKillPod', `error tearing down the pod network: ${(error as Error).message}`, COMPONENT)
       }
     }
+    await runtime.releasePod?.(this.pod).catch(() => {})
     if (!this.removed) {
       this.removed = true
       const pods = store.registry.get('pods')
