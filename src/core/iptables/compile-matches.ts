@@ -5,7 +5,7 @@
  */
 import type {CtState} from './types.js'
 import type {AddrType, Match, PortRange} from './compiled.js'
-import type {OptionArg} from './compile-rule.js'
+import type {OptionArg, ProtocolArg} from './compile-types.js'
 import {parseIp} from '../net/ipv4.js'
 import {parseMarkMask, parsePortRange} from './values.js'
 
@@ -59,7 +59,7 @@ const NOTHING: ModuleResult = {ok: true, matches: []}
 export function compileMatchModule(
   module: string,
   options: readonly OptionArg[],
-  protocol: {value: number; name: string; negated: boolean} | undefined,
+  protocol: ProtocolArg | undefined,
 ): ModuleResult {
   const spec = MODULES[module]
   if (!spec) return {ok: true, matches: [], unsupported: `match -m ${module} is not modelled`}
@@ -108,7 +108,7 @@ function canonical(name: string): string {
 function compileOption(
   module: string,
   option: OptionArg,
-  protocol: {value: number; name: string; negated: boolean} | undefined,
+  protocol: ProtocolArg | undefined,
   unsupported: string[],
 ): Match | undefined {
   const value = option.values[0] ?? ''

@@ -11,19 +11,9 @@ import type {Match, Target} from './compiled.js'
 import {PROTOCOL_NUMBERS} from './compiled.js'
 import {compileMatchModule, moduleTakesOption} from './compile-matches.js'
 import {compileTarget} from './compile-targets.js'
+import type {OptionArg, ProtocolArg, RuleContext} from './compile-types.js'
 import type {Tokens} from './tokenize.js'
 import {parseAddressMask} from './values.js'
-
-export interface OptionArg {
-  readonly name: string
-  readonly negated: boolean
-  readonly values: readonly string[]
-}
-
-export interface RuleContext {
-  /** true when `name` is a chain of the rule's table (declared so far) */
-  isChain(name: string): boolean
-}
 
 export type CompileResult =
   | {ok: true; matches: Match[]; target: Target; unsupported?: string}
@@ -48,7 +38,7 @@ export function compileRuleArgs(tokens: Tokens, context: RuleContext): CompileRe
 function compileOrThrow({texts, kinds}: Tokens, context: RuleContext): CompileResult {
   const matches: Match[] = []
   const modules: Group[] = []
-  let protocol: {value: number; name: string; negated: boolean} | undefined
+  let protocol: ProtocolArg | undefined
   let targetGroup: {name: string; goto: boolean; options: OptionArg[]} | undefined
   let receiver: Group | undefined
   let negate = false

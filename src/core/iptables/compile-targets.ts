@@ -4,7 +4,7 @@
  * but the evaluator does not model is `unsupported`.
  */
 import type {PortRange, Target} from './compiled.js'
-import type {OptionArg, RuleContext} from './compile-rule.js'
+import type {OptionArg, RuleContext} from './compile-types.js'
 import {parseMarkMask, parseNatSpec, parsePortRange, parseUint32} from './values.js'
 
 export type TargetResult = {ok: true; target: Target; unsupported?: string} | {ok: false; message: string}
