@@ -15,6 +15,8 @@ export interface OptionArg {
 export interface RuleContext {
   /** true when `name` is a chain of the rule's table (declared so far) */
   isChain(name: string): boolean
+  /** true when `name` is a builtin chain of the rule's table (a jump to it loads nowhere) */
+  isBuiltin?(name: string): boolean
 }
 
 /** The rule's `-p`, as the match modules need it (`value` -1: a protocol our packets never carry). */

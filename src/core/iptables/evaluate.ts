@@ -152,6 +152,8 @@ function runThread(run: Run, thread: Thread): HookOutcome {
       case 'none':
       case 'continue':
         break
+      case 'connmark':
+        return unknown(thread, rule.ref, 'target CONNMARK is not modelled')
       case 'mark':
         thread.packet = {...thread.packet, mark: ((thread.packet.mark & target.and) ^ target.xor) >>> 0}
         break

@@ -73,6 +73,7 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
       if (packet.ctstate !== 'NEW') return UNDECIDED
       return flip((SYN & match.mask) === match.comp, match.negated)
     case 'addrType': {
+      if (match.limit) return UNDECIDED
       const address = match.field === 'src' ? packet.src : packet.dst
       let found = false
       for (const type of match.types) {
@@ -89,10 +90,18 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
     case 'statistic':
       // decided by the evaluator, which branches
       return PASS
+    case 'connmark':
+    case 'set':
+    case 'physdev':
+      return UNDECIDED
   }
 }
 
 export function undecidedReason(match: Match): string {
   if (match.kind === 'tcpFlags') return 'TCP flags are only known for the first packet of a connection (ctstate NEW)'
+  if (match.kind === 'connmark') return '-m connmark is not modelled'
+  if (match.kind === 'set') return '-m set is not modelled'
+  if (match.kind === 'physdev') return '-m physdev is not modelled'
+  if (match.kind === 'addrType' && match.limit) return `-m addrtype --limit-iface-${match.limit} is not modelled`
   return `match ${match.kind} cannot be decided for this packet`
 }

@@ -76,7 +76,7 @@ export function openTable(name: TableName | 'security', line: number, header: st
     builtins,
     ignored,
     hasRules: false,
-    context: {isChain: (chain) => names.get(chain, 0, chain.length) !== undefined && !builtins.includes(chain)},
+    context: {isChain: (chain) => names.get(chain, 0, chain.length) !== undefined && !builtins.includes(chain), isBuiltin: (chain) => builtins.includes(chain)},
     fast: undefined,
     recentJumps: [],
   }
