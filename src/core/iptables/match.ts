@@ -97,7 +97,7 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
   }
 }
 
-export function undecidedReason(match: Match): string {
+export function undecidedReason(match: Match, _host?: HostContext): string {
   if (match.kind === 'tcpFlags') return 'TCP flags are only known for the first packet of a connection (ctstate NEW)'
   if (match.kind === 'connmark') return '-m connmark is not modelled'
   if (match.kind === 'set') return '-m set is not modelled'
