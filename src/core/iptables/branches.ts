@@ -12,6 +12,7 @@
  * paths share a prefix came from one evaluation up to there, so the paths rebuild the tree.
  */
 import type {Hook, IptPacket, RuleRef} from './types.js'
+import {marksKey} from './marks.js'
 
 export interface PathStep {
   readonly rule: RuleRef
@@ -70,5 +71,5 @@ export function tupleKey(p: IptPacket): string {
 
 /** A packet as a key: every field that can change what happens to it next. */
 export function packetKey(p: IptPacket): string {
-  return [p.src, p.dst, p.protocol, p.srcPort, p.dstPort, p.inIface ?? '', p.outIface ?? '', p.mark, p.ctstate].join('|')
+  return [p.src, p.dst, p.protocol, p.srcPort, p.dstPort, p.inIface ?? '', p.outIface ?? '', marksKey(p), p.ctstate].join('|')
 }

@@ -16,6 +16,7 @@ import {isCompiledRule} from './compiled.js'
 import {type ChainIndex, firstAtOrAfter, indexChain, portKey} from './chain-index.js'
 import {FAIL, type HookView, UNDECIDED, evaluateMatch, protocolNumber, undecidedReason, viewOf} from './match.js'
 import {type BranchView, type PathStep, foldBranches, packetKey} from './branches.js'
+import {applyConnmark, applyMark} from './marks.js'
 import {applyNatTarget} from './targets.js'
 
 /** Most outcomes one evaluation may produce before the branching rule is reported as unknown. */
@@ -227,10 +228,12 @@ function runThread(run: Run, thread: Thread): BranchOutcome {
       case 'none':
       case 'continue':
         break
-      case 'connmark':
-        return unknown(thread, rule.ref, 'target CONNMARK is not modelled')
+
       case 'mark':
-        thread.packet = {...thread.packet, mark: ((thread.packet.mark & target.and) ^ target.xor) >>> 0}
+        thread.packet = applyMark(thread.packet, target)
+        break
+      case 'connmark':
+        thread.packet = applyConnmark(thread.packet, target)
         break
       case 'verdict':
         return {

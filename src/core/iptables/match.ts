@@ -5,6 +5,7 @@
  */
 import type {HostContext, Hook, IptPacket, L4Protocol} from './types.js'
 import type {Match} from './compiled.js'
+import {connectionMark, masked, packetMark} from './marks.js'
 
 export const FAIL = 0
 export const PASS = 1
@@ -38,6 +39,10 @@ export function viewOf(hook: Hook, packet: IptPacket): HookView {
 
 function flip(result: boolean, negated: boolean): MatchResult {
   return result !== negated ? PASS : FAIL
+}
+
+function decided(result: boolean | undefined, negated: boolean): MatchResult {
+  return result === undefined ? UNDECIDED : flip(result, negated)
 }
 
 export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, host: HostContext): MatchResult {
@@ -82,7 +87,12 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
       return flip(found, match.negated)
     }
     case 'mark':
-      return flip(((packet.mark & match.mask) >>> 0) === match.value, match.negated)
+      return decided(masked(packetMark(packet), match.mask, match.value), match.negated)
+    case 'connmark': {
+      // xt_connmark: no connection, no match, "!" or not
+      const ct = connectionMark(packet)
+      return ct ? decided(masked(ct, match.mask, match.value), match.negated) : FAIL
+    }
     case 'ctState':
       return flip(match.states.includes(packet.ctstate), match.negated)
     case 'fragment':
@@ -90,7 +100,6 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
     case 'statistic':
       // decided by the evaluator, which branches
       return PASS
-    case 'connmark':
     case 'set':
     case 'physdev':
       return UNDECIDED
@@ -99,7 +108,8 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
 
 export function undecidedReason(match: Match, _host?: HostContext): string {
   if (match.kind === 'tcpFlags') return 'TCP flags are only known for the first packet of a connection (ctstate NEW)'
-  if (match.kind === 'connmark') return '-m connmark is not modelled'
+  if (match.kind === 'connmark') return 'the connection mark is not known (xcc knows it for a connection\'s first packet only, and what CONNMARK set since)'
+  if (match.kind === 'mark') return 'bits of the packet mark were restored from a connection mark that is not known'
   if (match.kind === 'set') return '-m set is not modelled'
   if (match.kind === 'physdev') return '-m physdev is not modelled'
   if (match.kind === 'addrType' && match.limit) return `-m addrtype --limit-iface-${match.limit} is not modelled`

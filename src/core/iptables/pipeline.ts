@@ -165,7 +165,7 @@ function rerouteIfChanged(input: PipelineInput, flows: readonly Flow[], stages: 
   const result: Flow[] = []
   for (const flow of flows) {
     for (const after of runStages(input, [flow], stages, done)) {
-      const changed = after.packet.dst !== flow.packet.dst || after.packet.mark !== flow.packet.mark
+      const changed = after.packet.dst !== flow.packet.dst || after.packet.mark !== flow.packet.mark || after.packet.markUnknown !== flow.packet.markUnknown
       result.push(...(changed ? routeFlows(input, [after], done) : [after]))
     }
   }

@@ -26,7 +26,17 @@ export interface IptPacket {
   readonly outIface?: string
   /** skb mark, carried from hook to hook (KUBE-MARK-MASQ sets it in nat PREROUTING) */
   readonly mark: number
+  /** bits of `mark` whose value is not known (CONNMARK --restore-mark from an unknown connection mark); absent: none */
+  readonly markUnknown?: number
   readonly ctstate: CtState
+  /**
+   * the connection's mark (conntrack's ct->mark, CONNMARK and -m connmark); absent: 0 for a
+   * connection's first packet (ctstate NEW), not known for a later one. INVALID and UNTRACKED
+   * packets have no connection, hence no connection mark.
+   */
+  readonly ctmark?: number
+  /** bits of `ctmark` whose value is not known; absent: none */
+  readonly ctmarkUnknown?: number
 }
 
 /** What the evaluator needs to know about the host the rules run on. */

@@ -148,7 +148,7 @@ describe('evaluating chains', () => {
   })
 
   it('an unmodelled rule behind a statistic rule is unknown only on the branch where the statistic matched', () => {
-    const ruleset = load(table('filter', ['-A FORWARD -m statistic --mode random --probability 0.5 -j CONNMARK --save-mark', '-A FORWARD -j DROP']))
+    const ruleset = load(table('filter', ['-A FORWARD -m statistic --mode random --probability 0.5 -j TEE --gateway 10.0.0.1', '-A FORWARD -j DROP']))
     const outcomes = evaluateHook(ruleset, 'filter', 'FORWARD', packet(), nodeHost)
     assert.deepEqual(outcomes.map(summarize), ['unknown at FORWARD#1', 'DROP by filter/FORWARD#2'])
   })
