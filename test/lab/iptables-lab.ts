@@ -136,8 +136,15 @@ export function hostModel(scenario: Scenario): {host: HostContext; route: (dst: 
     ...scenario.routes.map((r) => ({block: cidr(r.dst === 'default' ? '0.0.0.0/0' : r.dst), dev: r.dev, blackhole: r.blackhole === true})),
   ]
   const addresses = new Map(scenario.links.map((l) => [l.hostIface, ip(l.hostCidr.split('/')[0] as string)]))
+  const onLo = new Set(scenario.loAddresses.map((a) => ip(a.split('/')[0] as string)))
   return {
-    host: {isLocal, interfaceAddress: (iface) => addresses.get(iface)},
+    host: {
+      isLocal,
+      interfaceAddress: (iface) => addresses.get(iface),
+      // each link's address on its interface, the lo addresses and 127/8 on lo; no interface is a bridge
+      isLocalOn: (address, iface) => (iface === 'lo' ? onLo.has(address) || cidrContainsIp(loopback, address) : addresses.get(iface) === address),
+      isBridge: () => false,
+    },
     route: (dst) => {
       if (isLocal(dst)) return {local: true, outIface: 'lo'}
       let best: (typeof table)[number] | undefined

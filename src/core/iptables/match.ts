@@ -78,11 +78,14 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
       if (packet.ctstate !== 'NEW') return UNDECIDED
       return flip((SYN & match.mask) === match.comp, match.negated)
     case 'addrType': {
-      if (match.limit) return UNDECIDED
       const address = match.field === 'src' ? packet.src : packet.dst
+      // --limit-iface-in/out: the type as seen through the hook's input or output device only
+      const device = match.limit === undefined ? undefined : match.limit === 'in' ? view.inName : view.outName
+      if (device === '' || (device !== undefined && !host.isLocalOn && match.types.includes('LOCAL'))) return UNDECIDED
       let found = false
       for (const type of match.types) {
-        if (type === 'LOCAL' ? host.isLocal(address) : address >>> 28 === 14) found = true
+        if (type !== 'LOCAL') found ||= address >>> 28 === 14
+        else found ||= device === undefined ? host.isLocal(address) : (host.isLocalOn as NonNullable<HostContext['isLocalOn']>)(address, device)
       }
       return flip(found, match.negated)
     }
@@ -100,18 +103,26 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
     case 'statistic':
       // decided by the evaluator, which branches
       return PASS
+    case 'physdev': {
+      // bridge information exists only for a packet that came in through a bridge (br_netfilter)
+      const bridged = packet.inIface !== undefined && (host.isBridge ? host.isBridge(packet.inIface) : true)
+      return bridged ? UNDECIDED : match.negated ? PASS : FAIL
+    }
     case 'set':
-    case 'physdev':
       return UNDECIDED
   }
 }
 
-export function undecidedReason(match: Match, _host?: HostContext): string {
+export function undecidedReason(match: Match, host?: HostContext): string {
   if (match.kind === 'tcpFlags') return 'TCP flags are only known for the first packet of a connection (ctstate NEW)'
   if (match.kind === 'connmark') return 'the connection mark is not known (xcc knows it for a connection\'s first packet only, and what CONNMARK set since)'
   if (match.kind === 'mark') return 'bits of the packet mark were restored from a connection mark that is not known'
   if (match.kind === 'set') return '-m set is not modelled'
-  if (match.kind === 'physdev') return '-m physdev is not modelled'
-  if (match.kind === 'addrType' && match.limit) return `-m addrtype --limit-iface-${match.limit} is not modelled`
+  if (match.kind === 'physdev') return '-m physdev: the packet may have come in through a bridge, and which port it entered by is not known'
+  if (match.kind === 'addrType' && match.limit) {
+    return host?.isLocalOn
+      ? `-m addrtype --limit-iface-${match.limit} in a hook without an ${match.limit}put interface (the kernel refuses it there)`
+      : `-m addrtype --limit-iface-${match.limit}: which addresses each interface holds is not known`
+  }
   return `match ${match.kind} cannot be decided for this packet`
 }

@@ -45,6 +45,19 @@ export interface HostContext {
   isLocal(address: Ip): boolean
   /** primary address of an interface, used by MASQUERADE; undefined if it has none */
   interfaceAddress(iface: string): Ip | undefined
+  /**
+   * `-m addrtype --limit-iface-in/out`: true when `address` is local through that interface (the
+   * local routing table's route for it has this device; xt_addrtype with a device). Absent: not
+   * known, so a LOCAL test limited to an interface is undecided.
+   */
+  isLocalOn?(address: Ip, iface: string): boolean
+  /**
+   * `-m physdev`: true when a packet that came in on `iface` may carry the bridge port it entered
+   * by (a Linux bridge whose traffic br_netfilter hands to iptables). A packet without that
+   * information fails every physdev test that is not negated (xt_physdev). Absent: not known for
+   * any interface, so physdev tests of arriving packets are undecided.
+   */
+  isBridge?(iface: string): boolean
 }
 
 /** A rule as written in the dump, for evidence. */

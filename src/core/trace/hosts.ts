@@ -30,6 +30,7 @@ export function hostContext(model: Model, instance: InstanceFacts): HostContext 
 function buildHostContext(model: Model, instance: InstanceFacts): HostContext {
   const node = model.nodes.get(instance.name)
   const vips = model.vipsBackedBy(instance.name).map((f) => f.ip)
+  const routesBased = node !== undefined && model.clusters.get(node.cluster)?.mode === 'ROUTES'
   return {
     isLocal: (a) =>
       a >>> 24 === 127 ||
@@ -43,6 +44,16 @@ function buildHostContext(model: Model, instance: InstanceFacts): HostContext {
       if (iface === 'lo') return 0x7f000001
       return node?.podGateway
     },
+    // addrtype --limit-iface-*: where each local address sits, as the lab places them (VIPs on lo,
+    // a routes-based node's pod gateway on cbr0, a VPC-native one's on lo, a VM's alias ranges on their NIC)
+    isLocalOn: (a, iface) => {
+      if (iface === 'lo') return a >>> 24 === 127 || vips.includes(a) || (!routesBased && node?.podGateway === a)
+      if (iface === 'cbr0') return routesBased && node?.podGateway === a
+      const nic = iface === 'eth0' && instance.kind === 'node' ? instance.nics[0] : instance.nics[Number(/^nic(\d)$/.exec(iface)?.[1] ?? -1)]
+      return nic !== undefined && (nic.ip === a || (instance.kind === 'vm' && nic.aliasRanges.some((r) => cidrContainsIp(r, a))))
+    },
+    // kubenet's cbr0 is a bridge whose traffic br_netfilter hands to iptables (-m physdev)
+    isBridge: (iface) => routesBased && iface === 'cbr0',
   }
 }
 
