@@ -191,7 +191,7 @@ function runThread(run: Run, thread: Thread): BranchOutcome {
     if (!isCompiledRule(rule)) return unknown(thread, rule.ref, 'rule was not compiled by parseIptablesSave')
     const decision = decideMatches(rule, thread.packet, view, run.host)
     if (decision.fail) continue
-    const undecided = rule.unsupportedMatch ?? (decision.undecided ? undecidedReason(decision.undecided, run.host) : undefined)
+    const undecided = rule.unsupportedMatch ?? (decision.undecided ? undecidedReason(decision.undecided, run.host, thread.packet) : undefined)
     if (isNoOp(rule)) {
       // LOG, NFLOG, a counting rule: whatever it matches, evaluation goes on unchanged
       if (!decision.maybe && undecided === undefined) thread.hits.push(rule.ref)

@@ -6,6 +6,8 @@
 import type {HostContext, Hook, IptPacket, L4Protocol} from './types.js'
 import type {Match} from './compiled.js'
 import {connectionMark, masked, packetMark} from './marks.js'
+import {isParsedIpSets} from './ipset-parse.js'
+import {testSet} from './ipset-match.js'
 
 export const FAIL = 0
 export const PASS = 1
@@ -108,16 +110,27 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
       const bridged = packet.inIface !== undefined && (host.isBridge ? host.isBridge(packet.inIface) : true)
       return bridged ? UNDECIDED : match.negated ? PASS : FAIL
     }
-    case 'set':
-      return UNDECIDED
+    case 'set': {
+      const ipsets = host.ipsets
+      if (!ipsets || !isParsedIpSets(ipsets)) return UNDECIDED
+      const answer = testSet(ipsets, match.name, packet, match.flags)
+      if (answer.kind === 'undecided') return UNDECIDED
+      // --return-nomatch: only a nomatch entry matches
+      return flip(match.returnNomatch ? answer.kind === 'nomatch' : answer.kind === 'in', match.negated)
+    }
   }
 }
 
-export function undecidedReason(match: Match, host?: HostContext): string {
+export function undecidedReason(match: Match, host?: HostContext, packet?: IptPacket): string {
   if (match.kind === 'tcpFlags') return 'TCP flags are only known for the first packet of a connection (ctstate NEW)'
   if (match.kind === 'connmark') return 'the connection mark is not known (xcc knows it for a connection\'s first packet only, and what CONNMARK set since)'
   if (match.kind === 'mark') return 'bits of the packet mark were restored from a connection mark that is not known'
-  if (match.kind === 'set') return '-m set is not modelled'
+  if (match.kind === 'set') {
+    const ipsets = host?.ipsets
+    if (!ipsets || !isParsedIpSets(ipsets)) return `-m set --match-set ${match.name}: the host's ipsets are not known (ipset save of the node, in its ipsets field)`
+    const answer = packet ? testSet(ipsets, match.name, packet, match.flags) : undefined
+    return `-m set --match-set ${match.name}: ${answer?.kind === 'undecided' ? answer.reason : 'cannot be decided'}`
+  }
   if (match.kind === 'physdev') return '-m physdev: the packet may have come in through a bridge, and which port it entered by is not known'
   if (match.kind === 'addrType' && match.limit) {
     return host?.isLocalOn

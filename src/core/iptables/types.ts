@@ -39,6 +39,17 @@ export interface IptPacket {
   readonly ctmarkUnknown?: number
 }
 
+/**
+ * A host's ipsets, as `ipset save` lists them (parseIpsetSave). The evaluator owns their shape;
+ * other modules read the names.
+ */
+export interface IpSets {
+  /** label used in messages, e.g. "node/gke-frontend-1 ipsets" */
+  readonly source: string
+  /** the sets, in the order their create lines come */
+  readonly names: readonly string[]
+}
+
 /** What the evaluator needs to know about the host the rules run on. */
 export interface HostContext {
   /** `-m addrtype --dst-type LOCAL` / `--src-type LOCAL` */
@@ -58,6 +69,8 @@ export interface HostContext {
    * any interface, so physdev tests of arriving packets are undecided.
    */
   isBridge?(iface: string): boolean
+  /** `-m set`: the host's ipsets; absent: not known, so a set match is undecided */
+  readonly ipsets?: IpSets
 }
 
 /** A rule as written in the dump, for evidence. */
