@@ -127,7 +127,7 @@ export function undecidedReason(match: Match, host?: HostContext, packet?: IptPa
   if (match.kind === 'mark') return 'bits of the packet mark were restored from a connection mark that is not known'
   if (match.kind === 'set') {
     const ipsets = host?.ipsets
-    if (!ipsets || !isParsedIpSets(ipsets)) return `-m set --match-set ${match.name}: the host's ipsets are not known (ipset save of the node, in its ipsets field)`
+    if (!ipsets || !isParsedIpSets(ipsets)) return `-m set --match-set ${match.name}: the host's ipsets are not known (a node's ipsets field holds its ipset save)`
     const answer = packet ? testSet(ipsets, match.name, packet, match.flags) : undefined
     return `-m set --match-set ${match.name}: ${answer?.kind === 'undecided' ? answer.reason : 'cannot be decided'}`
   }

@@ -9,53 +9,18 @@ import {type Ip, cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
 import type {InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {podIface} from '../topology/model.js'
 import {implicitPod} from './endpoints.js'
+import {hostContext} from './host-context.js'
 import {declaredPod, nodeClass, podClass} from './equivalence.js'
 import {explainNoMasquerade} from './masquerade.js'
 import {type Ended, MAX_HOPS, type Trail, type WalkContext, abort, branch, drop, hostLabel, packetText, reversePacket, samePacket, step, viewPacket, viewRule} from './trail.js'
 import type {HostRef, NatView, Packet, Step} from './types.js'
 import {emitIntoVpc} from './vpc.js'
 
+export {hostContext}
+
 const NO_RULES: Ruleset = {source: 'no iptables rules', tables: new Map()}
 
-const contexts = new WeakMap<InstanceFacts, HostContext>()
 const routers = new WeakMap<InstanceFacts, (dst: Ip) => RouteDecision | undefined>()
-
-/** The host's view for the iptables evaluator; built once per instance. */
-export function hostContext(model: Model, instance: InstanceFacts): HostContext {
-  let context = contexts.get(instance)
-  if (!context) contexts.set(instance, (context = buildHostContext(model, instance)))
-  return context
-}
-
-function buildHostContext(model: Model, instance: InstanceFacts): HostContext {
-  const node = model.nodes.get(instance.name)
-  const vips = model.vipsBackedBy(instance.name).map((f) => f.ip)
-  const routesBased = node !== undefined && model.clusters.get(node.cluster)?.mode === 'ROUTES'
-  return {
-    isLocal: (a) =>
-      a >>> 24 === 127 ||
-      instance.nics.some((n) => n.ip === a || (instance.kind === 'vm' && n.aliasRanges.some((r) => cidrContainsIp(r, a)))) ||
-      vips.includes(a) || // the guest agent makes every VIP the instance backs a local address
-      node?.podGateway === a,
-    interfaceAddress: (iface) => {
-      if (iface === 'eth0') return instance.nics[0]?.ip
-      const nic = /^nic(\d)$/.exec(iface)
-      if (nic) return instance.nics[Number(nic[1])]?.ip
-      if (iface === 'lo') return 0x7f000001
-      return node?.podGateway
-    },
-    // addrtype --limit-iface-*: where each local address sits, as the lab places them (VIPs on lo,
-    // a routes-based node's pod gateway on cbr0, a VPC-native one's on lo, a VM's alias ranges on their NIC)
-    isLocalOn: (a, iface) => {
-      if (iface === 'lo') return a >>> 24 === 127 || vips.includes(a) || (!routesBased && node?.podGateway === a)
-      if (iface === 'cbr0') return routesBased && node?.podGateway === a
-      const nic = iface === 'eth0' && instance.kind === 'node' ? instance.nics[0] : instance.nics[Number(/^nic(\d)$/.exec(iface)?.[1] ?? -1)]
-      return nic !== undefined && (nic.ip === a || (instance.kind === 'vm' && nic.aliasRanges.some((r) => cidrContainsIp(r, a))))
-    },
-    // kubenet's cbr0 is a bridge whose traffic br_netfilter hands to iptables (-m physdev)
-    isBridge: (iface) => routesBased && iface === 'cbr0',
-  }
-}
 
 /** The guest's routing table: local addresses, pods (nodes), then connected, declared and default routes (longest prefix). */
 export function hostRoute(model: Model, instance: InstanceFacts, host: HostContext): (dst: Ip) => RouteDecision | undefined {
