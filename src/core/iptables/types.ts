@@ -54,8 +54,12 @@ export interface IpSets {
 export interface HostContext {
   /** `-m addrtype --dst-type LOCAL` / `--src-type LOCAL` */
   isLocal(address: Ip): boolean
-  /** primary address of an interface, used by MASQUERADE; undefined if it has none */
-  interfaceAddress(iface: string): Ip | undefined
+  /**
+   * The source address MASQUERADE takes on an interface (the kernel's inet_select_addr: the
+   * interface's address in the destination's subnet when it has one, else its first); undefined
+   * if it has none. `towards`: the packet's destination.
+   */
+  interfaceAddress(iface: string, towards?: Ip): Ip | undefined
   /**
    * `-m addrtype --limit-iface-in/out`: true when `address` is local through that interface (the
    * local routing table's route for it has this device; xt_addrtype with a device). Absent: not
