@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {describe, it} from 'node:test'
 
-import {parseIptablesSave} from '../../src/core/iptables/index.js'
+import {parseIpsetSave, parseIptablesSave} from '../../src/core/iptables/index.js'
 import {NetnsLab, requireLabTools} from '../support/netns.js'
 import {
   type DestinationChoice,
@@ -177,21 +177,73 @@ const SCENARIOS: readonly Scenario[] = [
     ],
     flowCount: FLOWS_PER_FIXTURE,
   },
+  {
+    // kube-proxy IPVS + Calico VXLAN; the service IPs of kube-ipvs0 on lo (no IPVS in the lab)
+    label: 'calicoipvs',
+    fixture: 'kubeadm-calico-ipvs.txt',
+    ipsets: 'kubeadm-calico-ipvs.ipset',
+    links: [
+      {hostIface: 'eth0', hostCidr: '192.168.56.11/24', peer: 'wan', peerIface: 'eth0', peerAddress: '192.168.56.1'},
+      // Calico's workload link: no address on the host side but the 169.254.1.1 the pod routes to
+      {hostIface: 'cali1a2b3c4d5e6', hostCidr: '169.254.1.1/32', peer: 'pods', peerIface: 'eth0', peerAddress: '10.244.123.130'},
+      {hostIface: 'vxlan.calico', hostCidr: '10.244.123.128/32', peer: 'tunnel', peerIface: 'eth0', peerAddress: '10.244.7.1'},
+    ],
+    loAddresses: ['10.96.0.1/32', '10.96.0.10/32', '10.104.22.17/32', '192.168.56.240/32'],
+    routes: [
+      {dst: '10.244.123.128/26', dev: 'cali1a2b3c4d5e6'},
+      {dst: '10.244.0.0/16', dev: 'vxlan.calico'},
+      {dst: 'default', via: '192.168.56.1', dev: 'eth0'},
+    ],
+    sources: {
+      pods: (rng) => (rng() < 0.1 ? '10.244.123.140' : sourcesFrom([[0.9, '10.244.123.128/26'], [0.1, '10.244.200.0/24']])(rng)),
+      wan: (rng) => (rng() < 0.3 ? pick(rng, ['192.168.56.12', '192.168.56.13', '192.168.56.200']) : sourcesFrom([[0.5, '192.168.56.0/24'], [0.5, '8.0.0.0/8']])(rng)),
+      tunnel: sourcesFrom([[0.3, '10.244.7.0/27'], [0.2, '10.244.7.16/28'], [0.5, '10.244.64.0/18']]),
+    },
+    hostSources: ['192.168.56.11', '10.244.123.128'],
+    destinations: [
+      fixed('10.96.0.1', 'tcp', 443),
+      fixed('10.96.0.10', 'udp', 53),
+      fixed('10.96.0.10', 'tcp', 53),
+      fixed('10.96.0.10', 'tcp', 80),
+      fixed('10.104.22.17', 'tcp', 80),
+      fixed('10.104.22.17', 'udp', 80),
+      fixed('192.168.56.240', 'tcp', 80),
+      fixed('192.168.56.240', 'tcp', 80),
+      fixed('192.168.56.240', 'tcp', 443),
+      fixed('192.168.56.11', 'tcp', 30080),
+      fixed('192.168.56.11', 'udp', 30053),
+      fixed('192.168.56.11', 'tcp', 31000),
+      fixed('192.168.56.11', 'tcp', 30443),
+      fixed('192.168.56.11', 'udp', 4789),
+      fixed('10.244.123.130', 'tcp', 8080),
+      fixed('10.244.123.130', 'tcp', 9090),
+      fixed('10.244.123.130'),
+      within('10.244.123.128/26'),
+      within('10.244.0.0/16'),
+      privateRanges,
+      publicOrReserved,
+      publicOrReserved,
+    ],
+    flowCount: FLOWS_PER_FIXTURE,
+  },
 ]
 
 describe('the iptables evaluator agrees with the kernel', () => {
   for (const scenario of SCENARIOS) {
     it(`on ${scenario.fixture}: every flow's kernel verdict and NAT is one of the evaluator's outcomes`, {timeout: 180_000}, async (t) => {
-      requireLabTools()
+      requireLabTools(scenario.ipsets ? [['ipset', ['--version'], 'ipset']] : [])
       const seed = Number(process.env.XCC_LAB_SEED ?? Math.floor(Math.random() * 2 ** 31))
       const fixtureText = readFileSync(new URL(scenario.fixture, FIXTURES), 'utf8')
       const {ruleset, errors} = parseIptablesSave(fixtureText, scenario.fixture)
       assert.deepEqual(errors, [], `${scenario.fixture} must parse cleanly`)
+      const ipsetsText = scenario.ipsets === undefined ? undefined : readFileSync(new URL(scenario.ipsets, FIXTURES), 'utf8')
+      const sets = ipsetsText === undefined ? undefined : parseIpsetSave(ipsetsText, scenario.ipsets as string)
+      assert.deepEqual(sets?.errors ?? [], [], `${scenario.ipsets} must parse cleanly`)
       const flows = drawFlows(scenario, seededRng(seed))
       assert.ok(flows.length <= 300, 'flows per fixture are bounded')
       const lab = new NetnsLab(scenario.label)
       try {
-        const host = buildLab(lab, scenario, fixtureText, flows)
+        const host = buildLab(lab, scenario, fixtureText, flows, ipsetsText)
         const {kernel, socketErrors} = await sendFlows(lab, host, flows, (sender) => (sender === 'host' ? host : `${lab.prefix}-${sender}`))
         const disagreements: string[] = []
         const tally = {passed: 0, dropped: 0, natted: 0, branching: 0}
@@ -199,14 +251,14 @@ describe('the iptables evaluator agrees with the kernel', () => {
         for (const flow of flows) {
           const key = flowKey(flow.protocol, flow.src, flow.sport, flow.dst, flow.dport)
           const entry = kernel.get(key)
-          const outcomes = evaluateFlow(scenario, ruleset, flow)
+          const outcomes = evaluateFlow(scenario, ruleset, flow, sets?.ipsets)
           if (entry) tally.passed++
           else tally.dropped++
           if (entry && (entry.src !== flow.src || entry.dst !== flow.dst)) tally.natted++
           if (outcomes.length > 1) tally.branching++
           const path = `${flow.sender === 'host' ? 'local-origin' : 'arriving'} ${[...new Set(outcomes.map((o) => o.kind))].join('|')}`
           paths.set(path, (paths.get(path) ?? 0) + 1)
-          const problem = judge(outcomes, entry)
+          const problem = judge(outcomes, entry, flow.sender === 'host')
           if (problem) {
             disagreements.push(
               [

@@ -18,6 +18,7 @@ describe('parsing iptables-save text', () => {
       'kubenet.txt': ['nat'],
       'ip-masq-agent.txt': ['nat'],
       'gateway.txt': ['mangle', 'nat', 'filter'],
+      'kubeadm-calico-ipvs.txt': ['raw', 'mangle', 'filter', 'nat'],
     }
     for (const [name, tables] of Object.entries(expected)) {
       const {ruleset, errors} = parseIptablesSave(fixture(name), name)
