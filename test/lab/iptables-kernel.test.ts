@@ -226,6 +226,43 @@ const SCENARIOS: readonly Scenario[] = [
     ],
     flowCount: FLOWS_PER_FIXTURE,
   },
+  {
+    // EKS: aws-node's CONNMARK 0x80 for connections from the primary ENI and from pods to outside the VPC
+    label: 'eks',
+    fixture: 'eks-vpc-cni.txt',
+    links: [
+      {hostIface: 'eth0', hostCidr: '192.168.11.23/19', peer: 'vpc', peerIface: 'eth0', peerAddress: '192.168.0.1'},
+      {hostIface: 'eni1a2b3c4d5e6', hostCidr: '169.254.1.1/32', peer: 'pods', peerIface: 'eth0', peerAddress: '192.168.20.37'},
+    ],
+    loAddresses: [],
+    routes: [
+      {dst: '192.168.20.32/27', dev: 'eni1a2b3c4d5e6'},
+      {dst: 'default', via: '192.168.0.1', dev: 'eth0'},
+    ],
+    sources: {
+      pods: sourcesFrom([[1, '192.168.20.32/27']]),
+      vpc: sourcesFrom([[0.4, '192.168.0.0/19'], [0.3, '192.168.64.0/18'], [0.3, '8.0.0.0/8']]),
+    },
+    hostSources: ['192.168.11.23'],
+    destinations: [
+      fixed('10.100.0.1', 'tcp', 443),
+      fixed('10.100.0.10', 'udp', 53),
+      fixed('10.100.55.10', 'tcp', 80),
+      fixed('10.100.55.10', 'tcp', 80),
+      fixed('192.168.11.23', 'tcp', 30080),
+      fixed('192.168.11.23', 'tcp', 30080),
+      fixed('192.168.11.23', 'tcp', 10250),
+      fixed('192.168.11.23', 'tcp', 10250),
+      fixed('169.254.1.1', 'tcp', 10250),
+      fixed('192.168.11.23'),
+      within('192.168.20.32/27'),
+      within('192.168.0.0/16'),
+      privateRanges,
+      publicOrReserved,
+      publicOrReserved,
+    ],
+    flowCount: FLOWS_PER_FIXTURE,
+  },
 ]
 
 describe('the iptables evaluator agrees with the kernel', () => {
@@ -246,7 +283,7 @@ describe('the iptables evaluator agrees with the kernel', () => {
         const host = buildLab(lab, scenario, fixtureText, flows, ipsetsText)
         const {kernel, socketErrors} = await sendFlows(lab, host, flows, (sender) => (sender === 'host' ? host : `${lab.prefix}-${sender}`))
         const disagreements: string[] = []
-        const tally = {passed: 0, dropped: 0, natted: 0, branching: 0}
+        const tally = {passed: 0, dropped: 0, natted: 0, marked: 0, branching: 0}
         const paths = new Map<string, number>()
         for (const flow of flows) {
           const key = flowKey(flow.protocol, flow.src, flow.sport, flow.dst, flow.dport)
@@ -255,6 +292,7 @@ describe('the iptables evaluator agrees with the kernel', () => {
           if (entry) tally.passed++
           else tally.dropped++
           if (entry && (entry.src !== flow.src || entry.dst !== flow.dst)) tally.natted++
+          if (entry?.mark) tally.marked++
           if (outcomes.length > 1) tally.branching++
           const path = `${flow.sender === 'host' ? 'local-origin' : 'arriving'} ${[...new Set(outcomes.map((o) => o.kind))].join('|')}`
           paths.set(path, (paths.get(path) ?? 0) + 1)
@@ -264,13 +302,13 @@ describe('the iptables evaluator agrees with the kernel', () => {
               [
                 `seed ${seed} flow from ${flow.sender}: ${key}`,
                 `  ${problem}`,
-                `  kernel:    ${entry ? `passed as ${entry.src}:${entry.sport} > ${entry.dst}:${entry.dport}` : `no conntrack entry (dropped)${socketErrors[key] ? `, socket error ${socketErrors[key]}` : ''}`}`,
+                `  kernel:    ${entry ? `passed as ${entry.src}:${entry.sport} > ${entry.dst}:${entry.dport}${entry.mark ? ` mark=${entry.mark}` : ''}` : `no conntrack entry (dropped)${socketErrors[key] ? `, socket error ${socketErrors[key]}` : ''}`}`,
                 ...outcomes.map((o) => `  evaluator: ${describeOutcome(o)}`),
               ].join('\n'),
             )
           }
         }
-        t.diagnostic(`${scenario.fixture}: seed ${seed}, ${flows.length} flows, kernel passed ${tally.passed} (NAT on ${tally.natted}), dropped ${tally.dropped}; ${tally.branching} flows with statistic branches; ${flows.length - disagreements.length} agreements; evaluator paths: ${[...paths].map(([p, n]) => `${p} ${n}`).join(', ')}`)
+        t.diagnostic(`${scenario.fixture}: seed ${seed}, ${flows.length} flows, kernel passed ${tally.passed} (NAT on ${tally.natted}, a connection mark on ${tally.marked}), dropped ${tally.dropped}; ${tally.branching} flows with statistic branches; ${flows.length - disagreements.length} agreements; evaluator paths: ${[...paths].map(([p, n]) => `${p} ${n}`).join(', ')}`)
         assert.ok(tally.passed > 0 && tally.dropped >= 0, 'the kernel passed some flows (the lab works)')
         assert.equal(disagreements.length, 0, `${disagreements.length} disagreements (XCC_LAB_SEED=${seed}):\n${disagreements.slice(0, 15).join('\n')}`)
       } finally {

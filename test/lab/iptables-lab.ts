@@ -70,6 +70,8 @@ export interface KernelEntry {
   readonly dst: string
   readonly sport: number
   readonly dport: number
+  /** the connection's mark (CONNMARK) */
+  readonly mark: number
 }
 
 
@@ -248,6 +250,7 @@ export function parseConntrack(text: string): Map<string, KernelEntry> {
       dst: rsrc as string,
       sport: Number(rdport),
       dport: Number(rsport),
+      mark: Number(/ mark=(\d+)/.exec(line)?.[1] ?? 0),
     })
   }
   return entries
@@ -327,7 +330,7 @@ export function judge(outcomes: readonly PipelineOutcome[], kernel: KernelEntry 
   const passing = outcomes.filter((o) => confirmed(o, localOrigin))
   if (!kernel) return outcomes.some((o) => !confirmed(o, localOrigin)) ? undefined : 'the kernel dropped the packet, the evaluator lets it through'
   if (passing.length === 0) return 'the kernel let the packet through, the evaluator drops it'
-  const same = passing.some((o) => {
+  const same = passing.filter((o) => {
     const random = 'nat' in o && o.nat.some((n) => n.randomPort)
     return (
       formatIp(o.packet.src) === kernel.src &&
@@ -336,7 +339,9 @@ export function judge(outcomes: readonly PipelineOutcome[], kernel: KernelEntry 
       (random || o.packet.srcPort === kernel.sport)
     )
   })
-  return same ? undefined : 'no evaluator outcome has the addresses and ports the kernel chose'
+  if (same.length === 0) return 'no evaluator outcome has the addresses and ports the kernel chose'
+  // the connection mark CONNMARK left (0 for a new connection no rule marked)
+  return same.some((o) => (o.packet.ctmark ?? 0) === kernel.mark) ? undefined : `the kernel's connection mark is ${kernel.mark}, the evaluator's ${same.map((o) => o.packet.ctmark ?? 0).join(' or ')}`
 }
 
 export function describeOutcome(o: PipelineOutcome): string {
@@ -346,5 +351,6 @@ export function describeOutcome(o: PipelineOutcome): string {
   const hits = o.hits.map((h) => `${h.table}/${h.chain}#${h.index}`).join(' ')
   const by = o.kind === 'dropped' ? ` by ${'ipForwardDisabled' in o.by ? 'ip_forward' : 'index' in o.by ? `${o.by.chain}#${o.by.index}` : `${o.by.chain} policy`}` : ''
   const out = 'outIface' in o ? ` via ${o.outIface}` : ''
-  return `${o.kind}${by}${out} ${tuple}${nat} hits: ${hits || '-'}`
+  const ctmark = p.ctmark ? ` ctmark=${p.ctmark}` : ''
+  return `${o.kind}${by}${out} ${tuple}${nat}${ctmark} hits: ${hits || '-'}`
 }

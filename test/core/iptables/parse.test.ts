@@ -19,6 +19,7 @@ describe('parsing iptables-save text', () => {
       'ip-masq-agent.txt': ['nat'],
       'gateway.txt': ['mangle', 'nat', 'filter'],
       'kubeadm-calico-ipvs.txt': ['raw', 'mangle', 'filter', 'nat'],
+      'eks-vpc-cni.txt': ['mangle', 'nat', 'filter'],
     }
     for (const [name, tables] of Object.entries(expected)) {
       const {ruleset, errors} = parseIptablesSave(fixture(name), name)
