@@ -263,6 +263,46 @@ const SCENARIOS: readonly Scenario[] = [
     ],
     flowCount: FLOWS_PER_FIXTURE,
   },
+  {
+    // flannel VXLAN: pods on cni0 (a veth here, not a bridge), the overlay behind flannel.1
+    label: 'flannel',
+    fixture: 'flannel.txt',
+    links: [
+      {hostIface: 'eth0', hostCidr: '172.31.5.10/24', peer: 'lan', peerIface: 'eth0', peerAddress: '172.31.5.1'},
+      {hostIface: 'cni0', hostCidr: '10.244.1.1/24', peer: 'pods', peerIface: 'eth0', peerAddress: '10.244.1.5'},
+      {hostIface: 'flannel.1', hostCidr: '10.244.1.0/32', peer: 'overlay', peerIface: 'eth0', peerAddress: '10.244.2.1'},
+    ],
+    loAddresses: [],
+    routes: [
+      {dst: '10.244.0.0/16', dev: 'flannel.1'},
+      {dst: 'default', via: '172.31.5.1', dev: 'eth0'},
+    ],
+    sources: {
+      pods: sourcesFrom([[1, '10.244.1.0/24']]),
+      lan: sourcesFrom([[0.6, '172.31.5.0/24'], [0.4, '8.0.0.0/8']]),
+      overlay: sourcesFrom([[0.5, '10.244.2.0/24'], [0.5, '10.244.3.0/24']]),
+    },
+    hostSources: ['172.31.5.10', '10.244.1.1'],
+    destinations: [
+      fixed('10.96.0.1', 'tcp', 443),
+      fixed('10.96.0.10', 'udp', 53),
+      fixed('10.99.12.34', 'tcp', 80),
+      fixed('10.99.12.34', 'tcp', 80),
+      fixed('10.101.7.9', 'tcp', 9090),
+      fixed('172.31.5.10', 'tcp', 31080),
+      fixed('172.31.5.10', 'tcp', 31090),
+      fixed('172.31.5.10', 'tcp', 8443),
+      fixed('172.31.5.10', 'tcp', 8443),
+      fixed('10.244.1.1', 'tcp', 8443),
+      within('10.244.1.0/24'),
+      within('10.244.0.0/16'),
+      within('172.31.5.0/24'),
+      privateRanges,
+      publicOrReserved,
+      publicOrReserved,
+    ],
+    flowCount: FLOWS_PER_FIXTURE,
+  },
 ]
 
 describe('the iptables evaluator agrees with the kernel', () => {
