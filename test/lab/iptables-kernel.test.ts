@@ -303,6 +303,41 @@ const SCENARIOS: readonly Scenario[] = [
     ],
     flowCount: FLOWS_PER_FIXTURE,
   },
+  {
+    // Weave Net: the pod network behind `weave` (a veth here, so no packet carries a bridge port)
+    label: 'weave',
+    fixture: 'weave.txt',
+    ipsets: 'weave.ipset',
+    links: [
+      {hostIface: 'eth0', hostCidr: '10.128.0.4/24', peer: 'net', peerIface: 'eth0', peerAddress: '10.128.0.1'},
+      {hostIface: 'weave', hostCidr: '10.32.0.1/12', peer: 'pods', peerIface: 'eth0', peerAddress: '10.32.0.3'},
+    ],
+    loAddresses: [],
+    routes: [{dst: 'default', via: '10.128.0.1', dev: 'eth0'}],
+    sources: {
+      pods: (rng) => (rng() < 0.5 ? pick(rng, ['10.32.0.2', '10.32.0.4', '10.32.0.5', '10.32.0.6', '10.40.0.7', '10.40.0.9']) : sourcesFrom([[0.6, '10.32.0.0/27'], [0.4, '10.40.0.0/24']])(rng)),
+      net: sourcesFrom([[0.6, '10.128.0.0/24'], [0.4, '8.0.0.0/8']]),
+    },
+    hostSources: ['10.128.0.4', '10.32.0.1'],
+    destinations: [
+      fixed('10.96.0.1', 'tcp', 443),
+      fixed('10.103.4.5', 'tcp', 6379),
+      fixed('10.103.4.5', 'tcp', 6379),
+      fixed('10.32.0.3', 'tcp', 6379),
+      fixed('10.32.0.3', 'tcp', 6379),
+      fixed('10.32.0.3'),
+      (rng) => ({dst: pick(rng, ['10.32.0.2', '10.32.0.4', '10.40.0.7'])}),
+      fixed('10.128.0.4', 'tcp', 30379),
+      fixed('10.128.0.4', 'tcp', 30379),
+      (rng) => ({dst: pick(rng, ['10.128.0.4', '10.32.0.1'])}),
+      within('10.32.0.0/12'),
+      within('10.128.0.0/24'),
+      privateRanges,
+      publicOrReserved,
+      publicOrReserved,
+    ],
+    flowCount: FLOWS_PER_FIXTURE,
+  },
 ]
 
 describe('the iptables evaluator agrees with the kernel', () => {

@@ -21,6 +21,7 @@ describe('parsing iptables-save text', () => {
       'kubeadm-calico-ipvs.txt': ['raw', 'mangle', 'filter', 'nat'],
       'eks-vpc-cni.txt': ['mangle', 'nat', 'filter'],
       'flannel.txt': ['mangle', 'filter', 'nat'],
+      'weave.txt': ['mangle', 'filter', 'nat'],
     }
     for (const [name, tables] of Object.entries(expected)) {
       const {ruleset, errors} = parseIptablesSave(fixture(name), name)
