@@ -338,6 +338,46 @@ const SCENARIOS: readonly Scenario[] = [
     ],
     flowCount: FLOWS_PER_FIXTURE,
   },
+  {
+    // k3s: flannel, the embedded kube-proxy (the API server is the node itself), kube-router's policies
+    label: 'k3s',
+    fixture: 'k3s.txt',
+    ipsets: 'k3s.ipset',
+    links: [
+      {hostIface: 'eth0', hostCidr: '192.168.1.50/24', peer: 'lan', peerIface: 'eth0', peerAddress: '192.168.1.1'},
+      {hostIface: 'cni0', hostCidr: '10.42.0.1/24', peer: 'pods', peerIface: 'eth0', peerAddress: '10.42.0.9'},
+      {hostIface: 'flannel.1', hostCidr: '10.42.0.0/32', peer: 'overlay', peerIface: 'eth0', peerAddress: '10.42.1.1'},
+    ],
+    loAddresses: [],
+    routes: [
+      {dst: '10.42.0.0/16', dev: 'flannel.1'},
+      {dst: 'default', via: '192.168.1.1', dev: 'eth0'},
+    ],
+    sources: {
+      pods: (rng) => (rng() < 0.4 ? pick(rng, ['10.42.0.12', '10.42.0.4', '10.42.0.6']) : sourcesFrom([[1, '10.42.0.0/24']])(rng)),
+      lan: sourcesFrom([[0.6, '192.168.1.0/24'], [0.4, '8.0.0.0/8']]),
+      overlay: (rng) => (rng() < 0.4 ? '10.42.1.20' : sourcesFrom([[1, '10.42.1.0/24']])(rng)),
+    },
+    hostSources: ['192.168.1.50', '10.42.0.1'],
+    destinations: [
+      fixed('10.43.0.1', 'tcp', 443),
+      fixed('10.43.0.10', 'udp', 53),
+      fixed('10.43.121.9', 'tcp', 80),
+      fixed('192.168.1.50', 'tcp', 30080),
+      fixed('192.168.1.50', 'tcp', 6443),
+      fixed('10.42.0.9', 'tcp', 5432),
+      fixed('10.42.0.9', 'tcp', 5432),
+      fixed('10.42.0.9', 'tcp', 5432),
+      fixed('10.42.0.9'),
+      within('10.42.0.0/24'),
+      within('10.42.0.0/16'),
+      (rng) => ({dst: pick(rng, ['192.168.1.50', '10.42.0.1'])}),
+      privateRanges,
+      publicOrReserved,
+      publicOrReserved,
+    ],
+    flowCount: FLOWS_PER_FIXTURE,
+  },
 ]
 
 describe('the iptables evaluator agrees with the kernel', () => {

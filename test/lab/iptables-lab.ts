@@ -144,12 +144,13 @@ export function hostModel(scenario: Scenario, ipsets?: IpSets): {host: HostConte
   return {
     host: {
       isLocal,
-      // MASQUERADE out of lo (a local destination): the lo address that is the destination, else lo's
-      // first address of global scope (inet_select_addr; 127.0.0.1 has host scope)
+      // MASQUERADE out of lo (a local destination), as inet_select_addr: the lo address that is the
+      // destination, else lo's first address of global scope (127.0.0.1 has host scope), else the
+      // first address of the other interfaces in creation order
       interfaceAddress: (iface, towards) => {
         if (iface !== 'lo') return addresses.get(iface)
         if (towards !== undefined && onLo.has(towards)) return towards
-        return onLo.values().next().value
+        return onLo.values().next().value ?? addresses.values().next().value
       },
       // each link's address on its interface, the lo addresses and 127/8 on lo; no interface is a bridge
       isLocalOn: (address, iface) => (iface === 'lo' ? onLo.has(address) || cidrContainsIp(loopback, address) : addresses.get(iface) === address),

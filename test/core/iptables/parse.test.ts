@@ -22,6 +22,7 @@ describe('parsing iptables-save text', () => {
       'eks-vpc-cni.txt': ['mangle', 'nat', 'filter'],
       'flannel.txt': ['mangle', 'filter', 'nat'],
       'weave.txt': ['mangle', 'filter', 'nat'],
+      'k3s.txt': ['filter', 'nat'],
     }
     for (const [name, tables] of Object.entries(expected)) {
       const {ruleset, errors} = parseIptablesSave(fixture(name), name)
