@@ -9,9 +9,10 @@
  * Needs root, iproute2, iptables and ipset; fails with an install hint otherwise.
  */
 import assert from 'node:assert/strict'
+import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {describe, it} from 'node:test'
 
-import {parseIptablesSave} from '../../src/core/iptables/index.js'
+import {parseIpsetSave, parseIptablesSave} from '../../src/core/iptables/index.js'
 import {NetnsLab, requireLabTools} from '../support/netns.js'
 
 /** `table rule` lines the kernel takes */
@@ -117,6 +118,8 @@ const REFUSED: readonly string[] = [
   'mangle -A PREROUTING -m mark --mark 1 -m connmark --mar 2 -j ACCEPT',
 ]
 
+const FIXTURES = new URL('../fixtures/iptables/', import.meta.url)
+
 function dumpOf(entry: string): string {
   const space = entry.indexOf(' ')
   return `*${entry.slice(0, space)}\n:A - [0:0]\n${entry.slice(space + 1)}\nCOMMIT\n`
@@ -150,6 +153,29 @@ describe('xcc loads what the kernel\'s iptables-restore takes', () => {
         if (parseIptablesSave(dumpOf(entry), 'kernel-refuses').errors.length === 0) problems.push(`xcc loads a rule the kernel refuses: ${entry}`)
       }
       assert.deepEqual(problems, [])
+    } finally {
+      lab.destroy()
+    }
+  })
+
+  it('every fixture passes iptables-restore --test, with the ipsets beside it restored first, and parses without errors', {timeout: 120_000}, () => {
+    requireLabTools([['ipset', ['--version'], 'ipset']])
+    const fixtures = readdirSync(FIXTURES).filter((name) => name.endsWith('.txt')).sort()
+    assert.ok(fixtures.length >= 9, `${fixtures.length} fixtures`)
+    const lab = new NetnsLab('fixtures')
+    try {
+      fixtures.forEach((name, i) => {
+        const ns = lab.namespace(`f${i}`)
+        const sets = name.replace(/\.txt$/, '.ipset')
+        if (existsSync(new URL(sets, FIXTURES))) {
+          const text = readFileSync(new URL(sets, FIXTURES), 'utf8')
+          lab.exec(ns, 'ipset', ['restore'], {input: text})
+          assert.deepEqual(parseIpsetSave(text, sets).errors, [], sets)
+        }
+        const text = readFileSync(new URL(name, FIXTURES), 'utf8')
+        lab.exec(ns, 'iptables-restore', ['--test'], {input: text})
+        assert.deepEqual(parseIptablesSave(text, name).errors, [], name)
+      })
     } finally {
       lab.destroy()
     }
