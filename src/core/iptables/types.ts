@@ -2,8 +2,8 @@
  * The iptables evaluator's public types. The tracer uses these to run a packet through a
  * node's or a gateway's netfilter tables exactly as the kernel would (SNAT-06, SNAT-14):
  * the whole chain is the unit of evaluation, every rule that matched is reported with its
- * line, and a rule the evaluator does not understand makes the answer `unknown` instead of
- * being skipped.
+ * line, and a rule the evaluator does not understand is never skipped: it makes the answer
+ * `unknown` whenever the packet reaches it and the answer depends on it.
  */
 import type {Ip} from '../net/ipv4.js'
 
