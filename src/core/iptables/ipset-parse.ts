@@ -175,6 +175,13 @@ function readCreate(name: string, tokens: readonly string[], line: number): IpSe
     if (prefix === undefined || prefix === 0) throw new Malformed(`netmask ${maskText}: expected 1 to 32`)
     netmask = maskOf(prefix)
   }
+  const bitmask = options.get('bitmask')
+  if (bitmask !== undefined) {
+    // ipset 7.16: any mask, applied as netmask is
+    const mask = parseXtIp(bitmask)
+    if (mask === undefined || !bitmask.includes('.')) throw new Malformed(`bitmask ${bitmask}: expected a dotted mask`)
+    netmask = mask
+  }
   const rangeText = options.get('range')
   let range: {lo: number; hi: number} | undefined
   if (type === 'bitmap:port' || type === 'bitmap:ip' || type === 'bitmap:ip,mac') {

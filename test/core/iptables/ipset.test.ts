@@ -32,6 +32,8 @@ const SAVE = [
   'add both KUBE-CLUSTER-IP',
   'create masked hash:ip family inet netmask 24',
   'add masked 10.5.5.5',
+  'create bits hash:ip family inet hashsize 1024 maxelem 65536 bitmask 255.255.0.255',
+  'add bits 10.1.2.3',
   '',
 ].join('\n')
 
@@ -50,7 +52,7 @@ function inSet(args: string, p: IptPacket, ipsets: IpSets | null = sets()): stri
 
 describe('ipsets', () => {
   it('reads ipset save text: create and add lines of every type kube-proxy and Calico use, comments, blank lines, timeouts and counters', () => {
-    assert.deepEqual(sets().names, ['KUBE-CLUSTER-IP', 'KUBE-LOOP-BACK', 'KUBE-NODE-PORT-TCP', 'cali40masq-ipam-pools', 'cali40this-host', 'cali60all-ipam-pools', 'both', 'masked'])
+    assert.deepEqual(sets().names, ['KUBE-CLUSTER-IP', 'KUBE-LOOP-BACK', 'KUBE-NODE-PORT-TCP', 'cali40masq-ipam-pools', 'cali40this-host', 'cali60all-ipam-pools', 'both', 'masked', 'bits'])
   })
 
   it('reports each malformed line with its number and what is wrong', () => {
@@ -118,11 +120,14 @@ describe('ipsets', () => {
     assert.equal(inSet('--match-set cali40masq-ipam-pools src --return-nomatch', packet({src: '10.244.3.7'})), 'no match')
   })
 
-  it('a list:set holds what any member set holds; a netmask set holds whole networks', () => {
+  it('a list:set holds what any member set holds; a netmask or bitmask set holds whole networks', () => {
     assert.equal(inSet('--match-set both dst,dst', packet({dst: '10.96.0.10', protocol: 'udp', dstPort: 53})), 'match')
     assert.equal(inSet('--match-set both dst,dst', packet({dst: '10.0.0.11'})), 'match')
     assert.equal(inSet('--match-set both dst,dst', packet({dst: '10.0.0.12'})), 'no match')
     assert.equal(inSet('--match-set masked dst', packet({dst: '10.5.5.200'})), 'match')
+    // ipset test on the kernel: 10.1.9.3 is in a set holding 10.1.2.3 with bitmask 255.255.0.255
+    assert.equal(inSet('--match-set bits dst', packet({dst: '10.1.9.3'})), 'match')
+    assert.equal(inSet('--match-set bits dst', packet({dst: '10.1.9.4'})), 'no match')
   })
 
   it('is unknown only when the host\'s ipsets are absent or do not define the set, and says which', () => {
