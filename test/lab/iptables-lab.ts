@@ -7,7 +7,7 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {HostContext, PipelineOutcome, RouteDecision, Ruleset} from '../../src/core/iptables/index.js'
+import type {HostContext, IpSets, PipelineOutcome, RouteDecision, Ruleset} from '../../src/core/iptables/index.js'
 import {runPipeline} from '../../src/core/iptables/index.js'
 import {type Cidr, cidr, cidrContainsIp, formatIp, ip} from '../../src/core/net/ipv4.js'
 import type {NetnsLab} from '../support/netns.js'
@@ -43,6 +43,8 @@ export interface DestinationChoice {
 export interface Scenario {
   readonly label: string
   readonly fixture: string
+  /** `ipset save` text beside the fixture, restored into the host namespace before its rules */
+  readonly ipsets?: string
   readonly links: readonly LinkSpec[]
   readonly loAddresses: readonly string[]
   readonly routes: readonly RouteSpec[]
@@ -68,6 +70,8 @@ export interface KernelEntry {
   readonly dst: string
   readonly sport: number
   readonly dport: number
+  /** the connection's mark (CONNMARK) */
+  readonly mark: number
 }
 
 
@@ -127,7 +131,7 @@ export function drawFlows(scenario: Scenario, rng: Rng): LabFlow[] {
 }
 
 /** The host's view for the evaluator, derived from the same spec that configured the namespace. */
-export function hostModel(scenario: Scenario): {host: HostContext; route: (dst: number) => RouteDecision | undefined} {
+export function hostModel(scenario: Scenario, ipsets?: IpSets): {host: HostContext; route: (dst: number) => RouteDecision | undefined} {
   const local = new Set<number>([...scenario.links.map((l) => ip(l.hostCidr.split('/')[0] as string)), ...scenario.loAddresses.map((a) => ip(a.split('/')[0] as string))])
   const loopback = cidr('127.0.0.0/8')
   const isLocal = (address: number): boolean => local.has(address) || cidrContainsIp(loopback, address)
@@ -136,8 +140,23 @@ export function hostModel(scenario: Scenario): {host: HostContext; route: (dst: 
     ...scenario.routes.map((r) => ({block: cidr(r.dst === 'default' ? '0.0.0.0/0' : r.dst), dev: r.dev, blackhole: r.blackhole === true})),
   ]
   const addresses = new Map(scenario.links.map((l) => [l.hostIface, ip(l.hostCidr.split('/')[0] as string)]))
+  const onLo = new Set(scenario.loAddresses.map((a) => ip(a.split('/')[0] as string)))
   return {
-    host: {isLocal, interfaceAddress: (iface) => addresses.get(iface)},
+    host: {
+      isLocal,
+      // MASQUERADE out of lo (a local destination), as inet_select_addr: the lo address that is the
+      // destination, else lo's first address of global scope (127.0.0.1 has host scope), else the
+      // first address of the other interfaces in creation order
+      interfaceAddress: (iface, towards) => {
+        if (iface !== 'lo') return addresses.get(iface)
+        if (towards !== undefined && onLo.has(towards)) return towards
+        return onLo.values().next().value ?? addresses.values().next().value
+      },
+      // each link's address on its interface, the lo addresses and 127/8 on lo; no interface is a bridge
+      isLocalOn: (address, iface) => (iface === 'lo' ? onLo.has(address) || cidrContainsIp(loopback, address) : addresses.get(iface) === address),
+      isBridge: () => false,
+      ...(ipsets ? {ipsets} : {}),
+    },
     route: (dst) => {
       if (isLocal(dst)) return {local: true, outIface: 'lo'}
       let best: (typeof table)[number] | undefined
@@ -155,7 +174,7 @@ function cidrOfAddress(text: string): Cidr {
 }
 
 /** Builds the namespaces for a scenario; returns the host namespace's name. */
-export function buildLab(lab: NetnsLab, scenario: Scenario, fixtureText: string, flows: readonly LabFlow[]): string {
+export function buildLab(lab: NetnsLab, scenario: Scenario, fixtureText: string, flows: readonly LabFlow[], ipsetsText?: string): string {
   const host = lab.namespace('host')
   const peers = new Map<string, string>()
   for (const link of scenario.links) {
@@ -168,7 +187,7 @@ export function buildLab(lab: NetnsLab, scenario: Scenario, fixtureText: string,
     ...scenario.routes.map((r) => (r.blackhole ? `route add blackhole ${r.dst}` : `route add ${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev}`)),
   ])
   lab.sysctl(host, 'net.ipv4.ip_forward', '1')
-  for (const scope of ['all', 'default', 'lo', ...scenario.links.map((l) => l.hostIface)]) lab.sysctl(host, `net.ipv4.conf.${scope}.rp_filter`, '0')
+  for (const scope of ['all', 'default', 'lo', ...scenario.links.map((l) => l.hostIface)]) lab.sysctl(host, `net/ipv4/conf/${scope}/rp_filter`, '0')
   for (const link of scenario.links) {
     const ns = peers.get(link.peer) as string
     const hostAddress = link.hostCidr.split('/')[0] as string
@@ -180,6 +199,8 @@ export function buildLab(lab: NetnsLab, scenario: Scenario, fixtureText: string,
       `route add default via ${hostAddress} dev ${link.peerIface}`,
     ])
   }
+  // the sets first: iptables-restore refuses a -m set naming a set that does not exist
+  if (ipsetsText !== undefined) lab.exec(host, 'ipset', ['restore'], {input: ipsetsText})
   lab.exec(host, 'iptables-restore', [], {input: fixtureText})
   return host
 }
@@ -230,6 +251,7 @@ export function parseConntrack(text: string): Map<string, KernelEntry> {
       dst: rsrc as string,
       sport: Number(rdport),
       dport: Number(rsport),
+      mark: Number(/ mark=(\d+)/.exec(line)?.[1] ?? 0),
     })
   }
   return entries
@@ -269,8 +291,8 @@ export async function sendFlows(
   }
 }
 
-export function evaluateFlow(scenario: Scenario, ruleset: Ruleset, flow: LabFlow): PipelineOutcome[] {
-  const {host, route} = hostModel(scenario)
+export function evaluateFlow(scenario: Scenario, ruleset: Ruleset, flow: LabFlow, ipsets?: IpSets): PipelineOutcome[] {
+  const {host, route} = hostModel(scenario, ipsets)
   const link = scenario.links.find((l) => l.peer === flow.sender)
   const packet = {
     src: ip(flow.src),
@@ -293,14 +315,23 @@ export function evaluateFlow(scenario: Scenario, ruleset: Ruleset, flow: LabFlow
 
 const PASSED = new Set(['forwarded', 'sent', 'local'])
 
+/**
+ * Whether the kernel confirms the connection (conntrack sees it) on this outcome. A packet the
+ * host sends to one of its own addresses is confirmed at the end of POSTROUTING, before it loops
+ * back through lo: a drop in PREROUTING or INPUT after that still leaves the entry.
+ */
+function confirmed(o: PipelineOutcome, localOrigin: boolean): boolean {
+  return PASSED.has(o.kind) || (localOrigin && o.kind === 'dropped' && (o.hook === 'PREROUTING' || o.hook === 'INPUT'))
+}
+
 /** undefined when the kernel's decision is one of the evaluator's outcomes; else why not */
-export function judge(outcomes: readonly PipelineOutcome[], kernel: KernelEntry | undefined): string | undefined {
+export function judge(outcomes: readonly PipelineOutcome[], kernel: KernelEntry | undefined, localOrigin = false): string | undefined {
   const unknown = outcomes.find((o) => o.kind === 'unknown')
   if (unknown && unknown.kind === 'unknown') return `evaluator answered unknown at ${unknown.rule.chain}#${unknown.rule.index}: ${unknown.reason}`
-  const passing = outcomes.filter((o) => PASSED.has(o.kind))
-  if (!kernel) return outcomes.some((o) => !PASSED.has(o.kind)) ? undefined : 'the kernel dropped the packet, the evaluator lets it through'
+  const passing = outcomes.filter((o) => confirmed(o, localOrigin))
+  if (!kernel) return outcomes.some((o) => !confirmed(o, localOrigin)) ? undefined : 'the kernel dropped the packet, the evaluator lets it through'
   if (passing.length === 0) return 'the kernel let the packet through, the evaluator drops it'
-  const same = passing.some((o) => {
+  const same = passing.filter((o) => {
     const random = 'nat' in o && o.nat.some((n) => n.randomPort)
     return (
       formatIp(o.packet.src) === kernel.src &&
@@ -309,7 +340,9 @@ export function judge(outcomes: readonly PipelineOutcome[], kernel: KernelEntry 
       (random || o.packet.srcPort === kernel.sport)
     )
   })
-  return same ? undefined : 'no evaluator outcome has the addresses and ports the kernel chose'
+  if (same.length === 0) return 'no evaluator outcome has the addresses and ports the kernel chose'
+  // the connection mark CONNMARK left (0 for a new connection no rule marked)
+  return same.some((o) => (o.packet.ctmark ?? 0) === kernel.mark) ? undefined : `the kernel's connection mark is ${kernel.mark}, the evaluator's ${same.map((o) => o.packet.ctmark ?? 0).join(' or ')}`
 }
 
 export function describeOutcome(o: PipelineOutcome): string {
@@ -319,5 +352,6 @@ export function describeOutcome(o: PipelineOutcome): string {
   const hits = o.hits.map((h) => `${h.table}/${h.chain}#${h.index}`).join(' ')
   const by = o.kind === 'dropped' ? ` by ${'ipForwardDisabled' in o.by ? 'ip_forward' : 'index' in o.by ? `${o.by.chain}#${o.by.index}` : `${o.by.chain} policy`}` : ''
   const out = 'outIface' in o ? ` via ${o.outIface}` : ''
-  return `${o.kind}${by}${out} ${tuple}${nat} hits: ${hits || '-'}`
+  const ctmark = p.ctmark ? ` ctmark=${p.ctmark}` : ''
+  return `${o.kind}${by}${out} ${tuple}${nat}${ctmark} hits: ${hits || '-'}`
 }

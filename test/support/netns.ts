@@ -9,7 +9,6 @@ import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {closeSync, openSync} from 'node:fs'
 
-const INSTALL_HINT = 'apt-get install iproute2 iptables conntrack socat curl'
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 /** Fails (never skips) when the machine cannot run kernel lab tests, saying what to install. */
@@ -28,7 +27,7 @@ export function requireLabTools(extra: ReadonlyArray<[string, string[], string]>
     return result.error !== undefined
   })
   if (missing.length > 0) {
-    throw new Error(`kernel lab tests need ${missing.map(([c, , p]) => `${c} (package ${p})`).join(', ')}: ${INSTALL_HINT}`)
+    throw new Error(`kernel lab tests need ${missing.map(([c, , p]) => `${c} (package ${p})`).join(', ')}: apt-get install -y ${[...new Set(missing.map(([, , p]) => p))].join(' ')}`)
   }
 }
 

@@ -3,14 +3,20 @@
  * chain is the unit of evaluation; a jump is a sub-evaluation and a RETURN continues with the
  * caller's next rule).
  *
- * `-m statistic` "may match", so evaluation branches: each branch is a thread with its own
- * packet (marks), hits, assumptions and call stack, and every branch ends in one HookOutcome.
+ * Evaluation branches where a rule may or may not match: `-m statistic` (chance), and a rule
+ * xcc cannot decide (knowledge: an unmodelled match, TCP flags past the first packet). Each
+ * branch is a thread with its own packet (marks), hits, assumptions, path of choices and call
+ * stack, and ends in one outcome; branches.ts folds the knowledge choices whose branches agree,
+ * so such a rule makes the answer `unknown` only when the answer depends on it. A rule whose
+ * target changes nothing the decision looks at (LOG, no target) needs no decision at all.
  */
 import type {Chain, HookOutcome, HostContext, Hook, IptPacket, PolicyRef, Rule, RuleRef, Ruleset, TableName} from './types.js'
 import type {CompiledRule, Match} from './compiled.js'
 import {isCompiledRule} from './compiled.js'
 import {type ChainIndex, firstAtOrAfter, indexChain, portKey} from './chain-index.js'
 import {FAIL, type HookView, UNDECIDED, evaluateMatch, protocolNumber, undecidedReason, viewOf} from './match.js'
+import {type BranchView, type PathStep, foldBranches, packetKey} from './branches.js'
+import {applyConnmark, applyMark} from './marks.js'
 import {applyNatTarget} from './targets.js'
 
 /** Most outcomes one evaluation may produce before the branching rule is reported as unknown. */
@@ -35,8 +41,13 @@ interface Thread {
   packet: IptPacket
   readonly hits: RuleRef[]
   readonly assumptions: Assumption[]
+  /** the choices this branch made, chance and knowledge (branches.ts) */
+  readonly path: PathStep[]
   readonly frames: Frame[]
 }
+
+/** A hook outcome with the path of choices that led to it; foldBranches turns these into HookOutcomes. */
+export type BranchOutcome = HookOutcome & {readonly path: readonly PathStep[]}
 
 interface Run {
   readonly table: TableName
@@ -45,37 +56,72 @@ interface Run {
   readonly hookChain: Chain
   readonly host: HostContext
   readonly maxOutcomes: number
+  /** rules hit in earlier hooks (the pipeline's count, for knowledge choices) */
+  readonly hitsBefore: number
   readonly work: Thread[]
-  readonly outcomes: HookOutcome[]
+  readonly outcomes: BranchOutcome[]
   steps: number
 }
 
 export function evaluateHook(ruleset: Ruleset, table: TableName, hook: Hook, packet: IptPacket, host: HostContext): HookOutcome[] {
-  return evaluateHookWithLimit(ruleset, table, hook, packet, host, MAX_OUTCOMES)
+  return foldBranches(evaluateHookBranches(ruleset, table, hook, packet, host, MAX_OUTCOMES, NO_CHOICES), HOOK_BRANCHES).map(withoutPath)
 }
 
-export function evaluateHookWithLimit(
+/** Where a hook's evaluation starts in a longer one (the pipeline): the choices made and rules hit before it. */
+export interface BranchStart {
+  readonly path: readonly PathStep[]
+  readonly hitsBefore: number
+}
+
+const NO_CHOICES: BranchStart = {path: [], hitsBefore: 0}
+
+/** The outcomes of every branch, each with its path of choices (`start.path` first). */
+export function evaluateHookBranches(
   ruleset: Ruleset,
   table: TableName,
   hook: Hook,
   packet: IptPacket,
   host: HostContext,
   maxOutcomes: number,
-): HookOutcome[] {
+  start: BranchStart,
+): BranchOutcome[] {
+  const path = start.path
   const chains = ruleset.tables.get(table)?.chains
   const hookChain = chains?.get(hook)
   // A missing table or chain accepts. The nat table only sees a connection's first packet:
   // later packets follow the NAT binding conntrack recorded, without traversing the chains.
   if (!chains || !hookChain || (table === 'nat' && packet.ctstate !== 'NEW')) {
-    return [{kind: 'verdict', verdict: 'ACCEPT', packet, hits: [], decidedBy: {table, chain: hook, policy: 'ACCEPT'}, assumptions: []}]
+    return [{kind: 'verdict', verdict: 'ACCEPT', packet, hits: [], decidedBy: {table, chain: hook, policy: 'ACCEPT'}, assumptions: [], path}]
   }
-  const run: Run = {table, hook, tableChains: chains, hookChain, host, maxOutcomes, work: [], outcomes: [], steps: 0}
-  run.work.push({packet, hits: [], assumptions: [], frames: [enterChain(hookChain, packet, [])]})
+  const run: Run = {table, hook, tableChains: chains, hookChain, host, maxOutcomes, hitsBefore: start.hitsBefore, work: [], outcomes: [], steps: 0}
+  run.work.push({packet, hits: [], assumptions: [], path: [...path], frames: [enterChain(hookChain, packet, [])]})
   while (run.work.length > 0) {
     const thread = run.work.pop() as Thread
     run.outcomes.push(runThread(run, thread))
   }
   return run.outcomes
+}
+
+function withoutPath(outcome: BranchOutcome): HookOutcome {
+  const {path: _path, ...rest} = outcome
+  return rest
+}
+
+/** What a hook outcome means for the packet: the verdict and, when it goes on, the packet and its NAT. */
+export function hookResultKey(outcome: HookOutcome): string | undefined {
+  if (outcome.kind === 'unknown') return undefined
+  if (outcome.verdict !== 'ACCEPT') return outcome.verdict
+  const nat = outcome.nat ? `${outcome.nat.kind} ${packetKey(outcome.nat.after)} ${outcome.nat.randomPort}` : ''
+  return `ACCEPT ${packetKey(outcome.packet)} ${nat}`
+}
+
+const HOOK_BRANCHES: BranchView<BranchOutcome> = {
+  path: (o: BranchOutcome) => o.path,
+  resultKey: hookResultKey,
+  unknownAt: (step: PathStep, sample: BranchOutcome): BranchOutcome => {
+    const knowledge = step.knowledge as NonNullable<PathStep['knowledge']>
+    return {kind: 'unknown', rule: step.rule, reason: knowledge.reason, packet: knowledge.packet, hits: sample.hits.slice(0, knowledge.hitCount), path: []}
+  },
 }
 
 function enterChain(chain: Chain, packet: IptPacket, via: readonly string[]): Frame {
@@ -103,21 +149,32 @@ function fork(thread: Thread): Thread {
     packet: thread.packet,
     hits: [...thread.hits],
     assumptions: [...thread.assumptions],
+    path: [...thread.path],
     frames: thread.frames.map((frame) => ({...frame})),
   }
 }
 
-function unknown(thread: Thread, rule: RuleRef, reason: string): HookOutcome {
-  return {kind: 'unknown', rule, reason, packet: thread.packet, hits: thread.hits}
+function unknown(thread: Thread, rule: RuleRef, reason: string): BranchOutcome {
+  return {kind: 'unknown', rule, reason, packet: thread.packet, hits: thread.hits, path: thread.path}
 }
 
-function policyOutcome(run: Run, thread: Thread): HookOutcome {
+function policyOutcome(run: Run, thread: Thread): BranchOutcome {
   const policy = run.hookChain.policy ?? 'ACCEPT'
   const decidedBy: PolicyRef = {table: run.table, chain: run.hook, policy}
-  return {kind: 'verdict', verdict: policy, packet: thread.packet, hits: thread.hits, decidedBy, assumptions: thread.assumptions}
+  return {kind: 'verdict', verdict: policy, packet: thread.packet, hits: thread.hits, decidedBy, assumptions: thread.assumptions, path: thread.path}
 }
 
-function runThread(run: Run, thread: Thread): HookOutcome {
+/** A rule with this target changes nothing the decision depends on: no need to know whether it matches. */
+function isNoOp(rule: CompiledRule): boolean {
+  return (rule.target.kind === 'none' || rule.target.kind === 'continue') && targetUnsupported(rule) === undefined
+}
+
+/** why the rule's target is not modelled (a rule parsed before the two reasons were kept apart counts as such) */
+function targetUnsupported(rule: CompiledRule): string | undefined {
+  return rule.unsupportedTarget ?? (rule.unsupportedMatch === undefined ? rule.unsupported : undefined)
+}
+
+function runThread(run: Run, thread: Thread): BranchOutcome {
   const view = viewOf(run.hook, thread.packet)
   for (;;) {
     const frame = thread.frames[thread.frames.length - 1] as Frame
@@ -134,6 +191,12 @@ function runThread(run: Run, thread: Thread): HookOutcome {
     if (!isCompiledRule(rule)) return unknown(thread, rule.ref, 'rule was not compiled by parseIptablesSave')
     const decision = decideMatches(rule, thread.packet, view, run.host)
     if (decision.fail) continue
+    const undecided = rule.unsupportedMatch ?? (decision.undecided ? undecidedReason(decision.undecided, run.host, thread.packet) : undefined)
+    if (isNoOp(rule)) {
+      // LOG, NFLOG, a counting rule: whatever it matches, evaluation goes on unchanged
+      if (!decision.maybe && undecided === undefined) thread.hits.push(rule.ref)
+      continue
+    }
     if (decision.maybe) {
       // -m statistic: follow "matched" here, queue "not matched" from the next rule
       if (run.outcomes.length + run.work.length + 2 > run.maxOutcomes) {
@@ -141,19 +204,36 @@ function runThread(run: Run, thread: Thread): HookOutcome {
       }
       const notMatched = fork(thread)
       notMatched.assumptions.push({rule: rule.ref, matched: false})
+      notMatched.path.push({rule: rule.ref, matched: false})
       run.work.push(notMatched)
       thread.assumptions.push({rule: rule.ref, matched: true})
+      thread.path.push({rule: rule.ref, matched: true})
     }
-    if (rule.unsupported !== undefined) return unknown(thread, rule.ref, rule.unsupported)
-    if (decision.undecided) return unknown(thread, rule.ref, undecidedReason(decision.undecided))
+    if (undecided !== undefined) {
+      // xcc cannot tell whether the rule matches: follow both, and let foldBranches see whether it matters
+      if (run.outcomes.length + run.work.length + 2 > run.maxOutcomes) {
+        return unknown(thread, rule.ref, `${undecided} (and more than ${run.maxOutcomes} possible outcomes to follow both ways)`)
+      }
+      const knowledge = {reason: undecided, packet: thread.packet, hitCount: run.hitsBefore + thread.hits.length, hook: run.hook}
+      const notMatched = fork(thread)
+      notMatched.path.push({rule: rule.ref, matched: false, knowledge})
+      run.work.push(notMatched)
+      thread.path.push({rule: rule.ref, matched: true, knowledge})
+    }
+    const unmodelledTarget = targetUnsupported(rule)
+    if (unmodelledTarget !== undefined) return unknown(thread, rule.ref, unmodelledTarget)
     thread.hits.push(rule.ref)
     const target = rule.target
     switch (target.kind) {
       case 'none':
       case 'continue':
         break
+
       case 'mark':
-        thread.packet = {...thread.packet, mark: ((thread.packet.mark & target.and) ^ target.xor) >>> 0}
+        thread.packet = applyMark(thread.packet, target)
+        break
+      case 'connmark':
+        thread.packet = applyConnmark(thread.packet, target)
         break
       case 'verdict':
         return {
@@ -163,6 +243,7 @@ function runThread(run: Run, thread: Thread): HookOutcome {
           hits: thread.hits,
           decidedBy: rule.ref,
           assumptions: thread.assumptions,
+          path: thread.path,
         }
       case 'return':
         if (thread.frames.length === 1) return policyOutcome(run, thread)
@@ -188,7 +269,7 @@ function runThread(run: Run, thread: Thread): HookOutcome {
         const result = applyNatTarget(target, rule.ref, run.table, run.hook, thread.packet, run.host)
         if (result.kind === 'unknown') return unknown(thread, rule.ref, result.reason)
         if (result.kind === 'drop') {
-          return {kind: 'verdict', verdict: 'DROP', packet: thread.packet, hits: thread.hits, decidedBy: rule.ref, assumptions: thread.assumptions}
+          return {kind: 'verdict', verdict: 'DROP', packet: thread.packet, hits: thread.hits, decidedBy: rule.ref, assumptions: thread.assumptions, path: thread.path}
         }
         // the first NAT target decides the nat table for this connection
         return {
@@ -199,6 +280,7 @@ function runThread(run: Run, thread: Thread): HookOutcome {
           hits: thread.hits,
           decidedBy: rule.ref,
           assumptions: thread.assumptions,
+          path: thread.path,
         }
       }
     }

@@ -30,6 +30,7 @@
 import type {Match, PortRange, Target} from './compiled.js'
 import type {RegionMap} from './region-map.js'
 import {maskOf} from '../net/ipv4.js'
+import {isRejectType} from './compile-targets.js'
 
 /** Per-table state of the fast path. */
 export interface FastContext {
@@ -173,7 +174,7 @@ function compile(text: string, from: number, to: number, context: FastContext, b
     if (i < 0) return undefined
   }
   if (!text.startsWith('-j ', i)) return undefined
-  const target = readTarget(text, i + 3, to, context)
+  const target = readTarget(text, i + 3, to, context, protocol)
   if (target === undefined) return undefined
   out.matches = collect(src, dst, protocol, ports, statistic)
   return target
@@ -240,7 +241,8 @@ function readAddress(text: string, i: number, to: number): number {
       prefix = prefix * 10 + (c - ZERO)
       i++
     }
-    if (i === first || i - first > 2 || prefix > 32) return -1
+    // a leading zero would make the general path read the prefix as octal (libxtables' strtoul base 0)
+    if (i === first || i - first > 2 || prefix > 32 || (i - first === 2 && text.charCodeAt(first) === ZERO)) return -1
     mask = maskOf(prefix)
   }
   found.address = (found.address & mask) >>> 0
@@ -258,7 +260,7 @@ function readPort(text: string, i: number, to: number): number {
     port = port * 10 + (c - ZERO)
     i++
   }
-  if (i === first || i - first > 5 || port > 65535) return -1
+  if (i === first || i - first > 5 || port > 65535 || (i - first > 1 && text.charCodeAt(first) === ZERO)) return -1
   found.port = port
   return i
 }
@@ -331,10 +333,10 @@ function collect(src: Match | undefined, dst: Match | undefined, protocol: numbe
 }
 
 /** `TARGET [options]` from `i` to the end of the rule; undefined for the general path. */
-function readTarget(text: string, i: number, to: number, context: FastContext): Target | undefined {
+function readTarget(text: string, i: number, to: number, context: FastContext, protocol: number): Target | undefined {
   const length = to - i
   if (length <= 0) return undefined
-  if (text.startsWith(TO_DESTINATION, i)) return readDnat(text, i + TO_DESTINATION.length, to, context)
+  if (text.startsWith(TO_DESTINATION, i)) return readDnat(text, i + TO_DESTINATION.length, to, context, protocol)
   if (length === 6) {
     if (text.startsWith('ACCEPT', i)) return ACCEPT
     if (text.startsWith('REJECT', i)) return REJECT
@@ -344,7 +346,7 @@ function readTarget(text: string, i: number, to: number, context: FastContext): 
   } else if (length === 10) {
     if (text.startsWith('MASQUERADE', i)) return MASQUERADE
   } else if (text.startsWith(REJECT_WITH, i)) {
-    return isPlainValue(text, i + REJECT_WITH.length, to) ? REJECT : undefined
+    return isPlainValue(text, i + REJECT_WITH.length, to) && isRejectType(text.slice(i + REJECT_WITH.length, to)) ? REJECT : undefined
   } else if (text.startsWith('MASQUERADE --random', i)) {
     const rest = to - i - 'MASQUERADE --random'.length
     return rest === 0 || (rest === 6 && text.startsWith('-fully', to - 6)) ? MASQUERADE_RANDOM : undefined
@@ -367,14 +369,16 @@ function isPlainValue(text: string, i: number, to: number): boolean {
 }
 
 /** `a.b.c.d` or `a.b.c.d:port` to the end (parseNatSpec); other forms go to the general path. */
-function readDnat(text: string, i: number, to: number, context: FastContext): Target | undefined {
+function readDnat(text: string, i: number, to: number, context: FastContext, protocol: number): Target | undefined {
   i = readIp(text, i, to)
   if (i < 0) return undefined
   const address = found.address
   if (i === to) return {kind: 'dnat', address}
   if (text.charCodeAt(i) !== COLON) return undefined
+  // a port needs -p tcp|udp, and port 0 is no NAT port: the general path reports both
+  if (protocol === 0) return undefined
   i = readPort(text, i + 1, to)
-  if (i !== to) return undefined
+  if (i !== to || found.port === 0) return undefined
   let ports = context.dnatPorts.get(found.port)
   if (!ports) {
     ports = {lo: found.port, hi: found.port}

@@ -5,6 +5,9 @@
  */
 import type {HostContext, Hook, IptPacket, L4Protocol} from './types.js'
 import type {Match} from './compiled.js'
+import {connectionMark, masked, packetMark} from './marks.js'
+import {isParsedIpSets} from './ipset-parse.js'
+import {testSet} from './ipset-match.js'
 
 export const FAIL = 0
 export const PASS = 1
@@ -38,6 +41,10 @@ export function viewOf(hook: Hook, packet: IptPacket): HookView {
 
 function flip(result: boolean, negated: boolean): MatchResult {
   return result !== negated ? PASS : FAIL
+}
+
+function decided(result: boolean | undefined, negated: boolean): MatchResult {
+  return result === undefined ? UNDECIDED : flip(result, negated)
 }
 
 export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, host: HostContext): MatchResult {
@@ -74,14 +81,23 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
       return flip((SYN & match.mask) === match.comp, match.negated)
     case 'addrType': {
       const address = match.field === 'src' ? packet.src : packet.dst
+      // --limit-iface-in/out: the type as seen through the hook's input or output device only
+      const device = match.limit === undefined ? undefined : match.limit === 'in' ? view.inName : view.outName
+      if (device === '' || (device !== undefined && !host.isLocalOn && match.types.includes('LOCAL'))) return UNDECIDED
       let found = false
       for (const type of match.types) {
-        if (type === 'LOCAL' ? host.isLocal(address) : address >>> 28 === 14) found = true
+        if (type !== 'LOCAL') found ||= address >>> 28 === 14
+        else found ||= device === undefined ? host.isLocal(address) : (host.isLocalOn as NonNullable<HostContext['isLocalOn']>)(address, device)
       }
       return flip(found, match.negated)
     }
     case 'mark':
-      return flip(((packet.mark & match.mask) >>> 0) === match.value, match.negated)
+      return decided(masked(packetMark(packet), match.mask, match.value), match.negated)
+    case 'connmark': {
+      // xt_connmark: no connection, no match, "!" or not
+      const ct = connectionMark(packet)
+      return ct ? decided(masked(ct, match.mask, match.value), match.negated) : FAIL
+    }
     case 'ctState':
       return flip(match.states.includes(packet.ctstate), match.negated)
     case 'fragment':
@@ -89,10 +105,37 @@ export function evaluateMatch(match: Match, packet: IptPacket, view: HookView, h
     case 'statistic':
       // decided by the evaluator, which branches
       return PASS
+    case 'physdev': {
+      // bridge information exists only for a packet that came in through a bridge (br_netfilter)
+      const bridged = packet.inIface !== undefined && (host.isBridge ? host.isBridge(packet.inIface) : true)
+      return bridged ? UNDECIDED : match.negated ? PASS : FAIL
+    }
+    case 'set': {
+      const ipsets = host.ipsets
+      if (!ipsets || !isParsedIpSets(ipsets)) return UNDECIDED
+      const answer = testSet(ipsets, match.name, packet, match.flags)
+      if (answer.kind === 'undecided') return UNDECIDED
+      // --return-nomatch: only a nomatch entry matches
+      return flip(match.returnNomatch ? answer.kind === 'nomatch' : answer.kind === 'in', match.negated)
+    }
   }
 }
 
-export function undecidedReason(match: Match): string {
+export function undecidedReason(match: Match, host?: HostContext, packet?: IptPacket): string {
   if (match.kind === 'tcpFlags') return 'TCP flags are only known for the first packet of a connection (ctstate NEW)'
+  if (match.kind === 'connmark') return 'the connection mark is not known (xcc knows it for a connection\'s first packet only, and what CONNMARK set since)'
+  if (match.kind === 'mark') return 'bits of the packet mark were restored from a connection mark that is not known'
+  if (match.kind === 'set') {
+    const ipsets = host?.ipsets
+    if (!ipsets || !isParsedIpSets(ipsets)) return `-m set --match-set ${match.name}: the host's ipsets are not known (a node's ipsets field holds its ipset save)`
+    const answer = packet ? testSet(ipsets, match.name, packet, match.flags) : undefined
+    return `-m set --match-set ${match.name}: ${answer?.kind === 'undecided' ? answer.reason : 'cannot be decided'}`
+  }
+  if (match.kind === 'physdev') return '-m physdev: the packet may have come in through a bridge, and which port it entered by is not known'
+  if (match.kind === 'addrType' && match.limit) {
+    return host?.isLocalOn
+      ? `-m addrtype --limit-iface-${match.limit} in a hook without an ${match.limit}put interface (the kernel refuses it there)`
+      : `-m addrtype --limit-iface-${match.limit}: which addresses each interface holds is not known`
+  }
   return `match ${match.kind} cannot be decided for this packet`
 }

@@ -5,7 +5,7 @@
 import type {Chain, IptablesSyntaxError, Rule, RuleRef, Table, TableName} from './types.js'
 import type {CompiledRule, Target} from './compiled.js'
 import {indexChain} from './chain-index.js'
-import type {RuleContext} from './compile-rule.js'
+import type {RuleContext} from './compile-types.js'
 import {type FastContext, type FastRule, NO_MATCHES} from './fast-rule.js'
 import {isResolvedBeforeChains} from './compile-targets.js'
 import {RegionMap, hashRange} from './region-map.js'
@@ -76,7 +76,7 @@ export function openTable(name: TableName | 'security', line: number, header: st
     builtins,
     ignored,
     hasRules: false,
-    context: {isChain: (chain) => names.get(chain, 0, chain.length) !== undefined && !builtins.includes(chain)},
+    context: {isChain: (chain) => names.get(chain, 0, chain.length) !== undefined && !builtins.includes(chain), isBuiltin: (chain) => builtins.includes(chain)},
     fast: undefined,
     recentJumps: [],
   }

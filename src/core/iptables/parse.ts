@@ -159,12 +159,20 @@ function parseRuleLine(table: OpenTable, chainName: string, args: string, lineNo
       table.hasRules = true
       return
     }
-    const ref = ruleRef(table.name, chain, lineNo, args)
-    // an exact-length copy: the compiler's push() reserved room for 17 matches
-    const matches = compiled.matches.length === 0 ? NO_MATCHES : compiled.matches.slice()
-    rule = compiled.unsupported === undefined
-      ? {ref, matches, target: compiled.target}
-      : {ref, unsupported: compiled.unsupported, matches, target: compiled.target}
+    // `-s a,b` is one rule per address (iptables-restore expands it), each with the line's text
+    for (const each of compiled.expanded ?? [compiled.matches]) {
+      const ref = ruleRef(table.name, chain, lineNo, args)
+      // an exact-length copy: the compiler's push() reserved room for 17 matches
+      const matches = each.length === 0 ? NO_MATCHES : each.slice()
+      const base = {ref, matches, target: compiled.target}
+      addRule(table, chain, compiled.unsupported === undefined ? base : {
+        ...base,
+        unsupported: compiled.unsupported,
+        ...(compiled.unsupportedMatch === undefined ? {} : {unsupportedMatch: compiled.unsupportedMatch}),
+        ...(compiled.unsupportedTarget === undefined ? {} : {unsupportedTarget: compiled.unsupportedTarget}),
+      })
+    }
+    return
   }
   addRule(table, chain, rule)
 }

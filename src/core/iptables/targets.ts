@@ -56,7 +56,7 @@ export function applyNatTarget(
   if (target.kind === 'masquerade') {
     // SNAT-06: the new source is the address of the egress interface
     if (packet.outIface === undefined) return {kind: 'unknown', reason: 'MASQUERADE needs the output interface, which routing has not chosen'}
-    const address = host.interfaceAddress(packet.outIface)
+    const address = host.interfaceAddress(packet.outIface, packet.dst)
     // masquerade_tg: no address on the output interface → NF_DROP
     if (address === undefined) return {kind: 'drop'}
     source = address

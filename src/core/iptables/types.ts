@@ -2,8 +2,8 @@
  * The iptables evaluator's public types. The tracer uses these to run a packet through a
  * node's or a gateway's netfilter tables exactly as the kernel would (SNAT-06, SNAT-14):
  * the whole chain is the unit of evaluation, every rule that matched is reported with its
- * line, and a rule the evaluator does not understand makes the answer `unknown` instead of
- * being skipped.
+ * line, and a rule the evaluator does not understand is never skipped: it makes the answer
+ * `unknown` whenever the packet reaches it and the answer depends on it.
  */
 import type {Ip} from '../net/ipv4.js'
 
@@ -26,15 +26,55 @@ export interface IptPacket {
   readonly outIface?: string
   /** skb mark, carried from hook to hook (KUBE-MARK-MASQ sets it in nat PREROUTING) */
   readonly mark: number
+  /** bits of `mark` whose value is not known (CONNMARK --restore-mark from an unknown connection mark); absent: none */
+  readonly markUnknown?: number
   readonly ctstate: CtState
+  /**
+   * the connection's mark (conntrack's ct->mark, CONNMARK and -m connmark); absent: 0 for a
+   * connection's first packet (ctstate NEW), not known for a later one. INVALID and UNTRACKED
+   * packets have no connection, hence no connection mark.
+   */
+  readonly ctmark?: number
+  /** bits of `ctmark` whose value is not known; absent: none */
+  readonly ctmarkUnknown?: number
+}
+
+/**
+ * A host's ipsets, as `ipset save` lists them (parseIpsetSave). The evaluator owns their shape;
+ * other modules read the names.
+ */
+export interface IpSets {
+  /** label used in messages, e.g. "node/gke-frontend-1 ipsets" */
+  readonly source: string
+  /** the sets, in the order their create lines come */
+  readonly names: readonly string[]
 }
 
 /** What the evaluator needs to know about the host the rules run on. */
 export interface HostContext {
   /** `-m addrtype --dst-type LOCAL` / `--src-type LOCAL` */
   isLocal(address: Ip): boolean
-  /** primary address of an interface, used by MASQUERADE; undefined if it has none */
-  interfaceAddress(iface: string): Ip | undefined
+  /**
+   * The source address MASQUERADE takes on an interface (the kernel's inet_select_addr: the
+   * interface's address in the destination's subnet when it has one, else its first); undefined
+   * if it has none. `towards`: the packet's destination.
+   */
+  interfaceAddress(iface: string, towards?: Ip): Ip | undefined
+  /**
+   * `-m addrtype --limit-iface-in/out`: true when `address` is local through that interface (the
+   * local routing table's route for it has this device; xt_addrtype with a device). Absent: not
+   * known, so a LOCAL test limited to an interface is undecided.
+   */
+  isLocalOn?(address: Ip, iface: string): boolean
+  /**
+   * `-m physdev`: true when a packet that came in on `iface` may carry the bridge port it entered
+   * by (a Linux bridge whose traffic br_netfilter hands to iptables). A packet without that
+   * information fails every physdev test that is not negated (xt_physdev). Absent: not known for
+   * any interface, so physdev tests of arriving packets are undecided.
+   */
+  isBridge?(iface: string): boolean
+  /** `-m set`: the host's ipsets; absent: not known, so a set match is undecided */
+  readonly ipsets?: IpSets
 }
 
 /** A rule as written in the dump, for evidence. */

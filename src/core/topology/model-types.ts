@@ -2,7 +2,7 @@
  * Facts derived once from a Topology (contracts.md §1 "Implied by a cluster"): the tracer and
  * the checks read these instead of re-deriving them from the file.
  */
-import type {Ruleset} from '../iptables/types.js'
+import type {IpSets, Ruleset} from '../iptables/types.js'
 import type {Cidr, Ip} from '../net/ipv4.js'
 import type {PeeringState} from './peering-state.js'
 import type {BackendServiceSpec, ClusterSpec, GuestSpec, Topology} from './schema.js'
@@ -112,6 +112,12 @@ export interface GuestFacts {
   readonly rulesOrigin: 'none' | 'guest.iptables' | 'node.iptables' | 'derived'
   /** the YAML path of rules the topology gives (not derived ones), e.g. `instances[2].guest.iptables` */
   readonly rulesPath?: string
+  /** a node's ipsets (its `ipsets`, parsed), which `-m set` rules test; absent: not known */
+  readonly ipsets?: IpSets
+  /** the `ipset save` text they were parsed from (what the lab restores before the rules) */
+  readonly ipsetsText?: string
+  /** its YAML path, e.g. `clusters[0].nodes[1].ipsets` */
+  readonly ipsetsPath?: string
   /** what the guest serves; undefined = unknown, assume served */
   readonly listen?: GuestSpec['listen']
 }

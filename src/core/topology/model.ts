@@ -5,7 +5,9 @@
  */
 import type {TopologyIssue} from '../errors.js'
 import {parseIptablesSave} from '../iptables/parse.js'
-import type {Ruleset} from '../iptables/types.js'
+import {parseIpsetSave} from '../iptables/ipset-parse.js'
+import {setsNamedBy} from '../iptables/ipset-match.js'
+import type {IpSets, Ruleset} from '../iptables/types.js'
 import {type Cidr, type Ip, addIp, cidr, cidrContains, ip, maskOf} from '../net/ipv4.js'
 import {isZone, parsePortRange, regionOfZone, subnetKey} from './issues.js'
 import type {
@@ -37,6 +39,20 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
     }
     for (const e of parsed.errors) issues.push({path, message: `iptables line ${e.line}: ${e.message}`, value: e.text})
     return {source, tables: parsed.tables}
+  }
+  const setsByText = new Map<string, ReturnType<typeof parseIpsetSave>>()
+  const parseSets = (text: string, source: string, path: string): IpSets => {
+    let parsed = setsByText.get(text)
+    if (!parsed) setsByText.set(text, (parsed = parseIpsetSave(text, source)))
+    for (const e of parsed.errors) issues.push({path, message: `ipset line ${e.line}: ${e.message}`, value: e.text})
+    return parsed.ipsets
+  }
+  /** a -m set naming a set that the node's (non-empty) ipsets do not define is a load error, as iptables-restore refuses it */
+  const checkSets = (ruleset: Ruleset, ipsets: IpSets | undefined, rulesPath: string, setsPath: string): void => {
+    if (!ipsets || ipsets.names.length === 0) return
+    for (const {name, rule} of setsNamedBy(ruleset)) {
+      if (!ipsets.names.includes(name)) issues.push({path: rulesPath, message: `iptables line ${rule.line}: -m set names set ${name}, which ${setsPath} does not define`, value: rule.text})
+    }
   }
 
   const subnets = new Map<string, SubnetFacts>()
@@ -116,6 +132,11 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
       nodes.set(n.name, facts)
       const text = n.iptables ?? shared ?? renderFor(n.name)
       const origin = n.iptables !== undefined ? 'node.iptables' : 'derived'
+      const rulesPath = `clusters[${ci}].nodes[${ni}].iptables`
+      const setsPath = `clusters[${ci}].nodes[${ni}].ipsets`
+      const ruleset = parseRules(text, origin === 'derived' ? `node/${n.name} rules derived from masquerade and services` : `node/${n.name} iptables`, rulesPath)
+      const ipsets = n.ipsets === undefined ? undefined : parseSets(n.ipsets, `node/${n.name} ipsets`, setsPath)
+      checkSets(ruleset, ipsets, rulesPath, setsPath)
       instances.set(n.name, {
         name: n.name, kind: 'node', zone: n.zone ?? c.location, region, tags: n.tags ?? [`gke-${c.name}-node`],
         // contracts.md §1 / GKE-05: routes-based nodes receive packets for pod IPs that are not theirs.
@@ -128,10 +149,11 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
         guest: {
           ipForward: true,
           routes: [{destRange: clusterSubnet.primary, nic: 0, origin: 'connected'}, {destRange: {base: 0, prefix: 0}, nic: 0, origin: 'default'}],
-          ruleset: parseRules(text, origin === 'derived' ? `node/${n.name} rules derived from masquerade and services` : `node/${n.name} iptables`, `clusters[${ci}].nodes[${ni}].iptables`),
+          ruleset,
           rulesOrigin: origin,
           rulesText: text,
-          ...(origin === 'derived' ? {} : {rulesPath: `clusters[${ci}].nodes[${ni}].iptables`}),
+          ...(origin === 'derived' ? {} : {rulesPath}),
+          ...(ipsets === undefined ? {} : {ipsets, ipsetsText: n.ipsets, ipsetsPath: setsPath}),
         },
         cluster: c.name,
       })

@@ -167,6 +167,8 @@ const node = z.strictObject({
   podCidr: cidrText,
   tags: z.array(name).optional(),
   iptables: z.string().optional(),
+  // `ipset save` of the node: the sets its iptables' -m set matches test (kube-proxy IPVS, Calico)
+  ipsets: z.string().optional(),
 })
 
 const pod = z.strictObject({

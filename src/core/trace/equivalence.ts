@@ -4,7 +4,7 @@
  * A class key only exists when equivalence is certain; otherwise the alternative is traced on
  * its own. `traceFlow(…, {exhaustive: true})` skips all grouping, and the tests compare both.
  *
- * Two nodes are alike when they belong to one cluster, run the same parsed rules, sit in the same
+ * Two nodes are alike when they belong to one cluster, run the same parsed rules and ipsets, sit in the same
  * subnet (without allowSubnetCidrRoutesOverlap, so nothing overrides the subnet route to them),
  * carry the same tags and canIpForward, every ingress rule of their network treats their
  * addresses alike as a source, and they host alike pods. Two pods are alike when they serve the
@@ -73,7 +73,9 @@ export function nodeClass(model: Model, name: string): string | undefined {
       pods.push(key)
     }
     const treatment = signature(network.ingress, 'sourceRanges', nic.ip)
-    return intern(model, ['node', cluster.name, nic.network, nic.subnet.name, instance.tags.join(','), instance.canIpForward, tablesId(tables), treatment, pods.sort().join(';')].join('|'))
+    // the same parsed rules and the same ipsets (both are shared between nodes that give the same text)
+    const sets = instance.guest.ipsets ? tablesId(instance.guest.ipsets) : 0
+    return intern(model, ['node', cluster.name, nic.network, nic.subnet.name, instance.tags.join(','), instance.canIpForward, tablesId(tables), sets, treatment, pods.sort().join(';')].join('|'))
   })
 }
 

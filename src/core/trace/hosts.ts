@@ -9,41 +9,17 @@ import {type Ip, cidrContainsIp, formatCidr, formatIp} from '../net/ipv4.js'
 import type {InstanceFacts, Model, NodeFacts, PodFacts} from '../topology/model-types.js'
 import {podIface} from '../topology/model.js'
 import {implicitPod} from './endpoints.js'
+import {hostContext} from './host-context.js'
 import {declaredPod, nodeClass, podClass} from './equivalence.js'
 import {explainNoMasquerade} from './masquerade.js'
 import {type Ended, MAX_HOPS, type Trail, type WalkContext, type Place, abort, branch, drop, instancePlace, nodePlace, packetText, podPlace, reversePacket, natView, samePacket, step, viewRule} from './trail.js'
 import type {HostRef, Packet, Step} from './types.js'
 
+export {hostContext}
+
 const NO_RULES: Ruleset = {source: 'no iptables rules', tables: new Map()}
 
-const contexts = new WeakMap<InstanceFacts, HostContext>()
 const routers = new WeakMap<InstanceFacts, (dst: Ip) => RouteDecision | undefined>()
-
-/** The host's view for the iptables evaluator; built once per instance. */
-export function hostContext(model: Model, instance: InstanceFacts): HostContext {
-  let context = contexts.get(instance)
-  if (!context) contexts.set(instance, (context = buildHostContext(model, instance)))
-  return context
-}
-
-function buildHostContext(model: Model, instance: InstanceFacts): HostContext {
-  const node = model.nodes.get(instance.name)
-  const vips = model.vipsBackedBy(instance.name).map((f) => f.ip)
-  return {
-    isLocal: (a) =>
-      a >>> 24 === 127 ||
-      instance.nics.some((n) => n.ip === a || (instance.kind === 'vm' && n.aliasRanges.some((r) => cidrContainsIp(r, a)))) ||
-      vips.includes(a) || // the guest agent makes every VIP the instance backs a local address
-      node?.podGateway === a,
-    interfaceAddress: (iface) => {
-      if (iface === 'eth0') return instance.nics[0]?.ip
-      const nic = /^nic(\d)$/.exec(iface)
-      if (nic) return instance.nics[Number(nic[1])]?.ip
-      if (iface === 'lo') return 0x7f000001
-      return node?.podGateway
-    },
-  }
-}
 
 /** The guest's routing table: local addresses, pods (nodes), then connected, declared and default routes (longest prefix). */
 export function hostRoute(model: Model, instance: InstanceFacts, host: HostContext): (dst: Ip) => RouteDecision | undefined {

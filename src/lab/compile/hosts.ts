@@ -53,6 +53,7 @@ export function compileInstance(ctx: PlanContext, host: InstanceFacts): {ns: Nam
       ],
       ...(host.guest.rulesText ? {iptables: kernelRules(node ? guardVips(ctx, host, host.guest.rulesText) : host.guest.rulesText)} : {}),
       ...(host.guest.rulesText && host.guest.rulesPath ? {iptablesPath: host.guest.rulesPath} : {}),
+      ...(host.guest.ipsetsText !== undefined ? {ipsets: host.guest.ipsetsText, ...(host.guest.ipsetsPath ? {ipsetsPath: host.guest.ipsetsPath} : {})} : {}),
     },
     links,
   }

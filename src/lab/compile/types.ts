@@ -19,6 +19,9 @@ export interface NamespacePlan {
   readonly iptables?: string
   /** the YAML path of those rules when the topology gave them (a kernel refusal is then bad input) */
   readonly iptablesPath?: string
+  /** `ipset restore` text, created before the iptables (a node's ipsets), and its YAML path */
+  readonly ipsets?: string
+  readonly ipsetsPath?: string
 }
 
 export interface LinkEnd {

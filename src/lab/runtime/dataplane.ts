@@ -21,6 +21,8 @@ export async function buildDataPlane(plan: LabPlan, progress: (message: string) 
   const stop = (): void => {
     if (signal?.aborted) throw new InterruptedError()
   }
+  const withSets = plan.namespaces.find((n) => n.ipsets !== undefined)
+  if (withSets) await requireIpset(withSets.ref)
   progress(`creating ${plan.namespaces.length} network namespaces`)
   await run('ip', ['-batch', '-'], {input: plan.namespaces.map((n) => `netns add ${n.name}\n`).join(''), what: 'creating the lab namespaces'})
   progress(`creating ${plan.links.length} links`)
@@ -59,6 +61,15 @@ async function configure(n: NamespacePlan): Promise<void> {
     ...(n.sysctls.length ? [`sysctl -qw ${n.sysctls.map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
   ].join('\n')
   await run('ip', ['netns', 'exec', n.name, 'sh', '-c', script], {what: `configuring ${n.ref} (${n.name})`, timeoutMs: 60_000})
+  // a node's ipsets first: iptables-restore refuses a -m set naming a set that does not exist
+  if (n.ipsets !== undefined) {
+    const created = await exec('ip', ['netns', 'exec', n.name, 'ipset', 'restore'], {input: `${n.ipsets.trimEnd()}\n`, timeoutMs: 60_000})
+    if (created.code !== 0) {
+      const why = (created.stderr.trim() || created.stdout.trim()).split('\n').filter(Boolean).slice(-3).join('; ')
+      if (n.ipsetsPath) throw new RulesRefusedError(n.ipsetsPath, n.ref, why, 'ipset restore', 'ipsets')
+      throw new Error(`restoring the ipsets of ${n.ref} (${n.name}) failed (exit ${created.code ?? 'killed'}): ${why}`)
+    }
+  }
   if (n.iptables === undefined) return
   const restored = await exec('ip', ['netns', 'exec', n.name, 'iptables-restore', '-w', '10'], {input: `${n.iptables.trimEnd()}\n`, timeoutMs: 60_000})
   if (restored.code === 0) return
@@ -68,13 +79,21 @@ async function configure(n: NamespacePlan): Promise<void> {
   throw new Error(`restoring the iptables of ${n.ref} (${n.name}) failed (exit ${restored.code ?? 'killed'}): ${why}`)
 }
 
-/** The kernel's iptables-restore refuses rules of the topology (a match or target it does not have). */
+/** The kernel's iptables-restore (or ipset restore) refuses rules (sets) of the topology. */
 export class RulesRefusedError extends XccError {
-  constructor(readonly path: string, ref: string, why: string) {
-    super(`${path}: the kernel's iptables-restore refuses the rules of ${ref}: ${why}`, {
-      exitCode: 2, hint: 'fix those rules (iptables-restore --test checks a file without applying it); xcc doctor --topology analyses them as written',
+  constructor(readonly path: string, ref: string, why: string, tool = 'iptables-restore', what = 'rules') {
+    super(`${path}: the kernel's ${tool} refuses the ${what} of ${ref}: ${why}`, {
+      exitCode: 2,
+      hint: what === 'rules' ? 'fix those rules (iptables-restore --test checks a file without applying it); xcc doctor --topology analyses them as written'
+        : 'fix those sets (the text is what `ipset save` prints and `ipset restore` reads)',
     })
   }
+}
+
+/** ipset is needed only by a lab whose nodes have ipsets; it is not part of iproute2 or iptables. */
+async function requireIpset(ref: string): Promise<void> {
+  const found = await exec('ipset', ['--version']).then((r) => r.code === 0, () => false)
+  if (!found) throw new XccError(`xcc lab needs ipset (package ipset) to create the ipsets of ${ref}`, {exitCode: 3, hint: 'apt-get install -y ipset'})
 }
 
 /** The lab's namespaces that exist right now (also those of a half-built or crashed lab). */

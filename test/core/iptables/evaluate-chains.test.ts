@@ -138,7 +138,7 @@ describe('evaluating chains', () => {
     const ruleset = load(table('filter', ['-A FORWARD -j LOG', '-A FORWARD -s 10.132.0.0/14 -m set --match-set allowed dst -j ACCEPT', '-A FORWARD -j DROP']))
     const outcome = only(evaluateHook(ruleset, 'filter', 'FORWARD', packet(), nodeHost))
     assert.equal(outcome.kind, 'unknown')
-    assert.equal(outcome.kind === 'unknown' && `${outcome.rule.index} ${outcome.reason}`, '2 match -m set is not modelled')
+    assert.match(outcome.kind === 'unknown' ? `${outcome.rule.index} ${outcome.reason}` : '', /^2 -m set/)
     assert.deepEqual(hitsOf(outcome), ['FORWARD#1'])
   })
 
@@ -148,7 +148,7 @@ describe('evaluating chains', () => {
   })
 
   it('an unmodelled rule behind a statistic rule is unknown only on the branch where the statistic matched', () => {
-    const ruleset = load(table('filter', ['-A FORWARD -m statistic --mode random --probability 0.5 -j CONNMARK --save-mark', '-A FORWARD -j DROP']))
+    const ruleset = load(table('filter', ['-A FORWARD -m statistic --mode random --probability 0.5 -j TEE --gateway 10.0.0.1', '-A FORWARD -j DROP']))
     const outcomes = evaluateHook(ruleset, 'filter', 'FORWARD', packet(), nodeHost)
     assert.deepEqual(outcomes.map(summarize), ['unknown at FORWARD#1', 'DROP by filter/FORWARD#2'])
   })
@@ -201,7 +201,7 @@ describe('evaluating chains', () => {
     for (let i = 0; i < 5000; i++) {
       chains.push(`KUBE-SVC-${i}`)
       lines.push(`-A KUBE-SERVICES -d 10.96.${i >> 8}.${i & 255}/32 -p tcp -m comment --comment "ns/svc-${i}:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-${i}`)
-      lines.push(`-A KUBE-SVC-${i} -j DNAT --to-destination 10.132.${i >> 8}.${i & 255}:8080`)
+      lines.push(`-A KUBE-SVC-${i} -p tcp -j DNAT --to-destination 10.132.${i >> 8}.${i & 255}:8080`)
     }
     lines.push('-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS')
     const ruleset = load(table('nat', ['-A PREROUTING -j KUBE-SERVICES', ...lines], ['KUBE-SERVICES', 'KUBE-NODEPORTS', ...chains]))

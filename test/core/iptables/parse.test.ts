@@ -18,6 +18,11 @@ describe('parsing iptables-save text', () => {
       'kubenet.txt': ['nat'],
       'ip-masq-agent.txt': ['nat'],
       'gateway.txt': ['mangle', 'nat', 'filter'],
+      'kubeadm-calico-ipvs.txt': ['raw', 'mangle', 'filter', 'nat'],
+      'eks-vpc-cni.txt': ['mangle', 'nat', 'filter'],
+      'flannel.txt': ['mangle', 'filter', 'nat'],
+      'weave.txt': ['mangle', 'filter', 'nat'],
+      'k3s.txt': ['filter', 'nat'],
     }
     for (const [name, tables] of Object.entries(expected)) {
       const {ruleset, errors} = parseIptablesSave(fixture(name), name)
@@ -135,11 +140,11 @@ describe('parsing iptables-save text', () => {
       {line: 3, message: '-s: "10.0.0.300" is not an IPv4 address or CIDR'},
       {line: 4, message: '--dport: "99999" is not a port or port range'},
       {line: 5, message: 'unknown option -z'},
-      {line: 6, message: 'target ACCEPT takes no option (got --reject-with)'},
+      {line: 6, message: 'unknown option --reject-with: no -m match or -j target of the rule takes it'},
       {line: 7, message: 'unterminated quoted string'},
       {line: 8, message: '"!" given twice'},
       {line: 9, message: '--mark: "0xZZ" is not value[/mask]'},
-      {line: 10, message: 'option --dport does not belong to any -m match or -j target of the rule'},
+      {line: 10, message: 'unknown option --dport: no -m match or -j target of the rule takes it'},
       {line: 11, message: '--to-ports: "x" is not a port or port range'},
     ])
   })
@@ -168,8 +173,8 @@ describe('parsing iptables-save text', () => {
 
   it('keeps a well-formed rule it cannot model as unsupported, with the reason, instead of failing', () => {
     const lines = [
-      '-A FORWARD -m physdev --physdev-in veth0 -j ACCEPT',
-      '-A FORWARD -j CONNMARK --restore-mark',
+      '-A FORWARD -m limit --limit 5/min -j ACCEPT',
+      '-A FORWARD -j TEE --gateway 10.0.0.1',
       '-A FORWARD -m conntrack --ctstate DNAT -j ACCEPT',
       '-A FORWARD -m addrtype --dst-type BROADCAST -j DROP',
       '-A FORWARD -p icmp -m icmp --icmp-type 8 -j ACCEPT',
@@ -178,8 +183,8 @@ describe('parsing iptables-save text', () => {
     const {ruleset, errors} = parseIptablesSave(['*filter', ...lines, 'COMMIT'].join('\n'), 't')
     assert.deepEqual(errors, [])
     assert.deepEqual(ruleset.tables.get('filter')?.chains.get('FORWARD')?.rules.map((r) => r.unsupported), [
-      'match -m physdev is not modelled',
-      'target CONNMARK is not modelled',
+      'match -m limit is not modelled',
+      'target TEE is not modelled',
       '-m conntrack --ctstate DNAT: the SNAT/DNAT states are not modelled',
       '-m addrtype --dst-type BROADCAST is not modelled',
       '-m icmp --icmp-type is not modelled',

@@ -164,7 +164,7 @@ describe('running the netfilter pipeline of a host', () => {
   })
 
   it('reports an undecidable rule with the hook it sits in', () => {
-    const ruleset = load(table('filter', ['-A FORWARD -m physdev --physdev-is-bridged -j ACCEPT']))
+    const ruleset = load(table('filter', ['-A FORWARD -m physdev --physdev-is-bridged -j DROP']))
     const outcome = only(runPipeline({ruleset, host: nodeHost, origin: 'arriving', packet: packet(), ipForward: true, route: nodeRoute}))
     assert.equal(kindOf(outcome), 'unknown in FORWARD at FORWARD#1')
   })

@@ -254,6 +254,22 @@ ${cPeersBack ? '    peerings: [{name: c-h, network: hub}]\n' : ''}`
     expectIssue(`${HEAD}${NETS}clusters:\n  - name: c\n    location: us-west1-a\n    network: vpc-a\n    subnetwork: a-main\n    mode: VPC_NATIVE\n    clusterIpv4Cidr: 10.8.0.0/14\n    servicesIpv4Cidr: 10.12.0.0/20\n    nodes:\n      - name: n1\n        networkIP: 10.1.0.6\n        podCidr: 10.8.0.0/24\n${dump}`, 'clusters[0].nodes[0].iptables', /^iptables line \d+: /)
   })
 
+  it('a node\'s ipsets with a malformed line name the file, the YAML path and the line', () => {
+    const node = '        ipsets: |\n          create pools hash:net\n          add pools 10.8.0.0/33\n'
+    expectIssue(`${HEAD}${NETS}clusters:\n  - name: c\n    location: us-west1-a\n    network: vpc-a\n    subnetwork: a-main\n    mode: VPC_NATIVE\n    clusterIpv4Cidr: 10.8.0.0/14\n    servicesIpv4Cidr: 10.12.0.0/20\n    nodes:\n      - name: n1\n        networkIP: 10.1.0.6\n        podCidr: 10.8.0.0/24\n${node}`,
+      'clusters[0].nodes[0].ipsets', /^ipset line 2: 10\.8\.0\.0\/33: not an IPv4 network/, 'add pools 10.8.0.0/33')
+  })
+
+  it('a -m set rule naming a set that the node\'s ipsets do not define is a load error that names the set and the rule', () => {
+    const node = [
+      '        iptables: |', '          *nat', '          -A POSTROUTING -m set --match-set cali40masq-ipam-pools src -j MASQUERADE', '          COMMIT',
+      '        ipsets: |', '          create cali40all-ipam-pools hash:net', '          add cali40all-ipam-pools 10.8.0.0/14', '',
+    ].join('\n')
+    expectIssue(`${HEAD}${NETS}clusters:\n  - name: c\n    location: us-west1-a\n    network: vpc-a\n    subnetwork: a-main\n    mode: VPC_NATIVE\n    clusterIpv4Cidr: 10.8.0.0/14\n    servicesIpv4Cidr: 10.12.0.0/20\n    nodes:\n      - name: n1\n        networkIP: 10.1.0.6\n        podCidr: 10.8.0.0/24\n${node}`,
+      'clusters[0].nodes[0].iptables', /^iptables line 2: -m set names set cali40masq-ipam-pools, which clusters\[0\]\.nodes\[0\]\.ipsets does not define$/,
+      '-m set --match-set cali40masq-ipam-pools src -j MASQUERADE')
+  })
+
   it('reports every problem of a phase together', () => {
     const issues = issuesOf(`${HEAD}${NETS}routes:\n  - {name: r, network: vpc-z, destRange: 10.9.0.0/16, nextHopInstance: ghost}\n  - {name: r, network: vpc-a, destRange: 10.9.0.0/16, nextHopGateway: default-internet-gateway}\n`)
     assert.deepEqual(issues.map((i) => i.path).sort(), ['routes[0].network', 'routes[0].nextHopInstance', 'routes[1].name'])

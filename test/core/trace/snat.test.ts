@@ -242,6 +242,28 @@ describe('SNAT-14: node iptables evaluated as one POSTROUTING chain', () => {
   })
 })
 
+describe('node ipsets: -m set rules of a node decided with its ipset save', () => {
+  // Calico's cali-nat-outgoing: masquerade what leaves the IP pools for outside them
+  const calico = (ipsets?: string): Model => snatModel({
+    masquerade: {disabled: true},
+    n1: {
+      iptables: ['*nat', '-A POSTROUTING -m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst -j MASQUERADE', 'COMMIT', ''].join('\n'),
+      ...(ipsets === undefined ? {} : {ipsets}),
+    },
+  })
+  const pools = 'create cali40masq-ipam-pools hash:net\nadd cali40masq-ipam-pools 10.4.0.0/14\ncreate cali40all-ipam-pools hash:net\nadd cali40all-ipam-pools 10.4.0.0/14\n'
+
+  it('masquerades by the node\'s sets: out of the pools is masqueraded, inside them kept', () => {
+    assertMasqueraded(masqueradeStep(calico(pools), '10.200.0.5'), '10.200.0.5')
+    assert.equal(masqueradeStep(calico(pools), '10.4.1.10').step, 'SKIP_GKE_POD_IP_MASQUERADING')
+  })
+
+  it('without the node\'s ipsets the same rule cannot be decided', () => {
+    const result = trace(calico(), 'c1/default/client', '10.200.0.5:80', 'udp')
+    assert.equal(result.verdict, 'unknown')
+  })
+})
+
 describe('SNAT-18 / §9 steps 1–3: the source and the skip reasons', () => {
   for (const mode of ['ROUTES', 'VPC_NATIVE'] as const) {
     it(`§9: a ${mode} pod's trace starts at the pod, decides SNAT on the node, then applies egress firewalls, then routes`, () => {
