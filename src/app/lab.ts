@@ -7,6 +7,7 @@ import {spawn} from 'node:child_process'
 import {constants} from 'node:os'
 
 import {XccError} from '../core/errors.js'
+import {shellCommand, shellWord} from '../core/shell.js'
 import {DEFAULT_LAB_NAME} from '../lab/compile/names.js'
 import {type DownResult, type Health, checkLabName, labDown, labHealth, labUp} from '../lab/lifecycle.js'
 import {ownedElsewhere} from '../lab/runtime/owner.js'
@@ -77,7 +78,7 @@ export async function runLabExec(name: string, host: string, command: readonly s
   const elsewhere = ownedElsewhere(name, labDir(name))
   if (elsewhere) {
     throw new XccError(state ? `lab ${name} of this XCC_HOME is stale: its name is in use by the running lab of XCC_HOME ${elsewhere}` : `no lab named ${name} under XCC_HOME ${xccHome()}; a lab ${name} runs under XCC_HOME ${elsewhere}`, {
-      exitCode: 2, hint: `XCC_HOME=${elsewhere} xcc lab exec --name ${name} …`,
+      exitCode: 2, hint: `XCC_HOME=${shellWord(elsewhere)} ${shellCommand(['xcc', 'lab', 'exec', '--name', name])} …`,
     })
   }
   if (!state) throw new XccError(`no lab named ${name}`, {exitCode: 2, hint: 'xcc lab up --scenario list'})

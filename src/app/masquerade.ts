@@ -8,6 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {parseDuration} from '../core/duration.js'
 import {InterruptedError, XccError} from '../core/errors.js'
 import {checkImage} from '../core/kube/image.js'
+import {shellCommand, visible} from '../core/shell.js'
 import {MASQUERADE_ROLE, type WriteResult, applyPlan, listAccess, readAccess, writeAccess} from '../core/masquerade/apply.js'
 import {parseMasqueradeCidrs} from '../core/masquerade/cidrs.js'
 import {DEFAULT_MASQUERADE_IMAGE} from '../core/masquerade/daemonset.js'
@@ -33,7 +34,7 @@ export interface WriteFlags extends CommonFlags {
 }
 
 const progress = (text: string): void => {
-  process.stderr.write(`xcc: ${text}\n`)
+  process.stderr.write(`xcc: ${visible(text)}\n`)
 }
 
 async function openState(flags: CommonFlags): Promise<{cluster: KubeCluster; state: MasqueradeState}> {
@@ -64,7 +65,7 @@ async function execute(cluster: KubeCluster, plan: MasqueradePlan, flags: WriteF
     const applied = await interruptible((signal) => applyPlan(plan, {cluster, clock, signal, progress, timeoutMs}), 'stopping (what was written stays)')
     return {plan, applied}
   } catch (error) {
-    if (error instanceof InterruptedError) throw new InterruptedError(`interrupted: what was written stays; xcc stopped following the rollout — see it with: xcc masquerade list --context ${plan.context}`)
+    if (error instanceof InterruptedError) throw new InterruptedError(`interrupted: what was written stays; xcc stopped following the rollout — see it with: ${shellCommand(['xcc', 'masquerade', 'list', '--context', plan.context])}`)
     throw error
   }
 }

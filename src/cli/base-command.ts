@@ -8,7 +8,7 @@ import {Command, Errors, Flags} from '@oclif/core'
 import {InterruptedError, XccError} from '../core/errors.js'
 import {splitAtDoubleDash} from './argv.js'
 import {type FlagSpec, nearestFlag} from './suggest.js'
-import {colorEnabled} from '../render/terminal.js'
+import {colorEnabled, safeText} from '../render/terminal.js'
 
 export const JSON_SCHEMA_VERSION = 1
 
@@ -42,8 +42,9 @@ export abstract class XccCommand extends Command {
     if (this.wantsJson) {
       this.printJson({schemaVersion: JSON_SCHEMA_VERSION, error: {kind, message: lines[0], details: lines.slice(1), ...(hint ? {hint} : {}), exitCode}})
     } else {
-      const out = [`Error: ${lines[0]}`, ...lines.slice(1).map((l) => `  ${l}`)]
-      if (hint) out.push(`Hint: ${hint}`)
+      // names in messages come from files and APIs: shown with their control characters escaped
+      const out = [`Error: ${safeText(lines[0] ?? '')}`, ...lines.slice(1).map((l) => `  ${safeText(l)}`)]
+      if (hint) out.push(`Hint: ${safeText(hint)}`)
       if (stack) out.push('', stack, '', 'This is a bug in xcc. Please report it with the command you ran and the output above.')
       process.stderr.write(`${out.join('\n')}\n`)
     }

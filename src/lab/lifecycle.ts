@@ -10,6 +10,7 @@ import {fileURLToPath} from 'node:url'
 import yaml from 'js-yaml'
 
 import {InterruptedError, XccError} from '../core/errors.js'
+import {shellCommand, shellWord} from '../core/shell.js'
 import type {Model} from '../core/topology/model-types.js'
 import {compileLab} from './compile/compile.js'
 import {labNameProblem} from './compile/names.js'
@@ -57,7 +58,7 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
   const previous = readState(dir)
   if (previous && (await labHealth(input.name)).healthy) {
     throw new XccError(`lab ${input.name} is already running (${previous.source}, since ${previous.createdAt})`, {
-      exitCode: 2, hint: `xcc lab down --name ${input.name}, or choose another --name`,
+      exitCode: 2, hint: `${shellCommand(['xcc', 'lab', 'down', '--name', input.name])}, or choose another --name`,
     })
   }
   if (owner || previous || existsSync(dir) || (await labNamespaces(input.name)).length > 0) {
@@ -121,7 +122,7 @@ function takenError(name: string, owner: OwnerRecord): XccError {
   const what = state?.phase === 'running' ? `${state.source}, since ${state.createdAt}` : `being built since ${owner.createdAt}`
   return new XccError(`lab ${name} is already running under XCC_HOME ${other} (${what})`, {
     exitCode: 2, details: [`its namespaces xcc-${name}-* are machine-wide, so the name is taken for every XCC_HOME`],
-    hint: `choose another --name, or remove that lab: XCC_HOME=${other} xcc lab down --name ${name}`,
+    hint: `choose another --name, or remove that lab: XCC_HOME=${shellWord(other)} ${shellCommand(['xcc', 'lab', 'down', '--name', name])}`,
   })
 }
 
@@ -239,10 +240,10 @@ export async function labHealth(name: string): Promise<Health> {
   // whose the namespaces are matters only when there is something to report
   const elsewhere = state || present.length > 0 ? ownedElsewhere(name, dir) : undefined
   if (elsewhere) {
-    const problems = state ? [`the name ${name} is in use by the running lab of XCC_HOME ${elsewhere}: this lab's state is stale (xcc lab down --name ${name} removes it, and only it)`] : []
+    const problems = state ? [`the name ${name} is in use by the running lab of XCC_HOME ${elsewhere}: this lab's state is stale (${shellCommand(['xcc', 'lab', 'down', '--name', name])} removes it, and only it)`] : []
     return {exists: state !== undefined, healthy: false, problems, ...(state ? {state} : {}), namespaces: 0, runningElsewhere: elsewhere}
   }
-  if (!state) return {exists: present.length > 0, healthy: false, problems: present.length ? [`${present.length} namespaces without lab state (a crashed or half-built lab): run xcc lab down --name ${name}`] : [], namespaces: present.length}
+  if (!state) return {exists: present.length > 0, healthy: false, problems: present.length ? [`${present.length} namespaces without lab state (a crashed or half-built lab): run ${shellCommand(['xcc', 'lab', 'down', '--name', name])}`] : [], namespaces: present.length}
   const problems: string[] = []
   if (state.phase !== 'running') problems.push(`the lab stopped while ${state.phase}`)
   if (!isOurs(daemonRef(state))) problems.push(`the lab's background process${state.daemonPid ? ` (pid ${state.daemonPid})` : ''} is not running`)

@@ -1,4 +1,6 @@
 /** Plain-text views of `xcc lab up` and `xcc lab status` (their --json is the same view). */
+import {shellCommand, shellWord} from '../core/shell.js'
+import {safeText} from './terminal.js'
 
 /** Where a lab's hosts, clusters and kubeconfig are. */
 export interface LabHostsView {
@@ -37,12 +39,8 @@ function hostSummary(view: LabHostsView): string {
   return `${count('network')} networks, ${count('node')} nodes, ${count('instance')} VMs, ${count('pod')} pods`
 }
 
-const nameFlag = (view: LabHostsView): string => (view.defaultName ? '' : ` --name ${view.name}`)
+const nameFlag = (view: LabHostsView): string[] => (view.defaultName ? [] : ['--name', view.name])
 
-/** a word as a POSIX shell reads it back: quoted only when it has to be */
-export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
-}
 
 export interface DoctorHint {
   /** absolute path of the topology the lab was built from */
@@ -60,19 +58,19 @@ export function renderLabUp(state: LabUpView): string {
     ...state.clusters.map((c) => `  cluster ${c.name}: context ${c.context}, API ${c.server}`),
     '',
     'Try:',
-    `  export KUBECONFIG=${state.kubeconfig}`,
-    ...(state.clusters[0] ? [`  kubectl --context ${state.clusters[0].context} get pods -A -o wide`] : []),
-    ...(pod ? [`  xcc lab exec${nameFlag(state)} ${pod} -- ip addr`] : []),
+    `  export KUBECONFIG=${shellWord(state.kubeconfig)}`,
+    ...(state.clusters[0] ? [`  ${shellCommand(['kubectl', '--context', state.clusters[0].context, 'get', 'pods', '-A', '-o', 'wide'])}`] : []),
+    ...(pod ? [`  ${shellCommand(['xcc', 'lab', 'exec', ...nameFlag(state), pod, '--', 'ip', 'addr'])}`] : []),
     `  xcc doctor --topology ${shellWord(state.doctor.topology)} ${flow}`,
-    `  xcc lab down${nameFlag(state)}`,
+    `  ${shellCommand(['xcc', 'lab', 'down', ...nameFlag(state)])}`,
     '',
   ]
-  return lines.join('\n')
+  return safeText(lines.join('\n'))
 }
 
 export function renderLabStatus(health: LabStatusView): string {
   const name = health.name
-  if (!health.exists) return `No lab named ${name}${health.runningElsewhere ? ` here (a lab ${name} of XCC_HOME ${health.runningElsewhere} is running)` : ''}.\n`
+  if (!health.exists) return `${safeText(`No lab named ${name}${health.runningElsewhere ? ` here (a lab ${name} of XCC_HOME ${health.runningElsewhere} is running)` : ''}.`)}\n`
   const lines = [`Lab ${name}: ${health.healthy ? 'healthy' : 'NOT healthy'}`]
   const state = health.lab
   if (state) {
@@ -83,5 +81,5 @@ export function renderLabStatus(health: LabStatusView): string {
     for (const c of state.clusters) lines.push(`  cluster ${c.name}: context ${c.context}, API ${c.server}`)
   }
   for (const p of health.problems) lines.push(`  problem: ${p}`)
-  return `${lines.join('\n')}\n`
+  return `${safeText(lines.join('\n'))}\n`
 }

@@ -3,6 +3,7 @@
  * they run; elsewhere (CI, pipes) one plain line per change. Never on stdout (the report's).
  */
 import type {LiveEvent} from '../core/probe/run.js'
+import {visible} from '../core/shell.js'
 
 export interface LiveProgress {
   onEvent(event: LiveEvent): void
@@ -14,7 +15,7 @@ const MARK: Record<LiveEvent['state'], string> = {running: '…', done: '✓', f
 
 export function plainProgress(stream: NodeJS.WritableStream): LiveProgress {
   return {
-    onEvent: (e) => void stream.write(`xcc: ${MARK[e.state]} ${e.title}${e.detail ? ` — ${e.detail}` : ''}\n`),
+    onEvent: (e) => void stream.write(`xcc: ${MARK[e.state]} ${visible(e.title)}${e.detail ? ` — ${visible(e.detail)}` : ''}\n`),
     close: async () => undefined,
   }
 }
@@ -28,8 +29,8 @@ export async function inkProgress(stream: NodeJS.WriteStream): Promise<LiveProgr
       {list.map((e) => (
         <Text key={e.id} wrap="truncate-end">
           <Text color={COLOR[e.state]}>{` ${MARK[e.state]} `}</Text>
-          <Text>{e.title}</Text>
-          {e.detail ? <Text dimColor>{`  ${e.detail}`}</Text> : null}
+          <Text>{visible(e.title)}</Text>
+          {e.detail ? <Text dimColor>{`  ${visible(e.detail)}`}</Text> : null}
         </Text>
       ))}
     </Box>

@@ -3,13 +3,14 @@
  * as YAML for GitOps (`--dry-run -o yaml`), the result of a run, and the per-node table of
  * `list`. JSON output is the result objects themselves.
  */
-import {Chalk, type ChalkInstance} from 'chalk'
 import {JSON_SCHEMA, dump} from 'js-yaml'
 
 import type {AppliedChange} from '../core/masquerade/apply.js'
 import type {MasqueradeListing} from '../core/masquerade/list.js'
 import type {MasqueradePlan, ObjectChange} from '../core/masquerade/plan.js'
 import {lineDiff} from './line-diff.js'
+import {safePaint, safeText} from './terminal.js'
+import {shellCommand} from '../core/shell.js'
 
 const SERVER_FIELDS = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'ownerReferences', 'deletionTimestamp', 'deletionGracePeriodSeconds']
 
@@ -60,12 +61,12 @@ function changeTitle(c: ObjectChange): string {
 }
 
 export function renderPlanDiff(plan: MasqueradePlan, options: {color: boolean; verb: 'add' | 'remove'}): string {
-  const paint: ChalkInstance = new Chalk({level: options.color ? 1 : 0})
-  const lines: string[] = [`Context ${plan.context}: ${plan.mode} (${plan.why}).`]
-  for (const c of plan.alreadyMasqueraded) lines.push(`  ${c}: already masqueraded by the ip-masq-agent's config; nothing to change for it.`)
+  const paint = safePaint(options.color)
+  const lines: string[] = [paint.plain(`Context ${plan.context}: ${plan.mode} (${plan.why}).`)]
+  for (const c of plan.alreadyMasqueraded) lines.push(paint.plain(`  ${c}: already masqueraded by the ip-masq-agent's config; nothing to change for it.`))
   const changes = plan.changes.filter((c) => c.action !== 'none')
   if (changes.length === 0) {
-    lines.push(`No change: ${plan.cidrs.length ? `xcc already masquerades ${plan.cidrs.join(',')}` : 'xcc masquerades nothing here'}.`)
+    lines.push(paint.plain(`No change: ${plan.cidrs.length ? `xcc already masquerades ${plan.cidrs.join(',')}` : 'xcc masquerades nothing here'}.`))
     return `${lines.join('\n')}\n`
   }
   for (const c of changes) {
@@ -77,7 +78,7 @@ export function renderPlanDiff(plan: MasqueradePlan, options: {color: boolean; v
     for (const d of lineDiff(before, after)) {
       if (d.op === '+') lines.push(paint.green(`+ ${d.text}`))
       else if (d.op === '-') lines.push(paint.red(`- ${d.text}`))
-      else lines.push(`  ${d.text}`)
+      else lines.push(paint.plain(`  ${d.text}`))
     }
   }
   return `${lines.join('\n')}\n`
@@ -96,15 +97,15 @@ export function renderApplied(plan: MasqueradePlan, applied: readonly AppliedCha
   for (const a of applied) lines.push(`${a.action === 'delete' ? 'deleted' : a.action === 'create' ? 'created' : 'updated'} ${a.kind} ${a.namespace}/${a.name}${a.detail ? `: ${a.detail}` : ''}`)
   if (applied.length > 0) {
     lines.push(plan.cidrs.length ? `xcc now masquerades ${plan.cidrs.join(',')} in context ${plan.context} (${plan.mode}).` : `xcc masquerades nothing in context ${plan.context} any more.`)
-    lines.push(`Check every node: xcc masquerade list --context ${plan.context}`)
+    lines.push(`Check every node: ${shellCommand(['xcc', 'masquerade', 'list', '--context', plan.context])}`)
   }
   if (options.verb === 'add' && plan.mode === 'ip-masq-agent' && applied.length > 0) lines.push('The agent reads the ConfigMap at its next resync; list shows when every node has it.')
-  return `${lines.join('\n')}\n`
+  return `${safeText(lines.join('\n'))}\n`
 }
 
 export function renderListing(listing: MasqueradeListing, options: {color: boolean}): string {
-  const paint: ChalkInstance = new Chalk({level: options.color ? 1 : 0})
-  const lines = [`Context ${listing.context}: xcc masquerades ${listing.cidrs.length ? listing.cidrs.join(',') : 'nothing'}${listing.managedBy.length ? ` (${listing.managedBy.join(' and ')})` : ''}.`]
+  const paint = safePaint(options.color)
+  const lines = [paint.plain(`Context ${listing.context}: xcc masquerades ${listing.cidrs.length ? listing.cidrs.join(',') : 'nothing'}${listing.managedBy.length ? ` (${listing.managedBy.join(' and ')})` : ''}.`)]
   if (listing.cidrs.length === 0) return `${lines.join('\n')}\n`
   const rows: string[][] = [['NODE', 'CIDR', 'DECISION', 'DECIDED BY']]
   for (const n of listing.nodes) {
@@ -116,12 +117,12 @@ export function renderListing(listing: MasqueradeListing, options: {color: boole
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)))
   for (const [i, r] of rows.entries()) {
     const text = r.map((cell, j) => (j < 3 ? cell.padEnd(widths[j] as number) : cell)).join('  ')
-    lines.push(i === 0 ? paint.bold(text) : r[2] === 'masquerade' ? text : paint.red(text))
+    lines.push(i === 0 ? paint.bold(text) : r[2] === 'masquerade' ? paint.plain(text) : paint.red(text))
   }
   for (const n of listing.nodes) {
     if (n.error) lines.push(paint.red(`node ${n.node}: its rules could not be read: ${n.error}`))
     if (listing.managedBy.includes('daemonset') && !n.daemonPod) lines.push(paint.red(`node ${n.node}: no xcc-masquerade pod runs there`))
   }
-  lines.push(listing.drift ? paint.red('Drift: some nodes do not masquerade every range (exit 1).') : 'Every node masquerades every range.')
+  lines.push(listing.drift ? paint.red('Drift: some nodes do not masquerade every range (exit 1).') : paint.plain('Every node masquerades every range.'))
   return `${lines.join('\n')}\n`
 }

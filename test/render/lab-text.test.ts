@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {type LabHostsView, type LabUpView, renderLabUp, shellWord} from '../../src/render/lab-text.js'
+import {shellWord} from '../../src/core/shell.js'
+import {type LabHostsView, type LabUpView, renderLabUp} from '../../src/render/lab-text.js'
 
 const lab: LabHostsView = {
   name: 'fx1', defaultName: false, source: 'scenario s', kubeconfig: '/h/labs/fx1/kubeconfig',

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {runDoctorCleanup} from '../../app/doctor-cleanup.js'
 import {XccCommand} from '../../cli/base-command.js'
+import {safeText} from '../../render/terminal.js'
 
 export default class DoctorCleanup extends XccCommand {
   static override summary = 'Remove the probe and capture pods that live doctor runs left behind (by label).'
@@ -28,9 +29,9 @@ export default class DoctorCleanup extends XccCommand {
     })
     const failed = items.filter((i) => i.error)
     if (flags.json) this.printJson({schemaVersion: 1, dryRun: flags['dry-run'], contexts: names, pods: items})
-    else if (items.length === 0) process.stdout.write(`No xcc pods in ${names.join(', ')}.\n`)
+    else if (items.length === 0) process.stdout.write(`${safeText(`No xcc pods in ${names.join(', ')}.`)}\n`)
     else {
-      for (const i of items) process.stdout.write(`${flags['dry-run'] ? 'would remove' : i.removed ? 'removed' : 'FAILED'}  ${i.context}/${i.namespace}/${i.name}${i.runId ? `  run ${i.runId}` : ''}${i.error ? `  ${i.error}` : ''}\n`)
+      for (const i of items) process.stdout.write(`${safeText(`${flags['dry-run'] ? 'would remove' : i.removed ? 'removed' : 'FAILED'}  ${i.context}/${i.namespace}/${i.name}${i.runId ? `  run ${i.runId}` : ''}${i.error ? `  ${i.error}` : ''}`)}\n`)
     }
     process.exitCode = failed.length > 0 ? 1 : 0
   }

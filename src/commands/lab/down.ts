@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {DEFAULT_LAB_NAME, runLabDown} from '../../app/lab.js'
 import {XccCommand} from '../../cli/base-command.js'
+import {safeText} from '../../render/terminal.js'
 
 export default class LabDown extends XccCommand {
   static override summary = 'Remove a lab: its processes, network namespaces, links and state.'
@@ -20,7 +21,7 @@ export default class LabDown extends XccCommand {
       this.printJson({schemaVersion: 1, name: flags.name, existed: result.existed, namespacesRemoved: result.namespaces, processesStopped: result.processes, elapsedMs, ...(other ? {runningElsewhere: {xccHome: other}} : {})})
     } else if (other) {
       const left = `the namespaces xcc-${flags.name}-* belong to the running lab ${flags.name} of XCC_HOME ${other} and were left alone`
-      process.stdout.write(result.existed ? `Lab ${flags.name} of XCC_HOME ${result.xccHome} removed (its stale state only: ${left}).\n` : `No lab named ${flags.name} under XCC_HOME ${result.xccHome}: nothing to remove (${left}).\n`)
+      process.stdout.write(`${safeText(result.existed ? `Lab ${flags.name} of XCC_HOME ${result.xccHome} removed (its stale state only: ${left}).` : `No lab named ${flags.name} under XCC_HOME ${result.xccHome}: nothing to remove (${left}).`)}\n`)
     } else {
       process.stdout.write(result.existed ? `Lab ${flags.name} removed (${result.namespaces} namespaces, ${result.processes} processes) in ${(elapsedMs / 1000).toFixed(1)} s.\n` : `No lab named ${flags.name}: nothing to remove.\n`)
     }

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {DEFAULT_LAB_NAME, listLabScenarios, runLabUp} from '../../app/lab.js'
 import {XccCommand} from '../../cli/base-command.js'
 import {renderLabUp} from '../../render/lab-text.js'
+import {safeText} from '../../render/terminal.js'
 
 export default class LabUp extends XccCommand {
   static override summary = 'Build a topology as real Linux networking with emulated Kubernetes APIs (needs root).'
@@ -32,7 +33,7 @@ Exit codes: 0 up, 2 bad input (unknown scenario, invalid topology, a lab of that
       else process.stdout.write(`${scenarios.map((s) => `${s.name.padEnd(36)} ${s.description}`).join('\n')}\n`)
       return
     }
-    const view = await runLabUp({name: flags.name, topology: flags.topology, scenario: flags.scenario}, (m) => void process.stderr.write(`${m}\n`))
+    const view = await runLabUp({name: flags.name, topology: flags.topology, scenario: flags.scenario}, (m) => void process.stderr.write(`${safeText(m)}\n`))
     if (flags.json) {
       const {name, source, kubeconfig, elapsedMs, clusters, hosts} = view
       this.printJson({schemaVersion: 1, name, source, kubeconfig, elapsedMs, clusters, hosts})

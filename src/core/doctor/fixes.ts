@@ -5,7 +5,7 @@
  * summary, the commands to paste (every argument quoted for the shell) and who applies them —
  * first the one xcc recommends, then the alternatives.
  */
-import {shellCommand} from '../shell.js'
+import {shellCommand, visible} from '../shell.js'
 import type {DiagnosisCode, Fix} from './types.js'
 
 export type {Fix, FixApplies} from './types.js'
@@ -100,7 +100,8 @@ type FactsOf<C extends DiagnosisCode> = Extract<FixFacts, {code: C}>
 /** GCP's health-check probers (ILB-08) */
 const HEALTH_CHECK_RANGES = '35.191.0.0/16,130.211.0.0/22'
 
-const cmd = (words: readonly string[], comment?: string): string => `${shellCommand(words)}${comment ? `   # ${comment}` : ''}`
+/** a command line, with an optional comment: a comment is one line, whatever the names in it hold */
+const cmd = (words: readonly string[], comment?: string): string => `${shellCommand(words)}${comment ? `   # ${visible(comment)}` : ''}`
 const zone = (vm: VmRef): string[] => (vm.zone ? ['--zone', vm.zone] : [])
 const contextNote = (ref: ContextRef): string | undefined => (ref.known ? undefined : `${ref.context} stands for the kube context of cluster ${ref.cluster}`)
 

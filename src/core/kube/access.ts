@@ -3,6 +3,7 @@
  * PodSecurity level that admits host-network capture pods. A refusal names what to grant.
  */
 import {XccError} from '../errors.js'
+import {shellCommand} from '../shell.js'
 import type {AccessQuestion, KubeCluster} from '../ports/kube.js'
 
 export interface AccessNeed extends AccessQuestion {
@@ -34,12 +35,12 @@ function grantCommands(context: string, denied: readonly AccessNeed[], role: str
   const verbs = (list: readonly AccessNeed[]) => [...new Set(list.map((d) => d.verb))].join(',')
   const out: string[] = []
   for (const [ns, list] of namespaced) {
-    out.push(`kubectl --context ${context} -n ${ns} create role ${role} --verb=${verbs(list)} --resource=${res(list)}`)
-    out.push(`kubectl --context ${context} -n ${ns} create rolebinding ${role} --role=${role} --user=<you>`)
+    out.push(shellCommand(['kubectl', '--context', context, '-n', ns, 'create', 'role', role, `--verb=${verbs(list)}`, `--resource=${res(list)}`]))
+    out.push(`${shellCommand(['kubectl', '--context', context, '-n', ns, 'create', 'rolebinding', role, `--role=${role}`])} --user=<you>`)
   }
   if (cluster.length > 0) {
-    out.push(`kubectl --context ${context} create clusterrole ${role} --verb=${verbs(cluster)} --resource=${res(cluster)}`)
-    out.push(`kubectl --context ${context} create clusterrolebinding ${role} --clusterrole=${role} --user=<you>`)
+    out.push(shellCommand(['kubectl', '--context', context, 'create', 'clusterrole', role, `--verb=${verbs(cluster)}`, `--resource=${res(cluster)}`]))
+    out.push(`${shellCommand(['kubectl', '--context', context, 'create', 'clusterrolebinding', role, `--clusterrole=${role}`])} --user=<you>`)
   }
   return out
 }
@@ -74,7 +75,7 @@ export async function checkPodSecurity(cluster: KubeCluster, namespace: string, 
   if (level === 'baseline' || level === 'restricted') {
     throw new XccError(`namespace "${namespace}" in context "${cluster.context}" enforces Pod Security "${level}", which forbids the host-network capture pods (hostNetwork, NET_ADMIN, NET_RAW) xcc doctor needs`, {
       exitCode: 3,
-      hint: `run the probes in a namespace that allows privileged pods (--probe-namespace <ns>), or allow them here:\n  kubectl --context ${cluster.context} label namespace ${namespace} ${POD_SECURITY_ENFORCE}=privileged --overwrite`,
+      hint: `run the probes in a namespace that allows privileged pods (--probe-namespace <ns>), or allow them here:\n  ${shellCommand(['kubectl', '--context', cluster.context, 'label', 'namespace', namespace, `${POD_SECURITY_ENFORCE}=privileged`, '--overwrite'])}`,
     })
   }
   return undefined

@@ -97,7 +97,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   let userPod: KubePod | undefined
   if (req.from.pod) {
     userPod = await source.getPod(req.from.pod.namespace, req.from.pod.name)
-    if (!userPod) throw new XccError(`--from ${req.from.context}/${req.from.pod.namespace}/${req.from.pod.name}: no such pod in context "${req.from.context}"`, {hint: `kubectl --context ${req.from.context} -n ${req.from.pod.namespace} get pods`})
+    if (!userPod) throw new XccError(`--from ${req.from.context}/${req.from.pod.namespace}/${req.from.pod.name}: no such pod in context "${req.from.context}"`, {hint: shellCommand(['kubectl', '--context', req.from.context, '-n', req.from.pod.namespace, 'get', 'pods'])})
     if (userPod.status?.phase !== 'Running' || !userPod.spec.nodeName) throw new XccError(`pod ${req.from.pod.namespace}/${req.from.pod.name} is not running (phase ${userPod.status?.phase ?? 'unknown'}), so it cannot be probed from`, {hint: 'probe from the context instead (--from <context>)'})
   }
   const node = userPod ? chooseNode(sourceNodes, userPod.spec.nodeName, source.context) : chooseNode(sourceNodes, req.node, source.context)
