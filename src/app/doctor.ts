@@ -2,10 +2,14 @@
  * `xcc doctor`: the static doctor (a topology file, traced and checked) or, when asked, the live
  * one (probes on the clusters; loaded only then: client-node and the probe code cost start-up).
  */
+import {readInputFile, writeFileAtomic} from '../adapters/files/index.js'
 import {CHECKS} from '../checks/index.js'
+import {type FlowOutcome, type FlowSpec, meets, parseFlows} from '../core/doctor/flows.js'
 import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
+import {XccError} from '../core/errors.js'
 import type {Model} from '../core/topology/model-types.js'
 import {resolveFlow} from '../core/trace/endpoints.js'
+import {renderJunit} from '../render/junit.js'
 import {runWithProgress} from '../render/progress.js'
 import {kubeContextNames, topologyFiles} from './deps.js'
 import type {LiveDoctorFlags} from './live-doctor.js'
@@ -30,4 +34,54 @@ async function analyse(model: Model, request: DoctorRequest, interactive: boolea
     run: (s) => void (s.report = evaluateDoctor(model, resolveFlow(model, request.from, request.to, request.protocol), CHECKS, {contexts: kubeContextNames()})),
   }], state, {interactive})
   return state.report as DoctorReport
+}
+
+export interface FlowsRequest extends Omit<DoctorRequest, 'from' | 'to' | 'protocol'> {
+  /** the flows file: a YAML list of {from, to, protocol?, expect} */
+  readonly flows: string
+  /** write a JUnit XML report there */
+  readonly junit?: string
+}
+
+/**
+ * Every flow of the file, checked against its expectation. Static: the topology is loaded once and
+ * every flow's endpoints are resolved before any is traced, so a bad flow is bad input (exit 2)
+ * naming it. Live: one probe run per flow, in order.
+ */
+export async function runDoctorFlows(request: FlowsRequest, options: {interactive: boolean}): Promise<FlowOutcome[]> {
+  const text = await readInputFile(request.flows, 'flows file', 'pass a YAML list of {from, to, protocol?, expect} with --flows')
+  const flows = parseFlows(text, request.flows)
+  const model = request.topology ? await topologyFiles.load(request.topology) : undefined
+  const started = new Date().toISOString()
+  const seconds: number[] = []
+  const outcomes: FlowOutcome[] = []
+  const timed = async (flow: FlowSpec, run: () => Promise<DoctorReport> | DoctorReport): Promise<void> => {
+    const t0 = performance.now()
+    const result = await run()
+    seconds.push((performance.now() - t0) / 1000)
+    outcomes.push({from: flow.from, to: flow.to, expect: flow.expect, met: meets(result, flow.expect), result})
+  }
+  if (request.live) {
+    const live = await import('./live-doctor.js')
+    for (const flow of flows) await timed(flow, () => live.runLiveDoctorCommand({...request, from: flow.from, to: flow.to}, model, CHECKS, options))
+  } else {
+    const m = model as Model
+    const resolved = flows.map((flow, i) => {
+      try {
+        return resolveFlow(m, flow.from, flow.to, flow.protocol)
+      } catch (error) {
+        if (error instanceof XccError) throw new XccError(`${request.flows}: flow [${i}] (${flow.from} → ${flow.to}): ${error.message}`, {exitCode: 2, ...(error.hint ? {hint: error.hint} : {})})
+        throw error
+      }
+    })
+    const contexts = kubeContextNames()
+    await runWithProgress([{
+      title: `Trace ${flows.length} flows and run ${CHECKS.length} checks on each`,
+      run: async () => {
+        for (const [i, flow] of flows.entries()) await timed(flow, () => evaluateDoctor(m, resolved[i] as ReturnType<typeof resolveFlow>, CHECKS, {contexts}))
+      },
+    }], {}, {interactive: options.interactive})
+  }
+  if (request.junit) await writeFileAtomic(request.junit, renderJunit({name: `xcc doctor --flows ${request.flows}`, outcomes, seconds, timestamp: started}))
+  return outcomes
 }

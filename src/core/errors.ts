@@ -35,13 +35,14 @@ export class TopologyError extends XccError {
   readonly file: string
   readonly issues: readonly TopologyIssue[]
 
-  constructor(file: string, issues: readonly TopologyIssue[]) {
+  /** `kind`: what the file is — a topology, or the flows of `xcc doctor --flows` */
+  constructor(file: string, issues: readonly TopologyIssue[], kind: 'topology' | 'flows' = 'topology') {
     const shown = issues.slice(0, 50).map((issue) => formatTopologyIssue(file, issue))
     if (issues.length > shown.length) shown.push(`… and ${issues.length - shown.length} more`)
-    super(`invalid topology ${file}: ${issues.length === 1 ? '1 problem' : `${issues.length} problems`}`, {
+    super(`invalid ${kind === 'flows' ? 'flows file' : 'topology'} ${file}: ${issues.length === 1 ? '1 problem' : `${issues.length} problems`}`, {
       exitCode: 2,
       details: shown,
-      hint: 'fix the file and run again; docs/topology.md describes every field',
+      hint: kind === 'flows' ? 'fix the file and run again: a YAML list of {from, to, protocol?, expect}, as in README.md (--flows)' : 'fix the file and run again; docs/topology.md describes every field',
     })
     this.name = 'TopologyError'
     this.file = file

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
@@ -51,6 +51,39 @@ function badFile(text: string, name = 'bad.yaml'): string {
 }
 
 describe('xcc doctor (CLI)', () => {
+  it('--flows checks every flow of a file against its expectation (exit 0 only when all meet it), --json and --junit for CI', () => {
+    const flows = badFile('- {from: frontend, to: lb/backend-ilb, expect: POD_SNAT_MISSING}\n- {from: frontend, to: lb/backend-ilb, expect: reachable}\n', 'flows.yaml')
+    const junit = join(flows, '..', 'report.xml')
+    const r = xcc(['doctor', '--topology', SEED_001, '--flows', flows, '--junit', junit, '--json'])
+    assert.equal(r.status, 1, r.stderr)
+    const out = JSON.parse(r.stdout) as {schemaVersion: number; flows: Array<{from: string; to: string; expect: string; met: boolean; result: unknown}>}
+    assert.equal(out.schemaVersion, 1)
+    assert.deepEqual(out.flows.map((f) => [f.expect, f.met]), [['POD_SNAT_MISSING', true], ['reachable', false]])
+    for (const f of out.flows) assert.ok(doctorReportSchema.safeParse(f.result).success, 'each result is the doctor\'s contract object')
+    const xml = readFileSync(junit, 'utf8')
+    assert.match(xml, /<testsuite name="xcc doctor --flows [^"]+" tests="2" failures="1" /)
+    assert.match(xml, /<failure message="expected reachable, got unreachable \(POD_SNAT_MISSING\)"/)
+    const met = badFile('- {from: frontend, to: lb/backend-ilb, expect: unreachable}\n', 'met.yaml')
+    const ok = xcc(['doctor', '--topology', SEED_001, '--flows', met])
+    assert.equal(ok.status, 0, ok.stderr)
+    assert.match(ok.stdout, /Every flow \(1\) behaves as expected\./)
+    assert.doesNotMatch(ok.stdout, /\d+ passed, \d+ failed/, 'never the shape CI reads as a test summary')
+  })
+
+  it('--flows: a flow xcc cannot resolve, or a bad file, is bad input (exit 2, naming it) and nothing is written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcc-flows-'))
+    const junit = join(dir, 'report.xml')
+    const flows = badFile('- {from: frontend, to: lb/backend-ilb, expect: reachable}\n- {from: nope, to: lb/backend-ilb, expect: reachable}\n', 'flows.yaml')
+    const r = xcc(['doctor', '--topology', SEED_001, '--flows', flows, '--junit', junit])
+    assert.equal(r.status, 2)
+    assert.match(r.stderr, /flows\.yaml: flow \[1\] \(nope → lb\/backend-ilb\): --from nope: there is no cluster named "nope"/)
+    assert.equal(existsSync(junit), false)
+    assert.match(xcc(['doctor', '--topology', SEED_001, '--flows', badFile('- {from: a}\n', 'f.yaml')]).stderr, /f\.yaml: \[0\]\.to: is required/)
+    assert.equal(xcc(['doctor', '--topology', SEED_001, '--flows', dir]).status, 2, 'a directory is not a flows file')
+    assert.equal(xcc(['doctor', '--topology', SEED_001, '--flows', flows, '--from', 'frontend']).status, 2, '--from with --flows')
+    assert.equal(xcc(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--junit', junit]).status, 2, '--junit needs --flows')
+  })
+
   it('a fix names the user\'s real kube context of the cluster, read from the kubeconfig (gcloud\'s gke_<project>_<location>_<cluster>)', () => {
     const kubeconfig = badFile(['apiVersion: v1', 'kind: Config', 'clusters: []', 'users: []', 'contexts:', '- name: gke_acme-prod_europe-west1-c_frontend', '  context: {cluster: x, user: y}', '- name: gke_acme-prod_europe-west1-c_backend', '  context: {cluster: x, user: y}', ''].join('\n'), 'kubeconfig')
     const r = xcc(['doctor', '--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--json'], {KUBECONFIG: kubeconfig})
@@ -100,7 +133,7 @@ describe('xcc doctor (CLI)', () => {
     ['an unknown --from', ['--topology', SEED_001, '--from', 'nope/default/x', '--to', 'lb/backend-ilb'], /cluster named "nope"/],
     ['a load balancer as --from', ['--topology', SEED_001, '--from', '10.193.0.3', '--to', '10.209.0.2:22'], /10\.193\.0\.3 is the address of load balancer backend-ilb; a load balancer cannot be a source/],
     ['an unknown flag', ['--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--frm', 'x'], /Nonexistent flag: --frm/],
-    ['a missing flag', ['--from', 'frontend'], /Missing required flag/],
+    ['a missing flag', ['--from', 'frontend'], /give --from and --to, or --flows FILE/],
     ['a bad --protocol', ['--topology', SEED_001, '--from', 'frontend', '--to', 'lb/backend-ilb', '--protocol', 'icmp'], /Expected --protocol=icmp to be one of: tcp, udp/],
   ] as const) {
     it(`exit 2 without a stack trace for ${what}, and a JSON error under --json`, () => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import {type SpawnSyncReturns, spawn, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
@@ -343,6 +343,23 @@ describe('xcc doctor on live clusters (the lab)', () => {
     // the address alone, found by looking in every context: the same answer
     const byAddress = doctor(['--from', 'a', '--to', '10.31.0.10:80'], 1)
     assert.equal(byAddress.diagnosis?.code, 'CLUSTER_IP_FROM_OUTSIDE_CLUSTER')
+    await assertNoPodsLeft()
+  })
+
+  it('--flows without a topology: one live probe per flow, each against its expectation, with a JUnit report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcc-live-flows-'))
+    try {
+      const flows = join(dir, 'flows.yaml')
+      writeFileSync(flows, '- {from: a, to: b/default/server, expect: CLUSTER_IP_FROM_OUTSIDE_CLUSTER}\n- {from: a, to: "10.31.0.10:80", expect: reachable}\n')
+      const r = xcc(['doctor', '--flows', flows, '--junit', join(dir, 'report.xml'), '--timeout', '2s', '--json'])
+      assert.equal(r.status, 1, r.stderr)
+      const out = JSON.parse(r.stdout) as {flows: Array<{met: boolean; result: unknown}>}
+      assert.deepEqual(out.flows.map((f) => f.met), [true, false])
+      for (const f of out.flows) assert.ok(liveReportSchema.safeParse(f.result).success, 'each result is a live report')
+      assert.match(readFileSync(join(dir, 'report.xml'), 'utf8'), /tests="2" failures="1"/)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
     await assertNoPodsLeft()
   })
 })

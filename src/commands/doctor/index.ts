@@ -1,10 +1,11 @@
 import {Flags} from '@oclif/core'
 
-import {runDoctor} from '../../app/doctor.js'
+import {runDoctor, runDoctorFlows} from '../../app/doctor.js'
 import {XccCommand} from '../../cli/base-command.js'
 import {XccError} from '../../core/errors.js'
 import {DEFAULT_IMAGE} from '../../core/probe/manifests.js'
 import {renderDoctorText} from '../../render/doctor-text.js'
+import {renderFlowsText} from '../../render/flows-text.js'
 import {outputWidth} from '../../render/layout.js'
 import {isInteractive} from '../../render/progress.js'
 
@@ -28,8 +29,10 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
 
   static override flags = {
     topology: Flags.string({char: 't', description: 'Topology file (apiVersion xcc/v1, YAML or JSON): analyse it (static); with --live, or with a live flag (--to-context, --node, --timeout, --keep, …), probe the live clusters and check the observations against it.', helpValue: 'FILE'}),
-    from: Flags.string({description: 'Source. Static: <cluster>, <cluster>/<namespace>/<pod>, node/<name>, instance/<name> or an IPv4 address. Live: <context> or <context>/<namespace>/<pod>.', required: true, helpValue: 'SOURCE'}),
-    to: Flags.string({description: 'Destination. Static: <ipv4>:<port>, lb/<forwarding-rule> or <cluster>/<namespace>/<service>. Live: <ipv4>:<port> or <context>/<namespace>/<service>.', required: true, helpValue: 'DESTINATION'}),
+    from: Flags.string({description: 'Source. Static: <cluster>, <cluster>/<namespace>/<pod>, node/<name>, instance/<name> or an IPv4 address. Live: <context> or <context>/<namespace>/<pod>.', helpValue: 'SOURCE', exclusive: ['flows']}),
+    to: Flags.string({description: 'Destination. Static: <ipv4>:<port>, lb/<forwarding-rule> or <cluster>/<namespace>/<service>. Live: <ipv4>:<port> or <context>/<namespace>/<service>.', helpValue: 'DESTINATION', exclusive: ['flows']}),
+    flows: Flags.string({description: 'Check many flows in one run: a YAML list of {from, to, protocol?, expect: reachable | unreachable | <DIAGNOSIS_CODE>}. Exit 0 when every flow meets its expectation.', helpValue: 'FILE'}),
+    junit: Flags.string({description: 'With --flows: write a JUnit XML report (one test case per flow) to FILE.', helpValue: 'FILE', dependsOn: ['flows']}),
     protocol: Flags.string({description: 'Transport protocol (default: the destination\'s, else tcp). Live probes are TCP.', options: ['tcp', 'udp']}),
     live: Flags.boolean({description: 'Probe the live clusters even with --topology (the file then supplies the cloud facts and the prediction).', default: false}),
     'to-context': Flags.string({description: 'Live: kube context of the destination, to capture on its nodes.', helpValue: 'CONTEXT'}),
@@ -49,10 +52,16 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
     const live = flags.live || !flags.topology || liveFlags.length > 0
     if (live && flags.protocol === 'udp') throw new XccError('live probes are TCP only (--protocol udp)', {hint: 'drop --protocol, or analyse UDP statically with --topology'})
     const interactive = !flags.json && isInteractive(process.stderr, process.env)
-    const report = await runDoctor({
-      ...flags, protocol: flags.protocol as 'tcp' | 'udp' | undefined, live,
-      toContext: flags['to-context'], probeNamespace: flags['probe-namespace'], startTimeout: flags['start-timeout'],
-    }, {interactive})
+    const common = {...flags, live, toContext: flags['to-context'], probeNamespace: flags['probe-namespace'], startTimeout: flags['start-timeout']}
+    if (flags.flows) {
+      const outcomes = await runDoctorFlows({...common, flows: flags.flows, junit: flags.junit}, {interactive})
+      if (flags.json) this.printJson({schemaVersion: 1, flows: outcomes})
+      else process.stdout.write(renderFlowsText(outcomes, {color: this.color()}))
+      process.exitCode = outcomes.every((o) => o.met) ? 0 : 1
+      return
+    }
+    if (!flags.from || !flags.to) throw new XccError('give --from and --to, or --flows FILE', {hint: 'xcc doctor --topology topo.yaml --from <source> --to <destination>'})
+    const report = await runDoctor({...common, from: flags.from, to: flags.to, protocol: flags.protocol as 'tcp' | 'udp' | undefined}, {interactive})
     const width = outputWidth(process.stdout, process.env)
     // one renderer for terminals and pipes: the same lines, coloured in a terminal, written once
     if (flags.json) this.printJson(report)
