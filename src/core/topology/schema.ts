@@ -113,6 +113,8 @@ const instance = z.strictObject({
   canIpForward: z.boolean().default(false),
   networkInterfaces: z.array(networkInterface).min(1, 'an instance needs at least one network interface').max(8, 'at most 8 network interfaces'),
   guest: guest.default({ipForward: false, routes: []}),
+  // GCE metadata (key → value); in a lab, `startup-script` runs inside the VM when it boots
+  metadata: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'a metadata key is 1-128 letters, digits, - or _'), z.string()).optional(),
 })
 
 const forwardingRule = z.strictObject({
@@ -217,7 +219,12 @@ const cluster = z.strictObject({
 export const topologySchema = z.strictObject({
   apiVersion: z.literal('xcc/v1', {error: 'must be xcc/v1'}),
   kind: z.literal('Topology', {error: 'must be Topology'}),
-  metadata: z.strictObject({name, description: z.string().optional()}),
+  metadata: z.strictObject({
+    name,
+    description: z.string().optional(),
+    // the GCP project the topology is (or was snapshotted from); a lab serves its APIs under it
+    project: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, 'must be a GCP project id: 6-30 lowercase letters, digits or -, starting with a letter').optional(),
+  }),
   networks: z.array(network).default([]),
   routes: z.array(route).default([]),
   firewalls: z.array(firewall).default([]),
