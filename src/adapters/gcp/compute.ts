@@ -1,0 +1,106 @@
+/**
+ * The Compute Engine port (core/ports/gcp.ts) on @google-cloud/compute 6 (REST): every list of a
+ * snapshot read concurrently, each following its pages; aggregated lists for the regional and
+ * zonal resources. The clients are deep-imported one by one (the package index costs ~1 s).
+ */
+import type {AuthClient} from 'google-auth-library'
+
+import type {Endpoint} from '../../core/gcp/settings.js'
+import type {ComputeApi, ComputeInventory, GceBackendService, GceFirewall, GceForwardingRule, GceHealthCheck, GceInstance, GceInstanceGroup, GceNetwork, GceRoute, GceSubnetwork} from '../../core/ports/gcp.js'
+import {type CallContext, withRetries} from './retry.js'
+
+export interface ClientOptions {
+  readonly project: string
+  readonly auth: AuthClient
+  /** an override (a lab's emulator); Google's own endpoint when absent */
+  readonly endpoint?: Endpoint
+  readonly deadline: number
+  readonly stats?: {requests: number; retries: number}
+}
+
+/** Decoded client objects carry proto3 marker keys (`_name: 'name'`) and nulls: keep the data only. */
+export function plain<T>(value: unknown): T {
+  if (Array.isArray(value)) return value.map((v) => plain(v)) as T
+  if (value === null || typeof value !== 'object') return value as T
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) {
+    if (k.startsWith('_') || v === null || v === undefined) continue
+    out[k] = plain(v)
+  }
+  return out as T
+}
+
+const last = (url: string | undefined): string => (url ?? '').split('/').pop() ?? ''
+
+type Pager = AsyncIterable<unknown>
+type Aggregated = AsyncIterable<[string, Record<string, unknown>]>
+
+export async function openCompute(options: ClientOptions): Promise<ComputeApi> {
+  const load = async <C>(file: string, name: string): Promise<C> => {
+    const module = (await import(`@google-cloud/compute/build/src/v1/${file}_client.js`)) as {default?: Record<string, unknown>} & Record<string, unknown>
+    const Client = (module[name] ?? module.default?.[name]) as new (o: object) => C
+    return new Client({
+      authClient: options.auth, fallback: true,
+      ...(options.endpoint ? {apiEndpoint: options.endpoint.host, port: options.endpoint.port, protocol: options.endpoint.protocol} : {}),
+    })
+  }
+  const ctx: CallContext = {
+    api: 'Compute Engine', project: options.project, deadline: options.deadline,
+    endpoint: options.endpoint ? `${options.endpoint.protocol}://${options.endpoint.host}:${options.endpoint.port}` : 'compute.googleapis.com',
+    ...(options.stats ? {stats: options.stats} : {}),
+  }
+  const project = options.project
+  const collect = async <T>(request: string, pages: () => Pager): Promise<T[]> => withRetries(ctx, request, async () => {
+    const out: T[] = []
+    for await (const item of pages()) out.push(plain<T>(item))
+    return out
+  })
+  const aggregate = async <T>(request: string, key: string, pages: () => Aggregated, regions?: readonly string[]): Promise<T[]> => withRetries(ctx, request, async () => {
+    const out: T[] = []
+    for await (const [scope, list] of pages()) {
+      // `regions/us-west1`, `zones/us-west1-a`, `global`
+      const region = scope.startsWith('zones/') ? scope.slice(6).replace(/-[a-z]$/, '') : scope.startsWith('regions/') ? scope.slice(8) : undefined
+      if (regions && region !== undefined && !regions.includes(region)) continue
+      for (const item of (list[key] as unknown[] | undefined) ?? []) out.push(plain<T>(item))
+    }
+    return out
+  })
+  type Lister = {listAsync(r: object, o?: object): Pager}
+  type AggregatedLister = {aggregatedListAsync(r: object, o?: object): Aggregated}
+  type GroupLister = AggregatedLister & {listInstancesAsync(r: object, o?: object): Pager}
+  const [networks, subnetworks, firewalls, routes, instances, groups, healthChecks, backendServices, forwardingRules] = await Promise.all([
+    load<Lister>('networks', 'NetworksClient'), load<AggregatedLister>('subnetworks', 'SubnetworksClient'), load<Lister>('firewalls', 'FirewallsClient'),
+    load<Lister>('routes', 'RoutesClient'), load<AggregatedLister>('instances', 'InstancesClient'), load<GroupLister>('instance_groups', 'InstanceGroupsClient'),
+    load<AggregatedLister>('health_checks', 'HealthChecksClient'), load<AggregatedLister>('backend_services', 'BackendServicesClient'),
+    load<AggregatedLister>('forwarding_rules', 'ForwardingRulesClient'),
+  ])
+  const page = {maxResults: 500}
+  const all = {project, ...page, returnPartialSuccess: false}
+
+  async function readGroups(regions?: readonly string[]): Promise<GceInstanceGroup[]> {
+    const found = await aggregate<Omit<GceInstanceGroup, 'instances'>>('listing instance groups', 'instanceGroups', () => groups.aggregatedListAsync(all), regions)
+    return Promise.all(found.map(async (g) => {
+      const members = await collect<{instance?: string}>(`listing the instances of instance group ${g.name}`, () => groups.listInstancesAsync({project, zone: last(g.zone), instanceGroup: g.name, ...page, instanceGroupsListInstancesRequestResource: {instanceState: 'ALL'}}))
+      return {...g, instances: members.map((m) => m.instance ?? '').filter(Boolean)}
+    }))
+  }
+
+  return {
+    project,
+    async readInventory(opts = {}): Promise<ComputeInventory> {
+      const regions = opts.regions
+      const [n, s, f, r, i, g, h, b, fr] = await Promise.all([
+        collect<GceNetwork>('listing networks', () => networks.listAsync({project, ...page})),
+        aggregate<GceSubnetwork>('listing subnetworks', 'subnetworks', () => subnetworks.aggregatedListAsync(all), regions),
+        collect<GceFirewall>('listing firewall rules', () => firewalls.listAsync({project, ...page})),
+        collect<GceRoute>('listing routes', () => routes.listAsync({project, ...page})),
+        aggregate<GceInstance>('listing instances', 'instances', () => instances.aggregatedListAsync(all), regions),
+        readGroups(regions),
+        aggregate<GceHealthCheck>('listing health checks', 'healthChecks', () => healthChecks.aggregatedListAsync(all), regions),
+        aggregate<GceBackendService>('listing backend services', 'backendServices', () => backendServices.aggregatedListAsync(all), regions),
+        aggregate<GceForwardingRule>('listing forwarding rules', 'forwardingRules', () => forwardingRules.aggregatedListAsync(all), regions),
+      ])
+      return {networks: n, subnetworks: s, firewalls: f, routes: r, instances: i, instanceGroups: g, healthChecks: h, backendServices: b, forwardingRules: fr}
+    },
+  }
+}

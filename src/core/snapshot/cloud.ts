@@ -1,0 +1,225 @@
+/**
+ * `xcc snapshot`, the cloud half: what Compute Engine and GKE return, as the xcc/v1 topology's
+ * networks, routes, firewalls, instances, load balancers and clusters (nodes included). Pure and
+ * deterministic: every list sorted by name, defaults left out. What the format cannot express is
+ * not dropped silently: it is listed in `skipped` with the reason.
+ */
+import type {ComputeInventory, GceFirewall, GceInstance, GceRoute, GkeCluster} from '../ports/gcp.js'
+
+export interface Skipped {
+  readonly kind: string
+  readonly name: string
+  readonly reason: string
+}
+
+/** a topology as a plain document, fields in the order the format documents them */
+export type Doc = Record<string, unknown>
+
+export const lastSegment = (url: string | undefined): string => (url ?? '').split('/').pop() ?? ''
+/** the project of a resource URL (`…/projects/P/…`) */
+const projectOf = (url: string): string | undefined => /\/projects\/([^/]+)\//.exec(`/${url.replace(/^https?:\/\/[^/]+/, '')}`)?.[1]
+const byName = <T extends {readonly name: string}>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+const sorted = <T extends {readonly name: string}>(items: readonly T[]): T[] => [...items].sort(byName)
+
+/** only what differs from the format's default, so a snapshot reads like a hand-written file */
+function put(doc: Doc, key: string, value: unknown, fallback?: unknown): void {
+  if (value === undefined) return
+  if (Array.isArray(value) && value.length === 0 && (fallback === undefined || (Array.isArray(fallback) && fallback.length === 0))) return
+  if (fallback !== undefined && JSON.stringify(value) === JSON.stringify(fallback)) return
+  doc[key] = value
+}
+
+export interface ClusterNodes {
+  /** instance names of the cluster's nodes (its node pools' instance groups) */
+  readonly instances: ReadonlySet<string>
+}
+
+/** The instances that are GKE nodes, by cluster: the members of its node pools' instance groups. */
+export function nodesOfClusters(clusters: readonly GkeCluster[], inventory: ComputeInventory): Map<string, Set<string>> {
+  const groups = new Map(inventory.instanceGroups.map((g) => [`${lastSegment(g.zone)}/${g.name}`, g]))
+  const out = new Map<string, Set<string>>()
+  for (const c of clusters) {
+    const names = new Set<string>()
+    for (const pool of c.nodePools ?? []) {
+      for (const url of pool.instanceGroupUrls ?? []) {
+        const m = /\/zones\/([^/]+)\/instanceGroup(?:Manager)?s\/([^/]+)$/.exec(url)
+        const group = m ? groups.get(`${m[1]}/${m[2]}`) : undefined
+        for (const member of group?.instances ?? []) names.add(lastSegment(member))
+      }
+    }
+    out.set(c.name, names)
+  }
+  return out
+}
+
+function networkDocs(inventory: ComputeInventory, project: string, skipped: Skipped[]): Doc[] {
+  const networks = new Set(inventory.networks.map((n) => n.name))
+  return sorted(inventory.networks).map((n) => {
+    const doc: Doc = {name: n.name}
+    const subnets = sorted(inventory.subnetworks.filter((s) => lastSegment(s.network) === n.name)).map((s) => {
+      const sub: Doc = {name: s.name, region: lastSegment(s.region), ipCidrRange: s.ipCidrRange}
+      put(sub, 'secondaryIpRanges', [...(s.secondaryIpRanges ?? [])].sort((a, b) => a.rangeName.localeCompare(b.rangeName)).map((r) => ({rangeName: r.rangeName, ipCidrRange: r.ipCidrRange})))
+      put(sub, 'allowSubnetCidrRoutesOverlap', s.allowSubnetCidrRoutesOverlap, false)
+      return sub
+    })
+    put(doc, 'subnets', subnets)
+    const peerings: Doc[] = []
+    for (const p of sorted(n.peerings ?? [])) {
+      const peer = lastSegment(p.network)
+      const peerProject = projectOf(p.network)
+      if ((peerProject && peerProject !== project) || !networks.has(peer)) {
+        skipped.push({kind: 'peering', name: `${n.name}/${p.name}`, reason: `its peer network ${peerProject && peerProject !== project ? `${peer} is in project ${peerProject}` : `${peer} is not in this project`}; a topology holds one project's networks`})
+        continue
+      }
+      const doc: Doc = {name: p.name, network: peer}
+      put(doc, 'exportCustomRoutes', p.exportCustomRoutes, false)
+      put(doc, 'importCustomRoutes', p.importCustomRoutes, false)
+      put(doc, 'exportSubnetRoutesWithPublicIp', p.exportSubnetRoutesWithPublicIp, true)
+      put(doc, 'importSubnetRoutesWithPublicIp', p.importSubnetRoutesWithPublicIp, false)
+      peerings.push(doc)
+    }
+    put(doc, 'peerings', peerings)
+    return doc
+  })
+}
+
+/** the per-node pod routes of routes-based GKE clusters are derived by the loader (GKE-04): not listed */
+function isNodeRoute(r: GceRoute, podRoutes: ReadonlyMap<string, string>): boolean {
+  return r.nextHopInstance !== undefined && podRoutes.get(lastSegment(r.nextHopInstance)) === r.destRange
+}
+
+function routeDocs(inventory: ComputeInventory, podRoutes: ReadonlyMap<string, string>, skipped: Skipped[]): Doc[] {
+  const out: Doc[] = []
+  for (const r of sorted(inventory.routes)) {
+    // subnet and peering routes are implied by the networks and peerings
+    if (r.nextHopNetwork || r.nextHopPeering || isNodeRoute(r, podRoutes)) continue
+    const doc: Doc = {name: r.name, network: lastSegment(r.network), destRange: r.destRange}
+    put(doc, 'priority', r.priority, 1000)
+    put(doc, 'tags', [...(r.tags ?? [])].sort())
+    if (r.nextHopInstance) doc.nextHopInstance = lastSegment(r.nextHopInstance)
+    else if (r.nextHopIp) doc.nextHopIp = r.nextHopIp
+    else if (r.nextHopIlb) doc.nextHopIlb = r.nextHopIlb.includes('/') ? lastSegment(r.nextHopIlb) : r.nextHopIlb
+    else if (r.nextHopGateway) doc.nextHopGateway = 'default-internet-gateway'
+    else {
+      skipped.push({kind: 'route', name: r.name, reason: 'its next hop (a VPN tunnel, an interconnect or a hub) is not something a topology describes'})
+      continue
+    }
+    out.push(doc)
+  }
+  return out
+}
+
+function rules(list: GceFirewall['allowed']): Doc[] {
+  return (list ?? []).map((a) => {
+    const doc: Doc = {IPProtocol: a.IPProtocol}
+    put(doc, 'ports', a.ports ? [...a.ports] : undefined)
+    return doc
+  })
+}
+
+function firewallDocs(inventory: ComputeInventory, skipped: Skipped[]): Doc[] {
+  const out: Doc[] = []
+  for (const f of sorted(inventory.firewalls)) {
+    const extra = f as GceFirewall & {sourceServiceAccounts?: unknown[]; targetServiceAccounts?: unknown[]}
+    if (extra.sourceServiceAccounts?.length || extra.targetServiceAccounts?.length) {
+      skipped.push({kind: 'firewall', name: f.name, reason: 'it selects instances by service account, which a topology does not describe'})
+      continue
+    }
+    const doc: Doc = {name: f.name, network: lastSegment(f.network)}
+    put(doc, 'direction', f.direction, 'INGRESS')
+    put(doc, 'priority', f.priority, 1000)
+    put(doc, 'sourceRanges', [...(f.sourceRanges ?? [])])
+    put(doc, 'sourceTags', [...(f.sourceTags ?? [])].sort())
+    put(doc, 'destinationRanges', [...(f.destinationRanges ?? [])])
+    put(doc, 'targetTags', [...(f.targetTags ?? [])].sort())
+    if (f.allowed?.length) doc.allowed = rules(f.allowed)
+    if (f.denied?.length) doc.denied = rules(f.denied)
+    put(doc, 'disabled', f.disabled, false)
+    out.push(doc)
+  }
+  return out
+}
+
+function nicDocs(instance: GceInstance): Doc[] {
+  return instance.networkInterfaces.map((n) => {
+    const doc: Doc = {network: lastSegment(n.network), subnetwork: lastSegment(n.subnetwork), networkIP: n.networkIP}
+    put(doc, 'aliasIpRanges', (n.aliasIpRanges ?? []).map((a) => (a.subnetworkRangeName ? {ipCidrRange: a.ipCidrRange, subnetworkRangeName: a.subnetworkRangeName} : a.ipCidrRange)))
+    return doc
+  })
+}
+
+function instanceDocs(inventory: ComputeInventory, nodes: ReadonlySet<string>): Doc[] {
+  return sorted(inventory.instances.filter((i) => !nodes.has(i.name))).map((i) => {
+    const doc: Doc = {name: i.name, zone: lastSegment(i.zone)}
+    put(doc, 'tags', [...(i.tags?.items ?? [])].sort())
+    put(doc, 'canIpForward', i.canIpForward, false)
+    doc.networkInterfaces = nicDocs(i)
+    // metadata: only what the lab acts on (other keys, such as ssh-keys, are the VM's business)
+    const startup = i.metadata?.items?.find((m) => m.key === 'startup-script')?.value
+    if (startup !== undefined) doc.metadata = {'startup-script': startup}
+    return doc
+  })
+}
+
+export interface CloudPart {
+  readonly networks: Doc[]
+  readonly routes: Doc[]
+  readonly firewalls: Doc[]
+  readonly instances: Doc[]
+  readonly forwardingRules: Doc[]
+  readonly backendServices: Doc[]
+}
+
+export function buildCloudPart(inventory: ComputeInventory, project: string, nodes: ReadonlySet<string>, podRoutes: ReadonlyMap<string, string>, skipped: Skipped[]): CloudPart {
+  return {
+    networks: networkDocs(inventory, project, skipped),
+    routes: routeDocs(inventory, podRoutes, skipped),
+    firewalls: firewallDocs(inventory, skipped),
+    instances: instanceDocs(inventory, nodes),
+    ...loadBalancerDocs(inventory, skipped),
+  }
+}
+
+function loadBalancerDocs(inventory: ComputeInventory, skipped: Skipped[]): Pick<CloudPart, 'forwardingRules' | 'backendServices'> {
+  const groups = new Map(inventory.instanceGroups.map((g) => [`${lastSegment(g.zone)}/${g.name}`, g]))
+  const checks = new Map(inventory.healthChecks.map((h) => [h.selfLink ?? h.name, h]))
+  const backendServices: Doc[] = []
+  const services = new Set<string>()
+  for (const b of sorted(inventory.backendServices)) {
+    if (!b.region || (b.loadBalancingScheme && b.loadBalancingScheme !== 'INTERNAL')) {
+      skipped.push({kind: 'backendService', name: b.name, reason: 'only regional internal (passthrough) backend services are described'})
+      continue
+    }
+    const members: string[] = []
+    for (const backend of b.backends ?? []) {
+      const m = /\/zones\/([^/]+)\/instanceGroups\/([^/]+)$/.exec(backend.group)
+      const group = m ? groups.get(`${m[1]}/${m[2]}`) : undefined
+      if (!group) skipped.push({kind: 'backend', name: `${b.name}/${lastSegment(backend.group)}`, reason: 'not an unmanaged instance group of this project (network endpoint groups are not described)'})
+      for (const url of group?.instances ?? []) members.push(lastSegment(url))
+    }
+    const check = b.healthChecks?.[0] ? checks.get(b.healthChecks[0]) ?? [...checks.values()].find((h) => h.name === lastSegment(b.healthChecks?.[0])) : undefined
+    const port = check?.tcpHealthCheck?.port ?? check?.httpHealthCheck?.port ?? check?.httpsHealthCheck?.port
+    const doc: Doc = {name: b.name, region: lastSegment(b.region), backends: [...new Set(members)].sort()}
+    if (port !== undefined) doc.healthCheck = {protocol: check?.type === 'HTTP' || check?.type === 'HTTPS' ? check.type : 'TCP', port}
+    else skipped.push({kind: 'healthCheck', name: b.name, reason: 'the backend service has no TCP or HTTP health check with a port'})
+    if (port === undefined) continue
+    backendServices.push(doc)
+    services.add(b.name)
+  }
+  const forwardingRules: Doc[] = []
+  for (const f of sorted(inventory.forwardingRules)) {
+    if (!f.region || f.loadBalancingScheme !== 'INTERNAL' || !f.backendService || !services.has(lastSegment(f.backendService))) {
+      skipped.push({kind: 'forwardingRule', name: f.name, reason: 'only internal passthrough forwarding rules with a described backend service are described'})
+      continue
+    }
+    const doc: Doc = {name: f.name, region: lastSegment(f.region), network: lastSegment(f.network), subnetwork: lastSegment(f.subnetwork), IPAddress: f.IPAddress}
+    put(doc, 'IPProtocol', f.IPProtocol, 'TCP')
+    if (f.allPorts) doc.allPorts = true
+    else if (f.ports?.length) doc.ports = [...f.ports]
+    put(doc, 'allowGlobalAccess', f.allowGlobalAccess, false)
+    doc.backendService = lastSegment(f.backendService)
+    put(doc, 'sourceIpRanges', f.sourceIpRanges ? [...f.sourceIpRanges] : undefined)
+    forwardingRules.push(doc)
+  }
+  return {forwardingRules, backendServices}
+}

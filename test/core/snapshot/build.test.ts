@@ -1,0 +1,114 @@
+/**
+ * `xcc snapshot` from what the APIs return: a topology the loader takes, derived things left to the
+ * loader (subnet routes, GKE's per-node pod routes), what the format cannot hold listed as skipped,
+ * and the same bytes whatever order the APIs answer in.
+ */
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import type {ComputeInventory, GkeCluster} from '../../../src/core/ports/gcp.js'
+import type {KubeFacts} from '../../../src/core/snapshot/index.js'
+import {buildSnapshot, renderSnapshotYaml} from '../../../src/core/snapshot/index.js'
+import {parseTopology} from '../../../src/core/topology/parse.js'
+
+const P = 'https://www.googleapis.com/compute/v1/projects/acme-prod'
+const net = (n: string): string => `${P}/global/networks/${n}`
+const zone = (z: string): string => `${P}/zones/${z}`
+const region = (r: string): string => `${P}/regions/${r}`
+
+const inventory: ComputeInventory = {
+  networks: [
+    {name: 'vpc-b', peerings: [{name: 'b-to-a', network: net('vpc-a'), state: 'ACTIVE'}, {name: 'b-to-other', network: 'https://www.googleapis.com/compute/v1/projects/other-proj/global/networks/x', state: 'ACTIVE'}]},
+    {name: 'vpc-a', peerings: [{name: 'a-to-b', network: net('vpc-b'), state: 'ACTIVE', exportCustomRoutes: true}]},
+  ],
+  subnetworks: [
+    {name: 'b-main', region: region('europe-west1'), network: net('vpc-b'), ipCidrRange: '10.209.0.0/16'},
+    {name: 'a-main', region: region('europe-west1'), network: net('vpc-a'), ipCidrRange: '10.193.0.0/16', secondaryIpRanges: [{rangeName: 'pods', ipCidrRange: '10.56.0.0/14'}, {rangeName: 'services', ipCidrRange: '10.60.0.0/20'}]},
+  ],
+  firewalls: [
+    {name: 'b-allow-ssh', network: net('vpc-b'), direction: 'INGRESS', priority: 1000, sourceRanges: ['35.235.240.0/20'], allowed: [{IPProtocol: 'tcp', ports: ['22']}]},
+    {name: 'a-allow-b', network: net('vpc-a'), direction: 'INGRESS', priority: 900, sourceRanges: ['10.209.0.0/16'], targetTags: ['gke-backend-node'], allowed: [{IPProtocol: 'tcp', ports: ['32191']}]},
+    {name: 'a-by-sa', network: net('vpc-a'), sourceRanges: ['0.0.0.0/0'], allowed: [{IPProtocol: 'tcp'}], targetServiceAccounts: ['x@y'] } as ComputeInventory['firewalls'][number],
+  ],
+  routes: [
+    {name: 'default-route-1', network: net('vpc-b'), destRange: '10.209.0.0/16', nextHopNetwork: net('vpc-b')},
+    {name: 'peering-route-1', network: net('vpc-b'), destRange: '10.193.0.0/16', nextHopPeering: 'b-to-a'},
+    {name: 'gke-frontend-abc-1', network: net('vpc-b'), destRange: '10.132.0.0/24', nextHopInstance: `${zone('europe-west1-c')}/instances/gke-frontend-n1`, priority: 1000},
+    {name: 'b-default-internet', network: net('vpc-b'), destRange: '0.0.0.0/0', nextHopGateway: `${P}/global/gateways/default-internet-gateway`, priority: 1000},
+    {name: 'b-via-vpn', network: net('vpc-b'), destRange: '192.168.0.0/16', priority: 1000},
+  ],
+  instances: [
+    {name: 'gke-frontend-n1', zone: zone('europe-west1-c'), tags: {items: ['gke-frontend-node']}, canIpForward: true, networkInterfaces: [{network: net('vpc-b'), subnetwork: `${region('europe-west1')}/subnetworks/b-main`, networkIP: '10.209.0.2'}]},
+    {name: 'gke-backend-n1', zone: zone('europe-west1-c'), tags: {items: ['gke-backend-node']}, networkInterfaces: [{network: net('vpc-a'), subnetwork: `${region('europe-west1')}/subnetworks/a-main`, networkIP: '10.193.0.2', aliasIpRanges: [{ipCidrRange: '10.56.0.0/24', subnetworkRangeName: 'pods'}]}]},
+    {name: 'bastion', zone: zone('europe-west1-b'), networkInterfaces: [{network: net('vpc-b'), subnetwork: `${region('europe-west1')}/subnetworks/b-main`, networkIP: '10.209.0.9'}], metadata: {items: [{key: 'ssh-keys', value: 'u:ssh-ed25519 AAAA'}, {key: 'startup-script', value: 'echo hi'}]}},
+  ],
+  instanceGroups: [
+    {name: 'gke-frontend-pool-grp', zone: zone('europe-west1-c'), instances: [`${zone('europe-west1-c')}/instances/gke-frontend-n1`]},
+    {name: 'gke-backend-pool-grp', zone: zone('europe-west1-c'), instances: [`${zone('europe-west1-c')}/instances/gke-backend-n1`]},
+  ],
+  healthChecks: [{name: 'backend-hc', region: region('europe-west1'), selfLink: `${region('europe-west1')}/healthChecks/backend-hc`, type: 'TCP', tcpHealthCheck: {port: 32191}}],
+  backendServices: [{name: 'backend-bs', region: region('europe-west1'), loadBalancingScheme: 'INTERNAL', backends: [{group: `${zone('europe-west1-c')}/instanceGroups/gke-backend-pool-grp`}], healthChecks: [`${region('europe-west1')}/healthChecks/backend-hc`]}],
+  forwardingRules: [
+    {name: 'backend-ilb', region: region('europe-west1'), loadBalancingScheme: 'INTERNAL', IPAddress: '10.193.0.3', IPProtocol: 'TCP', ports: ['32191'], network: net('vpc-a'), subnetwork: `${region('europe-west1')}/subnetworks/a-main`, backendService: `${region('europe-west1')}/backendServices/backend-bs`},
+    {name: 'web-external', region: region('europe-west1'), loadBalancingScheme: 'EXTERNAL', IPAddress: '34.1.2.3'},
+  ],
+}
+
+const clusters: GkeCluster[] = [
+  {name: 'frontend', location: 'europe-west1-c', network: 'vpc-b', subnetwork: 'b-main', clusterIpv4Cidr: '10.132.0.0/14', servicesIpv4Cidr: '10.135.240.0/20', endpoint: '34.0.0.1', nodePools: [{name: 'default-pool', instanceGroupUrls: [`${zone('europe-west1-c')}/instanceGroupManagers/gke-frontend-pool-grp`]}]},
+  {name: 'backend', location: 'europe-west1-c', network: 'vpc-a', subnetwork: 'a-main', clusterIpv4Cidr: '10.56.0.0/14', servicesIpv4Cidr: '10.60.0.0/20', endpoint: '34.0.0.2', ipAllocationPolicy: {useIpAliases: true}, nodePools: [{name: 'default-pool', instanceGroupUrls: [`${zone('europe-west1-c')}/instanceGroupManagers/gke-backend-pool-grp`]}]},
+]
+
+const backendKube: KubeFacts = {
+  context: 'gke_acme-prod_europe-west1-c_backend',
+  nodes: [],
+  pods: [{metadata: {namespace: 'default', name: 'server-0'}, spec: {nodeName: 'gke-backend-n1', containers: []}, status: {phase: 'Running', podIP: '10.56.0.5'}}],
+  services: [
+    {metadata: {namespace: 'default', name: 'server'}, spec: {type: 'NodePort', clusterIP: '10.60.0.10', ports: [{port: 80, targetPort: 8080, nodePort: 32191, protocol: 'TCP'}]}},
+    {metadata: {namespace: 'default', name: 'headless'}, spec: {clusterIP: 'None', ports: [{port: 80}]}},
+  ],
+  endpoints: new Map([['default/server', {metadata: {name: 'server'}, subsets: [{addresses: [{ip: '10.56.0.5', targetRef: {kind: 'Pod', name: 'server-0'}}]}]}]]),
+  masqConfig: {metadata: {name: 'ip-masq-agent'}, data: {config: 'nonMasqueradeCIDRs: [10.0.0.0/8]\nmasqLinkLocal: false\n'}},
+}
+
+const input = {project: 'acme-prod', inventory, clusters, kubeOf: (c: GkeCluster) => (c.name === 'backend' ? backendKube : undefined)}
+
+describe('a snapshot', () => {
+  const {document, skipped} = buildSnapshot(input)
+  const yaml = renderSnapshotYaml(document)
+
+  it('is a topology the loader takes, with the clusters\' nodes, pod ranges, workloads and masquerade', () => {
+    const model = parseTopology(yaml, 'snapshot.yaml')
+    assert.equal(model.topology.metadata.project, 'acme-prod')
+    const frontend = model.clusters.get('frontend')
+    assert.equal(frontend?.mode, 'ROUTES')
+    assert.deepEqual(frontend?.nodes.map((n) => [n.name, n.podCidr.base]), [['gke-frontend-n1', model.nodes.get('gke-frontend-n1')?.podCidr.base]])
+    assert.equal(model.topology.clusters.find((c) => c.name === 'frontend')?.nodes[0]?.podCidr, '10.132.0.0/24', 'a routes-based node\'s range comes from its pod route')
+    assert.equal(model.topology.clusters.find((c) => c.name === 'backend')?.nodes[0]?.podCidr, '10.56.0.0/24', 'a VPC-native node\'s from its alias range')
+    assert.deepEqual(model.topology.clusters.find((c) => c.name === 'backend')?.masquerade, {ipMasq: {nonMasqueradeCIDRs: ['10.0.0.0/8'], masqLinkLocal: false, cidrLimit: 64}})
+    assert.deepEqual(model.topology.clusters.find((c) => c.name === 'backend')?.services.map((s) => [s.name, s.type, s.endpoints]), [['server', 'NodePort', ['server-0']]])
+    assert.deepEqual(model.topology.backendServices.map((b) => [b.name, b.backends, b.healthCheck.port]), [['backend-bs', ['gke-backend-n1'], 32191]])
+  })
+
+  it('leaves to the loader what it derives: subnet and peering routes, GKE\'s per-node pod routes', () => {
+    assert.deepEqual((document.routes as Array<{name: string}>).map((r) => r.name), ['b-default-internet'])
+    assert.deepEqual((document.instances as Array<{name: string}>).map((i) => i.name), ['bastion'], 'GKE nodes are listed under their clusters, not as instances')
+  })
+
+  it('keeps of a VM\'s metadata only its startup script', () => {
+    assert.deepEqual((document.instances as Array<{metadata?: unknown}>)[0]?.metadata, {'startup-script': 'echo hi'})
+  })
+
+  it('lists what the format cannot hold, with the reason, and drops nothing silently', () => {
+    assert.deepEqual(skipped.map((s) => `${s.kind} ${s.name}`), [
+      'cluster-workloads frontend', 'firewall a-by-sa', 'forwardingRule web-external', 'peering vpc-b/b-to-other', 'route b-via-vpn', 'service default/headless',
+    ])
+    assert.match(skipped.find((s) => s.kind === 'peering')?.reason ?? '', /is in project other-proj/)
+  })
+
+  it('is the same bytes whatever order the APIs list things in', () => {
+    const shuffle = <T>(list: readonly T[]): T[] => [...list].reverse()
+    const shuffled: ComputeInventory = Object.fromEntries(Object.entries(inventory).map(([k, v]) => [k, shuffle(v as unknown[])])) as unknown as ComputeInventory
+    assert.equal(renderSnapshotYaml(buildSnapshot({...input, inventory: shuffled, clusters: shuffle(clusters)}).document), yaml)
+  })
+})
