@@ -7,15 +7,18 @@ import {CHECKS} from '../checks/index.js'
 import {type FlowOutcome, type FlowSpec, meets, parseFlows} from '../core/doctor/flows.js'
 import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
 import {XccError} from '../core/errors.js'
+import type {LiveReport} from '../core/probe/report.js'
 import type {Model} from '../core/topology/model-types.js'
 import {resolveFlow} from '../core/trace/endpoints.js'
 import {renderJunit} from '../render/junit.js'
 import {runWithProgress} from '../render/progress.js'
-import {kubeContextNames, topologyFiles} from './deps.js'
+import {cloud, kubeContextNames, topologyFiles} from './deps.js'
 import type {LiveDoctorFlags} from './live-doctor.js'
 
 export interface DoctorRequest extends LiveDoctorFlags {
   readonly topology?: string
+  /** the Google Cloud project whose facts the doctor reads when there is no topology */
+  readonly project?: string
   readonly protocol?: 'tcp' | 'udp'
   /** probe the live clusters (with a topology: it supplies the cloud facts and the prediction) */
   readonly live: boolean
@@ -23,8 +26,30 @@ export interface DoctorRequest extends LiveDoctorFlags {
 
 export async function runDoctor(request: DoctorRequest, options: {interactive: boolean}): Promise<DoctorReport> {
   const model = request.topology ? await topologyFiles.load(request.topology) : undefined
-  if (request.live) return (await import('./live-doctor.js')).runLiveDoctorCommand(request, model, CHECKS, options)
-  return analyse(model as Model, request, options.interactive)
+  if (!request.live) return analyse(model as Model, request, options.interactive)
+  const cloudFacts = model ? undefined : await readCloud(request)
+  const report = await (await import('./live-doctor.js')).runLiveDoctorCommand(request, model ?? cloudFacts?.model, CHECKS, options)
+  if (!cloudFacts?.note) return report
+  const noted: LiveReport = {...report, observations: {...report.observations, notes: [...report.observations.notes, cloudFacts.note]}}
+  return noted
+}
+
+/**
+ * Without a topology, the cloud facts come from the APIs when a project is known (contracts §7):
+ * the model a snapshot would write, read in memory. When they cannot be read, the doctor still
+ * probes, and says why it has no cloud facts.
+ */
+async function readCloud(request: Pick<DoctorRequest, 'project' | 'kubeconfig'>): Promise<{model?: Model; note?: string} | undefined> {
+  const project = cloud.knownProject({...(request.project ? {project: request.project} : {}), contexts: kubeContextNames()})
+  if (!project) return undefined
+  try {
+    const {runSnapshot} = await import('./snapshot.js')
+    const snapshot = await runSnapshot({project: project.project, regions: [], contexts: [], ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), output: '-', timeoutMs: 60_000})
+    return {model: snapshot.model, note: `the cloud facts come from project ${project.project} (${project.source}): ${snapshot.requests} API requests`}
+  } catch (error) {
+    if (!(error instanceof XccError)) throw error
+    return {note: `the cloud facts of project ${project.project} (${project.source}) could not be read, so the path beyond the nodes is not predicted: ${error.message}`}
+  }
 }
 
 async function analyse(model: Model, request: DoctorRequest, interactive: boolean): Promise<DoctorReport> {

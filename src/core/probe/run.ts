@@ -101,8 +101,18 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
     if (userPod.status?.phase !== 'Running' || !userPod.spec.nodeName) throw new XccError(`pod ${req.from.pod.namespace}/${req.from.pod.name} is not running (phase ${userPod.status?.phase ?? 'unknown'}), so it cannot be probed from`, {hint: 'probe from the context instead (--from <context>)'})
   }
   const node = userPod ? chooseNode(sourceNodes, userPod.spec.nodeName, source.context) : chooseNode(sourceNodes, req.node, source.context)
+  const cluster = deps.prediction?.clusterFor(source.context, sourceNodes.map((n) => n.metadata.name))
+  if (deps.prediction && !cluster) throw new XccError(`the --topology file has no cluster for context "${source.context}" (by name or by its nodes)`, {hint: 'name the cluster after the context, or describe its nodes with the names kubectl get nodes prints'})
+  // the topology (a file, or the cloud read through the APIs) knows where the path ends: capture there
+  const predicted = req.to.kind === 'address' && !target && deps.prediction && cluster ? deps.prediction.destinationOf({cluster, node: node.metadata.name, dst: req.to.ip, port: req.to.port}, deps.kube.contexts) : undefined
+  if (predicted?.context) target = predicted.context === source.context ? source : deps.kube.open(predicted.context)
   let resolved: {destination: Destination; facts: DestinationFacts}
-  if (req.to.kind === 'address' && !target) {
+  if (predicted?.context && target && req.to.kind === 'address') {
+    const nodes = target === source ? sourceNodes : await target.listNodes()
+    const given = await resolveDestination(req.to, target, nodes, source, {endpoints: false, services: false})
+    const extra = predicted.nodes.filter((n) => !given.destination.nodes.includes(n))
+    resolved = {destination: {...given.destination, nodes: [...given.destination.nodes, ...extra]}, facts: {...given.facts, how: 'found', owner: given.facts.owner ?? predicted.owner}}
+  } else if (req.to.kind === 'address' && !target) {
     // no context named: look for the destination's owner in every context of the kubeconfig
     const search = await findDestinationOwner(deps.kube, source, req.to.ip, req.to.port, {clock: deps.clock, signal: deps.signal, perContextMs: OWNER_SEARCH_MS})
     notes.push(...search.notes)
@@ -117,8 +127,6 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   event('facts', 'Read nodes, pods and services', 'done', `source node ${node.metadata.name}; destination ${destination.ip}:${destination.port}${destination.owner ? ` (${destination.owner})` : ''}`)
 
   mark('facts')
-  const cluster = deps.prediction?.clusterFor(source.context, sourceNodes.map((n) => n.metadata.name))
-  if (deps.prediction && !cluster) throw new XccError(`the --topology file has no cluster for context "${source.context}" (by name or by its nodes)`, {hint: 'name the cluster after the context, or describe its nodes with the names kubectl get nodes prints'})
   const filter = buildCaptureFilter(destination.variants)
   const seconds = req.timeoutSeconds + req.startSeconds + 30
   const settings = {runId: req.runId, image: req.image, filter, seconds, scripts: deps.scripts, startDeadlineMs: req.startSeconds * 1000}

@@ -6,7 +6,7 @@
 import type {Check} from '../doctor/check.js'
 import {type DoctorReport, evaluateDoctor} from '../doctor/report.js'
 import {XccError} from '../errors.js'
-import {parseGkeContext} from '../kube/contexts.js'
+import {findClusterContext, parseGkeContext} from '../kube/contexts.js'
 import {formatCidr} from '../net/ipv4.js'
 import {buildModel} from '../topology/model.js'
 import type {Model} from '../topology/model-types.js'
@@ -36,6 +36,11 @@ export interface TopologyPrediction {
   clusterFor(context: string, nodeNames: readonly string[]): string | undefined
   /** VMs (not nodes) the flow passes on any predicted path: gateways to capture on */
   instancesOnPath(input: PredictionInput): string[]
+  /**
+   * where the predicted paths end, when that is another cluster's node: its cluster, its kube
+   * context among `contexts`, the nodes to capture on and what owns the address
+   */
+  destinationOf(input: PredictionInput, contexts: readonly string[]): {readonly cluster: string; readonly context?: string; readonly nodes: readonly string[]; readonly owner: string} | undefined
   predict(input: PredictionInput): Prediction
   /** what the file knows that fixes need: the cluster's pod range, the zones of its VMs */
   factsFor(cluster: string): {readonly clientRange?: string; readonly vmZones: ReadonlyMap<string, string>}
@@ -74,6 +79,24 @@ export function topologyPrediction(model: Model, checks: readonly Check[], optio
         }
       }
       return [...names].filter((n) => model.instances.get(n)?.kind === 'vm')
+    },
+    destinationOf(input, contexts) {
+      const {paths} = trace(model, input, fallbackFrom(input))
+      const nodes = new Set<string>()
+      let owner: string | undefined
+      for (const p of paths) {
+        for (const s of p.forward) {
+          if (s.host.kind === 'lb') owner ??= `load balancer ${s.host.name}`
+          if (s.host.kind === 'node' && (s.step === 'ARRIVE_AT_INSTANCE' || s.step === 'DELIVER')) nodes.add(s.host.name)
+          if (s.host.kind === 'pod' && s.step === 'DELIVER') owner ??= `pod ${s.host.namespace}/${s.host.name}`
+        }
+      }
+      const clusters = new Set([...nodes].map((n) => model.nodes.get(n)?.cluster).filter((c): c is string => c !== undefined))
+      const [cluster] = [...clusters]
+      if (!cluster || clusters.size !== 1) return undefined
+      const spec = model.clusters.get(cluster)?.spec
+      const context = spec ? findClusterContext({name: cluster, location: spec.location, ...(model.topology.metadata.project ? {project: model.topology.metadata.project} : {})}, contexts) : undefined
+      return {cluster, ...(context ? {context} : {}), nodes: [...nodes].filter((n) => model.nodes.get(n)?.cluster === cluster).sort(), owner: owner ?? `cluster ${cluster}`}
     },
     predict(input) {
       if (!model.nodes.has(input.node)) {
