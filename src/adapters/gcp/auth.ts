@@ -36,10 +36,19 @@ export async function loadCredentials(env: NodeJS.ProcessEnv): Promise<Credentia
     client.setCredentials({access_token: token, expiry_date: Date.now() + 55 * 60_000})
     return {client, source}
   }
+  // off Google Cloud the metadata server's absence is the expected answer, not a warning for the user
+  const emit = process.emitWarning
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as {type?: string} | undefined)?.type
+    if (type === 'MetadataLookupWarning') return
+    return (emit as (...a: unknown[]) => void).call(process, warning, ...rest)
+  }) as typeof process.emitWarning
   try {
     const client = await new GoogleAuth({scopes: SCOPES}).getClient()
     return {client: client as AuthClient, source: 'application default credentials'}
   } catch (error) {
     throw new XccError(`no Google Cloud credentials: ${(error as Error).message.split('\n')[0]}`, {exitCode: 3, hint: NO_CREDENTIALS_HINT})
+  } finally {
+    process.emitWarning = emit
   }
 }
