@@ -17,10 +17,11 @@ import {after, before, describe, it} from 'node:test'
 import type {Model} from '../../src/core/topology/model-types.js'
 import {labDown, labUp} from '../../src/lab/lifecycle.js'
 import {applyModelChange} from '../../src/lab/runtime/apply.js'
-import {destroyDataPlane, labNamespaces} from '../../src/lab/runtime/dataplane.js'
+import {buildDataPlane, destroyDataPlane, labNamespaces} from '../../src/lab/runtime/dataplane.js'
 import {exec} from '../../src/lab/runtime/exec.js'
 import {labDir, readState} from '../../src/lab/runtime/state.js'
 import {readSerialPortOutput} from '../../src/lab/runtime/vm-boot.js'
+import {compileLab} from '../../src/lab/compile/compile.js'
 import type {LabPlan} from '../../src/lab/compile/types.js'
 import {HeldStream, startStreamServer} from '../support/held-stream.js'
 import {
@@ -107,12 +108,11 @@ describe('incremental changes of a running lab', () => {
 
   after(async () => {
     for (const stop of stops) stop()
-    const lines = steps.map((s) => `  ${s.name.padEnd(44)} ${s.ms.toFixed(0).padStart(6)} ms   ${s.summary}`)
-    process.stdout.write(`# lab up ${upMs.toFixed(0)} ms; incremental applies:\n${lines.map((l) => `#${l}`).join('\n')}\n`)
     try {
       await labDown(LAB)
     } finally {
       await destroyDataPlane(LAB)
+      await destroyDataPlane(`${LAB}f`)
       rmSync(HOME, {recursive: true, force: true})
     }
   })
@@ -188,8 +188,18 @@ describe('incremental changes of a running lab', () => {
     await agree([['instance/client', '10.1.0.5:80', false], ['instance/client', '10.0.0.5:80', true]])
   })
 
+  it('a change of GKE nodes or pods is refused before anything is touched', async () => {
+    const withPod = structuredClone(doc) as TopologyDoc & {clusters: Array<{pods: unknown[]}>}
+    withPod.clusters[0]?.pods.push({namespace: 'default', name: 'extra', node: 'gke-k-node-1', ip: '10.8.0.6'})
+    const state = readState(labDir(LAB))
+    await assert.rejects(applyModelChange(labDir(LAB), model, modelOf(withPod)), (e: Error) => /a change of GKE nodes or pods is not applied/.test(e.message))
+    await assert.rejects(applyModelChange(labDir(LAB), modelOf(withGateway(doc, MARKER)), model), (e: Error) => /does not start from what lab/.test(e.message))
+    assert.deepEqual(readState(labDir(LAB)), state, 'the state is as it was')
+  })
+
   it('(e) an internal load balancer built step by step serves its VIP', async () => {
     await change('backend service added', withBackendService(doc))
+    await agree([['instance/client', '10.0.0.5:80', true]])
     await change('forwarding rule added', withForwardingRule(doc))
     await agree([['instance/client', 'lb/web-ilb', true], ['instance/client', '10.0.0.100:80', true]])
   })
@@ -199,5 +209,18 @@ describe('incremental changes of a running lab', () => {
     const gap = keeper.longestGapSince(keeper.arrivals[0] as number)
     assert.ok(gap < 2500, `the untouched connection never stalled (longest gap ${gap} ms)`)
     assert.equal(await pidsIn(ns('pod/k/default/app')), podPids, 'the pod runs the same processes')
+  })
+
+  it('apply times against a full build', async (t) => {
+    // the data plane of the last topology built from nothing, for comparison (lab up also starts the API servers)
+    const full = compileLab(model, `${LAB}f`)
+    const t0 = performance.now()
+    await buildDataPlane(full)
+    const buildMs = performance.now() - t0
+    await destroyDataPlane(`${LAB}f`)
+    t.diagnostic(`lab up (data plane, daemon, API server): ${upMs.toFixed(0)} ms; data plane of the last topology from nothing: ${buildMs.toFixed(0)} ms`)
+    for (const s of steps) t.diagnostic(`${s.name}: ${s.ms.toFixed(0)} ms (${s.summary})`)
+    const slowest = Math.max(...steps.map((s) => s.ms))
+    t.diagnostic(`slowest apply ${slowest.toFixed(0)} ms, median ${[...steps.map((s) => s.ms)].sort((a, b) => a - b)[Math.floor(steps.length / 2)]?.toFixed(0)} ms`)
   })
 })
