@@ -4,8 +4,8 @@
  * air as briefly as the kernel allows:
  *  1. new namespaces; links that a new link replaces under the same name are deleted; new links;
  *  2. new namespaces configured in full (as `lab up` does); in the namespaces that stay, what is
- *     added or changed: links up, addresses, `route replace` (atomic), new policy rules, sysctls,
- *     ipsets, then each changed iptables table restored on its own (one transaction per table);
+ *     added or changed: sysctls, ipsets, each changed iptables table restored on its own (one
+ *     transaction per table), then links up, addresses, `route replace` (atomic), new rules;
  *  3. links that are gone deleted (their addresses and routes go with them), then what else is
  *     gone: rules, routes, addresses, bridges;
  *  4. namespaces that are gone: their processes killed, the namespaces deleted.
@@ -63,14 +63,18 @@ async function deleteLinks(links: readonly VethPlan[]): Promise<string[]> {
   return warnings
 }
 
-/** What a namespace that stays gains or changes: ip lines, sysctls, ipsets, then each changed table. */
+/**
+ * What a namespace that stays gains or changes: sysctls, ipsets, each changed table, then ip
+ * lines. Tables first: a router's chains for a new NIC (its firewall) are in place before any
+ * route leads to it, so its first packet is already filtered.
+ */
 async function applyAdditions(c: NamespaceChange, iptablesPath: string | undefined): Promise<void> {
-  if (c.ip.rulesAdded.length) await tryBatch(c.name, c.ip.rulesAdded.map((l) => l.replace(/^rule add /, 'rule del ')))
-  const lines = [...c.ip.add, ...c.ip.rulesAdded]
-  if (lines.length) await run('ip', ['-n', c.name, '-batch', '-'], {input: `${lines.join('\n')}\n`, what: `changing the addresses, routes and rules of ${c.ref} (${c.name})`})
   if (c.sysctls.length) await run('ip', ['netns', 'exec', c.name, 'sysctl', '-qw', ...c.sysctls.map(([k, v]) => `${k}=${v}`)], {what: `setting sysctls of ${c.ref}`})
   if (c.ipsets !== undefined) await run('ip', ['netns', 'exec', c.name, 'ipset', 'restore', '-exist'], {input: `${c.ipsets.trimEnd()}\n`, what: `adding the ipsets of ${c.ref}`})
   for (const t of c.tables) await restoreIptables({name: c.name, ref: c.ref, ...(iptablesPath ? {iptablesPath} : {})}, t.text)
+  if (c.ip.rulesAdded.length) await tryBatch(c.name, c.ip.rulesAdded.map((l) => l.replace(/^rule add /, 'rule del ')))
+  const lines = [...c.ip.add, ...c.ip.rulesAdded]
+  if (lines.length) await run('ip', ['-n', c.name, '-batch', '-'], {input: `${lines.join('\n')}\n`, what: `changing the addresses, routes and rules of ${c.ref} (${c.name})`})
 }
 
 /** Kills every process in the namespaces, then deletes them (their links go with them). */
