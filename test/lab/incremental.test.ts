@@ -26,7 +26,7 @@ import type {LabPlan} from '../../src/lab/compile/types.js'
 import {HeldStream, startStreamServer} from '../support/held-stream.js'
 import {
   type TopologyDoc, baseTopology, denyIntoServer, modelOf, withBackendService, withFirewall, withForwardingRule, withGateway,
-  withGatewayRoutes, withPeering, withoutFirewall, withoutInstance, withoutPeerings, withoutRoutes, yamlOf,
+  withGatewayRoutes, withNicMoved, withPeering, withoutFirewall, withoutInstance, withoutPeerings, withoutRoutes, yamlOf,
 } from '../support/incremental-topology.js'
 import {compare, describe as describeComparison} from '../support/lab-compare.js'
 import {requireLabTools} from '../support/netns.js'
@@ -72,6 +72,7 @@ describe('incremental changes of a running lab', () => {
     model = nextModel
     plan = result.plan
     assert.deepEqual(readState(labDir(LAB))?.plan, plan, 'the state holds the new plan')
+    assert.deepEqual(result.warnings, [], 'every deletion named something that was there')
     assert.ok(await keeper.waitForEchoes(since, 3, 5000), `${name}: the untouched connection goes on`)
     const step = {name, ms: result.ms, summary: result.summary}
     steps.push(step)
@@ -202,6 +203,14 @@ describe('incremental changes of a running lab', () => {
     await agree([['instance/client', '10.0.0.5:80', true]])
     await change('forwarding rule added', withForwardingRule(doc))
     await agree([['instance/client', 'lb/web-ilb', true], ['instance/client', '10.0.0.100:80', true]])
+  })
+
+  it('a VM whose NIC moves to another network keeps its namespace and is reached there', async () => {
+    const farNs = ns('instance/far')
+    const moved = withNicMoved(doc, 'far', 'net-a', 'a', '10.0.0.30')
+    await change('VM far moved to net-a', moved)
+    assert.equal(ns('instance/far'), farNs)
+    await agree([['instance/client', '10.0.0.30:80', true], ['instance/far', '10.0.0.5:80', true]])
   })
 
   it('the held connection survived every change, the pod kept its processes', async () => {

@@ -11,7 +11,7 @@ import {diffIpLines} from '../../src/lab/compile/ip-diff.js'
 import {diffTables} from '../../src/lab/compile/iptables-diff.js'
 import {namesFromPlan} from '../../src/lab/compile/name-map.js'
 import {
-  baseTopology, denyIntoServer, modelOf, withFirewall, withGateway, withGatewayRoutes, withPeering, withoutInstance,
+  baseTopology, denyIntoServer, modelOf, withFirewall, withGateway, withGatewayRoutes, withNicMoved, withPeering, withoutInstance,
 } from '../support/incremental-topology.js'
 
 const LAB = 'pd'
@@ -103,6 +103,23 @@ describe('diffPlans', () => {
       assert.ok(c.ip.remove.every((l) => !new RegExp(`^(route|addr) .*dev ${dev}`).test(l)), c.ip.remove.join('; '))
       assert.ok(c.ip.remove.some((l) => l.startsWith(`rule del iif ${dev}`)), c.ip.remove.join('; '))
     }
+  })
+})
+
+describe('a NIC that moves to another network', () => {
+  it('its link is replaced, and what the VM had on the device is set again on the new one', () => {
+    const moved = withNicMoved(base, 'far', 'net-a', 'a', '10.0.0.30')
+    const plan = compileLab(modelOf(moved), LAB, plan0.names)
+    const d = diffPlans(plan0, plan)
+    const farNs = nsOf(plan0, 'instance/far')
+    assert.equal(nsOf(plan, 'instance/far'), farNs, 'the VM keeps its namespace')
+    assert.deepEqual(d.removedLinks.map((l) => [l.a.ns, l.b.ns, l.b.iface]), [[nsOf(plan0, 'network/net-b'), farNs, 'nic0']])
+    assert.deepEqual(d.addedLinks.map((l) => [l.a.ns, l.b.ns, l.b.iface]), [[nsOf(plan0, 'network/net-a'), farNs, 'nic0']])
+    const vm = d.changedNamespaces.find((c) => c.name === farNs)
+    assert.ok(vm?.ip.add.includes('link set nic0 up'), 'the new nic0 is brought up')
+    assert.ok(vm?.ip.add.includes('addr replace 10.0.0.30/32 dev nic0'))
+    assert.ok(vm?.ip.add.some((l) => /^route replace default via 10\.0\.0\.1 dev nic0/.test(l)), vm?.ip.add.join('; '))
+    assert.deepEqual(vm?.ip.remove, [], 'what was on the old nic0 went with it')
   })
 })
 

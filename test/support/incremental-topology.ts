@@ -119,6 +119,14 @@ export function withoutInstance(doc: Doc, name: string): Doc {
   return d
 }
 
+/** an instance whose only NIC moves to another network (its link is replaced under the same guest name) */
+export function withNicMoved(doc: Doc, name: string, network: string, subnetwork: string, ip: string): Doc {
+  const d = copy(doc)
+  const instance = d.instances.find((i) => i.name === name)
+  if (instance) instance.networkInterfaces = [{network, subnetwork, networkIP: ip}]
+  return d
+}
+
 /** (b) static routes through the gateway, both ways */
 export function withGatewayRoutes(doc: Doc): Doc {
   const d = copy(doc)

@@ -88,7 +88,8 @@ export function diffIpLines(before: readonly string[], after: readonly string[],
   for (const [key, p] of old) {
     if (now.has(key)) continue
     if (p.kind === 'rule') rules.push(`rule del ${p.spec}`)
-    else if (p.devices.some((d) => gone.has(d))) continue
+    // what was on a device that goes (or is deleted and made again) went with it
+    else if (p.devices.some((d) => gone.has(d) || recreated.has(d))) continue
     else if (p.kind === 'route') routes.push(p.del)
     else if (p.kind === 'addr') addrs.push(`addr del ${p.spec}`)
     else if (/^link add \S+ type bridge/.test(p.line)) links.push(`link del ${p.devices[0]}`)
