@@ -2,7 +2,8 @@
  * `npm run bench:lab` (root): wall time of `xcc lab up` and `xcc lab down` for every built-in
  * scenario and for a 10-cluster, 50-node, 200-pod topology; time from `kubectl apply` of a pod to
  * its phase Running; memory (RSS) of the lab's background process. Prints figures and the targets
- * (seed scenario up < 5 s, pod Running < 1 s, 50-node lab up < 60 s) as PASS or MISS.
+ * (seed scenario up < 5 s, pod Running < 1 s, 50-node lab up < 60 s) as PASS or MISS, and the time
+ * of incremental changes of the large lab (a firewall rule, a VM) beside its `lab up`.
  *   npm run build && npm run bench:lab [-- --runs 3] [--skip-large]
  */
 import {spawnSync} from 'node:child_process'
@@ -14,6 +15,9 @@ import {fileURLToPath} from 'node:url'
 
 import yaml from 'js-yaml'
 
+import type {Model} from '../src/core/topology/model-types.js'
+import {parseTopology} from '../src/core/topology/parse.js'
+import {applyModelChange} from '../src/lab/runtime/apply.js'
 import {largeLabTopology} from './lab-topology.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -59,7 +63,7 @@ function podRunning(kubeconfig: string, context: string, kubectl: string, i: num
   return ms
 }
 
-function main(): void {
+async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the lab benchmark needs root')
   if (!existsSync(join(ROOT, 'dist/commands/lab/up.js'))) throw new Error('run npm run build first')
   console.log(`xcc lab benchmark — node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${runs} runs each (median)`)
@@ -99,8 +103,10 @@ function main(): void {
     const large = JSON.parse(upRun.stdout) as {hosts: Record<string, unknown>}
     const daemon = JSON.parse(readFileSync(join(HOME, 'labs', NAME, 'state.json'), 'utf8')) as {daemonPid: number}
     const largeRss = rssMb(daemon.daemonPid)
+    const changes = await incrementalChanges(file)
     const down = xcc(['lab', 'down', '--name', NAME]).ms
     console.log(`large lab (10 clusters, 50 nodes, 200 pods, ${Object.keys(large.hosts).length} hosts): up ${fmt(largeUp)}, down ${fmt(down)}, background process RSS ${largeRss.toFixed(0)} MB`)
+    console.log(`  incremental changes of it (applyModelChange): ${changes.map(([what, ms]) => `${what} ${fmt(ms)}`).join(', ')}`)
   }
   console.log('targets:')
   console.log(`  seed scenario up < 5 s: ${fmt(seedUp)} ${verdict(seedUp < TARGET.seedUpMs)}`)
@@ -108,8 +114,22 @@ function main(): void {
   if (largeUp) console.log(`  50-node lab up < 60 s: ${fmt(largeUp)} ${verdict(largeUp < TARGET.largeUpMs)}`)
 }
 
+/** Changes of the running large lab, each applied incrementally: a deny rule added and deleted, a VM added and deleted. */
+async function incrementalChanges(file: string): Promise<Array<[string, number]>> {
+  const text = readFileSync(file, 'utf8')
+  const base = yaml.load(text) as {firewalls: unknown[]; instances?: unknown[]}
+  const deny = {...base, firewalls: [...base.firewalls, {name: 'bench-deny', network: 'net0', priority: 900, sourceRanges: ['10.0.0.0/8'], denied: [{IPProtocol: 'tcp', ports: ['9']}]}]}
+  const vm = {...base, instances: [{name: 'bench-vm', zone: 'europe-west1-b', networkInterfaces: [{network: 'net0', subnetwork: 'nodes0', networkIP: '10.0.250.2'}], metadata: {'startup-script': 'echo hello'}}]}
+  const model = (doc: unknown): Model => parseTopology(yaml.dump(doc, {lineWidth: -1}), file)
+  const dir = join(HOME, 'labs', NAME)
+  const steps: Array<[string, unknown, unknown]> = [['deny rule added', base, deny], ['deleted', deny, base], ['VM added', base, vm], ['VM deleted', vm, base]]
+  const out: Array<[string, number]> = []
+  for (const [what, from, to] of steps) out.push([what, (await applyModelChange(dir, model(from), model(to))).ms])
+  return out
+}
+
 try {
-  main()
+  await main()
 } finally {
   spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), 'lab', 'down', '--name', NAME], {env: {...process.env, XCC_HOME: HOME}})
   rmSync(HOME, {recursive: true, force: true})

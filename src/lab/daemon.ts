@@ -43,7 +43,8 @@ async function main(dir: string): Promise<void> {
     if (stopping) return
     stopping = true
     log(`stopping (${signal})`)
-    for (const c of echo) if (c.pid) stopProcessGroup(c.pid, 'SIGKILL')
+    // an echo server a change of the lab stopped is gone, and its group id may be someone else's by now
+    for (const c of echo) if (c.pid && c.exitCode === null && c.signalCode === null) stopProcessGroup(c.pid, 'SIGKILL')
     await Promise.allSettled(servers.map((s) => s.close()))
     process.exit(0)
   }

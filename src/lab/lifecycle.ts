@@ -13,6 +13,7 @@ import {InterruptedError, XccError} from '../core/errors.js'
 import {shellCommand, shellWord} from '../core/shell.js'
 import type {Model} from '../core/topology/model-types.js'
 import {compileLab} from './compile/compile.js'
+import type {LabPlan} from './compile/types.js'
 import {labNameProblem} from './compile/names.js'
 import {RulesRefusedError, buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
@@ -20,6 +21,7 @@ import {removeSandboxes} from './runtime/pod-runtime.js'
 import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
 import {LAB_TOKEN_ENV, type OwnerRecord, type ProcessRef, claimOwner, daemonRef, isOurs, isRunning, newToken, ownedElsewhere, ownerAlive, processRef, readOwner, recordDaemon, releaseOwner, xccHomeOf} from './runtime/owner.js'
 import {stopProcessGroup} from './runtime/servers.js'
+import {bootInstance} from './runtime/vm-boot.js'
 
 export type Progress = (message: string) => void
 
@@ -81,6 +83,7 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
     writeAtomic(p.topology, input.topologyText)
     stop()
     await buildDataPlane(plan, progress, signal)
+    bootInstances(dir, plan, input.model)
     progress('creating certificates')
     const pki = await createLabPki([...input.model.clusters.keys()], dir)
     writeAtomic(p.pki, JSON.stringify(pki))
@@ -108,6 +111,15 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
     if (error instanceof RulesRefusedError) throw new XccError(`${input.source}: ${error.message}`, {exitCode: 2, ...(error.hint ? {hint: error.hint} : {})})
     if (error instanceof XccError) throw error
     throw new XccError(`xcc lab up failed: ${(error as Error).message}`, {exitCode: 3})
+  }
+}
+
+/** Every VM boots once its namespace is built: its serial console starts, its startup-script runs (vm-boot.ts). */
+function bootInstances(dir: string, plan: LabPlan, model: Model): void {
+  for (const n of plan.namespaces) {
+    if (n.role !== 'vm') continue
+    const name = n.ref.slice('instance/'.length)
+    bootInstance(dir, n.name, name, model.topology.instances.find((i) => i.name === name)?.metadata)
   }
 }
 

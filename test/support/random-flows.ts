@@ -8,7 +8,6 @@
 import {addIp, cidrContainsIp, formatIp} from '../../src/core/net/ipv4.js'
 import type {Model} from '../../src/core/topology/model-types.js'
 import {resolveDestination, resolveSource} from '../../src/core/trace/endpoints.js'
-import {buildContext} from '../../src/lab/compile/context.js'
 import {interestingPorts} from '../../src/lab/compile/hosts.js'
 import type {Dice} from './random-topology-draft.js'
 
@@ -81,7 +80,7 @@ function flowSources(model: Model): string[] {
 }
 
 function flowDestinations(model: Model, dice: Dice): Candidate[] {
-  const served = interestingPorts(buildContext(model, 'flows'))
+  const served = interestingPorts(model)
   const port = (own?: readonly number[]): number => (own && own.length && dice.chance(0.8) ? dice.one(own) : dice.one(served))
   const out: Candidate[] = []
   const add = (kind: string, address: number, p: number): void => void out.push({kind, to: `${formatIp(address)}:${p}`})

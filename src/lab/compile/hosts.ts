@@ -9,7 +9,7 @@
  * bridge in hairpin mode, VPC-native pods behind a veth each.
  */
 import {formatCidr, formatIp} from '../../core/net/ipv4.js'
-import type {ClusterFacts, InstanceFacts, NodeFacts, PodFacts} from '../../core/topology/model-types.js'
+import type {ClusterFacts, InstanceFacts, Model, NodeFacts, PodFacts} from '../../core/topology/model-types.js'
 import {podIface} from '../../core/topology/model.js'
 import {type PlanContext, hostNs, routerNs} from './context.js'
 import {linkAlias, namespaceName, podVethIface, routerIface} from './names.js'
@@ -98,9 +98,9 @@ function nodePodSide(cluster: ClusterFacts, node: NodeFacts): string[] {
 }
 
 /** The pods the lab runs: the declared ones, and the pod xcc assumes on each node of a cluster that declares none. */
-export function labPods(ctx: PlanContext): PodFacts[] {
+export function labPods(model: Model): PodFacts[] {
   const out: PodFacts[] = []
-  for (const c of ctx.model.clusters.values()) {
+  for (const c of model.clusters.values()) {
     out.push(...c.pods)
     if (c.pods.some((p) => !p.hostNetwork)) continue
     for (const n of c.nodes) out.push(assumedPod(c, n))
@@ -162,14 +162,14 @@ export function podWiring(mode: 'ROUTES' | 'VPC_NATIVE', node: NodeFacts, podIp:
  * The TCP ports worth serving where the topology leaves them unknown ("absent: assume served"):
  * every port the topology mentions, bounded.
  */
-export function interestingPorts(ctx: PlanContext): number[] {
+export function interestingPorts(model: Model): number[] {
   const ports = new Set<number>([80, 8080])
-  const t = ctx.model.topology
+  const t = model.topology
   for (const c of t.clusters) {
     for (const p of c.pods) for (const port of p.ports ?? []) ports.add(port)
     for (const s of c.services) for (const p of s.ports) if (p.protocol === 'TCP') ports.add(p.targetPort ?? p.port)
   }
-  for (const fr of ctx.model.forwardingRules.values()) {
+  for (const fr of model.forwardingRules.values()) {
     for (const r of fr.ports ?? []) ports.add(r.lo)
     ports.add(fr.backendService.healthCheck.port)
   }

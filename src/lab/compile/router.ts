@@ -34,7 +34,13 @@ const SUBNET = 1
 const customMetric = (route: RouteFacts): number => route.priority + 2
 const FALLBACK = 100_000
 const BLACKHOLE: Target = {kind: 'blackhole'}
-const TABLE_BASE = 100
+/**
+ * Routing table ids derive from stable indexes (name-map.ts), so that a change elsewhere leaves a
+ * table's id, and thus its routes and rules, as they are: an instance tag set's table is named
+ * after the lowest host index holding that set, a peer's table after the peer network's index.
+ */
+const TAG_TABLE_BASE = 1000
+const PEER_TABLE_BASE = 100_000_000
 
 export function compileRouter(ctx: PlanContext, network: NetworkFacts): {ns: NamespacePlan; links: VethPlan[]} {
   const ns = routerNs(ctx, network.name)
@@ -46,15 +52,18 @@ export function compileRouter(ctx: PlanContext, network: NetworkFacts): {ns: Nam
     ip.push(`link set ${dev} up`, `addr add ${formatIp(nic.subnet.gateway)}/32 dev ${dev}`)
   }
   const owned = ownedEntries(ctx, network)
-  let table = TABLE_BASE
   // tables for instances, one per tag set (routes apply by tags, ROUTE-03)
+  const tagKey = (h: InstanceFacts): string => h.tags.join('\u0000')
   const byTags = new Map<string, number>()
+  for (const {host} of members) {
+    const id = TAG_TABLE_BASE + (ctx.hostIndex.get(host.name) as number)
+    byTags.set(tagKey(host), Math.min(byTags.get(tagKey(host)) ?? id, id))
+  }
+  const written = new Set<number>()
   for (const {host, nic} of members) {
-    const key = host.tags.join('\u0000')
-    let id = byTags.get(key)
-    if (id === undefined) {
-      id = table++
-      byTags.set(key, id)
+    const id = byTags.get(tagKey(host)) as number
+    if (!written.has(id)) {
+      written.add(id)
       ip.push(...routeLines(id, withCustom(network, owned, senderEntries(ctx, network, host.tags))))
     }
     ip.push(`rule add iif ${routerIface(ctx.hostIndex.get(host.name) as number, nic.index)} lookup ${id} pref 100`)
@@ -73,7 +82,7 @@ export function compileRouter(ctx: PlanContext, network: NetworkFacts): {ns: Nam
       })
     }
     ip.push(`link set ${dev} up`, `addr add ${link.local}/32 peer ${link.remote}/32 dev ${dev}`)
-    const id = table++
+    const id = PEER_TABLE_BASE + peerIndex
     ip.push(...routeLines(id, withCustom(network, owned, peerInEntries(ctx, network, peer.spec.network))))
     ip.push(`rule add iif ${dev} lookup ${id} pref 100`)
   }

@@ -64,6 +64,25 @@ export interface HostEntry {
   readonly address: string
 }
 
+/**
+ * Who holds which index, hence which namespace and interface names (names.ts): kept in the lab's
+ * state with the plan, so that a change of the topology renames nothing that stays. Existing
+ * networks, instances, pods and peerings keep their index; new ones take the next free one, and an
+ * index is never handed out twice in a lab's life. Pairs (not records): topology names are keys.
+ */
+export interface LabNames {
+  /** network → index: router namespace `net<i>`, peering interface `p<i>` */
+  readonly networks: ReadonlyArray<readonly [string, number]>
+  /** VM or GKE node → index: namespace `vm<i>` or `node<i>`, router interfaces `h<i>n<nic>` */
+  readonly hosts: ReadonlyArray<readonly [string, number]>
+  /** `cluster/namespace/pod` → index: namespace `pod<i>`, bridge port `vp<i>` */
+  readonly pods: ReadonlyArray<readonly [string, number]>
+  /** active peering [lower side, higher side, k]: the link-local /31 of the pair's link */
+  readonly peerings: ReadonlyArray<readonly [string, string, number]>
+  /** the next index of each kind */
+  readonly next: {readonly networks: number; readonly hosts: number; readonly pods: number; readonly peerings: number}
+}
+
 export interface LabPlan {
   readonly lab: string
   /** in creation order: routers, instances, pods */
@@ -74,4 +93,6 @@ export interface LabPlan {
   /** echo servers of VMs and nodes (pods' servers run as their containers) */
   readonly servers: readonly ServerPlan[]
   readonly pods: readonly PodPlan[]
+  /** the indexes the names above come from; absent in states written before names were kept */
+  readonly names?: LabNames
 }

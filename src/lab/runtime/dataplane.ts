@@ -7,6 +7,7 @@ import {existsSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
 import {InterruptedError, XccError} from '../../core/errors.js'
+import {orderIpLines} from '../compile/ip-diff.js'
 import {belongsToLab} from '../compile/names.js'
 import type {LabPlan, NamespacePlan} from '../compile/types.js'
 import {exec, inParallel, run} from './exec.js'
@@ -41,20 +42,13 @@ export async function buildDataPlane(plan: LabPlan, progress: (message: string) 
   progress('configuring addresses, routes, sysctls and iptables')
   await inParallel(plan.namespaces, PARALLEL, async (n) => {
     stop()
-    await configure(n)
+    await configureNamespace(n)
   })
   stop()
 }
 
-const STAGE: Readonly<Record<string, number>> = {link: 0, addr: 1}
-
-/** Links before addresses before routes and rules (a route needs its device up), otherwise in plan order. */
-export function orderIpLines(lines: readonly string[]): string[] {
-  return lines.map((line, i) => ({line, i, stage: STAGE[line.split(' ')[0] ?? ''] ?? 2})).sort((a, b) => a.stage - b.stage || a.i - b.i).map((e) => e.line)
-}
-
-/** One shell inside the namespace for its ip batch and sysctls, then its iptables. */
-async function configure(n: NamespacePlan): Promise<void> {
+/** One shell inside the namespace for its ip batch and sysctls, then its ipsets and iptables (also for a namespace a change adds). */
+export async function configureNamespace(n: NamespacePlan): Promise<void> {
   const script = [
     'set -e',
     `ip -batch - <<'XCC_EOF'\n${orderIpLines(['link set lo up', ...n.ip]).join('\n')}\nXCC_EOF`,
@@ -70,8 +64,15 @@ async function configure(n: NamespacePlan): Promise<void> {
       throw new Error(`restoring the ipsets of ${n.ref} (${n.name}) failed (exit ${created.code ?? 'killed'}): ${why}`)
     }
   }
-  if (n.iptables === undefined) return
-  const restored = await exec('ip', ['netns', 'exec', n.name, 'iptables-restore', '-w', '10'], {input: `${n.iptables.trimEnd()}\n`, timeoutMs: 60_000})
+  if (n.iptables !== undefined) await restoreIptables(n, n.iptables)
+}
+
+/**
+ * iptables-restore of `text` in the namespace: each table the text names is replaced in one
+ * transaction, the tables it does not name are left alone.
+ */
+export async function restoreIptables(n: Pick<NamespacePlan, 'name' | 'ref' | 'iptablesPath'>, text: string): Promise<void> {
+  const restored = await exec('ip', ['netns', 'exec', n.name, 'iptables-restore', '-w', '10'], {input: `${text.trimEnd()}\n`, timeoutMs: 60_000})
   if (restored.code === 0) return
   const why = (restored.stderr.trim() || restored.stdout.trim()).split('\n').filter(Boolean).slice(-3).join('; ')
   // rules the topology gave that the kernel refuses are bad input (exit 2), not a broken machine

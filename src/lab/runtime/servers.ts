@@ -1,6 +1,6 @@
 /** Echo servers (templates/lab/echo-server.sh) and connection probes inside lab namespaces. */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {copyFileSync, chmodSync, mkdirSync} from 'node:fs'
+import {copyFileSync, chmodSync, mkdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -35,6 +35,49 @@ export function startEchoServer(ns: string, name: string, ports: readonly number
   const child = spawn('ip', ['netns', 'exec', ns, ...echoCommand(name, ports)], {detached: true, stdio: 'ignore'})
   child.unref()
   return child
+}
+
+/**
+ * Stops the listeners of `ports` that an echo server for `ref` runs in `ns` (the socat that
+ * listens on each port, found by its command line and XCC_ECHO_NAME), leaving the rest of the
+ * namespace alone: other ports' listeners, connections being answered, a host-network pod's
+ * server, a startup script's processes. The echo server ends by itself once none is left.
+ */
+export async function stopEchoListeners(ns: string, ref: string, ports: readonly number[]): Promise<number> {
+  const pids = await exec('ip', ['netns', 'pids', ns])
+  let stopped = 0
+  for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
+    let argv: string[]
+    let environ: string[]
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+    } catch {
+      continue
+    }
+    if (!(argv[0] ?? '').endsWith('socat') || !environ.includes(`XCC_ECHO_NAME=${ref}`)) continue
+    if (!argv.some((a) => /^EXEC:.*echo-reply\.sh$/.test(a))) continue
+    if (!ports.some((p) => argv.some((a) => a.startsWith(`TCP-LISTEN:${p},`)))) continue
+    try {
+      process.kill(Number(pid), 'SIGTERM')
+      stopped++
+    } catch {
+      // gone already
+    }
+  }
+  return stopped
+}
+
+/** Waits (bounded) until `ns` listens on every TCP port of `ports`; true when it does. */
+export async function waitForListeners(ns: string, ports: readonly number[], timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const r = await exec('ip', ['netns', 'exec', ns, 'ss', '-Htln'])
+    const listening = new Set([...r.stdout.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1])))
+    if (ports.every((p) => listening.has(p))) return true
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return false
 }
 
 export function stopProcessGroup(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
