@@ -2,7 +2,7 @@
  * Semantic validation of a schema-valid Topology: names, references and the "exactly one of"
  * rules. Address rules (containment, overlaps, PEER-08) live in validate-addresses.ts.
  */
-import type {TopologyIssue} from '../errors.js'
+import {type TopologyIssue, shorten} from '../errors.js'
 import {IssueSink, isZone, parsePortRange, regionOfZone, subnetKey} from './issues.js'
 import type {FirewallSpec, ProtocolRuleSpec, Topology} from './schema.js'
 import {validateAddresses} from './validate-addresses.js'
@@ -92,7 +92,7 @@ function validateReferences(t: Topology, sink: IssueSink): void {
     // rule has it is a trace-time question (ROUTE-09).
     if (r.nextHopIlb !== undefined) {
       if (/^\d/.test(r.nextHopIlb)) sink.ip(['routes', i, 'nextHopIlb'], r.nextHopIlb)
-      else if (!forwardingRules.has(r.nextHopIlb)) sink.add(['routes', i, 'nextHopIlb'], `forwarding rule "${r.nextHopIlb}" does not exist`, r.nextHopIlb)
+      else if (!forwardingRules.has(r.nextHopIlb)) sink.add(['routes', i, 'nextHopIlb'], `forwarding rule "${shorten(r.nextHopIlb)}" does not exist`, r.nextHopIlb)
     }
   })
 
@@ -190,7 +190,7 @@ function validateFirewalls(t: Topology, sink: IssueSink): void {
           sink.add([...path, key, j, 'IPProtocol'], `unknown protocol (use ${[...FIREWALL_PROTOCOLS].join(', ')} or a number 0..255)`, protocol)
         }
         if (rule.ports && rule.ports.length > 0 && !PORTED_PROTOCOLS.has(protocol)) {
-          sink.add([...path, key, j, 'ports'], `ports apply to tcp, udp and sctp only, not ${protocol} (FW-03)`)
+          sink.add([...path, key, j, 'ports'], `ports apply to tcp, udp and sctp only, not ${shorten(protocol)} (FW-03)`)
         }
         rule.ports?.forEach((p, k) => {
           if (!parsePortRange(p)) sink.add([...path, key, j, 'ports', k], 'must be a port 0..65535 or a range like 30000-32767', p)
