@@ -4,6 +4,7 @@
  */
 import {CHECKS} from '../checks/index.js'
 import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
+import {checkNamespaceFlag} from '../core/names.js'
 import type {Model} from '../core/topology/model-types.js'
 import {resolveFlow} from '../core/trace/endpoints.js'
 import {runWithProgress} from '../render/progress.js'
@@ -18,6 +19,8 @@ export interface DoctorRequest extends LiveDoctorFlags {
 }
 
 export async function runDoctor(request: DoctorRequest, options: {interactive: boolean}): Promise<DoctorReport> {
+  // before any file is read: the probe pods' namespace goes into API paths
+  checkNamespaceFlag('--probe-namespace', request.probeNamespace)
   const model = request.topology ? await topologyFiles.load(request.topology) : undefined
   if (request.live) return (await import('./live-doctor.js')).runLiveDoctorCommand(request, model, CHECKS, options)
   return analyse(model as Model, request, options.interactive)

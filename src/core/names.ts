@@ -6,6 +6,8 @@
  * `/namespaces/../pods` into every namespace's pods.
  */
 
+import {XccError} from './errors.js'
+
 export interface NameRule {
   /** "a GCP resource name" */
   readonly what: string
@@ -52,4 +54,10 @@ export function ruleMessage(rule: NameRule): string {
 /** undefined when `name` follows the rule, else the rule as a message */
 export function nameProblem(name: string, rule: NameRule): string | undefined {
   return rule.pattern.test(name) ? undefined : ruleMessage(rule)
+}
+
+/** A namespace given on the command line: exit 2 unless it is a namespace name (`..` would address every namespace). */
+export function checkNamespaceFlag(flag: string, namespace: string): void {
+  const problem = nameProblem(namespace, NAMESPACE_NAME)
+  if (problem) throw new XccError(`${flag} ${JSON.stringify(namespace)}: ${problem}`, {exitCode: 2, hint: `pass the name of a namespace, such as default, to ${flag}`})
 }

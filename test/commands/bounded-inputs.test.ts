@@ -99,3 +99,19 @@ describe('topology files over the limits', () => {
     }
   })
 })
+
+describe('namespace flags take only namespace names, checked before anything is read', () => {
+  const missing = join(DIR, 'no-such-kubeconfig')
+  const rule = /must be a Kubernetes namespace name \(an RFC 1123 label\): 1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit/
+  for (const namespace of ['..', 'Default', 'a/b', '']) {
+    it(`xcc doctor --probe-namespace ${JSON.stringify(namespace)}: exit 2 (before: .. crashed in the live doctor, exit 4)`, () => {
+      const result = xcc(['doctor', '--from', 'x', '--to', '10.0.0.1:80', '--probe-namespace', namespace, '--kubeconfig', missing, '--topology', join(DIR, 'no-such-topology.yaml')])
+      assertRefused(result, new RegExp(`--probe-namespace ${escape(JSON.stringify(namespace))}: ${rule.source}`))
+    })
+  }
+
+  it('xcc doctor cleanup --namespace ..: exit 2 (before: it listed the xcc pods of every namespace)', () => {
+    assertRefused(xcc(['doctor', 'cleanup', '--namespace', '..', '--kubeconfig', missing]), new RegExp(`--namespace "\\.\\.": ${rule.source}`))
+    assertRefused(xcc(['doctor', 'cleanup', '-n', 'kube_system', '--kubeconfig', missing, '--dry-run']), rule)
+  })
+})
