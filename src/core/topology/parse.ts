@@ -18,6 +18,8 @@ import {validateTopology} from './validate.js'
 
 /** how many of the schema's issues are described (the rest are counted); TopologyError shows the first 50 */
 const DESCRIBED_SCHEMA_ISSUES = 1000
+/** how many unknown keys of one mapping are described (the rest are counted in one issue) */
+const DESCRIBED_UNKNOWN_KEYS = 50
 
 export type TopologyFormat = 'yaml' | 'json'
 
@@ -38,7 +40,9 @@ export function parseTopology(text: string, file: string): Model {
     // a list of a million wrong entries is a million issues: describe the first ones, count the rest
     const {issues} = parsed.error
     const described = issues.slice(0, DESCRIBED_SCHEMA_ISSUES).flatMap((issue) => describeIssue(issue, raw))
-    throw new TopologyError(file, described, {total: described.length + Math.max(0, issues.length - DESCRIBED_SCHEMA_ISSUES)})
+    // the "… and N more unknown fields" lines stand for N problems each
+    const counted = described.reduce((n, issue) => n + (issue.more ?? 1), 0)
+    throw new TopologyError(file, described.map(({more: _, ...issue}) => issue), {total: counted + Math.max(0, issues.length - DESCRIBED_SCHEMA_ISSUES)})
   }
   const issues = validateTopology(parsed.data)
   if (issues.length > 0) throw new TopologyError(file, issues)
@@ -126,12 +130,17 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return current
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
+/** a described issue; `more`: how many problems a summary line stands for */
+type Described = TopologyIssue & {readonly more?: number}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): Described[] {
   const path = issue.path as PropertyKey[]
   const value = valueAt(raw, path)
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => {
+    case 'unrecognized_keys': {
+      // a mapping of a million unknown keys is one issue: describe the first keys, count the rest
+      const more = issue.keys.length - DESCRIBED_UNKNOWN_KEYS
+      const described = issue.keys.slice(0, DESCRIBED_UNKNOWN_KEYS).map((key) => {
         const known = knownFieldsAt(path.filter((k): k is string | number => typeof k !== 'symbol'))
         const guess = closest(key, known)
         return {
@@ -139,6 +148,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
           message: `unknown field "${shorten(key)}"${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`,
         }
       })
+      return more > 0 ? [...described, {path: formatPath(path), message: `… and ${more} more unknown fields`, more}] : described
+    }
     case 'invalid_type': {
       if (value === undefined) return [{path: formatPath(path), message: 'is required'}]
       // zod's own messages start "Invalid input"; the schema's say what a field expects ("must be a CIDR string …").

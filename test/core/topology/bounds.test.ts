@@ -112,6 +112,23 @@ describe('the size of the text is bounded', () => {
   })
 })
 
+describe('the schema\'s problems are described up to a bound, and counted', () => {
+  it('a mapping with 100,000 unknown fields: the first 50 and a count', (t) => {
+    const keys = Array.from({length: 100_000}, (_, i) => `"k${i}": 0`).join(', ')
+    const {issues, ms} = refusal(`{"apiVersion": "xcc/v1", "kind": "Topology", "metadata": {"name": "t"}, ${keys}}`, 'keys.json')
+    t.diagnostic(`refused in ${ms.toFixed(1)} ms`)
+    assert.equal(issues.length, 51)
+    assert.deepEqual(issues[50], {path: '', message: '… and 99950 more unknown fields'})
+    assert.throws(() => parseTopology(`{"apiVersion": "xcc/v1", "kind": "Topology", "metadata": {"name": "t"}, ${keys}}`, 'keys.json'), /invalid topology keys\.json: 100000 problems/)
+  })
+
+  it('a list of 100,000 wrong entries: the first 1000 described, all counted', () => {
+    const {issues} = refusal(`{"apiVersion": "xcc/v1", "kind": "Topology", "metadata": {"name": "t"}, "routes": [${Array(100_000).fill('0').join(',')}]}`, 'list.json')
+    assert.equal(issues.length, 1000)
+    assert.throws(() => parseTopology(`{"apiVersion": "xcc/v1", "kind": "Topology", "metadata": {"name": "t"}, "routes": [${Array(100_000).fill('0').join(',')}]}`, 'list.json'), /100000 problems/)
+  })
+})
+
 describe('messages never format a whole huge value', () => {
   it('formatValue stops at 80 characters, with …, whatever the value holds', (t) => {
     let shared: unknown[] = Array.from({length: 9}, () => 'lol')
