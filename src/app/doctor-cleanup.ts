@@ -2,6 +2,7 @@
 import {clock, openKube} from './deps.js'
 import {XccError} from '../core/errors.js'
 import {type CleanupItem, cleanupLeftovers} from '../core/kube/cleanup.js'
+import {checkNamespaceFlag} from '../core/names.js'
 
 export interface CleanupRequest {
   readonly contexts?: readonly string[]
@@ -13,6 +14,8 @@ export interface CleanupRequest {
 }
 
 export async function runDoctorCleanup(request: CleanupRequest): Promise<{contexts: readonly string[]; pods: CleanupItem[]}> {
+  // before the kubeconfig is read: `..` would make the namespace's pod list every namespace's
+  if (request.namespace !== undefined) checkNamespaceFlag('--namespace', request.namespace)
   const kube = await openKube(request.kubeconfig)
   const names = request.allContexts ? kube.contexts : request.contexts ?? (kube.current ? [kube.current] : [])
   if (names.length === 0) throw new XccError('no kube context to clean: the kubeconfig has no current context', {hint: 'pass --context <name> or --all-contexts'})

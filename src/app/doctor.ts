@@ -7,6 +7,7 @@ import {CHECKS} from '../checks/index.js'
 import {type FlowOutcome, type FlowSpec, meets, parseFlows} from '../core/doctor/flows.js'
 import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
 import {XccError} from '../core/errors.js'
+import {checkNamespaceFlag} from '../core/names.js'
 import type {LiveReport} from '../core/probe/report.js'
 import type {Model} from '../core/topology/model-types.js'
 import {resolveFlow} from '../core/trace/endpoints.js'
@@ -25,6 +26,8 @@ export interface DoctorRequest extends LiveDoctorFlags {
 }
 
 export async function runDoctor(request: DoctorRequest, options: {interactive: boolean}): Promise<DoctorReport> {
+  // before any file is read: the probe pods' namespace goes into API paths
+  checkNamespaceFlag('--probe-namespace', request.probeNamespace)
   const model = request.topology ? await topologyFiles.load(request.topology) : undefined
   if (!request.live) return analyse(model as Model, request, options.interactive)
   const cloudFacts = model ? undefined : await readCloud(request)

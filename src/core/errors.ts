@@ -35,11 +35,16 @@ export class TopologyError extends XccError {
   readonly file: string
   readonly issues: readonly TopologyIssue[]
 
-  /** `kind`: what the file is — a topology, or the flows of `xcc doctor --flows` */
-  constructor(file: string, issues: readonly TopologyIssue[], kind: 'topology' | 'flows' = 'topology') {
+  /**
+   * `kind`: what the file is — a topology, or the flows of `xcc doctor --flows`; `total`: how many
+   * problems were found, when `issues` lists only the first of them
+   */
+  constructor(file: string, issues: readonly TopologyIssue[], options: {kind?: 'topology' | 'flows'; total?: number} = {}) {
+    const kind = options.kind ?? 'topology'
+    const total = Math.max(options.total ?? 0, issues.length)
     const shown = issues.slice(0, 50).map((issue) => formatTopologyIssue(file, issue))
-    if (issues.length > shown.length) shown.push(`… and ${issues.length - shown.length} more`)
-    super(`invalid ${kind === 'flows' ? 'flows file' : 'topology'} ${file}: ${issues.length === 1 ? '1 problem' : `${issues.length} problems`}`, {
+    if (total > shown.length) shown.push(`… and ${total - shown.length} more`)
+    super(`invalid ${kind === 'flows' ? 'flows file' : 'topology'} ${file}: ${total === 1 ? '1 problem' : `${total} problems`}`, {
       exitCode: 2,
       details: shown,
       hint: kind === 'flows' ? 'fix the file and run again: a YAML list of {from, to, protocol?, expect}, as in README.md (--flows)' : 'fix the file and run again; docs/topology.md describes every field',
@@ -57,14 +62,98 @@ export function formatTopologyIssue(file: string, issue: TopologyIssue): string 
   return `${where}:${path} ${issue.message}${value}`
 }
 
-export function formatValue(value: unknown): string {
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
+/** the longest value a message quotes, in characters (`…` included) */
+export const MAX_FORMATTED_VALUE = 80
+
+/**
+ * A value as a message quotes it: JSON, cut at MAX_FORMATTED_VALUE characters with `…`. It writes
+ * only what it prints, so a huge value (a 50 MB string, a list that YAML aliases expand to millions
+ * of entries) costs no more than a small one.
+ */
+export function formatValue(value: unknown, max = MAX_FORMATTED_VALUE): string {
+  const out = new BoundedText(max)
+  writeJson(out, value, true)
+  return out.text()
+}
+
+/** a string of at most `max` characters; writing past the end keeps the first max - 1 and adds … */
+class BoundedText {
+  private parts: string[] = []
+  private length = 0
+  full = false
+
+  constructor(private readonly max: number) {}
+
+  write(text: string): void {
+    if (this.full) return
+    if (this.length + text.length <= this.max) {
+      this.parts.push(text)
+      this.length += text.length
+      return
+    }
+    let end = this.max - 1 - this.length
+    // never half a surrogate pair
+    if (end > 0 && /[\ud800-\udbff]/.test(text.charAt(end - 1))) end--
+    this.parts.push(text.slice(0, end))
+    this.length = this.max
+    this.full = true
   }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+
+  /** characters that still fit */
+  room(): number {
+    return this.max - this.length
+  }
+
+  text(): string {
+    return this.full ? `${this.parts.join('')}…` : this.parts.join('')
+  }
+}
+
+/** JSON.stringify's output (String() for what it cannot write), written only until `out` is full */
+function writeJson(out: BoundedText, value: unknown, top: boolean): void {
+  if (out.full) return
+  if (typeof value === 'string') {
+    // enough of the string for the space left (an escape can take 6 characters per character)
+    // a prefix as long as the room left fills it (its JSON is longer still), so the rest is never read
+    const room = out.room()
+    out.write(JSON.stringify(value.length > room ? value.slice(0, room) : value))
+    return
+  }
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') {
+    out.write(typeof value === 'number' && !Number.isFinite(value) ? 'null' : String(value))
+    return
+  }
+  if (typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function' || value === undefined) {
+    out.write(top ? String(value) : 'null')
+    return
+  }
+  if (value instanceof Date) {
+    writeJson(out, Number.isNaN(value.getTime()) ? null : value.toISOString(), false)
+    return
+  }
+  if (Array.isArray(value)) {
+    out.write('[')
+    for (let i = 0; i < value.length && !out.full; i++) {
+      if (i > 0) out.write(',')
+      writeJson(out, value[i], false)
+    }
+    out.write(']')
+    return
+  }
+  out.write('{')
+  let first = true
+  for (const key in value) {
+    if (out.full) break
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue
+    const item = (value as Record<string, unknown>)[key]
+    if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue
+    if (!first) out.write(',')
+    first = false
+    writeJson(out, key, false)
+    out.write(':')
+    writeJson(out, item, false)
+  }
+  out.write('}')
 }
 
 /** `['routes', 3, 'nextHopInstance']` → `routes[3].nextHopInstance` */
@@ -72,9 +161,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = ''
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`
-    else out += out ? `.${String(key)}` : String(key)
+    else out += out ? `.${shorten(String(key))}` : shorten(String(key))
   }
   return out
+}
+
+/** the longest name (a key of the file, a name it holds) a message quotes whole */
+export const MAX_QUOTED_NAME = 64
+
+/** `text`, or its first max - 1 characters and `…` when it is longer */
+export function shorten(text: string, max = MAX_QUOTED_NAME): string {
+  if (text.length <= max) return text
+  let end = max - 1
+  if (/[\ud800-\udbff]/.test(text.charAt(end - 1))) end--
+  return `${text.slice(0, end)}…`
 }
 
 /** The user interrupted a run (Ctrl-C): everything it created has been removed; exit 130. */

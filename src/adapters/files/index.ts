@@ -1,44 +1,23 @@
 /**
- * Files the user names on the command line: read only when they are regular files (a FIFO or a
- * device would block or never end), within a size a CLI input can sensibly have; written
- * atomically (a temporary file beside the target, then rename), so a reader never sees half a file.
+ * Files the user names on the command line: read only when they are regular files (regular-file.ts:
+ * a FIFO or a device would block or never end), within a size a CLI input can sensibly have;
+ * written atomically (a temporary file beside the target, then rename), so a reader never sees half a file.
  */
 import {randomBytes} from 'node:crypto'
-import type {Stats} from 'node:fs'
-import {open, rename, rm, writeFile} from 'node:fs/promises'
+import {rename, rm, writeFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {XccError} from '../../core/errors.js'
+import {readRegularFile} from './regular-file.js'
 
 /** an input file larger than this is refused rather than read */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024
 
-function describeKind(s: Stats): string {
-  if (s.isDirectory()) return 'a directory'
-  if (s.isFIFO()) return 'a FIFO'
-  if (s.isSocket()) return 'a socket'
-  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device'
-  return 'not a regular file'
-}
-
 /** the text of a regular file (exit 2 naming the path and why not); `what` names it in messages */
 export async function readInputFile(path: string, what: string, hint: string): Promise<string> {
-  const refuse = (why: string): XccError => new XccError(`cannot read ${what} ${path}: ${why}`, {exitCode: 2, hint})
-  let handle
-  try {
-    handle = await open(path, 'r')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    throw refuse(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code ?? (error as Error).message)
-  }
-  try {
-    const s = await handle.stat()
-    if (!s.isFile()) throw refuse(`it is ${describeKind(s)}, not a file`)
-    if (s.size > MAX_INPUT_BYTES) throw refuse(`it has ${s.size} bytes; xcc reads at most ${MAX_INPUT_BYTES}`)
-    return await handle.readFile('utf8')
-  } finally {
-    await handle.close()
-  }
+  const read = readRegularFile(path, MAX_INPUT_BYTES)
+  if (!read.ok) throw new XccError(`cannot read ${what} ${path}: ${read.why}`, {exitCode: 2, hint})
+  return read.text
 }
 
 /** writes `content` to `path` through a temporary file in the same directory, then renames it */

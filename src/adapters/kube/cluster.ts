@@ -13,6 +13,7 @@ import {XccError} from '../../core/errors.js'
 import type {AccessAnswer, AccessQuestion, KubeCluster, KubeConfigMap, KubeContainer, KubeDaemonSet, KubeEndpoints, KubeNamespace, KubeNode, KubePod, KubeService} from '../../core/ports/kube.js'
 import type {ClientNode, MergedKubeconfig} from './config.js'
 import {describeLocation} from './config.js'
+import {BoundedExecAuth, DEFAULT_EXEC_PLUGIN_TIMEOUT_MS, execPluginOf} from './exec-auth.js'
 import {type KubeRequest, type KubeTarget, collectSecrets, kubeFailure, kubeStatusOf, safeError} from './errors.js'
 
 /** a request that takes longer gives exit 3 instead of hanging the command */
@@ -28,8 +29,16 @@ function plain<T>(value: unknown): T {
   return JSON.parse(JSON.stringify(value)) as T
 }
 
+/**
+ * A list answer's items. Kubernetes marks `items` required, yet a server or proxy that answers
+ * `"items": null` (Go's nil slice) or no items at all means an empty list, as kubectl reads it.
+ */
+function items<T>(list: {items?: unknown}): T[] {
+  return Array.isArray(list.items) ? plain<T[]>(list.items) : []
+}
+
 /** builds the KubeConfig of one context; throws XccError exit 2 when the kubeconfig lacks a piece */
-function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string): {config: K8s.KubeConfig; cluster: K8s.Cluster; user?: K8s.User} {
+function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string, execTimeoutMs: number): {config: K8s.KubeConfig; cluster: K8s.Cluster; user?: K8s.User} {
   const context = merged.contexts.get(name)
   const where = describeLocation(merged.location)
   if (!context) {
@@ -45,12 +54,17 @@ function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string):
   if (context.user !== undefined && !user) throw new XccError(`kube context "${name}" uses user "${context.user}", which ${where} does not define`, {exitCode: 2})
   const config = new k8s.KubeConfig()
   // copies: client-node's auth providers write refreshed tokens into the user object
-  config.loadFromOptions({
-    clusters: [structuredClone(cluster)],
-    users: user ? [structuredClone(user)] : [],
-    contexts: [{...context}],
-    currentContext: name,
-  })
+  const copy = user ? structuredClone(user) : undefined
+  // an exec plugin runs through BoundedExecAuth (a timeout, capped output, a redacted message),
+  // not client-node's ExecAuth, which would run it first: client-node sees the user without it
+  const plugin = execPluginOf(copy)
+  if (copy && plugin) {
+    const bare = {...copy, exec: undefined, authProvider: copy.exec ? copy.authProvider : undefined}
+    config.addAuthenticator(new BoundedExecAuth(copy.name, plugin, execTimeoutMs))
+    config.loadFromOptions({clusters: [structuredClone(cluster)], users: [bare], contexts: [{...context}], currentContext: name})
+  } else {
+    config.loadFromOptions({clusters: [structuredClone(cluster)], users: copy ? [copy] : [], contexts: [{...context}], currentContext: name})
+  }
   return {config, cluster, ...(user ? {user} : {})}
 }
 
@@ -71,8 +85,8 @@ function isWaitingToStart(message: string | undefined): boolean {
   return message !== undefined && /is waiting to start|ContainerCreating|PodInitializing/.test(message)
 }
 
-export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name: string, timeoutMs: number): KubeCluster {
-  const {config, cluster, user} = contextConfig(k8s, merged, name)
+export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name: string, timeoutMs: number, execTimeoutMs = DEFAULT_EXEC_PLUGIN_TIMEOUT_MS): KubeCluster {
+  const {config, cluster, user} = contextConfig(k8s, merged, name, execTimeoutMs)
   const target: KubeTarget = {context: name, cluster: cluster.name, server: cluster.server, ...(user ? {user: user.name} : {}), timeoutMs, secrets: collectSecrets(user)}
   let core: K8s.CoreV1Api
   let apps: K8s.AppsV1Api
@@ -114,7 +128,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
 
     async listNodes() {
       const list = await call({operation: 'listing nodes', verb: 'list', resource: 'nodes'}, (o) => core.listNode({}, o))
-      return plain<KubeNode[]>(list.items)
+      return items<KubeNode>(list)
     },
 
     async getNamespace(namespace) {
@@ -138,7 +152,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
           : await call({operation: `listing pods${selected} in namespace ${namespace}`, verb: 'list', resource: 'pods', namespace}, (o) =>
               core.listNamespacedPod({namespace, ...(labelSelector ? {labelSelector} : {})}, o),
             )
-      return plain<KubePod[]>(list.items)
+      return items<KubePod>(list)
     },
 
     async createPod(namespace, pod) {
@@ -176,7 +190,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
 
     async listServices() {
       const list = await call({operation: 'listing services in every namespace', verb: 'list', resource: 'services', allNamespaces: true}, (o) => core.listServiceForAllNamespaces({}, o))
-      return plain<KubeService[]>(list.items)
+      return items<KubeService>(list)
     },
 
     async getEndpoints(namespace, service) {
@@ -216,7 +230,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
 
     async listDaemonSets(namespace) {
       const list = await call({operation: `listing daemonsets in namespace ${namespace}`, verb: 'list', resource: 'daemonsets', group: 'apps', namespace}, (o) => apps.listNamespacedDaemonSet({namespace}, o))
-      return plain<KubeDaemonSet[]>(list.items)
+      return items<KubeDaemonSet>(list)
     },
 
     async createDaemonSet(namespace, daemonSet) {

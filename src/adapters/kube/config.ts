@@ -9,16 +9,24 @@
  * a name that two files define (kubectl keeps the first). Each file is still parsed by
  * client-node (`loadFromString` + `makePathsAbsolute`), so entries mean what they mean there.
  */
-import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {delimiter, dirname, join, resolve} from 'node:path'
 
 import type * as K8s from '@kubernetes/client-node'
 import yaml from 'js-yaml'
 
+import {describeBounds, documentBounds} from '../../core/document-bounds.js'
 import {XccError} from '../../core/errors.js'
+import {readRegularFile} from '../files/regular-file.js'
 
 export type ClientNode = typeof K8s
+
+/**
+ * What a kubeconfig may ask of xcc: real ones are kilobytes (a large fleet's, a few megabytes),
+ * nest 6 levels and hold thousands of values. The limits keep a FIFO, /dev/zero or a YAML alias
+ * bomb from hanging the command or exhausting the memory.
+ */
+export const KUBECONFIG_LIMITS = {maxBytes: 16 * 2 ** 20, maxDepth: 32, maxValues: 1_000_000} as const
 
 export interface KubeconfigLocation {
   /** where the paths came from: given explicitly, the KUBECONFIG list, or the default */
@@ -54,26 +62,38 @@ function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** one file: undefined when it does not exist and may be skipped (a KUBECONFIG entry) */
-function readKubeconfigFile(k8s: ClientNode, path: string, origin: KubeconfigLocation['origin']): K8s.KubeConfig | undefined {
-  let text: string
-  try {
-    text = readFileSync(resolve(path), 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' && origin !== 'explicit') return undefined
-    if (code === 'ENOENT') throw new XccError(`kubeconfig ${path} does not exist`, {exitCode: 2, hint: 'check the path of the kubeconfig'})
-    throw new XccError(`cannot read kubeconfig ${path}: ${code ?? (error as Error).message}`, {exitCode: 2})
-  }
+/** one file's text: undefined when it does not exist and may be skipped (a KUBECONFIG entry) */
+function readKubeconfigText(path: string, origin: KubeconfigLocation['origin']): string | undefined {
+  const read = readRegularFile(resolve(path), KUBECONFIG_LIMITS.maxBytes)
+  if (read.ok) return read.text
+  if (read.code === 'missing' && origin !== 'explicit') return undefined
+  if (read.code === 'missing') throw new XccError(`kubeconfig ${path} does not exist`, {exitCode: 2, hint: 'check the path of the kubeconfig'})
+  const hint = origin === 'KUBECONFIG' ? 'fix the KUBECONFIG list: it names files, separated by ' + `"${delimiter}"` : 'pass the path of a kubeconfig file'
+  throw new XccError(`cannot read kubeconfig ${path}: ${read.why}`, {exitCode: 2, ...(read.code === 'not-regular' || read.code === 'too-large' ? {hint} : {})})
+}
+
+/** the YAML of one file, within KUBECONFIG_LIMITS */
+function parseKubeconfigYaml(path: string, text: string): unknown {
   let document: unknown
   try {
-    document = yaml.load(text)
+    // maxDepth: js-yaml 4.3's nesting limit (not in @types/js-yaml)
+    document = yaml.load(text, {maxDepth: KUBECONFIG_LIMITS.maxDepth} as yaml.LoadOptions)
   } catch (error) {
     // the reason and position only: js-yaml's message quotes the lines around the error
     const {reason, mark} = error as {reason?: string; mark?: {line?: number; column?: number}}
     const at = mark?.line === undefined ? '' : ` (line ${mark.line + 1}${mark.column === undefined ? '' : `, column ${mark.column + 1}`})`
-    throw new XccError(`kubeconfig ${path} is not valid YAML: ${reason ?? 'unparsable'}${at}`, {exitCode: 2, hint: 'fix the file, or point KUBECONFIG at another one'})
+    throw new XccError(`kubeconfig ${path} is not valid YAML: ${reason?.slice(0, 200) ?? 'unparsable'}${at}`, {exitCode: 2, hint: 'fix the file, or point KUBECONFIG at another one'})
   }
+  const bounds = documentBounds(document, KUBECONFIG_LIMITS)
+  if (bounds) throw new XccError(`kubeconfig ${path} is not a kubeconfig: ${describeBounds(bounds.limit, KUBECONFIG_LIMITS)}${bounds.path ? ` at ${bounds.path}` : ''}`, {exitCode: 2})
+  return document
+}
+
+/** one file: undefined when it does not exist and may be skipped (a KUBECONFIG entry) */
+function readKubeconfigFile(k8s: ClientNode, path: string, origin: KubeconfigLocation['origin']): K8s.KubeConfig | undefined {
+  const text = readKubeconfigText(path, origin)
+  if (text === undefined) return undefined
+  const document = parseKubeconfigYaml(path, text)
   const config = new k8s.KubeConfig()
   // kubectl reads an empty file as an empty kubeconfig
   if (document === undefined || document === null) return config
@@ -121,7 +141,10 @@ export function readContextNames(env: NodeJS.ProcessEnv = process.env): string[]
   const names: string[] = []
   for (const path of locateKubeconfig({env}).paths) {
     try {
-      const document = yaml.load(readFileSync(resolve(path), 'utf8'))
+      // never blocks: a FIFO or a device is skipped like a missing file
+      const read = readRegularFile(resolve(path), KUBECONFIG_LIMITS.maxBytes)
+      if (!read.ok) continue
+      const document = parseKubeconfigYaml(path, read.text)
       const contexts = isMapping(document) && Array.isArray(document.contexts) ? document.contexts : []
       for (const c of contexts) if (isMapping(c) && typeof c.name === 'string' && !names.includes(c.name)) names.push(c.name)
     } catch {

@@ -110,6 +110,21 @@ export function redact(text: string, secrets: readonly string[]): string {
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 <redacted>')
 }
 
+/**
+ * A line from outside (an exec plugin's stderr) with what looks like a credential redacted: the
+ * value after a key such as token, secret, password or key; bearer and basic credentials; PEM
+ * blocks; JWTs, Google OAuth tokens and other known token shapes; and long opaque strings mixing
+ * letters and digits. Heuristic, so it errs on the side of hiding.
+ */
+export function redactLine(line: string, secrets: readonly string[] = []): string {
+  return redact(line, secrets)
+    .replace(/\b(access[_-]?token|refresh[_-]?token|id[_-]?token|token|secret|client[_-]?secret|password|passwd|pwd|api[_-]?key|key|credentials?|authorization|auth)(["']?\s*[:=]\s*["']?)(?!<redacted)[^\s"',;&]+/gi, '$1$2<redacted>')
+    .replace(/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g, '<redacted>')
+    .replace(/\b(?:ya29\.|1\/\/)[A-Za-z0-9._-]+/g, '<redacted>')
+    .replace(/\b(?:gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|xox[abprs]-[A-Za-z0-9-]{10,})/g, '<redacted>')
+    .replace(/[A-Za-z0-9+/_=.~-]{32,}/g, (run) => (/[0-9]/.test(run) && /[A-Za-z]/.test(run) ? '<redacted>' : run))
+}
+
 /** an XccError whose message, hint and details carry no credential */
 export function safeError(target: Pick<KubeTarget, 'secrets'>, message: string, options: {exitCode: 2 | 3; hint?: string; details?: readonly string[]}): XccError {
   return new XccError(redact(message, target.secrets), {
@@ -181,6 +196,10 @@ export function kubeFailure(error: unknown, status: KubeStatus | undefined, requ
     return safeError(target, `${request.operation} in context "${target.context}" failed: ${message}`, {exitCode: 3, details: [detail]})
   }
   if (!(error instanceof Error) || error instanceof TypeError || error instanceof ReferenceError || error instanceof RangeError) return error
+  // exec-auth.ts: its message names the plugin's command and at most a redacted line of its stderr
+  if (error.name === 'ExecPluginError') {
+    return safeError(target, `cannot get credentials for context "${target.context}" while ${request.operation}: ${error.message}`, {exitCode: 3, hint: (error as Error & {hint?: string}).hint ?? ''})
+  }
   if (error.name === 'AbortError') {
     return safeError(target, `cannot reach ${server} while ${request.operation}: no answer within ${target.timeoutMs / 1000} s`, {
       exitCode: 3,

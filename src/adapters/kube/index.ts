@@ -9,8 +9,10 @@
 import type {KubeContexts} from '../../core/ports/kube.js'
 import {openKubeCluster, DEFAULT_KUBE_REQUEST_TIMEOUT_MS} from './cluster.js'
 import {loadMergedKubeconfig, locateKubeconfig} from './config.js'
+import {DEFAULT_EXEC_PLUGIN_TIMEOUT_MS} from './exec-auth.js'
 
 export {DEFAULT_KUBE_REQUEST_TIMEOUT_MS} from './cluster.js'
+export {DEFAULT_EXEC_PLUGIN_TIMEOUT_MS} from './exec-auth.js'
 
 export interface LoadKubeContextsOptions {
   /** an explicit kubeconfig path (must exist); otherwise KUBECONFIG, otherwise ~/.kube/config */
@@ -19,6 +21,8 @@ export interface LoadKubeContextsOptions {
   env?: NodeJS.ProcessEnv
   /** per-request timeout (default 15 s): a hung API server gives exit 3, not a hang */
   requestTimeoutMs?: number
+  /** how long a kubeconfig exec plugin may take to print a credential (default 30 s) */
+  execTimeoutMs?: number
 }
 
 /**
@@ -33,6 +37,6 @@ export async function loadKubeContexts(options: LoadKubeContextsOptions = {}): P
   return {
     contexts: [...merged.contexts.keys()],
     ...(merged.current ? {current: merged.current} : {}),
-    open: (context) => openKubeCluster(k8s, merged, context, timeoutMs),
+    open: (context) => openKubeCluster(k8s, merged, context, timeoutMs, options.execTimeoutMs ?? DEFAULT_EXEC_PLUGIN_TIMEOUT_MS),
   }
 }

@@ -40,11 +40,11 @@ export function parseFlows(text: string, file: string): FlowSpec[] {
     document = load(text, {schema: CORE_SCHEMA, filename: file, json: false})
   } catch (error) {
     const {reason, mark} = error as {reason?: string; mark?: {line?: number; column?: number}}
-    throw new TopologyError(file, [{path: '', message: `not valid YAML: ${reason ?? 'unparsable'}`, ...(mark?.line === undefined ? {} : {line: mark.line + 1, column: (mark.column ?? 0) + 1})}], 'flows')
+    throw new TopologyError(file, [{path: '', message: `not valid YAML: ${reason ?? 'unparsable'}`, ...(mark?.line === undefined ? {} : {line: mark.line + 1, column: (mark.column ?? 0) + 1})}], {kind: 'flows'})
   }
   const issues: TopologyIssue[] = []
-  if (!Array.isArray(document)) throw new TopologyError(file, [{path: '', message: 'expected a list of flows ({from, to, protocol?, expect})'}], 'flows')
-  if (document.length === 0) throw new TopologyError(file, [{path: '', message: 'the list of flows is empty'}], 'flows')
+  if (!Array.isArray(document)) throw new TopologyError(file, [{path: '', message: 'expected a list of flows ({from, to, protocol?, expect})'}], {kind: 'flows'})
+  if (document.length === 0) throw new TopologyError(file, [{path: '', message: 'the list of flows is empty'}], {kind: 'flows'})
   const flows: FlowSpec[] = []
   document.forEach((entry, i) => {
     const at = `[${i}]`
@@ -63,7 +63,7 @@ export function parseFlows(text: string, file: string): FlowSpec[] {
       flows.push({from: entry.from, to: entry.to, ...(protocol === 'tcp' || protocol === 'udp' ? {protocol} : {}), expect: expect as FlowExpectation})
     }
   })
-  if (issues.length > 0) throw new TopologyError(file, issues, 'flows')
+  if (issues.length > 0) throw new TopologyError(file, issues, {kind: 'flows'})
   return flows
 }
 

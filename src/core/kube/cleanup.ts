@@ -3,6 +3,7 @@
  * killed with SIGKILL, --keep, a failed delete). Only pods labelled managed-by=xcc are touched.
  */
 import {XccError} from '../errors.js'
+import {checkNamespaceFlag} from '../names.js'
 import type {KubeCluster} from '../ports/kube.js'
 import type {Clock} from '../ports/clock.js'
 import {OWNED_SELECTOR, ROLE_LABEL, RUN_ID_LABEL, isRunId, runSelector} from './labels.js'
@@ -21,6 +22,7 @@ export interface CleanupItem {
 
 export async function cleanupLeftovers(clusters: readonly KubeCluster[], options: {runId?: string; namespace?: string; dryRun: boolean; clock: Clock}): Promise<CleanupItem[]> {
   if (options.runId !== undefined && !isRunId(options.runId)) throw new XccError(`--run-id ${options.runId}: not a run id`, {hint: 'run ids are 6-16 lowercase hex digits, as printed in the observations of xcc doctor'})
+  if (options.namespace !== undefined) checkNamespaceFlag('--namespace', options.namespace)
   const selector = options.runId ? runSelector(options.runId) : OWNED_SELECTOR
   const perCluster = await Promise.all(clusters.map(async (cluster) => {
     const pods = await cluster.listPods(options.namespace, selector)

@@ -6,6 +6,7 @@
  * Everything outside goes through the ports (src/core/ports.ts).
  */
 import {XccError} from '../errors.js'
+import {checkNamespaceFlag} from '../names.js'
 import type {KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
 import type {Clock} from '../ports/clock.js'
 import type {InstanceShell} from '../ports/host.js'
@@ -51,6 +52,7 @@ interface Created {
 const GRACE_MS = 100
 
 export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<LiveReport> {
+  checkNamespaceFlag('--probe-namespace', req.probeNamespace)
   const w = {clock: deps.clock, signal: deps.signal}
   const event = (id: string, title: string, state: LiveEvent['state'], detail?: string): void => deps.onEvent({id, title, state, ...(detail ? {detail} : {})})
   const source = deps.kube.open(req.from.context)

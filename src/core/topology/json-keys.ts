@@ -1,6 +1,9 @@
 /**
- * JSON.parse keeps the last of two equal keys; YAML (and so xcc) rejects them. This scan finds
- * them in text that JSON.parse has already accepted, so it only has to follow the structure.
+ * JSON.parse keeps the last of two equal keys; YAML (and so xcc) rejects them. JSON.parse also
+ * builds a document nested as deep as the text asks (a few bytes a level). One scan of the text,
+ * before JSON.parse, finds both: the first place nested deeper than the limit, and every repeated
+ * key. It only follows brackets and strings, in linear time; its duplicates are meaningful only
+ * once JSON.parse has accepted the text.
  */
 
 export interface DuplicateKey {
@@ -9,6 +12,12 @@ export interface DuplicateKey {
   readonly key: string
   readonly line: number
   readonly column: number
+}
+
+export interface JsonScan {
+  readonly duplicates: readonly DuplicateKey[]
+  /** where the text first nests deeper than maxDepth (1-based line and column of the bracket) */
+  readonly tooDeep?: {readonly line: number; readonly column: number}
 }
 
 interface Frame {
@@ -23,26 +32,33 @@ interface Frame {
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
+const NEWLINE = 0x0a
 
-/** Every repeated key of every object in `text` (valid JSON), in document order. */
-export function findDuplicateKeys(text: string): DuplicateKey[] {
-  const found: DuplicateKey[] = []
+/** Every repeated key of every object in `text`, in document order, unless the text nests deeper than maxDepth. */
+export function scanJson(text: string, maxDepth = Infinity): JsonScan {
+  const duplicates: DuplicateKey[] = []
   const stack: Frame[] = []
+  // positions are counted on the way: a raw newline cannot be inside a JSON string
+  let line = 1
+  let lineStart = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (c === QUOTE) {
       const end = stringEnd(text, i)
       const top = stack[stack.length - 1]
       if (top?.keys && top.expectKey) {
-        const raw = text.slice(i + 1, end)
-        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw
-        if (top.keys.has(key)) found.push({path: [...pathOf(top), key], key, ...position(text, i)})
+        const key = keyText(text.slice(i + 1, end))
+        if (top.keys.has(key)) duplicates.push({path: [...pathOf(top), key], key, line, column: i - lineStart + 1})
         top.keys.add(key)
         top.key = key
         top.expectKey = false
       }
       i = end
+    } else if (c === NEWLINE) {
+      line++
+      lineStart = i + 1
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length >= maxDepth) return {duplicates, tooDeep: {line, column: i - lineStart + 1}}
       const top = stack[stack.length - 1]
       const parent = top ? {frame: top, at: top.keys ? (top.key as string) : top.index} : undefined
       stack.push({parent, index: 0, expectKey: true, keys: c === 0x7b ? new Set<string>() : undefined})
@@ -54,7 +70,22 @@ export function findDuplicateKeys(text: string): DuplicateKey[] {
       else if (top) top.index++
     }
   }
-  return found
+  return {duplicates}
+}
+
+/** Every repeated key of every object in `text` (valid JSON), in document order. */
+export function findDuplicateKeys(text: string): DuplicateKey[] {
+  return [...scanJson(text).duplicates]
+}
+
+/** a key's text between its quotes, unescaped (as written when the escapes are malformed: JSON.parse reports those) */
+function keyText(raw: string): string {
+  if (!raw.includes('\\')) return raw
+  try {
+    return JSON.parse(`"${raw}"`) as string
+  } catch {
+    return raw
+  }
 }
 
 function pathOf(frame: Frame): PropertyKey[] {
@@ -73,10 +104,4 @@ function stringEnd(text: string, start: number): number {
     end = text.indexOf('"', end + 1)
   }
   return text.length
-}
-
-function position(text: string, offset: number): {line: number; column: number} {
-  const before = text.slice(0, offset)
-  const lineStart = before.lastIndexOf('\n') + 1
-  return {line: before.split('\n').length, column: offset - lineStart + 1}
 }

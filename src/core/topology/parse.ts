@@ -4,15 +4,22 @@
  * duplicated keys (which YAML rejects and JSON.parse would silently merge).
  * Every problem becomes a TopologyIssue naming the YAML path and the value.
  */
-import {CORE_SCHEMA, loadAll} from 'js-yaml'
+import {CORE_SCHEMA, type LoadOptions, loadAll} from 'js-yaml'
 import type {z} from 'zod'
 
-import {TopologyError, type TopologyIssue, formatPath} from '../errors.js'
-import {findDuplicateKeys} from './json-keys.js'
+import {TopologyError, type TopologyIssue, formatPath, shorten} from '../errors.js'
+import {describeBounds, documentBounds} from '../document-bounds.js'
+import {scanJson} from './json-keys.js'
+import {TOPOLOGY_LIMITS} from './limits.js'
 import {buildModel} from './model.js'
 import type {Model} from './model-types.js'
 import {knownFieldsAt, topologySchema} from './schema.js'
 import {validateTopology} from './validate.js'
+
+/** how many of the schema's issues are described (the rest are counted); TopologyError shows the first 50 */
+const DESCRIBED_SCHEMA_ISSUES = 1000
+/** how many unknown keys of one mapping are described (the rest are counted in one issue) */
+const DESCRIBED_UNKNOWN_KEYS = 50
 
 export type TopologyFormat = 'yaml' | 'json'
 
@@ -29,7 +36,14 @@ export function detectFormat(file: string, text: string): TopologyFormat {
 export function parseTopology(text: string, file: string): Model {
   const raw = parseDocument(text, file)
   const parsed = topologySchema.safeParse(raw)
-  if (!parsed.success) throw new TopologyError(file, parsed.error.issues.flatMap((issue) => describeIssue(issue, raw)))
+  if (!parsed.success) {
+    // a list of a million wrong entries is a million issues: describe the first ones, count the rest
+    const {issues} = parsed.error
+    const described = issues.slice(0, DESCRIBED_SCHEMA_ISSUES).flatMap((issue) => describeIssue(issue, raw))
+    // the "… and N more unknown fields" lines stand for N problems each
+    const counted = described.reduce((n, issue) => n + (issue.more ?? 1), 0)
+    throw new TopologyError(file, described.map(({more: _, ...issue}) => issue), {total: counted + Math.max(0, issues.length - DESCRIBED_SCHEMA_ISSUES)})
+  }
   const issues = validateTopology(parsed.data)
   if (issues.length > 0) throw new TopologyError(file, issues)
   const {model, issues: ruleIssues} = buildModel(parsed.data)
@@ -38,30 +52,43 @@ export function parseTopology(text: string, file: string): Model {
 }
 
 function parseDocument(text: string, file: string): unknown {
+  const {maxBytes, maxDepth} = TOPOLOGY_LIMITS
+  // the caller reads at most maxBytes bytes; a text given otherwise is held to as many characters
+  if (text.length > maxBytes) {
+    throw new TopologyError(file, [{path: '', message: `the file is larger than ${maxBytes / 2 ** 20} MiB (${text.length.toLocaleString('en-US')} characters); xcc reads topology files up to ${maxBytes / 2 ** 20} MiB`}])
+  }
   const format = detectFormat(file, text)
   let raw: unknown
   if (format === 'json') {
     if (text.trim() === '') throw new TopologyError(file, [{path: '', message: 'the file is empty'}])
+    // before JSON.parse, which would build every level the text asks for
+    const scan = scanJson(text, maxDepth)
+    if (scan.tooDeep) throw new TopologyError(file, [{path: '', message: boundsMessage('depth'), ...scan.tooDeep}])
     try {
       raw = JSON.parse(text)
     } catch (error) {
-      throw new TopologyError(file, [{path: '', message: `malformed JSON: ${(error as Error).message}`, ...jsonPosition(text, error as Error)}])
+      throw new TopologyError(file, [{path: '', message: `malformed JSON: ${shorten((error as Error).message, 200)}`, ...jsonPosition(text, error as Error)}])
     }
     // JSON.parse keeps the last of two equal keys; reject them as the YAML parser does.
-    const duplicates = findDuplicateKeys(text)
-    if (duplicates.length > 0) {
-      throw new TopologyError(file, duplicates.map((d) => ({path: formatPath(d.path), message: `malformed JSON: duplicated key "${d.key}"`, line: d.line, column: d.column})))
+    if (scan.duplicates.length > 0) {
+      throw new TopologyError(file, scan.duplicates.map((d) => ({path: formatPath(d.path), message: `malformed JSON: duplicated key "${shorten(d.key)}"`, line: d.line, column: d.column})))
     }
   } else {
     // Like kubectl, empty documents (a leading or trailing `---`) are ignored; a second Topology is not.
     const documents: unknown[] = []
     try {
-      loadAll(text, (document) => documents.push(document), {schema: CORE_SCHEMA, filename: file})
+      // maxDepth: js-yaml 4.3's nesting limit (not in @types/js-yaml), set to ours
+      const options: LoadOptions & {maxDepth: number} = {schema: CORE_SCHEMA, filename: file, maxDepth}
+      loadAll(text, (document) => documents.push(document), options)
     } catch (error) {
       const e = error as {reason?: string; message: string; mark?: {line: number; column: number}}
-      throw new TopologyError(file, [
-        {path: '', message: `malformed YAML: ${e.reason ?? e.message.split('\n')[0]}`, line: e.mark ? e.mark.line + 1 : undefined, column: e.mark ? e.mark.column + 1 : undefined},
-      ])
+      const reason = e.reason ?? e.message.split('\n')[0] ?? ''
+      throw new TopologyError(file, [{
+        path: '',
+        message: reason.startsWith('nesting exceeded maxDepth') ? boundsMessage('depth') : `malformed YAML: ${shorten(reason, 200)}`,
+        line: e.mark ? e.mark.line + 1 : undefined,
+        column: e.mark ? e.mark.column + 1 : undefined,
+      }])
     }
     const present = documents.filter((document) => document !== null && document !== undefined)
     if (present.length > 1) {
@@ -70,10 +97,19 @@ function parseDocument(text: string, file: string): unknown {
     raw = present[0]
   }
   if (raw === null || raw === undefined) throw new TopologyError(file, [{path: '', message: 'the file is empty'}])
+  // YAML aliases can make a small text a huge document: nothing walks it before this check
+  const bounds = documentBounds(raw, TOPOLOGY_LIMITS)
+  if (bounds) throw new TopologyError(file, [{path: bounds.path, message: boundsMessage(bounds.limit)}])
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new TopologyError(file, [{path: '', message: 'expected a Topology object (apiVersion: xcc/v1, kind: Topology)', value: raw}])
   }
   return raw
+}
+
+function boundsMessage(limit: 'depth' | 'values'): string {
+  const {maxDepth, maxValues} = TOPOLOGY_LIMITS
+  const most = limit === 'depth' ? `a topology nests fewer than 10 levels, and xcc reads at most ${maxDepth}` : `xcc reads at most ${maxValues.toLocaleString('en-US')}`
+  return `${describeBounds(limit, TOPOLOGY_LIMITS)}; ${most}`
 }
 
 function jsonPosition(text: string, error: Error): {line?: number; column?: number} {
@@ -94,19 +130,26 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return current
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): TopologyIssue[] {
+/** a described issue; `more`: how many problems a summary line stands for */
+type Described = TopologyIssue & {readonly more?: number}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): Described[] {
   const path = issue.path as PropertyKey[]
   const value = valueAt(raw, path)
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => {
+    case 'unrecognized_keys': {
+      // a mapping of a million unknown keys is one issue: describe the first keys, count the rest
+      const more = issue.keys.length - DESCRIBED_UNKNOWN_KEYS
+      const described = issue.keys.slice(0, DESCRIBED_UNKNOWN_KEYS).map((key) => {
         const known = knownFieldsAt(path.filter((k): k is string | number => typeof k !== 'symbol'))
         const guess = closest(key, known)
         return {
           path: formatPath([...path, key]),
-          message: `unknown field "${key}"${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`,
+          message: `unknown field "${shorten(key)}"${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`,
         }
       })
+      return more > 0 ? [...described, {path: formatPath(path), message: `… and ${more} more unknown fields`, more}] : described
+    }
     case 'invalid_type': {
       if (value === undefined) return [{path: formatPath(path), message: 'is required'}]
       // zod's own messages start "Invalid input"; the schema's say what a field expects ("must be a CIDR string …").
@@ -160,6 +203,8 @@ function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined
   let bestDistance = 3
   for (const candidate of known) {
+    // the distance is at least the difference in length (and a huge key costs nothing)
+    if (Math.abs(key.length - candidate.length) >= bestDistance) continue
     const d = editDistance(key.toLowerCase(), candidate.toLowerCase())
     if (d < bestDistance) {
       bestDistance = d

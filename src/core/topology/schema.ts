@@ -6,10 +6,23 @@
  */
 import {z} from 'zod'
 
-const name = z
+import {GCP_NAME, GKE_CLUSTER_NAME, NAMESPACE_NAME, NETWORK_TAG, type NameRule, POD_NAME, PORT_NAME, SERVICE_NAME, ruleMessage} from '../names.js'
+
+/** a name held to `rule`: what GCP or Kubernetes would accept for the thing it names (core/names.ts) */
+const named = (rule: NameRule) => z.string().regex(rule.pattern, ruleMessage(rule))
+
+/** the topology's own name: free but for whitespace and "/" */
+const topologyName = z
   .string()
   .min(1, 'must not be empty')
   .regex(/^[^\s/]*$/, 'must not contain spaces or "/"')
+/** networks, subnets, peerings, routes, firewalls, instances (and nodes), forwarding rules, backend services, secondary ranges */
+const name = named(GCP_NAME)
+const tag = named(NETWORK_TAG)
+const clusterName = named(GKE_CLUSTER_NAME)
+const namespaceName = named(NAMESPACE_NAME)
+const podName = named(POD_NAME)
+const serviceName = named(SERVICE_NAME)
 
 /**
  * CIDR and IP strings are checked by validate.ts so the message can say exactly what is wrong.
@@ -20,7 +33,7 @@ const ipText = z.string({error: 'must be an IPv4 address string like 10.1.0.5'})
 const priority = z.number().int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535')
 /** ports are strings in the API ("80", "30000-32767"); a bare YAML number is accepted too */
 const portText = z.union([z.string(), z.number().int()], {error: 'must be a port (80) or a port range ("30000-32767")'}).transform((v) => String(v))
-const tags = z.array(name).default([])
+const tags = z.array(tag).default([])
 
 export const zoneText = z.string({error: 'must be a zone like us-west1-a'}).regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone like us-west1-a')
 export const regionText = z.string({error: 'must be a region like us-west1'}).regex(/^[a-z]+-[a-z]+\d+$/, 'must be a region like us-west1')
@@ -167,15 +180,15 @@ const node = z.strictObject({
   zone: zoneText.optional(),
   networkIP: ipText,
   podCidr: cidrText,
-  tags: z.array(name).optional(),
+  tags: z.array(tag).optional(),
   iptables: z.string().optional(),
   // `ipset save` of the node: the sets its iptables' -m set matches test (kube-proxy IPVS, Calico)
   ipsets: z.string().optional(),
 })
 
 const pod = z.strictObject({
-  namespace: name.default('default'),
-  name,
+  namespace: namespaceName.default('default'),
+  name: podName,
   node: name,
   ip: ipText,
   ports: z.array(z.number().int('must be an integer').min(1, 'must be 1..65535').max(65535, 'must be 1..65535')).optional(),
@@ -183,7 +196,7 @@ const pod = z.strictObject({
 })
 
 const servicePort = z.strictObject({
-  name: z.string().optional(),
+  name: named(PORT_NAME).optional(),
   port: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535'),
   targetPort: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535').optional(),
   nodePort: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535').optional(),
@@ -191,18 +204,18 @@ const servicePort = z.strictObject({
 })
 
 const service = z.strictObject({
-  namespace: name.default('default'),
-  name,
+  namespace: namespaceName.default('default'),
+  name: serviceName,
   type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
   clusterIP: ipText,
   ports: z.array(servicePort).min(1, 'a service needs at least one port'),
-  endpoints: z.array(name).default([]),
+  endpoints: z.array(podName).default([]),
   externalTrafficPolicy: z.enum(['Cluster', 'Local']).default('Cluster'),
   loadBalancer: z.strictObject({internal: z.boolean().default(true), forwardingRule: name}).optional(),
 })
 
 const cluster = z.strictObject({
-  name,
+  name: clusterName,
   location: z.union([zoneText, regionText], {error: 'must be a zone (us-west1-a) or a region (us-west1)'}),
   network: name,
   subnetwork: name,
@@ -220,7 +233,7 @@ export const topologySchema = z.strictObject({
   apiVersion: z.literal('xcc/v1', {error: 'must be xcc/v1'}),
   kind: z.literal('Topology', {error: 'must be Topology'}),
   metadata: z.strictObject({
-    name,
+    name: topologyName,
     description: z.string().optional(),
     // the GCP project the topology is (or was snapshotted from); a lab serves its APIs under it
     project: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, 'must be a GCP project id: 6-30 lowercase letters, digits or -, starting with a letter').optional(),

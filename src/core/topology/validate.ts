@@ -2,7 +2,7 @@
  * Semantic validation of a schema-valid Topology: names, references and the "exactly one of"
  * rules. Address rules (containment, overlaps, PEER-08) live in validate-addresses.ts.
  */
-import type {TopologyIssue} from '../errors.js'
+import {type TopologyIssue, shorten} from '../errors.js'
 import {IssueSink, isZone, parsePortRange, regionOfZone, subnetKey} from './issues.js'
 import type {FirewallSpec, ProtocolRuleSpec, Topology} from './schema.js'
 import {validateAddresses} from './validate-addresses.js'
@@ -15,6 +15,7 @@ export function validateTopology(t: Topology): TopologyIssue[] {
   validateNames(t, sink)
   validateReferences(t, sink)
   validateFirewalls(t, sink)
+  validateDumps(t, sink)
   // Address checks assume references resolve; skip them when those already failed to avoid noise.
   if (sink.issues.length === 0) validateAddresses(t, sink)
   return sink.issues
@@ -91,7 +92,7 @@ function validateReferences(t: Topology, sink: IssueSink): void {
     // rule has it is a trace-time question (ROUTE-09).
     if (r.nextHopIlb !== undefined) {
       if (/^\d/.test(r.nextHopIlb)) sink.ip(['routes', i, 'nextHopIlb'], r.nextHopIlb)
-      else if (!forwardingRules.has(r.nextHopIlb)) sink.add(['routes', i, 'nextHopIlb'], `forwarding rule "${r.nextHopIlb}" does not exist`, r.nextHopIlb)
+      else if (!forwardingRules.has(r.nextHopIlb)) sink.add(['routes', i, 'nextHopIlb'], `forwarding rule "${shorten(r.nextHopIlb)}" does not exist`, r.nextHopIlb)
     }
   })
 
@@ -189,7 +190,7 @@ function validateFirewalls(t: Topology, sink: IssueSink): void {
           sink.add([...path, key, j, 'IPProtocol'], `unknown protocol (use ${[...FIREWALL_PROTOCOLS].join(', ')} or a number 0..255)`, protocol)
         }
         if (rule.ports && rule.ports.length > 0 && !PORTED_PROTOCOLS.has(protocol)) {
-          sink.add([...path, key, j, 'ports'], `ports apply to tcp, udp and sctp only, not ${protocol} (FW-03)`)
+          sink.add([...path, key, j, 'ports'], `ports apply to tcp, udp and sctp only, not ${shorten(protocol)} (FW-03)`)
         }
         rule.ports?.forEach((p, k) => {
           if (!parsePortRange(p)) sink.add([...path, key, j, 'ports', k], 'must be a port 0..65535 or a range like 30000-32767', p)
@@ -199,4 +200,59 @@ function validateFirewalls(t: Topology, sink: IssueSink): void {
     if (f.allowed) check(f.allowed, 'allowed')
     if (f.denied) check(f.denied, 'denied')
   })
+}
+
+/**
+ * The iptables and ipsets texts are `iptables-save` and `ipset save` output, which holds no control
+ * character but tabs and line ends. iptables-restore reads a line up to a NUL byte and refuses a
+ * carriage return, so the lab would run other rules than the doctor analyses: refuse them here,
+ * naming the line. A text shared by many nodes (a YAML alias) is scanned once.
+ */
+function validateDumps(t: Topology, sink: IssueSink): void {
+  const scanned = new Map<string, ControlCharacter | undefined>()
+  const check = (path: readonly PropertyKey[], text: string | undefined, kind: 'iptables' | 'ipset'): void => {
+    if (text === undefined) return
+    let found = scanned.get(text)
+    if (!scanned.has(text)) scanned.set(text, (found = findControlCharacter(text)))
+    if (!found) return
+    const code = `U+${found.code.toString(16).toUpperCase().padStart(4, '0')}`
+    const more = found.otherLines > 0 ? ` (and ${found.otherLines} more line${found.otherLines > 1 ? 's' : ''})` : ''
+    sink.add(path, `${kind} line ${found.line}: holds the control character ${code} at column ${found.column}${more}; a dump holds none but tabs, and ${kind === 'ipset' ? 'ipset restore' : 'iptables-restore'} would not read the line as written`, found.text)
+  }
+  t.instances.forEach((m, i) => check(['instances', i, 'guest', 'iptables'], m.guest.iptables, 'iptables'))
+  t.clusters.forEach((c, i) => c.nodes.forEach((n, j) => {
+    check(['clusters', i, 'nodes', j, 'iptables'], n.iptables, 'iptables')
+    check(['clusters', i, 'nodes', j, 'ipsets'], n.ipsets, 'ipset')
+  }))
+}
+
+interface ControlCharacter {
+  readonly code: number
+  /** 1-based */
+  readonly line: number
+  readonly column: number
+  /** the line, without its line end */
+  readonly text: string
+  /** how many later lines hold one too */
+  readonly otherLines: number
+}
+
+// C0 controls but tab and line feed, DEL and C1 controls
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
+// eslint-disable-next-line no-control-regex
+const CONTROL_LINES = /^.*[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gm
+
+function findControlCharacter(text: string): ControlCharacter | undefined {
+  const match = CONTROL.exec(text)
+  if (!match) return undefined
+  const offset = match.index
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1
+  const lineEnd = text.indexOf('\n', offset)
+  let line = 1
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++
+  const rest = lineEnd < 0 ? '' : text.slice(lineEnd + 1)
+  let otherLines = 0
+  for (CONTROL_LINES.lastIndex = 0; CONTROL_LINES.exec(rest); ) otherLines++
+  return {code: text.charCodeAt(offset), line, column: offset - lineStart + 1, text: text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd), otherLines}
 }
