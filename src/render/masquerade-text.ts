@@ -94,7 +94,10 @@ export function renderApplied(plan: MasqueradePlan, applied: readonly AppliedCha
   const lines: string[] = []
   for (const c of plan.alreadyMasqueraded) lines.push(`${c}: already masqueraded by the ip-masq-agent's config; nothing to change for it.`)
   if (applied.length === 0) lines.push(`No change in context ${plan.context}: ${plan.cidrs.length ? `xcc masquerades ${plan.cidrs.join(',')}` : 'xcc masquerades nothing here'}.`)
-  for (const a of applied) lines.push(`${a.action === 'delete' ? 'deleted' : a.action === 'create' ? 'created' : 'updated'} ${a.kind} ${a.namespace}/${a.name}${a.detail ? `: ${a.detail}` : ''}`)
+  for (const a of applied) {
+    lines.push(`${a.action === 'delete' ? 'deleted' : a.action === 'create' ? 'created' : 'updated'} ${a.kind} ${a.namespace}/${a.name}${a.detail ? `: ${a.detail}` : ''}`)
+    if (a.warning) lines.push(`warning: ${a.warning}`)
+  }
   if (applied.length > 0) {
     lines.push(plan.cidrs.length ? `xcc now masquerades ${plan.cidrs.join(',')} in context ${plan.context} (${plan.mode}).` : `xcc masquerades nothing in context ${plan.context} any more.`)
     lines.push(`Check every node: ${shellCommand(['xcc', 'masquerade', 'list', '--context', plan.context])}`)
