@@ -127,5 +127,6 @@ export function renderListing(listing: MasqueradeListing, options: {color: boole
     if (listing.managedBy.includes('daemonset') && !n.daemonPod) lines.push(paint.red(`node ${n.node}: no xcc-masquerade pod runs there`))
   }
   lines.push(listing.drift ? paint.red('Drift: some nodes do not masquerade every range (exit 1).') : paint.plain('Every node masquerades every range.'))
+  if (listing.leftovers) lines.push(paint.red(`xcc could not remove the pods of this run: ${listing.leftovers.pods.join(', ')} (${listing.leftovers.why}); remove them with: ${listing.leftovers.command}`))
   return `${lines.join('\n')}\n`
 }

@@ -16,6 +16,7 @@ import {after, afterEach, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
 import {FaultProxy, type ProxiedRequest} from '../support/fault-proxy.js'
+import {findKubectl} from '../support/kubectl.js'
 import {adminApi} from '../support/lab-kube.js'
 import {requireLabTools} from '../support/netns.js'
 
@@ -35,17 +36,21 @@ interface Run {
   readonly stderr: string
 }
 
-/** the built CLI, asynchronously (the proxy lives in this process), bounded */
+/** the built CLI, asynchronously (the proxy lives in this process: nothing here may block it), bounded */
 function xcc(args: readonly string[], kubeconfig = DIRECT, timeoutMs = 120_000): Promise<Run> {
+  return runFile(process.execPath, [join(ROOT, 'bin/run.js'), ...args], kubeconfig, timeoutMs)
+}
+
+function runFile(file: string, args: readonly string[], kubeconfig: string, timeoutMs = 120_000): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT, env: {...process.env, XCC_HOME: HOME, KUBECONFIG: kubeconfig, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(file, args, {cwd: ROOT, env: {...process.env, XCC_HOME: HOME, KUBECONFIG: kubeconfig, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`xcc ${args.join(' ')} did not end within ${timeoutMs / 1000} s; stderr: ${stderr}`))
+      reject(new Error(`${args.join(' ')} did not end within ${timeoutMs / 1000} s; stderr: ${stderr}`))
     }, timeoutMs)
     child.once('exit', (status) => {
       clearTimeout(timer)
@@ -78,6 +83,12 @@ async function daemonSetCidrs(): Promise<string | undefined> {
   const {apps} = await adminApi(DIRECT, 'frontend')
   const ds = await apps.readNamespacedDaemonSet({namespace: 'kube-system', name: 'xcc-masquerade'}).catch(() => undefined)
   return ds?.metadata?.annotations?.['xcc.dev/masquerade-cidrs']
+}
+
+async function nodeRulesPods(): Promise<string[]> {
+  const {core} = await adminApi(DIRECT, 'frontend')
+  const list = await core.listNamespacedPod({namespace: 'kube-system', labelSelector: 'xcc.dev/role=node-rules'})
+  return list.items.map((p) => p.metadata?.name ?? '')
 }
 
 /** resolves once the proxy holds a request (the other run may start) */
@@ -189,6 +200,30 @@ describe('xcc masquerade through a faulty API (lab)', () => {
     assert.match(r.stderr, /another writer changed DaemonSet kube-system\/xcc-masquerade after xcc's delete: it masquerades 10\.193\.0\.0\/16 now/)
     assert.doesNotMatch(r.stdout, /xcc masquerades nothing/)
     assert.equal(await daemonSetCidrs(), '10.193.0.0/16')
+  })
+
+  it('list while the API stalls on its pods, deletes included: exit 3, bounded, naming the exact command that removes them', async () => {
+    const p = await startProxy()
+    p.decide = (r) => (r.path.includes('/pods/xcc-node-rules-') ? 'stall' : 'forward')
+    const started = Date.now()
+    const r = ok(await xcc(['masquerade', 'list', ...RANGE, '--timeout', '5s'], PROXIED), 3, 'list with a stalled API')
+    assert.ok(Date.now() - started < 60_000, `bounded: ${Date.now() - started} ms`)
+    assert.match(r.stderr, /could not remove the pods of this run: kube-system\/xcc-node-rules-[0-9a-f]{8}-0 /)
+    const command = /remove them with: (kubectl --context frontend -n kube-system delete pod -l app\.kubernetes\.io\/managed-by=xcc,xcc\.dev\/run-id=[0-9a-f]{8})$/m.exec(r.stderr)?.[1]
+    assert.ok(command, `the cleanup command is named: ${r.stderr}`)
+    assert.equal((await nodeRulesPods()).length, 1, 'the pod is still there')
+    // the API answers again: the command, exactly as printed, removes it
+    p.decide = () => 'forward'
+    const kubectl = findKubectl()
+    if ('path' in kubectl) {
+      const words = command.split(' ')
+      const done = await runFile(kubectl.path, words.slice(1), PROXIED, 60_000)
+      assert.equal(done.status, 0, done.stderr)
+      assert.match(done.stdout, /^pod "xcc-node-rules-[0-9a-f]{8}-0" deleted$/m)
+    } else {
+      ok(await xcc(['doctor', 'cleanup', '--context', 'frontend', '--namespace', 'kube-system'], PROXIED), 0, 'doctor cleanup (kubectl is missing)')
+    }
+    assert.deepEqual(await nodeRulesPods(), [])
   })
 
   it('ip-masq-agent: the ConfigMap update reaches the server but its answer is lost: success with a warning', async () => {

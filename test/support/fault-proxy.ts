@@ -122,38 +122,34 @@ export class FaultProxy {
     }
     if (typeof action === 'object') await Promise.race([action.holdUntil.catch(() => undefined), this.bounded(req)])
     if (req.socket.destroyed) return
-    let answer: {status: number; headers: IncomingMessage['headers']; body: Buffer}
+    let upstream: IncomingMessage
     try {
-      answer = await this.forward(req, body)
+      upstream = await this.forward(req, body)
     } catch {
       return void req.socket.destroy()
     }
-    if (action === 'drop-response') return void req.socket.destroy()
-    if (action === 'stall-response') {
-      await this.bounded(req)
+    if (action === 'drop-response' || action === 'stall-response') {
+      // the server has answered (it carried the request out): read its answer whole, then lose it
+      upstream.resume()
+      await new Promise((resolve) => upstream.once('close', resolve))
+      if (action === 'stall-response') await this.bounded(req)
       return void req.socket.destroy()
     }
-    const headers = {...answer.headers}
-    delete headers['transfer-encoding']
-    delete headers.connection
-    res.writeHead(answer.status, {...headers, 'content-length': String(answer.body.length)})
-    res.end(answer.body)
+    // streamed as it comes (a watch never ends)
+    res.writeHead(upstream.statusCode ?? 502, upstream.headers)
+    upstream.pipe(res)
+    res.once('close', () => upstream.destroy())
   }
 
-  private forward(req: IncomingMessage, body: Buffer): Promise<{status: number; headers: IncomingMessage['headers']; body: Buffer}> {
+  private forward(req: IncomingMessage, body: Buffer): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const headers = {...req.headers, host: this.upstream.host}
       delete headers.authorization
       const up = httpsRequest({
         host: '127.0.0.1', port: Number(this.upstream.port), method: req.method, path: req.url, headers,
-        ca: this.client.ca, cert: this.client.cert, key: this.client.key, timeout: 30_000,
-      }, (response) => {
-        const chunks: Buffer[] = []
-        response.on('data', (c: Buffer) => chunks.push(c))
-        response.once('end', () => resolve({status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks)}))
-        response.once('error', reject)
-      })
-      up.once('timeout', () => up.destroy(new Error('upstream timeout')))
+        ca: this.client.ca, cert: this.client.cert, key: this.client.key,
+      }, resolve)
+      up.setTimeout(30_000, () => up.destroy(new Error('upstream timeout')))
       up.once('error', reject)
       up.end(body)
     })
