@@ -261,24 +261,30 @@ export async function applyPlan(plan: MasqueradePlan, deps: ApplyDeps): Promise<
   const out: AppliedChange[] = []
   const done: ObjectChange[] = []
   const changes = planChanges(plan)
-  for (const change of changes) {
-    const base = {kind: change.kind, namespace: change.namespace, name: change.name, action: change.action}
-    deps.progress(`${change.action} ${title(change)}`)
-    const warning = await write(change, deps, plan.context)
-    done.push(change)
-    const warned = warning ? {warning} : {}
-    if (change.kind === 'ConfigMap') {
-      out.push({...base, detail: 'the ip-masq-agent applies it at its next resync (resyncInterval, SNAT-02)', ...warned})
-      continue
+  try {
+    for (const change of changes) {
+      const base = {kind: change.kind, namespace: change.namespace, name: change.name, action: change.action}
+      deps.progress(`${change.action} ${title(change)}`)
+      const warning = await write(change, deps, plan.context)
+      done.push(change)
+      const warned = warning ? {warning} : {}
+      if (change.kind === 'ConfigMap') {
+        out.push({...base, detail: 'the ip-masq-agent applies it at its next resync (resyncInterval, SNAT-02)', ...warned})
+        continue
+      }
+      const followed = change.action === 'delete' ? await followRemoval(change, deps, done, plan.context) : await followRollout(change, deps, done, plan.context)
+      out.push({...base, ...followed, ...warned})
     }
-    const followed = change.action === 'delete' ? await followRemoval(change, deps, done, plan.context) : await followRollout(change, deps, done, plan.context)
-    out.push({...base, ...followed, ...warned})
-  }
-  // what is reported is what the cluster holds now: every object read once more
-  for (const change of changes) {
-    throwIfAborted(deps.signal)
-    const live = await read(change, deps.cluster)
-    if (!holds(change, live)) throw changedByOther(change, live, done, plan.context)
+    // what is reported is what the cluster holds now: every object read once more
+    for (const change of changes) {
+      const again = await readAgain(change, deps)
+      if ('error' in again) throw again.error
+      if (!holds(change, again.live)) throw changedByOther(change, again.live, done, plan.context)
+    }
+  } catch (error) {
+    // a failure after something was written says what was written
+    if (!(error instanceof XccError) || done.length === 0 || error.details.includes(describeDone(done[0]!))) throw error
+    throw new XccError(error.message, {exitCode: error.exitCode, ...(error.hint ? {hint: error.hint} : {}), details: [...error.details, ...done.map((c) => `before that, xcc ${describeDone(c)}`)]})
   }
   return out
 }

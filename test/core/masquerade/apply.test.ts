@@ -171,6 +171,18 @@ describe('a write whose answer was lost is read again before it is reported', ()
     assert.match(updated.warning ?? '', /the update was refused \(.*changed by someone else meanwhile.*\); read again, ConfigMap kube-system\/ip-masq-agent holds what xcc wrote/)
   })
 
+  it('a failure after the write (the rollout cannot be read) says what was written', async () => {
+    const cluster = new FakeCluster()
+    for (let i = 0; i < 5; i++) {
+      cluster.once('getDaemonSet', async () => {
+        throw answered(403, 'Forbidden', 'reading daemonset kube-system/xcc-masquerade in context "fake" is forbidden')
+      })
+    }
+    const error = await rejection(apply(cluster, await planAddOn(cluster, ['10.193.0.0/16'])))
+    assert.match(error.message, /is forbidden$/)
+    assert.deepEqual(error.details, ['HTTP 403 Forbidden', 'before that, xcc created DaemonSet kube-system/xcc-masquerade (10.193.0.0/16)'])
+  })
+
   it('a refusal that cannot have been carried out (403) is reported as it is, without a re-read', async () => {
     const cluster = new FakeCluster().once('createDaemonSet', async () => {
       throw answered(403, 'Forbidden', 'creating daemonset kube-system/xcc-masquerade in context "fake" is forbidden')
