@@ -50,7 +50,7 @@ function runFile(file: string, args: readonly string[], kubeconfig: string, time
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`${args.join(' ')} did not end within ${timeoutMs / 1000} s; stderr: ${stderr}`))
+      reject(new Error(`${args.join(" ")} did not end within ${timeoutMs / 1000} s; stderr: ${stderr.slice(-3000)}`))
     }, timeoutMs)
     child.once('exit', (status) => {
       clearTimeout(timer)
@@ -217,7 +217,7 @@ describe('xcc masquerade through a faulty API (lab)', () => {
     const kubectl = findKubectl()
     if ('path' in kubectl) {
       const words = command.split(' ')
-      const done = await runFile(kubectl.path, words.slice(1), PROXIED, 60_000)
+      const done = await runFile(kubectl.path, words.slice(1), PROXIED, 60_000).catch((error: Error) => assert.fail(`${error.message}\nproxy saw: ${p.seen().slice(-20).join(', ')}`))
       assert.equal(done.status, 0, done.stderr)
       assert.match(done.stdout, /^pod "xcc-node-rules-[0-9a-f]{8}-0" deleted$/m)
     } else {

@@ -148,6 +148,8 @@ export class FaultProxy {
       const up = httpsRequest({
         host: '127.0.0.1', port: Number(this.upstream.port), method: req.method, path: req.url, headers,
         ca: this.client.ca, cert: this.client.cert, key: this.client.key,
+        // a connection of its own per request: nothing held or reset upstream spills over to the next one
+        agent: false,
       }, resolve)
       up.setTimeout(30_000, () => up.destroy(new Error('upstream timeout')))
       up.once('error', reject)
