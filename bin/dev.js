@@ -2,10 +2,9 @@
 // Development entry point: runs the TypeScript sources directly through tsx.
 import {execute} from '@oclif/core'
 
-// `xcc … | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-  throw error
-})
+import {keepRunningWhenPipesClose} from './closed-pipes.js'
+
+// `xcc … | head` closes the pipe early: stop writing to it, finish the work, exit with its own code.
+keepRunningWhenPipesClose()
 
 await execute({development: true, dir: import.meta.url})

@@ -2,11 +2,10 @@
 // Production entry point: runs the compiled commands in dist/ with the shipped manifest.
 import {readFileSync} from 'node:fs'
 
-// `xcc … | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-  throw error
-})
+import {keepRunningWhenPipesClose} from './closed-pipes.js'
+
+// `xcc … | head` closes the pipe early: stop writing to it, finish the work, exit with its own code.
+keepRunningWhenPipesClose()
 
 // Start-up fast paths: `--version` and `<command> --help` printed to a pipe need no oclif (~90 ms).
 // The help texts are oclif's own output, stored by the build (scripts/build-help.mjs).

@@ -1,7 +1,8 @@
 /**
  * Wires `xcc masquerade add|list|remove` to the outside world: the kube context, permissions
  * asked before anything is read or written, the node scripts, the clock, Ctrl-C (stop waiting,
- * remove the pods `list` created, exit 130) and progress on stderr.
+ * remove the pods `list` created — core/masquerade/list.ts does, on every way out — exit 130)
+ * and progress on stderr.
  */
 import {randomBytes} from 'node:crypto'
 
@@ -14,10 +15,9 @@ import {parseMasqueradeCidrs} from '../core/masquerade/cidrs.js'
 import {DEFAULT_MASQUERADE_IMAGE} from '../core/masquerade/daemonset.js'
 import {type MasqueradeListing, listMasquerade} from '../core/masquerade/list.js'
 import {type MasqueradePlan, parseMode, planAdd, planChanges, planRemove} from '../core/masquerade/plan.js'
-import {type MasqueradeState, XCC_NAMESPACE, loadMasqueradeState} from '../core/masquerade/state.js'
+import {type MasqueradeState, loadMasqueradeState} from '../core/masquerade/state.js'
 import type {KubeCluster} from '../core/ports/kube.js'
 import {checkAccess} from '../core/kube/access.js'
-import {deletePodAndWait} from '../core/kube/pods.js'
 import {clock, openKube, templates} from './deps.js'
 import {interruptible} from './interrupt.js'
 
@@ -98,16 +98,9 @@ export async function runMasqueradeList(flags: CommonFlags & {cidr?: readonly st
   const startDeadlineMs = parseDuration(flags.timeout, 'timeout', {min: 1, max: 600}) * 1000
   const {cluster, state} = await openState(flags)
   await checkAccess(cluster, listAccess(), MASQUERADE_ROLE)
-  const created: string[] = []
-  return interruptible(async (signal) => {
-    try {
-      return await listMasquerade(state, {
-        cluster, clock, signal, scripts: templates.masqueradeScripts(), progress,
-        track: (_ns, name) => created.push(name),
-      }, {runId: randomBytes(4).toString('hex'), image: flags.image ?? DEFAULT_MASQUERADE_IMAGE, extra, startDeadlineMs})
-    } finally {
-      // pods of an interrupted run (each finished read removes its own)
-      if (signal.aborted) await Promise.all(created.map((name) => deletePodAndWait(cluster, XCC_NAMESPACE, name, clock).catch(() => false)))
-    }
-  }, 'removing the pods of this run')
+  // the pods of the run are removed by listMasquerade on every way out (failure, timeout, interrupt)
+  return interruptible((signal) => listMasquerade(state, {cluster, clock, signal, scripts: templates.masqueradeScripts(), progress}, {
+    runId: randomBytes(4).toString('hex'), image: flags.image ?? DEFAULT_MASQUERADE_IMAGE, extra, startDeadlineMs,
+    ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}),
+  }), 'removing the pods of this run')
 }

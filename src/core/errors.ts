@@ -20,6 +20,38 @@ export class XccError extends Error {
   }
 }
 
+/**
+ * What became of a request to an outside API that failed — for a write, whether it may have
+ * taken effect all the same:
+ * - `answered`: the server answered with an error status (a 5xx may still have been carried
+ *   out; a 409 says the object exists or changed meanwhile; the rest were refused);
+ * - `unanswered`: the request was sent but no answer came (a timeout, a connection reset): the
+ *   server may have carried it out;
+ * - `unsent`: it never reached the server (connection refused, DNS, TLS, credentials).
+ */
+export type RequestFate =
+  | {readonly kind: 'answered'; readonly status: number; readonly reason?: string}
+  | {readonly kind: 'unanswered'}
+  | {readonly kind: 'unsent'}
+
+/** A failed API request (exit 3), with what became of it. */
+export class ApiError extends XccError {
+  readonly fate: RequestFate
+
+  constructor(message: string, fate: RequestFate, options: {hint?: string; details?: readonly string[]} = {}) {
+    super(message, {...options, exitCode: 3})
+    this.name = 'ApiError'
+    this.fate = fate
+  }
+}
+
+/** a write that failed this way may have been carried out: its outcome is known only by reading the object again */
+export function mayHaveApplied(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return false
+  const {fate} = error
+  return fate.kind === 'unanswered' || (fate.kind === 'answered' && fate.status >= 500)
+}
+
 /** One problem in a topology file: where (YAML path), what, and the offending value. */
 export interface TopologyIssue {
   /** YAML path such as `routes[3].nextHopInstance`; empty for the document itself */

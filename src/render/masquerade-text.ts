@@ -94,7 +94,10 @@ export function renderApplied(plan: MasqueradePlan, applied: readonly AppliedCha
   const lines: string[] = []
   for (const c of plan.alreadyMasqueraded) lines.push(`${c}: already masqueraded by the ip-masq-agent's config; nothing to change for it.`)
   if (applied.length === 0) lines.push(`No change in context ${plan.context}: ${plan.cidrs.length ? `xcc masquerades ${plan.cidrs.join(',')}` : 'xcc masquerades nothing here'}.`)
-  for (const a of applied) lines.push(`${a.action === 'delete' ? 'deleted' : a.action === 'create' ? 'created' : 'updated'} ${a.kind} ${a.namespace}/${a.name}${a.detail ? `: ${a.detail}` : ''}`)
+  for (const a of applied) {
+    lines.push(`${a.action === 'delete' ? 'deleted' : a.action === 'create' ? 'created' : 'updated'} ${a.kind} ${a.namespace}/${a.name}${a.detail ? `: ${a.detail}` : ''}`)
+    if (a.warning) lines.push(`warning: ${a.warning}`)
+  }
   if (applied.length > 0) {
     lines.push(plan.cidrs.length ? `xcc now masquerades ${plan.cidrs.join(',')} in context ${plan.context} (${plan.mode}).` : `xcc masquerades nothing in context ${plan.context} any more.`)
     lines.push(`Check every node: ${shellCommand(['xcc', 'masquerade', 'list', '--context', plan.context])}`)
@@ -124,5 +127,6 @@ export function renderListing(listing: MasqueradeListing, options: {color: boole
     if (listing.managedBy.includes('daemonset') && !n.daemonPod) lines.push(paint.red(`node ${n.node}: no xcc-masquerade pod runs there`))
   }
   lines.push(listing.drift ? paint.red('Drift: some nodes do not masquerade every range (exit 1).') : paint.plain('Every node masquerades every range.'))
+  if (listing.leftovers) lines.push(paint.red(`xcc could not remove the pods of this run: ${listing.leftovers.pods.join(', ')} (${listing.leftovers.why}); remove them with: ${listing.leftovers.command}`))
   return `${lines.join('\n')}\n`
 }

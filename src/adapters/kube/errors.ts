@@ -10,7 +10,7 @@
  */
 import type * as K8s from '@kubernetes/client-node'
 
-import {XccError} from '../../core/errors.js'
+import {ApiError, type RequestFate, XccError} from '../../core/errors.js'
 
 /** What a request does: for messages, and for the permission a 403 asks to grant. */
 export interface KubeRequest {
@@ -72,6 +72,8 @@ export function kubeStatusOf(error: unknown, ApiException: typeof K8s.ApiExcepti
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EPROTO'])
+/** failures before the request could reach the server; the other network failures (a reset, a timeout) may come after it was sent */
+const UNSENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EPROTO'])
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|ERR_OSSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/
 
 function errorCode(error: Error): string | undefined {
@@ -125,13 +127,14 @@ export function redactLine(line: string, secrets: readonly string[] = []): strin
     .replace(/[A-Za-z0-9+/_=.~-]{32,}/g, (run) => (/[0-9]/.test(run) && /[A-Za-z]/.test(run) ? '<redacted>' : run))
 }
 
-/** an XccError whose message, hint and details carry no credential */
-export function safeError(target: Pick<KubeTarget, 'secrets'>, message: string, options: {exitCode: 2 | 3; hint?: string; details?: readonly string[]}): XccError {
-  return new XccError(redact(message, target.secrets), {
-    exitCode: options.exitCode,
+/** an XccError whose message, hint and details carry no credential; an ApiError when the request's fate is given */
+export function safeError(target: Pick<KubeTarget, 'secrets'>, message: string, options: {exitCode: 2 | 3; hint?: string; details?: readonly string[]; fate?: RequestFate}): XccError {
+  const rest = {
     ...(options.hint === undefined ? {} : {hint: redact(options.hint, target.secrets)}),
     details: (options.details ?? []).map((line) => redact(line, target.secrets)),
-  })
+  }
+  if (options.fate) return new ApiError(redact(message, target.secrets), options.fate, rest)
+  return new XccError(redact(message, target.secrets), {exitCode: options.exitCode, ...rest})
 }
 
 /** `verbs ["list"] on "nodes" cluster-wide` plus how to check it with kubectl */
@@ -168,13 +171,14 @@ function describeCause(error: Error): string {
 export function kubeFailure(error: unknown, status: KubeStatus | undefined, request: KubeRequest, target: KubeTarget): unknown {
   const server = `the API server of context "${target.context}" (${target.server})`
   if (status) {
+    const fate: RequestFate = {kind: 'answered', status: status.code, ...(status.reason ? {reason: status.reason} : {})}
     const detail = `HTTP ${status.code}${status.reason ? ` ${status.reason}` : ''} from ${target.server}`
     if (status.code === 401) {
       const user = target.user ? `user "${target.user}"` : 'the context (it names no user)'
       return safeError(target, `${server} rejected the credentials while ${request.operation}`, {
         exitCode: 3,
         hint: `the credentials of ${user} in the kubeconfig are missing, invalid or expired: refresh them (for GKE: gcloud container clusters get-credentials CLUSTER --location LOCATION)`,
-        details: [detail],
+        details: [detail], fate,
       })
     }
     const message = status.message ?? `HTTP ${status.code}`
@@ -183,17 +187,17 @@ export function kubeFailure(error: unknown, status: KubeStatus | undefined, requ
       return safeError(target, `${request.operation} in context "${target.context}" is forbidden: ${message}`, {
         exitCode: 3,
         hint: terminating ? `namespace "${request.namespace ?? ''}" is being deleted: wait until it is gone, or use another namespace` : permissionHint(request, target),
-        details: [detail],
+        details: [detail], fate,
       })
     }
     if (status.code === 409 && request.replaces !== undefined && status.reason !== 'AlreadyExists') {
       return safeError(target, `cannot replace ${request.replaces} in context "${target.context}": it was changed by someone else meanwhile; run the command again`, {
         exitCode: 3,
         hint: `the replace carried a stale resourceVersion and was refused: ${request.replaces} is as the other writer left it, and running again starts from its current version`,
-        details: [detail, message],
+        details: [detail, message], fate,
       })
     }
-    return safeError(target, `${request.operation} in context "${target.context}" failed: ${message}`, {exitCode: 3, details: [detail]})
+    return safeError(target, `${request.operation} in context "${target.context}" failed: ${message}`, {exitCode: 3, details: [detail], fate})
   }
   if (!(error instanceof Error) || error instanceof TypeError || error instanceof ReferenceError || error instanceof RangeError) return error
   // exec-auth.ts: its message names the plugin's command and at most a redacted line of its stderr
@@ -204,6 +208,7 @@ export function kubeFailure(error: unknown, status: KubeStatus | undefined, requ
     return safeError(target, `cannot reach ${server} while ${request.operation}: no answer within ${target.timeoutMs / 1000} s`, {
       exitCode: 3,
       hint: 'the server did not answer in time: check that it is healthy and that nothing on the way (VPN, proxy, firewall) drops the traffic',
+      fate: {kind: 'unanswered'},
     })
   }
   const code = errorCode(error)
@@ -212,11 +217,13 @@ export function kubeFailure(error: unknown, status: KubeStatus | undefined, requ
     const hint = tls
       ? `the server's certificate is not trusted by the certificate authority of cluster "${target.cluster}" in the kubeconfig, or does not name the address in its server URL`
       : 'check that the cluster is running and that its API server is reachable from here (VPN, authorized networks, private endpoint)'
-    return safeError(target, `cannot reach ${server} while ${request.operation}: ${describeCause(error)}`, {exitCode: 3, hint, ...(code ? {details: [`error code ${code}`]} : {})})
+    const fate: RequestFate = tls || (code !== undefined && UNSENT_CODES.has(code)) ? {kind: 'unsent'} : {kind: 'unanswered'}
+    return safeError(target, `cannot reach ${server} while ${request.operation}: ${describeCause(error)}`, {exitCode: 3, hint, ...(code ? {details: [`error code ${code}`]} : {}), fate})
   }
   // credentials that could not be resolved: an exec plugin that failed, a certificate file that is missing, ...
   return safeError(target, `${request.operation} in context "${target.context}" failed: ${error.message}`, {
     exitCode: 3,
     hint: `check the user${target.user ? ` "${target.user}"` : ''} and cluster "${target.cluster}" of context "${target.context}" in the kubeconfig`,
+    fate: {kind: 'unsent'},
   })
 }

@@ -11,7 +11,7 @@ export default class MasqueradeAdd extends XccCommand {
 
 --mode auto (default) follows how the cluster already does SNAT: where the ip-masq-agent ConfigMap (kube-system/ip-masq-agent), its DaemonSet or GKE Dataplane V2 governs SNAT, the ranges are taken out of nonMasqueradeCIDRs (keeping every other field and the defaults a list would replace); otherwise xcc deploys the xcc-masquerade DaemonSet, which keeps an XCC-MASQ chain first in nat POSTROUTING on every node.
 
-Running it twice changes nothing the second time; "xcc masquerade remove" restores exactly what was there before. Exit codes: 0 done (or nothing to do), 1 applied but the DaemonSet did not roll out in --timeout, 2 bad input (a range that holds the cluster's own pods, nodes or services; a config the agent would reject), 3 API unreachable or missing permission.`
+Running it twice changes nothing the second time; "xcc masquerade remove" restores exactly what was there before. What it reports is read back from the cluster: a write whose answer was lost (a timeout, a reset connection) is read again, and found in place it is success with a warning; an object that another writer changed meanwhile (a concurrent "xcc masquerade remove") fails the run, naming the object and what it holds now. Exit codes: 0 done (or nothing to do), 1 applied but the DaemonSet did not roll out in --timeout, 2 bad input (a range that holds the cluster's own pods, nodes or services; a config the agent would reject), 3 API unreachable or missing permission, a write whose outcome is unknown, or another writer changed the object meanwhile.`
 
   static override examples = [
     '<%= config.bin %> masquerade add --context frontend --cidr 10.193.0.0/16',

@@ -6,7 +6,7 @@ import {renderListing} from '../../render/masquerade-text.js'
 
 export default class MasqueradeList extends XccCommand {
   static override summary = 'Show, per node, whether pod traffic to each masqueraded range really leaves with the node address.'
-  static override description = `Reads every node's nat table (a short-lived host-network pod per node prints iptables-save -t nat) and evaluates a packet from a pod of that node to each range xcc masquerades (plus any --cidr), so a node that did not get the rule shows as drift. Exit codes: 0 every node masquerades every range xcc manages, 1 drift (or a node's rules could not be read), 2 bad input, 3 API unreachable or missing permission.`
+  static override description = `Reads every node's nat table (a short-lived host-network pod per node prints iptables-save -t nat) and evaluates a packet from a pod of that node to each range xcc masquerades (plus any --cidr), so a node that did not get the rule shows as drift. Every wait is bounded (--timeout for a pod to start and finish, and each API call), and the pods are removed on every way out — a failure, a stalled API, Ctrl-C; when that removal fails too, xcc prints the command that removes them. Exit codes: 0 every node masquerades every range xcc manages, 1 drift (or a node's rules could not be read, or its pods could not be removed), 2 bad input, 3 API unreachable, stalled or missing permission.`
 
   static override examples = [
     '<%= config.bin %> masquerade list --context frontend',
@@ -26,6 +26,6 @@ export default class MasqueradeList extends XccCommand {
     const listing = await runMasqueradeList(flags)
     if (flags.json) this.printJson({schemaVersion: JSON_SCHEMA_VERSION, ...listing})
     else process.stdout.write(renderListing(listing, {color: this.color()}))
-    process.exitCode = listing.drift ? 1 : 0
+    process.exitCode = listing.drift || listing.leftovers ? 1 : 0
   }
 }

@@ -7,7 +7,7 @@ import {renderApplied, renderPlanDiff, renderPlanYaml} from '../../render/masque
 
 export default class MasqueradeRemove extends XccCommand {
   static override summary = 'Stop masquerading ranges that xcc masquerade add set up, restoring what was there before.'
-  static override description = `Removes the given ranges (or --all) from where xcc keeps them: the xcc-masquerade DaemonSet (deleted when no range is left; its pods remove the XCC-MASQ chain from every node) or the ip-masq-agent ConfigMap (restored exactly as it was before xcc's first change when no range is left). Exit codes: 0 done, 1 the DaemonSet pods did not stop in --timeout, 2 bad input (a range xcc does not manage), 3 API unreachable or missing permission.`
+  static override description = `Removes the given ranges (or --all) from where xcc keeps them: the xcc-masquerade DaemonSet (deleted when no range is left; its pods remove the XCC-MASQ chain from every node) or the ip-masq-agent ConfigMap (restored exactly as it was before xcc's first change when no range is left). What it reports is read back from the cluster, as for add (a lost answer is read again; another writer's change meanwhile fails the run, saying what the object holds now). Exit codes: 0 done, 1 the DaemonSet pods did not stop in --timeout, 2 bad input (a range xcc does not manage), 3 API unreachable or missing permission, a write whose outcome is unknown, or another writer changed the object meanwhile.`
 
   static override examples = [
     '<%= config.bin %> masquerade remove --context frontend --cidr 10.193.0.0/16',

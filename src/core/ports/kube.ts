@@ -174,7 +174,9 @@ export interface AccessAnswer {
 /**
  * One cluster reached through one kube context. Reads return `undefined` for a missing object;
  * every other API failure is thrown as an XccError (exit 3: unreachable API, missing
- * permission) naming the context and the request — never with a token or key in it.
+ * permission) naming the context and the request — never with a token or key in it. A failed
+ * request is an ApiError (core/errors.ts) that says what became of it: answered with a status,
+ * sent without an answer (a write that may have been carried out), or never sent.
  */
 export interface KubeCluster {
   readonly context: string

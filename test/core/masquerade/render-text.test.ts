@@ -139,6 +139,12 @@ describe('renderApplied', () => {
     assert.match(text, /xcc masquerade list --context frontend/)
     assert.match(renderApplied(nonePlan, [], {verb: 'add'}), /^No change in context frontend: xcc masquerades 10\.193\.0\.0\/16\.$/m)
   })
+
+  it('a change whose answer was lost but which was read back in place: the warning under it', () => {
+    const warning = 'the API\'s answer to the create was lost (socket hang up); read again, DaemonSet kube-system/xcc-masquerade holds what xcc wrote'
+    const text = renderApplied(createPlan, [{kind: 'DaemonSet', namespace: 'kube-system', name: 'xcc-masquerade', action: 'create', rolledOut: true, detail: '1 of 1 nodes updated, 1 ready', warning}], {verb: 'add'})
+    assert.match(text, /^created DaemonSet kube-system\/xcc-masquerade: 1 of 1 nodes updated, 1 ready\nwarning: the API's answer to the create was lost \(socket hang up\); read again, DaemonSet kube-system\/xcc-masquerade holds what xcc wrote\n/m)
+  })
 })
 
 describe('renderListing (no colour)', () => {
