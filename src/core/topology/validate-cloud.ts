@@ -4,7 +4,7 @@
  * A backend service keeps its own `healthCheck` and its flattened `backends` (what the tracer and
  * the lab read); these rules keep the named objects and those copies in agreement.
  */
-import {IssueSink, regionOfZone} from './issues.js'
+import {type IssueSink, regionOfZone} from './issues.js'
 import {nodePoolGroups} from './node-pools.js'
 import type {Topology} from './schema.js'
 
