@@ -68,6 +68,7 @@ export class FaultInjector {
       (f.method === undefined || f.method.toUpperCase() === method) && (f.path === undefined || path.includes(f.path)) && (f.times === undefined || f.hits < f.times))
     if (!fault || Math.random() >= (fault.share ?? 1)) return undefined
     fault.hits++
+    this.log(`cloud: injected ${fault.status ?? 'no error'}${fault.latencyMs ? ` after ${fault.latencyMs} ms` : ''} into ${method} ${path}`)
     if (fault.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs))
     if (fault.status === undefined) return undefined
     const [message, reason] = MESSAGES[fault.status] ?? ['Injected fault', 'backendError']

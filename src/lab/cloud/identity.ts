@@ -40,3 +40,12 @@ export class CreationTimes {
     this.times.delete(selfLink)
   }
 }
+
+/**
+ * Fingerprints are bytes in Compute's discovery document: gcloud (apitools) decodes the one it
+ * read and sends it back URL-safe base64-encoded (`_` for `/`), so both alphabets are the same value.
+ */
+export function sameFingerprint(given: string, current: unknown): boolean {
+  const normal = (text: string): string => text.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '')
+  return typeof current === 'string' && normal(given) === normal(current)
+}

@@ -9,7 +9,7 @@ import {formatIp} from '../../core/net/ipv4.js'
 import type {BackendServiceSpec, Topology} from '../../core/topology/schema.js'
 import {probersAdmitted} from '../compile/health-checks.js'
 import {alreadyExists, conditionNotMet, inUse, invalidField, notFound, required} from '../cloud/errors.js'
-import {fingerprint} from '../cloud/identity.js'
+import {fingerprint, sameFingerprint} from '../cloud/identity.js'
 import {GLOBAL, checkName, parseRef, region, resolveRef, resourcePath, scopeLink, selfLink, zone} from '../cloud/refs.js'
 import type {Params} from '../cloud/router.js'
 import {type Collection, findShown, listRoutes, pathOf} from './collections.js'
@@ -96,7 +96,7 @@ function change(ctx: ComputeContext, params: Params, type: 'patch' | 'update'): 
     const b = draft.backendServices.find((x) => x.name === params.name && x.region === where)
     if (!b) throw notFound(resourcePath(target))
     const given = stringField(body, 'fingerprint')
-    if (given !== undefined && given !== findShown(backendServices, ctx, params, b.name).fingerprint) throw conditionNotMet('fingerprint')
+    if (given !== undefined && !sameFingerprint(given, findShown(backendServices, ctx, params, b.name).fingerprint)) throw conditionNotMet('fingerprint')
     const fields = fieldsOf(ctx, draft, where, type === 'update' ? {backends: [], ...body} : body, b)
     if (fields.healthCheck) b.healthCheck = fields.healthCheck
     if (fields.backends) b.backends = fields.backends

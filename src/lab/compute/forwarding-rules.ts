@@ -6,7 +6,7 @@
  */
 import type {ForwardingRuleSpec, Topology} from '../../core/topology/schema.js'
 import {alreadyExists, conditionNotMet, inUse, invalidField, notFound, required} from '../cloud/errors.js'
-import {fingerprint} from '../cloud/identity.js'
+import {fingerprint, sameFingerprint} from '../cloud/identity.js'
 import {GLOBAL, checkName, region, resolveRef, resourcePath, scopeLink, selfLink} from '../cloud/refs.js'
 import type {Params} from '../cloud/router.js'
 import {type Collection, findShown, listRoutes, pathOf} from './collections.js'
@@ -119,7 +119,7 @@ function setLabels(ctx: ComputeContext, params: Params): unknown {
   return mutate(ctx, {scope: target.scope, type: 'setLabels', target, what: 'labels'}, (draft) => {
     const f = find(draft, params)
     const given = stringField(body, 'labelFingerprint')
-    if (given !== undefined && given !== findShown(forwardingRules, ctx, params, f.name).labelFingerprint) throw conditionNotMet('labelFingerprint')
+    if (given !== undefined && !sameFingerprint(given, findShown(forwardingRules, ctx, params, f.name).labelFingerprint)) throw conditionNotMet('labelFingerprint')
     if (Object.keys(labels).length > 0) f.labels = labels
     else delete f.labels
   })

@@ -7,7 +7,7 @@
  */
 import type {InstanceGroupSpec, Topology} from '../../core/topology/schema.js'
 import {CloudError, alreadyExists, conditionNotMet, inUse, invalidField} from '../cloud/errors.js'
-import {fingerprint} from '../cloud/identity.js'
+import {fingerprint, sameFingerprint} from '../cloud/identity.js'
 import {listBody, pageOf} from '../cloud/paging.js'
 import {GLOBAL, checkName, resolveRef, resourcePath, scopeLink, selfLink, zone} from '../cloud/refs.js'
 import type {Params} from '../cloud/router.js'
@@ -134,7 +134,7 @@ function setNamedPorts(ctx: ComputeContext, params: Params): unknown {
   return mutate(ctx, {scope: zone(params.zone as string), type: 'setNamedPorts', target, what: 'named ports'}, (draft) => {
     const group = declared(ctx, draft, params)
     const given = stringField(body, 'fingerprint')
-    if (given !== undefined && given !== findShown(instanceGroups, ctx, params, group.name).fingerprint) throw conditionNotMet('fingerprint')
+    if (given !== undefined && !sameFingerprint(given, findShown(instanceGroups, ctx, params, group.name).fingerprint)) throw conditionNotMet('fingerprint')
     group.namedPorts = ports
   })
 }

@@ -7,6 +7,7 @@
  * service accounts are accepted and not kept (the lab's VMs are namespaces).
  */
 import type {InstanceSpec, NicSpec, Topology} from '../../core/topology/schema.js'
+import {sameFingerprint} from '../cloud/identity.js'
 import {alreadyExists, conditionNotMet, inUse, invalidField, notFound} from '../cloud/errors.js'
 import {GLOBAL, checkName, region, resolveRef, resourcePath, zone} from '../cloud/refs.js'
 import type {Params} from '../cloud/router.js'
@@ -124,7 +125,7 @@ function setter(action: 'setTags' | 'setLabels' | 'setMetadata') {
       const shown = instanceView(viewOf(ctx), machines(viewOf(ctx)).find((x) => x.name === m.name) as ReturnType<typeof machines>[number])
       const current = action === 'setTags' ? (shown.tags as {fingerprint: string}).fingerprint : action === 'setLabels' ? shown.labelFingerprint : (shown.metadata as {fingerprint: string}).fingerprint
       const given = stringField(body, action === 'setLabels' ? 'labelFingerprint' : 'fingerprint')
-      if (given !== undefined && given !== current) throw conditionNotMet(action === 'setLabels' ? 'labelFingerprint' : 'fingerprint')
+      if (given !== undefined && !sameFingerprint(given, current)) throw conditionNotMet(action === 'setLabels' ? 'labelFingerprint' : 'fingerprint')
       if (action === 'setTags') m.tags = tagsOf({tags: body})
       else if (action === 'setLabels') {
         const labels = labelsOf(body, 'labels') ?? {}

@@ -6,11 +6,11 @@
 import {formatIp} from '../../core/net/ipv4.js'
 import type {SubnetSpec, Topology} from '../../core/topology/schema.js'
 import {alreadyExists, conditionNotMet, inUse, invalidField, notFound, required} from '../cloud/errors.js'
-import {fingerprint} from '../cloud/identity.js'
+import {fingerprint, sameFingerprint} from '../cloud/identity.js'
 import {GLOBAL, type Scope, checkName, region, resolveRef, resourcePath, scopeLink, selfLink} from '../cloud/refs.js'
 import type {Params} from '../cloud/router.js'
 import {type Collection, listRoutes, pathOf} from './collections.js'
-import {type ComputeContext, type View, bodyName, bodyOf, identity, mutate, refOf, route, stringField} from './context.js'
+import {type ComputeContext, type View, bodyName, bodyOf, identity, mutate, refOf, route, stringField, viewOf} from './context.js'
 import {subnetUsers} from './usage.js'
 import {checkRegion} from './zones.js'
 
@@ -103,7 +103,7 @@ function patch(ctx: ComputeContext, params: Params): unknown {
     const found = findSubnet(draft, where, name)
     if (!found) throw notFound(resourcePath(target))
     const given = stringField(body, 'fingerprint')
-    if (given !== undefined && given !== subnetView({project: ctx.store.project, model: ctx.store.model, topology: ctx.store.topology, times: ctx.times}, found.network, found.subnet).fingerprint) throw conditionNotMet('fingerprint')
+    if (given !== undefined && !sameFingerprint(given, subnetView(viewOf(ctx), found.network, found.subnet).fingerprint)) throw conditionNotMet('fingerprint')
     const secondary = secondaryOf(body)
     if (secondary) found.subnet.secondaryIpRanges = secondary
     const description = stringField(body, 'description')

@@ -30,6 +30,7 @@ networks:
   - name: net-b
     subnets:
       - {name: b-1, region: us-east1, ipCidrRange: 10.20.0.0/24}
+      - {name: b-2, region: us-west1, ipCidrRange: 10.20.1.0/24}
 routes:
   - {name: a-default, network: net-a, destRange: 0.0.0.0/0, nextHopGateway: default-internet-gateway}
 firewalls:

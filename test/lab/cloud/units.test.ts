@@ -10,8 +10,9 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {parseBatch, renderBatch} from '../../../src/lab/cloud/batch.js'
-import {CloudError} from '../../../src/lab/cloud/errors.js'
+import type {CloudError} from '../../../src/lab/cloud/errors.js'
 import {FaultInjector} from '../../../src/lab/cloud/faults.js'
+import {sameFingerprint} from '../../../src/lab/cloud/identity.js'
 import {parseFilter} from '../../../src/lab/cloud/filter.js'
 import {Operations} from '../../../src/lab/cloud/operations.js'
 import {pageOf} from '../../../src/lab/cloud/paging.js'
@@ -59,6 +60,14 @@ describe('pages', () => {
     assert.deepEqual([last.items, last.nextPageToken], [[5], undefined])
     assert.throws(() => pageOf(items, new URLSearchParams('pageToken=garbage')), /page token/)
     assert.throws(() => pageOf(items, new URLSearchParams('maxResults=501')), /less than or equal to 500/)
+  })
+})
+
+describe('fingerprints', () => {
+  it('are the same value in base64 and in the URL-safe base64 gcloud sends back', () => {
+    assert.equal(sameFingerprint('ywgXmJEdZ_I=', 'ywgXmJEdZ/I='), true)
+    assert.equal(sameFingerprint('ywgXmJEdZ-I', 'ywgXmJEdZ+I='), true)
+    assert.equal(sameFingerprint('ywgXmJEdZ/I=', 'ywgXmJEdZ/J='), false)
   })
 })
 
