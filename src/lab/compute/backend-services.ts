@@ -104,7 +104,9 @@ function change(ctx: ComputeContext, params: Params, type: 'patch' | 'update'): 
       if (fields.groups.length > 0) b.groups = fields.groups
       else delete b.groups
     }
-    if (fields.description !== undefined) b.description = fields.description
+    // gcloud's add-backend echoes the description it read, `""` for none
+    if (fields.description) b.description = fields.description
+    else if (fields.description === '') delete b.description
   })
 }
 

@@ -68,6 +68,14 @@ export function stringList(body: Record<string, unknown>, key: string, field = `
   return value as string[]
 }
 
+/** a request's GCE labels (a map of strings) */
+export function labelsOf(body: Record<string, unknown>, field = 'resource.labels'): Record<string, string> | undefined {
+  const value = body.labels
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) throw invalidField(field, value, 'Must be a map of strings.')
+  return value as Record<string, string>
+}
+
 /** the `name` of an insert's body, for the 403 of a viewer's insert */
 export function bodyName(body: unknown): string {
   const name = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).name : undefined

@@ -10,7 +10,7 @@ import {fingerprint, sameFingerprint} from '../cloud/identity.js'
 import {GLOBAL, checkName, region, resolveRef, resourcePath, scopeLink, selfLink} from '../cloud/refs.js'
 import type {Params} from '../cloud/router.js'
 import {type Collection, findShown, listRoutes, pathOf} from './collections.js'
-import {type ComputeContext, type View, bodyName, bodyOf, identity, mutate, refOf, route, stringField, stringList} from './context.js'
+import {type ComputeContext, type View, bodyName, bodyOf, identity, labelsOf, mutate, refOf, route, stringField, stringList} from './context.js'
 import {allocateAddress} from './addresses.js'
 import {forwardingRuleUsers} from './usage.js'
 import {checkRegion} from './zones.js'
@@ -37,13 +37,6 @@ function ruleView(view: View, f: ForwardingRuleSpec): Record<string, unknown> {
 export const forwardingRules: Collection = {
   collection: 'forwardingRules', kind: 'compute#forwardingRule', scope: 'regions', iam: 'compute.forwardingRules',
   views: (view) => view.topology.forwardingRules.map((f) => ({scope: region(f.region), body: ruleView(view, f)})),
-}
-
-export function labelsOf(body: Record<string, unknown>, field = 'resource.labels'): Record<string, string> | undefined {
-  const value = body.labels
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) throw invalidField(field, value, 'Must be a map of strings.')
-  return value as Record<string, string>
 }
 
 /** network and subnet of the rule: as given, or the network's only subnet in the region */

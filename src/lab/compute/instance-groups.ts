@@ -6,7 +6,7 @@
  * to exactly the members.
  */
 import type {InstanceGroupSpec, Topology} from '../../core/topology/schema.js'
-import {CloudError, alreadyExists, conditionNotMet, inUse, invalidField} from '../cloud/errors.js'
+import {CloudError, alreadyExists, conditionNotMet, inUse, invalidField, notFound} from '../cloud/errors.js'
 import {fingerprint, sameFingerprint} from '../cloud/identity.js'
 import {listBody, pageOf} from '../cloud/paging.js'
 import {GLOBAL, checkName, resolveRef, resourcePath, scopeLink, selfLink, zone} from '../cloud/refs.js'
@@ -37,14 +37,13 @@ export const instanceGroups: Collection = {
 }
 
 /** the declared group `name` of `where` in a draft; a derived one is refused, an absent one is the 404 */
-function declared(ctx: ComputeContext, draft: Topology, params: Params): InstanceGroupSpec {
+function declared(draft: Topology, params: Params): InstanceGroupSpec {
   const name = params.name as string
   const found = draft.instanceGroups.find((g) => g.name === name && g.zone === params.zone)
   if (found) return found
   const derived = allGroups(draft).find((g) => g.name === name && g.zone === params.zone)
   if (derived) derivedError(pathOf(instanceGroups, params, name), derived.origin === 'node-pool' ? `GKE cluster ${derived.owner ?? ''}` : `backend service ${derived.owner ?? ''}`)
-  findShown(instanceGroups, ctx, params, name)
-  throw new CloudError(404, `The resource '${pathOf(instanceGroups, params, name)}' was not found`, 'notFound')
+  throw notFound(pathOf(instanceGroups, params, name))
 }
 
 function namedPortsOf(body: Record<string, unknown>): InstanceGroupSpec['namedPorts'] | undefined {
@@ -73,7 +72,7 @@ function insert(ctx: ComputeContext, params: Params): unknown {
 function remove(ctx: ComputeContext, params: Params): unknown {
   const target = refOf(ctx.store, zone(params.zone as string), 'instanceGroups', params.name as string)
   return mutate(ctx, {scope: zone(params.zone as string), type: 'delete', target, what: 'instance group', deleted: true}, (draft) => {
-    const group = declared(ctx, draft, params)
+    const group = declared(draft, params)
     const user = instanceGroupUsers(draft, ctx.store.project, group.name)[0]
     if (user) throw inUse('instanceGroup', resourcePath(target), user)
     draft.instanceGroups = draft.instanceGroups.filter((g) => g !== group)
@@ -97,7 +96,7 @@ function membership(ctx: ComputeContext, params: Params, action: 'addInstances' 
   const target = refOf(ctx.store, zone(where), 'instanceGroups', params.name as string)
   return mutate(ctx, {scope: zone(where), type: action, target, what: `${action} ${names.join(', ')}`}, (draft) => {
     const before = structuredClone(draft)
-    const group = declared(ctx, draft, params)
+    const group = declared(draft, params)
     for (const name of names) {
       const path = resourcePath(refOf(ctx.store, zone(where), 'instances', name))
       const member = group.instances.includes(name)
@@ -132,7 +131,7 @@ function setNamedPorts(ctx: ComputeContext, params: Params): unknown {
   const ports = namedPortsOf(body) ?? []
   const target = refOf(ctx.store, zone(params.zone as string), 'instanceGroups', params.name as string)
   return mutate(ctx, {scope: zone(params.zone as string), type: 'setNamedPorts', target, what: 'named ports'}, (draft) => {
-    const group = declared(ctx, draft, params)
+    const group = declared(draft, params)
     const given = stringField(body, 'fingerprint')
     if (given !== undefined && !sameFingerprint(given, findShown(instanceGroups, ctx, params, group.name).fingerprint)) throw conditionNotMet('fingerprint')
     group.namedPorts = ports

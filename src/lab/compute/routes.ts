@@ -33,7 +33,8 @@ export function nodeRoutes(t: Topology): NodeRoute[] {
 }
 
 function zoneOfInstance(t: Topology, name: string): string | undefined {
-  return t.instances.find((m) => m.name === name)?.zone ?? t.clusters.flatMap((c) => c.nodes.map((n) => ({n, c}))).find(({n}) => n.name === name)?.c.location
+  const node = t.clusters.flatMap((c) => c.nodes.map((n) => ({zone: n.zone ?? c.location, name: n.name}))).find((n) => n.name === name)
+  return t.instances.find((m) => m.name === name)?.zone ?? node?.zone
 }
 
 function nextHop(view: View, r: RouteSpec): Record<string, unknown> {

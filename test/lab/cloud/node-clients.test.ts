@@ -54,7 +54,7 @@ describe('the lab\'s cloud through the Node clients', () => {
     const [networks] = await new v1.NetworksClient(opts).list({project: PROJECT})
     assert.deepEqual(networks.map((n) => [n.name, n.description ?? null, n.subnetworks]), [
       ['net-a', 'the first network', [`https://www.googleapis.com/compute/v1/projects/${PROJECT}/regions/us-west1/subnetworks/a-1`]],
-      ['net-b', null, [`https://www.googleapis.com/compute/v1/projects/${PROJECT}/regions/us-east1/subnetworks/b-1`]],
+      ['net-b', null, [`https://www.googleapis.com/compute/v1/projects/${PROJECT}/regions/us-east1/subnetworks/b-1`, `https://www.googleapis.com/compute/v1/projects/${PROJECT}/regions/us-west1/subnetworks/b-2`]],
     ])
     const [vm] = await new v1.InstancesClient(opts).get({project: PROJECT, zone: 'us-west1-a', instance: 'vm-1'})
     assert.equal(vm.status, 'RUNNING')
