@@ -4,7 +4,9 @@
  * would (the loader's every check: an invalid result is the API's 400, naming the problem), is
  * persisted atomically as the lab's `topology.yaml` (what `xcc doctor --topology` and a restarted
  * lab read), becomes the current model at once, and is then handed to the data plane. Data-plane
- * applications run one at a time in commit order, so each sees the model the previous one left.
+ * applications run one at a time in commit order, each from the model the data plane holds: the
+ * last one it applied. After a failed application the next one starts from there, so it carries
+ * the failed change too (applying it again completes it).
  */
 import {writeFileSync, renameSync, rmSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
@@ -48,10 +50,13 @@ function writeAtomic(path: string, content: string): void {
 
 export class CloudStore {
   private current: Model
+  /** what the data plane holds: the model of the last application that worked */
+  private applied: Model
   private applying: Promise<void> = Promise.resolve()
 
   constructor(private readonly options: CloudStoreOptions) {
     this.current = options.model
+    this.applied = options.model
   }
 
   get model(): Model {
@@ -89,12 +94,14 @@ export class CloudStore {
       throw error
     }
     writeAtomic(this.options.path, text)
-    const before = this.current
     this.current = model
     this.options.log(`cloud: ${what}`)
-    const applied = this.applying.then(() => this.options.hook.apply(before, model))
+    const done = this.applying.then(async () => {
+      await this.options.hook.apply(this.applied, model)
+      this.applied = model
+    })
     // the next application waits for this one, whether it worked or not
-    this.applying = applied.catch(() => {})
-    return applied
+    this.applying = done.catch(() => {})
+    return done
   }
 }

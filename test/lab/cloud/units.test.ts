@@ -4,11 +4,13 @@
  * faults.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
+import type {Model} from '../../../src/core/topology/model-types.js'
+import {parseTopology} from '../../../src/core/topology/parse.js'
 import {parseBatch, renderBatch} from '../../../src/lab/cloud/batch.js'
 import type {CloudError} from '../../../src/lab/cloud/errors.js'
 import {FaultInjector} from '../../../src/lab/cloud/faults.js'
@@ -17,6 +19,7 @@ import {parseFilter} from '../../../src/lab/cloud/filter.js'
 import {Operations} from '../../../src/lab/cloud/operations.js'
 import {pageOf} from '../../../src/lab/cloud/paging.js'
 import {GLOBAL, parseRef, resolveRef, zone} from '../../../src/lab/cloud/refs.js'
+import {CloudStore} from '../../../src/lab/cloud/store.js'
 
 describe('the compute filter', () => {
   const route = {name: 'to-peer', network: 'https://www.googleapis.com/compute/v1/projects/p/global/networks/net-a', priority: 900, tags: {items: ['xcc-gw', 'other']}}
@@ -121,6 +124,40 @@ describe('injected faults', () => {
       assert.equal((await faults.inject('POST', '/compute/v1/projects/p/global/firewalls'))?.code, 503)
       assert.equal((await faults.inject('POST', '/compute/v1/projects/p/global/firewalls'))?.reason, 'backendError')
       assert.equal(await faults.inject('POST', '/compute/v1/projects/p/global/firewalls'), undefined, 'times: 2')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('the store', () => {
+  it('hands the data plane each change from the model it holds, also after a failed application', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcc-store-'))
+    try {
+      const base = 'apiVersion: xcc/v1\nkind: Topology\nmetadata: {name: s}\nnetworks:\n  - {name: n1}\n'
+      const calls: Array<[string[], string[]]> = []
+      let fail = true
+      const names = (m: Model): string[] => m.topology.networks.map((n) => n.name)
+      const store = new CloudStore({
+        path: join(dir, 'topology.yaml'), model: parseTopology(base, 's.yaml'), log: () => {},
+        hook: {
+          async apply(before, after) {
+            calls.push([names(before), names(after)])
+            if (fail) throw new Error('veth missing')
+          },
+        },
+      })
+      const add = (name: string): Promise<void> => {
+        const draft = store.draft()
+        draft.networks.push({name, subnets: [], peerings: []})
+        return store.commit(draft, `add ${name}`)
+      }
+      await assert.rejects(add('n2'), /veth missing/)
+      fail = false
+      await add('n3')
+      assert.deepEqual(calls, [[['n1'], ['n1', 'n2']], [['n1'], ['n1', 'n2', 'n3']]])
+      assert.deepEqual(names(parseTopology(readFileSync(join(dir, 'topology.yaml'), 'utf8'), 'topology.yaml')), ['n1', 'n2', 'n3'])
+      assert.throws(() => store.commit({...store.draft(), routes: [{name: 'r', network: 'nope', destRange: '10.0.0.0/8', priority: 1000, tags: [], nextHopGateway: 'default-internet-gateway'}]}, 'bad'), (e: CloudError) => e.code === 400 && /routes\[0\]\.network: network "nope" does not exist/.test(e.message))
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }
