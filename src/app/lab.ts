@@ -12,7 +12,9 @@ import {DEFAULT_LAB_NAME} from '../lab/compile/names.js'
 import {type DownResult, type Health, checkLabName, labDown, labHealth, labUp} from '../lab/lifecycle.js'
 import {ownedElsewhere} from '../lab/runtime/owner.js'
 import {LAB_BASE_TOOLS, LAB_UP_TOOLS, preflight} from '../lab/runtime/preflight.js'
-import {type LabState, labDir, paths, readState, xccHome} from '../lab/runtime/state.js'
+import {type LabState, labDir, paths, readState, readStateOrRefuse, xccHome} from '../lab/runtime/state.js'
+import {cloudEnvironment} from '../lab/cloud/lab-files.js'
+import type {LabEnvView} from '../render/lab-env.js'
 import type {LabHostsView, LabStatusView, LabUpView} from '../render/lab-text.js'
 import {templates, topologyFiles} from './deps.js'
 import {interruptible} from './interrupt.js'
@@ -27,6 +29,7 @@ function hostsView(state: LabState): LabHostsView {
     name: state.name, defaultName: state.name === DEFAULT_LAB_NAME, source: state.source, kubeconfig: state.kubeconfig,
     clusters: state.clusters.map(({name, context, server}) => ({name, context, server})),
     hosts: Object.fromEntries(Object.entries(state.plan.hosts).map(([ref, h]) => [ref, {namespace: h.ns, ...(h.address ? {address: h.address} : {})}])),
+    ...(state.cloud ? {cloud: {url: state.cloud.url, project: state.cloud.project}} : {}),
   }
 }
 
@@ -92,4 +95,18 @@ export async function runLabExec(name: string, host: string, command: readonly s
     child.once('error', () => resolve(127))
     child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 + constants.signals[signal] : 1)))
   })
+}
+
+/**
+ * The environment that points kubectl, gcloud and xcc at lab `name` (contracts.md §5): names of
+ * files, never the tokens they hold.
+ */
+export function runLabEnv(name: string): LabEnvView {
+  checkLabName(name)
+  const state = readStateOrRefuse(labDir(name))
+  if (!state || state.phase !== 'running') throw new XccError(`no running lab named ${name} under XCC_HOME ${xccHome()}`, {exitCode: 2, hint: shellCommand(['xcc', 'lab', 'status', '--name', name])})
+  const cloud = state.cloud
+  if (!cloud) throw new XccError(`lab ${name} has no cloud API (an xcc without one started it)`, {exitCode: 3, hint: `rebuild it: ${shellCommand(['xcc', 'lab', 'up', '--name', name, '…'])}`})
+  const variables = cloudEnvironment({kubeconfig: state.kubeconfig, url: cloud.url, project: cloud.project, gcloudConfig: cloud.gcloudConfig, adminTokenFile: cloud.adminTokenFile})
+  return {name, project: cloud.project, url: cloud.url, viewerTokenFile: cloud.viewerTokenFile, faultsFile: cloud.faultsFile, variables}
 }

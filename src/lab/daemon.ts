@@ -4,7 +4,10 @@
  * namespaces, plus the echo servers of VMs and nodes. It writes `daemon.ready.json` when every
  * server listens, and on SIGTERM stops its servers and processes. Every ipMasq cluster also gets
  * the emulated ip-masq-agent, which rewrites its nodes' IP-MASQ chains from the ConfigMap
- * (SNAT-01…05); the daemon is ready once each agent has synced once. Usage: daemon.js <lab dir>
+ * (SNAT-01…05); the daemon is ready once each agent has synced once. Beside them it serves the
+ * lab's cloud (src/lab/cloud: Compute Engine and GKE on one port), whose tokens the Kubernetes API
+ * servers accept too, as GKE accepts Google tokens; the lab's VMs boot (their startup scripts run)
+ * once everything listens. Usage: daemon.js <lab dir>
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -20,6 +23,14 @@ import {clusterPki, type Pki} from './runtime/pki.js'
 import {echoCommand, installEchoServer, startEchoServer, stopProcessGroup} from './runtime/servers.js'
 import {LAB_TOKEN_ENV} from './runtime/owner.js'
 import {paths, readState, writeAtomic} from './runtime/state.js'
+import {type CloudTokens, cloudAccount} from './cloud/auth.js'
+import {FaultInjector} from './cloud/faults.js'
+import {readCloudTokens} from './cloud/lab-files.js'
+import {type CloudServer, startCloudServer} from './cloud/server.js'
+import {CloudStore, DEFAULT_PROJECT} from './cloud/store.js'
+import {labSerialConsoles} from './compute/serial.js'
+import {applyModelChange} from './runtime/apply.js'
+import type {ClusterEndpoint} from './container/clusters.js'
 
 async function main(dir: string): Promise<void> {
   // the token stays in this process's own environment (/proc/<pid>/environ, root's to read), the
@@ -36,6 +47,10 @@ async function main(dir: string): Promise<void> {
   const podEchoServer = installEchoServer(join(sandboxes, '.bin'))
   const podEcho = (name: string, ports: readonly number[]): string[] => echoCommand(name, ports, podEchoServer)
   const servers: KubeApiServer[] = []
+  const project = model.topology.metadata.project ?? DEFAULT_PROJECT
+  const tokens = readCloudTokens({adminTokenFile: p.cloudAdminToken, viewerTokenFile: p.cloudViewerToken})
+  // set once the cloud listens; stop() closes it if it got that far
+  const cloud: {server?: CloudServer} = {}
   const writer = new NetnsChainWriter()
   const echo = state.plan.servers.map((s) => startEchoServer(s.ns, s.ref, s.tcpPorts))
   let stopping = false
@@ -45,7 +60,7 @@ async function main(dir: string): Promise<void> {
     log(`stopping (${signal})`)
     // an echo server a change of the lab stopped is gone, and its group id may be someone else's by now
     for (const c of echo) if (c.pid && c.exitCode === null && c.signalCode === null) stopProcessGroup(c.pid, 'SIGKILL')
-    await Promise.allSettled(servers.map((s) => s.close()))
+    await Promise.allSettled([...servers.map((s) => s.close()), cloud.server?.close()])
     process.exit(0)
   }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void stop(signal))
@@ -57,7 +72,8 @@ async function main(dir: string): Promise<void> {
       tls: {key: certs.server.key, cert: certs.server.cert, caCert: certs.ca.cert},
       runtime,
       logDir,
-      objects: clusterObjects(model, state.plan, cluster, podEcho) as unknown as KubeObject[],
+      staticTokens: googleTokenUsers(tokens, project),
+      objects: [...clusterObjects(model, state.plan, cluster, podEcho) as unknown as KubeObject[], viewerBinding(project)],
       addons: 'ipMasq' in cluster.spec.masquerade
         ? [(context) => new IpMasqAgent(context, {nodes: agentNodes(model, state.plan, cluster.name), writer, log: (m) => log(`cluster ${cluster.name}: ${m}`)})]
         : [],
@@ -65,8 +81,31 @@ async function main(dir: string): Promise<void> {
     servers.push(server)
     log(`cluster ${cluster.name}: API server on ${server.url}`)
   }
-  writeAtomic(p.ready, JSON.stringify({pid: process.pid, clusters: [...model.clusters.keys()].map((name, i) => ({name, port: (servers[i] as KubeApiServer).port}))}))
+  const endpoints = new Map<string, ClusterEndpoint>([...model.clusters.keys()].map((name, i) => [name, {endpoint: `127.0.0.1:${(servers[i] as KubeApiServer).port}`, caCert: clusterPki(pki, name).ca.cert}]))
+  const consoles = labSerialConsoles(dir)
+  // a write through the APIs reaches the running lab incrementally (runtime/apply.ts), VMs it adds boot there
+  const store = new CloudStore({path: p.topology, model, hook: {apply: async (before, after) => void (await applyModelChange(dir, before, after))}, log})
+  const server = await startCloudServer({store, tokens, serial: consoles, endpoints, faults: new FaultInjector(p.cloudFaults, log), log})
+  cloud.server = server
+  log(`cloud: Compute Engine and GKE APIs of project ${project} on ${server.url}`)
+  writeAtomic(p.ready, JSON.stringify({pid: process.pid, clusters: [...model.clusters.keys()].map((name, i) => ({name, port: (servers[i] as KubeApiServer).port})), cloud: {port: server.port, project}}))
   log('ready')
+}
+
+/** the lab's Google tokens as Kubernetes users: admin in system:masters, viewer bound to the view role (viewerBinding) */
+function googleTokenUsers(tokens: CloudTokens, project: string): Map<string, {user: string; groups: string[]}> {
+  return new Map([
+    [tokens.admin, {user: cloudAccount(project, 'admin'), groups: ['system:masters']}],
+    [tokens.viewer, {user: cloudAccount(project, 'viewer'), groups: []}],
+  ])
+}
+
+function viewerBinding(project: string): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: {name: 'xcc-lab-cloud-viewer'},
+    roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view'},
+    subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: cloudAccount(project, 'viewer')}],
+  } as unknown as KubeObject
 }
 
 function log(message: string): void {

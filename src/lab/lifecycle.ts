@@ -18,9 +18,11 @@ import {labNameProblem} from './compile/names.js'
 import {RulesRefusedError, buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
 import {removeSandboxes} from './runtime/pod-runtime.js'
-import {type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
+import {type LabCloudState, type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
 import {LAB_TOKEN_ENV, type OwnerRecord, type ProcessRef, claimOwner, daemonRef, isOurs, isRunning, newToken, ownedElsewhere, ownerAlive, processRef, readOwner, recordDaemon, releaseOwner, xccHomeOf} from './runtime/owner.js'
 import {stopProcessGroup} from './runtime/servers.js'
+import {writeCloudFiles} from './cloud/lab-files.js'
+import {DEFAULT_PROJECT} from './cloud/store.js'
 import {bootInstance} from './runtime/vm-boot.js'
 
 export type Progress = (message: string) => void
@@ -87,6 +89,9 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
     progress('creating certificates')
     const pki = await createLabPki([...input.model.clusters.keys()], dir)
     writeAtomic(p.pki, JSON.stringify(pki))
+    // the lab's cloud: its tokens (also the Kubernetes API servers' Google tokens) and gcloud configuration
+    const project = input.model.topology.metadata.project ?? DEFAULT_PROJECT
+    writeCloudFiles({adminTokenFile: p.cloudAdminToken, viewerTokenFile: p.cloudViewerToken, gcloudConfig: p.gcloudConfig}, project)
     stop()
     progress(`starting the emulated Kubernetes API ${input.model.clusters.size === 1 ? 'server' : 'servers'} and the lab's processes`)
     const daemonToken = newToken()
@@ -98,7 +103,11 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
     const ready = await waitForReady(dir, daemonPid, stop)
     const clusters: LabClusterState[] = ready.clusters.map((c) => ({name: c.name, context: c.name, port: c.port, server: `https://127.0.0.1:${c.port}`}))
     writeAtomic(p.kubeconfig, renderKubeconfig(clusters, pki))
-    const state: LabState = {...base, phase: 'running', daemonPid, daemonStart, daemonToken, clusters}
+    const cloud: LabCloudState | undefined = ready.cloud && {
+      url: `http://127.0.0.1:${ready.cloud.port}`, port: ready.cloud.port, project: ready.cloud.project,
+      adminTokenFile: p.cloudAdminToken, viewerTokenFile: p.cloudViewerToken, gcloudConfig: p.gcloudConfig, faultsFile: p.cloudFaults,
+    }
+    const state: LabState = {...base, phase: 'running', daemonPid, daemonStart, daemonToken, clusters, ...(cloud ? {cloud} : {})}
     stop()
     writeState(dir, state)
     return state
@@ -158,6 +167,7 @@ function startDaemon(dir: string, token: string): number {
 interface Ready {
   readonly pid: number
   readonly clusters: ReadonlyArray<{readonly name: string; readonly port: number}>
+  readonly cloud?: {readonly port: number; readonly project: string}
 }
 
 async function waitForReady(dir: string, pid: number, stop: () => void): Promise<Ready> {
@@ -262,6 +272,7 @@ export async function labHealth(name: string): Promise<Health> {
   const missing = state.plan.namespaces.filter((n) => !present.includes(n.name))
   if (missing.length) problems.push(`${missing.length} of ${state.plan.namespaces.length} namespaces are missing (${missing.slice(0, 3).map((n) => n.ref).join(', ')})`)
   for (const c of state.clusters) if (!(await apiAnswers(c.port))) problems.push(`the API server of ${c.name} does not answer on ${c.server}`)
+  if (state.cloud && !(await apiAnswers(state.cloud.port))) problems.push(`the lab's cloud API does not answer on ${state.cloud.url}`)
   return {exists: true, healthy: problems.length === 0, problems, state, namespaces: present.length}
 }
 

@@ -12,6 +12,8 @@ export interface LabHostsView {
   readonly clusters: ReadonlyArray<{readonly name: string; readonly context: string; readonly server: string}>
   /** `pod/<cluster>/<ns>/<pod>`, `node/<name>`, … → its network namespace and address */
   readonly hosts: Readonly<Record<string, {readonly namespace: string; readonly address?: string}>>
+  /** the lab's Compute Engine and GKE APIs */
+  readonly cloud?: {readonly url: string; readonly project: string}
 }
 
 export interface LabUpView extends LabHostsView {
@@ -56,9 +58,10 @@ export function renderLabUp(state: LabUpView): string {
     `Lab ${state.name} is up (${state.source}, ${hostSummary(state)}) in ${(state.elapsedMs / 1000).toFixed(1)} s.`,
     `  kubeconfig: ${state.kubeconfig}`,
     ...state.clusters.map((c) => `  cluster ${c.name}: context ${c.context}, API ${c.server}`),
+    ...(state.cloud ? [`  cloud: Compute Engine and GKE APIs of project ${state.cloud.project} on ${state.cloud.url}`] : []),
     '',
     'Try:',
-    `  export KUBECONFIG=${shellWord(state.kubeconfig)}`,
+    ...(state.cloud ? [`  eval "$(${shellCommand(['xcc', 'lab', 'env', ...nameFlag(state)])})"    # kubectl, gcloud and xcc on this lab`] : [`  export KUBECONFIG=${shellWord(state.kubeconfig)}`]),
     ...(state.clusters[0] ? [`  ${shellCommand(['kubectl', '--context', state.clusters[0].context, 'get', 'pods', '-A', '-o', 'wide'])}`] : []),
     ...(pod ? [`  ${shellCommand(['xcc', 'lab', 'exec', ...nameFlag(state), pod, '--', 'ip', 'addr'])}`] : []),
     `  xcc doctor --topology ${shellWord(state.doctor.topology)} ${flow}`,
@@ -79,6 +82,7 @@ export function renderLabStatus(health: LabStatusView): string {
     lines.push(`  background process: ${state.daemonPid ?? 'none'}`)
     lines.push(`  kubeconfig: ${state.kubeconfig}`)
     for (const c of state.clusters) lines.push(`  cluster ${c.name}: context ${c.context}, API ${c.server}`)
+    if (state.cloud) lines.push(`  cloud: Compute Engine and GKE APIs of project ${state.cloud.project} on ${state.cloud.url}`)
   }
   for (const p of health.problems) lines.push(`  problem: ${p}`)
   return `${safeText(lines.join('\n'))}\n`

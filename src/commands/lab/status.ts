@@ -19,7 +19,7 @@ export default class LabStatus extends XccCommand {
       const {lab, runningElsewhere, name, exists, healthy, problems} = view
       this.printJson({
         schemaVersion: 1, name, exists, healthy, problems, ...(runningElsewhere ? {runningElsewhere: {xccHome: runningElsewhere}} : {}),
-        ...(lab ? {source: lab.source, createdAt: lab.createdAt, daemonPid: lab.daemonPid, kubeconfig: lab.kubeconfig, namespaces: lab.namespaces, clusters: lab.clusters, hosts: lab.hosts} : {}),
+        ...(lab ? {source: lab.source, createdAt: lab.createdAt, daemonPid: lab.daemonPid, kubeconfig: lab.kubeconfig, namespaces: lab.namespaces, clusters: lab.clusters, ...(lab.cloud ? {cloud: lab.cloud} : {}), hosts: lab.hosts} : {}),
       })
     } else process.stdout.write(renderLabStatus(view))
     process.exitCode = view.healthy ? 0 : 1

@@ -35,8 +35,8 @@ Exit codes: 0 up, 2 bad input (unknown scenario, invalid topology, a lab of that
     }
     const view = await runLabUp({name: flags.name, topology: flags.topology, scenario: flags.scenario}, (m) => void process.stderr.write(`${safeText(m)}\n`))
     if (flags.json) {
-      const {name, source, kubeconfig, elapsedMs, clusters, hosts} = view
-      this.printJson({schemaVersion: 1, name, source, kubeconfig, elapsedMs, clusters, hosts})
+      const {name, source, kubeconfig, elapsedMs, clusters, cloud, hosts} = view
+      this.printJson({schemaVersion: 1, name, source, kubeconfig, elapsedMs, clusters, ...(cloud ? {cloud} : {}), hosts})
     } else process.stdout.write(renderLabUp(view))
   }
 }

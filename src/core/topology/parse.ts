@@ -172,6 +172,11 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): Described[] {
       }
       return [{path: formatPath(path), message: issue.message, value}]
     }
+    case 'invalid_key': {
+      // a record key that fails its pattern (labels, metadata): say what a key must be, and which key
+      const inner = issue.issues[0]?.message
+      return [{path: formatPath(path), message: inner && !inner.startsWith('Invalid') ? inner : issue.message, value: path.at(-1)}]
+    }
     default:
       return [{path: formatPath(path), message: issue.message, value}]
   }

@@ -34,6 +34,13 @@ const priority = z.number().int('must be an integer').min(0, 'must be 0..65535')
 /** ports are strings in the API ("80", "30000-32767"); a bare YAML number is accepted too */
 const portText = z.union([z.string(), z.number().int()], {error: 'must be a port (80) or a port range ("30000-32767")'}).transform((v) => String(v))
 const tags = z.array(tag).default([])
+/** the API's free-text `description` (xcc marks what it creates with one: design.md, "Ownership without labels") */
+const description = z.string({error: 'must be a string'}).max(2048, 'at most 2048 characters').optional()
+/** GCE labels: keys and values of lowercase letters, digits, _ and - (keys start with a letter), at most 63 characters */
+const labels = z.record(
+  z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a label key is 1-63 lowercase letters, digits, _ or -, starting with a letter'),
+  z.string().regex(/^[a-z0-9_-]{0,63}$/, 'a label value is at most 63 lowercase letters, digits, _ or -'),
+).optional()
 
 export const zoneText = z.string({error: 'must be a zone like us-west1-a'}).regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone like us-west1-a')
 export const regionText = z.string({error: 'must be a region like us-west1'}).regex(/^[a-z]+-[a-z]+\d+$/, 'must be a region like us-west1')
@@ -46,6 +53,7 @@ const subnet = z.strictObject({
   ipCidrRange: cidrText,
   secondaryIpRanges: z.array(secondaryRange).default([]),
   allowSubnetCidrRoutesOverlap: z.boolean().default(false),
+  description,
 })
 
 const peering = z.strictObject({
@@ -62,6 +70,7 @@ const network = z.strictObject({
   name,
   subnets: z.array(subnet).default([]),
   peerings: z.array(peering).default([]),
+  description,
 })
 
 const route = z.strictObject({
@@ -74,6 +83,7 @@ const route = z.strictObject({
   nextHopIp: ipText.optional(),
   nextHopIlb: z.string({error: 'must be a forwarding rule name or its IPv4 address'}).optional(),
   nextHopGateway: z.literal('default-internet-gateway', {error: 'the only gateway is default-internet-gateway'}).optional(),
+  description,
 })
 
 const protocolRule = z.strictObject({
@@ -93,6 +103,7 @@ const firewall = z.strictObject({
   allowed: z.array(protocolRule).optional(),
   denied: z.array(protocolRule).optional(),
   disabled: z.boolean().default(false),
+  description,
 })
 
 const aliasRange = z.union([
@@ -128,6 +139,8 @@ const instance = z.strictObject({
   guest: guest.default({ipForward: false, routes: []}),
   // GCE metadata (key → value); in a lab, `startup-script` runs inside the VM when it boots
   metadata: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'a metadata key is 1-128 letters, digits, - or _'), z.string()).optional(),
+  description,
+  labels,
 })
 
 const forwardingRule = z.strictObject({
@@ -143,17 +156,46 @@ const forwardingRule = z.strictObject({
   // ILB-04: when set, only these sources are forwarded.
   sourceIpRanges: z.array(cidrText).default([]),
   backendService: name,
+  description,
+  labels,
 })
+
+const healthCheckProtocol = z.enum(['TCP', 'HTTP', 'HTTPS', 'HTTP2', 'SSL', 'GRPC'])
+const healthCheckPort = z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535')
 
 const backendService = z.strictObject({
   name,
   region: regionText,
   backends: z.array(name).default([]),
   healthCheck: z.strictObject({
-    protocol: z.enum(['TCP', 'HTTP', 'HTTPS', 'HTTP2', 'SSL', 'GRPC']).default('TCP'),
-    port: z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535'),
+    // the entry of `healthChecks` this check is (the API names health checks; the lab reads protocol and port)
+    name: name.optional(),
+    protocol: healthCheckProtocol.default('TCP'),
+    port: healthCheckPort,
     requestPath: z.string().optional(),
   }),
+  // the instance groups (of `instanceGroups`, or a GKE node pool's) whose members `backends` lists
+  groups: z.array(name).optional(),
+  description,
+})
+
+/** a Compute health check, global (no region) or regional; a backend service names it in healthCheck.name */
+const healthCheck = z.strictObject({
+  name,
+  region: regionText.optional(),
+  type: healthCheckProtocol.default('TCP'),
+  port: healthCheckPort,
+  requestPath: z.string().optional(),
+  description,
+})
+
+/** an unmanaged instance group: a named set of instances of one zone, a backend service's unit */
+const instanceGroup = z.strictObject({
+  name,
+  zone: zoneText,
+  instances: z.array(name).default([]),
+  namedPorts: z.array(z.strictObject({name, port: healthCheckPort})).default([]),
+  description,
 })
 
 const masquerade = z.union([
@@ -244,6 +286,8 @@ export const topologySchema = z.strictObject({
   instances: z.array(instance).default([]),
   forwardingRules: z.array(forwardingRule).default([]),
   backendServices: z.array(backendService).default([]),
+  healthChecks: z.array(healthCheck).default([]),
+  instanceGroups: z.array(instanceGroup).default([]),
   clusters: z.array(cluster).default([]),
 })
 
@@ -259,6 +303,8 @@ export type NicSpec = InstanceSpec['networkInterfaces'][number]
 export type GuestSpec = InstanceSpec['guest']
 export type ForwardingRuleSpec = Topology['forwardingRules'][number]
 export type BackendServiceSpec = Topology['backendServices'][number]
+export type HealthCheckSpec = Topology['healthChecks'][number]
+export type InstanceGroupSpec = Topology['instanceGroups'][number]
 export type ClusterSpec = Topology['clusters'][number]
 export type MasqueradeSpec = ClusterSpec['masquerade']
 export type NodeSpec = ClusterSpec['nodes'][number]

@@ -6,6 +6,7 @@ import {type TopologyIssue, shorten} from '../errors.js'
 import {IssueSink, isZone, parsePortRange, regionOfZone, subnetKey} from './issues.js'
 import type {FirewallSpec, ProtocolRuleSpec, Topology} from './schema.js'
 import {validateAddresses} from './validate-addresses.js'
+import {validateCloudObjects} from './validate-cloud.js'
 
 const FIREWALL_PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'esp', 'ah', 'sctp', 'ipip', 'all'])
 const PORTED_PROTOCOLS = new Set(['tcp', 'udp', 'sctp', '6', '17', '132'])
@@ -16,6 +17,7 @@ export function validateTopology(t: Topology): TopologyIssue[] {
   validateReferences(t, sink)
   validateFirewalls(t, sink)
   validateDumps(t, sink)
+  validateCloudObjects(t, sink)
   // Address checks assume references resolve; skip them when those already failed to avoid noise.
   if (sink.issues.length === 0) validateAddresses(t, sink)
   return sink.issues

@@ -40,7 +40,7 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
           'cloud.google.com/gke-nodepool': 'default-pool',
         },
       },
-      spec: {podCIDR: formatCidr(node.podCidr), podCIDRs: [formatCidr(node.podCidr)], providerID: `gce://${LAB_PROJECT}/${zone}/${node.name}`},
+      spec: {podCIDR: formatCidr(node.podCidr), podCIDRs: [formatCidr(node.podCidr)], providerID: `gce://${model.topology.metadata.project ?? LAB_PROJECT}/${zone}/${node.name}`},
       status: {
         addresses: [{type: 'InternalIP', address: formatIp(node.ip)}, {type: 'Hostname', address: node.name}],
         conditions: [{type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'xcc lab node'}],

@@ -26,6 +26,21 @@ export interface LabClusterState {
   readonly port: number
 }
 
+/** where the lab's cloud (Compute Engine and GKE APIs) is, and the files that reach it (never the tokens themselves) */
+export interface LabCloudState {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  readonly port: number
+  readonly project: string
+  /** 0600 files holding the admin and the viewer bearer token */
+  readonly adminTokenFile: string
+  readonly viewerTokenFile: string
+  /** the isolated CLOUDSDK_CONFIG of the lab */
+  readonly gcloudConfig: string
+  /** fault injection for tests (src/lab/cloud/faults.ts); absent file: no faults */
+  readonly faultsFile: string
+}
+
 export interface LabState {
   readonly schemaVersion: typeof LAB_STATE_VERSION
   readonly name: string
@@ -42,6 +57,8 @@ export interface LabState {
   readonly daemonToken?: string
   readonly clusters: readonly LabClusterState[]
   readonly kubeconfig: string
+  /** absent in the state of an xcc without the lab's cloud */
+  readonly cloud?: LabCloudState
 }
 
 /** absolute, so that the paths a lab prints and records work from any directory */
@@ -196,6 +213,11 @@ export const paths = (dir: string) => ({
   ready: join(dir, 'daemon.ready.json'),
   daemonLog: join(dir, 'daemon.log'),
   logs: join(dir, 'logs'),
+  cloudAdminToken: join(dir, 'cloud-admin.token'),
+  cloudViewerToken: join(dir, 'cloud-viewer.token'),
+  gcloudConfig: join(dir, 'gcloud'),
+  cloudFaults: join(dir, 'cloud-faults.json'),
+  serial: join(dir, 'serial'),
 })
 
 export function ensureLabDir(dir: string): void {

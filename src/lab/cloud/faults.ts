@@ -1,0 +1,77 @@
+/**
+ * Fault injection, for tests of retries: the lab's cloud reads `cloud-faults.json` in the lab's
+ * state directory (again whenever the file changes) and, for a share of the requests a fault
+ * matches, waits `latencyMs` and answers `status` (429 or 5xx) in Google's format instead of
+ * serving the request. A fault with only `latencyMs` delays matching requests and then serves
+ * them. `times` bounds how many requests one fault hits (counted from the moment the file was
+ * read). No file, or an empty list: no faults.
+ *
+ *   {"faults": [{"status": 503, "share": 1, "times": 2, "method": "POST", "path": "/global/firewalls"}]}
+ */
+import {readFileSync, statSync} from 'node:fs'
+
+import {CloudError} from './errors.js'
+
+export interface Fault {
+  /** 429, 500, 502, 503 or 504; absent: only delay */
+  readonly status?: number
+  /** 0..1, default 1 */
+  readonly share?: number
+  /** at most this many hits; absent: unbounded */
+  readonly times?: number
+  /** the request method, when only one is to fail */
+  readonly method?: string
+  /** a part of the request path (`/global/firewalls`), when only some are to fail */
+  readonly path?: string
+  readonly latencyMs?: number
+}
+
+const MESSAGES: Readonly<Record<number, [string, string]>> = {
+  429: ['Rate Limit Exceeded', 'rateLimitExceeded'],
+  500: ['Internal error. Please try again or contact Google Support.', 'backendError'],
+  502: ['Bad Gateway', 'backendError'],
+  503: ['The service is currently unavailable.', 'backendError'],
+  504: ['Deadline exceeded.', 'backendError'],
+}
+
+export class FaultInjector {
+  private mtime = -1
+  private faults: Array<Fault & {hits: number}> = []
+
+  constructor(private readonly file: string, private readonly log: (message: string) => void) {}
+
+  private reload(): void {
+    let mtime: number
+    try {
+      mtime = statSync(this.file).mtimeMs
+    } catch {
+      this.mtime = -1
+      this.faults = []
+      return
+    }
+    if (mtime === this.mtime) return
+    this.mtime = mtime
+    try {
+      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as {faults?: Fault[]}
+      this.faults = (Array.isArray(parsed.faults) ? parsed.faults : []).map((f) => ({...f, hits: 0}))
+      this.log(`cloud: ${this.faults.length} injected ${this.faults.length === 1 ? 'fault' : 'faults'} from ${this.file}`)
+    } catch (error) {
+      this.faults = []
+      this.log(`cloud: ignoring ${this.file}: ${(error as Error).message}`)
+    }
+  }
+
+  /** Delays the request as a fault says; resolves to the error to answer instead, if any. */
+  async inject(method: string, path: string): Promise<CloudError | undefined> {
+    this.reload()
+    const fault = this.faults.find((f) =>
+      (f.method === undefined || f.method.toUpperCase() === method) && (f.path === undefined || path.includes(f.path)) && (f.times === undefined || f.hits < f.times))
+    if (!fault || Math.random() >= (fault.share ?? 1)) return undefined
+    fault.hits++
+    this.log(`cloud: injected ${fault.status ?? 'no error'}${fault.latencyMs ? ` after ${fault.latencyMs} ms` : ''} into ${method} ${path}`)
+    if (fault.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs))
+    if (fault.status === undefined) return undefined
+    const [message, reason] = MESSAGES[fault.status] ?? ['Injected fault', 'backendError']
+    return new CloudError(fault.status, message, reason)
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The lab's GKE clusters as GKE v1 shows them (gcp-api-emulation.md §4, gcp-network-semantics.md
+ * §8.2): `endpoint` is the address of the cluster's emulated Kubernetes API (`127.0.0.1:PORT`,
+ * which gcloud's `get-credentials` turns into `https://127.0.0.1:PORT`) and
+ * `masterAuth.clusterCaCertificate` its CA; network, subnet, ranges, the VPC-native or routes mode,
+ * default SNAT, and the node pools (one per node pool group name, with their groups' URLs).
+ */
+import {isZone, regionOfZone} from '../../core/topology/issues.js'
+import {nodePoolGroups, shortHash} from '../../core/topology/node-pools.js'
+import type {ClusterSpec, Topology} from '../../core/topology/schema.js'
+import {COMPUTE_BASE} from '../cloud/refs.js'
+
+export const GKE_VERSION = '1.32.0-gke.1000'
+export const CONTAINER_BASE = 'https://container.googleapis.com/v1/'
+
+export interface ClusterEndpoint {
+  /** `127.0.0.1:PORT` */
+  readonly endpoint: string
+  /** PEM */
+  readonly caCert: string
+}
+
+export interface ClusterView {
+  readonly project: string
+  readonly topology: Topology
+  readonly endpoints: ReadonlyMap<string, ClusterEndpoint>
+  readonly createTime: string
+}
+
+function zonesOf(c: ClusterSpec): string[] {
+  const zones = new Set<string>()
+  for (const n of c.nodes) zones.add(n.zone ?? c.location)
+  return [...zones].sort()
+}
+
+function nodePoolsOf(view: ClusterView, c: ClusterSpec): Array<Record<string, unknown>> {
+  const groups = nodePoolGroups(view.topology).filter((g) => g.cluster === c.name)
+  const pools = [...new Set(groups.map((g) => g.pool))]
+  return pools.map((pool) => {
+    const own = groups.filter((g) => g.pool === pool)
+    const count = own.reduce((sum, g) => sum + g.nodes.length, 0)
+    return {
+      name: pool, config: {machineType: 'e2-medium', diskSizeGb: 100, imageType: 'COS_CONTAINERD', diskType: 'pd-balanced'},
+      initialNodeCount: count, locations: [...new Set(own.map((g) => g.zone))].sort(),
+      selfLink: `${CONTAINER_BASE}projects/${view.project}/${isZone(c.location) ? 'zones' : 'locations'}/${c.location}/clusters/${c.name}/nodePools/${pool}`,
+      version: GKE_VERSION, status: 'RUNNING',
+      instanceGroupUrls: own.map((g) => `${COMPUTE_BASE}projects/${view.project}/zones/${g.zone}/instanceGroupManagers/${g.name}`),
+      networkConfig: {podIpv4CidrBlock: c.clusterIpv4Cidr, ...(c.mode === 'VPC_NATIVE' ? {podRange: secondaryRangeName(view.topology, c, c.clusterIpv4Cidr)} : {})},
+      podIpv4CidrSize: 24, management: {autoUpgrade: true, autoRepair: true}, maxPodsConstraint: {maxPodsPerNode: '110'},
+    }
+  })
+}
+
+function secondaryRangeName(t: Topology, c: ClusterSpec, range: string): string | undefined {
+  const subnet = t.networks.find((n) => n.name === c.network)?.subnets.find((s) => s.name === c.subnetwork)
+  return subnet?.secondaryIpRanges.find((r) => r.ipCidrRange === range)?.rangeName
+}
+
+function regionOf(c: ClusterSpec): string {
+  return isZone(c.location) ? regionOfZone(c.location) : c.location
+}
+
+export function clusterView(view: ClusterView, c: ClusterSpec): Record<string, unknown> {
+  const p = view.project
+  const endpoint = view.endpoints.get(c.name)
+  const pools = nodePoolsOf(view, c)
+  const podRange = secondaryRangeName(view.topology, c, c.clusterIpv4Cidr)
+  const servicesRange = secondaryRangeName(view.topology, c, c.servicesIpv4Cidr)
+  return {
+    name: c.name, nodeConfig: {machineType: 'e2-medium', diskSizeGb: 100, imageType: 'COS_CONTAINERD'},
+    masterAuth: endpoint ? {clusterCaCertificate: Buffer.from(endpoint.caCert).toString('base64')} : {},
+    loggingService: 'none', monitoringService: 'none',
+    network: c.network, subnetwork: c.subnetwork, clusterIpv4Cidr: c.clusterIpv4Cidr, servicesIpv4Cidr: c.servicesIpv4Cidr,
+    nodePools: pools, locations: zonesOf(c),
+    selfLink: `${CONTAINER_BASE}projects/${p}/${isZone(c.location) ? 'zones' : 'locations'}/${c.location}/clusters/${c.name}`,
+    zone: c.location, ...(endpoint ? {endpoint: endpoint.endpoint} : {}),
+    initialClusterVersion: GKE_VERSION, currentMasterVersion: GKE_VERSION, currentNodeVersion: GKE_VERSION, createTime: view.createTime,
+    status: 'RUNNING', nodeIpv4CidrSize: 24,
+    instanceGroupUrls: pools.flatMap((pool) => pool.instanceGroupUrls as string[]), currentNodeCount: c.nodes.length, location: c.location,
+    networkConfig: {
+      network: `projects/${p}/global/networks/${c.network}`, subnetwork: `projects/${p}/regions/${regionOf(c)}/subnetworks/${c.subnetwork}`,
+      defaultSnatStatus: {disabled: 'disabled' in c.masquerade}, datapathProvider: 'LEGACY_DATAPATH',
+    },
+    ipAllocationPolicy: c.mode === 'VPC_NATIVE'
+      ? {
+          useIpAliases: true, clusterIpv4Cidr: c.clusterIpv4Cidr, clusterIpv4CidrBlock: c.clusterIpv4Cidr, servicesIpv4Cidr: c.servicesIpv4Cidr, servicesIpv4CidrBlock: c.servicesIpv4Cidr,
+          ...(podRange ? {clusterSecondaryRangeName: podRange} : {}), ...(servicesRange ? {servicesSecondaryRangeName: servicesRange} : {}), stackType: 'IPV4',
+        }
+      : {useRoutes: true, stackType: 'IPV4'},
+    ...(endpoint ? {privateClusterConfig: {publicEndpoint: endpoint.endpoint.replace(/:\d+$/, '')}} : {}),
+    id: shortHash(`${p}/${c.name}`).repeat(8), etag: shortHash(JSON.stringify(c)),
+  }
+}
+
+/** the clusters a location holds: `-` all; a region its regional clusters and the zonal ones of its zones; a zone its zonal ones */
+export function clustersAt(t: Topology, location: string): ClusterSpec[] {
+  if (location === '-') return t.clusters
+  if (isZone(location)) return t.clusters.filter((c) => c.location === location)
+  return t.clusters.filter((c) => c.location === location || (isZone(c.location) && regionOfZone(c.location) === location))
+}
