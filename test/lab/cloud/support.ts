@@ -7,15 +7,17 @@
  * the tests fail loudly in CI (`CI` set) and are skipped, saying why, elsewhere.
  */
 import {spawn} from 'node:child_process'
-import {accessSync, constants, mkdtempSync, realpathSync, rmSync} from 'node:fs'
+import {accessSync, constants, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, dirname, join} from 'node:path'
 
 import {parseTopology} from '../../../src/core/topology/parse.js'
+import type {Model} from '../../../src/core/topology/model-types.js'
 import {unappliedDataPlane} from '../../../src/lab/cloud/dataplane-hook.js'
 import {type CloudServer, startCloudServer} from '../../../src/lab/cloud/server.js'
 import {CloudStore} from '../../../src/lab/cloud/store.js'
 import {labSerialConsoles} from '../../../src/lab/compute/serial.js'
+import type {LabCli} from '../../support/lab-cli.js'
 
 export const PROJECT = 'xcc-cloud-test'
 
@@ -161,4 +163,45 @@ export function runTool(bin: string, command: string, args: readonly string[], e
       resolve({code, stdout, stderr})
     })
   })
+}
+
+/** A lab of CLOUD_TOPOLOGY built by `xcc lab up`, with the settings `xcc lab env` prints, for real gcloud. */
+export interface GcloudLab {
+  /** the lab's directory */
+  readonly dir: string
+  /** what `xcc lab env --json` printed */
+  readonly env: Readonly<Record<string, string>>
+  readonly toolHome: string
+  readonly bin: string
+  gcloud(args: readonly string[], extra?: Record<string, string>): Promise<RunResult>
+  /** gcloud that must exit 0; its stdout */
+  ok(args: readonly string[], extra?: Record<string, string>): Promise<string>
+  /** the lab's topology as its cloud API last wrote it */
+  topology(): Model
+}
+
+/** Builds the lab (call from `before`); `cli.cleanup()` and `rmSync(toolHome)` take it down. */
+export function startGcloudLab(cli: LabCli, home: string, lab: string, toolHome: string): GcloudLab {
+  const sdk = findSdk()
+  if (!('bin' in sdk)) throw new Error(sdk.missing)
+  const file = join(home, 'cloud-test.yaml')
+  writeFileSync(file, CLOUD_TOPOLOGY)
+  const up = cli.run(home, ['lab', 'up', '--topology', file, '--name', lab, '--json'])
+  if (up.status !== 0) throw new Error(`lab up: ${up.stderr}`)
+  const view = JSON.parse(up.stdout) as {kubeconfig: string; cloud: {url: string; project: string}}
+  if (view.cloud.project !== PROJECT) throw new Error(`the lab's project is ${view.cloud.project}`)
+  const dir = dirname(view.kubeconfig)
+  const printed = cli.run(home, ['lab', 'env', '--name', lab, '--json'])
+  if (printed.status !== 0) throw new Error(`lab env: ${printed.stderr}`)
+  const env = (JSON.parse(printed.stdout) as {variables: Record<string, string>}).variables
+  const gcloud = (args: readonly string[], extra: Record<string, string> = {}): Promise<RunResult> => runTool(sdk.bin, 'gcloud', args, {...env, ...extra}, {home: toolHome})
+  return {
+    dir, env, toolHome, bin: sdk.bin, gcloud,
+    async ok(args, extra = {}) {
+      const r = await gcloud(args, extra)
+      if (r.code !== 0) throw new Error(`gcloud ${args.join(' ')} exited ${r.code}:\n${r.stderr}`)
+      return r.stdout
+    },
+    topology: () => parseTopology(readFileSync(join(dir, 'topology.yaml'), 'utf8'), 'topology.yaml'),
+  }
 }
