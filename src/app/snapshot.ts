@@ -3,14 +3,20 @@
  * write one xcc/v1 Topology. The snapshot is loaded back before it is written: what xcc writes,
  * xcc reads. The Google clients are loaded only here (and by the doctor when it reads the cloud).
  */
+import {randomBytes} from 'node:crypto'
+
 import {writeFileAtomic} from '../adapters/files/index.js'
-import {XccError} from '../core/errors.js'
+import {InterruptedError, XccError} from '../core/errors.js'
+import {readNodesRules} from '../core/kube/node-rules.js'
+import {DEFAULT_IMAGE} from '../core/probe/manifests.js'
+import {visible} from '../core/shell.js'
 import type {GkeCluster} from '../core/ports/gcp.js'
 import type {KubeCluster, KubeContexts, KubeEndpoints} from '../core/ports/kube.js'
 import {type KubeFacts, type Skipped, buildSnapshot, renderSnapshotYaml} from '../core/snapshot/index.js'
 import type {Model} from '../core/topology/model-types.js'
 import {parseTopology} from '../core/topology/parse.js'
-import {cloud, openKube} from './deps.js'
+import {clock, cloud, openKube, templates} from './deps.js'
+import {interruptible} from './interrupt.js'
 
 export interface SnapshotRequest {
   readonly project?: string
@@ -22,6 +28,8 @@ export interface SnapshotRequest {
   /** `-` for stdout */
   readonly output: string
   readonly timeoutMs: number
+  /** read each node's `iptables-save -t nat` through a short-lived pod (--node-rules), with this image */
+  readonly nodeRules?: {readonly image: string}
 }
 
 export interface SnapshotResult {
@@ -59,8 +67,41 @@ async function kubeFacts(cluster: KubeCluster): Promise<Omit<KubeFacts, 'context
   return {nodes, pods, services, endpoints, ...(masqConfig ? {masqConfig} : {})}
 }
 
+/**
+ * --node-rules: each node's nat table through a short-lived pod per node (core/kube/node-rules.ts).
+ * A node that cannot be read, or a cluster where xcc may not create the pods, is a note in
+ * `skipped`, as is a pod that could not be removed (with the command that removes it); an
+ * interrupt ends the run, the pods removed.
+ */
+async function nodeRulesOf(request: SnapshotRequest, target: {context: string; cluster: KubeCluster; nodes: readonly string[]}, signal: AbortSignal, skipped: Skipped[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  const nodes = [...target.nodes].sort()
+  try {
+    const {reads, leftovers} = await readNodesRules(nodes, {cluster: target.cluster, clock, signal, script: templates.masqueradeScripts().nodeRules, progress}, {
+      context: target.context, runId: randomBytes(4).toString('hex'), image: request.nodeRules?.image ?? DEFAULT_IMAGE, app: 'xcc-snapshot',
+      startDeadlineMs: Math.min(request.timeoutMs, 120_000), ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}),
+    })
+    reads.forEach((read, i) => {
+      const node = nodes[i] as string
+      if (read.rules !== undefined) out.set(node, read.rules)
+      else skipped.push({kind: 'nodeRules', name: node, reason: `its nat table could not be read: ${read.error ?? 'no answer'}`})
+    })
+    if (leftovers) skipped.push({kind: 'pods', name: target.context, reason: `could not remove ${leftovers.pods.join(', ')} (${leftovers.why}); remove them with: ${leftovers.command}`})
+  } catch (error) {
+    if (error instanceof InterruptedError) throw error
+    const e = error as Error
+    const more = error instanceof XccError ? [...error.details, ...(error.hint ? [error.hint] : [])] : []
+    skipped.push({kind: 'nodeRules', name: target.context, reason: `the nodes' nat tables could not be read: ${[e.message, ...more].join('; ')}`})
+  }
+  return out
+}
+
+const progress = (text: string): void => {
+  process.stderr.write(`xcc: ${visible(text)}\n`)
+}
+
 /** the clusters' kube facts, from the contexts that reach them; a context that fails is a note, not the end */
-async function gatherKube(request: SnapshotRequest, clusters: readonly GkeCluster[], skipped: Skipped[]): Promise<{facts: Map<string, KubeFacts>; matched: Array<{context: string; cluster: string}>}> {
+async function gatherKube(request: SnapshotRequest, clusters: readonly GkeCluster[], skipped: Skipped[], signal?: AbortSignal): Promise<{facts: Map<string, KubeFacts>; matched: Array<{context: string; cluster: string}>}> {
   const facts = new Map<string, KubeFacts>()
   const matched: Array<{context: string; cluster: string}> = []
   let kube: KubeContexts
@@ -72,19 +113,27 @@ async function gatherKube(request: SnapshotRequest, clusters: readonly GkeCluste
   }
   for (const name of request.contexts) if (!kube.contexts.includes(name)) throw new XccError(`--context ${name}: no such context in the kubeconfig`, {exitCode: 2, hint: `contexts: ${kube.contexts.slice(0, 10).join(', ')}`})
   const names = request.contexts.length > 0 ? request.contexts : kube.contexts
-  await Promise.all(names.map(async (name) => {
+  // each cluster is read through the first of its contexts (in the given or the kubeconfig's order) that answers: the same contexts give the same snapshot
+  const byCluster = new Map<string, Array<{name: string; cluster: KubeCluster}>>()
+  for (const name of names) {
     const cluster = kube.open(name)
     const gke = clusters.find((c) => c.endpoint && sameServer(cluster.server, c.endpoint))
-    if (!gke) {
-      if (request.contexts.length > 0) skipped.push({kind: 'context', name, reason: `its API server ${cluster.server} is not the endpoint of a GKE cluster of the project`})
+    if (gke) byCluster.set(gke.name, [...(byCluster.get(gke.name) ?? []), {name, cluster}])
+    else if (request.contexts.length > 0) skipped.push({kind: 'context', name, reason: `its API server ${cluster.server} is not the endpoint of a GKE cluster of the project`})
+  }
+  await Promise.all([...byCluster].map(async ([gke, candidates]) => {
+    for (const {name, cluster} of candidates) {
+      let read: KubeFacts
+      try {
+        read = {context: name, ...(await kubeFacts(cluster))}
+      } catch (error) {
+        skipped.push({kind: 'context', name, reason: `could not be read: ${(error as Error).message}`})
+        continue
+      }
+      if (request.nodeRules && signal) read = {...read, nodeRules: await nodeRulesOf(request, {context: name, cluster, nodes: read.nodes.map((n) => n.metadata.name)}, signal, skipped)}
+      facts.set(gke, read)
+      matched.push({context: name, cluster: gke})
       return
-    }
-    if (facts.has(gke.name)) return
-    try {
-      facts.set(gke.name, {context: name, ...(await kubeFacts(cluster))})
-      matched.push({context: name, cluster: gke.name})
-    } catch (error) {
-      skipped.push({kind: 'context', name, reason: `could not be read: ${(error as Error).message}`})
     }
   }))
   matched.sort((a, b) => a.cluster.localeCompare(b.cluster))
@@ -99,7 +148,9 @@ export async function runSnapshot(request: SnapshotRequest): Promise<SnapshotRes
   const [inventory, allClusters] = await Promise.all([gcp.compute.readInventory(regions ? {regions} : {}), gcp.gke.listClusters()])
   const clusters = regions ? allClusters.filter((c) => regions.includes(regionOf(c.location))) : allClusters
   const skipped: Skipped[] = []
-  const {facts, matched} = await gatherKube(request, clusters, skipped)
+  const {facts, matched} = request.nodeRules
+    ? await interruptible((signal) => gatherKube(request, clusters, skipped, signal), 'removing the node-reading pods of this run')
+    : await gatherKube(request, clusters, skipped)
   const snapshot = buildSnapshot({project: gcp.project.project, ...(request.name ? {name: request.name} : {}), inventory, clusters, kubeOf: (c) => facts.get(c.name)})
   const yaml = renderSnapshotYaml(snapshot.document)
   let model: Model

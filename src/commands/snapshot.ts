@@ -4,6 +4,8 @@ import {runSnapshot} from '../app/snapshot.js'
 import {XccCommand} from '../cli/base-command.js'
 import {parseDuration} from '../core/duration.js'
 import {XccError} from '../core/errors.js'
+import {checkImage} from '../core/kube/image.js'
+import {DEFAULT_IMAGE} from '../core/probe/manifests.js'
 import {safeText} from '../render/terminal.js'
 
 export default class Snapshot extends XccCommand {
@@ -26,16 +28,20 @@ Exit codes: 0 written, 2 bad input (unknown project, context or region; bad flag
     kubeconfig: Flags.string({description: 'Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE'}),
     name: Flags.string({description: 'metadata.name of the topology (default: the project).', helpValue: 'NAME'}),
     output: Flags.string({char: 'o', description: 'Write the topology to FILE (atomically; - for stdout).', default: '-', helpValue: 'FILE'}),
+    'node-rules': Flags.boolean({description: 'Also read each node\'s iptables-save -t nat, through a short-lived host-network pod per node (kube-system; removed at once), into the node\'s iptables field.', default: false}),
+    image: Flags.string({description: 'Image of the node-reading pods of --node-rules (needs sh and iptables-save).', default: DEFAULT_IMAGE, helpValue: 'IMAGE', dependsOn: ['node-rules']}),
     timeout: Flags.string({description: 'How long the API calls may take in all, retries included.', default: '2m', helpValue: 'DURATION'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Snapshot)
     for (const r of flags.region ?? []) if (!/^[a-z]+-[a-z]+\d+$/.test(r)) throw new XccError(`--region ${r}: not a region`, {hint: 'a region looks like europe-west1'})
+    if (flags['node-rules']) checkImage(flags.image)
     const timeoutMs = parseDuration(flags.timeout, 'timeout', {min: 1, max: 3600}) * 1000
     const result = await runSnapshot({
       ...(flags.project ? {project: flags.project} : {}), regions: flags.region ?? [], contexts: flags.context ?? [],
       ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), ...(flags.name ? {name: flags.name} : {}), output: flags.output, timeoutMs,
+      ...(flags['node-rules'] ? {nodeRules: {image: flags.image}} : {}),
     })
     for (const s of result.skipped) process.stderr.write(`${safeText(`xcc: skipped ${s.kind} ${s.name}: ${s.reason}`)}\n`)
     if (flags.json) {

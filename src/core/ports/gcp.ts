@@ -97,7 +97,15 @@ export interface GceInstanceGroup {
   readonly network?: string
   /** instance URLs of its members (listInstances) */
   readonly instances: readonly string[]
+  readonly namedPorts?: ReadonlyArray<{readonly name: string; readonly port: number}>
   readonly description?: string
+}
+
+export interface GceHealthCheckPort {
+  readonly port?: number
+  /** USE_FIXED_PORT (or absent, with a port), USE_NAMED_PORT, USE_SERVING_PORT */
+  readonly portSpecification?: string
+  readonly requestPath?: string
 }
 
 export interface GceHealthCheck {
@@ -106,9 +114,12 @@ export interface GceHealthCheck {
   /** URL; absent for a global health check */
   readonly region?: string
   readonly type?: string
-  readonly tcpHealthCheck?: {readonly port?: number}
-  readonly httpHealthCheck?: {readonly port?: number; readonly requestPath?: string}
-  readonly httpsHealthCheck?: {readonly port?: number; readonly requestPath?: string}
+  readonly tcpHealthCheck?: GceHealthCheckPort
+  readonly sslHealthCheck?: GceHealthCheckPort
+  readonly httpHealthCheck?: GceHealthCheckPort
+  readonly httpsHealthCheck?: GceHealthCheckPort
+  readonly http2HealthCheck?: GceHealthCheckPort
+  readonly grpcHealthCheck?: GceHealthCheckPort
   readonly description?: string
 }
 
@@ -141,6 +152,7 @@ export interface GceForwardingRule {
   readonly loadBalancingScheme?: string
   readonly allowGlobalAccess?: boolean
   readonly sourceIpRanges?: readonly string[]
+  readonly labels?: Readonly<Record<string, string>>
   readonly description?: string
 }
 

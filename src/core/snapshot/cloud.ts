@@ -5,6 +5,7 @@
  * not dropped silently: it is listed in `skipped` with the reason.
  */
 import type {ComputeInventory, GceFirewall, GceInstance, GceRoute, GkeCluster} from '../ports/gcp.js'
+import {type LoadBalancerPart, buildLoadBalancerPart, putLabels} from './load-balancers.js'
 
 export interface Skipped {
   readonly kind: string
@@ -18,15 +19,20 @@ export type Doc = Record<string, unknown>
 export const lastSegment = (url: string | undefined): string => (url ?? '').split('/').pop() ?? ''
 /** the project of a resource URL (`…/projects/P/…`) */
 const projectOf = (url: string): string | undefined => /\/projects\/([^/]+)\//.exec(`/${url.replace(/^https?:\/\/[^/]+/, '')}`)?.[1]
-const byName = <T extends {readonly name: string}>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-const sorted = <T extends {readonly name: string}>(items: readonly T[]): T[] => [...items].sort(byName)
+export const byName = <T extends {readonly name: string}>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+export const sorted = <T extends {readonly name: string}>(items: readonly T[]): T[] => [...items].sort(byName)
 
 /** only what differs from the format's default, so a snapshot reads like a hand-written file */
-function put(doc: Doc, key: string, value: unknown, fallback?: unknown): void {
+export function put(doc: Doc, key: string, value: unknown, fallback?: unknown): void {
   if (value === undefined) return
   if (Array.isArray(value) && value.length === 0 && (fallback === undefined || (Array.isArray(fallback) && fallback.length === 0))) return
   if (fallback !== undefined && JSON.stringify(value) === JSON.stringify(fallback)) return
   doc[key] = value
+}
+
+/** a free-text field (a description) when it says something */
+export function putText(doc: Doc, key: string, value: string | undefined): void {
+  if (value) doc[key] = value
 }
 
 export interface ClusterNodes {
@@ -35,6 +41,20 @@ export interface ClusterNodes {
 }
 
 /** The instances that are GKE nodes, by cluster: the members of its node pools' instance groups. */
+/** zone/name of every node pool group of the clusters (their instanceGroupUrls name the managers; the groups share the names) */
+export function nodePoolGroupKeys(clusters: readonly GkeCluster[]): Set<string> {
+  const out = new Set<string>()
+  for (const c of clusters) {
+    for (const pool of c.nodePools ?? []) {
+      for (const url of pool.instanceGroupUrls ?? []) {
+        const m = /\/zones\/([^/]+)\/instanceGroup(?:Manager)?s\/([^/]+)$/.exec(url)
+        if (m) out.add(`${m[1]}/${m[2]}`)
+      }
+    }
+  }
+  return out
+}
+
 export function nodesOfClusters(clusters: readonly GkeCluster[], inventory: ComputeInventory): Map<string, Set<string>> {
   const groups = new Map(inventory.instanceGroups.map((g) => [`${lastSegment(g.zone)}/${g.name}`, g]))
   const out = new Map<string, Set<string>>()
@@ -56,10 +76,12 @@ function networkDocs(inventory: ComputeInventory, project: string, skipped: Skip
   const networks = new Set(inventory.networks.map((n) => n.name))
   return sorted(inventory.networks).map((n) => {
     const doc: Doc = {name: n.name}
+    putText(doc, 'description', n.description)
     const subnets = sorted(inventory.subnetworks.filter((s) => lastSegment(s.network) === n.name)).map((s) => {
       const sub: Doc = {name: s.name, region: lastSegment(s.region), ipCidrRange: s.ipCidrRange}
       put(sub, 'secondaryIpRanges', [...(s.secondaryIpRanges ?? [])].sort((a, b) => a.rangeName.localeCompare(b.rangeName)).map((r) => ({rangeName: r.rangeName, ipCidrRange: r.ipCidrRange})))
       put(sub, 'allowSubnetCidrRoutesOverlap', s.allowSubnetCidrRoutesOverlap, false)
+      putText(sub, 'description', s.description)
       return sub
     })
     put(doc, 'subnets', subnets)
@@ -104,6 +126,7 @@ function routeDocs(inventory: ComputeInventory, podRoutes: ReadonlyMap<string, s
       skipped.push({kind: 'route', name: r.name, reason: 'its next hop (a VPN tunnel, an interconnect or a hub) is not something a topology describes'})
       continue
     }
+    putText(doc, 'description', r.description)
     out.push(doc)
   }
   return out
@@ -135,6 +158,7 @@ function firewallDocs(inventory: ComputeInventory, skipped: Skipped[]): Doc[] {
     if (f.allowed?.length) doc.allowed = rules(f.allowed)
     if (f.denied?.length) doc.denied = rules(f.denied)
     put(doc, 'disabled', f.disabled, false)
+    putText(doc, 'description', f.description)
     out.push(doc)
   }
   return out
@@ -148,7 +172,7 @@ function nicDocs(instance: GceInstance): Doc[] {
   })
 }
 
-function instanceDocs(inventory: ComputeInventory, nodes: ReadonlySet<string>): Doc[] {
+function instanceDocs(inventory: ComputeInventory, nodes: ReadonlySet<string>, skipped: Skipped[]): Doc[] {
   return sorted(inventory.instances.filter((i) => !nodes.has(i.name))).map((i) => {
     const doc: Doc = {name: i.name, zone: lastSegment(i.zone)}
     put(doc, 'tags', [...(i.tags?.items ?? [])].sort())
@@ -157,69 +181,43 @@ function instanceDocs(inventory: ComputeInventory, nodes: ReadonlySet<string>): 
     // metadata: only what the lab acts on (other keys, such as ssh-keys, are the VM's business)
     const startup = i.metadata?.items?.find((m) => m.key === 'startup-script')?.value
     if (startup !== undefined) doc.metadata = {'startup-script': startup}
+    putText(doc, 'description', i.description)
+    putLabels(doc, i.labels, `instance/${i.name}`, skipped)
     return doc
   })
 }
 
-export interface CloudPart {
+export interface CloudPart extends LoadBalancerPart {
   readonly networks: Doc[]
   readonly routes: Doc[]
   readonly firewalls: Doc[]
   readonly instances: Doc[]
-  readonly forwardingRules: Doc[]
-  readonly backendServices: Doc[]
 }
 
-export function buildCloudPart(inventory: ComputeInventory, project: string, nodes: ReadonlySet<string>, podRoutes: ReadonlyMap<string, string>, skipped: Skipped[]): CloudPart {
+export interface CloudInput {
+  readonly inventory: ComputeInventory
+  readonly project: string
+  /** instance names of GKE nodes (described under their clusters) */
+  readonly nodes: ReadonlySet<string>
+  /** node → its pod range, for the per-node routes the loader derives */
+  readonly podRoutes: ReadonlyMap<string, string>
+  /** zone/name of every GKE node pool group */
+  readonly nodePoolGroups: ReadonlySet<string>
+  /** names of the node pool groups the loader derives from the described nodes */
+  readonly derivedGroupNames: ReadonlySet<string>
+  /** names of the nodes the snapshot describes */
+  readonly describedNodes: ReadonlySet<string>
+}
+
+export function buildCloudPart(input: CloudInput, skipped: Skipped[]): CloudPart {
+  const {inventory} = input
+  const instances = instanceDocs(inventory, input.nodes, skipped)
+  const machines = new Set([...instances.map((d) => d.name as string), ...input.describedNodes])
   return {
-    networks: networkDocs(inventory, project, skipped),
-    routes: routeDocs(inventory, podRoutes, skipped),
+    networks: networkDocs(inventory, input.project, skipped),
+    routes: routeDocs(inventory, input.podRoutes, skipped),
     firewalls: firewallDocs(inventory, skipped),
-    instances: instanceDocs(inventory, nodes),
-    ...loadBalancerDocs(inventory, skipped),
+    instances,
+    ...buildLoadBalancerPart({inventory, nodePoolGroups: input.nodePoolGroups, derivedGroupNames: input.derivedGroupNames, machines}, skipped),
   }
-}
-
-function loadBalancerDocs(inventory: ComputeInventory, skipped: Skipped[]): Pick<CloudPart, 'forwardingRules' | 'backendServices'> {
-  const groups = new Map(inventory.instanceGroups.map((g) => [`${lastSegment(g.zone)}/${g.name}`, g]))
-  const checks = new Map(inventory.healthChecks.map((h) => [h.selfLink ?? h.name, h]))
-  const backendServices: Doc[] = []
-  const services = new Set<string>()
-  for (const b of sorted(inventory.backendServices)) {
-    if (!b.region || (b.loadBalancingScheme && b.loadBalancingScheme !== 'INTERNAL')) {
-      skipped.push({kind: 'backendService', name: b.name, reason: 'only regional internal (passthrough) backend services are described'})
-      continue
-    }
-    const members: string[] = []
-    for (const backend of b.backends ?? []) {
-      const m = /\/zones\/([^/]+)\/instanceGroups\/([^/]+)$/.exec(backend.group)
-      const group = m ? groups.get(`${m[1]}/${m[2]}`) : undefined
-      if (!group) skipped.push({kind: 'backend', name: `${b.name}/${lastSegment(backend.group)}`, reason: 'not an unmanaged instance group of this project (network endpoint groups are not described)'})
-      for (const url of group?.instances ?? []) members.push(lastSegment(url))
-    }
-    const check = b.healthChecks?.[0] ? checks.get(b.healthChecks[0]) ?? [...checks.values()].find((h) => h.name === lastSegment(b.healthChecks?.[0])) : undefined
-    const port = check?.tcpHealthCheck?.port ?? check?.httpHealthCheck?.port ?? check?.httpsHealthCheck?.port
-    const doc: Doc = {name: b.name, region: lastSegment(b.region), backends: [...new Set(members)].sort()}
-    if (port !== undefined) doc.healthCheck = {protocol: check?.type === 'HTTP' || check?.type === 'HTTPS' ? check.type : 'TCP', port}
-    else skipped.push({kind: 'healthCheck', name: b.name, reason: 'the backend service has no TCP or HTTP health check with a port'})
-    if (port === undefined) continue
-    backendServices.push(doc)
-    services.add(b.name)
-  }
-  const forwardingRules: Doc[] = []
-  for (const f of sorted(inventory.forwardingRules)) {
-    if (!f.region || f.loadBalancingScheme !== 'INTERNAL' || !f.backendService || !services.has(lastSegment(f.backendService))) {
-      skipped.push({kind: 'forwardingRule', name: f.name, reason: 'only internal passthrough forwarding rules with a described backend service are described'})
-      continue
-    }
-    const doc: Doc = {name: f.name, region: lastSegment(f.region), network: lastSegment(f.network), subnetwork: lastSegment(f.subnetwork), IPAddress: f.IPAddress}
-    put(doc, 'IPProtocol', f.IPProtocol, 'TCP')
-    if (f.allPorts) doc.allPorts = true
-    else if (f.ports?.length) doc.ports = [...f.ports]
-    put(doc, 'allowGlobalAccess', f.allowGlobalAccess, false)
-    doc.backendService = lastSegment(f.backendService)
-    put(doc, 'sourceIpRanges', f.sourceIpRanges ? [...f.sourceIpRanges] : undefined)
-    forwardingRules.push(doc)
-  }
-  return {forwardingRules, backendServices}
 }

@@ -6,7 +6,8 @@
 import {dump} from 'js-yaml'
 
 import type {ComputeInventory, GkeCluster} from '../ports/gcp.js'
-import {type Doc, type Skipped, buildCloudPart, nodesOfClusters} from './cloud.js'
+import {nodePoolGroups} from '../topology/node-pools.js'
+import {type Doc, type Skipped, buildCloudPart, nodePoolGroupKeys, nodesOfClusters} from './cloud.js'
 import {type KubeFacts, buildClusterDocs, derivedPodRoutes} from './clusters.js'
 
 export type {KubeFacts, Skipped}
@@ -31,10 +32,16 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   const nodesByCluster = nodesOfClusters(input.clusters, input.inventory)
   const nodes = new Set([...nodesByCluster.values()].flatMap((s) => [...s]))
   const podRoutes = derivedPodRoutes(input.clusters, input.inventory, nodesByCluster)
-  const cloud = buildCloudPart(input.inventory, input.project, nodes, podRoutes, skipped)
   const clusters = buildClusterDocs(input.clusters, input.inventory, nodesByCluster, input.kubeOf, skipped)
+  const clusterNodes = {clusters: clusters.map((c) => ({name: c.name as string, location: c.location as string, nodes: c.nodes as Array<{name: string; zone: string}>}))}
+  const cloud = buildCloudPart({
+    inventory: input.inventory, project: input.project, nodes, podRoutes,
+    nodePoolGroups: nodePoolGroupKeys(input.clusters),
+    derivedGroupNames: new Set(nodePoolGroups(clusterNodes).map((g) => g.name)),
+    describedNodes: new Set(clusterNodes.clusters.flatMap((c) => c.nodes.map((n) => n.name))),
+  }, skipped)
   const document: Doc = {apiVersion: 'xcc/v1', kind: 'Topology', metadata: {name: input.name ?? input.project, project: input.project}}
-  for (const [key, list] of [['networks', cloud.networks], ['routes', cloud.routes], ['firewalls', cloud.firewalls], ['instances', cloud.instances], ['forwardingRules', cloud.forwardingRules], ['backendServices', cloud.backendServices], ['clusters', clusters]] as const) {
+  for (const [key, list] of [['networks', cloud.networks], ['routes', cloud.routes], ['firewalls', cloud.firewalls], ['instances', cloud.instances], ['forwardingRules', cloud.forwardingRules], ['backendServices', cloud.backendServices], ['healthChecks', cloud.healthChecks], ['instanceGroups', cloud.instanceGroups], ['clusters', clusters]] as const) {
     if (list.length > 0) document[key] = list
   }
   skipped.sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`))

@@ -8,7 +8,11 @@
  * shows them, so the names are derived here, once, for both.
  */
 import {isZone} from './issues.js'
-import type {Topology} from './schema.js'
+
+/** what the names are derived from: each cluster's name, location and nodes (a topology, or a document about to be one) */
+export interface NodePoolSource {
+  readonly clusters: ReadonlyArray<{readonly name: string; readonly location: string; readonly nodes: ReadonlyArray<{readonly name: string; readonly zone?: string | undefined}>}>
+}
 
 export interface NodePoolGroup {
   /** the instance group's name */
@@ -40,7 +44,7 @@ function poolOf(cluster: string, middle: string): string {
 }
 
 /** Every node pool group of every cluster: one per (name prefix, zone), in the topology's order. */
-export function nodePoolGroups(t: Topology): NodePoolGroup[] {
+export function nodePoolGroups(t: NodePoolSource): NodePoolGroup[] {
   const out: NodePoolGroup[] = []
   for (const c of t.clusters) {
     const byBase = new Map<string, {pool: string; zones: Map<string, string[]>}>()

@@ -39,30 +39,39 @@ const inventory: ComputeInventory = {
   ],
   instances: [
     {name: 'gke-frontend-n1', zone: zone('europe-west1-c'), tags: {items: ['gke-frontend-node']}, canIpForward: true, networkInterfaces: [{network: net('vpc-b'), subnetwork: `${region('europe-west1')}/subnetworks/b-main`, networkIP: '10.209.0.2'}]},
-    {name: 'gke-backend-n1', zone: zone('europe-west1-c'), tags: {items: ['gke-backend-node']}, networkInterfaces: [{network: net('vpc-a'), subnetwork: `${region('europe-west1')}/subnetworks/a-main`, networkIP: '10.193.0.2', aliasIpRanges: [{ipCidrRange: '10.56.0.0/24', subnetworkRangeName: 'pods'}]}]},
-    {name: 'bastion', zone: zone('europe-west1-b'), networkInterfaces: [{network: net('vpc-b'), subnetwork: `${region('europe-west1')}/subnetworks/b-main`, networkIP: '10.209.0.9'}], metadata: {items: [{key: 'ssh-keys', value: 'u:ssh-ed25519 AAAA'}, {key: 'startup-script', value: 'echo hi'}]}},
+    {name: 'gke-backend-default-pool-1a2b3c4d-x1y2', zone: zone('europe-west1-c'), tags: {items: ['gke-backend-node']}, networkInterfaces: [{network: net('vpc-a'), subnetwork: `${region('europe-west1')}/subnetworks/a-main`, networkIP: '10.193.0.2', aliasIpRanges: [{ipCidrRange: '10.56.0.0/24', subnetworkRangeName: 'pods'}]}]},
+    {name: 'bastion', zone: zone('europe-west1-b'), labels: {team: 'net', 'Bad Key': 'x'}, description: 'jump host', networkInterfaces: [{network: net('vpc-b'), subnetwork: `${region('europe-west1')}/subnetworks/b-main`, networkIP: '10.209.0.9'}], metadata: {items: [{key: 'ssh-keys', value: 'u:ssh-ed25519 AAAA'}, {key: 'startup-script', value: 'echo hi'}]}},
   ],
   instanceGroups: [
+    {name: 'bastions', zone: zone('europe-west1-b'), instances: [`${zone('europe-west1-b')}/instances/bastion`], namedPorts: [{name: 'ssh', port: 22}], description: 'the way in'},
     {name: 'gke-frontend-pool-grp', zone: zone('europe-west1-c'), instances: [`${zone('europe-west1-c')}/instances/gke-frontend-n1`]},
-    {name: 'gke-backend-pool-grp', zone: zone('europe-west1-c'), instances: [`${zone('europe-west1-c')}/instances/gke-backend-n1`]},
+    {name: 'gke-backend-default-pool-1a2b3c4d-grp', zone: zone('europe-west1-c'), instances: [`${zone('europe-west1-c')}/instances/gke-backend-default-pool-1a2b3c4d-x1y2`]},
   ],
-  healthChecks: [{name: 'backend-hc', region: region('europe-west1'), selfLink: `${region('europe-west1')}/healthChecks/backend-hc`, type: 'TCP', tcpHealthCheck: {port: 32191}}],
-  backendServices: [{name: 'backend-bs', region: region('europe-west1'), loadBalancingScheme: 'INTERNAL', backends: [{group: `${zone('europe-west1-c')}/instanceGroups/gke-backend-pool-grp`}], healthChecks: [`${region('europe-west1')}/healthChecks/backend-hc`]}],
+  healthChecks: [
+    {name: 'web-hc', selfLink: `${P}/global/healthChecks/web-hc`, type: 'HTTP', httpHealthCheck: {port: 8080, requestPath: '/healthz'}},
+    {name: 'named-hc', selfLink: `${P}/global/healthChecks/named-hc`, type: 'TCP', tcpHealthCheck: {portSpecification: 'USE_NAMED_PORT'}},
+    {name: 'backend-hc', region: region('europe-west1'), selfLink: `${region('europe-west1')}/healthChecks/backend-hc`, type: 'TCP', tcpHealthCheck: {port: 32191}},
+  ],
+  backendServices: [
+    {name: 'backend-bs', region: region('europe-west1'), loadBalancingScheme: 'INTERNAL', description: 'to the backend nodes', backends: [{group: `${zone('europe-west1-c')}/instanceGroups/gke-backend-default-pool-1a2b3c4d-grp`}], healthChecks: [`${region('europe-west1')}/healthChecks/backend-hc`]},
+    {name: 'bastion-bs', region: region('europe-west1'), loadBalancingScheme: 'INTERNAL', backends: [{group: `${zone('europe-west1-b')}/instanceGroups/bastions`}, {group: `${zone('europe-west1-c')}/instanceGroups/gke-frontend-pool-grp`}], healthChecks: [`${P}/global/healthChecks/web-hc`]},
+    {name: 'named-bs', region: region('europe-west1'), loadBalancingScheme: 'INTERNAL', backends: [{group: `${zone('europe-west1-b')}/instanceGroups/bastions`}], healthChecks: [`${P}/global/healthChecks/named-hc`]},
+  ],
   forwardingRules: [
-    {name: 'backend-ilb', region: region('europe-west1'), loadBalancingScheme: 'INTERNAL', IPAddress: '10.193.0.3', IPProtocol: 'TCP', ports: ['32191'], network: net('vpc-a'), subnetwork: `${region('europe-west1')}/subnetworks/a-main`, backendService: `${region('europe-west1')}/backendServices/backend-bs`},
+    {name: 'backend-ilb', region: region('europe-west1'), loadBalancingScheme: 'INTERNAL', labels: {owner: 'xcc'}, IPAddress: '10.193.0.3', IPProtocol: 'TCP', ports: ['32191'], network: net('vpc-a'), subnetwork: `${region('europe-west1')}/subnetworks/a-main`, backendService: `${region('europe-west1')}/backendServices/backend-bs`},
     {name: 'web-external', region: region('europe-west1'), loadBalancingScheme: 'EXTERNAL', IPAddress: '34.1.2.3'},
   ],
 }
 
 const clusters: GkeCluster[] = [
   {name: 'frontend', location: 'europe-west1-c', network: 'vpc-b', subnetwork: 'b-main', clusterIpv4Cidr: '10.132.0.0/14', servicesIpv4Cidr: '10.135.240.0/20', endpoint: '34.0.0.1', nodePools: [{name: 'default-pool', instanceGroupUrls: [`${zone('europe-west1-c')}/instanceGroupManagers/gke-frontend-pool-grp`]}]},
-  {name: 'backend', location: 'europe-west1-c', network: 'vpc-a', subnetwork: 'a-main', clusterIpv4Cidr: '10.56.0.0/14', servicesIpv4Cidr: '10.60.0.0/20', endpoint: '34.0.0.2', ipAllocationPolicy: {useIpAliases: true}, nodePools: [{name: 'default-pool', instanceGroupUrls: [`${zone('europe-west1-c')}/instanceGroupManagers/gke-backend-pool-grp`]}]},
+  {name: 'backend', location: 'europe-west1-c', network: 'vpc-a', subnetwork: 'a-main', clusterIpv4Cidr: '10.56.0.0/14', servicesIpv4Cidr: '10.60.0.0/20', endpoint: '34.0.0.2', ipAllocationPolicy: {useIpAliases: true}, nodePools: [{name: 'default-pool', instanceGroupUrls: [`${zone('europe-west1-c')}/instanceGroupManagers/gke-backend-default-pool-1a2b3c4d-grp`]}]},
 ]
 
 const backendKube: KubeFacts = {
   context: 'gke_acme-prod_europe-west1-c_backend',
   nodes: [],
-  pods: [{metadata: {namespace: 'default', name: 'server-0'}, spec: {nodeName: 'gke-backend-n1', containers: []}, status: {phase: 'Running', podIP: '10.56.0.5'}}],
+  pods: [{metadata: {namespace: 'default', name: 'server-0'}, spec: {nodeName: 'gke-backend-default-pool-1a2b3c4d-x1y2', containers: []}, status: {phase: 'Running', podIP: '10.56.0.5'}}],
   services: [
     {metadata: {namespace: 'default', name: 'server'}, spec: {type: 'NodePort', clusterIP: '10.60.0.10', ports: [{port: 80, targetPort: 8080, nodePort: 32191, protocol: 'TCP'}]}},
     {metadata: {namespace: 'default', name: 'headless'}, spec: {clusterIP: 'None', ports: [{port: 80}]}},
@@ -87,7 +96,21 @@ describe('a snapshot', () => {
     assert.equal(model.topology.clusters.find((c) => c.name === 'backend')?.nodes[0]?.podCidr, '10.56.0.0/24', 'a VPC-native node\'s from its alias range')
     assert.deepEqual(model.topology.clusters.find((c) => c.name === 'backend')?.masquerade, {ipMasq: {nonMasqueradeCIDRs: ['10.0.0.0/8'], masqLinkLocal: false, cidrLimit: 64}})
     assert.deepEqual(model.topology.clusters.find((c) => c.name === 'backend')?.services.map((s) => [s.name, s.type, s.endpoints]), [['server', 'NodePort', ['server-0']]])
-    assert.deepEqual(model.topology.backendServices.map((b) => [b.name, b.backends, b.healthCheck.port]), [['backend-bs', ['gke-backend-n1'], 32191]])
+    assert.deepEqual(model.topology.backendServices.map((b) => [b.name, b.backends, b.healthCheck.port]), [['backend-bs', ['gke-backend-default-pool-1a2b3c4d-x1y2'], 32191], ['bastion-bs', ['bastion', 'gke-frontend-n1'], 8080]])
+  })
+
+  it('names the health checks, unmanaged groups and node pool groups the backend services use, with descriptions and labels', () => {
+    const model = parseTopology(yaml, 'snapshot.yaml')
+    const t = model.topology
+    assert.deepEqual(t.healthChecks.map((h) => [h.name, h.region, h.type, h.port, h.requestPath]), [['backend-hc', 'europe-west1', 'TCP', 32191, undefined], ['web-hc', undefined, 'HTTP', 8080, '/healthz']])
+    assert.deepEqual(t.instanceGroups, [{name: 'bastions', zone: 'europe-west1-b', instances: ['bastion'], namedPorts: [{name: 'ssh', port: 22}], description: 'the way in'}], 'node pool groups are the loader\'s to derive')
+    const backend = t.backendServices.find((b) => b.name === 'backend-bs')
+    assert.deepEqual([backend?.groups, backend?.healthCheck, backend?.description], [['gke-backend-default-pool-1a2b3c4d-grp'], {name: 'backend-hc', protocol: 'TCP', port: 32191}, 'to the backend nodes'])
+    const bastion = t.backendServices.find((b) => b.name === 'bastion-bs')
+    assert.deepEqual([bastion?.groups, bastion?.healthCheck], [['bastions'], {name: 'web-hc', protocol: 'HTTP', port: 8080, requestPath: '/healthz'}], 'a node pool group the loader would name otherwise is left out of groups, its members kept')
+    assert.deepEqual(t.instances.find((m) => m.name === 'bastion')?.labels, {team: 'net'})
+    assert.equal(t.instances.find((m) => m.name === 'bastion')?.description, 'jump host')
+    assert.deepEqual(t.forwardingRules[0]?.labels, {owner: 'xcc'})
   })
 
   it('leaves to the loader what it derives: subnet and peering routes, GKE\'s per-node pod routes', () => {
@@ -101,8 +124,10 @@ describe('a snapshot', () => {
 
   it('lists what the format cannot hold, with the reason, and drops nothing silently', () => {
     assert.deepEqual(skipped.map((s) => `${s.kind} ${s.name}`), [
-      'cluster-workloads frontend', 'firewall a-by-sa', 'forwardingRule web-external', 'peering vpc-b/b-to-other', 'route b-via-vpn', 'service default/headless',
+      'backendGroup bastion-bs/gke-frontend-pool-grp', 'backendService named-bs', 'cluster-workloads frontend', 'firewall a-by-sa', 'forwardingRule web-external',
+      'healthCheck named-hc', 'label instance/bastion/Bad Key', 'peering vpc-b/b-to-other', 'route b-via-vpn', 'service default/headless',
     ])
+    assert.match(skipped.find((s) => s.kind === 'healthCheck')?.reason ?? '', /USE_NAMED_PORT; only fixed ports/)
     assert.match(skipped.find((s) => s.kind === 'peering')?.reason ?? '', /is in project other-proj/)
   })
 
