@@ -22,3 +22,26 @@ export function isRunId(text: string): boolean {
 export function runSelector(runId: string): string {
   return `${OWNED_SELECTOR},${RUN_ID_LABEL}=${runId}`
 }
+
+/**
+ * A pod's annotation naming the TCP ports it serves, comma-separated ("" = none). Kubernetes has
+ * no such fact (containerPorts are informational: an undeclared port is served all the same), so
+ * xcc reads it only from this annotation: `xcc snapshot` turns it into the topology's
+ * `pods[].ports`, and the lab puts it on the pods whose topology says what they serve. Put it on
+ * your own pods to let the static doctor say DESTINATION_NOT_LISTENING; absent = unknown.
+ */
+export const PORTS_ANNOTATION = 'xcc.dev/ports'
+
+/** the annotation's ports, sorted; undefined when absent; an error message when it is not a list of ports */
+export function parsePortsAnnotation(text: string | undefined): number[] | undefined | {error: string} {
+  if (text === undefined) return undefined
+  if (text.trim() === '') return []
+  const out: number[] = []
+  for (const part of text.split(',')) {
+    const t = part.trim()
+    const n = /^\d{1,5}$/.test(t) ? Number(t) : NaN
+    if (!(n >= 1 && n <= 65535)) return {error: `"${part.slice(0, 20)}" is not a port 1..65535`}
+    out.push(n)
+  }
+  return [...new Set(out)].sort((a, b) => a - b)
+}

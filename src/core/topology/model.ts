@@ -22,6 +22,12 @@ import type {FirewallSpec, Topology} from './schema.js'
 /** Ranges GCP treats as private or special-use; a subnet outside them uses privately used public IPs (PEER-03). */
 const SPECIAL_USE = GKE_DEFAULT_NON_MASQUERADE.map(([range]) => cidr(range))
 
+/** one table (`*name` … `COMMIT`) of iptables-save text, with its header; undefined when absent */
+function tableOf(text: string, name: string): string | undefined {
+  const m = new RegExp(`^\\*${name}\\s*$[\\s\\S]*?^COMMIT\\s*$`, 'm').exec(text)
+  return m ? `${m[0]}\n` : undefined
+}
+
 export function isPrivatelyUsedPublic(range: Cidr): boolean {
   return !SPECIAL_USE.some((s) => cidrContains(s, range))
 }
@@ -130,11 +136,23 @@ export function buildModel(t: Topology): {model: Model; issues: TopologyIssue[]}
     c.nodes.forEach((n, ni) => {
       const facts = nodeByName.get(n.name) as NodeFacts
       nodes.set(n.name, facts)
-      const text = n.iptables ?? shared ?? renderFor(n.name)
+      let text = n.iptables ?? shared ?? renderFor(n.name)
       const origin = n.iptables !== undefined ? 'node.iptables' : 'derived'
       const rulesPath = `clusters[${ci}].nodes[${ni}].iptables`
       const setsPath = `clusters[${ci}].nodes[${ni}].ipsets`
-      const ruleset = parseRules(text, origin === 'derived' ? `node/${n.name} rules derived from masquerade and services` : `node/${n.name} iptables`, rulesPath)
+      const derivedSource = `node/${n.name} rules derived from masquerade and services`
+      let ruleset = parseRules(text, origin === 'derived' ? derivedSource : `node/${n.name} iptables`, rulesPath)
+      // a dump without a filter table (`iptables-save -t nat`, as xcc snapshot --node-rules reads it) says
+      // nothing of kube-proxy's rejects: those are derived from the services, as without a dump (SVC-06)
+      if (origin === 'node.iptables' && !ruleset.tables.has('filter')) {
+        const filter = tableOf(shared ?? renderFor(n.name), 'filter')
+        const table = filter ? parseRules(filter, derivedSource, rulesPath).tables.get('filter') : undefined
+        if (table && filter) {
+          ruleset = {source: ruleset.source, tables: new Map([...ruleset.tables, ['filter', table]])}
+          // the lab applies the same tables
+          text = `${text.replace(/\n*$/, '\n')}${filter}`
+        }
+      }
       const ipsets = n.ipsets === undefined ? undefined : parseSets(n.ipsets, `node/${n.name} ipsets`, setsPath)
       checkSets(ruleset, ipsets, rulesPath, setsPath)
       instances.set(n.name, {

@@ -5,6 +5,7 @@
  * the `kube-system/ip-masq-agent` ConfigMap of every ipMasq cluster (the lab's emulated agent,
  * src/lab/addons/ip-masq-agent.ts, rewrites each node's IP-MASQ chain from it).
  */
+import {PORTS_ANNOTATION} from '../../core/kube/labels.js'
 import {formatCidr, formatIp} from '../../core/net/ipv4.js'
 import {CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE} from '../../core/topology/ip-masq-agent.js'
 import type {ClusterFacts, Model} from '../../core/topology/model-types.js'
@@ -51,12 +52,14 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
   }
   for (const pod of plan.pods.filter((p) => p.cluster === cluster.name)) {
     namespaces.add(pod.namespace)
+    // what the topology says the pod serves, for `xcc snapshot` (absent there: unknown here too)
+    const served = cluster.pods.find((p) => p.namespace === pod.namespace && p.name === pod.name)?.ports
     out.push({
       apiVersion: 'v1', kind: 'Pod',
       metadata: {
         name: pod.name, namespace: pod.namespace,
         labels: {'app.kubernetes.io/name': pod.name, 'xcc.dev/topology': pod.declared ? 'declared' : 'implicit'},
-        annotations: {[POD_IP_ANNOTATION]: pod.ip, [POD_NETNS_ANNOTATION]: pod.ns},
+        annotations: {[POD_IP_ANNOTATION]: pod.ip, [POD_NETNS_ANNOTATION]: pod.ns, ...(served ? {[PORTS_ANNOTATION]: [...served].sort((a, b) => a - b).join(',')} : {})},
       },
       spec: {
         nodeName: pod.node, hostNetwork: pod.hostNetwork, restartPolicy: 'Always',
