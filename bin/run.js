@@ -14,6 +14,10 @@ if (!process.env.XCC_NO_FAST_PATH && answerWithoutOclif(args)) process.exit(0)
 
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})
+// The command is over: a request it gave up on (an API that accepted and stayed silent past
+// --timeout) must not keep the process alive. Exit once what was written has been flushed.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))))
+process.exit()
 
 function answerWithoutOclif(argv) {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {

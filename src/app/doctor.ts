@@ -6,7 +6,7 @@ import {readInputFile, writeFileAtomic} from '../adapters/files/index.js'
 import {CHECKS} from '../checks/index.js'
 import {type FlowOutcome, type FlowSpec, meets, parseFlows} from '../core/doctor/flows.js'
 import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
-import {XccError} from '../core/errors.js'
+import {NoCredentialsError, XccError} from '../core/errors.js'
 import {checkNamespaceFlag} from '../core/names.js'
 import type {LiveReport} from '../core/probe/report.js'
 import type {Model} from '../core/topology/model-types.js'
@@ -50,7 +50,15 @@ async function readCloud(request: Pick<DoctorRequest, 'project' | 'kubeconfig'>)
     const snapshot = await runSnapshot({project: project.project, regions: [], contexts: [], ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), output: '-', timeoutMs: 60_000})
     return {model: snapshot.model, note: `the cloud facts come from project ${project.project} (${project.source}): ${snapshot.requests} API requests`}
   } catch (error) {
-    if (!(error instanceof XccError)) throw error
+    // contracts §4: a denied permission, an API that fails or cannot be reached ends the run (exit 3);
+    // only a user without any cloud credentials gets the live doctor without the cloud facts
+    if (!(error instanceof NoCredentialsError)) {
+      if (!(error instanceof XccError)) throw error
+      throw new XccError(`reading the cloud facts of project ${project.project} (${project.source}): ${error.message}`, {
+        exitCode: error.exitCode, details: error.details,
+        hint: `${error.hint ? `${error.hint}; or ` : ''}give the facts yourself with --topology FILE (xcc snapshot writes one)`,
+      })
+    }
     return {note: `the cloud facts of project ${project.project} (${project.source}) could not be read, so the path beyond the nodes is not predicted: ${error.message}`}
   }
 }

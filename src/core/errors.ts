@@ -216,3 +216,15 @@ export class InterruptedError extends Error {
     this.name = 'InterruptedError'
   }
 }
+
+/**
+ * No Google Cloud credentials at all (contracts §4: exit 3, naming the ways to provide them). The
+ * live doctor goes on without the cloud facts when this is all that is wrong: the user has not set
+ * up cloud access, which is not a failure of it.
+ */
+export class NoCredentialsError extends XccError {
+  constructor(message: string, hint: string) {
+    super(message, {exitCode: 3, hint})
+    this.name = 'NoCredentialsError'
+  }
+}

@@ -8,7 +8,7 @@ import {readFileSync} from 'node:fs'
 
 import type {AuthClient} from 'google-auth-library'
 
-import {XccError} from '../../core/errors.js'
+import {NoCredentialsError, XccError} from '../../core/errors.js'
 import {type CredentialSource, NO_CREDENTIALS_HINT, chooseTokenSource} from '../../core/gcp/settings.js'
 
 export interface Credentials {
@@ -47,7 +47,7 @@ export async function loadCredentials(env: NodeJS.ProcessEnv): Promise<Credentia
     const client = await new GoogleAuth({scopes: SCOPES}).getClient()
     return {client: client as AuthClient, source: 'application default credentials'}
   } catch (error) {
-    throw new XccError(`no Google Cloud credentials: ${(error as Error).message.split('\n')[0]}`, {exitCode: 3, hint: NO_CREDENTIALS_HINT})
+    throw new NoCredentialsError(`no Google Cloud credentials: ${(error as Error).message.split('\n')[0]}`, NO_CREDENTIALS_HINT)
   } finally {
     process.emitWarning = emit
   }

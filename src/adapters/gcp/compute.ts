@@ -32,6 +32,23 @@ export function plain<T>(value: unknown): T {
 
 const last = (url: string | undefined): string => (url ?? '').split('/').pop() ?? ''
 
+/** instance groups whose members are listed at once (one request each) */
+const GROUPS_AT_ONCE = 16
+
+/** `task` over `items`, at most `limit` at a time, in order */
+async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await task(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return out
+}
+
 type Pager = AsyncIterable<unknown>
 type Aggregated = AsyncIterable<[string, Record<string, unknown>]>
 
@@ -75,14 +92,16 @@ export async function openCompute(options: ClientOptions): Promise<ComputeApi> {
     load<AggregatedLister>('forwarding_rules', 'ForwardingRulesClient'),
   ])
   const page = {maxResults: 500}
+  // the Async iterators page by themselves; gax warns on stderr unless told that autoPaginate is off
+  const PAGING = {autoPaginate: false}
   const all = {project, ...page, returnPartialSuccess: false}
 
   async function readGroups(regions?: readonly string[]): Promise<GceInstanceGroup[]> {
-    const found = await aggregate<Omit<GceInstanceGroup, 'instances'>>('listing instance groups', 'instanceGroups', () => groups.aggregatedListAsync(all), regions)
-    return Promise.all(found.map(async (g) => {
-      const members = await collect<{instance?: string}>(`listing the instances of instance group ${g.name}`, () => groups.listInstancesAsync({project, zone: last(g.zone), instanceGroup: g.name, ...page, instanceGroupsListInstancesRequestResource: {instanceState: 'ALL'}}))
+    const found = await aggregate<Omit<GceInstanceGroup, 'instances'>>('listing instance groups', 'instanceGroups', () => groups.aggregatedListAsync(all, PAGING), regions)
+    return mapBounded(found, GROUPS_AT_ONCE, async (g) => {
+      const members = await collect<{instance?: string}>(`listing the instances of instance group ${g.name}`, () => groups.listInstancesAsync({project, zone: last(g.zone), instanceGroup: g.name, ...page, instanceGroupsListInstancesRequestResource: {instanceState: 'ALL'}}, PAGING))
       return {...g, instances: members.map((m) => m.instance ?? '').filter(Boolean)}
-    }))
+    })
   }
 
   return {
@@ -90,15 +109,15 @@ export async function openCompute(options: ClientOptions): Promise<ComputeApi> {
     async readInventory(opts = {}): Promise<ComputeInventory> {
       const regions = opts.regions
       const [n, s, f, r, i, g, h, b, fr] = await Promise.all([
-        collect<GceNetwork>('listing networks', () => networks.listAsync({project, ...page})),
-        aggregate<GceSubnetwork>('listing subnetworks', 'subnetworks', () => subnetworks.aggregatedListAsync(all), regions),
-        collect<GceFirewall>('listing firewall rules', () => firewalls.listAsync({project, ...page})),
-        collect<GceRoute>('listing routes', () => routes.listAsync({project, ...page})),
-        aggregate<GceInstance>('listing instances', 'instances', () => instances.aggregatedListAsync(all), regions),
+        collect<GceNetwork>('listing networks', () => networks.listAsync({project, ...page}, PAGING)),
+        aggregate<GceSubnetwork>('listing subnetworks', 'subnetworks', () => subnetworks.aggregatedListAsync(all, PAGING), regions),
+        collect<GceFirewall>('listing firewall rules', () => firewalls.listAsync({project, ...page}, PAGING)),
+        collect<GceRoute>('listing routes', () => routes.listAsync({project, ...page}, PAGING)),
+        aggregate<GceInstance>('listing instances', 'instances', () => instances.aggregatedListAsync(all, PAGING), regions),
         readGroups(regions),
-        aggregate<GceHealthCheck>('listing health checks', 'healthChecks', () => healthChecks.aggregatedListAsync(all), regions),
-        aggregate<GceBackendService>('listing backend services', 'backendServices', () => backendServices.aggregatedListAsync(all), regions),
-        aggregate<GceForwardingRule>('listing forwarding rules', 'forwardingRules', () => forwardingRules.aggregatedListAsync(all), regions),
+        aggregate<GceHealthCheck>('listing health checks', 'healthChecks', () => healthChecks.aggregatedListAsync(all, PAGING), regions),
+        aggregate<GceBackendService>('listing backend services', 'backendServices', () => backendServices.aggregatedListAsync(all, PAGING), regions),
+        aggregate<GceForwardingRule>('listing forwarding rules', 'forwardingRules', () => forwardingRules.aggregatedListAsync(all, PAGING), regions),
       ])
       return {networks: n, subnetworks: s, firewalls: f, routes: r, instances: i, instanceGroups: g, healthChecks: h, backendServices: b, forwardingRules: fr}
     },

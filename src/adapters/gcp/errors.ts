@@ -71,8 +71,9 @@ export function permissionIn(message: string): string | undefined {
 }
 
 /** the XccError for a failure that was not retried (or whose retries ran out) */
-export function toXccError(f: ApiFailure, what: {api: string; project: string; request: string; endpoint: string}): XccError {
-  if (f.network) return new XccError(`cannot reach the ${what.api} API at ${what.endpoint} (${f.network}) while ${what.request}`, {exitCode: 3, hint: 'check the network, or the endpoint override (CLOUDSDK_API_ENDPOINT_OVERRIDES_…)'})
+export function toXccError(f: ApiFailure, what: {api: string; project: string; request: string; endpoint: string; attempts?: number}): XccError {
+  const tries = what.attempts && what.attempts > 1 ? ` (${what.attempts} attempts)` : ''
+  if (f.network) return new XccError(`cannot reach the ${what.api} API at ${what.endpoint} (${f.network}) while ${what.request}${tries}`, {exitCode: 3, hint: 'check the network, or the endpoint override (CLOUDSDK_API_ENDPOINT_OVERRIDES_…)'})
   if (f.status === 401) return new XccError(`the ${what.api} API refused the credentials while ${what.request}: ${f.message}`, {exitCode: 3, hint: 'the access token expired or is not valid: get a new one (gcloud auth print-access-token), or use application default credentials'})
   if (f.status === 403) {
     const permission = permissionIn(f.message)
@@ -83,5 +84,5 @@ export function toXccError(f: ApiFailure, what: {api: string; project: string; r
   }
   if (f.status === 404) return new XccError(`${what.request}: not found in project ${what.project} — ${f.message}`, {exitCode: 2, hint: 'check the project (--project) and the names'})
   if (f.status === 400) return new XccError(`the ${what.api} API refused ${what.request} as invalid: ${f.message}`, {exitCode: 2})
-  return new XccError(`the ${what.api} API failed while ${what.request}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`, {exitCode: 3})
+  return new XccError(`the ${what.api} API failed while ${what.request}${f.status ? ` (HTTP ${f.status})` : ''}${tries}: ${f.message}`, {exitCode: 3, ...(tries ? {hint: 'the API kept failing until --timeout; try again later, or with a longer --timeout'} : {})})
 }

@@ -4,9 +4,11 @@
  * matches, waits `latencyMs` and answers `status` (429 or 5xx) in Google's format instead of
  * serving the request. A fault with only `latencyMs` delays matching requests and then serves
  * them. `times` bounds how many requests one fault hits (counted from the moment the file was
- * read). No file, or an empty list: no faults.
+ * read). `denied` lists IAM permissions the caller lacks, as a custom role without them would:
+ * every request that needs one is a 403 naming it. No file, or empty lists: no faults.
  *
- *   {"faults": [{"status": 503, "share": 1, "times": 2, "method": "POST", "path": "/global/firewalls"}]}
+ *   {"faults": [{"status": 503, "share": 1, "times": 2, "method": "POST", "path": "/global/firewalls"}],
+ *    "denied": ["compute.routes.list"]}
  */
 import {readFileSync, statSync} from 'node:fs'
 
@@ -37,6 +39,7 @@ const MESSAGES: Readonly<Record<number, [string, string]>> = {
 export class FaultInjector {
   private mtime = -1
   private faults: Array<Fault & {hits: number}> = []
+  private deny: ReadonlySet<string> = new Set()
 
   constructor(private readonly file: string, private readonly log: (message: string) => void) {}
 
@@ -47,18 +50,27 @@ export class FaultInjector {
     } catch {
       this.mtime = -1
       this.faults = []
+      this.deny = new Set()
       return
     }
     if (mtime === this.mtime) return
     this.mtime = mtime
     try {
-      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as {faults?: Fault[]}
+      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as {faults?: Fault[]; denied?: unknown}
       this.faults = (Array.isArray(parsed.faults) ? parsed.faults : []).map((f) => ({...f, hits: 0}))
-      this.log(`cloud: ${this.faults.length} injected ${this.faults.length === 1 ? 'fault' : 'faults'} from ${this.file}`)
+      this.deny = new Set(Array.isArray(parsed.denied) ? parsed.denied.filter((d): d is string => typeof d === 'string') : [])
+      this.log(`cloud: ${this.faults.length} injected ${this.faults.length === 1 ? 'fault' : 'faults'}${this.deny.size ? ` and ${this.deny.size} denied ${this.deny.size === 1 ? 'permission' : 'permissions'}` : ''} from ${this.file}`)
     } catch (error) {
       this.faults = []
+      this.deny = new Set()
       this.log(`cloud: ignoring ${this.file}: ${(error as Error).message}`)
     }
+  }
+
+  /** the permissions the caller lacks */
+  denied(): ReadonlySet<string> {
+    this.reload()
+    return this.deny
   }
 
   /** Delays the request as a fault says; resolves to the error to answer instead, if any. */

@@ -93,7 +93,7 @@ export async function startCloudServer(options: CloudServerOptions): Promise<Clo
       if (!own) answer = {status: 401, body: unauthenticated().body(flavourOf(url.pathname))}
       else {
         try {
-          answer = await serveOne({method: part.method, path: url.pathname, query: url.searchParams, headers: part.headers, body: parseJson(part.body), role: own})
+          answer = await serveOne({method: part.method, path: url.pathname, query: url.searchParams, headers: part.headers, body: parseJson(part.body), role: own, denied: options.faults?.denied()})
         } catch (error) {
           if (!(error instanceof CloudError)) throw error
           answer = {status: error.code, body: error.body('compute')}
@@ -140,7 +140,7 @@ export async function startCloudServer(options: CloudServerOptions): Promise<Clo
       if (error instanceof CloudError) return fail(error)
       throw error
     }
-    const answer = await serveOne({method, path: url.pathname, query: url.searchParams, headers: req.headers, body, role})
+    const answer = await serveOne({method, path: url.pathname, query: url.searchParams, headers: req.headers, body, role, denied: options.faults?.denied()})
     if (method !== 'GET') options.log(`cloud: ${method} ${url.pathname} → ${answer.status}`)
     sendJson(res, answer.status, answer.body, 'application/json; charset=UTF-8')
   }
