@@ -5,35 +5,13 @@
  * not dropped silently: it is listed in `skipped` with the reason.
  */
 import type {ComputeInventory, GceFirewall, GceInstance, GceRoute, GkeCluster} from '../ports/gcp.js'
+import {type Doc, type Skipped, lastSegment, put, putText, sorted} from './docs.js'
 import {type LoadBalancerPart, buildLoadBalancerPart, putLabels} from './load-balancers.js'
 
-export interface Skipped {
-  readonly kind: string
-  readonly name: string
-  readonly reason: string
-}
+export type {Doc, Skipped} from './docs.js'
 
-/** a topology as a plain document, fields in the order the format documents them */
-export type Doc = Record<string, unknown>
-
-export const lastSegment = (url: string | undefined): string => (url ?? '').split('/').pop() ?? ''
 /** the project of a resource URL (`…/projects/P/…`) */
 const projectOf = (url: string): string | undefined => /\/projects\/([^/]+)\//.exec(`/${url.replace(/^https?:\/\/[^/]+/, '')}`)?.[1]
-export const byName = <T extends {readonly name: string}>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-export const sorted = <T extends {readonly name: string}>(items: readonly T[]): T[] => [...items].sort(byName)
-
-/** only what differs from the format's default, so a snapshot reads like a hand-written file */
-export function put(doc: Doc, key: string, value: unknown, fallback?: unknown): void {
-  if (value === undefined) return
-  if (Array.isArray(value) && value.length === 0 && (fallback === undefined || (Array.isArray(fallback) && fallback.length === 0))) return
-  if (fallback !== undefined && JSON.stringify(value) === JSON.stringify(fallback)) return
-  doc[key] = value
-}
-
-/** a free-text field (a description) when it says something */
-export function putText(doc: Doc, key: string, value: string | undefined): void {
-  if (value) doc[key] = value
-}
 
 export interface ClusterNodes {
   /** instance names of the cluster's nodes (its node pools' instance groups) */

@@ -7,7 +7,7 @@ import {cidrContainsIp, parseCidr, parseIp} from '../net/ipv4.js'
 import type {ComputeInventory, GceInstance, GkeCluster} from '../ports/gcp.js'
 import type {KubeConfigMap, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
 import {GKE_AGENT_FLAGS, parseAgentConfig, validateAgentConfig} from '../topology/ip-masq-agent.js'
-import {type Doc, type Skipped, lastSegment} from './cloud.js'
+import {type Doc, type Skipped, lastSegment} from './docs.js'
 
 /** what a kube context of the cluster tells */
 export interface KubeFacts {
