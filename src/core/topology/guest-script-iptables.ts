@@ -15,6 +15,8 @@ interface Rule {
   /** the rule's arguments after `-A CHAIN`, as iptables-save writes them */
   readonly args: string
   readonly line: number
+  /** its words as iptables reads them, once `-C` has needed them */
+  words?: string | undefined
 }
 
 interface Chain {
@@ -128,7 +130,8 @@ export class GuestTables {
     const c = this.table(table).get(chain)
     const want = argWords(args)
     if (!c || !want) return undefined
-    return c.rules.some((r) => JSON.stringify(argWords(r.args)) === JSON.stringify(want))
+    const key = JSON.stringify(want)
+    return c.rules.some((r) => (r.words ??= JSON.stringify(argWords(r.args))) === key)
   }
 
   exists(table: TableName, chain: string): boolean {

@@ -50,6 +50,8 @@ export type GuestRead = {readonly guest: GuestSpec} | {readonly unreadable: Unre
 const HEADER = '# xcc: this VM\'s guest (forwarding, routes, iptables); xcc snapshot reads it back'
 const LISTEN_PREFIX = '# xcc-listen:'
 const DELIMITER = 'XCC_IPTABLES'
+/** lines one command may be continued over with a trailing backslash */
+const MAX_CONTINUED_LINES = 64
 
 /** the guest a VM has when nothing says otherwise: no forwarding, no routes, no rules, serves unknown */
 export const DEFAULT_GUEST: GuestSpec = {ipForward: false, routes: []}
@@ -145,7 +147,9 @@ export function parseGuestScript(script: string, nics: readonly GuestNic[]): Gue
     }
     let logical = first
     let lexed = lexLine(logical)
-    while (!lexed.ok && lexed.continues && i + 1 < lines.length) {
+    // each continuation lexes the command again: a bound keeps a hostile script linear
+    for (let joined = 0; !lexed.ok && lexed.continues && i + 1 < lines.length; joined++) {
+      if (joined >= MAX_CONTINUED_LINES) return unreadable(start)
       const next = lines[++i] as string
       if (controlCharacter(next)) return unreadable(i + 1)
       logical = logical.slice(0, -1) + next
