@@ -23,7 +23,7 @@ import {LAB_TOKEN_ENV, type OwnerRecord, type ProcessRef, claimOwner, daemonRef,
 import {stopProcessGroup} from './runtime/servers.js'
 import {writeCloudFiles} from './cloud/lab-files.js'
 import {DEFAULT_PROJECT} from './cloud/store.js'
-import {bootInstance} from './runtime/vm-boot.js'
+import {bootInstance, bootScript} from './runtime/vm-boot.js'
 
 export type Progress = (message: string) => void
 
@@ -128,7 +128,8 @@ function bootInstances(dir: string, plan: LabPlan, model: Model): void {
   for (const n of plan.namespaces) {
     if (n.role !== 'vm') continue
     const name = n.ref.slice('instance/'.length)
-    bootInstance(dir, n.name, name, model.topology.instances.find((i) => i.name === name)?.metadata)
+    const boot = bootScript(model.topology, name)
+    bootInstance(dir, n.name, name, boot.metadata, undefined, {applied: boot.applied})
   }
 }
 

@@ -2,7 +2,8 @@
  * docs/topology.md is the reference of the topology file. Its examples are held to the loader:
  * every complete example (a yaml block starting `apiVersion: xcc/v1`, a json block with
  * `"apiVersion": "xcc/v1"`) must load, and every rejected example (a yaml block whose first line
- * is `# <file>.yaml`) must fail with exactly the lines of the text block that follows it.
+ * is `# <file>.yaml`) must fail with exactly the lines of the text block that follows it. The
+ * startup script shown for the gateway example is the one xcc renders for its guest.
  */
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
@@ -10,6 +11,7 @@ import {describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
 import {TopologyError} from '../../src/core/errors.js'
+import {guestNics, parseGuestScript, renderGuestScript} from '../../src/core/topology/guest-script.js'
 import {parseTopology} from '../../src/core/topology/parse.js'
 import {type FencedBlock, fencedBlocks} from './markdown.js'
 
@@ -67,3 +69,20 @@ describe('docs/topology.md', () => {
     })
   }
 })
+
+describe('docs/topology.md, the guest as a startup script', () => {
+  const scripts = blocks.filter((b) => b.lang === 'sh')
+  const gateway = blocks.find((b) => isComplete(b) && b.text.includes('name: gateway-vm\n'))
+
+  it('shows the canonical script of the gateway example, byte for byte, and it reads back into that guest', () => {
+    assert.equal(scripts.length, 1, 'one sh block')
+    assert.ok(gateway, 'the gateway-vm example')
+    const model = parseTopology(gateway.text, 'gateway-vm.yaml')
+    const gw = model.topology.instances.find((m) => m.name === 'gw')
+    assert.ok(gw)
+    const nics = guestNics(model.topology, gw)
+    assert.equal(scripts[0]?.text, renderGuestScript(gw.guest, nics))
+    assert.deepEqual(parseGuestScript(scripts[0]?.text ?? '', nics), {guest: gw.guest})
+  })
+})
+

@@ -1,39 +1,19 @@
 /**
  * `xcc snapshot`, the cloud half: what Compute Engine and GKE return, as the xcc/v1 topology's
- * networks, routes, firewalls, instances, load balancers and clusters (nodes included). Pure and
- * deterministic: every list sorted by name, defaults left out. What the format cannot express is
- * not dropped silently: it is listed in `skipped` with the reason.
+ * networks, routes, firewalls, instances (a VM's guest read from its startup script), load
+ * balancers and clusters (nodes included). Pure and deterministic: every list sorted by name,
+ * defaults left out. What the format cannot express is not dropped silently: it is listed in
+ * `skipped` with the reason.
  */
 import type {ComputeInventory, GceFirewall, GceInstance, GceRoute, GkeCluster} from '../ports/gcp.js'
+import {type GuestNic, STARTUP_SCRIPT, parseGuestScript, renderGuestScript, scriptExcerpt} from '../topology/guest-script.js'
+import {type Doc, type Skipped, lastSegment, put, putText, sorted} from './docs.js'
 import {type LoadBalancerPart, buildLoadBalancerPart, putLabels} from './load-balancers.js'
 
-export interface Skipped {
-  readonly kind: string
-  readonly name: string
-  readonly reason: string
-}
+export type {Doc, Skipped} from './docs.js'
 
-/** a topology as a plain document, fields in the order the format documents them */
-export type Doc = Record<string, unknown>
-
-export const lastSegment = (url: string | undefined): string => (url ?? '').split('/').pop() ?? ''
 /** the project of a resource URL (`…/projects/P/…`) */
 const projectOf = (url: string): string | undefined => /\/projects\/([^/]+)\//.exec(`/${url.replace(/^https?:\/\/[^/]+/, '')}`)?.[1]
-export const byName = <T extends {readonly name: string}>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-export const sorted = <T extends {readonly name: string}>(items: readonly T[]): T[] => [...items].sort(byName)
-
-/** only what differs from the format's default, so a snapshot reads like a hand-written file */
-export function put(doc: Doc, key: string, value: unknown, fallback?: unknown): void {
-  if (value === undefined) return
-  if (Array.isArray(value) && value.length === 0 && (fallback === undefined || (Array.isArray(fallback) && fallback.length === 0))) return
-  if (fallback !== undefined && JSON.stringify(value) === JSON.stringify(fallback)) return
-  doc[key] = value
-}
-
-/** a free-text field (a description) when it says something */
-export function putText(doc: Doc, key: string, value: string | undefined): void {
-  if (value) doc[key] = value
-}
 
 export interface ClusterNodes {
   /** instance names of the cluster's nodes (its node pools' instance groups) */
@@ -172,6 +152,40 @@ function nicDocs(instance: GceInstance): Doc[] {
   })
 }
 
+/** the primary range of each NIC's subnet, for the gateways a guest script routes through */
+function nicRanges(instance: GceInstance, inventory: ComputeInventory): GuestNic[] {
+  return instance.networkInterfaces.map((n) => {
+    const m = /\/regions\/([^/]+)\/subnetworks\/([^/]+)$/.exec(n.subnetwork ?? '')
+    const subnet = inventory.subnetworks.find((s) => (m ? lastSegment(s.region) === m[1] && s.name === m[2] : s.name === lastSegment(n.subnetwork) && lastSegment(s.network) === lastSegment(n.network)))
+    return {ipCidrRange: subnet?.ipCidrRange}
+  })
+}
+
+/**
+ * The VM's guest, read from its startup script (the API cannot see inside a VM; the script is
+ * what sets its forwarding, routes and iptables up: core/topology/guest-script.ts). `canonical`:
+ * the script is exactly xcc's rendering of that guest, so `guest` alone says it all. A script
+ * xcc does not read leaves the guest out, and says so in `skipped` (naming the line by its first
+ * word only: a script may hold secrets).
+ */
+function guestDoc(instance: GceInstance, script: string, inventory: ComputeInventory, skipped: Skipped[]): {doc?: Doc; canonical: boolean} | undefined {
+  const nics = nicRanges(instance, inventory)
+  const read = parseGuestScript(script, nics)
+  if ('unreadable' in read) {
+    const {line, text} = read.unreadable
+    skipped.push({kind: 'guest', name: instance.name, reason: `its startup script line ${line} (${scriptExcerpt(text)}) is not one xcc reads; the VM's forwarding, routes and iptables are left out`})
+    return undefined
+  }
+  const guest = read.guest
+  const doc: Doc = {}
+  put(doc, 'ipForward', guest.ipForward, false)
+  put(doc, 'routes', guest.routes.map((r) => ({destRange: r.destRange, nic: r.nic})))
+  put(doc, 'iptables', guest.iptables)
+  // an empty listen is "serves nothing", not "unknown": kept
+  if (guest.listen !== undefined) doc.listen = guest.listen.map((l) => ({protocol: l.protocol, port: l.port}))
+  return {...(Object.keys(doc).length > 0 ? {doc} : {}), canonical: script === renderGuestScript(guest, nics)}
+}
+
 function instanceDocs(inventory: ComputeInventory, nodes: ReadonlySet<string>, skipped: Skipped[]): Doc[] {
   return sorted(inventory.instances.filter((i) => !nodes.has(i.name))).map((i) => {
     const doc: Doc = {name: i.name, zone: lastSegment(i.zone)}
@@ -179,8 +193,10 @@ function instanceDocs(inventory: ComputeInventory, nodes: ReadonlySet<string>, s
     put(doc, 'canIpForward', i.canIpForward, false)
     doc.networkInterfaces = nicDocs(i)
     // metadata: only what the lab acts on (other keys, such as ssh-keys, are the VM's business)
-    const startup = i.metadata?.items?.find((m) => m.key === 'startup-script')?.value
-    if (startup !== undefined) doc.metadata = {'startup-script': startup}
+    const startup = i.metadata?.items?.find((m) => m.key === STARTUP_SCRIPT)?.value
+    const guest = startup === undefined ? undefined : guestDoc(i, startup, inventory, skipped)
+    if (guest?.doc) doc.guest = guest.doc
+    if (startup !== undefined && !guest?.canonical) doc.metadata = {[STARTUP_SCRIPT]: startup}
     putText(doc, 'description', i.description)
     putLabels(doc, i.labels, `instance/${i.name}`, skipped)
     return doc

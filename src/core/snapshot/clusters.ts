@@ -8,7 +8,7 @@ import type {ComputeInventory, GceInstance, GkeCluster} from '../ports/gcp.js'
 import type {KubeConfigMap, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
 import {MANAGED_BY, MANAGED_BY_LABEL, PORTS_ANNOTATION, parsePortsAnnotation} from '../kube/labels.js'
 import {GKE_AGENT_FLAGS, parseAgentConfig, validateAgentConfig} from '../topology/ip-masq-agent.js'
-import {type Doc, type Skipped, lastSegment} from './cloud.js'
+import {type Doc, type Skipped, lastSegment} from './docs.js'
 
 /** what a kube context of the cluster tells */
 export interface KubeFacts {

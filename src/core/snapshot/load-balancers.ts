@@ -7,7 +7,7 @@
  * is the API's (else its members stay in `backends` and the name is noted in `skipped`).
  */
 import type {ComputeInventory, GceHealthCheck, GceHealthCheckPort} from '../ports/gcp.js'
-import {type Doc, type Skipped, lastSegment, put, putText, sorted} from './cloud.js'
+import {type Doc, type Skipped, lastSegment, put, putText, sorted} from './docs.js'
 
 const CHECK_TYPES = ['TCP', 'SSL', 'HTTP', 'HTTPS', 'HTTP2', 'GRPC'] as const
 type CheckType = (typeof CHECK_TYPES)[number]

@@ -71,6 +71,11 @@ export class CloudStore {
     return this.current.topology.metadata.project ?? DEFAULT_PROJECT
   }
 
+  /** a line for the lab's log (daemon.log) */
+  note(message: string): void {
+    this.options.log(message)
+  }
+
   /** a copy of the topology to change and commit */
   draft(): Topology {
     return structuredClone(this.current.topology)

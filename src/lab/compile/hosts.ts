@@ -1,7 +1,8 @@
 /**
  * Instances (VMs and GKE nodes) and pods as namespaces (docs/lab.md). A NIC is `nicN` in a VM
  * and `eth0` in a node (the names their iptables use), with its address as /32 and every route
- * via its subnet gateway on the router, as GCE configures guests. Guests get `guest.routes`
+ * via its subnet gateway on the router, as GCE configures guests (a VM also gets a link route to
+ * each gateway, as its DHCP lease gives it). Guests get `guest.routes`
  * (ROUTE-11), `guest.ipForward`, the VIPs they back on `lo` (what the guest agent does; on a
  * node only kube-proxy's rules and host-network pods serve them) and their iptables: a VM's
  * `guest.iptables`, a node's own `iptables` or the rules xcc derives from `masquerade` and the
@@ -33,6 +34,16 @@ export function compileInstance(ctx: PlanContext, host: InstanceFacts): {ns: Nam
   // ROUTE-11: guest routes, longest prefix first; the first of equal ranges wins as in the tracer
   const order = {declared: 0, connected: 1, default: 2}
   const seen = new Set<string>()
+  // a VM's DHCP lease (GCE's option 121) also holds a link route to each NIC's gateway, so that a
+  // startup script's `ip route add DEST via GATEWAY` (without onlink) works as it does on GCE
+  if (host.kind === 'vm') {
+    for (const nic of host.nics) {
+      const gateway = `${formatIp(nic.subnet.gateway)}/32`
+      if (host.guest.routes.some((r) => formatCidr(r.destRange) === gateway)) continue
+      seen.add(gateway)
+      ip.push(`route add ${formatIp(nic.subnet.gateway)} dev ${nic.guestIface} scope link`)
+    }
+  }
   for (const r of [...host.guest.routes].sort((a, b) => b.destRange.prefix - a.destRange.prefix || order[a.origin] - order[b.origin])) {
     const nic = host.nics[r.nic]
     const key = formatCidr(r.destRange)

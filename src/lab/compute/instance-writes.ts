@@ -1,11 +1,12 @@
 /**
  * Writes of `instances`: insert (NICs on a subnetwork, or a network with one subnet in the zone's
  * region; `networkIP` and alias netmasks allocated when left out; `canIpForward`, tags, labels,
- * metadata with its `startup-script`), delete (members leave their groups and backend services,
+ * metadata with its `startup-script`, which becomes the VM's guest), delete (members leave their groups and backend services,
  * as GCE removes them; a route through the VM keeps it), and the `set*` actions with GCE's
  * fingerprints. GKE nodes are the cluster's: writes to them are refused. Machine type, disks and
  * service accounts are accepted and not kept (the lab's VMs are namespaces).
  */
+import {STARTUP_SCRIPT, guestNics, parseGuestScript, renderGuestScript, scriptExcerpt} from '../../core/topology/guest-script.js'
 import type {InstanceSpec, NicSpec, Topology} from '../../core/topology/schema.js'
 import {sameFingerprint} from '../cloud/identity.js'
 import {alreadyExists, conditionNotMet, inUse, invalidField, notFound} from '../cloud/errors.js'
@@ -66,6 +67,32 @@ function metadataOf(body: Record<string, unknown>, field = 'resource.metadata'):
   return out
 }
 
+/**
+ * A VM's startup script is its guest (core/topology/guest-script.ts): after a write sets the
+ * VM's metadata, the topology's `guest` is what the script sets up. No script: the default guest.
+ * A script xcc reads: that guest, and the script stays in `metadata` unless it is exactly the
+ * canonical rendering of that guest, which the API shows for `guest` anyway (one truth, not two).
+ * A script xcc does not read: the default guest. The lab still runs that script when the VM
+ * boots, so the VM may forward, route or filter in ways the doctor, which reads the topology,
+ * cannot know about; the lab's log says which line xcc could not read.
+ */
+function takeGuestScript(ctx: ComputeContext, draft: Topology, spec: InstanceSpec): void {
+  const script = spec.metadata?.[STARTUP_SCRIPT]
+  spec.guest = {ipForward: false, routes: []}
+  if (script === undefined) return
+  const nics = guestNics(draft, spec)
+  const read = parseGuestScript(script, nics)
+  if ('unreadable' in read) {
+    ctx.store.note(`cloud: instance ${spec.name}: its startup script line ${read.unreadable.line} (${scriptExcerpt(read.unreadable.text)}) is not one xcc reads; its topology has the default guest (no forwarding, routes or rules), though the VM runs the script`)
+    return
+  }
+  spec.guest = read.guest
+  if (script !== renderGuestScript(read.guest, nics)) return
+  const {[STARTUP_SCRIPT]: _, ...rest} = spec.metadata ?? {}
+  if (Object.keys(rest).length > 0) spec.metadata = rest
+  else delete spec.metadata
+}
+
 function tagsOf(body: Record<string, unknown>): string[] {
   const tags = body.tags === undefined || body.tags === null ? [] : stringList(body.tags as Record<string, unknown>, 'items', 'resource.tags.items') ?? []
   for (const tag of tags) checkName(tag, 'resource.tags.items')
@@ -88,6 +115,7 @@ function insert(ctx: ComputeContext, params: Params): unknown {
       ...(metadata && Object.keys(metadata).length > 0 ? {metadata} : {}), ...(description !== undefined ? {description} : {}),
       ...(labels && Object.keys(labels).length > 0 ? {labels} : {}),
     }
+    takeGuestScript(ctx, draft, spec)
     draft.instances.push(spec)
   })
 }
@@ -134,6 +162,7 @@ function setter(action: 'setTags' | 'setLabels' | 'setMetadata') {
         const metadata = metadataOf({metadata: body}, 'metadata') ?? {}
         if (Object.keys(metadata).length > 0) m.metadata = metadata
         else delete m.metadata
+        takeGuestScript(ctx, draft, m)
       }
     })
   }

@@ -1,11 +1,12 @@
 /**
  * `instances`: the topology's VMs and, as GKE shows them, its GKE nodes (named as their node
  * names, labelled `goog-gke-node`, read-only), with their NICs (`nic0`…), alias ranges, tags,
- * labels and metadata, and the serial console (`getSerialPortOutput`). Writes are in
- * instance-writes.ts.
+ * labels and metadata (a VM's guest as its startup script), and the serial console
+ * (`getSerialPortOutput`). Writes are in instance-writes.ts.
  */
 import {formatCidr, formatIp} from '../../core/net/ipv4.js'
 import type {InstanceFacts} from '../../core/topology/model-types.js'
+import {STARTUP_SCRIPT, guestNics, isDefaultGuest, renderGuestScript} from '../../core/topology/guest-script.js'
 import {nodePoolGroups} from '../../core/topology/node-pools.js'
 import type {InstanceSpec} from '../../core/topology/schema.js'
 import {invalidField} from '../cloud/errors.js'
@@ -37,6 +38,18 @@ function metadataView(items: Readonly<Record<string, string>>): Record<string, u
   return {kind: 'compute#metadata', fingerprint: fingerprint(list), ...(list.length > 0 ? {items: list} : {})}
 }
 
+/**
+ * A VM's metadata as GCE shows it. The Compute API cannot see inside a VM: what its guest does
+ * (forwarding, routes, iptables) is its startup script's doing. So a VM whose topology gives a
+ * guest and no `startup-script` shows the script that sets that guest up (renderGuestScript),
+ * which `xcc snapshot` and the writes below read back (core/topology/guest-script.ts).
+ */
+function shownMetadata(view: View, m: InstanceSpec): Readonly<Record<string, string>> {
+  const metadata = m.metadata ?? {}
+  if (isDefaultGuest(m.guest) || metadata[STARTUP_SCRIPT] !== undefined) return metadata
+  return {...metadata, [STARTUP_SCRIPT]: renderGuestScript(m.guest, guestNics(view.topology, m))}
+}
+
 /** what an instance is, in one place: a VM of `instances`, or a GKE node of `clusters` */
 export interface Machine {
   readonly name: string
@@ -54,7 +67,7 @@ export interface Machine {
 export function machines(view: View): Machine[] {
   const pools = nodePoolGroups(view.topology)
   const vms: Machine[] = view.topology.instances.map((m) => ({
-    name: m.name, zone: m.zone, tags: m.tags, canIpForward: m.canIpForward, labels: m.labels ?? {}, metadata: m.metadata ?? {}, spec: m,
+    name: m.name, zone: m.zone, tags: m.tags, canIpForward: m.canIpForward, labels: m.labels ?? {}, metadata: shownMetadata(view, m), spec: m,
     ...(m.description !== undefined ? {description: m.description} : {}),
   }))
   const nodes: Machine[] = view.topology.clusters.flatMap((c) => c.nodes.map((n) => {

@@ -23,7 +23,7 @@ import type {LabPlan} from '../compile/types.js'
 import {applyPlanDiff} from './apply-kernel.js'
 import {startEchoServer, stopEchoListeners, waitForListeners} from './servers.js'
 import {type LabState, isAlive, paths, readState, writeAtomic, writeState} from './state.js'
-import {STARTUP_SCRIPT_TIMEOUT_MS, bootInstance, forgetInstance} from './vm-boot.js'
+import {STARTUP_SCRIPT_TIMEOUT_MS, bootInstance, bootScript, forgetInstance} from './vm-boot.js'
 
 export interface ApplyOptions {
   readonly progress?: (message: string) => void
@@ -158,7 +158,8 @@ export async function applyModelChange(dir: string, before: Model, after: Model,
         if (n.role !== 'vm') continue
         const name = n.ref.slice('instance/'.length)
         if (before.instances.has(name)) continue
-        bootInstance(dir, n.name, name, after.topology.instances.find((i) => i.name === name)?.metadata, options.startupScriptTimeoutMs ?? STARTUP_SCRIPT_TIMEOUT_MS)
+        const boot = bootScript(after.topology, name)
+        bootInstance(dir, n.name, name, boot.metadata, options.startupScriptTimeoutMs ?? STARTUP_SCRIPT_TIMEOUT_MS, {applied: boot.applied})
         booted.push(name)
       }
     } catch (error) {

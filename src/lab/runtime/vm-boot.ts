@@ -1,6 +1,7 @@
 /**
  * A lab VM's boot: its `startup-script` metadata runs inside its namespace, as root, once, for at
- * most STARTUP_SCRIPT_TIMEOUT_MS, in the background (a boot does not hold up the change that
+ * most STARTUP_SCRIPT_TIMEOUT_MS, in the background (unless all it does is the VM's guest, which
+ * the data plane set up already: bootScript) (a boot does not hold up the change that
  * added the VM). What the boot and the script print is the VM's serial console, kept in the lab
  * directory (`serial/<instance>.log`, at most SERIAL_LIMIT bytes: what goes beyond is read and
  * dropped, so a talkative script is never stopped by it) and read back with readSerialPortOutput,
@@ -10,7 +11,10 @@
 import {spawn} from 'node:child_process'
 import {closeSync, mkdirSync, openSync, readSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
+import {isDeepStrictEqual} from 'node:util'
 
+import {guestNics, isDefaultGuest, normalizeGuest, parseGuestScript, renderGuestScript} from '../../core/topology/guest-script.js'
+import type {Topology} from '../../core/topology/schema.js'
 import {writeAtomic} from './state.js'
 
 export const STARTUP_SCRIPT_TIMEOUT_MS = 120_000
@@ -29,15 +33,21 @@ function scriptPath(dir: string, instance: string): string {
 }
 
 /**
- * argv: instance, script file (empty: none), serial file, byte limit, seconds. Lines are tagged
- * as GCE's guest agent tags them; a script with `#!` runs as its own interpreter, else with bash
- * (sh without bash), as the metadata script runner does.
+ * argv: instance, script file (empty: none), serial file, byte limit, seconds, applied (non-empty:
+ * the lab set up all the script does). Lines are tagged as GCE's guest agent tags them; a script
+ * with `#!` runs as its own interpreter, else with bash (sh without bash), as the metadata script
+ * runner does.
  */
 const BOOT = `
-name=$1 script=$2 out=$3 limit=$4 seconds=$5
+name=$1 script=$2 out=$3 limit=$4 seconds=$5 applied=$6
 {
   echo "xcc lab: booting instance $name"
-  if [ -n "$script" ]; then
+  if [ -n "$script" ] && [ -n "$applied" ]; then
+    echo "google_metadata_script_runner: Starting startup scripts."
+    echo "google_metadata_script_runner: Found startup-script in metadata."
+    echo "xcc lab: the startup-script sets up exactly the instance's guest (forwarding, routes, iptables), which the lab set up with the instance: not run again"
+    echo "google_metadata_script_runner: Finished running startup scripts."
+  elif [ -n "$script" ]; then
     echo "google_metadata_script_runner: Starting startup scripts."
     echo "google_metadata_script_runner: Found startup-script in metadata."
     if head -c 2 "$script" | grep -q '^#!'; then set -- "$script"
@@ -53,8 +63,33 @@ name=$1 script=$2 out=$3 limit=$4 seconds=$5
 } 2>&1 | { head -c "$limit"; cat >/dev/null; } >>"$out"
 `
 
-/** Starts the VM's boot (and its startup script, if it has one) in the background; returns at once. */
-export function bootInstance(dir: string, ns: string, instance: string, metadata: Readonly<Record<string, string>> | undefined, timeoutMs = STARTUP_SCRIPT_TIMEOUT_MS): void {
+export interface BootScript {
+  /** the startup script as the instance's metadata shows it (a guest without one shows its canonical script) */
+  readonly metadata?: Readonly<Record<string, string>>
+  /**
+   * The script sets up exactly the instance's guest (core/topology/guest-script.ts), which the
+   * data plane set up with the namespace. Running it again would meet that state where a real VM
+   * boots fresh (an `ip route add` of a route there is fails, an `iptables -A` adds a rule twice),
+   * so the boot notes it on the console instead.
+   */
+  readonly applied: boolean
+}
+
+/** What instance `name` of `topology` boots with. */
+export function bootScript(topology: Topology, name: string): BootScript {
+  const instance = topology.instances.find((i) => i.name === name)
+  if (!instance) return {applied: false}
+  const nics = guestNics(topology, instance)
+  const given = instance.metadata?.[STARTUP_SCRIPT_KEY]
+  const script = given ?? (isDefaultGuest(instance.guest) ? undefined : renderGuestScript(instance.guest, nics))
+  if (script === undefined) return {...(instance.metadata ? {metadata: instance.metadata} : {}), applied: false}
+  const read = parseGuestScript(script, nics)
+  const applied = 'guest' in read && isDeepStrictEqual(read.guest, normalizeGuest(instance.guest))
+  return {metadata: {...instance.metadata, [STARTUP_SCRIPT_KEY]: script}, applied}
+}
+
+/** Starts the VM's boot (and its startup script, if it has one and it is not `applied` already) in the background; returns at once. */
+export function bootInstance(dir: string, ns: string, instance: string, metadata: Readonly<Record<string, string>> | undefined, timeoutMs = STARTUP_SCRIPT_TIMEOUT_MS, options: {applied?: boolean} = {}): void {
   const out = serialPath(dir, instance)
   mkdirSync(join(dir, 'serial'), {recursive: true, mode: 0o700})
   writeAtomic(out, '')
@@ -66,7 +101,7 @@ export function bootInstance(dir: string, ns: string, instance: string, metadata
     writeAtomic(file, script, 0o700)
   }
   const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)))
-  const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', BOOT, 'xcc-boot', instance, file, out, String(SERIAL_LIMIT), seconds], {
+  const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', BOOT, 'xcc-boot', instance, file, out, String(SERIAL_LIMIT), seconds, options.applied ? '1' : ''], {
     cwd: '/', detached: true, stdio: 'ignore', env: {PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C'},
   })
   child.unref()

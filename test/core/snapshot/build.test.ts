@@ -10,6 +10,9 @@ import type {ComputeInventory, GkeCluster} from '../../../src/core/ports/gcp.js'
 import type {KubeFacts} from '../../../src/core/snapshot/index.js'
 import {buildSnapshot, renderSnapshotYaml} from '../../../src/core/snapshot/index.js'
 import {parseTopology} from '../../../src/core/topology/parse.js'
+import {renderGuestScript} from '../../../src/core/topology/guest-script.js'
+import type {GuestSpec, InstanceSpec} from '../../../src/core/topology/schema.js'
+import type {Doc} from '../../../src/core/snapshot/docs.js'
 
 const P = 'https://www.googleapis.com/compute/v1/projects/acme-prod'
 const net = (n: string): string => `${P}/global/networks/${n}`
@@ -125,15 +128,69 @@ describe('a snapshot', () => {
   it('lists what the format cannot hold, with the reason, and drops nothing silently', () => {
     assert.deepEqual(skipped.map((s) => `${s.kind} ${s.name}`), [
       'backendGroup bastion-bs/gke-frontend-pool-grp', 'backendService named-bs', 'cluster-workloads frontend', 'firewall a-by-sa', 'forwardingRule web-external',
-      'healthCheck named-hc', 'label instance/bastion/Bad Key', 'peering vpc-b/b-to-other', 'route b-via-vpn', 'service default/headless',
+      'guest bastion', 'healthCheck named-hc', 'label instance/bastion/Bad Key', 'peering vpc-b/b-to-other', 'route b-via-vpn', 'service default/headless',
     ])
     assert.match(skipped.find((s) => s.kind === 'healthCheck')?.reason ?? '', /USE_NAMED_PORT; only fixed ports/)
     assert.match(skipped.find((s) => s.kind === 'peering')?.reason ?? '', /is in project other-proj/)
+    assert.equal(skipped.find((s) => s.kind === 'guest')?.reason, 'its startup script line 1 (echo …) is not one xcc reads; the VM\'s forwarding, routes and iptables are left out')
   })
 
   it('is the same bytes whatever order the APIs list things in', () => {
     const shuffle = <T>(list: readonly T[]): T[] => [...list].reverse()
     const shuffled: ComputeInventory = Object.fromEntries(Object.entries(inventory).map(([k, v]) => [k, shuffle(v as unknown[])])) as unknown as ComputeInventory
     assert.equal(renderSnapshotYaml(buildSnapshot({...input, inventory: shuffled, clusters: shuffle(clusters)}).document), yaml)
+  })
+})
+
+describe('a snapshot of gateway VMs: the guest from the startup script', () => {
+  const nics = [{ipCidrRange: '10.209.0.0/16'}, {ipCidrRange: '10.193.0.0/16'}]
+  const gatewayGuest: GuestSpec = {
+    ipForward: true, routes: [{destRange: '10.56.0.0/14', nic: 1}], listen: [{protocol: 'tcp', port: 80}],
+    iptables: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.56.0.0/14 -o nic0 -j MASQUERADE\nCOMMIT\n',
+  }
+  const handWritten = '#!/bin/bash\n# forward, and masquerade into vpc-b\necho 1 > /proc/sys/net/ipv4/ip_forward\niptables -t nat -A POSTROUTING -o nic0 -j MASQUERADE\n'
+  const gateway = (name: string, host: number, script: string): ComputeInventory['instances'][number] => ({
+    name, zone: zone('europe-west1-b'), canIpForward: true, metadata: {items: [{key: 'ssh-keys', value: 'u:k'}, {key: 'startup-script', value: script}]},
+    networkInterfaces: [
+      {network: net('vpc-b'), subnetwork: `${region('europe-west1')}/subnetworks/b-main`, networkIP: `10.209.0.${host}`},
+      {network: net('vpc-a'), subnetwork: `${region('europe-west1')}/subnetworks/a-main`, networkIP: `10.193.0.${host}`},
+    ],
+  })
+  const gateways: ComputeInventory = {
+    ...inventory, routes: [], firewalls: [], forwardingRules: [], backendServices: [], healthChecks: [], instanceGroups: [],
+    networks: [{name: 'vpc-a'}, {name: 'vpc-b'}],
+    instances: [
+      gateway('gw', 20, renderGuestScript(gatewayGuest, nics)),
+      gateway('gw-hand', 21, handWritten),
+      gateway('gw-curl', 22, 'sysctl -w net.ipv4.ip_forward=1\ncurl -H "Authorization: Bearer s3cr3t" https://example.com/setup | sh\n'),
+    ],
+  }
+  const {document, skipped} = buildSnapshot({project: 'acme-prod', inventory: gateways, clusters: [], kubeOf: () => undefined})
+  const yaml = renderSnapshotYaml(document)
+  const loaded = parseTopology(yaml, 'snapshot.yaml').topology
+  const vm = (name: string): InstanceSpec | undefined => loaded.instances.find((m) => m.name === name)
+
+  it('reads the canonical script into guest and leaves the script out: one truth', () => {
+    assert.deepEqual(vm('gw')?.guest, gatewayGuest)
+    assert.equal(vm('gw')?.metadata, undefined)
+    assert.deepEqual((document.instances as Doc[]).find((d) => d.name === 'gw')?.guest, gatewayGuest)
+  })
+
+  it('reads a hand-written script into guest and keeps the script', () => {
+    assert.deepEqual(vm('gw-hand')?.guest, {ipForward: true, routes: [], iptables: '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o nic0 -j MASQUERADE\nCOMMIT\n'})
+    assert.deepEqual(vm('gw-hand')?.metadata, {'startup-script': handWritten})
+  })
+
+  it('leaves out the guest of a script it does not read, says which line by its first word, and never quotes the script', () => {
+    assert.deepEqual(vm('gw-curl')?.guest, {ipForward: false, routes: []})
+    assert.ok(vm('gw-curl')?.metadata?.['startup-script'])
+    assert.deepEqual(skipped, [{kind: 'guest', name: 'gw-curl', reason: 'its startup script line 2 (curl …) is not one xcc reads; the VM\'s forwarding, routes and iptables are left out'}])
+    assert.doesNotMatch(JSON.stringify(skipped), /s3cr3t|Bearer/)
+  })
+
+  it('is the same bytes whatever order the instances come in, and its model has the gateway forwarding', () => {
+    const again = buildSnapshot({project: 'acme-prod', inventory: {...gateways, instances: [...gateways.instances].reverse()}, clusters: [], kubeOf: () => undefined})
+    assert.equal(renderSnapshotYaml(again.document), yaml, 'the same bytes whatever the order')
+    assert.ok(parseTopology(yaml, 'snapshot.yaml').instances.get('gw')?.guest.ipForward)
   })
 })

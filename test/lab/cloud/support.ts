@@ -165,7 +165,7 @@ export function runTool(bin: string, command: string, args: readonly string[], e
   })
 }
 
-/** A lab of CLOUD_TOPOLOGY built by `xcc lab up`, with the settings `xcc lab env` prints, for real gcloud. */
+/** A lab (of CLOUD_TOPOLOGY, or another topology) built by `xcc lab up`, with the settings `xcc lab env` prints, for real gcloud. */
 export interface GcloudLab {
   /** the lab's directory */
   readonly dir: string
@@ -180,12 +180,12 @@ export interface GcloudLab {
   topology(): Model
 }
 
-/** Builds the lab (call from `before`); `cli.cleanup()` and `rmSync(toolHome)` take it down. */
-export function startGcloudLab(cli: LabCli, home: string, lab: string, toolHome: string): GcloudLab {
+/** Builds the lab of `text` (a topology of project PROJECT; call from `before`); `cli.cleanup()` and `rmSync(toolHome)` take it down. */
+export function startGcloudLab(cli: LabCli, home: string, lab: string, toolHome: string, text = CLOUD_TOPOLOGY): GcloudLab {
   const sdk = findSdk()
   if (!('bin' in sdk)) throw new Error(sdk.missing)
   const file = join(home, 'cloud-test.yaml')
-  writeFileSync(file, CLOUD_TOPOLOGY)
+  writeFileSync(file, text)
   const up = cli.run(home, ['lab', 'up', '--topology', file, '--name', lab, '--json'])
   if (up.status !== 0) throw new Error(`lab up: ${up.stderr}`)
   const view = JSON.parse(up.stdout) as {kubeconfig: string; cloud: {url: string; project: string}}
