@@ -21,6 +21,7 @@ import {type IncomingMessage, type ServerResponse} from 'node:http'
 import {type Server, createServer, request as httpsRequest} from 'node:https'
 import type {AddressInfo, Socket} from 'node:net'
 import {join} from 'node:path'
+import {pipeline} from 'node:stream'
 
 import {dump, load} from 'js-yaml'
 
@@ -124,7 +125,7 @@ export class FaultProxy {
     if (req.socket.destroyed) return
     let upstream: IncomingMessage
     try {
-      upstream = await this.forward(req, body)
+      upstream = await this.forward(req, body, action !== 'drop-response' && action !== 'stall-response')
     } catch {
       return void req.socket.destroy()
     }
@@ -135,13 +136,17 @@ export class FaultProxy {
       if (action === 'stall-response') await this.bounded(req)
       return void req.socket.destroy()
     }
-    // streamed as it comes (a watch never ends)
+    // streamed as it comes (a watch never ends). The headers go at once, as the server sent
+    // them: a client blocks until it has them, and a watch may have nothing to send for long
+    // (kubectl's wait for a deletion stops such a watch, and cannot end until its headers came).
+    // An upstream that goes away mid-stream resets the client's connection, as it would directly.
     res.writeHead(upstream.statusCode ?? 502, upstream.headers)
-    upstream.pipe(res)
-    res.once('close', () => upstream.destroy())
+    res.flushHeaders()
+    pipeline(upstream, res, () => {})
   }
 
-  private forward(req: IncomingMessage, body: Buffer): Promise<IncomingMessage> {
+  /** the upstream answer once its headers arrive; `streamed`: the client bounds it from then on (a watch idles) */
+  private forward(req: IncomingMessage, body: Buffer, streamed: boolean): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const headers = {...req.headers, host: this.upstream.host}
       delete headers.authorization
@@ -150,7 +155,10 @@ export class FaultProxy {
         ca: this.client.ca, cert: this.client.cert, key: this.client.key,
         // a connection of its own per request: nothing held or reset upstream spills over to the next one
         agent: false,
-      }, resolve)
+      }, (answer) => {
+        if (streamed) up.setTimeout(0)
+        resolve(answer)
+      })
       up.setTimeout(30_000, () => up.destroy(new Error('upstream timeout')))
       up.once('error', reject)
       up.end(body)
