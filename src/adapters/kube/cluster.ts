@@ -38,7 +38,7 @@ function items<T>(list: {items?: unknown}): T[] {
 }
 
 /** builds the KubeConfig of one context; throws XccError exit 2 when the kubeconfig lacks a piece */
-function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string, execTimeoutMs: number): {config: K8s.KubeConfig; cluster: K8s.Cluster; user?: K8s.User} {
+export function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string, execTimeoutMs: number): {config: K8s.KubeConfig; cluster: K8s.Cluster; user?: K8s.User} {
   const context = merged.contexts.get(name)
   const where = describeLocation(merged.location)
   if (!context) {
@@ -69,7 +69,7 @@ function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string, 
 }
 
 /** a middleware that aborts the request (connect, headers and body) after `ms` */
-function timeoutMiddleware(k8s: ClientNode, ms: number): K8s.ObservableMiddleware {
+export function timeoutMiddleware(k8s: ClientNode, ms: number): K8s.ObservableMiddleware {
   return {
     pre(request) {
       request.setSignal(AbortSignal.timeout(ms))
@@ -268,6 +268,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
                 ...(question.subresource ? {subresource: question.subresource} : {}),
                 ...(question.group ? {group: question.group} : {}),
                 ...(question.namespace === undefined ? {} : {namespace: question.namespace}),
+                ...(question.name === undefined ? {} : {name: question.name}),
               },
             },
           }

@@ -164,6 +164,8 @@ export interface AccessQuestion {
   readonly group?: string
   /** undefined = cluster-scoped or every namespace */
   readonly namespace?: string
+  /** one object by name (a rule with resourceNames) */
+  readonly name?: string
 }
 
 export interface AccessAnswer {
