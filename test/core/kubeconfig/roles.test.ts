@@ -101,7 +101,7 @@ describe('verification', () => {
       access: [{check: allow, answer: {allowed: false}}, {check: deny, answer: {allowed: true}}, {check: allow, answer: {allowed: true}}],
     })
     assert.deepEqual(rows.map((r) => r.ok), [true, false, false, false, true])
-    assert.match(renderVerifyTable(rows), /^CHECK +RESULT  DETAIL\nserver answers \/version +ok +v1\.32\.0\n/)
+    assert.match(renderVerifyTable(rows), /^CHECK +RESULT {2}DETAIL\nserver answers \/version +ok +v1\.32\.0\n/)
     assert.deepEqual(verifyRows({version: {ok: false, error: 'refused'}, access: []}).map((r) => r.ok), [false])
   })
   it('--ttl: durations of at least 10 minutes, or never; a JWT\'s exp', () => {
