@@ -10,7 +10,7 @@ import {type AccessToken} from '../adapters/gcp/index.js'
 import {checkWritable, commandOnPath, readKubeconfigIfAny, withKubeconfigLock, writeKubeconfig} from '../adapters/files/kubeconfig-file.js'
 import {readInputFile} from '../adapters/files/index.js'
 import {locateKubeconfig} from '../adapters/kube/config.js'
-import {openKubeconfigText} from '../adapters/kube/issuer.js'
+import {openKubeconfigText, preloadKubeClient} from '../adapters/kube/issuer.js'
 import {XccError} from '../core/errors.js'
 import {type AuthMode, type ChosenEndpoint, EXEC_PLUGIN, type EndpointKind, type KubeconfigEntry, type UserEntry, buildKubeconfig, defaultContextName, redactTokens, toYaml} from '../core/kubeconfig/document.js'
 import {type LegacyAuth, findLegacyAuth} from '../core/kubeconfig/legacy.js'
@@ -150,12 +150,18 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
   }
   const created: ManifestObject[] = []
   try {
-    let anchorUid = ''
-    for (const object of objects) {
-      const made = await kube.create(object)
+    // the ServiceAccount first (the token controller fills a legacy Secret for an existing one), then the rest at once
+    const [account, ...rest] = objects as [ManifestObject, ...ManifestObject[]]
+    await kube.create(account)
+    created.push(account)
+    const made = await Promise.allSettled(rest.map(async (object) => {
+      const answer = await kube.create(object)
       created.push(object)
-      if (object.kind === 'Secret') anchorUid = made.metadata.uid ?? ''
-    }
+      return answer
+    }))
+    const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected')
+    if (failed) throw failed.reason
+    const anchorUid = made.map((m) => (m.status === 'fulfilled' ? m.value : undefined)).find((o) => o?.kind === 'Secret')?.metadata.uid ?? ''
     const names = objectNames(plan.sa)
     const warnings: string[] = []
     if (ttlSeconds === 'never') {
@@ -202,17 +208,21 @@ async function rollback(kube: KubeIssuer, created: readonly ManifestObject[], re
 async function verify(text: string, context: string, expectUser: string | undefined, role: RoleChoice | undefined, namespaces: readonly string[]): Promise<VerifyRow[]> {
   const {probe} = await openKubeconfigText(text, context, {label: 'the new kubeconfig'})
   const message = (error: unknown): string => (error as Error).message
-  const version = await probe.version().then((gitVersion) => ({ok: true as const, gitVersion}), (error) => ({ok: false as const, error: message(error)}))
-  if (!version.ok) return verifyRows({version, access: []})
-  const whoami = await probe.whoami().then((w) => ({ok: true as const, ...w}), (error) => ({ok: false as const, error: message(error)}))
   const checks = role ? accessChecks(role, namespaces) : []
-  const answers = checks.length ? await probe.canI(checks.map((c) => c.question)).then((a) => a.map((answer) => ({answer})), (error) => checks.map(() => ({error: message(error)}))) : []
+  // asked at once; an unreachable server fails them all, and the table says so once
+  const [version, whoami, answers] = await Promise.all([
+    probe.version().then((gitVersion) => ({ok: true as const, gitVersion}), (error) => ({ok: false as const, error: message(error)})),
+    probe.whoami().then((w) => ({ok: true as const, ...w}), (error) => ({ok: false as const, error: message(error)})),
+    checks.length ? probe.canI(checks.map((c) => c.question)).then((a) => a.map((answer) => ({answer})), (error) => checks.map(() => ({error: message(error)}))) : Promise.resolve([]),
+  ])
+  if (!version.ok) return verifyRows({version, access: []})
   return verifyRows({version, whoami, ...(expectUser ? {expectUser} : {}), access: checks.map((check, i) => ({check, ...answers[i]}))})
 }
 
 export async function generateKubeconfig(request: GenerateRequest): Promise<GenerateResult> {
   const checked = await checkRequest(request)
   const target = await outputTarget(request)
+  if (request.auth === 'service-account' || request.verify) preloadKubeClient()
   request.progress(`reading GKE cluster ${request.cluster}${request.location ? ` in ${request.location}` : ''}`)
   const resolved = await resolveCluster(request)
   const endpoint: ChosenEndpoint = endpointOf(resolved, request.endpoint, request.auth)

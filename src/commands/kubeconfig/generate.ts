@@ -29,7 +29,7 @@ Exit codes: 0 written and verified, 1 a verification failed, 2 bad input (unknow
     role: Flags.string({description: 'What it may do: view, service-reader, ingress-nginx, cluster-admin, or a YAML file of RBAC rules (default view).', helpValue: 'ROLE|FILE'}),
     namespace: Flags.string({description: 'Grant the role only in this namespace (repeatable; default cluster-wide).', multiple: true, helpValue: 'NS'}),
     ttl: Flags.string({description: 'How long the token lasts (default 24h; never = a legacy token Secret).', helpValue: '1h|24h|never'}),
-    output: Flags.string({char: 'o', description: 'Write the kubeconfig to FILE (0600, atomically; - for stdout); with --dry-run, yaml prints the objects.', helpValue: 'FILE'}),
+    output: Flags.string({char: 'o', description: 'Write the kubeconfig to FILE (0600, atomically; - for stdout, the default without --merge); with --dry-run, yaml prints the objects.', helpValue: 'FILE'}),
     merge: Flags.string({description: 'Merge into FILE (default: the first file of KUBECONFIG, else ~/.kube/config), under its lock.', helpValue: 'FILE'}),
     'context-name': Flags.string({description: 'Name of the context, cluster and user (default gcloud\'s gke_PROJECT_LOCATION_CLUSTER).', helpValue: 'NAME'}),
     'use-context': Flags.boolean({description: 'With --merge: make it the current context.', default: false}),
@@ -44,7 +44,7 @@ Exit codes: 0 written and verified, 1 a verification failed, 2 bad input (unknow
     const timeoutMs = parseDuration(flags.timeout, 'timeout', {min: 1, max: 3600}) * 1000
     const dryYaml = flags['dry-run'] && flags.output === 'yaml'
     if (flags['dry-run'] && flags.output !== undefined && !dryYaml) throw new XccError('--dry-run writes nothing: -o takes only yaml with it', {exitCode: 2})
-    if (flags.output === '-' && process.stdout.isTTY && flags.auth !== 'exec' && !flags['show-token'] && !flags['dry-run']) {
+    if ((flags.output ?? (flags.merge === undefined ? '-' : undefined)) === '-' && process.stdout.isTTY && flags.auth !== 'exec' && !flags['show-token'] && !flags['dry-run']) {
       throw new XccError('-o - would print a token on the terminal', {exitCode: 2, hint: 'redirect stdout to a file or a pipe, write it with -o FILE, or pass --show-token'})
     }
     const progress = (text: string): void => {
