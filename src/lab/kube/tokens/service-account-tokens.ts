@@ -64,6 +64,20 @@ export class ServiceAccountTokens {
     return object && !object.metadata.deletionTimestamp && object.metadata.uid === uid ? object : undefined
   }
 
+  /** `/.well-known/openid-configuration`, as kube-apiserver serves it (ServiceAccountIssuerDiscovery) */
+  openidConfiguration(): Record<string, unknown> {
+    return {
+      issuer: this.issuer, jwks_uri: `${this.issuer.replace(/\/+$/, '')}/openid/v1/jwks`,
+      response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'],
+    }
+  }
+
+  /** `/openid/v1/jwks`: the public key that verifies this cluster's tokens */
+  jwks(): {keys: Array<Record<string, unknown>>} {
+    const jwk = this.key.publicKey.export({format: 'jwk'})
+    return {keys: [{use: 'sig', kty: 'RSA', kid: this.key.kid, alg: 'RS256', n: jwk.n, e: jwk.e}]}
+  }
+
   /** A bound token (TokenRequest); `exp` is now + expirationSeconds. */
   issueBound(sa: KubeObject, request: BoundTokenRequest): {token: string; expires: Date} {
     const now = Math.floor(Date.now() / 1000)
