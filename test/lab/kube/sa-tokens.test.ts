@@ -152,7 +152,7 @@ describe('TokenRequest', () => {
 })
 
 describe('validating tokens', () => {
-  it('a Secret-bound token dies with its Secret (401 Status at once); a Pod-bound one with its Pod, and says which pod and node', async () => {
+  it('a Secret-bound token dies with its Secret (401 Status at once); a Node-bound one with its Node; a Pod-bound one with its Pod, and says which pod and node', async () => {
     await admin('POST', '/api/v1/namespaces/default/secrets', {metadata: {name: 'short-anchor'}})
     const token = (await tokenRequest('robot', {boundObjectRef: {apiVersion: 'v1', kind: 'Secret', name: 'short-anchor'}})).body.status.token as string
     assert.equal((await whoami(token)).code, 201)
@@ -165,6 +165,13 @@ describe('validating tokens', () => {
     // a Secret of the same name is another object
     await admin('POST', '/api/v1/namespaces/default/secrets', {metadata: {name: 'short-anchor'}})
     assert.equal((await whoami(token)).code, 401)
+
+    const nodeC = (await admin('POST', '/api/v1/nodes', {metadata: {name: 'node-c'}})).body
+    const nodeToken = (await tokenRequest('robot', {boundObjectRef: {apiVersion: 'v1', kind: 'Node', name: 'node-c'}})).body.status.token as string
+    assert.deepEqual(claimsOf(nodeToken)['kubernetes.io'].node, {name: 'node-c', uid: nodeC.metadata.uid})
+    assert.deepEqual((await whoami(nodeToken)).body.status.userInfo.extra['authentication.kubernetes.io/node-name'], ['node-c'])
+    assert.equal((await admin('DELETE', '/api/v1/nodes/node-c')).code, 200)
+    assert.equal((await whoami(nodeToken)).code, 401, 'a Node-bound token dies with its Node')
 
     await admin('POST', '/api/v1/namespaces/default/pods', {metadata: {name: 'robot-pod'}, spec: {serviceAccountName: 'robot', containers: [{name: 'main', command: ['sleep', '300']}]}})
     const pod = await eventually('robot-pod scheduled', async () => {
@@ -235,6 +242,13 @@ describe('legacy token Secrets', () => {
     assert.deepEqual(me.body.status.userInfo, {username: 'system:serviceaccount:default:legacy', uid, groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated']})
     const labelled = await admin('GET', '/api/v1/namespaces/default/secrets/legacy-token')
     assert.equal(labelled.body.metadata.labels['kubernetes.io/legacy-token-last-used'], new Date().toISOString().slice(0, 10))
+
+    // marked invalid (as the legacy token cleaner marks unused auto-generated tokens): refused until the label goes
+    const invalidSince = (value: string | null) => call('PATCH', '/api/v1/namespaces/default/secrets/legacy-token', undefined, {metadata: {labels: {'kubernetes.io/legacy-token-invalid-since': value}}})
+    assert.equal((await invalidSince('2026-01-01')).code, 200)
+    assert.deepEqual(await whoami(token), {code: 401, body: UNAUTHORIZED})
+    assert.equal((await invalidSince(null)).code, 200)
+    assert.equal((await whoami(token)).code, 201)
 
     // a Secret holding another token no longer vouches for this one
     const patched = await call('PATCH', '/api/v1/namespaces/default/secrets/legacy-token', undefined, {data: {token: Buffer.from('replaced').toString('base64')}})
