@@ -15,11 +15,13 @@ import {after, before, describe, it} from 'node:test'
 
 import {LabCli} from '../../support/lab-cli.js'
 import {requireLabTools} from '../../support/netns.js'
-import {PROJECT, sdkSkip} from '../cloud/support.js'
+import {CLOUD_TOPOLOGY, PROJECT, sdkSkip} from '../cloud/support.js'
 import {type KubeconfigLab, jwtClaims, startKubeconfigLab} from './support.js'
 
 const CLUSTER = 'c-native'
 const OWNED = 'app.kubernetes.io/managed-by=xcc'
+/** the lab's kube API of c-native grants tokens of at most 2 h (kube-apiserver's --service-account-max-token-expiration) */
+const TOPOLOGY = CLOUD_TOPOLOGY.replace('  - name: c-native\n', '  - name: c-native\n    serviceAccountMaxTokenExpiration: 2h\n')
 
 interface Generated {
   schemaVersion: number
@@ -44,7 +46,8 @@ describe('xcc kubeconfig against a lab, with kubectl', {skip: sdkSkip()}, () => 
 
   before(() => {
     requireLabTools()
-    t = startKubeconfigLab(cli, home, lab, toolHome, kubeconfig)
+    assert.notEqual(TOPOLOGY, CLOUD_TOPOLOGY)
+    t = startKubeconfigLab(cli, home, lab, toolHome, kubeconfig, TOPOLOGY)
   })
   after(() => {
     cli.cleanup()
@@ -139,19 +142,20 @@ describe('xcc kubeconfig against a lab, with kubectl', {skip: sdkSkip()}, () => 
     assert.equal((await t.admin(CLUSTER, ['get', 'serviceaccount', 'someone-else', '-n', 'default'])).code, 0)
   })
 
-  it('--ttl 1h: the token expires an hour from now; a longer request than the cluster grants is a warning with the granted expiry', async () => {
+  it('--ttl 1h: the token\'s exp is an hour away; a lab that caps tokens at 2 h makes --ttl 24h a warning with the granted expiry', async () => {
     const file = join(work, 'ttl.kubeconfig')
     const r = generate(['--auth', 'service-account', '--role', 'view', '--service-account', 'ttl-check', '--ttl', '1h', '-o', file])
     assert.equal(r.status, 0, r.stderr)
     const expires = Date.parse(r.json.expires ?? '')
     assert.ok(Math.abs(expires - (Date.now() + 3600_000)) < 120_000, `expires ${r.json.expires}`)
-    const claims = jwtClaims(tokenOf(file))
-    if (claims?.exp !== undefined) assert.equal(claims.exp * 1000, expires, 'the printed expiry is the token\'s exp')
+    assert.equal((jwtClaims(tokenOf(file))?.exp ?? 0) * 1000, expires, 'the printed expiry is the token\'s exp')
     assert.deepEqual(r.json.warnings, [])
-    // the lab's kube API, as GKE, grants at most 48 h
-    const long = generate(['--auth', 'service-account', '--role', 'view', '--service-account', 'ttl-check', '--ttl', '72h', '--force', '-o', file])
+    // this lab's kube API grants at most 2 h
+    const long = generate(['--auth', 'service-account', '--role', 'view', '--service-account', 'ttl-check', '--ttl', '24h', '--force', '-o', file])
     assert.equal(long.status, 0, long.stderr)
-    assert.ok(Date.parse(long.json.expires ?? '') < Date.now() + 49 * 3600_000)
+    const granted = Date.parse(long.json.expires ?? '')
+    assert.ok(Math.abs(granted - (Date.now() + 2 * 3600_000)) < 120_000, `granted ${long.json.expires}`)
+    assert.equal((jwtClaims(tokenOf(file))?.exp ?? 0) * 1000, granted)
     assert.match(long.json.warnings.join('\n'), new RegExp(`granted a shorter token than asked: it expires at ${long.json.expires}`))
     assert.equal(t.xcc(['kubeconfig', 'revoke', '--cluster', CLUSTER, '--service-account', 'ttl-check']).status, 0)
   })
@@ -216,6 +220,23 @@ describe('xcc kubeconfig against a lab, with kubectl', {skip: sdkSkip()}, () => 
     const missing = generate(['--auth', 'exec', '-o', join(work, 'exec2.kubeconfig'), '--no-verify'], {PATH: join(work, 'no-such-bin')})
     assert.equal(missing.status, 0, missing.stderr)
     assert.match(missing.json.warnings.join(), /gke-gcloud-auth-plugin is not on the PATH/)
+  })
+
+  it('--endpoint internal is the private endpoint (it works with kubectl); --endpoint dns has no CA, and an unreachable server fails the verification clearly', async () => {
+    const file = join(work, 'internal.kubeconfig')
+    const internal = generate(['--auth', 'token', '--endpoint', 'internal', '-o', file])
+    assert.equal(internal.status, 0, internal.stderr)
+    assert.match(readFileSync(file, 'utf8'), /server: https:\/\/127\.0\.0\.2:\d+\n/)
+    assert.equal((await t.kubectl(['--kubeconfig', file, 'get', 'namespaces'])).code, 0)
+    const dnsFile = join(work, 'dns.kubeconfig')
+    const dns = generate(['--auth', 'token', '--endpoint', 'dns', '-o', dnsFile])
+    const text = readFileSync(dnsFile, 'utf8')
+    assert.doesNotMatch(text, /certificate-authority/)
+    assert.match(text, /server: https:\/\/gke-[0-9a-f]+-[a-z0-9-]+\.us-west1\.gke\.goog:\d+\n/)
+    // the lab does not resolve the DNS endpoint: the verification says the server cannot be reached
+    assert.equal(dns.status, 1)
+    assert.equal(dns.json.verified, false)
+    assert.match(dns.json.verification?.[0]?.detail ?? '', /cannot reach/)
   })
 
   it('--dry-run -o yaml prints the objects and creates nothing; --show-token lets the token into --json', async () => {
