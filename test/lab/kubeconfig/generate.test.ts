@@ -160,6 +160,22 @@ describe('xcc kubeconfig against a lab, with kubectl', {skip: sdkSkip()}, () => 
     assert.equal(t.xcc(['kubeconfig', 'revoke', '--cluster', CLUSTER, '--service-account', 'ttl-check']).status, 0)
   })
 
+  it('--ttl never: a legacy token Secret, said so; list shows it never expires and when it was last used; revoke ends it', async () => {
+    const file = join(work, 'never.kubeconfig')
+    const r = generate(['--auth', 'service-account', '--role', 'service-reader', '--service-account', 'forever', '--ttl', 'never', '-o', file])
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.json.expires, 'never')
+    assert.match(r.json.warnings.join(), /never expires/)
+    assert.match(r.json.created.join(), /secret kube-system\/xcc-kc-forever-token/)
+    assert.equal((await t.kubectl(['--kubeconfig', file, 'get', 'services', '-A'])).code, 0)
+    const list = t.xcc(['kubeconfig', 'list', '--cluster', CLUSTER, '--json'])
+    const entry = (JSON.parse(list.stdout) as {entries: Array<{serviceAccount: string; expires?: string; lastUsed?: string}>}).entries.find((e) => e.serviceAccount === 'kube-system/forever')
+    assert.equal(entry?.expires, 'never')
+    assert.match(entry?.lastUsed ?? '', /^\d{4}-\d{2}-\d{2}$/, 'kubernetes.io/legacy-token-last-used')
+    assert.equal(t.xcc(['kubeconfig', 'revoke', '--cluster', CLUSTER, '--service-account', 'forever']).status, 0)
+    assert.match((await t.kubectl(['--kubeconfig', file, 'get', 'services', '-A'])).stderr, /Unauthorized/)
+  })
+
   it('--merge into a kubectl-written kubeconfig with three contexts: they stay byte for byte, current-context unchanged; two merges at once both land', async () => {
     const file = join(work, 'merged.config')
     const other = join(work, 'second.config')
