@@ -130,6 +130,8 @@ export function describeObject(o: Pick<ManifestObject, 'kind' | 'metadata'>): st
 export function neededPermissions(objects: readonly ManifestObject[], legacyToken: boolean): Array<{verb: string; resource: string; group: string; namespace?: string; subresource?: string}> {
   const out: Array<{verb: string; resource: string; group: string; namespace?: string; subresource?: string}> = objects.map((o) => ({verb: 'create', ...resourceOf(o.kind), ...(o.metadata.namespace ? {namespace: o.metadata.namespace} : {})}))
   const sa = objects[0]
-  if (!legacyToken && sa) out.push({verb: 'create', resource: 'serviceaccounts', subresource: 'token', group: '', ...(sa.metadata.namespace ? {namespace: sa.metadata.namespace} : {})})
+  const ns = sa?.metadata.namespace ? {namespace: sa.metadata.namespace} : {}
+  // the token, and the anchor Secret's annotation recording its expiry
+  if (!legacyToken && sa) out.push({verb: 'create', resource: 'serviceaccounts', subresource: 'token', group: '', ...ns}, {verb: 'patch', resource: 'secrets', group: '', ...ns})
   return out
 }

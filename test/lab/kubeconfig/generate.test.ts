@@ -285,6 +285,33 @@ describe('xcc kubeconfig against a lab, with kubectl', {skip: sdkSkip()}, () => 
     assert.equal(await owned(), '', 'nothing half-created')
   })
 
+  it('a failure after some objects exist (RBAC refuses a role the caller does not hold) deletes them again', async () => {
+    // the viewer may create and delete what a kubeconfig needs, but may not delete configmaps: granting it is an escalation
+    const grant = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kc-issuer}
+rules:
+- {apiGroups: [""], resources: [serviceaccounts, secrets], verbs: [create, delete, get, patch]}
+- {apiGroups: [""], resources: [serviceaccounts/token], verbs: [create]}
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles, clusterrolebindings], verbs: [create, delete, get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kc-issuer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kc-issuer}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: lab-viewer@${PROJECT}.iam.gserviceaccount.com}]
+`
+    writeFileSync(join(work, 'grant.yaml'), grant)
+    const applied = await t.admin(CLUSTER, ['apply', '-f', join(work, 'grant.yaml')])
+    assert.equal(applied.code, 0, applied.stderr)
+    writeFileSync(join(work, 'configmap-deleter.yaml'), '- {apiGroups: [""], resources: [configmaps], verbs: [delete]}\n')
+    const r = generate(['--auth', 'service-account', '--role', join(work, 'configmap-deleter.yaml'), '--service-account', 'escalated', '-o', join(work, 'escalated.kubeconfig')], {CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(t.cloud.dir, 'cloud-viewer.token')})
+    assert.equal(r.status, 3)
+    assert.match(JSON.stringify(r.json), /creating clusterrole(binding)? xcc-kc-kube-system-escalated in context [^ ]+ is forbidden/)
+    assert.equal(await owned(), '', 'the objects created before the refusal were deleted again')
+    assert.equal((await t.admin(CLUSTER, ['delete', '-f', join(work, 'grant.yaml')])).code, 0)
+  })
+
   it('points out legacy auth in the kubeconfig with the command that replaces it', () => {
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- {name: gw, cluster: {server: "https://10.1.2.3"}}\ncontexts:\n- {name: gke_${PROJECT}_us-west1-a_gw, context: {cluster: gw, user: cert}}\nusers:\n- {name: cert, user: {client-certificate-data: QQ==, client-key-data: QQ==}}\n`)
     const r = t.xcc(['kubeconfig', 'generate', '--cluster', CLUSTER, '--auth', 'token', '-o', join(work, 'legacy.kubeconfig'), '--no-verify'])
