@@ -54,6 +54,8 @@ export interface GenerateResult {
   /** where it went: a file, a merged file, stdout, or nowhere (dry run) */
   readonly written?: {readonly path: string; readonly merged: boolean; readonly preserved?: boolean; readonly currentContext?: string}
   readonly kubeconfig?: string
+  /** the same, its token replaced (for --json without --show-token) */
+  readonly redactedKubeconfig?: string
   readonly serviceAccount?: string
   readonly role?: string
   readonly expires?: string
@@ -137,6 +139,10 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
     const gone = await revokeIssued(kube, plan.sa, {requireIssued: false})
     request.progress(`revoked the previous kubeconfig of ${plan.sa.namespace}/${plan.sa.name} (${gone.length} objects)`)
   }
+  const namespaces = [...new Set([plan.sa.namespace, ...plan.namespaces])]
+  const present = await Promise.all(namespaces.map((ns) => kube.namespaceExists(ns)))
+  const absent = namespaces.filter((_, i) => !present[i])
+  if (absent.length > 0) throw new XccError(`namespace ${absent.join(', ')} does not exist on cluster ${plan.context}`, {exitCode: 2, hint: 'create it first (kubectl create namespace NS), or name another with --service-account NS/NAME or --namespace'})
   const needed = neededPermissions(objects, plan.legacyToken)
   const answers = await kube.canI(needed)
   const denied = needed.filter((_, i) => !answers[i]?.allowed)
@@ -167,7 +173,7 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
     if (ttlSeconds === 'never') {
       const token = await legacyToken(kube, plan.sa.namespace, names.legacyToken)
       warnings.push(`--ttl never: the token never expires; xcc kubeconfig revoke --service-account ${plan.sa.namespace}/${plan.sa.name} is the only way to end it`)
-      return {user: {kind: 'token', token, source: `serviceaccount ${plan.sa.namespace}/${plan.sa.name} (legacy token Secret ${names.legacyToken})`}, expires: 'never', created, warnings}
+      return {user: {kind: 'token', token, source: `serviceaccount ${plan.sa.namespace}/${plan.sa.name} (legacy token Secret ${names.legacyToken})`}, expires: 'never', created: objects.filter((o) => created.includes(o)), warnings}
     }
     const granted = await kube.requestToken(plan.sa.namespace, plan.sa.name, {expirationSeconds: ttlSeconds, boundSecret: {name: names.anchor, uid: anchorUid}})
     const fromJwt = jwtExpiry(granted.token)
@@ -176,7 +182,7 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
     const asked = Date.now() + ttlSeconds * 1000
     if (expiresMs < asked - 60_000) warnings.push(`the cluster granted a shorter token than asked: it expires at ${expires} (${Math.round((expiresMs - Date.now()) / 60_000)} min), not in ${plan.ttlText}`)
     await kube.annotate('Secret', plan.sa.namespace, names.anchor, {[EXPIRES_ANNOTATION]: expires})
-    return {user: {kind: 'token', token: granted.token, expires, source: `serviceaccount ${plan.sa.namespace}/${plan.sa.name} (TokenRequest bound to Secret ${names.anchor})`}, expires, created, warnings}
+    return {user: {kind: 'token', token: granted.token, expires, source: `serviceaccount ${plan.sa.namespace}/${plan.sa.name} (TokenRequest bound to Secret ${names.anchor})`}, expires, created: objects.filter((o) => created.includes(o)), warnings}
   } catch (error) {
     await rollback(kube, created, request)
     throw error
@@ -277,7 +283,7 @@ export async function generateKubeconfig(request: GenerateRequest): Promise<Gene
   if (request.progress && target.path !== '-') request.progress(`wrote ${target.path}${target.merge ? ' (merged)' : ''}`)
   const verification = request.verify ? await verify(own, context, plan ? `system:serviceaccount:${plan.sa.namespace}:${plan.sa.name}` : undefined, checked.role, plan?.namespaces ?? []) : undefined
   return {
-    ...base, ...saFields, written, ...(target.path === '-' ? {kubeconfig: own} : {}), ...(expires ? {expires} : {}), created: created.map(describeObject),
+    ...base, ...saFields, written, ...(target.path === '-' ? {kubeconfig: own, redactedKubeconfig: toYaml(redactTokens(buildKubeconfig(entry)))} : {}), ...(expires ? {expires} : {}), created: created.map(describeObject),
     ...(verification ? {verification} : {}), warnings, ...(token ? {token} : {}),
   }
 }

@@ -160,6 +160,10 @@ export async function openKubeconfigText(text: string, context: string, options:
       return {token, expirationTimestamp: expires instanceof Date ? expires.toISOString().replace(/\.\d{3}Z$/, 'Z') : String(expires)}
     },
     canI: (questions) => cluster.canI(questions),
+    async namespaceExists(name) {
+      const found = await call<unknown>({operation: `reading namespace ${name}`, verb: 'get', resource: 'namespaces'}, (opt) => core.readNamespace({name}, opt), (code) => (code === 404 ? {value: undefined} : code === 403 ? {value: 'unknown'} : undefined))
+      return found !== undefined
+    },
   }
 
   const probe: KubeProbe = {

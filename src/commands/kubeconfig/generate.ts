@@ -61,9 +61,11 @@ Exit codes: 0 written and verified, 1 a verification failed, 2 bad input (unknow
     for (const w of result.warnings) process.stderr.write(`${safeText(`xcc: warning: ${w}`)}\n`)
     for (const l of result.legacyAuth) process.stderr.write(`${safeText(`xcc: legacy auth in ${l.file}: ${l.message}; replace it with: ${l.replacement}`)}\n`)
     const failed = (result.verification ?? []).some((r) => !r.ok)
-    const {token, kubeconfig, dryRunObjects, ...rest} = result
+    const {token, kubeconfig, redactedKubeconfig, dryRunObjects, ...rest} = result
     if (flags.json) {
-      this.printJson({schemaVersion: JSON_SCHEMA_VERSION, ...rest, ...(dryRunObjects ? {objects: dryRunObjects} : {}), ...(kubeconfig && !token ? {kubeconfig} : {}), ...(flags['show-token'] && token ? {token, ...(kubeconfig ? {kubeconfig} : {})} : {}), verified: result.verification ? !failed : undefined})
+      // stdout holds the JSON: a kubeconfig for stdout goes in it, its token only with --show-token
+      const shown = flags['show-token'] ? kubeconfig : (redactedKubeconfig ?? kubeconfig)
+      this.printJson({schemaVersion: JSON_SCHEMA_VERSION, ...rest, ...(dryRunObjects ? {objects: dryRunObjects} : {}), ...(shown ? {kubeconfig: shown} : {}), ...(flags['show-token'] && token ? {token} : {}), verified: result.verification ? !failed : undefined})
     } else if (dryRunObjects) {
       if (dryYaml) process.stdout.write(dryRunObjects.map((o) => `---\n${toYaml(o)}`).join(''))
       else process.stdout.write(`would create, on cluster ${result.cluster.name}:\n${dryRunObjects.map((o) => `  ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`).join('\n')}\n`)

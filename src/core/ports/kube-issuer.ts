@@ -43,6 +43,8 @@ export interface KubeIssuer {
   /** a TokenRequest, bound to a Secret when `boundSecret` is given */
   requestToken(namespace: string, serviceAccount: string, options: {readonly expirationSeconds: number; readonly boundSecret?: {readonly name: string; readonly uid: string}}): Promise<IssuedToken>
   canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]>
+  /** whether a namespace exists (a 403 counts as existing: creating in it will say what is missing) */
+  namespaceExists(name: string): Promise<boolean>
 }
 
 export interface KubeProbe {

@@ -255,6 +255,28 @@ describe('xcc kubeconfig against a lab, with kubectl', {skip: sdkSkip()}, () => 
     assert.match(dns.json.verification?.[0]?.detail ?? '', /cannot reach/)
   })
 
+  it('--namespace grants the role there only; ingress-nginx verifies every rule, its leader lease by name included', async () => {
+    const file = join(work, 'ns.kubeconfig')
+    const r = generate(['--auth', 'service-account', '--role', 'service-reader', '--namespace', 'default', '--service-account', 'ns-reader', '-o', file])
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.json.created.join(), /role default\/xcc-kc-ns-reader,rolebinding default\/xcc-kc-ns-reader/)
+    assert.equal((await t.kubectl(['--kubeconfig', file, 'get', 'services'])).code, 0, 'the context\'s namespace is the first --namespace')
+    assert.match((await t.kubectl(['--kubeconfig', file, 'get', 'services', '-n', 'kube-system'])).stderr, /Forbidden/)
+    assert.equal(t.xcc(['kubeconfig', 'revoke', '--cluster', CLUSTER, '--service-account', 'ns-reader']).status, 0)
+    const nginx = generate(['--auth', 'service-account', '--role', 'ingress-nginx', '--service-account', 'ingress/nginx', '-o', join(work, 'nginx.kubeconfig')])
+    assert.equal(nginx.status, 2)
+    assert.match(JSON.stringify(nginx.json), /namespace ingress does not exist/)
+    assert.equal(await owned(), '')
+    const controller = generate(['--auth', 'service-account', '--role', 'ingress-nginx', '--service-account', 'nginx', '-o', join(work, 'nginx.kubeconfig')])
+    assert.equal(controller.status, 0, controller.stderr)
+    assert.equal(controller.json.verified, true, JSON.stringify(controller.json.verification?.filter((v) => !v.ok)))
+    assert.ok(controller.json.verification?.some((v) => v.check.includes('ingress-nginx-leader') && v.ok))
+    assert.equal(t.xcc(['kubeconfig', 'revoke', '--cluster', CLUSTER, '--service-account', 'nginx']).status, 0)
+    const out = t.xcc(['kubeconfig', 'generate', '--cluster', CLUSTER, '--auth', 'token', '-o', '-', '--no-verify', '--json'])
+    const json = JSON.parse(out.stdout) as {kubeconfig: string}
+    assert.match(json.kubeconfig, /token: '?<redacted/)
+  })
+
   it('--dry-run -o yaml prints the objects and creates nothing; --show-token lets the token into --json', async () => {
     const r = t.xcc(['kubeconfig', 'generate', '--cluster', CLUSTER, '--auth', 'service-account', '--role', 'ingress-nginx', '--namespace', 'ingress', '--dry-run', '-o', 'yaml'])
     assert.equal(r.status, 0, r.stderr)
