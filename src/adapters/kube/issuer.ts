@@ -183,5 +183,5 @@ export async function openKubeconfigText(text: string, context: string, options:
 
 /** starts loading client-node (~400 ms) while something else waits on the network; errors surface at the real import */
 export function preloadKubeClient(): void {
-  import('@kubernetes/client-node').catch(() => undefined)
+  void import('@kubernetes/client-node').catch(() => undefined)
 }
