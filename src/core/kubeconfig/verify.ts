@@ -27,17 +27,19 @@ function describeQuestion(q: AccessQuestion): string {
 }
 
 function ruleQuestions(r: PolicyRule, namespace: string | undefined): AccessQuestion[] {
-  if (!r.resources?.length) return []
-  const [resource = '*', subresource] = (r.resources[0] as string).split('/')
   const group = r.apiGroups?.[0] ?? ''
   const name = r.resourceNames?.[0]
-  return r.verbs.map((verb) => ({verb, resource, ...(subresource ? {subresource} : {}), ...(group ? {group} : {}), ...(namespace === undefined ? {} : {namespace}), ...(name ? {name} : {})}))
+  return (r.resources ?? []).flatMap((full) => {
+    const [resource = '*', subresource] = full.split('/')
+    return r.verbs.map((verb) => ({verb, resource, ...(subresource ? {subresource} : {}), ...(group ? {group} : {}), ...(namespace === undefined ? {} : {namespace}), ...(name ? {name} : {})}))
+  })
 }
 
 /**
- * The access questions: each verb of each rule (on the rule's first resource), in each namespace
- * of --namespace (else cluster-wide); then the request the role must be refused. Rules of
- * nonResourceURLs are not asked (a SelfSubjectAccessReview of a path is not in the port).
+ * The access questions: each verb on each resource of each rule (in the rule's first API group,
+ * on its first resourceName if it names some), in each namespace of --namespace (else
+ * cluster-wide); then the request the role must be refused. Rules of nonResourceURLs are not
+ * asked (a SelfSubjectAccessReview of a path is not in the port).
  */
 export function accessChecks(role: RoleChoice, namespaces: readonly string[]): AccessCheck[] {
   const scopes: Array<string | undefined> = namespaces.length > 0 ? [...namespaces] : [undefined]

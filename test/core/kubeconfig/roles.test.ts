@@ -88,9 +88,10 @@ describe('the objects of a service account\'s kubeconfig', () => {
 })
 
 describe('verification', () => {
-  it('an access review per verb of each rule, per namespace, and one the role must be refused', () => {
+  it('an access review per verb and resource of each rule, per namespace, and one the role must be refused', () => {
     const checks = accessChecks(presetRole('service-reader'), ['shop'])
-    assert.equal(checks.length, 7)
+    assert.equal(checks.length, 10)
+    assert.deepEqual(checks.map((c) => c.question.resource).slice(0, 6), ['services', 'services', 'services', 'endpoints', 'endpoints', 'endpoints'])
     assert.deepEqual(checks.at(-1), {question: {verb: 'get', resource: 'secrets', namespace: 'shop'}, expect: false, label: 'may not get secrets in shop'})
     assert.deepEqual(accessChecks(presetRole('ingress-nginx'), []).find((c) => c.question.name), {question: {verb: 'get', resource: 'leases', group: 'coordination.k8s.io', name: 'ingress-nginx-leader'}, expect: true, label: 'may get leases.coordination.k8s.io ingress-nginx-leader (cluster-wide)'})
   })
