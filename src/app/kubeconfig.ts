@@ -234,6 +234,8 @@ export async function generateKubeconfig(request: GenerateRequest): Promise<Gene
   const endpoint: ChosenEndpoint = endpointOf(resolved, request.endpoint, request.auth)
   const context = request.contextName ?? defaultContextName(resolved.project, resolved.cluster.location, resolved.cluster.name)
   const warnings = [...endpoint.warnings]
+  // a name the merge target already has is refused now, before anything is created
+  if (target?.merge) mergeKubeconfig(readKubeconfigIfAny(target.path), {context, endpoint, user: {kind: 'exec'}}, {force: request.force, useContext: request.useContext, path: target.path})
   const legacy = scanLegacy(resolved, endpoint.server)
   const base = {project: resolved.project, projectSource: resolved.projectSource, cluster: {name: resolved.cluster.name, location: resolved.cluster.location}, context, auth: request.auth, endpoint: {kind: endpoint.kind, server: endpoint.server, caSource: endpoint.caSource}, legacyAuth: legacy}
   let user: UserEntry

@@ -209,6 +209,10 @@ describe('xcc kubeconfig against a lab, with kubectl', {skip: sdkSkip()}, () => 
     const collision = generate(['--auth', 'token', '--merge', file])
     assert.equal(collision.status, 2)
     assert.equal(readFileSync(file, 'utf8'), after)
+    const saCollision = generate(['--auth', 'service-account', '--role', 'view', '--merge', file])
+    assert.equal(saCollision.status, 2)
+    assert.match(JSON.stringify(saCollision.json), /already has cluster/)
+    assert.equal(await owned(), '', 'refused before anything was created')
 
     const [a, b] = await Promise.all(['ci-a', 'ci-b'].map((name) => t.xccAsync(['kubeconfig', 'generate', '--cluster', CLUSTER, '--auth', 'token', '--merge', file, '--context-name', name, '--no-verify'])))
     assert.equal(a?.code, 0, a?.stderr)
