@@ -11,14 +11,14 @@ import {checkWritable, commandOnPath, readKubeconfigIfAny, withKubeconfigLock, w
 import {readInputFile} from '../adapters/files/index.js'
 import {locateKubeconfig} from '../adapters/kube/config.js'
 import {openKubeconfigText, preloadKubeClient} from '../adapters/kube/issuer.js'
-import {XccError} from '../core/errors.js'
+import {XccError, mayHaveApplied} from '../core/errors.js'
 import {type AuthMode, type ChosenEndpoint, EXEC_PLUGIN, type EndpointKind, type KubeconfigEntry, type UserEntry, buildKubeconfig, defaultContextName, redactTokens, toYaml} from '../core/kubeconfig/document.js'
 import {type LegacyAuth, findLegacyAuth} from '../core/kubeconfig/legacy.js'
 import {mergeKubeconfig} from '../core/kubeconfig/merge.js'
-import {EXPIRES_ANNOTATION, type IssuePlan, type ManifestObject, checkNamespaces, describeObject, issueObjects, neededPermissions, objectNames, parseServiceAccount} from '../core/kubeconfig/objects.js'
+import {EXPIRES_ANNOTATION, type IssuePlan, KUBECONFIG_LABEL, type ManifestObject, type ServiceAccountRef, checkNamespaces, isOwned, describeObject, issueObjects, neededPermissions, objectNames, parseServiceAccount} from '../core/kubeconfig/objects.js'
 import {type RoleChoice, checkNamespacedRules, isPreset, parseRoleFile, presetRole} from '../core/kubeconfig/roles.js'
 import {type VerifyRow, accessChecks, jwtExpiry, parseTtl, verifyRows} from '../core/kubeconfig/verify.js'
-import type {KubeIssuer} from '../core/ports/kube-issuer.js'
+import type {IssuedKind, IssuedObject, KubeIssuer} from '../core/ports/kube-issuer.js'
 import {type ResolvedCluster, endpointOf, openAsCaller, resolveCluster, revokeIssued} from './kubeconfig-cluster.js'
 
 export interface GenerateRequest {
@@ -155,16 +155,23 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
     })
   }
   const created: ManifestObject[] = []
+  const uncertain: ManifestObject[] = []
   try {
     // the ServiceAccount first (the token controller fills a legacy Secret for an existing one), then the rest at once
     const [account, ...rest] = objects as [ManifestObject, ...ManifestObject[]]
-    await kube.create(account)
-    created.push(account)
-    const made = await Promise.allSettled(rest.map(async (object) => {
-      const answer = await kube.create(object)
-      created.push(object)
-      return answer
-    }))
+    const create = async (object: ManifestObject): Promise<IssuedObject> => {
+      try {
+        const answer = await kube.create(object)
+        created.push(object)
+        return answer
+      } catch (error) {
+        // sent but not answered (a timeout, a 5xx): it may exist all the same, and is looked at on the way out
+        if (mayHaveApplied(error)) uncertain.push(object)
+        throw error
+      }
+    }
+    await create(account)
+    const made = await Promise.allSettled(rest.map(create))
     const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected')
     if (failed) throw failed.reason
     const anchorUid = made.map((m) => (m.status === 'fulfilled' ? m.value : undefined)).find((o) => o?.kind === 'Secret')?.metadata.uid ?? ''
@@ -184,7 +191,7 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
     await kube.annotate('Secret', plan.sa.namespace, names.anchor, {[EXPIRES_ANNOTATION]: expires})
     return {user: {kind: 'token', token: granted.token, expires, source: `serviceaccount ${plan.sa.namespace}/${plan.sa.name} (TokenRequest bound to Secret ${names.anchor})`}, expires, created: objects.filter((o) => created.includes(o)), warnings}
   } catch (error) {
-    await rollback(kube, created, request)
+    await rollback(kube, created, request, uncertain, plan.sa)
     throw error
   }
 }
@@ -200,10 +207,19 @@ async function legacyToken(kube: KubeIssuer, namespace: string, name: string): P
   throw new XccError(`the token controller did not fill Secret ${namespace}/${name} within 10 s`, {exitCode: 3, hint: 'clusters from Kubernetes 1.24 on still fill manually created token Secrets; check the kube-controller-manager'})
 }
 
-async function rollback(kube: KubeIssuer, created: readonly ManifestObject[], request: GenerateRequest): Promise<void> {
+async function rollback(kube: KubeIssuer, created: readonly ManifestObject[], request: GenerateRequest, uncertain: readonly ManifestObject[] = [], sa?: ServiceAccountRef): Promise<void> {
+  // what may have been created without an answer is deleted only when it carries xcc's labels for this service account
+  for (const object of uncertain) {
+    try {
+      const found = await kube.read(object.kind as IssuedKind, object.metadata.namespace, object.metadata.name)
+      if (found && sa && isOwned(found.metadata.labels, sa)) await kube.remove(object.kind as IssuedKind, object.metadata.namespace, object.metadata.name)
+    } catch {
+      request.progress(`${describeObject(object)} may have been created: check it, and delete it if it carries the label ${KUBECONFIG_LABEL}`)
+    }
+  }
   for (const object of [...created].reverse()) {
     try {
-      await kube.remove(object.kind as 'Secret', object.metadata.namespace, object.metadata.name)
+      await kube.remove(object.kind as IssuedKind, object.metadata.namespace, object.metadata.name)
     } catch {
       request.progress(`could not delete ${describeObject(object)} again: delete it by hand`)
     }
