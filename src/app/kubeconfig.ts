@@ -7,7 +7,7 @@
  * any object is created, and the objects created are deleted again when a later step fails.
  */
 import {type AccessToken} from '../adapters/gcp/index.js'
-import {checkWritable, commandOnPath, readKubeconfigIfAny, withKubeconfigLock, writeKubeconfig} from '../adapters/files/kubeconfig-file.js'
+import {checkWritable, commandOnPath, mergeDestination, readKubeconfigIfAny, withKubeconfigLock, writeKubeconfig} from '../adapters/files/kubeconfig-file.js'
 import {readInputFile} from '../adapters/files/index.js'
 import {locateKubeconfig} from '../adapters/kube/config.js'
 import {openKubeconfigText, preloadKubeClient} from '../adapters/kube/issuer.js'
@@ -97,7 +97,7 @@ async function checkRequest(request: GenerateRequest): Promise<Checked> {
 async function outputTarget(request: GenerateRequest): Promise<{path: string; merge: boolean} | undefined> {
   if (request.dryRun) return undefined
   if (request.merge !== undefined) {
-    const path = request.merge || (locateKubeconfig({env: process.env}).paths[0] as string)
+    const path = request.merge || mergeDestination(locateKubeconfig({env: process.env}).paths)
     await checkWritable(path, {createDirectory: request.merge === ''})
     return {path, merge: true}
   }

@@ -9,7 +9,7 @@ export const clusterFlags = {
   timeout: Flags.string({description: 'How long the Google API calls may take in all, retries included.', default: '1m', helpValue: 'DURATION'}),
 }
 
-/** `--merge` takes an optional FILE: alone (last, or before another flag) it means kubectl's first kubeconfig file */
+/** `--merge` takes an optional FILE: alone (last, or before another flag) it means the kubeconfig file kubectl writes */
 export function optionalMergeValue(argv: readonly string[]): string[] {
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {

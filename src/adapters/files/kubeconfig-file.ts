@@ -5,7 +5,7 @@
  * PATH (the exec plugin the file names).
  */
 import {randomBytes} from 'node:crypto'
-import {accessSync, constants} from 'node:fs'
+import {accessSync, constants, existsSync} from 'node:fs'
 import {mkdir, open, rm} from 'node:fs/promises'
 import {basename, delimiter, dirname, join} from 'node:path'
 
@@ -45,6 +45,15 @@ export async function checkWritable(path: string, options: {createDirectory: boo
   }
   const read = readRegularFile(path, 1)
   if (!read.ok && read.code === 'not-regular') throw new XccError(`cannot write ${path}: ${read.why}`, {exitCode: 2})
+}
+
+/**
+ * The file a merge writes, as kubectl chooses it (client-go's PathOptions.GetDefaultFilename):
+ * of several KUBECONFIG files the first that exists, else the last one; else the one file named.
+ */
+export function mergeDestination(paths: readonly string[]): string {
+  if (paths.length <= 1) return paths[0] as string
+  return paths.find((p) => existsSync(p)) ?? (paths[paths.length - 1] as string)
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 
-import {checkWritable, withKubeconfigLock, writeKubeconfig} from '../../../src/adapters/files/kubeconfig-file.js'
+import {checkWritable, mergeDestination, withKubeconfigLock, writeKubeconfig} from '../../../src/adapters/files/kubeconfig-file.js'
 import {XccError} from '../../../src/core/errors.js'
 
 describe('kubeconfig files', () => {
@@ -52,6 +52,16 @@ describe('kubeconfig files', () => {
       throw new Error('boom')
     }), /boom/)
     assert.equal(existsSync(`${file}.lock`), false)
+  })
+
+  it('merges into the file kubectl would: of several KUBECONFIG files the first that exists, else the last', () => {
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir, `dest-${n}`)) as [string, string, string]
+    assert.equal(mergeDestination([a]), a)
+    assert.equal(mergeDestination([a, b, c]), c)
+    writeFileSync(b, '')
+    assert.equal(mergeDestination([a, b, c]), b)
+    writeFileSync(a, '')
+    assert.equal(mergeDestination([a, b, c]), a)
   })
 
   it('writes 0600; an unwritable path is exit 2', async () => {
