@@ -152,6 +152,25 @@ export interface KubeDaemonSet {
   }
 }
 
+/** a Deployment, as far as xcc writes one (the `xcc dns link` responder) */
+export interface KubeDeployment {
+  readonly apiVersion?: 'apps/v1'
+  readonly kind?: 'Deployment'
+  readonly metadata: KubeMeta
+  readonly spec: {
+    readonly replicas?: number
+    readonly selector: {readonly matchLabels: Readonly<Record<string, string>>}
+    readonly template: {readonly metadata: {readonly labels: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>>}; readonly spec: Readonly<Record<string, unknown>>}
+  }
+  readonly status?: {
+    readonly replicas?: number
+    readonly readyReplicas?: number
+    readonly updatedReplicas?: number
+    readonly availableReplicas?: number
+    readonly observedGeneration?: number
+  }
+}
+
 export interface KubeNamespace {
   readonly metadata: KubeMeta
 }
