@@ -209,9 +209,10 @@ export interface KubeDnsLink {
 }
 
 /** adds or refreshes the link's stub domain; `force` takes over an entry someone else wrote (restored on unlink) */
-export function linkKubeDns(cm: KubeConfigMap | undefined, link: KubeDnsLink, options: {force?: boolean} = {}): KubeDnsEdit {
+export function linkKubeDns(cm: KubeConfigMap | undefined, link: KubeDnsLink, options: {force?: boolean; pending?: boolean} = {}): KubeDnsEdit {
   const config = parseKubeDnsConfig(cm)
-  for (const t of link.targets) {
+  // pending (a dry run before the responder's Service exists): its DNS name stands for its ClusterIP
+  for (const t of options.pending ? [] : link.targets) {
     const split = splitHostPort(t)
     if (!isIp(split ? split.host : t) || (split && !validPort(split.port))) throw new XccError(`stub domain ${link.zone}: "${t}" is not IP[:port]`)
   }

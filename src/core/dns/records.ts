@@ -116,7 +116,8 @@ export function recordSet(input: RecordSetInput): RecordSet {
   return {records, skipped}
 }
 
-export type RecordState = 'current' | 'stale' | 'gone' | 'missing'
+/** `unknown`: cluster B could not be read */
+export type RecordState = 'current' | 'stale' | 'gone' | 'missing' | 'unknown'
 
 export interface RecordStatus {
   readonly name: string

@@ -36,8 +36,11 @@ export interface ResponderLink {
   readonly domain: string
   /** 'all': every Service of B with an internal address; else the --service list */
   readonly services: 'all' | readonly string[]
-  readonly records: readonly DnsRecord[]
+  readonly records: readonly ServedRecord[]
 }
+
+/** a record as the responder serves it (a DnsRecord, or one read back from a zone file) */
+export type ServedRecord = Pick<DnsRecord, 'name' | 'address'> & {readonly service?: string}
 
 export interface ResponderObjects {
   readonly configMap: KubeConfigMap
@@ -70,7 +73,7 @@ export function renderZoneFile(link: ResponderLink): string {
   const suffix = `.${link.zone}`
   const lines = link.records.map((r) => {
     if (!r.name.endsWith(suffix)) throw new Error(`record ${r.name} is not in zone ${link.zone}`)
-    return `${r.name.slice(0, -suffix.length)} ${RECORD_TTL} IN A ${r.address} ; ${r.service}`
+    return `${r.name.slice(0, -suffix.length)} ${RECORD_TTL} IN A ${r.address}${r.service ? ` ; ${r.service}` : ''}`
   })
   const serial = serialOf(lines.join('\n'))
   return [
@@ -125,7 +128,7 @@ export function responderData(links: readonly ResponderLink[]): {data: Record<st
 }
 
 /** the links a responder ConfigMap serves, with the records its zone files hold */
-export function readResponderLinks(cm: KubeConfigMap | undefined): (Omit<ResponderLink, 'records'> & {records: {name: string; address: string; service?: string}[]})[] {
+export function readResponderLinks(cm: KubeConfigMap | undefined): ResponderLink[] {
   const text = cm?.metadata.annotations?.[RESPONDER_LINKS_ANNOTATION]
   if (!cm || text === undefined) return []
   let meta: Record<string, LinkMeta>

@@ -215,6 +215,10 @@ export interface KubeCluster {
   addEphemeralContainer(namespace: string, pod: string, container: KubeContainer): Promise<void>
   getService(namespace: string, name: string): Promise<KubeService | undefined>
   listServices(): Promise<KubeService[]>
+  /** a Service that already exists is a 409 ApiError */
+  createService(namespace: string, service: KubeService): Promise<KubeService>
+  /** a Service that is already gone is not an error */
+  deleteService(namespace: string, name: string): Promise<void>
   getEndpoints(namespace: string, name: string): Promise<KubeEndpoints | undefined>
   getConfigMap(namespace: string, name: string): Promise<KubeConfigMap | undefined>
   createConfigMap(namespace: string, configMap: KubeConfigMap): Promise<KubeConfigMap>
@@ -229,6 +233,12 @@ export interface KubeCluster {
   replaceDaemonSet(namespace: string, daemonSet: KubeDaemonSet): Promise<KubeDaemonSet>
   /** background deletion (its pods are garbage-collected); a DaemonSet already gone is not an error */
   deleteDaemonSet(namespace: string, name: string): Promise<void>
+  getDeployment(namespace: string, name: string): Promise<KubeDeployment | undefined>
+  createDeployment(namespace: string, deployment: KubeDeployment): Promise<KubeDeployment>
+  /** replaces the whole object; with metadata.resourceVersion set, a concurrent change fails (exit 3) */
+  replaceDeployment(namespace: string, deployment: KubeDeployment): Promise<KubeDeployment>
+  /** background deletion (its pods are garbage-collected); a Deployment already gone is not an error */
+  deleteDeployment(namespace: string, name: string): Promise<void>
   /** SelfSubjectAccessReview for each question, in order */
   canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]>
 }

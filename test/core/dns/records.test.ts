@@ -88,7 +88,7 @@ describe('the record set of cluster B', () => {
 describe('the responder', () => {
   const links: ResponderLink[] = [
     {zone: 'backend.clusters.xcc.test', cluster: 'backend', context: 'gke_p_europe-west1_backend', domain: 'clusters.xcc.test', services: 'all', records: set().records},
-    {zone: 'payments.clusters.xcc.test', cluster: 'payments', context: 'payments', domain: 'clusters.xcc.test', services: ['pay/gateway'], records: [{name: 'gateway.pay.payments.clusters.xcc.test', service: 'pay/gateway', address: '10.140.0.3', source: 'service-load-balancer'}]},
+    {zone: 'payments.clusters.xcc.test', cluster: 'payments', context: 'payments', domain: 'clusters.xcc.test', services: ['pay/gateway'], records: [{name: 'gateway.pay.payments.clusters.xcc.test', service: 'pay/gateway', address: '10.140.0.3'}]},
   ]
 
   it('renders the manifests (golden), with a Corefile CoreDNS can load', () => {
