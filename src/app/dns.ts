@@ -13,7 +13,7 @@ import {type DnsListing, listDnsLinks} from '../core/dns/list.js'
 import {type DnsPlan, type LinkTarget, planLink, planUnlink, responderImage} from '../core/dns/plan.js'
 import {recordSet} from '../core/dns/records.js'
 import {DEFAULT_RESPONDER_IMAGE} from '../core/dns/responder.js'
-import {DNS_ROLE, loadDnsState, readAccess, remoteAccess, writeAccess} from '../core/dns/state.js'
+import {DNS_ROLE, clusterDomainOf, loadDnsState, readAccess, remoteAccess, writeAccess} from '../core/dns/state.js'
 import type {KubeCluster, KubeContexts} from '../core/ports/kube.js'
 import {openKube, templates} from './deps.js'
 import {interruptible} from './interrupt.js'
@@ -91,6 +91,9 @@ export async function runDnsLink(flags: DnsLinkFlags): Promise<DnsWriteResult> {
   const b = kube.open(flags.toContext)
   await checkAccess(b, remoteAccess(), DNS_ROLE)
   const [state, services] = await Promise.all([loadDnsState(a), b.listServices()])
+  // the cluster's own domain, once its DNS configuration is read
+  const clusterDomain = clusterDomainOf(state)
+  if (clusterDomain) checkDomain(flags.domain, {allowPublicDomain: true, clusterDomain})
   const records = recordSet({cluster: linkTarget.cluster, domain, services, ...(only ? {only} : {})})
   for (const s of records.skipped) progress(`${s.service}: not served (${s.why})`)
   const image = flags.responderImage ?? responderImage(state.responder.deployment) ?? DEFAULT_RESPONDER_IMAGE

@@ -17,6 +17,7 @@ function yaml(object: unknown): string {
   return dump(object, {schema: JSON_SCHEMA, lineWidth: -1, noRefs: true, sortKeys: true})
 }
 
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
 const title = (c: DnsChange): string => `${c.kind} ${c.namespace}/${c.name}`
 
 function header(plan: DnsPlan): string[] {
@@ -68,7 +69,7 @@ export function renderDnsApplied(plan: DnsPlan, applied: DnsApplied): string {
   const t = plan.target
   if (applied.changes.length === 0) lines.push(plan.verb === 'link' ? `No change: ${t.zone} is linked in context ${plan.context} with these records.` : `No change: context ${plan.context} has no link for ${t.zone}.`)
   if (plan.verb === 'link') {
-    lines.push(`Pods of context ${plan.context} resolve <service>.<namespace>.${t.zone} through the responder at ${applied.address} (${(plan.records?.records.length ?? 0)} records):`)
+    lines.push(`Pods of context ${plan.context} resolve <service>.<namespace>.${t.zone} through the responder at ${applied.address} (${count(plan.records?.records.length ?? 0, 'record')}):`)
     for (const r of plan.records?.records ?? []) lines.push(`  ${r.name} → ${r.address}`)
     lines.push(`The cluster's DNS and the responder pick up a change within about a minute. Check the records: ${shellCommand(['xcc', 'dns', 'list', '--context', plan.context])}`)
   } else if (applied.changes.length > 0) lines.push(`Context ${plan.context} no longer resolves names under ${t.zone}; its DNS configuration is as it was before the link.`)

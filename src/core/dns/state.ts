@@ -65,6 +65,14 @@ export async function loadDnsState(cluster: KubeCluster): Promise<DnsState> {
   }
 }
 
+/** the cluster's own domain, where its DNS configuration says it (the CoreDNS kubernetes plugin's first zone) */
+export function clusterDomainOf(state: DnsState): string | undefined {
+  const corefile = state.coredns?.data?.[COREFILE_KEY]
+  if (corefile === undefined) return undefined
+  const plugin = parseCorefile(corefile, corefileWhere).servers.flatMap((s) => s.plugins).find((p) => p.name === 'kubernetes' && p.args.length > 0)
+  return plugin?.args[0]?.toLowerCase().replace(/\.$/, '')
+}
+
 /** reading A's DNS configuration and xcc's responder */
 export function readAccess(): AccessNeed[] {
   return [

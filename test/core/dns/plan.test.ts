@@ -176,3 +176,16 @@ describe('xcc dns link on CoreDNS clusters', () => {
     await assert.rejects(link(a, []), /ConfigMap kube-system\/xcc-dns-responder exists in context "fake" and xcc did not create it/)
   })
 })
+
+describe('the cluster\'s own domain', () => {
+  it('is read from the CoreDNS kubernetes plugin', async () => {
+    const {clusterDomainOf} = await import('../../../src/core/dns/state.js')
+    const a = new FakeCluster()
+    const corefile = readFileSync(`${COREFILES}kubeadm.Corefile`, 'utf8').replace('kubernetes cluster.local', 'kubernetes corp.internal')
+    await seed(a, configMap('coredns', {Corefile: corefile}))
+    assert.equal(clusterDomainOf(await loadDnsState(a)), 'corp.internal')
+    const gke = new FakeCluster()
+    await seed(gke, configMap('kube-dns', {}))
+    assert.equal(clusterDomainOf(await loadDnsState(gke)), undefined)
+  })
+})
