@@ -65,7 +65,10 @@ export function renderDnsPlanYaml(plan: DnsPlan): string {
 export function renderDnsApplied(plan: DnsPlan, applied: DnsApplied): string {
   const lines: string[] = []
   for (const w of plan.warning ? [plan.warning] : []) lines.push(`warning: ${w}`)
-  for (const c of applied.changes) lines.push(`${c.action === 'delete' ? 'deleted' : c.action === 'create' ? 'created' : 'updated'} ${c.kind} ${c.namespace}/${c.name}`)
+  for (const c of applied.changes) {
+    lines.push(`${c.action === 'delete' ? 'deleted' : c.action === 'create' ? 'created' : 'updated'} ${c.kind} ${c.namespace}/${c.name}`)
+    if (c.warning) lines.push(`warning: ${c.warning}`)
+  }
   const t = plan.target
   if (applied.changes.length === 0) lines.push(plan.verb === 'link' ? `No change: ${t.zone} is linked in context ${plan.context} with these records.` : `No change: context ${plan.context} has no link for ${t.zone}.`)
   if (plan.verb === 'link') {

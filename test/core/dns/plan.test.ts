@@ -18,7 +18,7 @@ import {DEFAULT_RESPONDER_IMAGE} from '../../../src/core/dns/responder.js'
 import {loadDnsState} from '../../../src/core/dns/state.js'
 import {XccError} from '../../../src/core/errors.js'
 import type {KubeConfigMap, KubeService} from '../../../src/core/ports/kube.js'
-import {FakeCluster} from '../masquerade/fake-cluster.js'
+import {FakeCluster, lostAnswer} from '../masquerade/fake-cluster.js'
 
 const TEMPLATE = readFileSync(fileURLToPath(new URL('../../../templates/dns/responder.yaml', import.meta.url)), 'utf8')
 const COREFILES = fileURLToPath(new URL('../../fixtures/dns/corefiles/', import.meta.url))
@@ -187,5 +187,39 @@ describe('the cluster\'s own domain', () => {
     const gke = new FakeCluster()
     await seed(gke, configMap('kube-dns', {}))
     assert.equal(clusterDomainOf(await loadDnsState(gke)), undefined)
+  })
+})
+
+describe('writes whose answer was lost, and other writers', () => {
+  const applyThenLose = (what: string) => async (run: () => Promise<unknown>): Promise<never> => {
+    await run()
+    throw lostAnswer(what)
+  }
+
+  it('a created Service whose answer was lost is read again, and the stub domain gets its ClusterIP', async () => {
+    const a = new FakeCluster()
+    await seed(a, configMap('kube-dns', {}))
+    a.once('createService', applyThenLose('creating service kube-system/xcc-dns-responder'))
+    const progress: string[] = []
+    const plan = planLink(await loadDnsState(a), B, {records: recordSet({...B, services: [lbService('shop', 'api', '10.128.0.42')]}), services: 'all', template: TEMPLATE, image: DEFAULT_RESPONDER_IMAGE, force: false})
+    const applied = await applyDnsPlan(plan, {cluster: a, signal: new AbortController().signal, progress: (t) => progress.push(t)})
+    const ip = a.services.get('kube-system/xcc-dns-responder')?.spec?.clusterIP as string
+    assert.equal(applied.address, ip)
+    assert.deepEqual(stub(a), {'backend.clusters.xcc.test': [ip]})
+    assert.match(applied.changes.find((c) => c.kind === 'Service')?.warning ?? '', /answer to the create was lost .*holds what xcc wrote/)
+    assert.ok(progress.some((p) => /reading Service kube-system\/xcc-dns-responder again/.test(p)))
+  })
+
+  it('a kube-dns ConfigMap another writer changed meanwhile: exit 3, its entry kept', async () => {
+    const a = new FakeCluster()
+    await seed(a, configMap('kube-dns', {}))
+    const plan = planLink(await loadDnsState(a), B, {records: recordSet({...B, services: []}), services: 'all', template: TEMPLATE, image: DEFAULT_RESPONDER_IMAGE, force: false})
+    const other = a.configMaps.get('kube-system/kube-dns') as KubeConfigMap
+    await a.replaceConfigMap('kube-system', {...other, data: {stubDomains: '{"team.internal": ["10.3.0.9"]}'}})
+    await assert.rejects(applyDnsPlan(plan, {cluster: a, ...quiet}), (e: unknown) => e instanceof XccError && e.exitCode === 3 && /the update of ConfigMap kube-system\/kube-dns did not take effect: .*another writer changed it/.test(e.message))
+    assert.equal(a.configMaps.get('kube-system/kube-dns')?.data?.stubDomains, '{"team.internal": ["10.3.0.9"]}')
+    // running again starts from what it finds: both entries
+    await link(a, [])
+    assert.deepEqual(Object.keys(stub(a)).sort(), ['backend.clusters.xcc.test', 'team.internal'])
   })
 })
