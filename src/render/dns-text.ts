@@ -81,7 +81,8 @@ export function renderDnsApplied(plan: DnsPlan, applied: DnsApplied): string {
 
 export function renderDnsListing(listing: DnsListing, options: {color: boolean}): string {
   const paint = safePaint(options.color)
-  const lines = [paint.plain(`Context ${listing.context}: ${listing.provider}, ${listing.links.length === 0 ? 'no xcc dns links' : `${listing.links.length} link${listing.links.length > 1 ? 's' : ''}`}${listing.address ? `; responder at ${listing.address}` : ''}.`)]
+  const lines = [paint.plain(`Context ${listing.context}: ${listing.provider}, ${listing.links.length === 0 ? 'no xcc dns links' : count(listing.links.length, 'link')}${listing.address ? `; responder at ${listing.address}` : ''}${listing.responder ? ` (${listing.responder.ready} of ${listing.responder.replicas} pods ready)` : ''}.`)]
+  if (listing.links.length > 0 && (!listing.responder || listing.responder.ready === 0)) lines.push(paint.red(listing.responder ? 'RESPONDER DOWN: no responder pod is ready, so no name of these zones resolves' : 'RESPONDER MISSING: the Deployment kube-system/xcc-dns-responder does not exist; run xcc dns link again'))
   for (const l of listing.links) {
     const stub = l.stub === 'ok' ? `the DNS sends it to ${l.stubTargets.join(' ')}` : l.stub === 'missing' ? 'STUB DOMAIN MISSING: the DNS does not send it to the responder' : `STUB DOMAIN POINTS ELSEWHERE: ${l.stubTargets.join(' ')}`
     lines.push('', paint.bold(`${l.zone}`) + paint.plain(` (context ${l.context ?? '?'}, ${l.services === 'all' ? 'every Service with an internal load balancer' : `--service ${l.services.join(',')}`}): `) + (l.stub === 'ok' ? paint.plain(stub) : paint.red(stub)))

@@ -34,6 +34,8 @@ export interface DnsListing {
   readonly provider: DnsProvider
   /** the responder's ClusterIP */
   readonly address?: string
+  /** the responder's pods: ready of wanted (undefined: no responder Deployment) */
+  readonly responder?: {readonly ready: number; readonly replicas: number}
   readonly links: readonly LinkListing[]
   /** some link is not as `xcc dns link` left it (exit 1) */
   readonly drift: boolean
@@ -80,6 +82,10 @@ export async function listDnsLinks(state: DnsState, remote: RemoteServices): Pro
     links.push({zone, cluster, domain: zone.slice(cluster.length + 1), services: 'all', stub: stubState(targets, address), stubTargets: targets, records: [], error: 'the responder serves no records for this zone'})
   }
   links.sort((a, b) => a.zone.localeCompare(b.zone))
-  const drift = links.some((l) => l.error !== undefined || l.stub !== 'ok' || l.records.some((r) => r.state !== 'current'))
-  return {context: state.context, provider: state.provider, ...(address ? {address} : {}), links, drift}
+  const deployment = state.responder.deployment
+  const responder = deployment ? {ready: deployment.status?.readyReplicas ?? 0, replicas: deployment.spec.replicas ?? 1} : undefined
+  // links whose names no responder pod answers
+  const down = links.length > 0 && (!responder || responder.ready === 0)
+  const drift = down || links.some((l) => l.error !== undefined || l.stub !== 'ok' || l.records.some((r) => r.state !== 'current'))
+  return {context: state.context, provider: state.provider, ...(address ? {address} : {}), ...(responder ? {responder} : {}), links, drift}
 }

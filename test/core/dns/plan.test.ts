@@ -104,6 +104,11 @@ describe('xcc dns link on a kube-dns cluster (GKE)', () => {
     await a.replaceConfigMap('kube-system', {...cm, data: {stubDomains: '{}'}})
     const broken = await listDnsLinks(await loadDnsState(a), async () => moved)
     assert.deepEqual([broken.drift, broken.links[0]?.stub], [true, 'missing'])
+    assert.deepEqual(after.responder, {ready: 2, replicas: 2})
+    a.deploymentsReady = false
+    const down = await listDnsLinks(await loadDnsState(a), async () => moved)
+    assert.deepEqual([down.drift, down.responder], [true, {ready: 0, replicas: 2}])
+    a.deploymentsReady = true
     const unreachable = await listDnsLinks(await loadDnsState(a), async () => ({error: 'context not found'}))
     assert.match(unreachable.links[0]?.error ?? '', /could not be read: context not found/)
     assert.deepEqual(unreachable.links[0]?.records.map((r) => r.state), ['unknown', 'unknown'])

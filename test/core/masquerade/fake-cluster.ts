@@ -33,6 +33,8 @@ export class FakeCluster implements KubeCluster {
   readonly deployments = new Map<string, KubeDeployment>()
   /** Services; a created one gets the next ClusterIP of 10.96.0.0/16 */
   readonly services = new Map<string, KubeService>()
+  /** whether the Deployments' pods are ready (the controller reports them so at once) */
+  deploymentsReady = true
   readonly pods = new Map<string, KubePod>()
   /** every call, in order: `op ns/name` */
   readonly calls: string[] = []
@@ -155,7 +157,12 @@ export class FakeCluster implements KubeCluster {
     return this.call('deleteService', [namespace, name], async () => void this.services.delete(`${namespace}/${name}`))
   }
   getDeployment(namespace: string, name: string) {
-    return this.call('getDeployment', [namespace, name], async () => structuredClone(this.deployments.get(`${namespace}/${name}`)))
+    return this.call('getDeployment', [namespace, name], async () => {
+      const d = this.deployments.get(`${namespace}/${name}`)
+      const n = d?.spec.replicas ?? 1
+      const ready = this.deploymentsReady ? n : 0
+      return d && structuredClone({...d, status: {replicas: n, readyReplicas: ready, updatedReplicas: n, availableReplicas: ready, observedGeneration: d.metadata.generation}})
+    })
   }
   createDeployment(namespace: string, deployment: KubeDeployment) {
     return this.call('createDeployment', [namespace, deployment], async () => this.write(this.deployments, 'deployment', namespace, deployment, 'create'))
