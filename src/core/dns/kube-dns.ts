@@ -224,6 +224,12 @@ export function linkKubeDns(cm: KubeConfigMap | undefined, link: KubeDnsLink, op
   if (existing !== undefined && !mine && !options.force) {
     throw new XccError(`${WHERE} key "${STUB_DOMAINS_KEY}" already sends ${link.zone} to ${JSON.stringify(existing)}, which xcc did not write`, {hint: 'choose another --domain, or run again with --force to take the entry over (unlink gives it back)'})
   }
+  // dnsmasq sends a name to the longest matching stub domain: someone else's entry in the domain
+  // would take part of it (an entry above the domain, like its TLD, is shadowed the other way)
+  const inDomain = Object.keys(current).filter((k) => k !== link.zone && !record?.zones[k] && (k === link.domain || k.endsWith(`.${link.domain}`) || k.endsWith(`.${link.zone}`)))
+  if (inDomain.length > 0) {
+    throw new XccError(`${WHERE} key "${STUB_DOMAINS_KEY}" already sends names in ${link.domain} elsewhere (${inDomain.map((k) => `"${k}": ${JSON.stringify(current[k])}`).join(', ')}), which xcc did not write`, {hint: 'choose another --domain, or remove that entry first'})
+  }
   const map: StubDomains = {...current, [link.zone]: [...link.targets]}
   const zones = {...(record?.zones ?? {}), [link.zone]: mine ?? {cluster: link.cluster, domain: link.domain, before: existing ?? null}}
   const next: LinksRecord = {v: 1, created: record ? record.created : cm === undefined, original, zones}

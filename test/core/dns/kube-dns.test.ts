@@ -107,6 +107,15 @@ describe('kube-dns ConfigMap: link and unlink', () => {
     assert.equal(unlinkKubeDns(forced, B).after?.data?.stubDomains, '{"backend.clusters.xcc.test": ["10.9.9.9"]}')
   })
 
+  it('refuses an entry of someone else in the domain (it would take part of its names)', () => {
+    for (const key of ['clusters.xcc.test', 'other.clusters.xcc.test', 'api.backend.clusters.xcc.test']) {
+      assertBadInput(() => linkKubeDns(gkeConfigMap({stubDomains: `{"${key}": ["10.9.9.9"]}`}), B, {force: true}), /already sends names in clusters\.xcc\.test elsewhere/)
+    }
+    assert.equal(linkKubeDns(gkeConfigMap({stubDomains: '{"xcc.test": ["10.9.9.9"]}'}), B).action, 'update', 'a stub domain above the domain is not in the way')
+    const both = linkKubeDns(linkKubeDns(gkeConfigMap(), B).after, C).after as KubeConfigMap
+    assert.equal(linkKubeDns(both, {...B, targets: ['10.64.7.22']}).action, 'update', 'xcc\'s own links in the domain are not in the way')
+  })
+
   it('creates the ConfigMap when the cluster has none, and deletes only what it created', () => {
     const created = linkKubeDns(undefined, B)
     assert.equal(created.action, 'create')
