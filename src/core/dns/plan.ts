@@ -167,7 +167,12 @@ function unlinkConfig(state: DnsState, target: LinkTarget): DnsChange {
 
 export function planLink(state: DnsState, target: LinkTarget, options: LinkOptions): DnsPlan {
   checkOwned(state)
-  const others = readResponderLinks(state.responder.configMap).filter((l) => l.zone !== target.zone)
+  const served = readResponderLinks(state.responder.configMap)
+  const same = served.find((l) => l.zone === target.zone && l.context !== target.context)
+  if (same) {
+    throw new XccError(`zone ${target.zone} is already linked to context "${same.context}" in context "${state.context}": two clusters named ${target.cluster} cannot share it`, {hint: `use another --domain for one of them, or unlink the other first: xcc dns unlink --from-context ${state.context} --to-context ${same.context} --domain ${target.domain}`})
+  }
+  const others = served.filter((l) => l.zone !== target.zone)
   const link: ResponderLink = {...target, services: options.services, records: options.records.records}
   const responder = responderChanges(state, [...others, link], options.template, options.image)
   const address = state.responder.service?.spec?.clusterIP

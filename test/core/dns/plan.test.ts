@@ -130,6 +130,13 @@ describe('xcc dns link on a kube-dns cluster (GKE)', () => {
     assert.equal(a.configMaps.has('kube-system/xcc-dns-responder'), false)
   })
 
+  it('refuses a second cluster with the same name (the same zone) from another context', async () => {
+    const a = new FakeCluster()
+    await seed(a, configMap('kube-dns', {}))
+    await link(a, [])
+    await assert.rejects(link(a, [], {...B, context: 'gke_other-project_us-east1_backend'}), /zone backend\.clusters\.xcc\.test is already linked to context "gke_p_europe-west1_backend" in context "fake": two clusters named backend cannot share it/)
+  })
+
   it('a dry run before the responder exists shows its DNS name where its ClusterIP will be', async () => {
     const a = new FakeCluster()
     await seed(a, configMap('kube-dns', {}))
