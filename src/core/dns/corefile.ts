@@ -240,9 +240,3 @@ function keysOf(tokens: readonly CorefileToken[]): ServerKey[] {
 export function describeBlock(block: ServerBlock): string {
   return block.keys.map((k) => k.raw).join(' ')
 }
-
-/** the `import` lines at the top level and inside server bodies whose pattern matches `glob` */
-export function importsMatching(corefile: Corefile, test: (pattern: string) => boolean): string[] {
-  const inBodies = corefile.servers.flatMap((s) => s.plugins.filter((p) => p.name === 'import' && p.args[0] !== undefined).map((p) => p.args[0] as string))
-  return [...corefile.imports.map((i) => i.pattern), ...inBodies].filter(test)
-}
