@@ -10,7 +10,7 @@ import type {DnsListing} from '../core/dns/list.js'
 import {type DnsChange, type DnsPlan, PENDING_ADDRESS, orderedChanges} from '../core/dns/plan.js'
 import {shellCommand} from '../core/shell.js'
 import {lineDiff} from './line-diff.js'
-import {manifestOf} from './masquerade-text.js'
+import {manifestOf, project} from './masquerade-text.js'
 import {safePaint, safeText} from './terminal.js'
 
 function yaml(object: unknown): string {
@@ -43,7 +43,8 @@ export function renderDnsPlanDiff(plan: DnsPlan, options: {color: boolean}): str
   }
   for (const c of changes) {
     lines.push('', paint.bold(`${c.action} ${title(c)}`))
-    const before = c.before ? yaml(c.action !== 'delete' ? manifestOf(c.before) : {kind: c.kind, metadata: manifestOf(c.before).metadata}) : ''
+    // the live side cut down to the fields xcc writes: server defaults would show as removals
+    const before = c.before ? yaml(c.action !== 'delete' && c.after ? project(manifestOf(c.before), manifestOf(c.after), '') : {kind: c.kind, metadata: manifestOf(c.before).metadata}) : ''
     const after = c.after && c.action !== 'delete' ? yaml(manifestOf(c.after)) : ''
     lines.push(paint.dim(`--- ${c.before ? 'live' : '(none)'}`), paint.dim(`+++ ${c.action === 'delete' ? '(deleted)' : `after xcc dns ${plan.verb}`}`))
     for (const d of lineDiff(before, after)) {

@@ -61,4 +61,18 @@ describe('xcc dns text and JSON', () => {
     assertGoldenText('dns/plan-refresh.txt', renderDnsPlanDiff(again, {color: false}))
     assert.equal(renderDnsPlanDiff(await planOn(a, SERVICES), {color: false}).includes('No change'), true)
   })
+
+  it('a new responder image: the Deployment diff shows the image, not the server\'s defaults', async () => {
+    const a = new FakeCluster()
+    await a.createConfigMap('kube-system', cm('kube-dns', {}))
+    await applyDnsPlan(await planOn(a, SERVICES), {cluster: a, ...quiet})
+    // the API server fills in defaults xcc never wrote
+    const live = a.deployments.get('kube-system/xcc-dns-responder')
+    a.deployments.set('kube-system/xcc-dns-responder', {...live!, spec: {...live!.spec, progressDeadlineSeconds: 600, revisionHistoryLimit: 10} as NonNullable<typeof live>["spec"]})
+    const plan = planLink(await loadDnsState(a), B, {records: recordSet({...B, services: SERVICES}), services: 'all', template: TEMPLATE, image: 'registry.k8s.io/coredns/coredns:v1.12.0', force: false})
+    const diff = renderDnsPlanDiff(plan, {color: false})
+    assert.match(diff, /^- +image: registry\.k8s\.io\/coredns\/coredns:v1\.11\.3$/m)
+    assert.match(diff, /^\+ +image: registry\.k8s\.io\/coredns\/coredns:v1\.12\.0$/m)
+    assert.doesNotMatch(diff, /progressDeadlineSeconds|revisionHistoryLimit/)
+  })
 })
