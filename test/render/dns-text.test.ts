@@ -68,7 +68,7 @@ describe('xcc dns text and JSON', () => {
     await applyDnsPlan(await planOn(a, SERVICES), {cluster: a, ...quiet})
     // the API server fills in defaults xcc never wrote
     const live = a.deployments.get('kube-system/xcc-dns-responder')
-    a.deployments.set('kube-system/xcc-dns-responder', {...live!, spec: {...live!.spec, progressDeadlineSeconds: 600, revisionHistoryLimit: 10} as NonNullable<typeof live>["spec"]})
+    a.deployments.set('kube-system/xcc-dns-responder', {...live!, spec: {...live!.spec, progressDeadlineSeconds: 600, revisionHistoryLimit: 10} as NonNullable<typeof live>['spec']})
     const plan = planLink(await loadDnsState(a), B, {records: recordSet({...B, services: SERVICES}), services: 'all', template: TEMPLATE, image: 'registry.k8s.io/coredns/coredns:v1.12.0', force: false})
     const diff = renderDnsPlanDiff(plan, {color: false})
     assert.match(diff, /^- +image: registry\.k8s\.io\/coredns\/coredns:v1\.11\.3$/m)
