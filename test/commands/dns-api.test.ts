@@ -112,6 +112,14 @@ describe('xcc dns link --dry-run against the emulated API', () => {
     assert.match(r.stderr, /--service shop\/web: its load balancer 34\.77\.1\.2 is external, not internal/)
   })
 
+  it('list with no link: exit 0, and --json the listing', async () => {
+    const r = await xcc(['dns', 'list', '--context', 'frontend'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /^Context frontend: kube-dns, no xcc dns links\.$/m)
+    const j = await xcc(['dns', 'list', '--context', 'frontend', '--json'])
+    assert.deepEqual(JSON.parse(j.stdout), {schemaVersion: 1, context: 'frontend', provider: 'kube-dns', links: [], drift: false})
+  })
+
   it('unlink with no link is no change (exit 0)', async () => {
     const r = await xcc(['dns', 'unlink', ...pair])
     assert.equal(r.status, 0, r.stderr)
