@@ -1,0 +1,46 @@
+/**
+ * `xcc link plan`: read the project (Compute Engine, GKE and the clusters' kube APIs, as
+ * `xcc snapshot` does, in memory), resolve the clusters, and plan the link (core/link).
+ * Nothing is written.
+ */
+import {XccError} from '../core/errors.js'
+import type {LinkRequest} from '../core/link/design.js'
+import {type LinkPlan, planLink} from '../core/link/plan.js'
+import type {GkeCluster} from '../core/ports/gcp.js'
+import {readProject} from './snapshot.js'
+
+export interface LinkPlanRequest extends Omit<LinkRequest, 'project' | 'contexts' | 'from' | 'to'> {
+  /** NAME or LOCATION/NAME */
+  readonly from: string
+  readonly to: string
+  readonly project?: string
+  readonly kubeconfig?: string
+  readonly timeoutMs: number
+}
+
+export interface LinkPlanResult {
+  readonly project: string
+  readonly projectSource: string
+  readonly plan: LinkPlan
+  readonly skipped: ReadonlyArray<{readonly kind: string; readonly name: string; readonly reason: string}>
+}
+
+/** `NAME` or `LOCATION/NAME` among the project's clusters: exit 2 naming it when unknown, listing the locations when ambiguous */
+export function resolveCluster(clusters: readonly GkeCluster[], text: string, flag: string): GkeCluster {
+  const [location, name] = text.includes('/') ? (text.split('/', 2) as [string, string]) : [undefined, text]
+  const named = clusters.filter((c) => c.name === name && (location === undefined || c.location === location))
+  if (named.length === 1) return named[0] as GkeCluster
+  if (named.length > 1) {
+    throw new XccError(`${flag} ${text}: ${named.length} clusters of the project are named ${name}`, {details: named.map((c) => `${c.location}/${c.name}`), hint: `say which: ${flag} ${named[0]?.location}/${name}`})
+  }
+  throw new XccError(`${flag} ${text}: no such GKE cluster in the project`, {hint: `clusters: ${clusters.map((c) => `${c.location}/${c.name}`).sort().join(', ') || '(none)'}`})
+}
+
+export async function runLinkPlan(request: LinkPlanRequest): Promise<LinkPlanResult> {
+  const read = await readProject({...(request.project ? {project: request.project} : {}), ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), timeoutMs: request.timeoutMs})
+  const from = resolveCluster(read.clusters, request.from, '--from')
+  const to = resolveCluster(read.clusters, request.to, '--to')
+  const contexts = Object.fromEntries(read.contexts.map((c) => [c.cluster, c.context]))
+  const plan = planLink(read.model, {...request, from: from.name, to: to.name, project: read.project, contexts})
+  return {project: read.project, projectSource: read.projectSource, plan, skipped: read.skipped}
+}
