@@ -5,6 +5,7 @@
  */
 import {XccError} from '../core/errors.js'
 import type {LinkRequest} from '../core/link/design.js'
+import {checkLinkName} from '../core/link/names.js'
 import {type LinkPlan, planLink} from '../core/link/plan.js'
 import type {GkeCluster} from '../core/ports/gcp.js'
 import {readProject} from './snapshot.js'
@@ -37,6 +38,9 @@ export function resolveCluster(clusters: readonly GkeCluster[], text: string, fl
 }
 
 export async function runLinkPlan(request: LinkPlanRequest): Promise<LinkPlanResult> {
+  // what needs no API is checked before the project is read
+  checkLinkName(request.link)
+  if (request.from === request.to) throw new XccError(`--from and --to are both ${request.from}: a link joins two clusters`)
   const read = await readProject({...(request.project ? {project: request.project} : {}), ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), timeoutMs: request.timeoutMs})
   const from = resolveCluster(read.clusters, request.from, '--from')
   const to = resolveCluster(read.clusters, request.to, '--to')
