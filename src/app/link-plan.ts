@@ -8,6 +8,9 @@ import type {LinkRequest} from '../core/link/design.js'
 import {checkLinkName} from '../core/link/names.js'
 import {type LinkPlan, planLink} from '../core/link/plan.js'
 import type {GkeCluster} from '../core/ports/gcp.js'
+import {daemonSetCidrs} from '../core/masquerade/daemonset.js'
+import {XCC_DAEMONSET, XCC_NAMESPACE} from '../core/masquerade/state.js'
+import {openKube} from './deps.js'
 import {readProject} from './snapshot.js'
 
 export interface LinkPlanRequest extends Omit<LinkRequest, 'project' | 'contexts' | 'from' | 'to'> {
@@ -37,6 +40,14 @@ export function resolveCluster(clusters: readonly GkeCluster[], text: string, fl
   throw new XccError(`${flag} ${text}: no such GKE cluster in the project`, {hint: `clusters: ${clusters.map((c) => `${c.location}/${c.name}`).sort().join(', ') || '(none)'}`})
 }
 
+/** the ranges xcc's masquerade DaemonSet keeps in a cluster (its rules are on the nodes, which a snapshot does not read) */
+async function masqueradedBy(kubeconfig: string | undefined, context: string | undefined): Promise<string[] | undefined> {
+  if (!context) return undefined
+  const daemonSets = await (await openKube(kubeconfig)).open(context).listDaemonSets(XCC_NAMESPACE)
+  const ds = daemonSets.find((d) => d.metadata.name === XCC_DAEMONSET)
+  return ds ? daemonSetCidrs(ds) : undefined
+}
+
 export async function runLinkPlan(request: LinkPlanRequest): Promise<LinkPlanResult> {
   // what needs no API is checked before the project is read
   checkLinkName(request.link)
@@ -45,6 +56,7 @@ export async function runLinkPlan(request: LinkPlanRequest): Promise<LinkPlanRes
   const from = resolveCluster(read.clusters, request.from, '--from')
   const to = resolveCluster(read.clusters, request.to, '--to')
   const contexts = Object.fromEntries(read.contexts.map((c) => [c.cluster, c.context]))
-  const plan = planLink(read.model, {...request, from: from.name, to: to.name, project: read.project, contexts})
+  const masqueraded = await masqueradedBy(request.kubeconfig, contexts[from.name])
+  const plan = planLink(read.model, {...request, from: from.name, to: to.name, project: read.project, contexts, masqueraded: masqueraded ? {[from.name]: masqueraded} : {}})
   return {project: read.project, projectSource: read.projectSource, plan, skipped: read.skipped}
 }

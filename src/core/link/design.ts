@@ -30,6 +30,8 @@ export interface LinkRequest {
   readonly project: string
   /** the kube context of each cluster, for the commands the plan prints */
   readonly contexts: Readonly<Record<string, string>>
+  /** per cluster, the ranges xcc's own masquerade DaemonSet keeps (invisible in a snapshot, which does not read nodes' rules) */
+  readonly masqueraded?: Readonly<Record<string, readonly string[]>>
 }
 
 /** a change made through Kubernetes rather than Compute Engine */

@@ -7,7 +7,7 @@
  * server's network cannot route back to (the 10/8 trap, ILB-07).
  */
 import {XccError} from '../errors.js'
-import {type Ip, formatCidr, formatIp} from '../net/ipv4.js'
+import {type Ip, cidrContains, formatCidr, formatIp, parseCidr} from '../net/ipv4.js'
 import {nodePoolGroups} from '../topology/node-pools.js'
 import type {ClusterFacts, Model} from '../topology/model-types.js'
 import {HEALTH_CHECK_RANGES, type KubeStep, type LinkDesign, type LinkRequest, Wants, labels, nameOf, nodeTags, podsKeepAddress, servicePort} from './design.js'
@@ -110,7 +110,11 @@ export function designPeering(model: Model, request: LinkRequest, from: ClusterF
     address = {forwardingRule: ruleName, ...(ownRule ? {ip: formatIp(ownRule.ip)} : {}), port: sp.nodePort}
   }
 
-  if (keeps && !podsRoutable) {
+  // xcc masquerade's DaemonSet rules are not in a snapshot: what it keeps is passed in, and covers the range when one of its CIDRs holds it
+  const kept = (request.masqueraded?.[from.name] ?? []).map((t) => parseCidr(t)).flatMap((p) => (p.ok ? [p.cidr] : []))
+  const covered = kept.some((k) => cidrContains(k, to.subnet.primary))
+  if (keeps && !podsRoutable && covered) notes.push(`${from.name}'s xcc-masquerade DaemonSet already masquerades ${formatCidr(to.subnet.primary)}`)
+  if (keeps && !podsRoutable && !covered) {
     const cidrs = [formatCidr(to.subnet.primary)]
     const context = request.contexts[from.name] ?? from.name
     kube.push({action: 'create', kind: 'masquerade', cluster: from.name, name: cidrs.join(','), cidrs,

@@ -90,6 +90,13 @@ describe('xcc link plan, --mode peering on seed 001 before wiring', () => {
     assert.equal(report.diagnosis?.code, 'POD_SNAT_MISSING')
   })
 
+  it('a range xcc-masquerade\'s DaemonSet already keeps needs no masquerade step', () => {
+    const p = planLink(unwired001(), {...SEED_001, masqueraded: {frontend: ['10.192.0.0/12']}})
+    assert.deepEqual(p.kube, [])
+    assert.ok(p.notes.includes('frontend\'s xcc-masquerade DaemonSet already masquerades 10.193.0.0/16'))
+    assert.equal(planLink(unwired001(), {...SEED_001, masqueraded: {frontend: ['10.194.0.0/16']}}).kube.length, 1, 'another range does not count')
+  })
+
   it('--no-snat exchanges custom routes instead, and lets the pod range through the firewall (PEER-04, PEER-06)', () => {
     const p = planLink(unwired001(), {...SEED_001, snat: false})
     assert.deepEqual(p.kube, [])

@@ -44,6 +44,17 @@ describe('xcc link plan on labs of the unwired seeds', () => {
     assert.deepEqual(JSON.parse(r.stdout), JSON.parse(readFileSync(join(GOLDEN_DIR, 'link/plan-peering-seed-001.json'), 'utf8')))
   })
 
+  it('seed 001: after xcc masquerade add on the frontend, the plan has no masquerade step', () => {
+    const added = cli.run(home, ['masquerade', 'add', '--context', 'frontend', '--cidr', '10.193.0.0/16', '--json'], {env: env.s001, timeoutMs: 180_000})
+    assert.equal(added.status, 0, added.stderr)
+    const r = plan('s001', ['fe-be', '--mode', 'peering', '--from', 'frontend', '--to', 'backend', '--service', 'default/dummy-backend', '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as {kube: unknown[]; notes: string[]; summary: {create: number}}
+    assert.deepEqual(out.kube, [])
+    assert.ok(out.notes.some((n) => /xcc-masquerade DaemonSet already masquerades 10\.193\.0\.0\/16/.test(n)), out.notes.join('\n'))
+    assert.equal(out.summary.create, 7)
+  })
+
   it('seed 000: --mode gateway prints the planner\'s plan (golden)', () => {
     const r = plan('s000', ['c1-c2', '--mode', 'gateway', '--from', 'c1', '--to', 'c2', '--service', 'default/echoheaders'])
     assert.equal(r.status, 0, r.stderr)
