@@ -63,17 +63,22 @@ export function designPeering(model: Model, request: LinkRequest, from: ClusterF
   if (from.network === to.network) {
     notes.push(`${from.name} and ${to.name} share network ${from.network}: no peering is needed`)
   } else {
-    const taken = [existingPeering(model, from.network, to.network), existingPeering(model, to.network, from.network)]
-    const foreign = taken.filter((n): n is string => n !== undefined && !peeringNames.includes(n))
-    if (foreign.length > 0) {
-      if (customRoutes) throw new XccError(`${from.network} and ${to.network} are already peered (${foreign.join(', ')}, not xcc's), and --no-snat needs custom routes exchanged over it (PEER-04)`, {hint: 'set --export-custom-routes/--import-custom-routes on those peerings yourself, or drop --no-snat'})
-      notes.push(`${from.network} and ${to.network} are already peered (${foreign.join(', ')}); the link uses that peering and does not own it`)
-    } else {
-      // PEER-01: both sides must hold a peering; one at a time per network (the second waits for the first)
-      wants.add({kind: 'peering', name: peeringNames[0]!, parent: from.network, network: to.network, exportCustomRoutes: customRoutes, importCustomRoutes: false}, 'peer',
-        `peers ${from.network} (${from.name}) with ${to.network} (${to.name}) (PEER-01)${customRoutes ? '; exports the per-node pod routes of routes-based ' + from.name + ' (PEER-04, PEER-06)' : ''}`)
-      wants.add({kind: 'peering', name: peeringNames[1]!, parent: to.network, network: from.network, exportCustomRoutes: false, importCustomRoutes: customRoutes}, 'peer',
-        `the other side of the peering: it is active only when both networks hold one (PEER-01)${customRoutes ? `; imports ${from.name}'s pod routes (PEER-04)` : ''}`)
+    // a network holds one peering per peer network: a side peered already (not by xcc) is used as it is, the other side still gets xcc's (PEER-01)
+    const sides = [
+      {network: from.network, peer: to.network, name: peeringNames[0]!, exportCustomRoutes: customRoutes, importCustomRoutes: false,
+        reason: `peers ${from.network} (${from.name}) with ${to.network} (${to.name}) (PEER-01)${customRoutes ? `; exports the per-node pod routes of routes-based ${from.name} (PEER-04, PEER-06)` : ''}`},
+      {network: to.network, peer: from.network, name: peeringNames[1]!, exportCustomRoutes: false, importCustomRoutes: customRoutes,
+        reason: `the other side of the peering: it is active only when both networks hold one (PEER-01)${customRoutes ? `; imports ${from.name}'s pod routes (PEER-04)` : ''}`},
+    ]
+    for (const side of sides) {
+      const held = existingPeering(model, side.network, side.peer)
+      if (held !== undefined && held !== side.name) {
+        if (customRoutes) throw new XccError(`${side.network} already has peering ${held} to ${side.peer} (not xcc's), and --no-snat needs custom routes exchanged over it (PEER-04)`, {hint: 'set --export-custom-routes/--import-custom-routes on it yourself, or drop --no-snat'})
+        notes.push(`${side.network} already has peering ${held} to ${side.peer}; the link uses it and does not own it`)
+        continue
+      }
+      // one peering operation at a time per network: the second waits for the first
+      wants.add({kind: 'peering', name: side.name, parent: side.network, network: side.peer, exportCustomRoutes: side.exportCustomRoutes, importCustomRoutes: side.importCustomRoutes}, 'peer', side.reason)
     }
   }
 

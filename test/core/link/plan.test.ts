@@ -132,6 +132,35 @@ describe('xcc link plan, --mode peering on seed 001 before wiring', () => {
   })
 })
 
+describe('xcc link plan, --mode peering on seed 001 as it was wired by hand', () => {
+  const wired = (): Model => loadFixture('seed-001-peered-vpcs-missing-snat')
+
+  it('uses the peerings that exist (not owned), and plans only what is missing', () => {
+    const p = planLink(wired(), SEED_001)
+    assert.ok(!p.changes.some((c) => c.resource.kind === 'peering'))
+    assert.deepEqual(p.notes, ['vpc-b already has peering b-to-a to vpc-a; the link uses it and does not own it', 'vpc-a already has peering a-to-b to vpc-b; the link uses it and does not own it'])
+    assert.equal(p.kube[0]?.kind, 'masquerade')
+  })
+
+  it('a one-sided peering gets its other side from the link (PEER-01)', () => {
+    const t = structuredClone(wired().topology)
+    ;(t.networks.find((n) => n.name === 'vpc-a') as {peerings: unknown[]}).peerings = []
+    const p = planLink(modelOf(t), SEED_001)
+    assert.deepEqual(p.changes.filter((c) => c.resource.kind === 'peering').map((c) => `${c.resource.parent}/${c.resource.name}`), ['vpc-a/xcc-fe-be-peer-to'])
+  })
+
+  it('an internal LoadBalancer Service keeps GKE\'s forwarding rule: no load balancer of the link, the firewall on the Service port', () => {
+    const t = structuredClone(wired().topology)
+    const svc = t.clusters.find((c) => c.name === 'backend')!.services[0]! as {type: string; loadBalancer?: unknown}
+    svc.type = 'LoadBalancer'
+    svc.loadBalancer = {internal: true, forwardingRule: 'backend-ilb'}
+    const p = planLink(modelOf(t), SEED_001)
+    assert.deepEqual(p.changes.map((c) => `${c.resource.kind} ${c.resource.name}`), ['firewall xcc-fe-be-allow'])
+    assert.deepEqual(p.address, {forwardingRule: 'backend-ilb', ip: '10.193.0.3', port: 80})
+    assert.match(p.notes.join('\n'), /already has GKE's internal load balancer backend-ilb \(10\.193\.0\.3\); the link reuses it/)
+  })
+})
+
 describe('xcc link plan, --mode gateway on seed 000 before wiring', () => {
   const plan = planLink(unwired000(), SEED_000)
 
