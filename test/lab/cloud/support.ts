@@ -81,14 +81,17 @@ export interface TestCloud {
 }
 
 /** The cloud of CLOUD_TOPOLOGY (or `text`), in this process, on a free port. */
-export async function startTestCloud(text = CLOUD_TOPOLOGY, options: {waitLimitMs?: number; applyDelayMs?: number; faults?: boolean} = {}): Promise<TestCloud> {
+export async function startTestCloud(text = CLOUD_TOPOLOGY, options: {waitLimitMs?: number; applyDelayMs?: number; faults?: boolean; applyFails?: () => string | undefined} = {}): Promise<TestCloud> {
   const dir = mkdtempSync(join(tmpdir(), 'xcc-cloud-'))
   const log: string[] = []
   const unapplied = unappliedDataPlane((m) => log.push(m))
   // a data plane that takes its time keeps each operation RUNNING for applyDelayMs
   const delay = options.applyDelayMs ?? 0
-  const hook = delay > 0 ? {changes: unapplied.changes, apply: async (before: Model, after: Model) => {
-    await new Promise((resolve) => setTimeout(resolve, delay))
+  // and one that fails (applyFails returns why) ends the operation with an error
+  const hook = delay > 0 || options.applyFails ? {changes: unapplied.changes, apply: async (before: Model, after: Model) => {
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
+    const why = options.applyFails?.()
+    if (why) throw new Error(why)
     await unapplied.apply(before, after)
   }} : unapplied
   const store = new CloudStore({path: join(dir, 'topology.yaml'), model: parseTopology(text, 'cloud-test.yaml'), hook, log: (m) => log.push(m)})
