@@ -2,8 +2,9 @@
  * What the Compute write adapter needs to know of each kind it writes: which client of
  * @google-cloud/compute 6 serves it, the request field that names the resource and the one that
  * carries its body (the protos' `InsertFirewallRequest{firewall, firewallResource}` and so on), where
- * it lives, and how messages call it.
+ * it lives.
  */
+import {describeRef} from '../../core/link/describe.js'
 import type {ResourceRef, ResourceScope, WritableKind} from '../../core/ports/gcp-writes.js'
 
 export interface KindClient {
@@ -15,29 +16,20 @@ export interface KindClient {
   /** the request field holding the body (`firewallResource`) */
   readonly resource: string
   readonly scope: ResourceScope['kind']
-  /** as messages name it: `firewall rule` */
-  readonly noun: string
 }
 
 export type ResourceKind = Exclude<WritableKind, 'peering'>
 
 export const KINDS: Readonly<Record<ResourceKind, KindClient>> = {
-  network: {file: 'networks', client: 'NetworksClient', param: 'network', resource: 'networkResource', scope: 'global', noun: 'network'},
-  subnetwork: {file: 'subnetworks', client: 'SubnetworksClient', param: 'subnetwork', resource: 'subnetworkResource', scope: 'region', noun: 'subnetwork'},
-  firewall: {file: 'firewalls', client: 'FirewallsClient', param: 'firewall', resource: 'firewallResource', scope: 'global', noun: 'firewall rule'},
-  route: {file: 'routes', client: 'RoutesClient', param: 'route', resource: 'routeResource', scope: 'global', noun: 'route'},
-  instance: {file: 'instances', client: 'InstancesClient', param: 'instance', resource: 'instanceResource', scope: 'zone', noun: 'instance'},
-  instanceGroup: {file: 'instance_groups', client: 'InstanceGroupsClient', param: 'instanceGroup', resource: 'instanceGroupResource', scope: 'zone', noun: 'instance group'},
-  healthCheck: {file: 'region_health_checks', client: 'RegionHealthChecksClient', param: 'healthCheck', resource: 'healthCheckResource', scope: 'region', noun: 'health check'},
-  backendService: {file: 'region_backend_services', client: 'RegionBackendServicesClient', param: 'backendService', resource: 'backendServiceResource', scope: 'region', noun: 'backend service'},
-  forwardingRule: {file: 'forwarding_rules', client: 'ForwardingRulesClient', param: 'forwardingRule', resource: 'forwardingRuleResource', scope: 'region', noun: 'forwarding rule'},
-}
-
-/** `firewall rule xcc-l-fw`, `subnetwork xcc-l-sub in us-west1`, `peering p of network n` */
-export function describeRef(ref: ResourceRef): string {
-  if (ref.kind === 'peering') return `peering ${ref.name} of network ${ref.parent ?? '?'}`
-  const where = ref.scope.kind === 'global' ? '' : ` in ${ref.scope.name}`
-  return `${KINDS[ref.kind].noun} ${ref.name}${where}`
+  network: {file: 'networks', client: 'NetworksClient', param: 'network', resource: 'networkResource', scope: 'global'},
+  subnetwork: {file: 'subnetworks', client: 'SubnetworksClient', param: 'subnetwork', resource: 'subnetworkResource', scope: 'region'},
+  firewall: {file: 'firewalls', client: 'FirewallsClient', param: 'firewall', resource: 'firewallResource', scope: 'global'},
+  route: {file: 'routes', client: 'RoutesClient', param: 'route', resource: 'routeResource', scope: 'global'},
+  instance: {file: 'instances', client: 'InstancesClient', param: 'instance', resource: 'instanceResource', scope: 'zone'},
+  instanceGroup: {file: 'instance_groups', client: 'InstanceGroupsClient', param: 'instanceGroup', resource: 'instanceGroupResource', scope: 'zone'},
+  healthCheck: {file: 'region_health_checks', client: 'RegionHealthChecksClient', param: 'healthCheck', resource: 'healthCheckResource', scope: 'region'},
+  backendService: {file: 'region_backend_services', client: 'RegionBackendServicesClient', param: 'backendService', resource: 'backendServiceResource', scope: 'region'},
+  forwardingRule: {file: 'forwarding_rules', client: 'ForwardingRulesClient', param: 'forwardingRule', resource: 'forwardingRuleResource', scope: 'region'},
 }
 
 /** the request fields that say where a resource is: `{project}`, plus `{region}` or `{zone}` */

@@ -9,13 +9,14 @@
 import {randomUUID} from 'node:crypto'
 
 import {XccError} from '../../core/errors.js'
+import {describeRef} from '../../core/link/describe.js'
 import type {ComputeWriter, DesiredResource, ResourceRef, WriteOptions, WriteOutcome, WriteResult} from '../../core/ports/gcp-writes.js'
 import {type ClientOptions, computeContext, loadComputeClient, plain} from './compute.js'
 import {type ApiFailure, describeFailure, isTransientRefusal, toXccError} from './errors.js'
 import {type Operation, OperationWaiter, operationErrors} from './operation-wait.js'
 import {oneAtATime} from './peering-lock.js'
 import {type CallContext, withRetries} from './retry.js'
-import {KINDS, type KindClient, describeRef, instanceKey, locationOf} from './write-kinds.js'
+import {KINDS, type KindClient, instanceKey, locationOf} from './write-kinds.js'
 
 /** a client's methods, as this adapter calls them */
 type Api = Record<string, (request: object, options?: object) => unknown>
