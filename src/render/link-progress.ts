@@ -107,14 +107,14 @@ export async function applyProgress(changes: readonly PlannedChange[], options: 
       const end = await g.ended
       if ('skipped' in end) {
         task.title = paint.dim(changeTitle(change))
-        task.skip(`${changeTitle(change)}: not applied`)
+        task.skip('not applied')
       } else if ('error' in end) {
-        throw new Error(`${changeTitle(change)}: ${end.error}`)
+        throw new Error(end.error)
       } else {
         task.title = `${paint.plain(changeTitle(change))}: ${end.ok}`
       }
     },
-  })), {concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: {logger, showErrorMessage: true, collapseErrors: false, collapseSkips: false}})
+  })), {concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: {logger, showErrorMessage: true, collapseErrors: false, collapseSkips: false}, fallbackRendererOptions: {logger}})
   const shown = list.run().catch(() => undefined)
   return {
     onEvent: (event) => {
