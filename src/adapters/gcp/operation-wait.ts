@@ -48,10 +48,18 @@ export class OperationWaiter {
       const client = await request.client
       const name = op.name
       const started = Date.now()
-      const [next] = await withRetries(ctx, `waiting for ${what} (operation ${name})`, () => client.wait({project: ctx.project, operation: name, ...request.scope}))
+      const late = (): XccError => new XccError(`${what} did not finish in time (operation ${name} is ${op.status ?? 'PENDING'})`, {exitCode: 3, hint: 'the change may still complete; --timeout sets how long xcc waits, and running the command again finishes the job'})
+      let next: unknown
+      try {
+        ;[next] = await withRetries(ctx, `waiting for ${what} (operation ${name})`, () => client.wait({project: ctx.project, operation: name, ...request.scope}))
+      } catch (error) {
+        // a wait the API held past the deadline: the operation is late, the API is not unreachable
+        if (error instanceof XccError && Date.now() >= ctx.deadline) throw late()
+        throw error
+      }
       op = plain<Operation>(next)
       if (op.status === 'DONE') break
-      if (Date.now() >= ctx.deadline) throw new XccError(`${what} did not finish in time (operation ${name} is ${op.status ?? 'pending'})`, {exitCode: 3, hint: '--timeout sets how long xcc waits; running the command again finishes the job'})
+      if (Date.now() >= ctx.deadline) throw late()
       // `wait` returns at once only when the API does not hold it; do not spin
       if (Date.now() - started < 200) await sleep(250)
     }

@@ -144,6 +144,32 @@ describe('the Compute write adapter on the lab\'s cloud', () => {
     const before = cloud.log.length
     await assert.rejects(writer.insert(FIREWALL, {signal: controller.signal}), /interrupted/)
     assert.equal(cloud.log.slice(before).filter((l) => l.includes('POST')).length, 0, 'nothing was sent')
+    // aborted while the insert is on its way: the insert is made, its wait is not; running it again finds it
+    faults({faults: [{latencyMs: 300, method: 'POST', path: '/global/firewalls'}]})
+    const midway = new AbortController()
+    setTimeout(() => midway.abort(new Error('interrupted midway')), 100)
+    await assert.rejects(writer.insert(FIREWALL, {signal: midway.signal}), /interrupted midway/)
+    faults({})
+    assert.equal((await writer.insert(FIREWALL)).result, 'already-exists')
+    assert.equal((await writer.delete(FIREWALL)).result, 'deleted')
+  })
+
+  it('an operation that does not finish by the deadline is exit 3, within it', async () => {
+    // the data plane takes 3 s; the API holds a wait 200 ms; xcc has 1.5 s
+    const slow = await startTestCloud(undefined, {applyDelayMs: 3000, waitLimitMs: 200})
+    try {
+      await openClients(slow.server.port, slow.tokens.admin)
+      const t0 = Date.now()
+      const {writer} = await openClients(slow.server.port, slow.tokens.admin, {timeoutMs: 1500})
+      const error = await writer.insert(NETWORK).then(() => undefined, (e: unknown) => e)
+      assert.ok(error instanceof XccError, String(error))
+      assert.equal(error.exitCode, 3)
+      assert.match(error.message, /^creating network xcc-t-via did not finish in time \(operation operation-[-0-9a-f]+ is RUNNING\)$/)
+      const ms = Date.now() - t0
+      assert.ok(ms >= 1400 && ms < 2500, `gave up at the deadline (${ms} ms)`)
+    } finally {
+      await slow.close()
+    }
   })
 })
 
