@@ -29,6 +29,8 @@ interface Done {
 /** what one mutation came to: its finished operation, or the failure the caller tolerates */
 type Sent = {readonly op: Operation; readonly tolerated?: undefined} | {readonly op?: undefined; readonly tolerated: ApiFailure}
 
+const pick = (body: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> => Object.fromEntries(Object.entries(body).filter(([k]) => keys.includes(k)))
+
 const refOnly = (r: ResourceRef): ResourceRef => ({kind: r.kind, scope: r.scope, name: r.name, ...(r.parent !== undefined ? {parent: r.parent} : {})})
 
 export async function openComputeWriter(options: ClientOptions): Promise<ComputeWriter> {
@@ -198,7 +200,10 @@ export async function openComputeWriter(options: ClientOptions): Promise<Compute
         const k = KINDS[resource.kind]
         const api = await clientOf(k)
         let body: Record<string, unknown> = {...resource.body, name: resource.name}
+        // what each PATCH can change; the fields set at creation (a rule's network, a subnet's range) are left out
         if (resource.kind === 'forwardingRule') body = {allowGlobalAccess: resource.body.allowGlobalAccess === true}
+        if (resource.kind === 'firewall') delete body.network
+        if (resource.kind === 'subnetwork') body = pick(body, ['name', 'description', 'secondaryIpRanges', 'privateIpGoogleAccess', 'logConfig', 'allowSubnetCidrRoutesOverlap', 'stackType'])
         if (resource.kind === 'subnetwork' || resource.kind === 'backendService') {
           // these patches must carry the resource's current fingerprint
           const [current] = (await withRetries(ctx, `reading ${describeRef(resource)}`, () => api.get?.({...location, [k.param]: resource.name}) as Promise<unknown[]>))
