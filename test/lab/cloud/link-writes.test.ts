@@ -8,13 +8,15 @@
  * overlap, as the lab (like GCP) refuses overlapping ones.
  */
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {v1} from '@google-cloud/compute'
 import {OAuth2Client} from 'google-auth-library'
 
+import {openGcpWrites} from '../../../src/adapters/gcp/index.js'
 import {XccError} from '../../../src/core/errors.js'
 import type {ComputeInventory} from '../../../src/core/ports/gcp.js'
 import {ALL, BACKEND, FIREWALL, GROUP, HEALTH, INSTANCE, NETWORK, PEER_AB, PEER_BA, ROUTE, RULE, SUBNET, openClients} from './link-fixture.js'
@@ -119,6 +121,22 @@ describe('the Compute write adapter on the lab\'s cloud', () => {
     const viewer = await openClients(cloud.server.port, cloud.tokens.viewer)
     await assert.rejects(viewer.writer.delete(ROUTE), (e: XccError) => e.exitCode === 3 && /compute\.routes\.delete/.test(e.message))
     await assert.rejects(writer.update(FIREWALL), (e: XccError) => e.exitCode === 2 && /updating firewall rule xcc-t-allow-b: not found/.test(e.message), 'updating what is not there: 404 names it')
+  })
+
+  it('a command opens it as it opens the read adapter: project, token and endpoint from gcloud\'s variables', async () => {
+    const config = mkdtempSync(join(tmpdir(), 'xcc-gcloud-config-'))
+    try {
+      const {project, writer, stats} = await openGcpWrites({timeoutMs: 20_000, env: {
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${cloud.server.url}/compute/v1/`, CLOUDSDK_AUTH_ACCESS_TOKEN: cloud.tokens.admin,
+        CLOUDSDK_CORE_PROJECT: PROJECT, CLOUDSDK_CONFIG: config,
+      }})
+      assert.deepEqual([project.project, project.source, writer.project], [PROJECT, 'CLOUDSDK_CORE_PROJECT', PROJECT])
+      assert.equal((await writer.insert(FIREWALL)).result, 'created')
+      assert.equal((await writer.delete(FIREWALL)).result, 'deleted')
+      assert.deepEqual(stats, {requests: 4, retries: 0})
+    } finally {
+      rmSync(config, {recursive: true, force: true})
+    }
   })
 
   it('an operation that ends in error is an XccError naming the resource and the message', async () => {
