@@ -148,7 +148,10 @@ export async function openComputeWriter(options: ClientOptions): Promise<Compute
     locationOf(project, resource)
     const api = await clientOf(KINDS.network)
     const what = `${action === 'create' ? 'creating' : action === 'update' ? 'updating' : 'deleting'} ${describeRef(resource)}`
-    const networkPeering = {...body, name: resource.name}
+    // updatePeering changes the route exchange only; the peer network is set by addPeering
+    const networkPeering = action === 'update'
+      ? pick({...body, name: resource.name}, ['name', 'exportCustomRoutes', 'importCustomRoutes', 'exportSubnetRoutesWithPublicIp', 'importSubnetRoutesWithPublicIp', 'stackType', 'updateStrategy'])
+      : {...body, name: resource.name}
     const send = (requestId: string): unknown => action === 'create'
       ? api.addPeering?.({project, network, networksAddPeeringRequestResource: {networkPeering}, requestId})
       : action === 'update' ? api.updatePeering?.({project, network, networksUpdatePeeringRequestResource: {networkPeering}, requestId})
