@@ -105,8 +105,14 @@ describe('the Compute write adapter on the lab\'s cloud', () => {
     const routeOps = cloud.server.operations.list(PROJECT).slice(before).filter((op) => String(op.targetLink).endsWith('/routes/xcc-t-to-via'))
     assert.equal(routeOps.length, 1, 'one insert operation for the route')
     assert.ok(cloud.log.some((l) => l.includes('answered 503 instead')), 'the lab served the first insert')
+    // the same for a delete and for a peering: the retry is answered by the first operation
+    faults({faults: [{status: 503, method: 'DELETE', path: '/global/routes/', times: 1, afterServing: true}, {status: 502, method: 'POST', path: '/addPeering', times: 1, afterServing: true}]})
+    const deleted = await writer.delete(ROUTE)
+    const peered = await writer.insert(PEER_AB)
     faults({})
-    for (const r of [ROUTE, INSTANCE, SUBNET, NETWORK, FIREWALL]) await writer.delete(r)
+    assert.deepEqual([deleted.result, deleted.retries], ['deleted', 1], 'not already-gone')
+    assert.deepEqual([peered.result, peered.retries], ['created', 1], 'not refused as a second peering of that name')
+    for (const r of [PEER_AB, INSTANCE, SUBNET, NETWORK, FIREWALL]) await writer.delete(r)
   })
 
   it('a missing permission is exit 3 naming it and a role; an operation\'s error names the resource and the API\'s message', async () => {
