@@ -9,3 +9,10 @@ export function parseDuration(text: string, flag: string, options: {min: number;
   if (value < options.min || value > options.max) throw new XccError(`--${flag} ${text}: must be between ${options.min}s and ${options.max}s`)
   return value
 }
+
+/** Whole seconds of a duration written as Kubernetes flags take it (`48h`, `1h30m`, `5400s`), or undefined. */
+export function hmsSeconds(text: string): number | undefined {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text)
+  if (!m || text === '') return undefined
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)
+}

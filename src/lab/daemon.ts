@@ -30,7 +30,11 @@ import {type CloudServer, startCloudServer} from './cloud/server.js'
 import {CloudStore, DEFAULT_PROJECT} from './cloud/store.js'
 import {labSerialConsoles} from './compute/serial.js'
 import {applyModelChange} from './runtime/apply.js'
-import type {ClusterEndpoint} from './container/clusters.js'
+import {type ClusterEndpoint, PRIVATE_ENDPOINT_HOST, tokenIssuer} from './container/clusters.js'
+import {hmsSeconds} from '../core/duration.js'
+
+/** what GKE grants a TokenRequest at most */
+const GKE_MAX_TOKEN_EXPIRATION = '48h'
 
 async function main(dir: string): Promise<void> {
   // the token stays in this process's own environment (/proc/<pid>/environ, root's to read), the
@@ -70,6 +74,10 @@ async function main(dir: string): Promise<void> {
     const server = await startKubeApiServer({
       clusterName: cluster.name,
       tls: {key: certs.server.key, cert: certs.server.cert, caCert: certs.ca.cert},
+      // the private endpoint: the same API on a second loopback address
+      extraHosts: [PRIVATE_ENDPOINT_HOST],
+      // tokens as GKE issues them: its issuer, at most 48 h unless the topology says otherwise
+      serviceAccounts: {issuer: tokenIssuer(project, cluster.spec), maxTokenExpirationSeconds: hmsSeconds(cluster.spec.serviceAccountMaxTokenExpiration ?? GKE_MAX_TOKEN_EXPIRATION)},
       runtime,
       logDir,
       staticTokens: googleTokenUsers(tokens, project),
@@ -81,7 +89,10 @@ async function main(dir: string): Promise<void> {
     servers.push(server)
     log(`cluster ${cluster.name}: API server on ${server.url}`)
   }
-  const endpoints = new Map<string, ClusterEndpoint>([...model.clusters.keys()].map((name, i) => [name, {endpoint: `127.0.0.1:${(servers[i] as KubeApiServer).port}`, caCert: clusterPki(pki, name).ca.cert}]))
+  const endpoints = new Map<string, ClusterEndpoint>([...model.clusters.keys()].map((name, i) => {
+    const server = servers[i] as KubeApiServer
+    return [name, {endpoint: `127.0.0.1:${server.port}`, privateEndpoint: server.extraEndpoints[0], caCert: clusterPki(pki, name).ca.cert}]
+  }))
   const consoles = labSerialConsoles(dir)
   // a write through the APIs reaches the running lab incrementally (runtime/apply.ts), VMs it adds boot there
   const store = new CloudStore({path: p.topology, model, hook: {apply: async (before, after) => void (await applyModelChange(dir, before, after))}, log})

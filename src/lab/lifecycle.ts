@@ -17,6 +17,7 @@ import type {LabPlan} from './compile/types.js'
 import {labNameProblem} from './compile/names.js'
 import {RulesRefusedError, buildDataPlane, destroyDataPlane, labNamespaces} from './runtime/dataplane.js'
 import {type Pki, clusterPki, createLabPki} from './runtime/pki.js'
+import {PRIVATE_ENDPOINT_HOST, dnsEndpointName} from './container/clusters.js'
 import {removeSandboxes} from './runtime/pod-runtime.js'
 import {type LabCloudState, type LabClusterState, type LabState, LAB_STATE_VERSION, checkLabsDir, ensureLabDir, homeError, isAlive, labDir, paths, readState, readStateOrRefuse, writeAtomic, writeState} from './runtime/state.js'
 import {LAB_TOKEN_ENV, type OwnerRecord, type ProcessRef, claimOwner, daemonRef, isOurs, isRunning, newToken, ownedElsewhere, ownerAlive, processRef, readOwner, recordDaemon, releaseOwner, xccHomeOf} from './runtime/owner.js'
@@ -87,10 +88,13 @@ export async function labUp(input: UpInput, progress: Progress, signal?: AbortSi
     await buildDataPlane(plan, progress, signal)
     bootInstances(dir, plan, input.model)
     progress('creating certificates')
-    const pki = await createLabPki([...input.model.clusters.keys()], dir)
-    writeAtomic(p.pki, JSON.stringify(pki))
     // the lab's cloud: its tokens (also the Kubernetes API servers' Google tokens) and gcloud configuration
     const project = input.model.topology.metadata.project ?? DEFAULT_PROJECT
+    const pki = await createLabPki([...input.model.clusters.keys()], dir, {
+      ips: [PRIVATE_ENDPOINT_HOST],
+      dnsNames: (name) => [dnsEndpointName(project, input.model.clusters.get(name)!.spec)],
+    })
+    writeAtomic(p.pki, JSON.stringify(pki))
     writeCloudFiles({adminTokenFile: p.cloudAdminToken, viewerTokenFile: p.cloudViewerToken, gcloudConfig: p.gcloudConfig}, project)
     stop()
     progress(`starting the emulated Kubernetes API ${input.model.clusters.size === 1 ? 'server' : 'servers'} and the lab's processes`)

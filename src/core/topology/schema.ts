@@ -6,6 +6,7 @@
  */
 import {z} from 'zod'
 
+import {hmsSeconds} from '../duration.js'
 import {GCP_NAME, GKE_CLUSTER_NAME, NAMESPACE_NAME, NETWORK_TAG, type NameRule, POD_NAME, PORT_NAME, SERVICE_NAME, ruleMessage} from '../names.js'
 
 /** a name held to `rule`: what GCP or Kubernetes would accept for the thing it names (core/names.ts) */
@@ -269,6 +270,12 @@ const cluster = z.strictObject({
   nodes: z.array(node).min(1, 'a cluster needs at least one node'),
   pods: z.array(pod).default([]),
   services: z.array(service).default([]),
+  // the lab only (GKE has no such setting): its API server's --service-account-max-token-expiration,
+  // the longest lifetime a TokenRequest is granted (default 48h, what GKE grants at most)
+  serviceAccountMaxTokenExpiration: z.string({error: 'must be a duration like 48h or 90m'}).refine((text) => {
+    const seconds = hmsSeconds(text)
+    return seconds !== undefined && seconds >= 3600 && seconds <= 2 ** 32
+  }, 'must be a duration like 48h or 90m, between 1h and 2^32 seconds').optional(),
 })
 
 export const topologySchema = z.strictObject({

@@ -2,9 +2,15 @@
  * The lab's GKE clusters as GKE v1 shows them (gcp-api-emulation.md §4, gcp-network-semantics.md
  * §8.2): `endpoint` is the address of the cluster's emulated Kubernetes API (`127.0.0.1:PORT`,
  * which gcloud's `get-credentials` turns into `https://127.0.0.1:PORT`) and
- * `masterAuth.clusterCaCertificate` its CA; network, subnet, ranges, the VPC-native or routes mode,
+ * `masterAuth.clusterCaCertificate` its CA; the private endpoint (`privateClusterConfig.privateEndpoint`,
+ * what `get-credentials --internal-ip` uses) is the same API on a second loopback address; the
+ * DNS endpoint (`controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint`) is named as GKE names
+ * it, `gke-<hash>-<project>.<region>.gke.goog`, and is in the API's certificate, but nothing
+ * resolves it in the lab. Then network, subnet, ranges, the VPC-native or routes mode,
  * default SNAT, and the node pools (one per node pool group name, with their groups' URLs).
  */
+import {createHash} from 'node:crypto'
+
 import {isZone, regionOfZone} from '../../core/topology/issues.js'
 import {nodePoolGroups, shortHash} from '../../core/topology/node-pools.js'
 import type {ClusterSpec, Topology} from '../../core/topology/schema.js'
@@ -13,9 +19,14 @@ import {COMPUTE_BASE} from '../cloud/refs.js'
 export const GKE_VERSION = '1.32.0-gke.1000'
 export const CONTAINER_BASE = 'https://container.googleapis.com/v1/'
 
+/** the loopback address the clusters' API servers also listen on, as their private endpoint */
+export const PRIVATE_ENDPOINT_HOST = '127.0.0.2'
+
 export interface ClusterEndpoint {
   /** `127.0.0.1:PORT` */
   readonly endpoint: string
+  /** `127.0.0.2:PORT` (the same API) */
+  readonly privateEndpoint?: string
   /** PEM */
   readonly caCert: string
 }
@@ -60,6 +71,30 @@ function regionOf(c: ClusterSpec): string {
   return isZone(c.location) ? regionOfZone(c.location) : c.location
 }
 
+/** the DNS endpoint's name, as GKE forms it (`gke-<hash>-<project>.<region>.gke.goog`); it does not resolve in the lab */
+export function dnsEndpointName(project: string, c: Pick<ClusterSpec, 'name' | 'location'>): string {
+  const hash = createHash('sha256').update(`${project}/${c.location}/${c.name}`).digest('hex').slice(0, 16)
+  return `gke-${hash}-${project}.${isZone(c.location) ? regionOfZone(c.location) : c.location}.gke.goog`
+}
+
+/** the issuer of a cluster's ServiceAccount tokens, as GKE names it */
+export function tokenIssuer(project: string, c: Pick<ClusterSpec, 'name' | 'location'>): string {
+  return `${CONTAINER_BASE}projects/${project}/locations/${c.location}/clusters/${c.name}`
+}
+
+function endpointsConfig(view: ClusterView, c: ClusterSpec, endpoint: ClusterEndpoint): Record<string, unknown> {
+  const port = /:(\d+)$/.exec(endpoint.endpoint)?.[1]
+  const dns = `${dnsEndpointName(view.project, c)}${port ? `:${port}` : ''}`
+  const privateEndpoint = endpoint.privateEndpoint ?? endpoint.endpoint
+  return {
+    privateClusterConfig: {privateEndpoint, publicEndpoint: endpoint.endpoint},
+    controlPlaneEndpointsConfig: {
+      dnsEndpointConfig: {endpoint: dns, allowExternalTraffic: true, enableK8sTokensViaDns: true, enableK8sCertsViaDns: true},
+      ipEndpointsConfig: {enabled: true, enablePublicEndpoint: true, globalAccess: true, publicEndpoint: endpoint.endpoint, privateEndpoint},
+    },
+  }
+}
+
 export function clusterView(view: ClusterView, c: ClusterSpec): Record<string, unknown> {
   const p = view.project
   const endpoint = view.endpoints.get(c.name)
@@ -87,7 +122,7 @@ export function clusterView(view: ClusterView, c: ClusterSpec): Record<string, u
           ...(podRange ? {clusterSecondaryRangeName: podRange} : {}), ...(servicesRange ? {servicesSecondaryRangeName: servicesRange} : {}), stackType: 'IPV4',
         }
       : {useRoutes: true, stackType: 'IPV4'},
-    ...(endpoint ? {privateClusterConfig: {publicEndpoint: endpoint.endpoint.replace(/:\d+$/, '')}} : {}),
+    ...(endpoint ? endpointsConfig(view, c, endpoint) : {}),
     id: shortHash(`${p}/${c.name}`).repeat(8), etag: shortHash(JSON.stringify(c)),
   }
 }

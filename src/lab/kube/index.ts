@@ -26,6 +26,8 @@ import {RbacAuthorizer} from './rbac/authorizer.js'
 import {bootstrapPolicy} from './rbac/bootstrap.js'
 import {ObjectStore} from './store.js'
 import type {KubeObject} from './types.js'
+import {signingKey} from './tokens/jwt.js'
+import {ServiceAccountTokens} from './tokens/service-account-tokens.js'
 
 export type {ClusterApi, DeleteOptions, PatchType} from './api.js'
 export type {StaticTokenUser, UserInfo} from './http/auth.js'
@@ -44,6 +46,19 @@ export interface KubeApiServerOptions {
   port?: number
   /** PEM; caCert verifies client certificates and goes into ServiceAccount token Secrets */
   tls: {key: string; cert: string; caCert: string}
+  /** more loopback addresses the same API listens on (a GKE cluster's private endpoint), same port when free */
+  extraHosts?: readonly string[]
+  /** ServiceAccount tokens (kube-apiserver's --service-account-* flags) */
+  serviceAccounts?: {
+    /** PEM RSA key that signs the tokens (default: a new key for this server) */
+    signingKey?: string
+    /** `iss` of bound tokens (default https://kubernetes.default.svc.cluster.local) */
+    issuer?: string
+    /** audiences the API accepts (default [issuer]) */
+    apiAudiences?: readonly string[]
+    /** the longest TokenRequest grant, seconds (default: no cap) */
+    maxTokenExpirationSeconds?: number
+  }
   /** bearer tokens → user and groups (plus `system:authenticated`); RBAC decides what they may do */
   staticTokens?: ReadonlyMap<string, StaticTokenUser>
   runtime: PodRuntime
@@ -77,6 +92,8 @@ export interface Addon {
 export interface KubeApiServer {
   readonly url: string
   readonly port: number
+  /** `host:port` of each of `extraHosts`, in their order */
+  readonly extraEndpoints: readonly string[]
   readonly store: ObjectStore
   /** writes with the API server's admission (defaults, validation) and deletion semantics */
   readonly api: ClusterApi
@@ -127,7 +144,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   const store = new ObjectStore(registry, {historyLimit: options.watchHistory})
   const api = new ClusterApi(store, parseCidr(options.serviceClusterIpRange ?? '10.96.0.0/12'))
   const events = new EventRecorder(store)
-  const serviceAccounts = new ServiceAccountController(store, options.tls.caCert)
+  const sa = options.serviceAccounts ?? {}
+  const tokens = new ServiceAccountTokens(store, await signingKey(sa.signingKey), {...(sa.issuer ? {issuer: sa.issuer} : {}), ...(sa.apiAudiences ? {apiAudiences: sa.apiAudiences} : {})})
+  const serviceAccounts = new ServiceAccountController(store, options.tls.caCert, tokens)
   const kubelet = new Kubelet({store, runtime: options.runtime, logDir: options.logDir, events})
   const controllers = [serviceAccounts, new NamespaceController(api), new GarbageCollector(api), new Scheduler(store, events), new DaemonSetController(api, events)]
 
@@ -145,13 +164,26 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     throw error
   }
 
-  const context: ServerContext = {api, store, authorizer: new RbacAuthorizer(store), serviceAccounts, logDir: options.logDir, streams: new Set()}
-  const authenticator = createAuthenticator({staticTokens: options.staticTokens, serviceAccountToken: (token) => serviceAccounts.authenticate(token)})
-  let server: Awaited<ReturnType<typeof listen>>['server']
+  const tokenRequests = {store, tokens, ...(sa.maxTokenExpirationSeconds !== undefined ? {maxExpirationSeconds: sa.maxTokenExpirationSeconds} : {})}
+  const context: ServerContext = {api, store, authorizer: new RbacAuthorizer(store), tokenRequests, logDir: options.logDir, streams: new Set()}
+  const authenticator = createAuthenticator({staticTokens: options.staticTokens, serviceAccountToken: (token) => tokens.authenticate(token)})
+  const servers: Array<Awaited<ReturnType<typeof listen>>['server']> = []
+  const extraEndpoints: string[] = []
   let port: number
   try {
-    ;({server, port} = await listen({host, port: options.port ?? 0, tls: options.tls, registry, authenticator, context}))
+    const listenOn = (at: string, wanted: number) => listen({host: at, port: wanted, tls: options.tls, registry, authenticator, context})
+    const main = await listenOn(host, options.port ?? 0)
+    servers.push(main.server)
+    port = main.port
+    for (const extra of options.extraHosts ?? []) {
+      if (!isLoopback(extra)) throw new Error(`the lab's API server listens on loopback only, not on ${extra}`)
+      // the same port on the other address when it is free there, else any
+      const other = await listenOn(extra, port).catch((error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? listenOn(extra, 0) : Promise.reject(error)))
+      servers.push(other.server)
+      extraEndpoints.push(`${extra}:${other.port}`)
+    }
   } catch (error) {
+    for (const s of servers) s.close()
     await stopAddons()
     for (const controller of controllers) controller.stop()
     await kubelet.stop()
@@ -161,6 +193,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   return {
     url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    extraEndpoints,
     store,
     api,
     close() {
@@ -168,8 +201,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
         await stopAddons()
         for (const controller of controllers) controller.stop()
         for (const close of [...context.streams]) close()
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        server.closeAllConnections()
+        const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+        for (const server of servers) server.closeAllConnections()
         await kubelet.stop()
         await closed
       })()

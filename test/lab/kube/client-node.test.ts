@@ -150,11 +150,11 @@ describe('@kubernetes/client-node', () => {
   })
 
   it('authenticates ServiceAccount tokens, TokenRequests and static tokens; rejects bad tokens with 401', async () => {
-    const sa = await eventually('default SA token secret', async () => {
-      const found = await core.readNamespacedServiceAccount({name: 'default', namespace: 'default'})
-      return found.secrets?.[0]?.name ? found : undefined
+    await core.createNamespacedSecret({namespace: 'default', body: {metadata: {name: 'default-token', annotations: {'kubernetes.io/service-account.name': 'default'}}, type: 'kubernetes.io/service-account-token'}})
+    const secret = await eventually('the token Secret filled', async () => {
+      const found = await core.readNamespacedSecret({name: 'default-token', namespace: 'default'})
+      return found.data?.token ? found : undefined
     })
-    const secret = await core.readNamespacedSecret({name: sa.secrets![0]!.name!, namespace: 'default'})
     const token = Buffer.from(secret.data!.token!, 'base64').toString()
     const asSa = config(cluster.kubeconfig({token})).makeApiClient(CoreV1Api)
     assert.ok((await asSa.listNamespacedPod({namespace: 'default'})).items)

@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import yaml from 'js-yaml'
 
 import {type KeyPair, createCa, issueClientCert, issueServerCert} from '../../../src/lab/runtime/certificates.js'
-import {type Addon, type AddonContext, type KubeApiServer, type KubeObject, LocalProcessRuntime, startKubeApiServer} from '../../../src/lab/kube/index.js'
+import {type Addon, type AddonContext, type KubeApiServer, type KubeApiServerOptions, type KubeObject, LocalProcessRuntime, startKubeApiServer} from '../../../src/lab/kube/index.js'
 
 export interface Pki {
   ca: KeyPair
@@ -31,7 +31,7 @@ export function testPki(): Promise<Pki> {
   pki ??= (async () => {
     const ca = await createCa('xcc-lab-test-ca')
     const [server, admin] = await Promise.all([
-      issueServerCert(ca, {commonName: 'kube-apiserver', ips: ['127.0.0.1'], dnsNames: ['localhost']}),
+      issueServerCert(ca, {commonName: 'kube-apiserver', ips: ['127.0.0.1', '127.0.0.2'], dnsNames: ['localhost']}),
       issueClientCert(ca, {commonName: 'lab-admin', organizations: ['system:masters']}),
     ])
     return {ca, server, admin}
@@ -82,7 +82,16 @@ export interface TestCluster {
   close(): Promise<void>
 }
 
-export async function startTestCluster(options: {nodes?: KubeObject[]; objects?: KubeObject[]; watchHistory?: number; addons?: ReadonlyArray<(context: AddonContext) => Addon>} = {}): Promise<TestCluster> {
+export interface TestClusterOptions {
+  nodes?: KubeObject[]
+  objects?: KubeObject[]
+  watchHistory?: number
+  addons?: ReadonlyArray<(context: AddonContext) => Addon>
+  serviceAccounts?: KubeApiServerOptions['serviceAccounts']
+  extraHosts?: readonly string[]
+}
+
+export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
   const keys = await testPki()
   const dir = mkdtempSync(join(tmpdir(), 'xcc-kube-test-'))
   const logDir = join(dir, 'logs')
@@ -103,6 +112,8 @@ export async function startTestCluster(options: {nodes?: KubeObject[]; objects?:
       objects: [...nodes, TEST_ADMINS, ...(options.objects ?? [])],
       ...(options.watchHistory ? {watchHistory: options.watchHistory} : {}),
       ...(options.addons ? {addons: options.addons} : {}),
+      ...(options.serviceAccounts ? {serviceAccounts: options.serviceAccounts} : {}),
+      ...(options.extraHosts ? {extraHosts: options.extraHosts} : {}),
     })
   } catch (error) {
     rmSync(dir, {recursive: true, force: true})

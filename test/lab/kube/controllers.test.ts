@@ -237,20 +237,23 @@ describe('DaemonSet controller', () => {
 })
 
 describe('ServiceAccounts and namespaces', () => {
-  it('every namespace gets a default ServiceAccount with a token Secret; deleting a namespace deletes its objects', async () => {
+  it('every namespace gets a default ServiceAccount (no token Secret unasked, as k8s ≥ 1.24); a token Secret asked for is filled; deleting a namespace deletes its objects', async () => {
     const t = types()
     cluster.server.api.create(t.ns, undefined, {metadata: {name: 'team'}})
-    const sa = await eventually('default SA with a secret', () => {
-      const found = cluster.server.store.get(t.sa, 'team', 'default')
-      return found && Array.isArray(found.secrets) && found.secrets.length > 0 ? found : undefined
+    const sa = await eventually('default SA', () => cluster.server.store.get(t.sa, 'team', 'default'))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(cluster.server.store.list(t.secrets, 'team').length, 0, 'LegacyServiceAccountTokenNoAutoGeneration: no Secret made unasked')
+    assert.equal(cluster.server.store.get(t.sa, 'team', 'default')!.secrets, undefined)
+    cluster.server.api.create(t.secrets, 'team', {metadata: {name: 'asked', annotations: {'kubernetes.io/service-account.name': 'default'}}, type: 'kubernetes.io/service-account-token'})
+    const secret = await eventually('the token controller fills it', () => {
+      const found = cluster.server.store.get(t.secrets, 'team', 'asked')!
+      return (found.data as Record<string, string> | undefined)?.token ? found : undefined
     })
-    const secretName = (sa.secrets as Array<{name: string}>)[0]!.name
-    const secret = cluster.server.store.get(t.secrets, 'team', secretName)!
-    assert.equal(secret.type, 'kubernetes.io/service-account-token')
+    assert.equal(secret.metadata.annotations!['kubernetes.io/service-account.uid'], sa.metadata.uid)
     const data = secret.data as Record<string, string>
     assert.equal(Buffer.from(data.namespace!, 'base64').toString(), 'team')
     assert.equal(Buffer.from(data['ca.crt']!, 'base64').toString(), cluster.pki.ca.cert)
-    assert.ok(Buffer.from(data.token!, 'base64').toString().length >= 40)
+    assert.equal(Buffer.from(data.token!, 'base64').toString().split('.').length, 3, 'a JWT')
 
     createPod('worker', {containers: [{name: 'main', command: ['sleep', '300']}]}, {}, 'team')
     await eventually('worker running', () => getPod('worker', 'team')?.status?.phase === 'Running')

@@ -6,7 +6,8 @@ import {ApiError, badRequest, conflict, methodNotAllowed, notFound, statusSucces
 import {apiVersionOf} from '../resources.js'
 import {parseSelector} from '../selectors.js'
 import {type IncludeObject, toTable, wantsTable} from '../tables.js'
-import {type KubeObject, type Pod, isPlainObject, nowIso} from '../types.js'
+import {type KubeObject, type Pod, isPlainObject} from '../types.js'
+import {answerTokenRequest} from '../tokens/token-request.js'
 import {checkRbacWrite} from '../rbac/escalation.js'
 import {answerReview} from '../rbac/reviews.js'
 import type {UserInfo} from './auth.js'
@@ -100,21 +101,6 @@ function bind(ctx: ServerContext, route: ResourceRoute, body: unknown): unknown 
   return statusSuccess()
 }
 
-function tokenRequest(ctx: ServerContext, route: ResourceRoute, body: unknown): unknown {
-  const sa = ctx.store.get(route.type, route.namespace, route.name!)
-  if (!sa) throw notFound(route.type, route.name!)
-  const spec = isPlainObject(body) && isPlainObject(body.spec) ? body.spec : {}
-  const seconds = typeof spec.expirationSeconds === 'number' ? Math.min(Math.max(spec.expirationSeconds, 600), 48 * 3600) : 3600
-  const issued = ctx.serviceAccounts.requestToken(sa, seconds)
-  return {
-    kind: 'TokenRequest',
-    apiVersion: 'authentication.k8s.io/v1',
-    metadata: {name: route.name, namespace: route.namespace, creationTimestamp: nowIso()},
-    spec: {audiences: Array.isArray(spec.audiences) ? spec.audiences : [], expirationSeconds: seconds, boundObjectRef: spec.boundObjectRef ?? null},
-    status: issued,
-  }
-}
-
 /** The subresource a PUT or PATCH writes (undefined: the object itself), or null when it cannot be written. */
 function writableSubresource(route: ResourceRoute): 'status' | 'ephemeralcontainers' | undefined | null {
   if (route.subresource === undefined) return undefined
@@ -147,7 +133,9 @@ export async function handleResource(ctx: ServerContext, req: IncomingMessage, r
   switch (method) {
     case 'POST': {
       if (route.subresource === 'binding') return sendJson(res, 201, bind(ctx, route, body))
-      if (route.subresource === 'token') return sendJson(res, 201, tokenRequest(ctx, route, body))
+      if (route.subresource === 'token' && type.group === '' && type.resource === 'serviceaccounts') {
+        return sendJson(res, 201, answerTokenRequest(ctx.tokenRequests, route.namespace!, route.name!, body))
+      }
       if (route.name !== undefined) throw methodNotAllowed()
       if (type.virtual) return sendJson(res, 201, answerReview(ctx.authorizer, type, route.namespace, body, user))
       return reply(201, ctx.api.create(type, route.namespace, body, write))

@@ -103,7 +103,7 @@ const KINDS: Readonly<Record<string, Schema>> = {
   },
   'authentication.k8s.io/v1/TokenRequest': {
     1: message('metadata', objectMeta),
-    2: message('spec', {1: {name: 'audiences', type: 'string', repeated: true}, 3: ignore('boundObjectRef'), 4: int('expirationSeconds')}),
+    2: message('spec', {1: {name: 'audiences', type: 'string', repeated: true}, 3: message('boundObjectRef', {1: str('kind'), 2: str('apiVersion'), 3: str('name'), 4: str('uid')}), 4: int('expirationSeconds')}),
     3: ignore('status'),
   },
 }

@@ -55,6 +55,8 @@ async function dispatch(options: HttpOptions, req: IncomingMessage, res: ServerR
   else if (segments[0] === 'api' && segments.length === 2) body = apiResourceList(registry, '', segments[1]!)
   else if (segments[0] === 'apis' && segments.length === 2) body = apiGroup(registry, segments[1]!)
   else if (segments[0] === 'apis' && segments.length === 3) body = apiResourceList(registry, segments[1]!, segments[2]!)
+  else if (path === '/.well-known/openid-configuration') body = options.context.tokenRequests.tokens.openidConfiguration()
+  else if (path === '/openid/v1/jwks') body = options.context.tokenRequests.tokens.jwks()
   else if (path === '/openapi/v2') body = openApiV2(registry)
   else if (path === '/openapi/v3') body = openApiV3Root(registry)
   else if (segments[0] === 'openapi' && segments[1] === 'v3') body = openApiV3Document(registry, segments.slice(2).join('/'))

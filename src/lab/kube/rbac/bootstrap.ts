@@ -2,7 +2,8 @@
  * The default RBAC policy a new cluster starts with (a subset of kube-apiserver's bootstrap
  * policy, for the resources the lab serves): `cluster-admin` bound to `system:masters`;
  * `system:discovery`, `system:basic-user` (self access and rules reviews, SelfSubjectReview)
- * and `system:public-info-viewer` bound to every authenticated user; and the user-facing
+ * and `system:public-info-viewer` bound to every authenticated user; `system:service-account-issuer-discovery`
+ * (the OIDC discovery document and the token keys) bound to every ServiceAccount; and the user-facing
  * `admin`, `edit` and `view` ClusterRoles to bind in namespaces.
  */
 import type {KubeObject} from '../types.js'
@@ -47,6 +48,7 @@ const ADMIN: PolicyRule[] = [
 ]
 
 const DISCOVERY_URLS = ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/']
+const ISSUER_URLS = ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/']
 const PUBLIC_URLS = ['/healthz', '/livez', '/readyz', '/version', '/version/']
 
 const BOOTSTRAP_META = {labels: {'kubernetes.io/bootstrapping': 'rbac-defaults'}, annotations: {'rbac.authorization.kubernetes.io/autoupdate': 'true'}}
@@ -78,9 +80,11 @@ export function bootstrapPolicy(): KubeObject[] {
       rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
     ]),
     clusterRole('system:public-info-viewer', [urls(['get'], PUBLIC_URLS)]),
+    clusterRole('system:service-account-issuer-discovery', [urls(['get'], ISSUER_URLS)]),
     clusterRoleBinding('cluster-admin', 'cluster-admin', ['system:masters']),
     clusterRoleBinding('system:discovery', 'system:discovery', ['system:authenticated']),
     clusterRoleBinding('system:basic-user', 'system:basic-user', ['system:authenticated']),
     clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
+    clusterRoleBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', ['system:serviceaccounts']),
   ]
 }

@@ -79,7 +79,7 @@ export function answerReview(authorizer: RbacAuthorizer, type: ResourceType, nam
   const head = {kind: type.kind, apiVersion: apiVersionOf(type), metadata}
   switch (type.kind) {
     case 'SelfSubjectReview':
-      return {...head, status: {userInfo: {username: requester.username, ...(requester.uid ? {uid: requester.uid} : {}), groups: requester.groups}}}
+      return {...head, status: {userInfo: {username: requester.username, ...(requester.uid ? {uid: requester.uid} : {}), groups: requester.groups, ...(requester.extra ? {extra: requester.extra} : {})}}}
     case 'SelfSubjectRulesReview':
       return {...head, ...rulesReview(authorizer, object, requester)}
     default:
