@@ -14,6 +14,8 @@ const SCENARIOS: Record<string, string> = {
   'gateways-fixed-snat': 'seed-000-fixed-gateway-snat',
   'vpc-native-pair-works': 'vpc-native-pair-works',
   'ilb-cross-region-no-global-access': 'ilb-cross-region-no-global-access',
+  'two-vpcs-unwired': 'two-vpcs-unwired',
+  'overlapping-clusters-unwired': 'overlapping-clusters-unwired',
 }
 const dir = fileURLToPath(new URL('../templates/scenarios/', import.meta.url))
 

@@ -165,3 +165,30 @@ export async function runSnapshot(request: SnapshotRequest): Promise<SnapshotRes
     contexts: matched, requests: gcp.stats.requests, retries: gcp.stats.retries,
   }
 }
+
+export interface ProjectRead {
+  readonly project: string
+  readonly projectSource: string
+  readonly model: Model
+  readonly clusters: readonly GkeCluster[]
+  /** the kube context each cluster was read through */
+  readonly contexts: ReadonlyArray<{readonly context: string; readonly cluster: string}>
+  readonly skipped: readonly Skipped[]
+  readonly requests: number
+}
+
+/** The project as a snapshot sees it, in memory (for `xcc link`): nothing is written. */
+export async function readProject(request: {readonly project?: string; readonly kubeconfig?: string; readonly timeoutMs: number}): Promise<ProjectRead> {
+  const gcp = await cloud.open({...(request.project ? {project: request.project} : {}), timeoutMs: request.timeoutMs})
+  const [inventory, clusters] = await Promise.all([gcp.compute.readInventory({}), gcp.gke.listClusters()])
+  const skipped: Skipped[] = []
+  const {facts, matched} = await gatherKube({regions: [], contexts: [], output: '-', timeoutMs: request.timeoutMs, ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {})}, clusters, skipped)
+  const snapshot = buildSnapshot({project: gcp.project.project, inventory, clusters, kubeOf: (c) => facts.get(c.name)})
+  let model: Model
+  try {
+    model = parseTopology(renderSnapshotYaml(snapshot.document), 'the project')
+  } catch (error) {
+    throw new XccError(`the project holds something xcc cannot describe consistently: ${(error as Error).message}`, {exitCode: 3, details: error instanceof XccError ? error.details : [], hint: 'please report it, with the details above (no secrets in them)'})
+  }
+  return {project: gcp.project.project, projectSource: gcp.project.source, model, clusters, contexts: matched, skipped: [...skipped, ...snapshot.skipped], requests: gcp.stats.requests}
+}

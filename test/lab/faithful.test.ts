@@ -25,6 +25,9 @@ export const SCENARIO_FLOWS: ReadonlyArray<{scenario: string; from: string; to: 
   {scenario: 'gateways-fixed-snat', from: 'c1/default/ubuntu', to: 'lb/c2-forwarding-rules', reachable: true},
   {scenario: 'vpc-native-pair-works', from: 'a', to: 'b/default/server', reachable: true},
   {scenario: 'ilb-cross-region-no-global-access', from: 'a', to: 'b/default/server', reachable: false},
+  // before `xcc link`: nothing joins the two networks yet
+  {scenario: 'two-vpcs-unwired', from: 'frontend', to: 'backend/default/dummy-backend', reachable: false},
+  {scenario: 'overlapping-clusters-unwired', from: 'c1/default/ubuntu', to: 'c2/default/echoheaders', reachable: false},
 ]
 
 function load(path: string) {

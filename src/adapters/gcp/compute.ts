@@ -52,20 +52,28 @@ async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item:
 type Pager = AsyncIterable<unknown>
 type Aggregated = AsyncIterable<[string, Record<string, unknown>]>
 
-export async function openCompute(options: ClientOptions): Promise<ComputeApi> {
-  const load = async <C>(file: string, name: string): Promise<C> => {
-    const module = (await import(`@google-cloud/compute/build/src/v1/${file}_client.js`)) as {default?: Record<string, unknown>} & Record<string, unknown>
-    const Client = (module[name] ?? module.default?.[name]) as new (o: object) => C
-    return new Client({
-      authClient: options.auth, fallback: true,
-      ...(options.endpoint ? {apiEndpoint: options.endpoint.host, port: options.endpoint.port, protocol: options.endpoint.protocol} : {}),
-    })
-  }
-  const ctx: CallContext = {
+/** a Compute client of @google-cloud/compute 6, deep-imported (`networks`, `NetworksClient`), on the options' credentials and endpoint */
+export async function loadComputeClient<C>(options: ClientOptions, file: string, name: string): Promise<C> {
+  const module = (await import(`@google-cloud/compute/build/src/v1/${file}_client.js`)) as {default?: Record<string, unknown>} & Record<string, unknown>
+  const Client = (module[name] ?? module.default?.[name]) as new (o: object) => C
+  return new Client({
+    authClient: options.auth, fallback: true,
+    ...(options.endpoint ? {apiEndpoint: options.endpoint.host, port: options.endpoint.port, protocol: options.endpoint.protocol} : {}),
+  })
+}
+
+/** how retries and errors name the Compute API of these options */
+export function computeContext(options: ClientOptions): CallContext {
+  return {
     api: 'Compute Engine', project: options.project, deadline: options.deadline,
     endpoint: options.endpoint ? `${options.endpoint.protocol}://${options.endpoint.host}:${options.endpoint.port}` : 'compute.googleapis.com',
     ...(options.stats ? {stats: options.stats} : {}),
   }
+}
+
+export async function openCompute(options: ClientOptions): Promise<ComputeApi> {
+  const load = <C>(file: string, name: string): Promise<C> => loadComputeClient<C>(options, file, name)
+  const ctx = computeContext(options)
   const project = options.project
   const collect = async <T>(request: string, pages: () => Pager): Promise<T[]> => withRetries(ctx, request, async () => {
     const out: T[] = []

@@ -50,9 +50,18 @@ export function redact(text: string): string {
   return text.replace(/(Bearer\s+)[\w.~+/=-]+/gi, '$1…').replace(/ya29\.[\w.-]+/g, 'ya29.…').replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '(a private key)')
 }
 
-/** retried with backoff: quota, rate limits, server errors and the network */
+/**
+ * A 400 that only says "not now": another peering operation on the network or its peer (GCP runs
+ * one at a time; wiring-anchors B3, terraform-provider-google#3026), or a resource still being
+ * created or deleted by an earlier operation.
+ */
+export function isTransientRefusal(f: ApiFailure): boolean {
+  return f.status === 400 && (f.reason === 'resourceNotReady' || /peering operation in progress/i.test(f.message))
+}
+
+/** retried with backoff: quota, rate limits, server errors, the network, and transient refusals */
 export function isRetryable(f: ApiFailure): boolean {
-  return f.network !== undefined || f.status === 429 || (f.status !== undefined && f.status >= 500) || f.reason === 'rateLimitExceeded' || f.reason === 'userRateLimitExceeded'
+  return f.network !== undefined || f.status === 429 || (f.status !== undefined && f.status >= 500) || f.reason === 'rateLimitExceeded' || f.reason === 'userRateLimitExceeded' || isTransientRefusal(f)
 }
 
 /** a role that grants a permission, for the hint (the narrowest common predefined role) */

@@ -6,11 +6,13 @@
 import {XccError} from '../../core/errors.js'
 import {NO_PROJECT_HINT, type ProjectChoice, chooseProject} from '../../core/gcp/settings.js'
 import type {ComputeApi, GkeApi} from '../../core/ports/gcp.js'
+import type {ComputeWriter} from '../../core/ports/gcp-writes.js'
 import {loadCredentials} from './auth.js'
 import {openCompute} from './compute.js'
 import {openGke} from './gke.js'
 import {redact} from './errors.js'
 import {readEndpoints, readGcloudProject} from './settings.js'
+import {openComputeWriter} from './writes.js'
 
 export interface GcpOptions {
   readonly project?: string
@@ -61,6 +63,25 @@ export async function openGcp(options: GcpOptions): Promise<Gcp> {
     openGke({...base, ...(endpoints.container ? {endpoint: endpoints.container} : {})}),
   ])
   return {project, compute, gke, stats}
+}
+
+export interface GcpWrites {
+  readonly project: ProjectChoice
+  readonly writer: ComputeWriter
+  /** requests made so far (and retries) */
+  readonly stats: {requests: number; retries: number}
+}
+
+/** the Compute write port for a command (`xcc link`): project, credentials and endpoint as openGcp resolves them */
+export async function openGcpWrites(options: GcpOptions): Promise<GcpWrites> {
+  const env = options.env ?? process.env
+  if (env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none'
+  const project = resolveProject(options)
+  const endpoints = readEndpoints(env)
+  const credentials = await loadCredentials(env)
+  const stats = {requests: 0, retries: 0}
+  const writer = await openComputeWriter({project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats, ...(endpoints.compute ? {endpoint: endpoints.compute} : {})})
+  return {project, writer, stats}
 }
 
 /** A caller's Google access token, for a kubeconfig (`--auth token`) or to talk to a GKE cluster as GKE accepts it. */

@@ -15,6 +15,8 @@ export interface CallContext {
   readonly deadline: number
   /** counts requests (and retries), for the bench */
   readonly stats?: {requests: number; retries: number}
+  /** stops before the next request (Ctrl-C): the call rejects with the signal's reason */
+  readonly signal?: AbortSignal
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -35,6 +37,7 @@ async function beforeDeadline<T>(ctx: CallContext, request: string, call: () => 
 export async function withRetries<T>(ctx: CallContext, request: string, call: () => Promise<T>): Promise<T> {
   let attempt = 0
   for (;;) {
+    ctx.signal?.throwIfAborted()
     try {
       if (ctx.stats) ctx.stats.requests += 1
       return await beforeDeadline(ctx, request, call)

@@ -10,7 +10,7 @@
 import type * as K8s from '@kubernetes/client-node'
 
 import {XccError} from '../../core/errors.js'
-import type {AccessAnswer, AccessQuestion, KubeCluster, KubeConfigMap, KubeContainer, KubeDaemonSet, KubeEndpoints, KubeNamespace, KubeNode, KubePod, KubeService} from '../../core/ports/kube.js'
+import type {AccessAnswer, AccessQuestion, KubeCluster, KubeConfigMap, KubeContainer, KubeDaemonSet, KubeDeployment, KubeEndpoints, KubeNamespace, KubeNode, KubePod, KubeService} from '../../core/ports/kube.js'
 import type {ClientNode, MergedKubeconfig} from './config.js'
 import {describeLocation} from './config.js'
 import {BoundedExecAuth, DEFAULT_EXEC_PLUGIN_TIMEOUT_MS, execPluginOf} from './exec-auth.js'
@@ -120,6 +120,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
   const missing = <T>(code: number): {value: T | undefined} | undefined => (code === 404 ? {value: undefined} : undefined)
 
   const configMapRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} configmap ${namespace}/${name}`, verb, resource: 'configmaps', namespace})
+  const deploymentRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} deployment ${namespace}/${name}`, verb, resource: 'deployments', group: 'apps', namespace})
   const daemonSetRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} daemonset ${namespace}/${name}`, verb, resource: 'daemonsets', group: 'apps', namespace})
 
   return {
@@ -193,6 +194,17 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
       return items<KubeService>(list)
     },
 
+    async createService(namespace, service) {
+      const request = {operation: `creating service ${namespace}/${service.metadata.name}`, verb: 'create', resource: 'services', namespace}
+      const created = await call(request, (o) => core.createNamespacedService({namespace, body: service as unknown as K8s.V1Service}, o))
+      return plain<KubeService>(created)
+    },
+
+    async deleteService(namespace, service) {
+      const request = {operation: `deleting service ${namespace}/${service}`, verb: 'delete', resource: 'services', namespace}
+      await call<unknown>(request, (o) => core.deleteNamespacedService({name: service, namespace}, o), missing)
+    },
+
     async getEndpoints(namespace, service) {
       const request = {operation: `reading endpoints ${namespace}/${service}`, verb: 'get', resource: 'endpoints', namespace}
       const found = await call<K8s.V1Endpoints | undefined>(request, (o) => core.readNamespacedEndpoints({name: service, namespace}, o), missing)
@@ -250,6 +262,30 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
       // Background: the DaemonSet goes at once, the garbage collector removes its pods after
       const request = daemonSetRequest('delete', namespace, daemonSet, 'deleting')
       await call<unknown>(request, (o) => apps.deleteNamespacedDaemonSet({name: daemonSet, namespace, propagationPolicy: 'Background'}, o), missing)
+    },
+
+    async getDeployment(namespace, deployment) {
+      const request = deploymentRequest('get', namespace, deployment, 'reading')
+      const found = await call<K8s.V1Deployment | undefined>(request, (o) => apps.readNamespacedDeployment({name: deployment, namespace}, o), missing)
+      return found && plain<KubeDeployment>(found)
+    },
+
+    async createDeployment(namespace, deployment) {
+      const request = deploymentRequest('create', namespace, deployment.metadata.name, 'creating')
+      const created = await call(request, (o) => apps.createNamespacedDeployment({namespace, body: deployment as unknown as K8s.V1Deployment}, o))
+      return plain<KubeDeployment>(created)
+    },
+
+    async replaceDeployment(namespace, deployment) {
+      const {name} = deployment.metadata
+      const request = {...deploymentRequest('update', namespace, name, 'replacing'), replaces: `deployment ${namespace}/${name}`}
+      const replaced = await call(request, (o) => apps.replaceNamespacedDeployment({name, namespace, body: deployment as unknown as K8s.V1Deployment}, o))
+      return plain<KubeDeployment>(replaced)
+    },
+
+    async deleteDeployment(namespace, deployment) {
+      const request = deploymentRequest('delete', namespace, deployment, 'deleting')
+      await call<unknown>(request, (o) => apps.deleteNamespacedDeployment({name: deployment, namespace, propagationPolicy: 'Background'}, o), missing)
     },
 
     async canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]> {

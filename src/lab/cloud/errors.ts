@@ -66,6 +66,11 @@ export function unauthenticated(): CloudError {
   return new CloudError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.', 'authError', {location: 'Authorization', locationType: 'header'})
 }
 
+/** GCP runs one peering operation at a time on a network and its peer (wiring-anchors B3, terraform-provider-google#3026) */
+export function peeringInProgress(): CloudError {
+  return new CloudError(400, 'There is a peering operation in progress on the local or peer network. Try again later.', 'badRequest')
+}
+
 export function conditionNotMet(field: string): CloudError {
   return new CloudError(412, `Supplied fingerprint does not match current fingerprint (${field}).`, 'conditionNotMet')
 }

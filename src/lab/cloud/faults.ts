@@ -4,7 +4,8 @@
  * matches, waits `latencyMs` and answers `status` (429 or 5xx) in Google's format instead of
  * serving the request. A fault with only `latencyMs` delays matching requests and then serves
  * them. `times` bounds how many requests one fault hits (counted from the moment the file was
- * read). `denied` lists IAM permissions the caller lacks, as a custom role without them would:
+ * read). `afterServing` serves the request first and then answers the fault, as when GCP made the
+ * change but the answer was lost (what a requestId is for). `denied` lists IAM permissions the caller lacks, as a custom role without them would:
  * every request that needs one is a 403 naming it. No file, or empty lists: no faults.
  *
  *   {"faults": [{"status": 503, "share": 1, "times": 2, "method": "POST", "path": "/global/firewalls"}],
@@ -26,6 +27,15 @@ export interface Fault {
   /** a part of the request path (`/global/firewalls`), when only some are to fail */
   readonly path?: string
   readonly latencyMs?: number
+  /** serve the request, then answer `status` instead of its answer (the change is made, the answer lost) */
+  readonly afterServing?: boolean
+}
+
+/** an injected answer; `afterServing`: only once the request has been served */
+export class InjectedFault extends CloudError {
+  constructor(status: number, message: string, reason: string, readonly afterServing: boolean) {
+    super(status, message, reason)
+  }
 }
 
 const MESSAGES: Readonly<Record<number, [string, string]>> = {
@@ -74,16 +84,16 @@ export class FaultInjector {
   }
 
   /** Delays the request as a fault says; resolves to the error to answer instead, if any. */
-  async inject(method: string, path: string): Promise<CloudError | undefined> {
+  async inject(method: string, path: string): Promise<InjectedFault | undefined> {
     this.reload()
     const fault = this.faults.find((f) =>
       (f.method === undefined || f.method.toUpperCase() === method) && (f.path === undefined || path.includes(f.path)) && (f.times === undefined || f.hits < f.times))
     if (!fault || Math.random() >= (fault.share ?? 1)) return undefined
     fault.hits++
-    this.log(`cloud: injected ${fault.status ?? 'no error'}${fault.latencyMs ? ` after ${fault.latencyMs} ms` : ''} into ${method} ${path}`)
+    this.log(`cloud: injected ${fault.status ?? 'no error'}${fault.latencyMs ? ` after ${fault.latencyMs} ms` : ''}${fault.afterServing && fault.status !== undefined ? ' after serving' : ''} into ${method} ${path}`)
     if (fault.latencyMs) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs))
     if (fault.status === undefined) return undefined
     const [message, reason] = MESSAGES[fault.status] ?? ['Injected fault', 'backendError']
-    return new CloudError(fault.status, message, reason)
+    return new InjectedFault(fault.status, message, reason, fault.afterServing === true)
   }
 }

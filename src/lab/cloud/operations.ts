@@ -4,7 +4,9 @@
  * with `error` when it could not. `wait` answers when the operation is DONE or after two minutes
  * (GCE's bound), whichever comes first; callers loop. A zonal operation carries `zone`, a
  * regional one `region`: gcloud picks where to poll from them. Inserts with a `requestId` seen
- * before get the first operation back, not a second resource.
+ * before get the first operation back, not a second resource. An operation may hold `locks`
+ * (the networks of a peering operation) until it is DONE, for the API to refuse what GCP runs
+ * one at a time.
  */
 import {randomBytes} from 'node:crypto'
 
@@ -22,12 +24,15 @@ export interface OperationStart {
   readonly targetLink: string
   readonly user: string
   readonly requestId?: string
+  /** what the operation holds until it is DONE (see `busy`) */
+  readonly locks?: readonly string[]
 }
 
 interface Entry {
   readonly key: string
   body: Record<string, unknown>
   readonly settled: Promise<void>
+  readonly locks: readonly string[]
 }
 
 function newName(): string {
@@ -70,11 +75,19 @@ export class Operations {
         entry.body = {...body, status: 'DONE', progress: 100, endTime: rfc3339(new Date()), httpErrorStatusCode: 500, httpErrorMessage: 'INTERNAL SERVER ERROR', error: {errors: [{code: 'INTERNAL_ERROR', message}]}}
       },
     )
-    const entry: Entry = {key, body, settled}
+    const entry: Entry = {key, body, settled, locks: start.locks ?? []}
     this.entries.set(key, entry)
     if (start.requestId) this.byRequest.set(start.requestId, key)
     this.forgetOldest()
     return first
+  }
+
+  /** whether an operation that is not DONE holds one of `locks` */
+  busy(locks: readonly string[]): boolean {
+    for (const entry of this.entries.values()) {
+      if (entry.body.status !== 'DONE' && entry.locks.some((l) => locks.includes(l))) return true
+    }
+    return false
   }
 
   private forgetOldest(): void {

@@ -117,7 +117,7 @@ export async function startCloudServer(options: CloudServerOptions): Promise<Clo
       throw error
     }
     const injected = await options.faults?.inject(method, url.pathname)
-    if (injected) return fail(injected)
+    if (injected && !injected.afterServing) return fail(injected)
     const role = check(req.headers)
     if (!role) return fail(unauthenticated())
     if (url.pathname === BATCH_PATH) {
@@ -129,6 +129,7 @@ export async function startCloudServer(options: CloudServerOptions): Promise<Clo
         if (error instanceof CloudError) return fail(error)
         throw error
       }
+      if (injected) return fail(injected)
       res.writeHead(200, {'Content-Type': batch.contentType, 'Content-Length': Buffer.byteLength(batch.body)})
       res.end(batch.body)
       return
@@ -141,7 +142,8 @@ export async function startCloudServer(options: CloudServerOptions): Promise<Clo
       throw error
     }
     const answer = await serveOne({method, path: url.pathname, query: url.searchParams, headers: req.headers, body, role, denied: options.faults?.denied()})
-    if (method !== 'GET') options.log(`cloud: ${method} ${url.pathname} → ${answer.status}`)
+    if (method !== 'GET') options.log(`cloud: ${method} ${url.pathname} → ${answer.status}${injected ? ` (answered ${injected.code} instead)` : ''}`)
+    if (injected) return fail(injected)
     sendJson(res, answer.status, answer.body, 'application/json; charset=UTF-8')
   }
 

@@ -5,7 +5,7 @@
  */
 import type {Model} from '../../core/topology/model-types.js'
 import type {Topology} from '../../core/topology/schema.js'
-import {invalidField, notFound} from '../cloud/errors.js'
+import {invalidField, notFound, peeringInProgress} from '../cloud/errors.js'
 import type {CreationTimes} from '../cloud/identity.js'
 import {resourceId} from '../cloud/identity.js'
 import type {Operations} from '../cloud/operations.js'
@@ -92,17 +92,21 @@ export function derivedError(what: string, by: string): never {
  * and answered by its operation. An insert repeating an earlier `requestId` gets the earlier
  * operation back and changes nothing.
  */
-export function mutate(ctx: ComputeContext, op: {scope: Scope; type: string; target: Ref; what: string; created?: boolean; deleted?: boolean}, change: (draft: Topology) => void): Record<string, unknown> {
+export function mutate(ctx: ComputeContext, op: {scope: Scope; type: string; target: Ref; what: string; created?: boolean; deleted?: boolean; locks?: readonly string[]}, change: (draft: Topology) => void): Record<string, unknown> {
   const requestId = ctx.request.query.get('requestId') ?? undefined
   const earlier = ctx.ops.replay(requestId)
   if (earlier) return earlier
+  if (op.locks && ctx.ops.busy(op.locks)) {
+    ctx.store.note(`cloud: refused ${op.type} on ${resourcePath(op.target)}: another peering operation is in progress`)
+    throw peeringInProgress()
+  }
   const draft = ctx.store.draft()
   change(draft)
   const applied = ctx.store.commit(draft, `${op.type} ${resourcePath(op.target)}`)
   const link = selfLink(op.target)
   if (op.created) ctx.times.created(link)
   if (op.deleted) ctx.times.deleted(link)
-  return ctx.ops.start({project: op.target.project, scope: op.scope, operationType: op.type, targetLink: link, user: ctx.user, ...(requestId ? {requestId} : {})}, applied)
+  return ctx.ops.start({project: op.target.project, scope: op.scope, operationType: op.type, targetLink: link, user: ctx.user, ...(requestId ? {requestId} : {}), ...(op.locks ? {locks: op.locks} : {})}, applied)
 }
 
 /** the item of `list` named `name`, or the API's 404 for `ref` */

@@ -99,7 +99,9 @@ function patch(ctx: ComputeContext, params: Params): unknown {
   return mutate(ctx, {scope: target.scope, type: 'patch', target, what: 'forwarding rule'}, (draft) => {
     const f = find(draft, params)
     for (const key of Object.keys(body)) {
-      if (!['allowGlobalAccess', 'name', 'fingerprint', 'description'].includes(key)) throw invalidField(`resource.${key}`, body[key], 'A forwarding rule\'s PATCH changes allowGlobalAccess only.')
+      // the Node client sends every map field, empty ones too (`labels: {}`, gcp-api-emulation.md §1.5)
+      const emptyMap = body[key] !== null && typeof body[key] === 'object' && !Array.isArray(body[key]) && Object.keys(body[key] as object).length === 0
+      if (!emptyMap && !['allowGlobalAccess', 'name', 'fingerprint', 'description'].includes(key)) throw invalidField(`resource.${key}`, body[key], 'A forwarding rule\'s PATCH changes allowGlobalAccess only.')
     }
     if (typeof body.allowGlobalAccess === 'boolean') f.allowGlobalAccess = body.allowGlobalAccess
   })

@@ -83,6 +83,11 @@ function patch(ctx: ComputeContext, name: string): unknown {
   })
 }
 
+/** a peering operation holds its network and the peer until it is DONE: a second one on either is refused */
+function peeringLocks(ctx: ComputeContext, name: string, peer: string | undefined): string[] {
+  return [name, ...(peer && peer !== name ? [peer] : [])].map((n) => selfLink(ref(ctx.store, n)))
+}
+
 /** the peering of an addPeering body: `networkPeering{…}`, or the legacy top-level `{name, peerNetwork}` */
 function peeringOf(ctx: ComputeContext, body: Record<string, unknown>): PeeringSpec {
   const given = (body.networkPeering ?? {}) as Record<string, unknown>
@@ -101,7 +106,7 @@ function peeringOf(ctx: ComputeContext, body: Record<string, unknown>): PeeringS
 
 function addPeering(ctx: ComputeContext, name: string): unknown {
   const peering = peeringOf(ctx, bodyOf(ctx))
-  return mutate(ctx, {scope: GLOBAL, type: 'addPeering', target: ref(ctx.store, name), what: `peering ${peering.name}`}, (draft) => {
+  return mutate(ctx, {scope: GLOBAL, type: 'addPeering', target: ref(ctx.store, name), what: `peering ${peering.name}`, locks: peeringLocks(ctx, name, peering.network)}, (draft) => {
     const n = network(draft, ctx, name)
     mustFind(draft.networks, peering.network, ref(ctx.store, peering.network))
     if (n.peerings.some((p) => p.name === peering.name)) throw invalid(`There is already a peering named '${peering.name}' in network '${resourcePath(ref(ctx.store, name))}'.`)
@@ -112,7 +117,8 @@ function addPeering(ctx: ComputeContext, name: string): unknown {
 
 function removePeering(ctx: ComputeContext, name: string): unknown {
   const peering = checkName(bodyOf(ctx).name, 'name')
-  return mutate(ctx, {scope: GLOBAL, type: 'removePeering', target: ref(ctx.store, name), what: `peering ${peering}`}, (draft) => {
+  const peer = ctx.store.topology.networks.find((n) => n.name === name)?.peerings.find((p) => p.name === peering)?.network
+  return mutate(ctx, {scope: GLOBAL, type: 'removePeering', target: ref(ctx.store, name), what: `peering ${peering}`, locks: peeringLocks(ctx, name, peer)}, (draft) => {
     const n = network(draft, ctx, name)
     if (!n.peerings.some((p) => p.name === peering)) throw invalidField('name', peering, `Network '${resourcePath(ref(ctx.store, name))}' has no peering of that name.`)
     n.peerings = n.peerings.filter((p) => p.name !== peering)
@@ -122,7 +128,8 @@ function removePeering(ctx: ComputeContext, name: string): unknown {
 function updatePeering(ctx: ComputeContext, name: string): unknown {
   const given = (bodyOf(ctx).networkPeering ?? {}) as Record<string, unknown>
   const peering = checkName(given.name, 'networkPeering.name')
-  return mutate(ctx, {scope: GLOBAL, type: 'updatePeering', target: ref(ctx.store, name), what: `peering ${peering}`}, (draft) => {
+  const peer = ctx.store.topology.networks.find((n) => n.name === name)?.peerings.find((p) => p.name === peering)?.network
+  return mutate(ctx, {scope: GLOBAL, type: 'updatePeering', target: ref(ctx.store, name), what: `peering ${peering}`, locks: peeringLocks(ctx, name, peer)}, (draft) => {
     const p = network(draft, ctx, name).peerings.find((q) => q.name === peering)
     if (!p) throw invalidField('networkPeering.name', peering, `Network '${resourcePath(ref(ctx.store, name))}' has no peering of that name.`)
     for (const key of ['exportCustomRoutes', 'importCustomRoutes', 'exportSubnetRoutesWithPublicIp', 'importSubnetRoutesWithPublicIp'] as const) {

@@ -13,6 +13,8 @@ const FLOWS: Record<string, {from: string; to: string}> = {
   'gateways-fixed-snat': {from: 'c1/default/ubuntu', to: 'lb/c2-forwarding-rules'},
   'vpc-native-pair-works': {from: 'a', to: 'b/default/server'},
   'ilb-cross-region-no-global-access': {from: 'a', to: 'b/default/server'},
+  'two-vpcs-unwired': {from: 'frontend', to: 'backend/default/dummy-backend'},
+  'overlapping-clusters-unwired': {from: 'c1/default/ubuntu', to: 'c2/default/echoheaders'},
 }
 
 describe('built-in scenarios', () => {

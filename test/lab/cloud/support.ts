@@ -14,6 +14,7 @@ import {delimiter, dirname, join} from 'node:path'
 import {parseTopology} from '../../../src/core/topology/parse.js'
 import type {Model} from '../../../src/core/topology/model-types.js'
 import {unappliedDataPlane} from '../../../src/lab/cloud/dataplane-hook.js'
+import {FaultInjector} from '../../../src/lab/cloud/faults.js'
 import {type CloudServer, startCloudServer} from '../../../src/lab/cloud/server.js'
 import {CloudStore} from '../../../src/lab/cloud/store.js'
 import {labSerialConsoles} from '../../../src/lab/compute/serial.js'
@@ -80,14 +81,25 @@ export interface TestCloud {
 }
 
 /** The cloud of CLOUD_TOPOLOGY (or `text`), in this process, on a free port. */
-export async function startTestCloud(text = CLOUD_TOPOLOGY, options: {waitLimitMs?: number} = {}): Promise<TestCloud> {
+export async function startTestCloud(text = CLOUD_TOPOLOGY, options: {waitLimitMs?: number; applyDelayMs?: number; faults?: boolean; applyFails?: () => string | undefined} = {}): Promise<TestCloud> {
   const dir = mkdtempSync(join(tmpdir(), 'xcc-cloud-'))
   const log: string[] = []
-  const hook = unappliedDataPlane((m) => log.push(m))
+  const unapplied = unappliedDataPlane((m) => log.push(m))
+  // a data plane that takes its time keeps each operation RUNNING for applyDelayMs
+  const delay = options.applyDelayMs ?? 0
+  // and one that fails (applyFails returns why) ends the operation with an error
+  const hook = delay > 0 || options.applyFails ? {changes: unapplied.changes, apply: async (before: Model, after: Model) => {
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
+    const why = options.applyFails?.()
+    if (why) throw new Error(why)
+    await unapplied.apply(before, after)
+  }} : unapplied
   const store = new CloudStore({path: join(dir, 'topology.yaml'), model: parseTopology(text, 'cloud-test.yaml'), hook, log: (m) => log.push(m)})
   const tokens = {admin: 'admin-token-for-tests', viewer: 'viewer-token-for-tests'}
   const server = await startCloudServer({
     store, tokens, serial: labSerialConsoles(dir), log: (m) => log.push(m),
+    // tests write <dir>/cloud-faults.json (src/lab/cloud/faults.ts)
+    ...(options.faults ? {faults: new FaultInjector(join(dir, 'cloud-faults.json'), (m) => log.push(m))} : {}),
     endpoints: new Map([['c-native', {endpoint: '127.0.0.1:6443', caCert: '-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n'}]]),
     ...(options.waitLimitMs ? {waitLimitMs: options.waitLimitMs} : {}),
   })
