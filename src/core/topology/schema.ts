@@ -269,6 +269,8 @@ const cluster = z.strictObject({
   nodes: z.array(node).min(1, 'a cluster needs at least one node'),
   pods: z.array(pod).default([]),
   services: z.array(service).default([]),
+  // the cluster's DNS server (absent: kube-dns, GKE's default); CoreDNS as kubeadm and most other distributions run it
+  dnsProvider: z.enum(['kube-dns', 'CoreDNS'], {error: 'must be kube-dns or CoreDNS'}).optional(),
 })
 
 export const topologySchema = z.strictObject({

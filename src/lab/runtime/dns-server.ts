@@ -1,0 +1,134 @@
+/**
+ * The host side of a cluster's DNS (src/lab/addons/dns): dnsmasq's files under the lab's
+ * sandboxes directory (root's, readable by the DNS pod's unprivileged user), the SIGHUP that
+ * makes the running dnsmasq re-read them, the kube-proxy rules of the kube-dns Service inside
+ * every node of the cluster, and each pod's resolver: `ip netns exec NS` bind-mounts
+ * `/etc/netns/NS/resolv.conf` over `/etc/resolv.conf` for whatever runs in a pod's namespace, so
+ * a pod's processes (and `kubectl exec`) resolve through the cluster DNS.
+ */
+import {mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {randomBytes} from 'node:crypto'
+
+import {shellWord} from '../../core/shell.js'
+import type {DnsFiles, DnsServerHost} from '../addons/dns/cluster-dns.js'
+import {dnsmasqConf} from '../addons/dns/records.js'
+import {type ClusterDnsPlan, dnsServiceRules} from '../compile/dns.js'
+import {belongsToLab} from '../compile/names.js'
+import {exec, run} from './exec.js'
+
+const NETNS_ETC = '/etc/netns'
+/** the DNS pod's process: who it is (nobody) and what it runs */
+export const DNS_USER = 65534
+
+function writeReadable(path: string, content: string): void {
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    writeFileSync(temp, content, {mode: 0o644})
+    renameSync(temp, path)
+  } catch (error) {
+    rmSync(temp, {force: true})
+    throw error
+  }
+}
+
+/** where a cluster's DNS files live: `<sandboxes>/.dns/<cluster>` */
+export function dnsDirOf(sandboxes: string, cluster: string): string {
+  return join(sandboxes, '.dns', cluster)
+}
+
+/** the DNS pod's command: dnsmasq in the foreground on its configuration */
+export function dnsmasqCommand(dir: string): string[] {
+  return ['dnsmasq', '--keep-in-foreground', `--conf-file=${dir}/dnsmasq.conf`]
+}
+
+/** SIGHUP is caught (bit 0 of SigCgt): the process is past its start and will re-read, not die */
+function catchesHangup(pid: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const hex = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1]
+    return hex !== undefined && (BigInt(`0x${hex}`) & 1n) === 1n
+  } catch {
+    return false
+  }
+}
+
+export class NetnsDnsServer implements DnsServerHost {
+  readonly dir: string
+
+  /**
+   * `nodes`: the namespaces of the cluster's nodes; `podNamespace`: the DNS pod's namespace once
+   * it has one. Makes the directory and the files dnsmasq reads at start (empty records).
+   */
+  constructor(sandboxes: string, private readonly plan: ClusterDnsPlan, private readonly nodes: readonly string[], private readonly podNamespace: () => string | undefined) {
+    this.dir = dnsDirOf(sandboxes, plan.cluster)
+    mkdirSync(this.dir, {recursive: true, mode: 0o755})
+    writeReadable(join(this.dir, 'dnsmasq.conf'), dnsmasqConf(this.dir))
+    writeReadable(join(this.dir, 'hosts'), '')
+    writeReadable(join(this.dir, 'servers'), '')
+  }
+
+  async write(files: DnsFiles): Promise<void> {
+    writeReadable(join(this.dir, 'servers'), files.servers)
+    writeReadable(join(this.dir, 'hosts'), files.hosts)
+  }
+
+  async reload(): Promise<boolean> {
+    const ns = this.podNamespace()
+    if (!ns) return false
+    const pids = await exec('ip', ['netns', 'pids', ns])
+    let signalled = false
+    for (const pid of pids.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      let comm = ''
+      try {
+        comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+      } catch {
+        continue
+      }
+      if (comm !== 'dnsmasq' || !catchesHangup(pid)) continue
+      try {
+        process.kill(pid, 'SIGHUP')
+        signalled = true
+      } catch {
+        // gone meanwhile: the next one reads the files at start
+      }
+    }
+    return signalled
+  }
+
+  async ensureServiceRules(): Promise<void> {
+    const {restore, services} = dnsServiceRules(this.plan)
+    const ipt = 'iptables -w 5 -t nat'
+    const script = [
+      `iptables-restore -w 5 --noflush <<'EOF'\n${restore}EOF`,
+      `${ipt} -S KUBE-SERVICES >/dev/null 2>&1 || { ${ipt} -N KUBE-SERVICES && ${ipt} -A PREROUTING -j KUBE-SERVICES && ${ipt} -A OUTPUT -j KUBE-SERVICES; } || exit 1`,
+      ...services.map((rule) => {
+        const words = rule.map(shellWord).join(' ')
+        return `${ipt} -C KUBE-SERVICES ${words} 2>/dev/null || ${ipt} -I KUBE-SERVICES 1 ${words} || exit 1`
+      }),
+    ].join('\n')
+    await Promise.all(this.nodes.map((ns) => run('ip', ['netns', 'exec', ns, 'sh', '-ec', script], {timeoutMs: 15_000, what: `writing the kube-dns Service rules of ${this.plan.cluster} in ${ns}`})))
+  }
+}
+
+/** Gives the pod namespace `ns` its resolv.conf (root's, 0644). */
+export function writePodResolvConf(ns: string, text: string): void {
+  const dir = join(NETNS_ETC, ns)
+  mkdirSync(dir, {recursive: true, mode: 0o755})
+  writeReadable(join(dir, 'resolv.conf'), text)
+}
+
+export function removePodResolvConf(ns: string): void {
+  rmSync(join(NETNS_ETC, ns), {recursive: true, force: true})
+}
+
+/** Removes the resolver files of every namespace of the lab (lab down). */
+export function removeLabResolvConfs(lab: string): void {
+  let entries: string[]
+  try {
+    entries = readdirSync(NETNS_ETC)
+  } catch {
+    return
+  }
+  for (const ns of entries) if (belongsToLab(lab, ns)) removePodResolvConf(ns)
+}
