@@ -65,7 +65,7 @@ async function main(dir: string): Promise<void> {
     const spec = (pod.spec ?? {}) as {hostNetwork?: boolean; dnsPolicy?: string; dnsConfig?: Parameters<typeof podResolvConf>[0]['dnsConfig']}
     return ip ? podResolvConf({namespace: pod.metadata.namespace ?? 'default', hostNetwork: spec.hostNetwork === true, dnsPolicy: spec.dnsPolicy, dnsConfig: spec.dnsConfig}, ip) : undefined
   })
-  if (dnsPlans.size > 0 && !(await hasDnsmasq())) log('cluster DNS: dnsmasq is not installed (Debian package dnsmasq-base): the DNS pods cannot start')
+  if (dnsPlans.size > 0) void hasDnsmasq().then((found) => found || log('cluster DNS: dnsmasq is not installed (Debian package dnsmasq-base): the DNS pods cannot start'))
   // pods run their echo server from a copy every uid can read
   const podEchoServer = installEchoServer(join(sandboxes, '.bin'))
   const podEcho = (name: string, ports: readonly number[]): string[] => echoCommand(name, ports, podEchoServer)

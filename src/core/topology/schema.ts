@@ -270,7 +270,7 @@ const cluster = z.strictObject({
   pods: z.array(pod).default([]),
   services: z.array(service).default([]),
   // the cluster's DNS server (absent: kube-dns, GKE's default); CoreDNS as kubeadm and most other distributions run it
-  dnsProvider: z.enum(['kube-dns', 'CoreDNS'], {error: 'must be kube-dns or CoreDNS'}).optional(),
+  dnsProvider: z.enum(['kube-dns', 'CoreDNS']).optional(),
 })
 
 export const topologySchema = z.strictObject({

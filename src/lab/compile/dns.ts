@@ -105,10 +105,11 @@ export function podResolvConf(pod: PodDnsInput, dnsIP: string): string | undefin
 
 /**
  * kube-proxy's nat rules for the kube-dns Service on a node (SVC-06's chain layout: the
- * KUBE-SERVICES match per port, one KUBE-SVC chain, one KUBE-SEP chain DNATing to the pod),
- * as `iptables-restore --noflush` text for the chains and the KUBE-SERVICES rules to ensure.
+ * KUBE-SERVICES match per port, one KUBE-SVC chain, one KUBE-SEP chain DNATing to the pod), in
+ * iptables-save form: the chains to declare, their rules, and the KUBE-SERVICES matches (as
+ * words) that jump to them.
  */
-export function dnsServiceRules(plan: ClusterDnsPlan): {restore: string; services: string[][]} {
+export function dnsServiceRules(plan: ClusterDnsPlan): {chains: string[]; rules: string[]; services: string[][]} {
   const chains: string[] = []
   const rules: string[] = []
   const services: string[][] = []
@@ -123,7 +124,7 @@ export function dnsServiceRules(plan: ClusterDnsPlan): {restore: string; service
     )
     services.push(['-d', `${plan.serviceIP}/32`, '-p', proto, '-m', 'comment', '--comment', `${id} cluster IP`, '-m', proto, '--dport', '53', '-j', svc])
   }
-  return {restore: ['*nat', ...chains, ...rules, 'COMMIT', ''].join('\n'), services}
+  return {chains, rules, services}
 }
 
 /** kubeadm's default Corefile, which a CoreDNS cluster of the lab starts with */

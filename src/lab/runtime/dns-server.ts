@@ -96,18 +96,30 @@ export class NetnsDnsServer implements DnsServerHost {
     return signalled
   }
 
+  /**
+   * Two iptables runs per node: a dump, then one `iptables-restore --noflush` with the Service's
+   * chains (declaring them flushes only them) and, where missing, KUBE-SERVICES (with kube-proxy's
+   * jumps from PREROUTING and OUTPUT) and the Service's matches inserted first in it.
+   */
   async ensureServiceRules(): Promise<void> {
-    const {restore, services} = dnsServiceRules(this.plan)
-    const ipt = 'iptables -w 5 -t nat'
+    const {chains, rules, services} = dnsServiceRules(this.plan)
+    const lines = (words: readonly string[]): string => `printf '%s\\n' ${words.map(shellWord).join(' ')}`
+    const has = (text: string): string => `printf '%s\\n' "$dump" | grep -qF -- ${shellWord(text)}`
     const script = [
-      `iptables-restore -w 5 --noflush <<'EOF'\n${restore}EOF`,
-      `${ipt} -S KUBE-SERVICES >/dev/null 2>&1 || { ${ipt} -N KUBE-SERVICES && ${ipt} -A PREROUTING -j KUBE-SERVICES && ${ipt} -A OUTPUT -j KUBE-SERVICES; } || exit 1`,
+      'dump=$(iptables-save -t nat) || exit 1',
+      '{',
+      `  ${lines(['*nat', ...chains])}`,
+      `  ${has(':KUBE-SERVICES ')} || ${lines([':KUBE-SERVICES - [0:0]', '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES', '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'])}`,
+      `  ${lines(rules)}`,
       ...services.map((rule) => {
-        const words = rule.map(shellWord).join(' ')
-        return `${ipt} -C KUBE-SERVICES ${words} 2>/dev/null || ${ipt} -I KUBE-SERVICES 1 ${words} || exit 1`
+        // iptables-save's own quoting: only the comment has spaces
+        const text = rule.map((w) => (/\s/.test(w) ? `"${w}"` : w)).join(' ')
+        return `  ${has(`--comment "${rule[rule.indexOf('--comment') + 1] as string}"`)} || ${lines([`-I KUBE-SERVICES 1 ${text}`])}`
       }),
+      `  ${lines(['COMMIT'])}`,
+      '} | iptables-restore -w 5 --noflush',
     ].join('\n')
-    await Promise.all(this.nodes.map((ns) => run('ip', ['netns', 'exec', ns, 'sh', '-ec', script], {timeoutMs: 15_000, what: `writing the kube-dns Service rules of ${this.plan.cluster} in ${ns}`})))
+    await Promise.all(this.nodes.map((ns) => run('ip', ['netns', 'exec', ns, 'sh', '-c', script], {timeoutMs: 15_000, what: `writing the kube-dns Service rules of ${this.plan.cluster} in ${ns}`})))
   }
 }
 

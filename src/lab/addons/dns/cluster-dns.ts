@@ -76,7 +76,9 @@ export class ClusterDns {
     this.pending = true
     this.busy = true
     this.running = this.drain()
-    await Promise.all([this.running, this.host.ensureServiceRules()])
+    // the rules are not waited for: the DNS pod starts after the lab is up anyway
+    void this.host.ensureServiceRules().catch((error: Error) => this.log(`dns: kube-proxy rules: ${error.message}`))
+    await this.running
     this.armResync()
   }
 
