@@ -55,6 +55,7 @@ async function main(dir: string): Promise<void> {
   for (const cluster of model.clusters.values()) {
     const dns = clusterDnsPlan(cluster)
     if (dns) dnsPlans.set(cluster.name, dns)
+    // a declared kube-dns without a pod to run in still is every pod's nameserver, as on the cluster
     const declared = cluster.services.find((s) => s.namespace === DNS_NAMESPACE && s.name === DNS_SERVICE)
     const ip = dns?.serviceIP ?? (declared ? formatIp(declared.clusterIP) : undefined)
     if (ip) dnsIPs.set(cluster.name, ip)
@@ -92,7 +93,9 @@ async function main(dir: string): Promise<void> {
     const certs = clusterPki(pki, cluster.name)
     const logDir = join(p.logs, cluster.name)
     const dns = dnsPlans.get(cluster.name)
-    const dnsServer = dns && new NetnsDnsServer(sandboxes, dns, cluster.nodes.map((n) => state.plan.hosts[`node/${n.name}`]?.ns).filter((ns): ns is string => ns !== undefined), () => {
+    // an adopted kube-dns (the topology's own Service) has its kube-proxy rules in the nodes' already
+    const ruleNodes = dns?.adopted ? [] : cluster.nodes.map((n) => state.plan.hosts[`node/${n.name}`]?.ns).filter((ns): ns is string => ns !== undefined)
+    const dnsServer = dns && new NetnsDnsServer(sandboxes, dns, ruleNodes, () => {
       const pod = dnsPod.get(cluster.name)?.()
       return pod ? runtime.podNamespace(pod.pod, pod.node) : undefined
     })

@@ -13,9 +13,10 @@ import {corednsConfig, kubeDnsConfig} from '../../src/lab/addons/dns/config.js'
 import {parseCorefile} from '../../src/lab/addons/dns/corefile.js'
 import {clusterRecords, dnsmasqConf} from '../../src/lab/addons/dns/records.js'
 import {DEFAULT_COREFILE, clusterDnsPlan, dnsServiceRules, podResolvConf} from '../../src/lab/compile/dns.js'
-import {dnsObjects} from '../../src/lab/compile/kube-objects.js'
+import {compileLab} from '../../src/lab/compile/compile.js'
+import {clusterObjects, dnsObjects} from '../../src/lab/compile/kube-objects.js'
 import type {KubeObject} from '../../src/lab/kube/types.js'
-import {DNS_TOPOLOGY} from './dns-topology.js'
+import {DECLARED_DNS_TOPOLOGY, DNS_TOPOLOGY} from './dns-topology.js'
 
 describe('cluster DNS placement (compile/dns.ts)', () => {
   const model = parseTopology(DNS_TOPOLOGY, 'dns-lab.yaml')
@@ -29,7 +30,19 @@ describe('cluster DNS placement (compile/dns.ts)', () => {
     const taken = DNS_TOPOLOGY.replace('clusterIP: 10.30.0.20', 'clusterIP: 10.30.0.10').replace('ip: 10.20.0.5', 'ip: 10.20.0.254')
     assert.deepEqual(clusterDnsPlan(parseTopology(taken, 'x.yaml').clusters.get('a')!), {cluster: 'a', provider: 'kube-dns', serviceIP: '10.30.0.11', node: 'gke-a-node-1', podIP: '10.20.0.253', podName: 'kube-dns-lab'})
     const declared = DNS_TOPOLOGY.replace('{namespace: default, name: backend, type: ClusterIP', '{namespace: kube-system, name: kube-dns, type: ClusterIP').replace('endpoints: [backend]', 'endpoints: []')
-    assert.equal(clusterDnsPlan(parseTopology(declared, 'x.yaml').clusters.get('a')!), undefined)
+    assert.equal(clusterDnsPlan(parseTopology(declared, 'x.yaml').clusters.get('a')!), undefined, 'a declared kube-dns without an endpoint pod: nothing to run the server in')
+  })
+
+  it('a declared kube-dns with an endpoint pod is adopted: the server runs in that pod, the ConfigMap is added', () => {
+    const model = parseTopology(DECLARED_DNS_TOPOLOGY, 'declared.yaml')
+    const plan = clusterDnsPlan(model.clusters.get('c')!)
+    assert.deepEqual(plan, {cluster: 'c', provider: 'kube-dns', serviceIP: '10.32.0.10', podName: 'kube-dns-5b8f7c9d4-x2x7q', node: 'gke-c-node-1', podIP: '10.22.0.7', adopted: true})
+    const lab = compileLab(model, 'unit')
+    const objects = clusterObjects(model, lab, model.clusters.get('c')!, () => ['echo'], {plan: plan!, command: ['dnsmasq', '-k']})
+    assert.deepEqual(objects.filter((o) => o.metadata.namespace === 'kube-system').map((o) => `${o.kind}/${o.metadata.name}`).sort(), ['ConfigMap/ip-masq-agent', 'ConfigMap/kube-dns', 'Endpoints/kube-dns', 'Pod/kube-dns-5b8f7c9d4-x2x7q', 'Service/kube-dns'])
+    const pod = objects.find((o) => o.kind === 'Pod' && o.metadata.name === 'kube-dns-5b8f7c9d4-x2x7q') as unknown as {spec: {containers: Array<{command: string[]}>; securityContext: {runAsUser: number}}}
+    assert.deepEqual(pod.spec.containers.map((c) => c.command), [['dnsmasq', '-k']])
+    assert.equal(pod.spec.securityContext.runAsUser, 65534)
   })
 
   it('dnsProvider accepts kube-dns and CoreDNS only', () => {

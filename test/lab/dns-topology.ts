@@ -48,3 +48,36 @@ clusters:
   pods:
   - {namespace: default, name: client, node: gke-b-node-1, ip: 10.21.0.10, ports: []}
 `
+
+/** one cluster that lists kube-system/kube-dns and its pod itself, as a snapshot of a cluster does */
+export const DECLARED_DNS_TOPOLOGY = `apiVersion: xcc/v1
+kind: Topology
+metadata: {name: dns-declared}
+networks:
+- name: net-c
+  subnets:
+  - {name: c-nodes, region: us-central1, ipCidrRange: 10.12.0.0/20, secondaryIpRanges: [{rangeName: c-pods, ipCidrRange: 10.22.0.0/16}]}
+firewalls:
+- {name: c-internal, network: net-c, sourceRanges: [10.12.0.0/20, 10.22.0.0/16], allowed: [{IPProtocol: tcp}, {IPProtocol: udp}]}
+clusters:
+- name: c
+  location: us-central1-a
+  network: net-c
+  subnetwork: c-nodes
+  mode: VPC_NATIVE
+  clusterIpv4Cidr: 10.22.0.0/16
+  servicesIpv4Cidr: 10.32.0.0/20
+  nodes:
+  - {name: gke-c-node-1, networkIP: 10.12.0.2, podCidr: 10.22.0.0/24}
+  - {name: gke-c-node-2, networkIP: 10.12.0.3, podCidr: 10.22.1.0/24}
+  pods:
+  - {namespace: default, name: client, node: gke-c-node-2, ip: 10.22.1.10, ports: []}
+  - {namespace: kube-system, name: kube-dns-5b8f7c9d4-x2x7q, node: gke-c-node-1, ip: 10.22.0.7, ports: [53]}
+  services:
+  - namespace: kube-system
+    name: kube-dns
+    type: ClusterIP
+    clusterIP: 10.32.0.10
+    ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}]
+    endpoints: [kube-dns-5b8f7c9d4-x2x7q]
+`

@@ -29,7 +29,7 @@ import {exec} from '../../src/lab/runtime/exec.js'
 import type {LabState} from '../../src/lab/runtime/state.js'
 import {Kubectl, findKubectl, kubectlSkip} from '../support/kubectl.js'
 import {requireLabTools} from '../support/netns.js'
-import {DNS_TOPOLOGY} from './dns-topology.js'
+import {DECLARED_DNS_TOPOLOGY, DNS_TOPOLOGY} from './dns-topology.js'
 
 const HOME = mkdtempSync(join(tmpdir(), 'xcc-dns-'))
 process.env.XCC_HOME = HOME
@@ -83,10 +83,10 @@ class DnsLab {
     this.kubectl = new Kubectl('path' in found ? found.path : 'kubectl-missing')
   }
 
-  async up(): Promise<void> {
+  async up(text = DNS_TOPOLOGY): Promise<void> {
     await labDown(this.name)
     const started = performance.now()
-    this.state = await labUp({name: this.name, model: parseTopology(DNS_TOPOLOGY, 'dns-lab.yaml'), topologyText: DNS_TOPOLOGY, source: 'test:dns-lab'}, () => {})
+    this.state = await labUp({name: this.name, model: parseTopology(text, 'dns-lab.yaml'), topologyText: text, source: 'test:dns-lab'}, () => {})
     this.upMs = performance.now() - started
   }
 
@@ -205,6 +205,21 @@ describe('cluster DNS in the lab, on real packets', {skip: kubectlSkip()}, () =>
       const bEvents = await until(() => lab.kubectlOk('b', ['-n', 'kube-system', 'get', 'events']), (v) => /NotEmulated/.test(v))
       assert.match(bEvents.value, /NotEmulated\s+configmap\/coredns\s+.*plugin rewrite/)
       t.diagnostic(`the Corefile edit took effect after ${Math.round(forwarded.ms)} ms`)
+    } finally {
+      await lab.down()
+    }
+  })
+
+  it('a topology that lists kube-system/kube-dns (a snapshot does): its pod runs the server, its Service\'s rules carry the queries', async () => {
+    const lab = new DnsLab(`dd${process.pid}`)
+    try {
+      await lab.up(DECLARED_DNS_TOPOLOGY)
+      const client = lab.ns('pod/c/default/client')
+      assert.equal((await exec('ip', ['netns', 'exec', client, 'cat', '/etc/resolv.conf'])).stdout, 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.32.0.10\noptions ndots:5\n')
+      assert.equal((await until(() => getent(client, 'kube-dns.kube-system'), (v) => v !== undefined)).value, '10.32.0.10')
+      assert.equal(await getent(client, '10-22-0-7.kube-system.pod.cluster.local'), '10.22.0.7')
+      assert.deepEqual(await query(client, '10.32.0.10', 'example.com'), {code: 'EREFUSED'})
+      assert.equal(await lab.kubectlOk('c', ['-n', 'kube-system', 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}']), 'kube-dns-5b8f7c9d4-x2x7q', 'no second DNS pod')
     } finally {
       await lab.down()
     }

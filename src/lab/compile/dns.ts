@@ -9,7 +9,8 @@
  * `forward` zones and `hosts` entries compiled to the same server (src/lab/addons/dns).
  *
  * A topology that declares `kube-system/kube-dns` itself (a snapshot of a cluster does) keeps its
- * own Service: the lab adds no second server for that cluster.
+ * own Service, pod and kube-proxy rules: the lab runs its server in the Service's first endpoint
+ * pod instead of that pod's echo server (`adopted`), and adds no second one.
  */
 import {addIp, formatIp, sizeOf} from '../../core/net/ipv4.js'
 import {chainHash} from '../../core/topology/node-rules.js'
@@ -35,6 +36,8 @@ export interface ClusterDnsPlan {
   readonly podName: string
   readonly node: string
   readonly podIP: string
+  /** the Service and pod are the topology's (their rules come with the node's), not the lab's */
+  readonly adopted?: boolean
 }
 
 /**
@@ -42,7 +45,13 @@ export interface ClusterDnsPlan {
  * no address is free for it.
  */
 export function clusterDnsPlan(cluster: ClusterFacts): ClusterDnsPlan | undefined {
-  if (cluster.services.some((s) => s.namespace === DNS_NAMESPACE && s.name === DNS_SERVICE)) return undefined
+  const provider: DnsProvider = cluster.spec.dnsProvider ?? 'kube-dns'
+  const declared = cluster.services.find((s) => s.namespace === DNS_NAMESPACE && s.name === DNS_SERVICE)
+  if (declared) {
+    const pod = declared.endpoints.find((p) => p !== undefined && !p.hostNetwork)
+    if (!pod) return undefined
+    return {cluster: cluster.name, provider, serviceIP: formatIp(declared.clusterIP), podName: pod.name, node: pod.node, podIP: formatIp(pod.ip), adopted: true}
+  }
   const node = cluster.nodes[0]
   if (!node) return undefined
   const takenVips = new Set(cluster.services.map((s) => s.clusterIP))
@@ -65,7 +74,6 @@ export function clusterDnsPlan(cluster: ClusterFacts): ClusterDnsPlan | undefine
     }
   }
   if (serviceIP === undefined || podIP === undefined) return undefined
-  const provider: DnsProvider = cluster.spec.dnsProvider ?? 'kube-dns'
   return {
     cluster: cluster.name, provider, serviceIP: formatIp(serviceIP), node: node.name, podIP: formatIp(podIP),
     podName: provider === 'CoreDNS' ? 'coredns-lab' : 'kube-dns-lab',

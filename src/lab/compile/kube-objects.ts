@@ -70,6 +70,8 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
           ...(pod.tcpPorts.length ? {command: echoCommand(`${cluster.name}/${pod.namespace}/${pod.name}`, pod.tcpPorts)} : {}),
           ports: pod.tcpPorts.map((p) => ({containerPort: p, protocol: 'TCP'})),
         }],
+        // the topology's own kube-dns pod runs the lab's DNS server instead of an echo server
+        ...(dns?.plan.adopted && pod.namespace === DNS_NAMESPACE && pod.name === dns.plan.podName ? dnsPodSpec(dns.plan, dns.command) : {}),
       },
     })
   }
@@ -94,7 +96,7 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
       }],
     })
   }
-  if (dns) out.push(...dnsObjects(dns.plan, dns.command))
+  if (dns) out.push(...(dns.plan.adopted ? [dnsConfigMap(dns.plan)] : dnsObjects(dns.plan, dns.command)))
   const config = ipMasqAgentConfig(cluster.spec.masquerade)
   if (config !== undefined) out.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: CONFIG_MAP_NAME, namespace: CONFIG_MAP_NAMESPACE}, data: {[CONFIG_KEY]: config}})
   return [...[...namespaces].map((name): LabObject => ({apiVersion: 'v1', kind: 'Namespace', metadata: {name}})), ...out]
@@ -139,18 +141,27 @@ export function dnsObjects(dns: ClusterDnsPlan, command: string[]): LabObject[] 
     {
       apiVersion: 'v1', kind: 'Pod',
       metadata: meta(dns.podName, {labels, annotations: {[POD_IP_ANNOTATION]: dns.podIP, [PORTS_ANNOTATION]: '53'}}),
-      spec: {
-        nodeName: dns.node, restartPolicy: 'Always', dnsPolicy: 'Default',
-        securityContext: {runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true},
-        containers: [{
-          name: dns.provider === 'CoreDNS' ? 'coredns' : 'dnsmasq', image: 'xcc-lab/dnsmasq', command,
-          ports: ports.map((p) => ({name: p.name, containerPort: 53, protocol: p.protocol})),
-          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}},
-        }],
-      },
+      spec: {nodeName: dns.node, restartPolicy: 'Always', dnsPolicy: 'Default', ...dnsPodSpec(dns, command)},
     },
-    dns.provider === 'CoreDNS'
-      ? {apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(COREDNS_CONFIG_MAP), data: {[COREFILE_KEY]: DEFAULT_COREFILE}}
-      : {apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(KUBE_DNS_CONFIG_MAP, {labels: {'addonmanager.kubernetes.io/mode': 'EnsureExists'}})},
+    dnsConfigMap(dns),
   ]
+}
+
+/** the DNS pod's containers: the server, as nobody, with nothing more */
+function dnsPodSpec(dns: ClusterDnsPlan, command: string[]): Record<string, unknown> {
+  return {
+    securityContext: {runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true},
+    containers: [{
+      name: dns.provider === 'CoreDNS' ? 'coredns' : 'dnsmasq', image: 'xcc-lab/dnsmasq', command,
+      ports: [{name: 'dns', containerPort: 53, protocol: 'UDP'}, {name: 'dns-tcp', containerPort: 53, protocol: 'TCP'}],
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}},
+    }],
+  }
+}
+
+/** the provider's ConfigMap: an empty `kube-dns` (GKE creates it without data) or kubeadm's `coredns` Corefile */
+function dnsConfigMap(dns: ClusterDnsPlan): LabObject {
+  return dns.provider === 'CoreDNS'
+    ? {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: COREDNS_CONFIG_MAP, namespace: DNS_NAMESPACE}, data: {[COREFILE_KEY]: DEFAULT_COREFILE}}
+    : {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: KUBE_DNS_CONFIG_MAP, namespace: DNS_NAMESPACE, labels: {'addonmanager.kubernetes.io/mode': 'EnsureExists'}}}
 }
