@@ -15,11 +15,11 @@ import type {DnsFiles, DnsServerHost} from '../addons/dns/cluster-dns.js'
 import {dnsmasqConf} from '../addons/dns/records.js'
 import {type ClusterDnsPlan, dnsServiceRules} from '../compile/dns.js'
 import {belongsToLab} from '../compile/names.js'
-import {exec, run} from './exec.js'
+import {exec, inParallel, run} from './exec.js'
 
 const NETNS_ETC = '/etc/netns'
-/** the DNS pod's process: who it is (nobody) and what it runs */
-export const DNS_USER = 65534
+/** nodes whose rules are written at once (a 50-node cluster must not start 50 shells together) */
+const RULE_WRITERS = 4
 
 function writeReadable(path: string, content: string): void {
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`
@@ -119,7 +119,7 @@ export class NetnsDnsServer implements DnsServerHost {
       `  ${lines(['COMMIT'])}`,
       '} | iptables-restore -w 5 --noflush',
     ].join('\n')
-    await Promise.all(this.nodes.map((ns) => run('ip', ['netns', 'exec', ns, 'sh', '-c', script], {timeoutMs: 15_000, what: `writing the kube-dns Service rules of ${this.plan.cluster} in ${ns}`})))
+    await inParallel(this.nodes, RULE_WRITERS, (ns) => run('ip', ['netns', 'exec', ns, 'sh', '-c', script], {timeoutMs: 15_000, what: `writing the kube-dns Service rules of ${this.plan.cluster} in ${ns}`}).then(() => undefined))
   }
 }
 
