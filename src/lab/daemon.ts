@@ -9,7 +9,8 @@
  * servers accept too, as GKE accepts Google tokens; the lab's VMs boot (their startup scripts run)
  * once everything listens. Every cluster also gets its DNS (compile/dns.ts, addons/dns): a kube-dns
  * Service backed by a dnsmasq pod that the emulated API feeds, and every pod's resolver pointing
- * at it. Usage: daemon.js <lab dir>
+ * at it; the daemon is ready once each cluster's DNS serves (at most DNS_READY_MS). Usage:
+ * daemon.js <lab dir>
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -38,6 +39,9 @@ import {applyModelChange} from './runtime/apply.js'
 import {exec} from './runtime/exec.js'
 import {formatIp} from '../core/net/ipv4.js'
 import type {ClusterEndpoint} from './container/clusters.js'
+
+/** how long the lab waits for its DNS pods before it says it is ready anyway */
+const DNS_READY_MS = 5000
 
 async function main(dir: string): Promise<void> {
   // the token stays in this process's own environment (/proc/<pid>/environ, root's to read), the
@@ -89,6 +93,7 @@ async function main(dir: string): Promise<void> {
   }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void stop(signal))
   const dnsPod = new Map<string, () => {pod: KubeObject; node: KubeObject} | undefined>()
+  const dnsControllers: ClusterDns[] = []
   for (const cluster of model.clusters.values()) {
     const certs = clusterPki(pki, cluster.name)
     const logDir = join(p.logs, cluster.name)
@@ -115,7 +120,9 @@ async function main(dir: string): Promise<void> {
             const node = context.store.get(context.store.registry.get('nodes'), undefined, dns.node)
             return pod && node ? {pod, node} : undefined
           })
-          return new ClusterDns(context, dns, dnsServer, clusterLog)
+          const controller = new ClusterDns(context, dns, dnsServer, clusterLog)
+          dnsControllers.push(controller)
+          return controller
         }] : []),
       ],
     })
@@ -129,6 +136,8 @@ async function main(dir: string): Promise<void> {
   const server = await startCloudServer({store, tokens, serial: consoles, endpoints, faults: new FaultInjector(p.cloudFaults, log), log})
   cloud.server = server
   log(`cloud: Compute Engine and GKE APIs of project ${project} on ${server.url}`)
+  // a pod's first query right after lab up is answered, not lost to a resolver timeout
+  await Promise.all(dnsControllers.map((c) => c.ready(DNS_READY_MS)))
   writeAtomic(p.ready, JSON.stringify({pid: process.pid, clusters: [...model.clusters.keys()].map((name, i) => ({name, port: (servers[i] as KubeApiServer).port})), cloud: {port: server.port, project}}))
   log('ready')
 }

@@ -73,19 +73,27 @@ export class NetnsDnsServer implements DnsServerHost {
     writeReadable(join(this.dir, 'hosts'), files.hosts)
   }
 
-  async reload(): Promise<boolean> {
+  /** the dnsmasq processes of the DNS pod that are past their start (they catch SIGHUP) */
+  private async servers(): Promise<number[]> {
     const ns = this.podNamespace()
-    if (!ns) return false
+    if (!ns) return []
     const pids = await exec('ip', ['netns', 'pids', ns])
-    let signalled = false
-    for (const pid of pids.stdout.split(/\s+/).filter(Boolean).map(Number)) {
-      let comm = ''
+    return pids.stdout.split(/\s+/).filter(Boolean).map(Number).filter((pid) => {
       try {
-        comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dnsmasq' && catchesHangup(pid)
       } catch {
-        continue
+        return false
       }
-      if (comm !== 'dnsmasq' || !catchesHangup(pid)) continue
+    })
+  }
+
+  async serving(): Promise<boolean> {
+    return (await this.servers()).length > 0
+  }
+
+  async reload(): Promise<boolean> {
+    let signalled = false
+    for (const pid of await this.servers()) {
       try {
         process.kill(pid, 'SIGHUP')
         signalled = true

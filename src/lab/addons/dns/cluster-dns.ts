@@ -40,6 +40,8 @@ export interface DnsServerHost {
   reload(): Promise<boolean>
   /** ensures the kube-proxy rules of the kube-dns Service on every node of the cluster */
   ensureServiceRules(): Promise<void>
+  /** the server runs and has taken its files (it answers) */
+  serving(): Promise<boolean>
 }
 
 export class ClusterDns {
@@ -54,6 +56,7 @@ export class ClusterDns {
   private busy = false
   private stopped = false
   private unsubscribe?: () => void
+  private rules: Promise<void> = Promise.resolve()
   /** completed reloads, for tests and logs */
   reloads = 0
 
@@ -76,10 +79,26 @@ export class ClusterDns {
     this.pending = true
     this.busy = true
     this.running = this.drain()
-    // the rules are not waited for: the DNS pod starts after the lab is up anyway
-    void this.host.ensureServiceRules().catch((error: Error) => this.log(`dns: kube-proxy rules: ${error.message}`))
+    // the rules are waited for by ready(), with the DNS pod, which the kubelet starts after the addons
+    this.rules = this.host.ensureServiceRules().catch((error: Error) => this.log(`dns: kube-proxy rules: ${error.message}`))
     await this.running
     this.armResync()
+  }
+
+  /**
+   * Resolves once the kube-proxy rules are in place and the server runs, or after `timeoutMs`
+   * (false, logged): the lab is up either way, its DNS a moment later.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs
+    await this.rules
+    while (!this.stopped) {
+      if (await this.host.serving()) return true
+      if (performance.now() > deadline) break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    this.log(`dns: the DNS pod ${this.plan.podName} does not serve yet after ${timeoutMs} ms`)
+    return false
   }
 
   async stop(): Promise<void> {
