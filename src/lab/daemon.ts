@@ -12,7 +12,7 @@
  * at it; the daemon is ready once each cluster's DNS serves (at most DNS_READY_MS). Usage:
  * daemon.js <lab dir>
  */
-import {readFileSync} from 'node:fs'
+import {accessSync, constants, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {parseTopology} from '../core/topology/parse.js'
@@ -36,7 +36,7 @@ import {type CloudServer, startCloudServer} from './cloud/server.js'
 import {CloudStore, DEFAULT_PROJECT} from './cloud/store.js'
 import {labSerialConsoles} from './compute/serial.js'
 import {applyModelChange} from './runtime/apply.js'
-import {exec} from './runtime/exec.js'
+import {DEFAULT_PATH} from './kube/controllers/pod-env.js'
 import {formatIp} from '../core/net/ipv4.js'
 import type {ClusterEndpoint} from './container/clusters.js'
 
@@ -70,7 +70,8 @@ async function main(dir: string): Promise<void> {
     const spec = (pod.spec ?? {}) as {hostNetwork?: boolean; dnsPolicy?: string; dnsConfig?: Parameters<typeof podResolvConf>[0]['dnsConfig']}
     return ip ? podResolvConf({namespace: pod.metadata.namespace ?? 'default', hostNetwork: spec.hostNetwork === true, dnsPolicy: spec.dnsPolicy, dnsConfig: spec.dnsConfig}, ip) : undefined
   })
-  if (dnsPlans.size > 0) void hasDnsmasq().then((found) => found || log('cluster DNS: dnsmasq is not installed (Debian package dnsmasq-base): the DNS pods cannot start'))
+  const dnsmasq = dnsPlans.size > 0 && dnsmasqOnPath()
+  if (dnsPlans.size > 0 && !dnsmasq) log('cluster DNS: dnsmasq is not installed (Debian package dnsmasq-base): the DNS pods cannot start')
   // pods run their echo server from a copy every uid can read
   const podEchoServer = installEchoServer(join(sandboxes, '.bin'))
   const podEcho = (name: string, ports: readonly number[]): string[] => echoCommand(name, ports, podEchoServer)
@@ -137,7 +138,7 @@ async function main(dir: string): Promise<void> {
   cloud.server = server
   log(`cloud: Compute Engine and GKE APIs of project ${project} on ${server.url}`)
   // a pod's first query right after lab up is answered, not lost to a resolver timeout
-  await Promise.all(dnsControllers.map((c) => c.ready(DNS_READY_MS)))
+  if (dnsmasq) await Promise.all(dnsControllers.map((c) => c.ready(DNS_READY_MS)))
   writeAtomic(p.ready, JSON.stringify({pid: process.pid, clusters: [...model.clusters.keys()].map((name, i) => ({name, port: (servers[i] as KubeApiServer).port})), cloud: {port: server.port, project}}))
   log('ready')
 }
@@ -158,8 +159,16 @@ function viewerBinding(project: string): KubeObject {
   } as unknown as KubeObject
 }
 
-async function hasDnsmasq(): Promise<boolean> {
-  return exec('dnsmasq', ['--version']).then((r) => r.code === 0, () => false)
+/** dnsmasq where the DNS pods look for it (their PATH is the kubelet's default) */
+function dnsmasqOnPath(): boolean {
+  return DEFAULT_PATH.split(':').some((dir) => {
+    try {
+      accessSync(join(dir, 'dnsmasq'), constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
 }
 
 function log(message: string): void {
