@@ -178,9 +178,12 @@ describe('cluster DNS in the lab, on real packets', {skip: kubectlSkip()}, () =>
       t.diagnostic(`the stub domain took effect after ${Math.round(stub.ms)} ms`)
       assert.ok(stub.ms < 3000)
       const logs = await lab.kubectlOk('b', ['logs', 'stub-dns'])
+      // GKE's default non-masquerade list holds 10.0.0.0/8 (SNAT-11): the stub sees a's DNS pod itself
       assert.match(logs, /query\[A\] web\.xcc\.test from 10\.20\.0\.254/, 'the query reached the stub server from a\'s DNS pod, unmasqueraded')
 
-      // the firewall rule that admitted those packets goes: resolution fails (timeout or SERVFAIL), as on GCP
+      // the firewall rule that admitted those packets goes: b's implied deny-ingress (FW-02) now drops
+      // them at b's node, which a pod's traffic is evaluated as (FW-05); resolution fails (timeout or
+      // SERVFAIL), as on GCP
       const token = readFileSync(lab.state.cloud!.adminTokenFile, 'utf8').trim()
       const deleted = await fetch(`${lab.state.cloud!.url}/compute/v1/projects/${lab.state.cloud!.project}/global/firewalls/b-allow-dns-from-a`, {method: 'DELETE', headers: {authorization: `Bearer ${token}`}})
       assert.equal(deleted.status, 200, await deleted.text())
