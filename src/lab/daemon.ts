@@ -41,7 +41,7 @@ import {formatIp} from '../core/net/ipv4.js'
 import type {ClusterEndpoint} from './container/clusters.js'
 
 /** how long the lab waits for its DNS pods before it says it is ready anyway */
-const DNS_READY_MS = 5000
+const DNS_READY_MS = 2000
 
 async function main(dir: string): Promise<void> {
   // the token stays in this process's own environment (/proc/<pid>/environ, root's to read), the
@@ -138,7 +138,7 @@ async function main(dir: string): Promise<void> {
   cloud.server = server
   log(`cloud: Compute Engine and GKE APIs of project ${project} on ${server.url}`)
   // a pod's first query right after lab up is answered, not lost to a resolver timeout
-  if (dnsmasq) await Promise.all(dnsControllers.map((c) => c.ready(DNS_READY_MS)))
+  await Promise.all(dnsControllers.map((c) => c.ready(dnsmasq ? DNS_READY_MS : 0)))
   writeAtomic(p.ready, JSON.stringify({pid: process.pid, clusters: [...model.clusters.keys()].map((name, i) => ({name, port: (servers[i] as KubeApiServer).port})), cloud: {port: server.port, project}}))
   log('ready')
 }

@@ -141,7 +141,7 @@ export function dnsObjects(dns: ClusterDnsPlan, command: string[]): LabObject[] 
     {
       apiVersion: 'v1', kind: 'Pod',
       metadata: meta(dns.podName, {labels, annotations: {[POD_IP_ANNOTATION]: dns.podIP, [PORTS_ANNOTATION]: '53'}}),
-      spec: {nodeName: dns.node, restartPolicy: 'Always', dnsPolicy: 'Default', ...dnsPodSpec(dns, command)},
+      spec: {nodeName: dns.node, restartPolicy: 'Always', dnsPolicy: 'Default', priorityClassName: 'system-cluster-critical', ...dnsPodSpec(dns, command)},
     },
     dnsConfigMap(dns),
   ]

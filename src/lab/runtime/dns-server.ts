@@ -6,7 +6,7 @@
  * `/etc/netns/NS/resolv.conf` over `/etc/resolv.conf` for whatever runs in a pod's namespace, so
  * a pod's processes (and `kubectl exec`) resolve through the cluster DNS.
  */
-import {mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 
@@ -73,18 +73,33 @@ export class NetnsDnsServer implements DnsServerHost {
     writeReadable(join(this.dir, 'hosts'), files.hosts)
   }
 
+  /** the server found last time, while it is still that one (no exec on the frequent path) */
+  private known?: {pid: number; ns: string}
+
   /** the dnsmasq processes of the DNS pod that are past their start (they catch SIGHUP) */
   private async servers(): Promise<number[]> {
     const ns = this.podNamespace()
     if (!ns) return []
-    const pids = await exec('ip', ['netns', 'pids', ns])
-    return pids.stdout.split(/\s+/).filter(Boolean).map(Number).filter((pid) => {
+    const isServer = (pid: number): boolean => {
       try {
         return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dnsmasq' && catchesHangup(pid)
       } catch {
         return false
       }
-    })
+    }
+    // still in that namespace: a pid reused by another dnsmasq elsewhere is not it
+    const inNs = (pid: number): boolean => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/net`) === `net:[${statSync(`/run/netns/${ns}`).ino}]`
+      } catch {
+        return false
+      }
+    }
+    if (this.known && this.known.ns === ns && isServer(this.known.pid) && inNs(this.known.pid)) return [this.known.pid]
+    const pids = await exec('ip', ['netns', 'pids', ns])
+    const found = pids.stdout.split(/\s+/).filter(Boolean).map(Number).filter(isServer)
+    this.known = found[0] === undefined ? undefined : {pid: found[0], ns}
+    return found
   }
 
   async serving(): Promise<boolean> {

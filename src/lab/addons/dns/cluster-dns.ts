@@ -24,7 +24,7 @@ import {clusterRecords} from './records.js'
 export const DNS_COMPONENT = 'xcc-lab-dns'
 export const INVALID_CONFIG_REASON = 'InvalidConfig'
 export const NOT_EMULATED_REASON = 'NotEmulated'
-const DEBOUNCE_MS = 100
+const DEBOUNCE_MS = 150
 const RESYNC_MS = 30_000
 
 export interface DnsFiles {
@@ -56,7 +56,7 @@ export class ClusterDns {
   private busy = false
   private stopped = false
   private unsubscribe?: () => void
-  private rules: Promise<void> = Promise.resolve()
+  private rules?: Promise<void>
   /** completed reloads, for tests and logs */
   reloads = 0
 
@@ -79,20 +79,27 @@ export class ClusterDns {
     this.pending = true
     this.busy = true
     this.running = this.drain()
-    // the rules are waited for by ready(), with the DNS pod, which the kubelet starts after the addons
-    this.rules = this.host.ensureServiceRules().catch((error: Error) => this.log(`dns: kube-proxy rules: ${error.message}`))
     await this.running
-    this.armResync()
   }
 
   /**
-   * Resolves once the kube-proxy rules are in place and the server runs, or after `timeoutMs`
-   * (false, logged): the lab is up either way, its DNS a moment later.
+   * Writes the kube-proxy rules (the daemon calls it once every API server runs), then resolves
+   * once the server runs, or after `timeoutMs` (false, logged; 0: no wait): the lab is up either
+   * way, its DNS a moment later.
    */
   async ready(timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs
-    await this.rules
-    while (!this.stopped) {
+    // written once every API server runs, not while the next cluster's starts
+    if (!this.rules) {
+      this.rules = this.host.ensureServiceRules().catch((error: Error) => this.log(`dns: kube-proxy rules: ${error.message}`))
+      this.armResync()
+    }
+    if (timeoutMs <= 0) return false
+    // the whole wait is bounded, the rules' included (a large lab writes many nodes at once)
+    let timer: NodeJS.Timeout | undefined
+    const late = await Promise.race([this.rules.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))])
+    clearTimeout(timer)
+    while (!this.stopped && !late) {
       if (await this.host.serving()) return true
       if (performance.now() > deadline) break
       await new Promise((resolve) => setTimeout(resolve, 20))
