@@ -232,13 +232,16 @@ export async function labDown(name: string): Promise<DownResult> {
   const foreign = owner && owner.stateDir !== dir ? owner : undefined
   const state = readState(dir)
   const hadDir = existsSync(dir)
-  let processes = await stopDaemon(daemonRef(state))
   const elsewhere = foreign && ownerAlive(foreign) ? xccHomeOf(foreign) : undefined
+  // counted before the background process stops: it removes the namespaces of the pods it started itself
+  const before = elsewhere ? [] : await labNamespaces(name)
+  let processes = await stopDaemon(daemonRef(state))
   let removed = {namespaces: 0, processes: 0}
   if (!elsewhere) {
     // a dead lab of another home may have left its background process running without its state
     processes += await stopDaemon(foreign?.daemon)
-    removed = await destroyDataPlane(name, state?.plan.namespaces.map((n) => n.name) ?? [])
+    const destroyed = await destroyDataPlane(name, state?.plan.namespaces.map((n) => n.name) ?? [])
+    removed = {namespaces: new Set([...before, ...destroyed.names]).size, processes: destroyed.processes}
     await removeSandboxes(name)
     releaseOwner(name, [dir, ...(foreign ? [foreign.stateDir] : [])])
   }
@@ -278,7 +281,8 @@ export async function labHealth(name: string): Promise<Health> {
   if (missing.length) problems.push(`${missing.length} of ${state.plan.namespaces.length} namespaces are missing (${missing.slice(0, 3).map((n) => n.ref).join(', ')})`)
   for (const c of state.clusters) if (!(await apiAnswers(c.port))) problems.push(`the API server of ${c.name} does not answer on ${c.server}`)
   if (state.cloud && !(await apiAnswers(state.cloud.port))) problems.push(`the lab's cloud API does not answer on ${state.cloud.url}`)
-  return {exists: true, healthy: problems.length === 0, problems, state, namespaces: present.length}
+  // the plan's namespaces that are there; pods started later (cluster DNS, kubectl run) have their own besides
+  return {exists: true, healthy: problems.length === 0, problems, state, namespaces: state.plan.namespaces.length - missing.length}
 }
 
 async function apiAnswers(port: number): Promise<boolean> {

@@ -110,7 +110,7 @@ export async function labNamespaces(lab: string): Promise<string[]> {
  * with them). Counts what it really removed: a namespace the state names but that is gone
  * already (deleted by hand, or a half-built lab) is not counted.
  */
-export async function destroyDataPlane(lab: string, extra: readonly string[] = []): Promise<{namespaces: number; processes: number}> {
+export async function destroyDataPlane(lab: string, extra: readonly string[] = []): Promise<{namespaces: number; names: readonly string[]; processes: number}> {
   const listed = await labNamespaces(lab)
   // `ip netns list` reads /run/netns; a named namespace missing from the list is checked there too
   const namespaces = [...new Set([...listed, ...extra.filter((n) => belongsToLab(lab, n) && existsSync(`/run/netns/${n}`))])]
@@ -133,5 +133,5 @@ export async function destroyDataPlane(lab: string, extra: readonly string[] = [
     const left = await labNamespaces(lab)
     if (left.length > 0) throw new Error(`could not delete ${left.length} lab namespaces (${left.slice(0, 3).join(', ')}): ${result.stderr.trim()}`)
   }
-  return {namespaces: namespaces.length, processes}
+  return {namespaces: namespaces.length, names: namespaces, processes}
 }
