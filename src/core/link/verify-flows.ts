@@ -8,6 +8,8 @@
 import {addIp, formatIp} from '../net/ipv4.js'
 import {nodePoolGroups} from '../topology/node-pools.js'
 import type {Model} from '../topology/model-types.js'
+import type {FlowOutcome} from '../doctor/flows.js'
+import type {Skipped} from '../snapshot/docs.js'
 import type {FoundLink} from './inventory.js'
 
 export interface LinkFlow {
@@ -50,4 +52,33 @@ export function linkFlows(model: Model, link: FoundLink): LinkFlow[] {
     }
   }
   return flows
+}
+
+/** a link of `xcc link list`: what the marks say, and the static doctor's verdict on its flows */
+export interface ListedLink extends FoundLink {
+  /** `reachable`, else the first flow's verdict that is not (with its code), or `unknown` when the link cannot be verified */
+  readonly doctor: string
+}
+
+export interface LinkListResult {
+  readonly project: string
+  readonly links: readonly ListedLink[]
+  readonly skipped: readonly Skipped[]
+}
+
+export interface LinkVerifyFlow extends FlowOutcome {
+  /** the node pool, node and pod (or pod address) the flow was sent from, in words */
+  readonly chosen: string
+  readonly pool: string
+  readonly node: string
+}
+
+export interface LinkVerifyResult {
+  readonly project: string
+  readonly link: FoundLink
+  readonly live: boolean
+  readonly flows: readonly LinkVerifyFlow[]
+  /** why the link could not be verified (no address, no client cluster): it then fails */
+  readonly unverifiable?: string
+  readonly skipped: readonly Skipped[]
 }

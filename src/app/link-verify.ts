@@ -1,0 +1,101 @@
+/**
+ * `xcc link list` and `xcc link verify`: read the project as `xcc link plan` does (in memory),
+ * find the links by their marks (core/link/inventory.ts) and run the doctor on each link's flows
+ * — statically on the facts the APIs give, or (`verify --live`) with the live doctor's probes.
+ */
+import {writeFileAtomic} from '../adapters/files/index.js'
+import {CHECKS} from '../checks/index.js'
+import {meets} from '../core/doctor/flows.js'
+import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
+import {parseDuration} from '../core/duration.js'
+import {XccError} from '../core/errors.js'
+import {checkNamespaceFlag} from '../core/names.js'
+import {findLinks} from '../core/link/inventory.js'
+import {checkLinkName} from '../core/link/names.js'
+import {type LinkFlow, type LinkListResult, type LinkVerifyFlow, type LinkVerifyResult, linkFlows, unverifiable} from '../core/link/verify-flows.js'
+import type {Model} from '../core/topology/model-types.js'
+import {resolveFlow} from '../core/trace/endpoints.js'
+import {renderJunit} from '../render/junit.js'
+import {kubeContextNames} from './deps.js'
+import type {LiveDoctorFlags} from './live-doctor.js'
+import {type ProjectRead, readProject} from './snapshot.js'
+
+export interface ProjectRequest {
+  readonly project?: string
+  readonly kubeconfig?: string
+  readonly timeoutMs: number
+}
+
+const read = (request: ProjectRequest): Promise<ProjectRead> =>
+  readProject({...(request.project ? {project: request.project} : {}), ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), timeoutMs: request.timeoutMs})
+
+function staticReport(model: Model, flow: LinkFlow, contexts: readonly string[]): DoctorReport {
+  return evaluateDoctor(model, resolveFlow(model, flow.from, flow.to), CHECKS, {contexts})
+}
+
+/** one word for a link's flows: reachable when all are, else the first that is not */
+function verdictOf(reports: readonly DoctorReport[]): string {
+  const bad = reports.find((r) => r.verdict !== 'reachable')
+  if (reports.length === 0) return 'unknown'
+  return bad ? `${bad.verdict}${bad.diagnosis ? ` (${bad.diagnosis.code})` : ''}` : 'reachable'
+}
+
+export async function runLinkList(request: ProjectRequest): Promise<LinkListResult> {
+  const project = await read(request)
+  const contexts = kubeContextNames()
+  const links = findLinks(project.model).map((link) => ({...link, doctor: verdictOf(linkFlows(project.model, link).map((f) => staticReport(project.model, f, contexts)))}))
+  return {project: project.project, links, skipped: project.skipped}
+}
+
+export interface LinkVerifyRequest extends ProjectRequest, Omit<LiveDoctorFlags, 'from' | 'to' | 'toContext' | 'node' | 'kubeconfig'> {
+  readonly link: string
+  readonly live: boolean
+  readonly junit?: string
+}
+
+export async function runLinkVerify(request: LinkVerifyRequest, options: {interactive: boolean}): Promise<LinkVerifyResult> {
+  checkLinkName(request.link)
+  if (request.live) {
+    // before any API is read: the probe pods' namespace goes into API paths, the durations into the probes
+    checkNamespaceFlag('--probe-namespace', request.probeNamespace)
+    parseDuration(request.timeout, 'probe-timeout', {min: 1, max: 300})
+    parseDuration(request.startTimeout, 'start-timeout', {min: 1, max: 600})
+  }
+  const project = await read(request)
+  const links = findLinks(project.model)
+  const link = links.find((l) => l.name === request.link)
+  if (!link) {
+    throw new XccError(`no link named ${request.link} in project ${project.project}`, {hint: links.length > 0 ? `links: ${links.map((l) => l.name).join(', ')}` : 'the project has no link (xcc link list shows them)'})
+  }
+  const gap = unverifiable(project.model, link)
+  const base = {project: project.project, link, live: request.live, skipped: project.skipped}
+  if (gap) return {...base, flows: [], unverifiable: gap}
+  const flows = linkFlows(project.model, link)
+  const contextOf = (cluster: string | undefined): string | undefined => project.contexts.find((c) => c.cluster === cluster)?.context
+  const started = new Date().toISOString()
+  const seconds: number[] = []
+  const outcomes: LinkVerifyFlow[] = []
+  const contexts = kubeContextNames()
+  for (const flow of flows) {
+    const t0 = performance.now()
+    let result: DoctorReport
+    if (request.live) {
+      const context = contextOf(link.from)
+      if (!context) throw new XccError(`--live: no kube context reaches cluster ${link.from}'s API server`, {exitCode: 3, hint: 'add the cluster to your kubeconfig (gcloud container clusters get-credentials), or verify statically without --live'})
+      const toContext = contextOf(link.to)
+      const live = await import('./live-doctor.js')
+      result = await live.runLiveDoctorCommand({
+        ...request, from: context, to: flow.to, node: flow.node, ...(toContext ? {toContext} : {}), ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}),
+      }, project.model, CHECKS, options)
+    } else {
+      result = staticReport(project.model, flow, contexts)
+    }
+    seconds.push((performance.now() - t0) / 1000)
+    // live: the doctor's probe pod runs on the flow's node, from the client's context
+    const from = request.live ? contextOf(link.from) ?? flow.from : flow.from
+    const chosen = request.live ? `the doctor's probe pod on node ${flow.node} (pool ${flow.pool})` : flow.chosen
+    outcomes.push({from, to: flow.to, expect: 'reachable', met: meets(result, 'reachable'), result, chosen, pool: flow.pool, node: flow.node})
+  }
+  if (request.junit) await writeFileAtomic(request.junit, renderJunit({name: `xcc link verify ${link.name}${request.live ? ' --live' : ''}`, outcomes, seconds, timestamp: started}))
+  return {...base, flows: outcomes}
+}
