@@ -134,7 +134,7 @@ describe('xcc link list and verify on a lab of seed 001 with the link applied', 
     assert.deepEqual(link.missing, ['firewall xcc-demo-allow: frontend\'s nodes cannot reach backend\'s nodes (PEER-09)'])
     assert.match(link.doctor, /^unreachable \(FIREWALL_RULE\)$/)
     const text = xcc(['list'])
-    assert.match(text.stdout, /demo is incomplete: run xcc link create again to finish it\. Missing:\n  - firewall xcc-demo-allow/)
+    assert.match(text.stdout, /demo is incomplete: run xcc link create again to finish it\. Missing:\n {2}- firewall xcc-demo-allow/)
     const junit = join(dir, 'broken.xml')
     const r = xcc(['verify', 'demo', '--junit', junit])
     assert.equal(r.status, 1, r.stderr)
