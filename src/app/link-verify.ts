@@ -10,14 +10,17 @@ import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
 import {parseDuration} from '../core/duration.js'
 import {XccError} from '../core/errors.js'
 import {checkNamespaceFlag} from '../core/names.js'
+import {withDaemonSetMasquerade} from '../core/link/daemonset-rules.js'
 import {findLinks} from '../core/link/inventory.js'
 import {checkLinkName} from '../core/link/names.js'
 import {type LinkFlow, type LinkListResult, type LinkVerifyFlow, type LinkVerifyResult, linkFlows, unverifiable} from '../core/link/verify-flows.js'
 import type {Model} from '../core/topology/model-types.js'
+import {parseTopology} from '../core/topology/parse.js'
 import {resolveFlow} from '../core/trace/endpoints.js'
 import {renderJunit} from '../render/junit.js'
 import {kubeContextNames} from './deps.js'
 import type {LiveDoctorFlags} from './live-doctor.js'
+import {masqueradedBy} from './link-plan.js'
 import {type ProjectRead, readProject} from './snapshot.js'
 
 export interface ProjectRequest {
@@ -26,8 +29,30 @@ export interface ProjectRequest {
   readonly timeoutMs: number
 }
 
-const read = (request: ProjectRequest): Promise<ProjectRead> =>
-  readProject({...(request.project ? {project: request.project} : {}), ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), timeoutMs: request.timeoutMs})
+interface Project extends ProjectRead {
+  /** what the checks count on beyond the APIs' facts */
+  readonly notes: readonly string[]
+}
+
+/**
+ * The project, with the rules of xcc's masquerade DaemonSet on the nodes of each link's client
+ * cluster (core/link/daemonset-rules.ts): the APIs do not show them, and without them a client
+ * masqueraded by `xcc masquerade add` would look as if its pods kept their address (SNAT-06).
+ */
+async function read(request: ProjectRequest): Promise<Project> {
+  const project = await readProject({...(request.project ? {project: request.project} : {}), ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), timeoutMs: request.timeoutMs})
+  let model = project.model
+  const notes: string[] = []
+  const clients = [...new Set(findLinks(model).flatMap((l) => (l.from ? [l.from] : [])))].sort()
+  for (const cluster of clients) {
+    const context = project.contexts.find((c) => c.cluster === cluster)?.context
+    const cidrs = (await masqueradedBy(request.kubeconfig, context)) ?? []
+    if (cidrs.length === 0) continue
+    model = parseTopology(JSON.stringify(withDaemonSetMasquerade(model, cluster, cidrs)), 'the project')
+    notes.push(`${cluster}'s xcc-masquerade DaemonSet masquerades ${cidrs.join(',')}: its rules (on the nodes, which the APIs do not show) are counted`)
+  }
+  return {...project, model, notes}
+}
 
 function staticReport(model: Model, flow: LinkFlow, contexts: readonly string[]): DoctorReport {
   return evaluateDoctor(model, resolveFlow(model, flow.from, flow.to), CHECKS, {contexts})
@@ -44,7 +69,7 @@ export async function runLinkList(request: ProjectRequest): Promise<LinkListResu
   const project = await read(request)
   const contexts = kubeContextNames()
   const links = findLinks(project.model).map((link) => ({...link, doctor: verdictOf(linkFlows(project.model, link).map((f) => staticReport(project.model, f, contexts)))}))
-  return {project: project.project, links, skipped: project.skipped}
+  return {project: project.project, links, notes: project.notes, skipped: project.skipped}
 }
 
 export interface LinkVerifyRequest extends ProjectRequest, Omit<LiveDoctorFlags, 'from' | 'to' | 'toContext' | 'node' | 'kubeconfig'> {
@@ -68,7 +93,7 @@ export async function runLinkVerify(request: LinkVerifyRequest, options: {intera
     throw new XccError(`no link named ${request.link} in project ${project.project}`, {hint: links.length > 0 ? `links: ${links.map((l) => l.name).join(', ')}` : 'the project has no link (xcc link list shows them)'})
   }
   const gap = unverifiable(project.model, link)
-  const base = {project: project.project, link, live: request.live, skipped: project.skipped}
+  const base = {project: project.project, link, live: request.live, notes: project.notes, skipped: project.skipped}
   if (gap) return {...base, flows: [], unverifiable: gap}
   const flows = linkFlows(project.model, link)
   const contextOf = (cluster: string | undefined): string | undefined => project.contexts.find((c) => c.cluster === cluster)?.context

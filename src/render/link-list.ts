@@ -23,6 +23,7 @@ export function renderLinkList(result: LinkListResult, options: {color: boolean}
     const link = result.links[i - 1] as LinkListResult['links'][number]
     return link.health === 'complete' && link.doctor === 'reachable' ? paint.plain(text) : paint.red(text)
   })
+  for (const n of result.notes) lines.push(paint.dim(`Note: ${n}.`))
   if (result.links.length === 0) lines.push(paint.dim(`No link in project ${result.project} (xcc link plan shows what one would take).`))
   for (const l of result.links.filter((x) => x.health === 'incomplete')) {
     lines.push('', paint.red(`${l.name} is incomplete: run xcc link create again to finish it. Missing:`), ...l.missing.map((m) => paint.plain(`  - ${m}`)))
@@ -31,13 +32,14 @@ export function renderLinkList(result: LinkListResult, options: {color: boolean}
 }
 
 export function linkListJson(result: LinkListResult): unknown {
-  return {schemaVersion: 1, project: result.project, links: result.links}
+  return {schemaVersion: 1, project: result.project, links: result.links, notes: result.notes}
 }
 
 export function renderLinkVerify(result: LinkVerifyResult, options: {color: boolean}): string {
   const paint = safePaint(options.color)
   const l = result.link
   const lines = [paint.bold(`Link ${l.name} (${l.mode}, ${clusters(l)}) at ${address(l)}: ${result.live ? 'probed live' : 'checked statically from the APIs'}, ${l.health}.`)]
+  for (const n of result.notes) lines.push(paint.dim(`Note: ${n}.`))
   if (result.unverifiable) {
     lines.push(paint.red(`It cannot be verified: ${result.unverifiable}.`))
     for (const m of l.missing) lines.push(paint.plain(`  missing: ${m}`))
@@ -60,7 +62,7 @@ export function renderLinkVerify(result: LinkVerifyResult, options: {color: bool
 /** contracts §7's flows ({from, to, expect, met, result: the §2 object}), with the link and what each flow was sent from */
 export function linkVerifyJson(result: LinkVerifyResult): unknown {
   return {
-    schemaVersion: 1, project: result.project, link: result.link, live: result.live,
+    schemaVersion: 1, project: result.project, link: result.link, live: result.live, notes: result.notes,
     ...(result.unverifiable ? {unverifiable: result.unverifiable} : {}),
     flows: result.flows.map((f) => ({from: f.from, to: f.to, expect: f.expect, met: f.met, pool: f.pool, node: f.node, chosen: f.chosen, result: f.result})),
   }

@@ -63,6 +63,8 @@ export interface ListedLink extends FoundLink {
 export interface LinkListResult {
   readonly project: string
   readonly links: readonly ListedLink[]
+  /** what the checks count on beyond the APIs' facts (xcc masquerade's DaemonSet rules) */
+  readonly notes: readonly string[]
   readonly skipped: readonly Skipped[]
 }
 
@@ -80,5 +82,7 @@ export interface LinkVerifyResult {
   readonly flows: readonly LinkVerifyFlow[]
   /** why the link could not be verified (no address, no client cluster): it then fails */
   readonly unverifiable?: string
+  /** what the checks count on beyond the APIs' facts (xcc masquerade's DaemonSet rules) */
+  readonly notes: readonly string[]
   readonly skipped: readonly Skipped[]
 }

@@ -10,6 +10,7 @@ import {describe, it} from 'node:test'
 import {CHECKS} from '../../../src/checks/index.js'
 import {evaluateDoctor} from '../../../src/core/doctor/report.js'
 import type {LinkRequest} from '../../../src/core/link/design.js'
+import {withDaemonSetMasquerade} from '../../../src/core/link/daemonset-rules.js'
 import {findLinks} from '../../../src/core/link/inventory.js'
 import {planLink} from '../../../src/core/link/plan.js'
 import {linkFlows, unverifiable} from '../../../src/core/link/verify-flows.js'
@@ -25,10 +26,10 @@ const SEED_000: LinkRequest = {link: 'c1-c2', mode: 'gateway', from: 'c1', to: '
 
 const modelOf = (t: Topology): Model => parseTopology(JSON.stringify(JSON.parse(JSON.stringify(t))), 'after.yaml')
 
-function applied(fixture: string, request: LinkRequest, drop: (changeName: string) => boolean = () => false): Model {
+function applied(fixture: string, request: LinkRequest, drop: (changeName: string) => boolean = () => false, kube = true): Model {
   const model = loadFixture(fixture)
   const plan = planLink(model, request)
-  return modelOf(applyLinkPlan(model.topology, plan.changes.filter((c) => !drop(c.resource.name)), plan.kube))
+  return modelOf(applyLinkPlan(model.topology, plan.changes.filter((c) => !drop(c.resource.name)), kube ? plan.kube : []))
 }
 
 /** the topology without the named resources (what a delete through the API leaves) */
@@ -142,5 +143,28 @@ describe('the flows xcc link verify checks', () => {
     const [link] = findLinks(model)
     assert.ok(link)
     for (const f of linkFlows(model, link)) assert.equal(evaluateDoctor(model, resolveFlow(model, f.from, f.to), CHECKS).verdict, 'reachable', f.chosen)
+  })
+})
+
+describe('xcc masquerade\'s DaemonSet rules, which the APIs do not show, in the static check', () => {
+  const bare = applied('two-vpcs-unwired', SEED_001, () => false, false)
+  const [link] = findLinks(bare)
+  const verdicts = (model: Model): string[] => linkFlows(model, link!).map((f) => {
+    const r = evaluateDoctor(model, resolveFlow(model, f.from, f.to), CHECKS)
+    return r.diagnosis ? `${r.verdict} ${r.diagnosis.code}` : r.verdict
+  })
+
+  it('without them the frontend\'s pods keep their address: POD_SNAT_MISSING (ILB-07)', () => {
+    assert.ok(link)
+    assert.deepEqual([...new Set(verdicts(bare))], ['unreachable POD_SNAT_MISSING'])
+  })
+
+  it('the DaemonSet\'s chain first in POSTROUTING masquerades the backend\'s range: reachable; a range that misses the address changes nothing', () => {
+    const masqueraded = modelOf(withDaemonSetMasquerade(bare, 'frontend', ['10.193.0.0/16']))
+    assert.deepEqual([...new Set(verdicts(masqueraded))], ['reachable'])
+    const node = masqueraded.topology.clusters.find((c) => c.name === 'frontend')?.nodes[0]
+    assert.match(node?.iptables ?? '', /^\*nat\n(:.*\n)*:XCC-MASQ - \[0:0\]\n(-A (?!POSTROUTING).*\n)*-A POSTROUTING .* -j XCC-MASQ\n/)
+    assert.deepEqual([...new Set(verdicts(modelOf(withDaemonSetMasquerade(bare, 'frontend', ['10.250.0.0/16']))))], ['unreachable POD_SNAT_MISSING'])
+    assert.equal(withDaemonSetMasquerade(bare, 'frontend', []), bare.topology)
   })
 })

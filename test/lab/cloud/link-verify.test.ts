@@ -32,12 +32,25 @@ const Link = z.strictObject({
   address: Address.optional(), resources: z.array(z.strictObject({kind: z.string(), name: z.string(), role: z.string(), parent: z.string().optional()})),
   counts: z.record(z.string(), z.number().int().min(1)), health: z.enum(['complete', 'incomplete']), missing: z.array(z.string()),
 })
-const ListJson = z.strictObject({schemaVersion: z.literal(1), project: z.string(), links: z.array(Link.extend({doctor: z.string()}))})
+const ListJson = z.strictObject({schemaVersion: z.literal(1), project: z.string(), notes: z.array(z.string()), links: z.array(Link.extend({doctor: z.string()}))})
 const Result = z.looseObject({schemaVersion: z.literal(1), verdict: z.enum(['reachable', 'unreachable', 'ambiguous', 'unknown']), diagnosis: z.looseObject({code: z.string(), summary: z.string()}).nullable()})
 const VerifyJson = z.strictObject({
-  schemaVersion: z.literal(1), project: z.string(), link: Link, live: z.boolean(), unverifiable: z.string().optional(),
+  schemaVersion: z.literal(1), project: z.string(), link: Link, live: z.boolean(), notes: z.array(z.string()), unverifiable: z.string().optional(),
   flows: z.array(z.strictObject({from: z.string(), to: z.string(), expect: z.literal('reachable'), met: z.boolean(), pool: z.string(), node: z.string(), chosen: z.string(), result: Result})),
 })
+
+/** a lab of seed 001 with the link demo applied (its masquerade step as the ip-masq-agent config, or left out); the variables of xcc lab env */
+function labOfLink(cli: LabCli, home: string, lab: string, dir: string, kube: boolean): Record<string, string> {
+  const model = loadFixture('two-vpcs-unwired')
+  const plan = planLink(model, REQUEST)
+  const file = join(dir, `${lab}.json`)
+  writeFileSync(file, JSON.stringify(applyLinkPlan(model.topology, plan.changes, kube ? plan.kube : [])))
+  const up = cli.run(home, ['lab', 'up', '--topology', file, '--name', lab], {timeoutMs: 300_000})
+  assert.equal(up.status, 0, up.stderr)
+  const printed = cli.run(home, ['lab', 'env', '--name', lab, '--json'])
+  assert.equal(printed.status, 0, printed.stderr)
+  return (JSON.parse(printed.stdout) as {variables: Record<string, string>}).variables
+}
 
 describe('xcc link list and verify on a lab of seed 001 with the link applied', () => {
   requireLabTools()
@@ -48,15 +61,7 @@ describe('xcc link list and verify on a lab of seed 001 with the link applied', 
   let env: Record<string, string> = {}
   after(() => cli.cleanup())
   before(() => {
-    const model = loadFixture('two-vpcs-unwired')
-    const plan = planLink(model, REQUEST)
-    const file = join(dir, 'applied.json')
-    writeFileSync(file, JSON.stringify(applyLinkPlan(model.topology, plan.changes, plan.kube)))
-    const up = cli.run(home, ['lab', 'up', '--topology', file, '--name', lab], {timeoutMs: 300_000})
-    assert.equal(up.status, 0, up.stderr)
-    const printed = cli.run(home, ['lab', 'env', '--name', lab, '--json'])
-    assert.equal(printed.status, 0, printed.stderr)
-    env = (JSON.parse(printed.stdout) as {variables: Record<string, string>}).variables
+    env = labOfLink(cli, home, lab, dir, true)
   })
   const xcc = (args: readonly string[], timeoutMs = 120_000) => cli.run(home, ['link', ...args], {env, timeoutMs})
 
@@ -64,6 +69,7 @@ describe('xcc link list and verify on a lab of seed 001 with the link applied', 
     const r = xcc(['list', '--json'])
     assert.equal(r.status, 0, r.stderr)
     const out = ListJson.parse(JSON.parse(r.stdout))
+    assert.deepEqual(out.notes, [])
     assert.equal(out.links.length, 1)
     const link = out.links[0]!
     assert.deepEqual([link.name, link.mode, link.from, link.to, link.health, link.doctor], ['demo', 'peering', 'frontend', 'backend', 'complete', 'reachable'], JSON.stringify(link))
@@ -144,5 +150,40 @@ describe('xcc link list and verify on a lab of seed 001 with the link applied', 
     const json = xcc(['verify', 'demo', '--json'])
     assert.equal(json.status, 1)
     assert.ok(VerifyJson.parse(JSON.parse(json.stdout)).flows.every((f) => f.result.diagnosis?.code === 'FIREWALL_RULE'))
+  })
+})
+
+describe('xcc link verify on seed 001 with the link\'s masquerade left to xcc masquerade\'s DaemonSet', () => {
+  requireLabTools()
+  const cli = new LabCli()
+  const home = cli.home()
+  const lab = cli.lab('lm')
+  const dir = mkdtempSync(join(tmpdir(), 'xcc-link-verify-'))
+  let env: Record<string, string> = {}
+  after(() => cli.cleanup())
+  before(() => {
+    env = labOfLink(cli, home, lab, dir, false)
+  })
+  const xcc = (args: readonly string[], timeoutMs = 120_000) => cli.run(home, args, {env, timeoutMs})
+
+  it('before the masquerade: the frontend\'s pods keep their address, verify exits 1 with POD_SNAT_MISSING (ILB-07)', () => {
+    const r = xcc(['link', 'verify', 'demo', '--json'])
+    assert.equal(r.status, 1, r.stderr)
+    const out = VerifyJson.parse(JSON.parse(r.stdout))
+    assert.equal(out.link.health, 'complete')
+    assert.deepEqual(out.notes, [])
+    assert.ok(out.flows.every((f) => f.result.diagnosis?.code === 'POD_SNAT_MISSING'), JSON.stringify(out.flows.map((f) => f.result.diagnosis?.code)))
+  })
+
+  it('after xcc masquerade add: the DaemonSet\'s rules (not in the APIs) are counted, reachable statically and live', () => {
+    const added = xcc(['masquerade', 'add', '--context', 'frontend', '--cidr', '10.193.0.0/16', '--json'], 180_000)
+    assert.equal(added.status, 0, added.stderr)
+    const r = xcc(['link', 'verify', 'demo', '--json'])
+    assert.equal(r.status, 0, r.stdout.slice(0, 3000))
+    const out = VerifyJson.parse(JSON.parse(r.stdout))
+    assert.deepEqual(out.notes, ['frontend\'s xcc-masquerade DaemonSet masquerades 10.193.0.0/16: its rules (on the nodes, which the APIs do not show) are counted'])
+    const live = xcc(['link', 'verify', 'demo', '--live'], 300_000)
+    assert.equal(live.status, 0, `${live.stderr}\n${live.stdout}`)
+    assert.match(live.stdout, /probed live, complete\.\n/)
   })
 })
