@@ -150,6 +150,12 @@ describe('xcc link list and verify on a lab of seed 001 with the link applied', 
     const json = xcc(['verify', 'demo', '--json'])
     assert.equal(json.status, 1)
     assert.ok(VerifyJson.parse(JSON.parse(json.stdout)).flows.every((f) => f.result.diagnosis?.code === 'FIREWALL_RULE'))
+    // real packets: the SYN is dropped at the backend's nodes
+    const live = xcc(['verify', 'demo', '--live', '--json'], 300_000)
+    assert.equal(live.status, 1, live.stderr)
+    const liveOut = VerifyJson.parse(JSON.parse(live.stdout))
+    assert.ok(liveOut.flows.every((f) => !f.met && f.result.verdict !== 'reachable'))
+    assert.deepEqual([...new Set(liveOut.flows.map((f) => f.result.diagnosis?.code))], ['FIREWALL_RULE'])
   })
 })
 
@@ -185,5 +191,44 @@ describe('xcc link verify on seed 001 with the link\'s masquerade left to xcc ma
     const live = xcc(['link', 'verify', 'demo', '--live'], 300_000)
     assert.equal(live.status, 0, `${live.stderr}\n${live.stdout}`)
     assert.match(live.stdout, /probed live, complete\.\n/)
+  })
+})
+
+describe('xcc link list and verify on seed 000 with a gateway link applied', () => {
+  requireLabTools()
+  const cli = new LabCli()
+  const home = cli.home()
+  const lab = cli.lab('lg')
+  const dir = mkdtempSync(join(tmpdir(), 'xcc-link-verify-'))
+  let env: Record<string, string> = {}
+  after(() => cli.cleanup())
+  before(() => {
+    const model = loadFixture('overlapping-clusters-unwired')
+    const plan = planLink(model, {link: 'c1-c2', mode: 'gateway', from: 'c1', to: 'c2', service: {namespace: 'default', name: 'echoheaders'}, gateways: 2, snat: true, project: 'p', contexts: {}})
+    const file = join(dir, 'gateway.json')
+    writeFileSync(file, JSON.stringify(applyLinkPlan(model.topology, plan.changes, plan.kube)))
+    const up = cli.run(home, ['lab', 'up', '--topology', file, '--name', lab], {timeoutMs: 300_000})
+    assert.equal(up.status, 0, up.stderr)
+    const printed = cli.run(home, ['lab', 'env', '--name', lab, '--json'])
+    assert.equal(printed.status, 0, printed.stderr)
+    env = (JSON.parse(printed.stdout) as {variables: Record<string, string>}).variables
+  })
+  const xcc = (args: readonly string[], timeoutMs = 120_000) => cli.run(home, ['link', ...args], {env, timeoutMs})
+
+  it('list: c1-c2, gateway c1 → c2, complete, its address in the shared subnet, the doctor reachable', () => {
+    const r = xcc(['list', '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    const link = ListJson.parse(JSON.parse(r.stdout)).links[0]
+    assert.deepEqual([link?.name, link?.mode, link?.from, link?.to, link?.health, link?.doctor], ['c1-c2', 'gateway', 'c1', 'c2', 'complete', 'reachable'], JSON.stringify(link))
+    assert.equal(link?.address?.forwardingRule, 'xcc-c1-c2-c2-fr')
+    assert.equal(link?.counts.instance, 4)
+  })
+
+  it('verify c1-c2: reachable statically and live, through both clusters\' gateways', () => {
+    const r = xcc(['verify', 'c1-c2', '--json'])
+    assert.equal(r.status, 0, r.stdout.slice(0, 3000))
+    const live = xcc(['verify', 'c1-c2', '--live', '--json'], 300_000)
+    assert.equal(live.status, 0, `${live.stderr}\n${live.stdout.slice(0, 3000)}`)
+    assert.ok(VerifyJson.parse(JSON.parse(live.stdout)).flows.every((f) => f.result.verdict === 'reachable'))
   })
 })
