@@ -117,6 +117,22 @@ describe('links found by their marks', () => {
     for (const f of flows) assert.equal(evaluateDoctor(cut, resolveFlow(cut, f.from, f.to), CHECKS).diagnosis?.code, 'FIREWALL_RULE')
   })
 
+  it('seed 001 wired by hand, the Service an internal LoadBalancer: the link owns one firewall, uses the peerings and GKE\'s load balancer, and is complete', () => {
+    const t = structuredClone(loadFixture('seed-001-peered-vpcs-missing-snat').topology)
+    const svc = t.clusters.find((c) => c.name === 'backend')!.services[0]! as {type: string; loadBalancer?: unknown}
+    svc.type = 'LoadBalancer'
+    svc.loadBalancer = {internal: true, forwardingRule: 'backend-ilb'}
+    const plan = planLink(modelOf(t), {...SEED_001, link: 'fe-be'})
+    const model = modelOf(applyLinkPlan(t, plan.changes, plan.kube))
+    const [link] = findLinks(model)
+    assert.deepEqual(link?.resources.map((r) => `${r.kind} ${r.name} ${r.role}`), ['firewall xcc-fe-be-allow allow'])
+    assert.deepEqual([link?.mode, link?.from, link?.to, link?.health], ['peering', 'frontend', 'backend', 'complete'], link?.missing.join('\n'))
+    assert.deepEqual(link?.address, {forwardingRule: 'backend-ilb', ip: '10.193.0.3', port: 80, owned: false})
+    // the same, had the peering of one side gone: named by what the link would call it
+    const cut = without(model, ['b-to-a'])
+    assert.deepEqual(findLinks(cut)[0]?.missing, ['peering xcc-fe-be-peer-from: vpc-b has no peering to vpc-a (PEER-01)'])
+  })
+
   it('a gateway link without one route: the route is named', () => {
     const [link] = findLinks(applied('overlapping-clusters-unwired', SEED_000, (n) => n === 'xcc-c1-c2-c1-to-shared-2'))
     assert.deepEqual(link?.missing, ['route xcc-c1-c2-c1-to-shared-2'])
