@@ -11,7 +11,7 @@ import {parseDuration} from '../core/duration.js'
 import {XccError} from '../core/errors.js'
 import {checkNamespaceFlag} from '../core/names.js'
 import {withDaemonSetMasquerade} from '../core/link/daemonset-rules.js'
-import {findLinks} from '../core/link/inventory.js'
+import {type FoundLink, findLinks} from '../core/link/inventory.js'
 import {checkLinkName} from '../core/link/names.js'
 import {type LinkFlow, type LinkListResult, type LinkVerifyFlow, type LinkVerifyResult, linkFlows, unverifiable} from '../core/link/verify-flows.js'
 import type {Model} from '../core/topology/model-types.js'
@@ -68,7 +68,16 @@ function verdictOf(reports: readonly DoctorReport[]): string {
 export async function runLinkList(request: ProjectRequest): Promise<LinkListResult> {
   const project = await read(request)
   const contexts = kubeContextNames()
-  const links = findLinks(project.model).map((link) => ({...link, doctor: verdictOf(linkFlows(project.model, link).map((f) => staticReport(project.model, f, contexts)))}))
+  const doctor = (link: FoundLink): string => {
+    try {
+      return verdictOf(linkFlows(project.model, link).map((f) => staticReport(project.model, f, contexts)))
+    } catch (error) {
+      // one link the doctor cannot trace does not hide the others
+      if (error instanceof XccError) return `unknown (${error.message})`
+      throw error
+    }
+  }
+  const links = findLinks(project.model).map((link) => ({...link, doctor: doctor(link)}))
   return {project: project.project, links, notes: project.notes, skipped: project.skipped}
 }
 
