@@ -170,8 +170,8 @@ function gatewayShape(model: Model, link: string, resources: readonly OwnedResou
   const to = serverByRole ?? fromFirewall('allow-from-gw')
   const gwClusters = [...new Set(resources.map((r) => clusterOfRole(r.role, '-gw') ?? clusterOfRole(r.role, '-to-shared')).filter(known))]
   const from = fromFirewall('allow-gw') ?? gwClusters.find((c) => c !== to)
-  const sharedSubnet = model.topology.networks.find((n) => n.subnets.some((s) => s.name === name('shared') && has(resources, 'subnetwork', s.name)))
-  if (!sharedSubnet) missing.push(`subnetwork ${name('shared')}`)
+  const sharedNetwork = model.topology.networks.find((n) => n.subnets.some((s) => s.name === name('shared') && has(resources, 'subnetwork', s.name)))
+  if (!sharedNetwork) missing.push(`subnetwork ${name('shared')}`)
   for (const f of ['shared-allow', 'shared-allow-hc']) if (!has(resources, 'firewall', name(f))) missing.push(`firewall ${name(f)}`)
   if (from) {
     if (!has(resources, 'firewall', name('allow-gw', from))) missing.push(`firewall ${name('allow-gw', from)}`)
@@ -191,5 +191,5 @@ function gatewayShape(model: Model, link: string, resources: readonly OwnedResou
     for (const n of routes) if (!gateways.includes(n)) missing.push(`instance ${name(`${c}-gw`, n)}`)
   }
   const address = to ? ruleAddress(model, name(`${to}-fr`), true) : undefined
-  return {...(from ? {from} : {}), ...(to ? {to} : {}), networks: sharedSubnet ? [sharedSubnet.name] : [], ...(address ? {address} : {}), missing}
+  return {...(from ? {from} : {}), ...(to ? {to} : {}), networks: sharedNetwork ? [sharedNetwork.name] : [], ...(address ? {address} : {}), missing}
 }
