@@ -8,6 +8,7 @@ import {knownProject, openGcp, openGcpWrites} from '../adapters/gcp/index.js'
 import {NO_INSTANCE_SHELL} from '../adapters/host/index.js'
 import {readContextNames} from '../adapters/kube/config.js'
 import {loadKubeContexts} from '../adapters/kube/index.js'
+import {loadResponderTemplate} from '../adapters/templates/dns.js'
 import {canonicalFlow, listScenarios, scenarioPath} from '../adapters/templates/scenarios.js'
 import {loadMasqueradeScripts, loadProbeScripts} from '../adapters/templates/scripts.js'
 import {loadTopologyFile, readTopologyFile} from '../adapters/topology-file/index.js'
@@ -32,7 +33,7 @@ export function instanceShellFor(server: string): InstanceShell {
   return lab ? labInstanceShell(lab) : NO_INSTANCE_SHELL
 }
 
-export const templates = {probeScripts: loadProbeScripts, masqueradeScripts: loadMasqueradeScripts, scenarioPath, listScenarios, canonicalFlow}
+export const templates = {probeScripts: loadProbeScripts, masqueradeScripts: loadMasqueradeScripts, dnsResponder: loadResponderTemplate, scenarioPath, listScenarios, canonicalFlow}
 export const topologyFiles = {load: loadTopologyFile, read: readTopologyFile}
 /** Google Cloud (the clients themselves load only when a command opens it) */
 export const cloud = {open: openGcp, openWrites: openGcpWrites, knownProject}

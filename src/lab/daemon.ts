@@ -7,14 +7,20 @@
  * (SNAT-01…05); the daemon is ready once each agent has synced once. Beside them it serves the
  * lab's cloud (src/lab/cloud: Compute Engine and GKE on one port), whose tokens the Kubernetes API
  * servers accept too, as GKE accepts Google tokens; the lab's VMs boot (their startup scripts run)
- * once everything listens. Usage: daemon.js <lab dir>
+ * once everything listens. Every cluster also gets its DNS (compile/dns.ts, addons/dns): a kube-dns
+ * Service backed by a dnsmasq pod that the emulated API feeds, and every pod's resolver pointing
+ * at it; the daemon is ready once each cluster's DNS serves (at most DNS_READY_MS). Usage:
+ * daemon.js <lab dir>
  */
-import {readFileSync} from 'node:fs'
+import {accessSync, constants, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {parseTopology} from '../core/topology/parse.js'
 import {IpMasqAgent, agentNodes} from './addons/ip-masq-agent.js'
-import {type KubeApiServer, startKubeApiServer} from './kube/index.js'
+import {ClusterDns} from './addons/dns/cluster-dns.js'
+import {type ClusterDnsPlan, DNS_NAMESPACE, DNS_SERVICE, clusterDnsPlan, podResolvConf} from './compile/dns.js'
+import {NetnsDnsServer, dnsmasqCommand} from './runtime/dns-server.js'
+import {type AddonContext, type KubeApiServer, startKubeApiServer} from './kube/index.js'
 import type {KubeObject} from './kube/types.js'
 import {clusterObjects} from './compile/kube-objects.js'
 import {NetnsPodRuntime, prepareSandboxes} from './runtime/pod-runtime.js'
@@ -32,9 +38,14 @@ import {labSerialConsoles} from './compute/serial.js'
 import {applyModelChange} from './runtime/apply.js'
 import {type ClusterEndpoint, PRIVATE_ENDPOINT_HOST, tokenIssuer} from './container/clusters.js'
 import {hmsSeconds} from '../core/duration.js'
+import {DEFAULT_PATH} from './kube/controllers/pod-env.js'
+import {formatIp} from '../core/net/ipv4.js'
 
 /** what GKE grants a TokenRequest at most */
 const GKE_MAX_TOKEN_EXPIRATION = '48h'
+
+/** how long the lab waits for its DNS pods before it says it is ready anyway */
+const DNS_READY_MS = 2000
 
 async function main(dir: string): Promise<void> {
   // the token stays in this process's own environment (/proc/<pid>/environ, root's to read), the
@@ -46,7 +57,25 @@ async function main(dir: string): Promise<void> {
   const model = parseTopology(readFileSync(p.topology, 'utf8'), p.topology)
   const pki = JSON.parse(readFileSync(p.pki, 'utf8')) as Pki
   const sandboxes = prepareSandboxes(state.name)
-  const runtime = new NetnsPodRuntime(state.name, model, state.plan, sandboxes)
+  // cluster DNS (compile/dns.ts): each cluster's server, and every pod's resolver pointing at it
+  const dnsPlans = new Map<string, ClusterDnsPlan>()
+  const dnsIPs = new Map<string, string>()
+  for (const cluster of model.clusters.values()) {
+    const dns = clusterDnsPlan(cluster)
+    if (dns) dnsPlans.set(cluster.name, dns)
+    // a declared kube-dns without a pod to run in still is every pod's nameserver, as on the cluster
+    const declared = cluster.services.find((s) => s.namespace === DNS_NAMESPACE && s.name === DNS_SERVICE)
+    const ip = dns?.serviceIP ?? (declared ? formatIp(declared.clusterIP) : undefined)
+    if (ip) dnsIPs.set(cluster.name, ip)
+  }
+  const runtime = new NetnsPodRuntime(state.name, model, state.plan, sandboxes, (pod, node) => {
+    const cluster = model.nodes.get(node.metadata.name as string)?.cluster
+    const ip = cluster ? dnsIPs.get(cluster) : undefined
+    const spec = (pod.spec ?? {}) as {hostNetwork?: boolean; dnsPolicy?: string; dnsConfig?: Parameters<typeof podResolvConf>[0]['dnsConfig']}
+    return ip ? podResolvConf({namespace: pod.metadata.namespace ?? 'default', hostNetwork: spec.hostNetwork === true, dnsPolicy: spec.dnsPolicy, dnsConfig: spec.dnsConfig}, ip) : undefined
+  })
+  const dnsmasq = dnsPlans.size > 0 && dnsmasqOnPath()
+  if (dnsPlans.size > 0 && !dnsmasq) log('cluster DNS: dnsmasq is not installed (Debian package dnsmasq-base): the DNS pods cannot start')
   // pods run their echo server from a copy every uid can read
   const podEchoServer = installEchoServer(join(sandboxes, '.bin'))
   const podEcho = (name: string, ports: readonly number[]): string[] => echoCommand(name, ports, podEchoServer)
@@ -68,9 +97,19 @@ async function main(dir: string): Promise<void> {
     process.exit(0)
   }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void stop(signal))
+  const dnsPod = new Map<string, () => {pod: KubeObject; node: KubeObject} | undefined>()
+  const dnsControllers: ClusterDns[] = []
   for (const cluster of model.clusters.values()) {
     const certs = clusterPki(pki, cluster.name)
     const logDir = join(p.logs, cluster.name)
+    const dns = dnsPlans.get(cluster.name)
+    // an adopted kube-dns (the topology's own Service) has its kube-proxy rules in the nodes' already
+    const ruleNodes = dns?.adopted ? [] : cluster.nodes.map((n) => state.plan.hosts[`node/${n.name}`]?.ns).filter((ns): ns is string => ns !== undefined)
+    const dnsServer = dns && new NetnsDnsServer(sandboxes, dns, ruleNodes, () => {
+      const pod = dnsPod.get(cluster.name)?.()
+      return pod ? runtime.podNamespace(pod.pod, pod.node) : undefined
+    })
+    const clusterLog = (m: string): void => log(`cluster ${cluster.name}: ${m}`)
     const server = await startKubeApiServer({
       clusterName: cluster.name,
       tls: {key: certs.server.key, cert: certs.server.cert, caCert: certs.ca.cert},
@@ -81,10 +120,20 @@ async function main(dir: string): Promise<void> {
       runtime,
       logDir,
       staticTokens: googleTokenUsers(tokens, project),
-      objects: [...clusterObjects(model, state.plan, cluster, podEcho) as unknown as KubeObject[], viewerBinding(project)],
-      addons: 'ipMasq' in cluster.spec.masquerade
-        ? [(context) => new IpMasqAgent(context, {nodes: agentNodes(model, state.plan, cluster.name), writer, log: (m) => log(`cluster ${cluster.name}: ${m}`)})]
-        : [],
+      objects: [...clusterObjects(model, state.plan, cluster, podEcho, dns && dnsServer ? {plan: dns, command: dnsmasqCommand(dnsServer.dir)} : undefined) as unknown as KubeObject[], viewerBinding(project)],
+      addons: [
+        ...('ipMasq' in cluster.spec.masquerade ? [(context: AddonContext) => new IpMasqAgent(context, {nodes: agentNodes(model, state.plan, cluster.name), writer, log: clusterLog})] : []),
+        ...(dns && dnsServer ? [(context: AddonContext) => {
+          dnsPod.set(cluster.name, () => {
+            const pod = context.store.get(context.store.registry.get('pods'), DNS_NAMESPACE, dns.podName)
+            const node = context.store.get(context.store.registry.get('nodes'), undefined, dns.node)
+            return pod && node ? {pod, node} : undefined
+          })
+          const controller = new ClusterDns(context, dns, dnsServer, clusterLog)
+          dnsControllers.push(controller)
+          return controller
+        }] : []),
+      ],
     })
     servers.push(server)
     log(`cluster ${cluster.name}: API server on ${server.url}`)
@@ -99,6 +148,8 @@ async function main(dir: string): Promise<void> {
   const server = await startCloudServer({store, tokens, serial: consoles, endpoints, faults: new FaultInjector(p.cloudFaults, log), log})
   cloud.server = server
   log(`cloud: Compute Engine and GKE APIs of project ${project} on ${server.url}`)
+  // a pod's first query right after lab up is answered, not lost to a resolver timeout
+  await Promise.all(dnsControllers.map((c) => c.ready(dnsmasq ? DNS_READY_MS : 0)))
   writeAtomic(p.ready, JSON.stringify({pid: process.pid, clusters: [...model.clusters.keys()].map((name, i) => ({name, port: (servers[i] as KubeApiServer).port})), cloud: {port: server.port, project}}))
   log('ready')
 }
@@ -117,6 +168,18 @@ function viewerBinding(project: string): KubeObject {
     roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view'},
     subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: cloudAccount(project, 'viewer')}],
   } as unknown as KubeObject
+}
+
+/** dnsmasq where the DNS pods look for it (their PATH is the kubelet's default) */
+function dnsmasqOnPath(): boolean {
+  return DEFAULT_PATH.split(':').some((dir) => {
+    try {
+      accessSync(join(dir, 'dnsmasq'), constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
 }
 
 function log(message: string): void {

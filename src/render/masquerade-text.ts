@@ -23,7 +23,7 @@ export function manifestOf(object: object): Record<string, unknown> {
 }
 
 /** `before` cut down to the fields `after` has (server defaults would otherwise show as removals); maps are kept whole */
-function project(before: unknown, after: unknown, path: string): unknown {
+export function project(before: unknown, after: unknown, path: string): unknown {
   if (/^(metadata\.(labels|annotations)|data)$/.test(path)) return before
   if (Array.isArray(before) && Array.isArray(after)) return before.map((b, i) => project(b, after[i], `${path}[]`))
   if (before && after && typeof before === 'object' && typeof after === 'object' && !Array.isArray(before)) {

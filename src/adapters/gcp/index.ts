@@ -10,6 +10,7 @@ import type {ComputeWriter} from '../../core/ports/gcp-writes.js'
 import {loadCredentials} from './auth.js'
 import {openCompute} from './compute.js'
 import {openGke} from './gke.js'
+import {redact} from './errors.js'
 import {readEndpoints, readGcloudProject} from './settings.js'
 import {openComputeWriter} from './writes.js'
 
@@ -81,4 +82,49 @@ export async function openGcpWrites(options: GcpOptions): Promise<GcpWrites> {
   const stats = {requests: 0, retries: 0}
   const writer = await openComputeWriter({project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats, ...(endpoints.compute ? {endpoint: endpoints.compute} : {})})
   return {project, writer, stats}
+}
+
+/** A caller's Google access token, for a kubeconfig (`--auth token`) or to talk to a GKE cluster as GKE accepts it. */
+export interface AccessToken {
+  readonly token: string
+  /** RFC 3339, when known (a token given in a variable says nothing of its expiry) */
+  readonly expires?: string
+  /** where it came from: the variable, or application default credentials */
+  readonly source: string
+}
+
+export interface GkeAccess {
+  readonly project: ProjectChoice
+  readonly gke: GkeApi
+  /** whether the GKE API is an override on this machine (an emulator: its clusters may be on loopback) */
+  readonly localApi: boolean
+  accessToken(): Promise<AccessToken>
+  readonly stats: {requests: number; retries: number}
+}
+
+/** GKE alone (no Compute Engine client), with the caller's access token at hand: `xcc kubeconfig`. */
+export async function openGkeAccess(options: GcpOptions): Promise<GkeAccess> {
+  const env = options.env ?? process.env
+  if (env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none'
+  const project = resolveProject(options)
+  const endpoints = readEndpoints(env)
+  const credentials = await loadCredentials(env)
+  const stats = {requests: 0, retries: 0}
+  const gke = await openGke({project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats, ...(endpoints.container ? {endpoint: endpoints.container} : {})})
+  const host = endpoints.container?.host
+  return {
+    project, gke, stats, localApi: host !== undefined && /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/.test(host),
+    async accessToken() {
+      let token: string | null | undefined
+      try {
+        token = (await credentials.client.getAccessToken()).token
+      } catch (error) {
+        throw new XccError(`cannot get an access token from ${credentials.source}: ${redact((error as Error).message.split('\n')[0] ?? '')}`, {exitCode: 3, hint: 'gcloud auth application-default login, or set CLOUDSDK_AUTH_ACCESS_TOKEN_FILE'})
+      }
+      if (!token) throw new XccError(`${credentials.source} gave no access token`, {exitCode: 3})
+      const fromVariable = credentials.source !== 'application default credentials'
+      const expiry = fromVariable ? undefined : credentials.client.credentials.expiry_date
+      return {token, source: credentials.source, ...(typeof expiry === 'number' ? {expires: new Date(expiry).toISOString().replace(/\.\d{3}Z$/, 'Z')} : {})}
+    },
+  }
 }

@@ -10,7 +10,7 @@
 import type * as K8s from '@kubernetes/client-node'
 
 import {XccError} from '../../core/errors.js'
-import type {AccessAnswer, AccessQuestion, KubeCluster, KubeConfigMap, KubeContainer, KubeDaemonSet, KubeEndpoints, KubeNamespace, KubeNode, KubePod, KubeService} from '../../core/ports/kube.js'
+import type {AccessAnswer, AccessQuestion, KubeCluster, KubeConfigMap, KubeContainer, KubeDaemonSet, KubeDeployment, KubeEndpoints, KubeNamespace, KubeNode, KubePod, KubeService} from '../../core/ports/kube.js'
 import type {ClientNode, MergedKubeconfig} from './config.js'
 import {describeLocation} from './config.js'
 import {BoundedExecAuth, DEFAULT_EXEC_PLUGIN_TIMEOUT_MS, execPluginOf} from './exec-auth.js'
@@ -38,7 +38,7 @@ function items<T>(list: {items?: unknown}): T[] {
 }
 
 /** builds the KubeConfig of one context; throws XccError exit 2 when the kubeconfig lacks a piece */
-function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string, execTimeoutMs: number): {config: K8s.KubeConfig; cluster: K8s.Cluster; user?: K8s.User} {
+export function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string, execTimeoutMs: number): {config: K8s.KubeConfig; cluster: K8s.Cluster; user?: K8s.User} {
   const context = merged.contexts.get(name)
   const where = describeLocation(merged.location)
   if (!context) {
@@ -69,7 +69,7 @@ function contextConfig(k8s: ClientNode, merged: MergedKubeconfig, name: string, 
 }
 
 /** a middleware that aborts the request (connect, headers and body) after `ms` */
-function timeoutMiddleware(k8s: ClientNode, ms: number): K8s.ObservableMiddleware {
+export function timeoutMiddleware(k8s: ClientNode, ms: number): K8s.ObservableMiddleware {
   return {
     pre(request) {
       request.setSignal(AbortSignal.timeout(ms))
@@ -120,6 +120,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
   const missing = <T>(code: number): {value: T | undefined} | undefined => (code === 404 ? {value: undefined} : undefined)
 
   const configMapRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} configmap ${namespace}/${name}`, verb, resource: 'configmaps', namespace})
+  const deploymentRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} deployment ${namespace}/${name}`, verb, resource: 'deployments', group: 'apps', namespace})
   const daemonSetRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} daemonset ${namespace}/${name}`, verb, resource: 'daemonsets', group: 'apps', namespace})
 
   return {
@@ -193,6 +194,17 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
       return items<KubeService>(list)
     },
 
+    async createService(namespace, service) {
+      const request = {operation: `creating service ${namespace}/${service.metadata.name}`, verb: 'create', resource: 'services', namespace}
+      const created = await call(request, (o) => core.createNamespacedService({namespace, body: service as unknown as K8s.V1Service}, o))
+      return plain<KubeService>(created)
+    },
+
+    async deleteService(namespace, service) {
+      const request = {operation: `deleting service ${namespace}/${service}`, verb: 'delete', resource: 'services', namespace}
+      await call<unknown>(request, (o) => core.deleteNamespacedService({name: service, namespace}, o), missing)
+    },
+
     async getEndpoints(namespace, service) {
       const request = {operation: `reading endpoints ${namespace}/${service}`, verb: 'get', resource: 'endpoints', namespace}
       const found = await call<K8s.V1Endpoints | undefined>(request, (o) => core.readNamespacedEndpoints({name: service, namespace}, o), missing)
@@ -252,6 +264,30 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
       await call<unknown>(request, (o) => apps.deleteNamespacedDaemonSet({name: daemonSet, namespace, propagationPolicy: 'Background'}, o), missing)
     },
 
+    async getDeployment(namespace, deployment) {
+      const request = deploymentRequest('get', namespace, deployment, 'reading')
+      const found = await call<K8s.V1Deployment | undefined>(request, (o) => apps.readNamespacedDeployment({name: deployment, namespace}, o), missing)
+      return found && plain<KubeDeployment>(found)
+    },
+
+    async createDeployment(namespace, deployment) {
+      const request = deploymentRequest('create', namespace, deployment.metadata.name, 'creating')
+      const created = await call(request, (o) => apps.createNamespacedDeployment({namespace, body: deployment as unknown as K8s.V1Deployment}, o))
+      return plain<KubeDeployment>(created)
+    },
+
+    async replaceDeployment(namespace, deployment) {
+      const {name} = deployment.metadata
+      const request = {...deploymentRequest('update', namespace, name, 'replacing'), replaces: `deployment ${namespace}/${name}`}
+      const replaced = await call(request, (o) => apps.replaceNamespacedDeployment({name, namespace, body: deployment as unknown as K8s.V1Deployment}, o))
+      return plain<KubeDeployment>(replaced)
+    },
+
+    async deleteDeployment(namespace, deployment) {
+      const request = deploymentRequest('delete', namespace, deployment, 'deleting')
+      await call<unknown>(request, (o) => apps.deleteNamespacedDeployment({name: deployment, namespace, propagationPolicy: 'Background'}, o), missing)
+    },
+
     async canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]> {
       return Promise.all(
         questions.map(async (question) => {
@@ -268,6 +304,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
                 ...(question.subresource ? {subresource: question.subresource} : {}),
                 ...(question.group ? {group: question.group} : {}),
                 ...(question.namespace === undefined ? {} : {namespace: question.namespace}),
+                ...(question.name === undefined ? {} : {name: question.name}),
               },
             },
           }

@@ -174,6 +174,13 @@ export interface GkeCluster {
   readonly networkConfig?: {readonly defaultSnatStatus?: {readonly disabled?: boolean}; readonly datapathProvider?: string | number}
   readonly nodePools?: readonly GkeNodePool[]
   readonly masterAuth?: {readonly clusterCaCertificate?: string}
+  readonly status?: string | number
+  /** the private endpoint (`--endpoint internal`); older clusters name it here */
+  readonly privateClusterConfig?: {readonly privateEndpoint?: string; readonly publicEndpoint?: string; readonly enablePrivateEndpoint?: boolean}
+  readonly controlPlaneEndpointsConfig?: {
+    readonly ipEndpointsConfig?: {readonly enabled?: boolean; readonly enablePublicEndpoint?: boolean; readonly privateEndpoint?: string; readonly publicEndpoint?: string}
+    readonly dnsEndpointConfig?: {readonly endpoint?: string; readonly allowExternalTraffic?: boolean; readonly enableK8sTokensViaDns?: boolean; readonly enableK8sCertsViaDns?: boolean}
+  }
 }
 
 /** Everything a snapshot reads from Compute Engine, in one value (read concurrently by the adapter). */

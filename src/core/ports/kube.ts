@@ -152,6 +152,25 @@ export interface KubeDaemonSet {
   }
 }
 
+/** a Deployment, as far as xcc writes one (the `xcc dns link` responder) */
+export interface KubeDeployment {
+  readonly apiVersion?: 'apps/v1'
+  readonly kind?: 'Deployment'
+  readonly metadata: KubeMeta
+  readonly spec: {
+    readonly replicas?: number
+    readonly selector: {readonly matchLabels: Readonly<Record<string, string>>}
+    readonly template: {readonly metadata: {readonly labels: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>>}; readonly spec: Readonly<Record<string, unknown>>}
+  }
+  readonly status?: {
+    readonly replicas?: number
+    readonly readyReplicas?: number
+    readonly updatedReplicas?: number
+    readonly availableReplicas?: number
+    readonly observedGeneration?: number
+  }
+}
+
 export interface KubeNamespace {
   readonly metadata: KubeMeta
 }
@@ -164,6 +183,8 @@ export interface AccessQuestion {
   readonly group?: string
   /** undefined = cluster-scoped or every namespace */
   readonly namespace?: string
+  /** one object by name (a rule with resourceNames) */
+  readonly name?: string
 }
 
 export interface AccessAnswer {
@@ -196,6 +217,10 @@ export interface KubeCluster {
   addEphemeralContainer(namespace: string, pod: string, container: KubeContainer): Promise<void>
   getService(namespace: string, name: string): Promise<KubeService | undefined>
   listServices(): Promise<KubeService[]>
+  /** a Service that already exists is a 409 ApiError */
+  createService(namespace: string, service: KubeService): Promise<KubeService>
+  /** a Service that is already gone is not an error */
+  deleteService(namespace: string, name: string): Promise<void>
   getEndpoints(namespace: string, name: string): Promise<KubeEndpoints | undefined>
   getConfigMap(namespace: string, name: string): Promise<KubeConfigMap | undefined>
   createConfigMap(namespace: string, configMap: KubeConfigMap): Promise<KubeConfigMap>
@@ -210,6 +235,12 @@ export interface KubeCluster {
   replaceDaemonSet(namespace: string, daemonSet: KubeDaemonSet): Promise<KubeDaemonSet>
   /** background deletion (its pods are garbage-collected); a DaemonSet already gone is not an error */
   deleteDaemonSet(namespace: string, name: string): Promise<void>
+  getDeployment(namespace: string, name: string): Promise<KubeDeployment | undefined>
+  createDeployment(namespace: string, deployment: KubeDeployment): Promise<KubeDeployment>
+  /** replaces the whole object; with metadata.resourceVersion set, a concurrent change fails (exit 3) */
+  replaceDeployment(namespace: string, deployment: KubeDeployment): Promise<KubeDeployment>
+  /** background deletion (its pods are garbage-collected); a Deployment already gone is not an error */
+  deleteDeployment(namespace: string, name: string): Promise<void>
   /** SelfSubjectAccessReview for each question, in order */
   canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]>
 }

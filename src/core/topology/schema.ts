@@ -276,6 +276,8 @@ const cluster = z.strictObject({
     const seconds = hmsSeconds(text)
     return seconds !== undefined && seconds >= 3600 && seconds <= 2 ** 32
   }, 'must be a duration like 48h or 90m, between 1h and 2^32 seconds').optional(),
+  // the cluster's DNS server (absent: kube-dns, GKE's default); CoreDNS as kubeadm and most other distributions run it
+  dnsProvider: z.enum(['kube-dns', 'CoreDNS']).optional(),
 })
 
 export const topologySchema = z.strictObject({

@@ -3,7 +3,8 @@
  * (addresses, podCIDR, providerID, zone labels, Ready), the pods the lab runs (with their echo
  * server as the container's command and their lab address pinned), Services and Endpoints, and
  * the `kube-system/ip-masq-agent` ConfigMap of every ipMasq cluster (the lab's emulated agent,
- * src/lab/addons/ip-masq-agent.ts, rewrites each node's IP-MASQ chain from it).
+ * src/lab/addons/ip-masq-agent.ts, rewrites each node's IP-MASQ chain from it), and the cluster
+ * DNS (dns.ts): the kube-dns Service, its Endpoints, its pod and its provider's ConfigMap.
  */
 import {PORTS_ANNOTATION} from '../../core/kube/labels.js'
 import {formatCidr, formatIp} from '../../core/net/ipv4.js'
@@ -11,6 +12,7 @@ import {CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE} from '../../core/topo
 import type {ClusterFacts, Model} from '../../core/topology/model-types.js'
 import type {MasqueradeSpec} from '../../core/topology/schema.js'
 import type {LabPlan} from './types.js'
+import {COREDNS_CONFIG_MAP, COREFILE_KEY, type ClusterDnsPlan, DEFAULT_COREFILE, DNS_APP_LABEL, DNS_NAMESPACE, DNS_SERVICE, KUBE_DNS_CONFIG_MAP} from './dns.js'
 
 /** annotations the lab's pod runtime reads */
 export const POD_IP_ANNOTATION = 'lab.xcc.dev/pod-ip'
@@ -25,7 +27,7 @@ export interface LabObject {
   [field: string]: unknown
 }
 
-export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFacts, echoCommand: (name: string, ports: readonly number[]) => string[]): LabObject[] {
+export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFacts, echoCommand: (name: string, ports: readonly number[]) => string[], dns?: {plan: ClusterDnsPlan; command: string[]}): LabObject[] {
   const out: LabObject[] = []
   const namespaces = new Set(['default', 'kube-system', 'kube-public'])
   for (const node of cluster.nodes) {
@@ -68,6 +70,8 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
           ...(pod.tcpPorts.length ? {command: echoCommand(`${cluster.name}/${pod.namespace}/${pod.name}`, pod.tcpPorts)} : {}),
           ports: pod.tcpPorts.map((p) => ({containerPort: p, protocol: 'TCP'})),
         }],
+        // the topology's own kube-dns pod runs the lab's DNS server instead of an echo server
+        ...(dns?.plan.adopted && pod.namespace === DNS_NAMESPACE && pod.name === dns.plan.podName ? dnsPodSpec(dns.plan, dns.command) : {}),
       },
     })
   }
@@ -92,6 +96,7 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
       }],
     })
   }
+  if (dns) out.push(...(dns.plan.adopted ? [dnsConfigMap(dns.plan)] : dnsObjects(dns.plan, dns.command)))
   const config = ipMasqAgentConfig(cluster.spec.masquerade)
   if (config !== undefined) out.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: CONFIG_MAP_NAME, namespace: CONFIG_MAP_NAMESPACE}, data: {[CONFIG_KEY]: config}})
   return [...[...namespaces].map((name): LabObject => ({apiVersion: 'v1', kind: 'Namespace', metadata: {name}})), ...out]
@@ -112,4 +117,51 @@ export function ipMasqAgentConfig(masquerade: MasqueradeSpec): string | undefine
   if (cidrLimit !== 64) lines.push(`cidrLimit: ${cidrLimit}`)
   lines.push('resyncInterval: 60s', '')
   return lines.join('\n')
+}
+
+/**
+ * The cluster DNS as the API shows it: the kube-dns Service (UDP and TCP 53) with its Endpoints,
+ * the DNS pod pinned to its address and running `command` as nobody, and the provider's
+ * ConfigMap: an empty `kube-dns` (GKE creates it without data) or kubeadm's `coredns` Corefile.
+ */
+export function dnsObjects(dns: ClusterDnsPlan, command: string[]): LabObject[] {
+  const labels = {[DNS_APP_LABEL]: DNS_SERVICE}
+  const ports = [{name: 'dns', port: 53, protocol: 'UDP'}, {name: 'dns-tcp', port: 53, protocol: 'TCP'}]
+  const meta = (name: string, more: Partial<LabObject['metadata']> = {}): LabObject['metadata'] => ({name, namespace: DNS_NAMESPACE, ...more})
+  return [
+    {
+      apiVersion: 'v1', kind: 'Service',
+      metadata: meta(DNS_SERVICE, {labels: {...labels, 'kubernetes.io/name': dns.provider === 'CoreDNS' ? 'CoreDNS' : 'KubeDNS'}}),
+      spec: {type: 'ClusterIP', clusterIP: dns.serviceIP, clusterIPs: [dns.serviceIP], selector: labels, ports: ports.map((p) => ({...p, targetPort: 53}))},
+    },
+    {
+      apiVersion: 'v1', kind: 'Endpoints', metadata: meta(DNS_SERVICE, {labels}),
+      subsets: [{addresses: [{ip: dns.podIP, nodeName: dns.node, targetRef: {kind: 'Pod', namespace: DNS_NAMESPACE, name: dns.podName}}], ports}],
+    },
+    {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: meta(dns.podName, {labels, annotations: {[POD_IP_ANNOTATION]: dns.podIP, [PORTS_ANNOTATION]: '53'}}),
+      spec: {nodeName: dns.node, restartPolicy: 'Always', dnsPolicy: 'Default', priorityClassName: 'system-cluster-critical', ...dnsPodSpec(dns, command)},
+    },
+    dnsConfigMap(dns),
+  ]
+}
+
+/** the DNS pod's containers: the server, as nobody, with nothing more */
+function dnsPodSpec(dns: ClusterDnsPlan, command: string[]): Record<string, unknown> {
+  return {
+    securityContext: {runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true},
+    containers: [{
+      name: dns.provider === 'CoreDNS' ? 'coredns' : 'dnsmasq', image: 'xcc-lab/dnsmasq', command,
+      ports: [{name: 'dns', containerPort: 53, protocol: 'UDP'}, {name: 'dns-tcp', containerPort: 53, protocol: 'TCP'}],
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}},
+    }],
+  }
+}
+
+/** the provider's ConfigMap: an empty `kube-dns` (GKE creates it without data) or kubeadm's `coredns` Corefile */
+function dnsConfigMap(dns: ClusterDnsPlan): LabObject {
+  return dns.provider === 'CoreDNS'
+    ? {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: COREDNS_CONFIG_MAP, namespace: DNS_NAMESPACE}, data: {[COREFILE_KEY]: DEFAULT_COREFILE}}
+    : {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: KUBE_DNS_CONFIG_MAP, namespace: DNS_NAMESPACE, labels: {'addonmanager.kubernetes.io/mode': 'EnsureExists'}}}
 }

@@ -11,6 +11,7 @@ import {orderIpLines} from '../compile/ip-diff.js'
 import {belongsToLab} from '../compile/names.js'
 import type {LabPlan, NamespacePlan} from '../compile/types.js'
 import {exec, inParallel, run} from './exec.js'
+import {removeLabResolvConfs} from './dns-server.js'
 
 const PARALLEL = Math.max(4, Math.min(16, availableParallelism() * 4))
 
@@ -125,6 +126,8 @@ export async function destroyDataPlane(lab: string, extra: readonly string[] = [
       }
     }
   })
+  // their resolvers (pod-runtime.ts, dns-server.ts) go with them
+  removeLabResolvConfs(lab)
   if (namespaces.length > 0) {
     const result = await exec('ip', ['-force', '-batch', '-'], {input: namespaces.map((n) => `netns del ${n}\n`).join('')})
     const left = await labNamespaces(lab)

@@ -29,6 +29,7 @@ import {POD_IP_ANNOTATION, POD_NETNS_ANNOTATION} from '../compile/kube-objects.j
 import {linkAlias, namespaceName} from '../compile/names.js'
 import type {LabPlan} from '../compile/types.js'
 import {exec, run} from './exec.js'
+import {removePodResolvConf, writePodResolvConf} from './dns-server.js'
 
 /** pods created at run time get namespaces numbered from here (the topology's start at 0) */
 const DYNAMIC_POD_BASE = 10_000
@@ -127,9 +128,28 @@ export class NetnsPodRuntime implements PodRuntime {
   private next = DYNAMIC_POD_BASE
   private readonly grantable = ownCapabilities()
 
-  /** `sandboxes`: root's directory (0711) for the containers' own directories */
-  constructor(private readonly lab: string, private readonly model: Model, private readonly plan: LabPlan, private readonly sandboxes: string) {
+  /**
+   * `sandboxes`: root's directory (0711) for the containers' own directories; `resolvConf`: the
+   * /etc/resolv.conf a pod's namespace gets (the cluster DNS), undefined to keep the node's.
+   */
+  constructor(private readonly lab: string, private readonly model: Model, private readonly plan: LabPlan, private readonly sandboxes: string, private readonly resolvConf: (pod: KubeObject, node: KubeObject) => string | undefined = () => undefined) {
     for (const p of plan.pods) this.used.add(parseIp(p.ip) ?? 0)
+  }
+
+  /** the pod's network namespace once it has one (the node's for hostNetwork), else undefined */
+  podNamespace(pod: KubeObject, node: KubeObject): string | undefined {
+    try {
+      return this.podNs(pod, node)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** the pod's resolver (docs/lab.md: `ip netns exec` bind-mounts /etc/netns/NS/resolv.conf); a host-network pod keeps its node's */
+  private setResolver(pod: KubeObject, node: KubeObject, ns: string): void {
+    const text = this.resolvConf(pod, node)
+    if (text === undefined) removePodResolvConf(ns)
+    else writePodResolvConf(ns, text)
   }
 
   private key(pod: KubeObject): string {
@@ -151,6 +171,7 @@ export class NetnsPodRuntime implements PodRuntime {
     const pinnedIp = pod.metadata.annotations?.[POD_IP_ANNOTATION]
     if (pinned && pinnedIp && this.plan.pods.some((p) => p.ns === pinned && p.ip === pinnedIp)) {
       await lowPortsForAll(pinned)
+      this.setResolver(pod, node, pinned)
       return {podIP: pinnedIp}
     }
     const facts = this.model.nodes.get(node.metadata.name as string)
@@ -170,6 +191,7 @@ export class NetnsPodRuntime implements PodRuntime {
     await run('ip', ['-n', ns, '-batch', '-'], {input: `${['link set lo up', ...wiring.podLines].join('\n')}\n`, what: 'wiring the pod'})
     await lowPortsForAll(ns)
     await run('ip', ['-n', nodeNs, '-batch', '-'], {input: `${wiring.nodeLines.join('\n')}\n`, what: 'wiring the pod on its node'})
+    this.setResolver(pod, node, ns)
     return {podIP: formatIp(ip)}
   }
 
@@ -187,6 +209,7 @@ export class NetnsPodRuntime implements PodRuntime {
     if (!entry) return
     this.dynamic.delete(this.key(pod))
     this.used.delete(parseIp(entry.ip) ?? -1)
+    removePodResolvConf(entry.ns)
     await exec('ip', ['netns', 'del', entry.ns])
   }
 

@@ -8,7 +8,7 @@
  */
 import {ApiError} from '../../../src/core/errors.js'
 import type {Clock} from '../../../src/core/ports/clock.js'
-import type {AccessQuestion, KubeCluster, KubeConfigMap, KubeDaemonSet, KubeMeta, KubeNode, KubePod} from '../../../src/core/ports/kube.js'
+import type {AccessQuestion, KubeCluster, KubeConfigMap, KubeDaemonSet, KubeDeployment, KubeMeta, KubeNode, KubePod, KubeService} from '../../../src/core/ports/kube.js'
 
 type Op = Exclude<keyof KubeCluster, 'context' | 'server'>
 type Around = (run: () => Promise<unknown>, args: readonly unknown[]) => Promise<unknown>
@@ -30,6 +30,11 @@ export class FakeCluster implements KubeCluster {
   readonly server = 'https://127.0.0.1:1'
   readonly configMaps = new Map<string, KubeConfigMap>()
   readonly daemonSets = new Map<string, KubeDaemonSet>()
+  readonly deployments = new Map<string, KubeDeployment>()
+  /** Services; a created one gets the next ClusterIP of 10.96.0.0/16 */
+  readonly services = new Map<string, KubeService>()
+  /** whether the Deployments' pods are ready (the controller reports them so at once) */
+  deploymentsReady = true
   readonly pods = new Map<string, KubePod>()
   /** every call, in order: `op ns/name` */
   readonly calls: string[] = []
@@ -136,11 +141,37 @@ export class FakeCluster implements KubeCluster {
   addEphemeralContainer() {
     return Promise.resolve()
   }
-  getService() {
-    return Promise.resolve(undefined)
+  getService(namespace: string, name: string) {
+    return this.call('getService', [namespace, name], async () => structuredClone(this.services.get(`${namespace}/${name}`)))
   }
   listServices() {
-    return this.call('listServices', [], async () => [])
+    return this.call('listServices', [], async () => structuredClone([...this.services.values()]))
+  }
+  createService(namespace: string, service: KubeService) {
+    return this.call('createService', [namespace, service], async () => {
+      const clusterIP = service.spec?.clusterIP ?? `10.96.${Math.floor(this.services.size / 250)}.${(this.services.size % 250) + 10}`
+      return this.write(this.services, 'service', namespace, {...service, spec: {...service.spec, clusterIP}}, 'create')
+    })
+  }
+  deleteService(namespace: string, name: string) {
+    return this.call('deleteService', [namespace, name], async () => void this.services.delete(`${namespace}/${name}`))
+  }
+  getDeployment(namespace: string, name: string) {
+    return this.call('getDeployment', [namespace, name], async () => {
+      const d = this.deployments.get(`${namespace}/${name}`)
+      const n = d?.spec.replicas ?? 1
+      const ready = this.deploymentsReady ? n : 0
+      return d && structuredClone({...d, status: {replicas: n, readyReplicas: ready, updatedReplicas: n, availableReplicas: ready, observedGeneration: d.metadata.generation}})
+    })
+  }
+  createDeployment(namespace: string, deployment: KubeDeployment) {
+    return this.call('createDeployment', [namespace, deployment], async () => this.write(this.deployments, 'deployment', namespace, deployment, 'create'))
+  }
+  replaceDeployment(namespace: string, deployment: KubeDeployment) {
+    return this.call('replaceDeployment', [namespace, deployment], async () => this.write(this.deployments, 'deployment', namespace, deployment, 'replace'))
+  }
+  deleteDeployment(namespace: string, name: string) {
+    return this.call('deleteDeployment', [namespace, name], async () => void this.deployments.delete(`${namespace}/${name}`))
   }
   getEndpoints() {
     return Promise.resolve(undefined)

@@ -11,7 +11,7 @@ import {MANAGED_BY_LABEL, RUN_ID_LABEL} from '../../../src/core/kube/labels.js'
 import {checkAccess, checkPodSecurity, podAccess} from '../../../src/core/kube/access.js'
 import {runLiveDoctor} from '../../../src/core/probe/run.js'
 import {parseLiveFrom, parseLiveTo} from '../../../src/core/probe/targets.js'
-import type {AccessQuestion, KubeCluster, KubeConfigMap, KubeContexts, KubeDaemonSet, KubeMeta, KubePod} from '../../../src/core/ports/kube.js'
+import type {AccessQuestion, KubeCluster, KubeConfigMap, KubeContexts, KubeDaemonSet, KubeDeployment, KubeMeta, KubePod, KubeService} from '../../../src/core/ports/kube.js'
 import type {Clock} from '../../../src/core/ports/clock.js'
 
 const scripts = {capture: 'echo capture', probe: 'echo probe'}
@@ -61,6 +61,25 @@ class FakeCluster implements KubeCluster {
   }
   async getEndpoints() {
     return undefined
+  }
+  /** Services and Deployments: `xcc dns link` writes them; the doctor never does */
+  async createService(_namespace: string, service: KubeService): Promise<KubeService> {
+    throw new XccError(`the doctor does not create services (${service.metadata.name})`, {exitCode: 3})
+  }
+  async deleteService(_namespace: string, name: string) {
+    this.deleted.push(`service/${name}`)
+  }
+  async getDeployment() {
+    return undefined
+  }
+  async createDeployment(_namespace: string, deployment: KubeDeployment): Promise<KubeDeployment> {
+    throw new XccError(`the doctor does not create deployments (${deployment.metadata.name})`, {exitCode: 3})
+  }
+  async replaceDeployment(_namespace: string, deployment: KubeDeployment): Promise<KubeDeployment> {
+    throw new XccError(`the doctor does not replace deployments (${deployment.metadata.name})`, {exitCode: 3})
+  }
+  async deleteDeployment(_namespace: string, name: string) {
+    this.deleted.push(`deployment/${name}`)
   }
   /** stores a copy with the next resourceVersion; a replace must name the stored one, as the API server wants */
   private write<T extends {metadata: KubeMeta}>(store: Map<string, T>, kind: string, namespace: string, object: T, mode: 'create' | 'replace'): T {

@@ -9,6 +9,8 @@ import type {Pod} from '../types.js'
 import type {EventRecorder} from './events.js'
 import {type KubeletContext, PodWorker} from './pod-worker.js'
 
+const CRITICAL = new Set(['system-node-critical', 'system-cluster-critical'])
+
 export class Kubelet {
   private readonly workers = new Map<string, PodWorker>()
   private readonly context: KubeletContext
@@ -32,7 +34,9 @@ export class Kubelet {
     this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
       if (event.resource === pods) this.observe(event.type, event.object as Pod)
     })
-    for (const pod of this.store.list(pods)) this.observe('ADDED', pod as Pod)
+    // critical pods first (the cluster DNS): the kubelet admits them before the others
+    const critical = (pod: Pod): number => (CRITICAL.has(String((pod.spec as {priorityClassName?: unknown} | undefined)?.priorityClassName)) ? 0 : 1)
+    for (const pod of [...this.store.list(pods)].sort((a, b) => critical(a as Pod) - critical(b as Pod))) this.observe('ADDED', pod as Pod)
   }
 
   private observe(type: StoreEvent['type'], pod: Pod): void {

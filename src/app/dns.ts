@@ -1,0 +1,128 @@
+/**
+ * Wires `xcc dns link|unlink|list` to the outside world: the two kube contexts, permissions asked
+ * before anything is read or written (a refusal names the permission, exit 3), the responder's
+ * template, Ctrl-C, and progress on stderr. The decisions are core/dns's.
+ */
+import {XccError} from '../core/errors.js'
+import {checkAccess} from '../core/kube/access.js'
+import {checkImage} from '../core/kube/image.js'
+import {visible} from '../core/shell.js'
+import {type DnsApplied, applyDnsPlan} from '../core/dns/apply.js'
+import {checkDomain, clusterLabel, linkZone} from '../core/dns/domain.js'
+import {type DnsListing, listDnsLinks} from '../core/dns/list.js'
+import {type DnsPlan, type LinkTarget, planLink, planUnlink, responderImage} from '../core/dns/plan.js'
+import {recordSet} from '../core/dns/records.js'
+import {DEFAULT_RESPONDER_IMAGE} from '../core/dns/responder.js'
+import {DNS_ROLE, clusterDomainOf, loadDnsState, readAccess, remoteAccess, writeAccess} from '../core/dns/state.js'
+import type {KubeCluster, KubeContexts} from '../core/ports/kube.js'
+import {openKube, templates} from './deps.js'
+import {interruptible} from './interrupt.js'
+
+export interface DnsPairFlags {
+  readonly fromContext: string
+  readonly toContext: string
+  readonly domain: string
+  readonly dryRun: boolean
+  readonly output?: string
+  readonly kubeconfig?: string
+}
+
+export interface DnsLinkFlags extends DnsPairFlags {
+  readonly service?: readonly string[]
+  readonly allowPublicDomain: boolean
+  readonly force: boolean
+  readonly responderImage?: string
+}
+
+/** what `link` and `unlink` did: the plan, and what was applied (undefined for a dry run) */
+export interface DnsWriteResult {
+  readonly plan: DnsPlan
+  readonly applied?: DnsApplied
+}
+
+const progress = (text: string): void => {
+  process.stderr.write(`xcc: ${visible(text)}\n`)
+}
+
+function checkOutput(flags: DnsPairFlags): void {
+  if (flags.output === undefined) return
+  if (!flags.dryRun) throw new XccError(`-o ${flags.output} needs --dry-run`, {hint: 'xcc dns link … --dry-run -o yaml prints the manifests without applying them'})
+  if (flags.output !== 'yaml' && flags.output !== 'diff') throw new XccError(`-o ${flags.output}: expected yaml or diff`)
+}
+
+/** `--service NS/NAME`, each checked */
+function parseServices(values: readonly string[] | undefined): string[] | undefined {
+  if (!values || values.length === 0) return undefined
+  const out = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
+  for (const s of out) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s)) throw new XccError(`--service ${s}: expected NAMESPACE/NAME (lowercase DNS labels)`)
+  }
+  return [...new Set(out)]
+}
+
+function target(flags: DnsPairFlags, domain: string): LinkTarget {
+  if (flags.fromContext === flags.toContext) throw new XccError(`--from-context and --to-context are both "${flags.fromContext}": a cluster reaches its own Services through cluster.local`)
+  const cluster = clusterLabel(flags.toContext)
+  return {cluster, context: flags.toContext, domain, zone: linkZone(cluster, domain)}
+}
+
+async function execute(cluster: KubeCluster, plan: DnsPlan, dryRun: boolean): Promise<DnsWriteResult> {
+  if (dryRun) return {plan}
+  await checkAccess(cluster, writeAccess(), DNS_ROLE)
+  const applied = await interruptible((signal) => applyDnsPlan(plan, {cluster, signal, progress}), 'stopping after the current write (what was written stays; run the command again to finish)')
+  return {plan, applied}
+}
+
+async function openPair(flags: DnsPairFlags): Promise<{kube: KubeContexts; a: KubeCluster}> {
+  const kube = await openKube(flags.kubeconfig)
+  const a = kube.open(flags.fromContext)
+  await checkAccess(a, readAccess(), DNS_ROLE)
+  return {kube, a}
+}
+
+export async function runDnsLink(flags: DnsLinkFlags): Promise<DnsWriteResult> {
+  checkOutput(flags)
+  checkImage(flags.responderImage)
+  const only = parseServices(flags.service)
+  const {domain, warning} = checkDomain(flags.domain, {allowPublicDomain: flags.allowPublicDomain})
+  if (warning) progress(`warning: ${warning}`)
+  const linkTarget = target(flags, domain)
+  const {kube, a} = await openPair(flags)
+  const b = kube.open(flags.toContext)
+  await checkAccess(b, remoteAccess(), DNS_ROLE)
+  const [state, services] = await Promise.all([loadDnsState(a), b.listServices()])
+  // the cluster's own domain, once its DNS configuration is read
+  const clusterDomain = clusterDomainOf(state)
+  if (clusterDomain) checkDomain(flags.domain, {allowPublicDomain: true, clusterDomain})
+  const records = recordSet({cluster: linkTarget.cluster, domain, services, ...(only ? {only} : {})})
+  for (const s of records.skipped) progress(`${s.service}: not served (${s.why})`)
+  const image = flags.responderImage ?? responderImage(state.responder.deployment) ?? DEFAULT_RESPONDER_IMAGE
+  const plan = planLink(state, linkTarget, {records, services: only ?? 'all', template: templates.dnsResponder(), image, force: flags.force, ...(warning ? {warning} : {})})
+  return execute(a, plan, flags.dryRun)
+}
+
+export async function runDnsUnlink(flags: DnsPairFlags): Promise<DnsWriteResult> {
+  checkOutput(flags)
+  const {domain} = checkDomain(flags.domain, {allowPublicDomain: true})
+  const linkTarget = target(flags, domain)
+  const {a} = await openPair(flags)
+  const state = await loadDnsState(a)
+  return execute(a, planUnlink(state, linkTarget, {template: templates.dnsResponder()}), flags.dryRun)
+}
+
+export async function runDnsList(flags: {context: string; kubeconfig?: string}): Promise<DnsListing> {
+  const kube = await openKube(flags.kubeconfig)
+  const a = kube.open(flags.context)
+  await checkAccess(a, readAccess(), DNS_ROLE)
+  const state = await loadDnsState(a)
+  return listDnsLinks(state, async (context) => {
+    try {
+      const b = kube.open(context)
+      await checkAccess(b, remoteAccess(), DNS_ROLE)
+      return await b.listServices()
+    } catch (error) {
+      if (error instanceof XccError) return {error: error.message}
+      throw error
+    }
+  })
+}
