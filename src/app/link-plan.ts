@@ -41,7 +41,7 @@ export function resolveCluster(clusters: readonly GkeCluster[], text: string, fl
 }
 
 /** the ranges xcc's masquerade DaemonSet keeps in a cluster (its rules are on the nodes, which a snapshot does not read) */
-async function masqueradedBy(kubeconfig: string | undefined, context: string | undefined): Promise<string[] | undefined> {
+export async function masqueradedBy(kubeconfig: string | undefined, context: string | undefined): Promise<string[] | undefined> {
   if (!context) return undefined
   const daemonSets = await (await openKube(kubeconfig)).open(context).listDaemonSets(XCC_NAMESPACE)
   const ds = daemonSets.find((d) => d.metadata.name === XCC_DAEMONSET)
