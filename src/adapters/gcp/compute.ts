@@ -16,6 +16,8 @@ export interface ClientOptions {
   readonly endpoint?: Endpoint
   readonly deadline: number
   readonly stats?: {requests: number; retries: number}
+  /** the permits every request of the command takes (shared by Compute and GKE); its own when absent */
+  readonly acquire?: () => Promise<() => void>
 }
 
 /** Decoded client objects carry proto3 marker keys (`_name: 'name'`) and nulls: keep the data only. */
@@ -32,8 +34,28 @@ export function plain<T>(value: unknown): T {
 
 const last = (url: string | undefined): string => (url ?? '').split('/').pop() ?? ''
 
-/** instance groups whose members are listed at once (one request each) */
-const GROUPS_AT_ONCE = 16
+/**
+ * The most API requests (pages) in flight at once, over every list of a command: the lists run
+ * concurrently, each following its own pages, and instance groups' members are listed up to this
+ * many groups at a time. A bound keeps a large project from meeting the API's rate limits.
+ */
+export const GCP_REQUESTS_AT_ONCE = 16
+
+/** a counting semaphore: `acquire` resolves with the `release` of one of `size` permits */
+export function permits(size: number): () => Promise<() => void> {
+  let free = size
+  const waiting: Array<() => void> = []
+  const release = (): void => {
+    const next = waiting.shift()
+    if (next) next()
+    else free += 1
+  }
+  return async () => {
+    if (free > 0) free -= 1
+    else await new Promise<void>((resolve) => waiting.push(resolve))
+    return release
+  }
+}
 
 /** `task` over `items`, at most `limit` at a time, in order */
 async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
@@ -47,6 +69,22 @@ async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item:
   }
   await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
   return out
+}
+
+/** every item of `pages`, each step (which may fetch the next page) taken with a permit: no more than the permits' size in flight */
+async function drain<T>(pages: AsyncIterable<T>, acquire: () => Promise<() => void>, take: (item: T) => void): Promise<void> {
+  const it = pages[Symbol.asyncIterator]()
+  for (;;) {
+    const release = await acquire()
+    let step: IteratorResult<T>
+    try {
+      step = await it.next()
+    } finally {
+      release()
+    }
+    if (step.done) return
+    take(step.value)
+  }
 }
 
 type Pager = AsyncIterable<unknown>
@@ -67,19 +105,20 @@ export async function openCompute(options: ClientOptions): Promise<ComputeApi> {
     ...(options.stats ? {stats: options.stats} : {}),
   }
   const project = options.project
+  const acquire = options.acquire ?? permits(GCP_REQUESTS_AT_ONCE)
   const collect = async <T>(request: string, pages: () => Pager): Promise<T[]> => withRetries(ctx, request, async () => {
     const out: T[] = []
-    for await (const item of pages()) out.push(plain<T>(item))
+    await drain(pages(), acquire, (item) => out.push(plain<T>(item)))
     return out
   })
   const aggregate = async <T>(request: string, key: string, pages: () => Aggregated, regions?: readonly string[]): Promise<T[]> => withRetries(ctx, request, async () => {
     const out: T[] = []
-    for await (const [scope, list] of pages()) {
+    await drain(pages(), acquire, ([scope, list]) => {
       // `regions/us-west1`, `zones/us-west1-a`, `global`
       const region = scope.startsWith('zones/') ? scope.slice(6).replace(/-[a-z]$/, '') : scope.startsWith('regions/') ? scope.slice(8) : undefined
-      if (regions && region !== undefined && !regions.includes(region)) continue
+      if (regions && region !== undefined && !regions.includes(region)) return
       for (const item of (list[key] as unknown[] | undefined) ?? []) out.push(plain<T>(item))
-    }
+    })
     return out
   })
   type Lister = {listAsync(r: object, o?: object): Pager}
@@ -98,7 +137,7 @@ export async function openCompute(options: ClientOptions): Promise<ComputeApi> {
 
   async function readGroups(regions?: readonly string[]): Promise<GceInstanceGroup[]> {
     const found = await aggregate<Omit<GceInstanceGroup, 'instances'>>('listing instance groups', 'instanceGroups', () => groups.aggregatedListAsync(all, PAGING), regions)
-    return mapBounded(found, GROUPS_AT_ONCE, async (g) => {
+    return mapBounded(found, GCP_REQUESTS_AT_ONCE, async (g) => {
       const members = await collect<{instance?: string}>(`listing the instances of instance group ${g.name}`, () => groups.listInstancesAsync({project, zone: last(g.zone), instanceGroup: g.name, ...page, instanceGroupsListInstancesRequestResource: {instanceState: 'ALL'}}, PAGING))
       return {...g, instances: members.map((m) => m.instance ?? '').filter(Boolean)}
     })
