@@ -7,9 +7,10 @@
  * prints (src/lab/cloud/lab-files.ts), except KUBECONFIG, which names a file that does not exist:
  * no kube API is read. Its wall time is the whole process, spawn to exit.
  *
- * The server's side of every run is watched through Node's HTTP diagnostics channels: the HTTP
- * requests (pages) per list and the most that were in flight at once. The snapshot each run
- * wrote is checked against the input (see checkSnapshot): a fast wrong answer is worth nothing.
+ * Every run is watched through Node's HTTP diagnostics channels on both sides: the HTTP requests
+ * (pages) the emulator served per list, and in the child (bench/http-in-flight.mjs, preloaded)
+ * the requests it made and the most in flight at once. The snapshot each run wrote is loaded back
+ * and checked against the input (checkSnapshot): a fast wrong answer is worth nothing.
  */
 import {spawn} from 'node:child_process'
 import {subscribe, unsubscribe} from 'node:diagnostics_channel'
@@ -17,7 +18,10 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
+import {fileURLToPath} from 'node:url'
 
+import {GCP_REQUESTS_AT_ONCE} from '../src/adapters/gcp/compute.js'
+import {cidr, formatCidr} from '../src/core/net/ipv4.js'
 import type {Model} from '../src/core/topology/model-types.js'
 import {parseTopology} from '../src/core/topology/parse.js'
 import {unappliedDataPlane} from '../src/lab/cloud/dataplane-hook.js'
@@ -34,9 +38,13 @@ export interface SnapshotRun {
   /** HTTP requests the emulator served, by list (`routes`, `aggregated/instances`, `instanceGroups/…/listInstances`, `clusters`) */
   readonly pages: ReadonlyMap<string, number>
   readonly httpRequests: number
-  /** the most HTTP requests in flight at once, and at once per kind of list */
+  /** the client's side (bench/http-in-flight.mjs in the child): HTTP requests it made, the most in flight at once */
+  readonly clientRequests: number
   readonly maxInFlight: number
-  readonly maxInFlightMembers: number
+  /** the bound the adapter puts on requests in flight (GCP_REQUESTS_AT_ONCE) */
+  readonly bound: number
+  /** the child's user + system CPU time, when /proc says (Linux) */
+  readonly cpuMs?: number
   readonly problems: readonly string[]
 }
 
@@ -85,6 +93,15 @@ export function impliedRoutes(model: Model): number {
   return [...model.networks.values()].reduce((n, net) => n + net.routes.routes.filter((r) => r.impliedBy !== undefined).length, 0)
 }
 
+/** the routes a topology declares that repeat a route its loader derives (GKE-04: `impliedBy` a node of a routes-based cluster) */
+export function writtenImpliedRoutes(model: Model): string[] {
+  const implied = new Set<string>()
+  for (const net of model.networks.values()) {
+    for (const r of net.routes.routes) if (r.impliedBy) implied.add(`${r.network} ${formatCidr(r.destRange)} ${r.impliedBy.node}`)
+  }
+  return model.topology.routes.filter((r) => r.nextHopInstance !== undefined && implied.has(`${r.network} ${formatCidr(cidr(r.destRange))} ${r.nextHopInstance}`)).map((r) => r.name)
+}
+
 /** Everything the snapshot must reproduce, compared field by field on the lists that matter; the problems found. */
 export function checkSnapshot(input: Model, output: Model): string[] {
   const problems: string[] = []
@@ -112,12 +129,26 @@ export function checkSnapshot(input: Model, output: Model): string[] {
   same('cluster', ti.clusters, to.clusters, ['network', 'subnetwork', 'mode', 'clusterIpv4Cidr', 'servicesIpv4Cidr'])
   const nodes = (m: Model): Array<{name: string; networkIP: string; podCidr: string}> => m.topology.clusters.flatMap((c) => c.nodes.map((n) => ({name: n.name, networkIP: n.networkIP, podCidr: n.podCidr})))
   same('node', nodes(input), nodes(output), ['networkIP', 'podCidr'])
-  // the per-node routes of routes-based clusters are the loader's to derive, never written
-  const derived = output.topology.routes.filter((r) => /^gke-.*-[0-9a-f]{8}-[0-9a-f]{8}$/.test(r.name))
-  if (derived.length > 0) problems.push(`${derived.length} routes the loader derives (${derived[0]?.name} …) are in the snapshot`)
+  // GKE-04: the per-node routes of routes-based clusters are the loader's to derive (impliedBy), never written
+  const written = writtenImpliedRoutes(output)
+  if (written.length > 0) problems.push(`${written.length} routes the loader derives (${written[0]} …) are written in the snapshot`)
   // the model loaded back derives them again, as from the input
   if (impliedRoutes(input) !== impliedRoutes(output)) problems.push(`the loaded snapshot implies ${impliedRoutes(output)} per-node routes, the input ${impliedRoutes(input)}`)
   return problems
+}
+
+const IN_FLIGHT = fileURLToPath(new URL('http-in-flight.mjs', import.meta.url))
+
+/** user + system CPU time of this process's children that have been waited for (/proc/self/stat cutime + cstime), in ms; undefined off Linux */
+export function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // fields from the 3rd (state): cutime is the 16th field of the file, cstime the 17th
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100
+  } catch {
+    return undefined
+  }
 }
 
 function runChild(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ms: number; code: number | null; stdout: string; stderr: string}> {
@@ -153,56 +184,49 @@ export async function benchSnapshot(text: string, options: {root: string; runs: 
   const env: NodeJS.ProcessEnv = {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...variables}
   const setupMs = performance.now() - setupStart
 
-  // the server's side: HTTP requests per list and the most in flight at once
-  let inFlight = 0
-  let inFlightMembers = 0
-  let counters = {max: 0, maxMembers: 0, total: 0, pages: new Map<string, number>()}
-  const open = new WeakMap<object, string>()
+  // the server's side: the HTTP requests it served, per list
+  let pages = new Map<string, number>()
   const onStart = (message: unknown): void => {
-    const {request, response} = message as {request: {url?: string}; response: object}
+    const {request} = message as {request: {url?: string}}
     const list = listOf(new URL(request.url ?? '/', 'http://x').pathname)
-    open.set(response, list)
-    counters.total++
-    counters.pages.set(list, (counters.pages.get(list) ?? 0) + 1)
-    counters.max = Math.max(counters.max, ++inFlight)
-    if (list === 'instanceGroups/listInstances') counters.maxMembers = Math.max(counters.maxMembers, ++inFlightMembers)
-  }
-  const onFinish = (message: unknown): void => {
-    const {response} = message as {response: object}
-    const list = open.get(response)
-    if (list === undefined) return
-    open.delete(response)
-    inFlight--
-    if (list === 'instanceGroups/listInstances') inFlightMembers--
+    pages.set(list, (pages.get(list) ?? 0) + 1)
   }
   subscribe('http.server.request.start', onStart)
-  subscribe('http.server.response.finish', onFinish)
 
   const runs: SnapshotRun[] = []
   let output: Model | undefined
   try {
     for (let i = 0; i < options.runs; i++) {
-      counters = {max: 0, maxMembers: 0, total: 0, pages: new Map()}
+      pages = new Map()
       const file = join(dir, `snapshot-${i}.yaml`)
-      const r = await runChild([...(options.nodeArgs ?? []), join(options.root, 'bin', 'run.js'), 'snapshot', '-o', file, '--json'], env)
+      const statsFile = join(dir, `http-${i}.json`)
+      const cpuBefore = childrenCpuMs()
+      const r = await runChild([...(options.nodeArgs ?? []), '--import', IN_FLIGHT, join(options.root, 'bin', 'run.js'), 'snapshot', '-o', file, '--json'], {...env, XCC_BENCH_HTTP_STATS: statsFile})
+      const cpuAfter = childrenCpuMs()
+      const client = JSON.parse(readFileSync(statsFile, 'utf8')) as {requests: number; maxInFlight: number}
       if (r.code !== 0) throw new Error(`xcc snapshot exited ${r.code}:\n${r.stderr.slice(-3000)}\n${lines.slice(-20).join('\n')}`)
       const json = JSON.parse(r.stdout) as {requests: number; retries: number; skipped: Array<{kind: string; name: string; reason: string}>; contexts: unknown[]}
       const problems: string[] = []
       if (json.contexts.length > 0) problems.push(`${json.contexts.length} kube contexts were read (there should be none)`)
-      if (json.skipped.length > 0) problems.push(`${json.skipped.length} skipped: ${json.skipped.slice(0, 3).map((s) => `${s.kind} ${s.name}: ${s.reason}`).join('; ')}`)
+      // no kube context is given: each cluster's workloads are (rightly) skipped, and nothing else may be
+      const workloads = json.skipped.filter((s) => s.kind === 'cluster-workloads').length
+      const other = json.skipped.filter((s) => s.kind !== 'cluster-workloads')
+      if (workloads !== model.clusters.size) problems.push(`${workloads} clusters' workloads skipped, expected ${model.clusters.size} (no kube context is given)`)
+      if (other.length > 0) problems.push(`${other.length} skipped: ${other.slice(0, 3).map((s) => `${s.kind} ${s.name}: ${s.reason}`).join('; ')}`)
       // every run is loaded back (outside the timing) and checked; the first is kept for the counts
       const loaded = parseTopology(readFileSync(file, 'utf8'), file)
       problems.push(...checkSnapshot(model, loaded))
       output ??= loaded
+      const served = [...pages.values()].reduce((a, b) => a + b, 0)
+      if (client.requests !== served) problems.push(`the client made ${client.requests} HTTP requests, the emulator served ${served}`)
       runs.push({
-        ms: r.ms, requests: json.requests, retries: json.retries, pages: counters.pages, httpRequests: counters.total,
-        maxInFlight: counters.max, maxInFlightMembers: counters.maxMembers, problems,
+        ms: r.ms, requests: json.requests, retries: json.retries, pages, httpRequests: served, clientRequests: client.requests,
+        maxInFlight: client.maxInFlight, bound: GCP_REQUESTS_AT_ONCE, problems, ...(cpuBefore !== undefined && cpuAfter !== undefined ? {cpuMs: cpuAfter - cpuBefore} : {}),
       })
-      options.log?.(`bench: snapshot run ${i + 1}/${options.runs}: ${r.ms.toFixed(0)} ms, ${counters.total} HTTP requests${problems.length ? `, ${problems.length} problems` : ''}`)
+      options.log?.(`bench: snapshot run ${i + 1}/${options.runs}: ${r.ms.toFixed(0)} ms, ${served} HTTP requests, ${client.maxInFlight} at most in flight${problems.length ? `, ${problems.length} problems` : ''}`)
     }
   } finally {
     unsubscribe('http.server.request.start', onStart)
-    unsubscribe('http.server.response.finish', onFinish)
     await server.close()
     rmSync(dir, {recursive: true, force: true})
   }
