@@ -1,8 +1,8 @@
 /**
  * `xcc doctor --topology FILE --flows FLOWS` on a generated topology, for bench/cloud.ts: a flows
- * file of N distinct flows (pod → pod across clusters, pod → Service, pod → internal load
- * balancer, VM → pod, VM → Service, and the generator's own five), each expecting what the static
- * tracer answers for it in this process. The child's wall time is the whole process; its --json
+ * file of N distinct flows (pod → pod, Service and internal load balancer within a cluster and over
+ * the peerings, VM → Service, some that cannot get through, and the generator's own five), each
+ * expecting what the static tracer answers for it in this process. The child's wall time is the whole process; its --json
  * must give N outcomes, every one met, or the run is wrong, however fast.
  */
 import {spawn} from 'node:child_process'
@@ -13,6 +13,7 @@ import {dump} from 'js-yaml'
 import type {Model} from '../src/core/topology/model-types.js'
 import {resolveFlow} from '../src/core/trace/endpoints.js'
 import {traceFlow} from '../src/core/trace/trace.js'
+import {childrenCpuMs} from './cloud-snapshot.js'
 import type {Generated} from './generate.js'
 
 export interface BenchFlow {
@@ -32,25 +33,30 @@ export function benchFlows(generated: Generated, model: Model, count: number): B
   const seen = new Set<string>()
   const out: BenchFlow[] = []
   const podsOf = (c: number): ReadonlyArray<{name: string; namespace?: string; ip: string}> => clusters[c % clusters.length]?.pods ?? []
-  // as many candidates as needed, deterministic, each pair once
+  // as many candidates as needed, deterministic, each pair once: within a cluster, over the
+  // peerings to the hub network's cluster (GKE's per-node routes, PEER-02…), and some that cannot
+  // get through (no peering: PEER-07; a ClusterIP from another cluster)
+  const hubPartners = Math.max(1, Math.min(12, clusters.length - 1))
   for (let i = 0; candidates.length < count * 2 && i < count * 20; i++) {
     const a = i % clusters.length
-    const b = (a + 1 + ((i * 7) % (clusters.length - 1))) % clusters.length
+    const partner = a === 0 ? 1 + (i % hubPartners) : 0
+    const far = (a + 2 + (i % 7)) % clusters.length
     const src = podsOf(a)[Math.floor(i / clusters.length) % Math.max(1, podsOf(a).length)]
-    const dst = podsOf(b)[(i * 3) % Math.max(1, podsOf(b).length)]
-    const vm = instances[i % Math.max(1, instances.length)]
     const ca = clusters[a]?.name as string
-    const cb = clusters[b]?.name as string
-    if (!src || !dst) continue
+    if (!src) continue
     const from = `${ca}/${src.namespace ?? 'default'}/${src.name}`
-    switch (i % 6) {
-      case 0: candidates.push({from, to: `${dst.ip}:8080`}); break
-      case 1: candidates.push({from, to: `${cb}/default/web`}); break
-      case 2: candidates.push({from, to: `lb/${cb}-web-ilb`}); break
-      case 3: if (vm) candidates.push({from: `instance/${vm.name}`, to: `${dst.ip}:8080`}); break
-      case 4: if (vm) candidates.push({from: `instance/${vm.name}`, to: `${cb}/default/api`}); break
-      default: candidates.push({from, to: `${cb}/shop/metrics`})
+    const podIn = (c: number): string | undefined => {
+      const pods = podsOf(c)
+      const pod = pods[(i * 3 + 1) % Math.max(1, pods.length)]
+      return pod && `${pod.ip}:8080`
     }
+    const vm = instances[i % Math.max(1, instances.length)]
+    const to = [
+      podIn(a), `${ca}/default/api`, `lb/${ca}-web-ilb`, podIn(partner), `lb/${clusters[partner]?.name}-web-ilb`,
+      `${clusters[partner]?.name}/default/web`, podIn(far), `${ca}/shop/metrics`,
+    ][i % 8]
+    if (to) candidates.push({from, to})
+    if (vm && i % 8 === 5) candidates.push({from: `instance/${vm.name}`, to: `${clusters[a]?.name}/default/web`})
   }
   for (const c of candidates) {
     if (out.length >= count) break
@@ -70,18 +76,41 @@ export function flowsYaml(flows: readonly BenchFlow[]): string {
 
 export interface DoctorRun {
   readonly ms: number
+  /** the child's user + system CPU time, when /proc says (Linux) */
+  readonly cpuMs?: number
   readonly code: number | null
   readonly outcomes: number
   readonly met: number
-  readonly verdicts: ReadonlyMap<string, number>
   readonly problems: readonly string[]
 }
 
-/** one `xcc doctor --topology … --flows … --json` in a fresh process, checked */
-export function runDoctorFlows(bin: string, topology: string, flowsFile: string, expected: readonly BenchFlow[], nodeArgs: readonly string[] = []): Promise<DoctorRun> {
+interface Outcome {
+  readonly from: string
+  readonly to: string
+  readonly met: boolean
+  /** the verdict, or `verdict (CODE)`, when it is said */
+  readonly got?: string
+}
+
+/** the outcomes of the text output: `✓ FROM → TO   expected X` or `✗ FROM → TO   expected X, got Y` */
+function textOutcomes(text: string): Outcome[] {
+  const out: Outcome[] = []
+  for (const line of text.split('\n')) {
+    const m = /^([✓✗]) (\S+) → (\S+) {3}expected \S+?(?:, got (.+))?$/.exec(line)
+    if (m) out.push({from: m[2] as string, to: m[3] as string, met: m[1] === '✓', ...(m[4] ? {got: m[4]} : {})})
+  }
+  return out
+}
+
+/**
+ * One `xcc doctor --topology … --flows …` in a fresh process (its text output, as a person or a CI
+ * job runs it; `json` for --json), checked: exit 0, one outcome per flow, in the file's order, all met.
+ */
+export function runDoctorFlows(bin: string, topology: string, flowsFile: string, expected: readonly BenchFlow[], options: {json?: boolean} = {}): Promise<DoctorRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn(process.execPath, [...nodeArgs, bin, 'doctor', '--topology', topology, '--flows', flowsFile, '--json'], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
+    const cpuBefore = childrenCpuMs()
+    const child = spawn(process.execPath, [bin, 'doctor', '--topology', topology, '--flows', flowsFile, ...(options.json ? ['--json'] : [])], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
     const stdout: Buffer[] = []
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => stdout.push(c))
@@ -89,25 +118,30 @@ export function runDoctorFlows(bin: string, topology: string, flowsFile: string,
     child.once('error', reject)
     child.once('close', (code) => {
       const ms = performance.now() - started
+      const cpuAfter = childrenCpuMs()
       const problems: string[] = []
-      let outcomes: Array<{from: string; to: string; met: boolean; result: {verdict: string}}> = []
-      try {
-        outcomes = (JSON.parse(Buffer.concat(stdout).toString()) as {flows: typeof outcomes}).flows
-      } catch {
-        problems.push(`no --json output (exit ${code}): ${stderr.slice(-500)}`)
+      const text = Buffer.concat(stdout).toString()
+      let outcomes: Outcome[] = []
+      if (options.json) {
+        try {
+          outcomes = (JSON.parse(text) as {flows: Array<{from: string; to: string; met: boolean; result: {verdict: string}}>}).flows.map((o) => ({from: o.from, to: o.to, met: o.met, got: o.result.verdict}))
+        } catch {
+          problems.push(`no --json output (exit ${code}): ${stderr.slice(-500)}`)
+        }
+      } else {
+        outcomes = textOutcomes(text)
+        if (!text.includes(`Every flow (${expected.length}) behaves as expected.`)) problems.push(`no "Every flow (${expected.length}) behaves as expected." (exit ${code}): ${(text.trim().split('\n').pop() ?? '') || stderr.slice(-500)}`)
       }
       if (code !== 0) problems.push(`exit ${code} (0 when every flow meets its expectation)`)
       if (outcomes.length !== expected.length) problems.push(`${outcomes.length} outcomes for ${expected.length} flows`)
-      const verdicts = new Map<string, number>()
       let met = 0
       outcomes.forEach((o, i) => {
-        verdicts.set(o.result.verdict, (verdicts.get(o.result.verdict) ?? 0) + 1)
         if (o.met) met++
         const want = expected[i]
         if (!want || want.from !== o.from || want.to !== o.to) problems.push(`outcome ${i} is ${o.from} → ${o.to}, not the flow of the file`)
-        else if (!o.met && problems.length < 5) problems.push(`${o.from} → ${o.to}: ${o.result.verdict}, expected ${want.expect}`)
+        else if (!o.met && problems.length < 5) problems.push(`${o.from} → ${o.to}: got ${o.got ?? '?'}, expected ${want.expect}`)
       })
-      resolve({ms, code, outcomes: outcomes.length, met, verdicts, problems})
+      resolve({ms, code, outcomes: outcomes.length, met, problems, ...(cpuBefore !== undefined && cpuAfter !== undefined ? {cpuMs: cpuAfter - cpuBefore} : {})})
     })
   })
 }

@@ -83,9 +83,12 @@ describe('the cloud benchmark at size xs', () => {
 
     const flipped = flows.map((f, i) => (i === 3 ? {...f, expect: f.expect === 'reachable' ? 'unreachable' as const : 'reachable' as const} : f))
     writeFileSync(file, flowsYaml(flipped))
-    const wrong = await runDoctorFlows(bin, topology, file, flipped)
+    const wrong = await runDoctorFlows(bin, topology, file, flipped, {json: true})
     assert.equal(wrong.code, 1)
     assert.equal(wrong.met, 23)
     assert.ok(wrong.problems.some((p) => p.includes(`${flipped[3]?.from} → ${flipped[3]?.to}`)), wrong.problems.join('\n'))
+    const wrongText = await runDoctorFlows(bin, topology, file, flipped)
+    assert.equal(wrongText.met, 23)
+    assert.ok(wrongText.problems.some((p) => p.startsWith('no "Every flow (24) behaves as expected."')), wrongText.problems.join('\n'))
   })
 })
