@@ -98,4 +98,26 @@ describe('the emulator\'s list views, made once per model', () => {
     for await (const [, scoped] of instances.aggregatedListAsync({project: PROJECT}, {autoPaginate: false})) for (const i of scoped.instances ?? []) labels.set(i.name ?? '', i.labels ?? {})
     assert.deepEqual(labels.get('vm-1'), {app: 'web', tier: 'cache-test'})
   })
+
+  it('an instance group\'s members, listed once per model, follow addInstances and removeInstances at once', async () => {
+    const groups = new v1.InstanceGroupsClient(opts)
+    const zoneOps = new v1.ZoneOperationsClient(opts)
+    const wait = async (lro: unknown): Promise<void> => {
+      await zoneOps.wait({project: PROJECT, zone: 'us-west1-a', operation: ((lro as {latestResponse: {name: string}}).latestResponse).name})
+    }
+    const members = async (group: string, zone = 'us-west1-a'): Promise<string[]> => {
+      const [list] = await groups.listInstances({project: PROJECT, zone, instanceGroup: group, instanceGroupsListInstancesRequestResource: {instanceState: 'ALL'}})
+      return list.map((m) => (m.instance ?? '').split('/').pop() ?? '')
+    }
+    assert.deepEqual(await members('gke-c-routes-default-pool-0a1b2c3d-grp', 'us-east1-b'), ['gke-c-routes-default-pool-0a1b2c3d-ab12', 'gke-c-routes-default-pool-0a1b2c3d-cd34'])
+    const [inserting] = await groups.insert({project: PROJECT, zone: 'us-west1-a', instanceGroupResource: {name: 'cache-web'}})
+    await wait(inserting)
+    assert.deepEqual(await members('cache-web'), [])
+    const [adding] = await groups.addInstances({project: PROJECT, zone: 'us-west1-a', instanceGroup: 'cache-web', instanceGroupsAddInstancesRequestResource: {instances: [{instance: 'zones/us-west1-a/instances/vm-1'}]}})
+    await wait(adding)
+    assert.deepEqual(await members('cache-web'), ['vm-1'], 'the member added is in the next listInstances')
+    const [removing] = await groups.removeInstances({project: PROJECT, zone: 'us-west1-a', instanceGroup: 'cache-web', instanceGroupsRemoveInstancesRequestResource: {instances: [{instance: 'zones/us-west1-a/instances/vm-1'}]}})
+    await wait(removing)
+    assert.deepEqual(await members('cache-web'), [])
+  })
 })
