@@ -65,6 +65,18 @@ export function shownOf(c: Collection, ctx: ComputeContext): Shown[] {
   return shown
 }
 
+/** the bodies of `shown` in `scope` (all of them for `undefined`), made once per views and scope: every page of a list asks */
+const inScopeCache = new WeakMap<Shown[], Map<string, Array<Record<string, unknown>>>>()
+
+function bodiesIn(shown: Shown[], scope: Scope | undefined): Array<Record<string, unknown>> {
+  let byScope = inScopeCache.get(shown)
+  if (!byScope) inScopeCache.set(shown, (byScope = new Map()))
+  const key = scope ? scopePath(scope) : '*'
+  let bodies = byScope.get(key)
+  if (!bodies) byScope.set(key, (bodies = shown.filter((s) => !scope || sameScope(s.scope, scope)).map((s) => s.body)))
+  return bodies
+}
+
 function sameScope(a: Scope, b: Scope): boolean {
   return a.kind === b.kind && (a.kind === 'global' || (b.kind !== 'global' && a.name === b.name))
 }
@@ -85,8 +97,10 @@ export function listRoutes(c: Collection, options: {noScopeSegment?: boolean} = 
   const base = basePattern(c, options)
   const list = route('GET', base, `${c.iam}.list`, false, (p) => (options.noScopeSegment ? `projects/${p.project}` : pathOf(c, p)), (ctx, params) => {
     const scope = scopeOf(c, params)
-    const filter = parseFilter(ctx.request.query.get('filter'))
-    const items = shownOf(c, ctx).filter((s) => options.noScopeSegment || sameScope(s.scope, scope)).map((s) => s.body).filter(filter)
+    const text = ctx.request.query.get('filter')
+    const filter = parseFilter(text)
+    const inScope = bodiesIn(shownOf(c, ctx), options.noScopeSegment ? undefined : scope)
+    const items = text && text.trim() !== '' ? inScope.filter(filter) : inScope
     const id = options.noScopeSegment ? `projects/${params.project}/${c.collection}` : pathOf(c, params)
     return listBody(listKind(c.kind, 'List'), id, `${COMPUTE_BASE}${id}`, pageOf(items, ctx.request.query))
   })
