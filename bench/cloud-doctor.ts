@@ -23,8 +23,9 @@ export interface BenchFlow {
 }
 
 /**
- * `count` distinct flows over the generated topology, with the verdict the tracer gives each
- * (flows it calls ambiguous or unknown are left out: they can meet no expectation).
+ * Up to `count` distinct flows over the generated topology (a small one has fewer), with the
+ * verdict the tracer gives each (flows it calls ambiguous or unknown are left out: they can meet
+ * no expectation).
  */
 export function benchFlows(generated: Generated, model: Model, count: number): BenchFlow[] {
   const clusters = generated.topology.clusters ?? []
@@ -66,7 +67,7 @@ export function benchFlows(generated: Generated, model: Model, count: number): B
     const verdict = traceFlow(model, resolveFlow(model, c.from, c.to)).verdict
     if (verdict === 'reachable' || verdict === 'unreachable') out.push({...c, expect: verdict})
   }
-  if (out.length < count) throw new Error(`only ${out.length} distinct flows with a clear verdict (asked for ${count})`)
+  // a small topology has fewer distinct flows than asked for: all it has
   return out
 }
 

@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     log(`bench: tracing ${flowCount} flows in this process to write their expectations…`)
     const model = parseTopology(yaml, topologyFile)
     const flows = benchFlows(generated, model, flowCount)
+    if (flows.length < flowCount) log(`bench: size ${size.label} has ${flows.length} distinct flows with a clear verdict (${flowCount} asked for)`)
     const flowsFile = join(OUT, `bench-cloud-${size.label}.flows.yaml`)
     writeFileSync(flowsFile, flowsYaml(flows))
     const oneFile = join(OUT, `bench-cloud-${size.label}.flow-1.yaml`)
