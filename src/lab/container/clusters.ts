@@ -60,6 +60,19 @@ function regionOf(c: ClusterSpec): string {
   return isZone(c.location) ? regionOfZone(c.location) : c.location
 }
 
+/**
+ * A cluster's etag: a hash of all it holds (nodes' iptables dumps included, megabytes on a large
+ * lab), made once per cluster of a committed topology, which is never changed in place (a write
+ * commits a new one).
+ */
+const etags = new WeakMap<ClusterSpec, string>()
+
+function etagOf(c: ClusterSpec): string {
+  let etag = etags.get(c)
+  if (etag === undefined) etags.set(c, (etag = shortHash(JSON.stringify(c))))
+  return etag
+}
+
 export function clusterView(view: ClusterView, c: ClusterSpec): Record<string, unknown> {
   const p = view.project
   const endpoint = view.endpoints.get(c.name)
@@ -88,7 +101,7 @@ export function clusterView(view: ClusterView, c: ClusterSpec): Record<string, u
         }
       : {useRoutes: true, stackType: 'IPV4'},
     ...(endpoint ? {privateClusterConfig: {publicEndpoint: endpoint.endpoint.replace(/:\d+$/, '')}} : {}),
-    id: shortHash(`${p}/${c.name}`).repeat(8), etag: shortHash(JSON.stringify(c)),
+    id: shortHash(`${p}/${c.name}`).repeat(8), etag: etagOf(c),
   }
 }
 

@@ -14,6 +14,7 @@ import {CreationTimes} from '../../../src/lab/cloud/identity.js'
 import {shownOf} from '../../../src/lab/compute/collections.js'
 import type {ComputeContext} from '../../../src/lab/compute/context.js'
 import {routes} from '../../../src/lab/compute/routes.js'
+import {clusterView} from '../../../src/lab/container/clusters.js'
 import {PROJECT, type TestCloud, startTestCloud} from './support.js'
 
 process.env.METADATA_SERVER_DETECTION = 'none'
@@ -119,5 +120,22 @@ describe('the emulator\'s list views, made once per model', () => {
     const [removing] = await groups.removeInstances({project: PROJECT, zone: 'us-west1-a', instanceGroup: 'cache-web', instanceGroupsRemoveInstancesRequestResource: {instances: [{instance: 'zones/us-west1-a/instances/vm-1'}]}})
     await wait(removing)
     assert.deepEqual(await members('cache-web'), [])
+  })
+
+  it('a GKE cluster\'s etag is made once per cluster of a committed topology, and a changed cluster (a new one) gets its own', async () => {
+    const view = {project: PROJECT, topology: cloud.store.topology, endpoints: new Map(), createTime: '2026-01-01T00:00:00+00:00'}
+    const spec = cloud.store.topology.clusters[0]
+    assert.ok(spec)
+    const etag = clusterView(view, spec).etag
+    assert.equal(clusterView(view, spec).etag, etag)
+    const draft = cloud.store.draft()
+    const changed = draft.clusters[0]
+    assert.ok(changed)
+    assert.equal(clusterView({...view, topology: draft}, changed).etag, etag, 'the same content, the same etag')
+    changed.nodes.push({name: 'gke-extra-node', networkIP: '10.20.0.9', podCidr: '10.100.9.0/24'})
+    await cloud.store.commit(draft, 'test: a node more')
+    const next = cloud.store.topology.clusters[0]
+    assert.ok(next)
+    assert.notEqual(clusterView({...view, topology: cloud.store.topology}, next).etag, etag)
   })
 })
