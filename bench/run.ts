@@ -4,7 +4,10 @@
  * bare Node, and prints the figures, the growth between sizes and the targets at the largest size.
  *
  *   npm run bench [-- --sizes xs,s,m] [--traces 1000] [--doctor 1000] [--doctor-budget-ms 5000]
- *                 [--startup-runs 15] [--skip-startup] [--build]
+ *                 [--startup-runs 15] [--skip-startup] [--build] [--skip-cloud]
+ *
+ * Then the cloud benchmark (bench/cloud.ts, `npm run bench:cloud`): the snapshot served by the
+ * lab's emulator and `doctor --flows` on the xl topology, in a process of its own.
  *
  * Targets are checked here and only here (never in timed tests). The printed summary says
  * PASS or MISS per target; it never prints counts of passes and failures.
@@ -19,12 +22,15 @@ import {fileURLToPath} from 'node:url'
 import {type GeneratedCounts, generate, toJson, toYaml} from './generate.js'
 import {SIZES, type SizeParams, sizeByLabel} from './sizes.js'
 import type {Measurement} from './measure-size.js'
+import {type StartupResult, measureStartup} from './startup.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const OUT = join(ROOT, 'bench', 'out')
 const WORKER = join(ROOT, 'bench', 'measure-size.ts')
 
 const TARGET = {loadMs: 2000, oneTraceMs: 1, thousandTracesMs: 500, rssMb: 500, startupDeltaMs: 100}
+/** issue 14: `xcc --version` within 30 ms of bare Node (other commands: startupDeltaMs) */
+const VERSION_DELTA_MS = 30
 
 // ---------------------------------------------------------------------------------------------
 // arguments
@@ -111,41 +117,11 @@ function measureSize(size: SizeParams): SizeResult {
   return {size, counts: generated.counts, generateMs, yamlBytes: Buffer.byteLength(yaml), jsonBytes: Buffer.byteLength(json), full, json: jsonRun, yamlStages, jsonStages}
 }
 
-interface StartupResult {
-  readonly label: string
-  readonly argv: readonly string[]
-  readonly samples: number[]
-  readonly medianMs: number
-  readonly minMs: number
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-}
-
-function measureStartup(): StartupResult[] {
-  const commands = [
-    {label: 'node -e 0', argv: ['-e', '0']},
-    {label: 'xcc --version', argv: ['bin/run.js', '--version']},
-    {label: 'xcc doctor --help', argv: ['bin/run.js', 'doctor', '--help']},
-  ]
-  const samples = commands.map(() => [] as number[])
-  const runOnce = (argv: readonly string[]): number => {
-    const start = performance.now()
-    const result = spawnSync(process.execPath, argv, {cwd: ROOT, encoding: 'utf8', env: {...process.env, NODE_OPTIONS: ''}})
-    const ms = performance.now() - start
-    if (result.status !== 0) throw new Error(`node ${argv.join(' ')} exited with ${result.status}: ${result.stderr.slice(-2000)}`)
-    return ms
-  }
-  // warm the file-system cache, then interleave so drift hits every command alike
-  for (const c of commands) for (let i = 0; i < 2; i++) runOnce(c.argv)
-  for (let round = 0; round < startupRuns; round++) {
-    commands.forEach((c, i) => (samples[i] as number[]).push(runOnce(c.argv)))
-  }
-  return commands.map((c, i) => ({...c, samples: samples[i] as number[], medianMs: median(samples[i] as number[]), minMs: Math.min(...(samples[i] as number[]))}))
-}
+const STARTUP_COMMANDS = [
+  {label: 'node -e 0', argv: ['-e', '0']},
+  {label: 'xcc --version', argv: ['bin/run.js', '--version']},
+  {label: 'xcc doctor --help', argv: ['bin/run.js', 'doctor', '--help']},
+]
 
 /** Builds dist/ when it is missing (or on --build); says so when src/ is newer than dist/. */
 function ensureBuild(): string {
@@ -285,7 +261,7 @@ function main(): void {
   let buildNote = ''
   if (!flag('skip-startup')) {
     buildNote = ensureBuild()
-    startup = measureStartup()
+    startup = measureStartup(ROOT, STARTUP_COMMANDS, startupRuns)
     section(`Start-up (median of ${startupRuns} interleaved runs each, after 2 warm-up runs)`)
     const bare = startup[0] as StartupResult
     console.log(table(
@@ -312,7 +288,8 @@ function main(): void {
   const bare = startup[0]
   for (const s of startup.slice(1)) {
     const delta = s.medianMs - (bare as StartupResult).medianMs
-    rows.push([`start-up: ${s.label} (vs node -e 0)`, `< +${TARGET.startupDeltaMs} ms`, `+${fixed(delta, 1)} ms`, verdictOf(delta < TARGET.startupDeltaMs)])
+    const goal = s.label === 'xcc --version' ? VERSION_DELTA_MS : TARGET.startupDeltaMs
+    rows.push([`start-up: ${s.label} (vs node -e 0)`, `< +${goal} ms`, `+${fixed(delta, 1)} ms`, verdictOf(delta < goal)])
   }
   console.log(table(['target', 'goal', 'measured', 'result'], rows))
   const loadAfter = loadavg()
@@ -324,3 +301,11 @@ function main(): void {
 }
 
 main()
+
+if (!flag('skip-cloud')) {
+  // the cloud targets on the largest size asked for (its own process: its emulator and children)
+  ensureBuild()
+  const largest = sizes[sizes.length - 1] as SizeParams
+  const cloud = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'cloud.ts'), '--no-build', '--size', largest.label, '--skip-startup'], {cwd: ROOT, stdio: 'inherit'})
+  if (cloud.status !== 0) throw new Error(`bench/cloud.ts exited with ${cloud.status ?? cloud.signal}`)
+}

@@ -1,6 +1,6 @@
 /** The GKE port (core/ports/gcp.ts) on @google-cloud/container 6, over REST (`fallback: true`: gRPC cannot reach an emulator). */
 import type {GkeApi, GkeCluster} from '../../core/ports/gcp.js'
-import {type ClientOptions, plain} from './compute.js'
+import {type ClientOptions, GCP_REQUESTS_AT_ONCE, permits, plain} from './compute.js'
 import {type CallContext, withRetries} from './retry.js'
 
 export async function openGke(options: ClientOptions): Promise<GkeApi> {
@@ -18,7 +18,15 @@ export async function openGke(options: ClientOptions): Promise<GkeApi> {
   return {
     project: options.project,
     async listClusters(): Promise<GkeCluster[]> {
-      const [response] = await withRetries(ctx, 'listing GKE clusters', () => client.listClusters({parent: `projects/${options.project}/locations/-`}))
+      const acquire = options.acquire ?? permits(GCP_REQUESTS_AT_ONCE)
+      const [response] = await withRetries(ctx, 'listing GKE clusters', async () => {
+        const release = await acquire()
+        try {
+          return await client.listClusters({parent: `projects/${options.project}/locations/-`})
+        } finally {
+          release()
+        }
+      })
       return (response.clusters ?? []).map((c) => plain<GkeCluster>(c))
     },
   }

@@ -8,7 +8,7 @@ import {NO_PROJECT_HINT, type ProjectChoice, chooseProject} from '../../core/gcp
 import type {ComputeApi, GkeApi} from '../../core/ports/gcp.js'
 import type {ComputeWriter} from '../../core/ports/gcp-writes.js'
 import {loadCredentials} from './auth.js'
-import {openCompute} from './compute.js'
+import {GCP_REQUESTS_AT_ONCE, openCompute, permits} from './compute.js'
 import {openGke} from './gke.js'
 import {redact} from './errors.js'
 import {readEndpoints, readGcloudProject} from './settings.js'
@@ -57,7 +57,8 @@ export async function openGcp(options: GcpOptions): Promise<Gcp> {
   const endpoints = readEndpoints(env)
   const credentials = await loadCredentials(env)
   const stats = {requests: 0, retries: 0}
-  const base = {project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats}
+  // one bound on the requests in flight for the whole command, Compute and GKE alike
+  const base = {project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats, acquire: permits(GCP_REQUESTS_AT_ONCE)}
   const [compute, gke] = await Promise.all([
     openCompute({...base, ...(endpoints.compute ? {endpoint: endpoints.compute} : {})}),
     openGke({...base, ...(endpoints.container ? {endpoint: endpoints.container} : {})}),

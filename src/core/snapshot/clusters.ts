@@ -4,7 +4,7 @@
  * when a kube context of it is at hand, its pods, Services, endpoints and ip-masq-agent config.
  */
 import {cidrContainsIp, parseCidr, parseIp} from '../net/ipv4.js'
-import type {ComputeInventory, GceInstance, GkeCluster} from '../ports/gcp.js'
+import type {ComputeInventory, GceInstance, GceRoute, GkeCluster} from '../ports/gcp.js'
 import type {KubeConfigMap, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
 import {MANAGED_BY, MANAGED_BY_LABEL, PORTS_ANNOTATION, parsePortsAnnotation} from '../kube/labels.js'
 import {GKE_AGENT_FLAGS, parseAgentConfig, validateAgentConfig} from '../topology/ip-masq-agent.js'
@@ -29,11 +29,29 @@ const inRange = (range: string | undefined, cidr: string): boolean => {
   return Boolean(r?.ok && c.ok && cidrContainsIp(r.cidr, c.cidr.base))
 }
 
+/** the routes through each instance (by name), in the inventory's order: a node's pod route is looked up there, not in every route of the project */
+function routesByNextHop(inventory: ComputeInventory): Map<string, GceRoute[]> {
+  const out = new Map<string, GceRoute[]>()
+  for (const r of inventory.routes) {
+    if (!r.nextHopInstance) continue
+    const name = lastSegment(r.nextHopInstance)
+    const list = out.get(name)
+    if (list) list.push(r)
+    else out.set(name, [r])
+  }
+  return out
+}
+
+/** the first route through `node` into the cluster's pod range: GKE's per-node route of a routes-based cluster */
+function podRouteOf(cluster: GkeCluster, node: string, byNextHop: ReadonlyMap<string, readonly GceRoute[]>): GceRoute | undefined {
+  return byNextHop.get(node)?.find((r) => inRange(cluster.clusterIpv4Cidr, r.destRange))
+}
+
 /** a node's pod range: the alias range of nic0 in the pod range (VPC-native), else its per-node route (routes-based), else what Kubernetes says */
-function podCidrOf(cluster: GkeCluster, node: GceInstance, inventory: ComputeInventory, kube?: KubeFacts): string | undefined {
+function podCidrOf(cluster: GkeCluster, node: GceInstance, byNextHop: ReadonlyMap<string, readonly GceRoute[]>, kube?: KubeFacts): string | undefined {
   const alias = node.networkInterfaces[0]?.aliasIpRanges?.find((a) => inRange(cluster.clusterIpv4Cidr, a.ipCidrRange))?.ipCidrRange
   if (alias) return alias
-  const route = inventory.routes.find((r) => lastSegment(r.nextHopInstance) === node.name && inRange(cluster.clusterIpv4Cidr, r.destRange))
+  const route = podRouteOf(cluster, node.name, byNextHop)
   if (route) return route.destRange
   return kube?.nodes.find((n) => n.metadata.name === node.name)?.spec?.podCIDR
 }
@@ -41,10 +59,11 @@ function podCidrOf(cluster: GkeCluster, node: GceInstance, inventory: ComputeInv
 /** the per-node pod routes the loader derives for routes-based clusters (node → pod range), so the snapshot does not list them */
 export function derivedPodRoutes(clusters: readonly GkeCluster[], inventory: ComputeInventory, nodesByCluster: ReadonlyMap<string, ReadonlySet<string>>): Map<string, string> {
   const out = new Map<string, string>()
+  const byNextHop = routesByNextHop(inventory)
   for (const c of clusters) {
     if (c.ipAllocationPolicy?.useIpAliases) continue
     for (const name of nodesByCluster.get(c.name) ?? []) {
-      const route = inventory.routes.find((r) => lastSegment(r.nextHopInstance) === name && inRange(c.clusterIpv4Cidr, r.destRange))
+      const route = podRouteOf(c, name, byNextHop)
       if (route) out.set(name, route.destRange)
     }
   }
@@ -144,6 +163,7 @@ function podFits(pod: Doc, nodes: readonly Doc[], seen: Map<string, string>, ski
 
 export function buildClusterDocs(clusters: readonly GkeCluster[], inventory: ComputeInventory, nodesByCluster: ReadonlyMap<string, ReadonlySet<string>>, kubeOf: (cluster: GkeCluster) => KubeFacts | undefined, skipped: Skipped[]): Doc[] {
   const out: Doc[] = []
+  const byNextHop = routesByNextHop(inventory)
   for (const c of [...clusters].sort((a, b) => a.name.localeCompare(b.name))) {
     if (!c.network || !c.subnetwork || !c.clusterIpv4Cidr || !c.servicesIpv4Cidr) {
       skipped.push({kind: 'cluster', name: c.name, reason: 'the GKE API gives no network, subnetwork or ranges for it (still provisioning?)'})
@@ -153,7 +173,7 @@ export function buildClusterDocs(clusters: readonly GkeCluster[], inventory: Com
     const instances = inventory.instances.filter((i) => nodesByCluster.get(c.name)?.has(i.name)).sort((a, b) => a.name.localeCompare(b.name))
     const nodes: Doc[] = []
     for (const i of instances) {
-      const podCidr = podCidrOf(c, i, inventory, kube)
+      const podCidr = podCidrOf(c, i, byNextHop, kube)
       const nic = i.networkInterfaces[0]
       if (!podCidr || !nic) {
         skipped.push({kind: 'node', name: i.name, reason: 'neither an alias range, a per-node route nor Kubernetes gives its pod range'})

@@ -12,7 +12,8 @@ export interface Skipped {
 /** a topology as a plain document, fields in the order the format documents them */
 export type Doc = Record<string, unknown>
 
-export const lastSegment = (url: string | undefined): string => (url ?? '').split('/').pop() ?? ''
+/** the name at the end of a resource URL (no array of every segment: it is asked for every reference of every item) */
+export const lastSegment = (url: string | undefined): string => (url === undefined ? '' : url.slice(url.lastIndexOf('/') + 1))
 export const byName = <T extends {readonly name: string}>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 export const sorted = <T extends {readonly name: string}>(items: readonly T[]): T[] => [...items].sort(byName)
 

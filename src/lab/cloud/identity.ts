@@ -24,12 +24,15 @@ export function rfc3339(date: Date): string {
 
 export class CreationTimes {
   private readonly times = new Map<string, string>()
+  private readonly started: string
 
-  constructor(private readonly start: Date) {}
+  constructor(start: Date) {
+    this.started = rfc3339(start)
+  }
 
   /** the time `selfLink` was created: its insert, else the lab's start */
   of(selfLink: string): string {
-    return this.times.get(selfLink) ?? rfc3339(this.start)
+    return this.times.get(selfLink) ?? this.started
   }
 
   created(selfLink: string, at = new Date()): void {

@@ -3,8 +3,10 @@
  * aggregated list of zonal and regional collections (`items` keyed by `zones/Z`, `regions/R` or
  * `global`). A collection only says how it shows its resources; these routes do the rest.
  */
+import type {Model} from '../../core/topology/model-types.js'
 import {notFound} from '../cloud/errors.js'
 import {parseFilter} from '../cloud/filter.js'
+import type {CreationTimes} from '../cloud/identity.js'
 import {listBody, pageOf} from '../cloud/paging.js'
 import {COMPUTE_BASE, type Scope, region, scopePath, zone} from '../cloud/refs.js'
 import type {Params, Route} from '../cloud/router.js'
@@ -44,6 +46,37 @@ export function pathOf(c: Pick<Collection, 'collection' | 'scope'>, params: Para
   return `projects/${params.project}/${scopePath(scopeOf(c, params))}/${c.collection}${name === undefined ? '' : `/${name}`}`
 }
 
+/**
+ * A collection's views of the store's current model, made once per model (and server: its
+ * creation times): a model is never changed (a write commits a new one), and the creation times
+ * change only in the write that commits the new model, before any other request is served.
+ * Without this, every page of a 20,000-route list built all 20,000 views again.
+ */
+const shownCache = new WeakMap<CreationTimes, WeakMap<Model, Map<Collection, Shown[]>>>()
+
+export function shownOf(c: Collection, ctx: ComputeContext): Shown[] {
+  const view = viewOf(ctx)
+  let byModel = shownCache.get(view.times)
+  if (!byModel) shownCache.set(view.times, (byModel = new WeakMap()))
+  let byCollection = byModel.get(view.model)
+  if (!byCollection) byModel.set(view.model, (byCollection = new Map()))
+  let shown = byCollection.get(c)
+  if (!shown) byCollection.set(c, (shown = c.views(view)))
+  return shown
+}
+
+/** the bodies of `shown` in `scope` (all of them for `undefined`), made once per views and scope: every page of a list asks */
+const inScopeCache = new WeakMap<Shown[], Map<string, Array<Record<string, unknown>>>>()
+
+function bodiesIn(shown: Shown[], scope: Scope | undefined): Array<Record<string, unknown>> {
+  let byScope = inScopeCache.get(shown)
+  if (!byScope) inScopeCache.set(shown, (byScope = new Map()))
+  const key = scope ? scopePath(scope) : '*'
+  let bodies = byScope.get(key)
+  if (!bodies) byScope.set(key, (bodies = shown.filter((s) => !scope || sameScope(s.scope, scope)).map((s) => s.body)))
+  return bodies
+}
+
 function sameScope(a: Scope, b: Scope): boolean {
   return a.kind === b.kind && (a.kind === 'global' || (b.kind !== 'global' && a.name === b.name))
 }
@@ -51,7 +84,7 @@ function sameScope(a: Scope, b: Scope): boolean {
 /** the resource `name` of the collection in the request's scope, as shown, or the 404 */
 export function findShown(c: Collection, ctx: ComputeContext, params: Params, name: string): Record<string, unknown> {
   const scope = scopeOf(c, params)
-  const found = c.views(viewOf(ctx)).find((s) => s.body.name === name && sameScope(s.scope, scope))
+  const found = shownOf(c, ctx).find((s) => s.body.name === name && sameScope(s.scope, scope))
   if (!found) throw notFound(pathOf(c, params, name))
   return found.body
 }
@@ -64,14 +97,16 @@ export function listRoutes(c: Collection, options: {noScopeSegment?: boolean} = 
   const base = basePattern(c, options)
   const list = route('GET', base, `${c.iam}.list`, false, (p) => (options.noScopeSegment ? `projects/${p.project}` : pathOf(c, p)), (ctx, params) => {
     const scope = scopeOf(c, params)
-    const filter = parseFilter(ctx.request.query.get('filter'))
-    const items = c.views(viewOf(ctx)).filter((s) => options.noScopeSegment || sameScope(s.scope, scope)).map((s) => s.body).filter(filter)
+    const text = ctx.request.query.get('filter')
+    const filter = parseFilter(text)
+    const inScope = bodiesIn(shownOf(c, ctx), options.noScopeSegment ? undefined : scope)
+    const items = text && text.trim() !== '' ? inScope.filter(filter) : inScope
     const id = options.noScopeSegment ? `projects/${params.project}/${c.collection}` : pathOf(c, params)
     return listBody(listKind(c.kind, 'List'), id, `${COMPUTE_BASE}${id}`, pageOf(items, ctx.request.query))
   })
   const get = route('GET', `${base}/:name`, `${c.iam}.get`, false, (p) => (options.noScopeSegment ? `projects/${p.project}/${c.collection}/${p.name}` : pathOf(c, p, p.name)), (ctx, params) => {
     if (!options.noScopeSegment) return findShown(c, ctx, params, params.name as string)
-    const found = c.views(viewOf(ctx)).find((s) => s.body.name === params.name)
+    const found = shownOf(c, ctx).find((s) => s.body.name === params.name)
     if (!found) throw notFound(`projects/${params.project}/${c.collection}/${params.name}`)
     return found.body
   })
@@ -85,7 +120,7 @@ export function aggregatedRoute(collections: readonly Collection[], name: string
   const kind = collections[0]?.kind ?? 'compute#unknown'
   return route('GET', `projects/:project/aggregated/${name}`, `${iam}.list`, false, (p) => `projects/${p.project}`, (ctx, params) => {
     const filter = parseFilter(ctx.request.query.get('filter'))
-    const all = collections.flatMap((c) => c.views(viewOf(ctx))).filter((s) => filter(s.body))
+    const all = collections.flatMap((c) => shownOf(c, ctx)).filter((s) => filter(s.body))
     const page = pageOf(all, ctx.request.query)
     const items: Record<string, Record<string, unknown>> = {}
     for (const shown of page.items) {

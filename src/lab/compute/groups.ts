@@ -40,15 +40,14 @@ function membersOf(t: Topology, groups: readonly string[], pools = nodePoolGroup
   return out
 }
 
-/** the backends of `b` that none of its groups holds */
-export function looseBackends(t: Topology, b: BackendServiceSpec): string[] {
-  const grouped = membersOf(t, b.groups ?? [])
+/** the backends of `b` that none of its groups holds (`pools`: the topology's node pool groups, when already at hand) */
+export function looseBackends(t: Topology, b: BackendServiceSpec, pools = nodePoolGroups(t)): string[] {
+  const grouped = membersOf(t, b.groups ?? [], pools)
   return b.backends.filter((m) => !grouped.has(m))
 }
 
 /** Every group of the lab, declared ones first, then node pools, then derived backend groups. */
-export function allGroups(t: Topology): GroupInfo[] {
-  const pools = nodePoolGroups(t)
+export function allGroups(t: Topology, pools = nodePoolGroups(t)): GroupInfo[] {
   const out: GroupInfo[] = [
     ...t.instanceGroups.map((g) => ({name: g.name, zone: g.zone, members: g.instances, origin: 'declared' as const, spec: g})),
     ...pools.map((g) => ({name: g.name, zone: g.zone, members: g.nodes, origin: 'node-pool' as const, owner: g.cluster})),
@@ -58,7 +57,7 @@ export function allGroups(t: Topology): GroupInfo[] {
 }
 
 function derivedGroups(t: Topology, b: BackendServiceSpec, pools = nodePoolGroups(t)): GroupInfo[] {
-  let loose = looseBackends(t, b)
+  let loose = looseBackends(t, b, pools)
   const out: GroupInfo[] = []
   for (const pool of pools) {
     if (pool.nodes.length > 0 && pool.nodes.every((n) => loose.includes(n))) loose = loose.filter((m) => !pool.nodes.includes(m))
@@ -75,9 +74,9 @@ function derivedGroups(t: Topology, b: BackendServiceSpec, pools = nodePoolGroup
 /** the groups a backend service's API view lists: its own, then node pools its loose backends fill, then derived ones */
 export function backendGroups(t: Topology, b: BackendServiceSpec): Array<{name: string; zone: string}> {
   const pools = nodePoolGroups(t)
-  const all = allGroups(t)
+  const all = allGroups(t, pools)
   const own = (b.groups ?? []).map((name) => all.find((g) => g.name === name)).filter((g): g is GroupInfo => g !== undefined)
-  const loose = looseBackends(t, b)
+  const loose = looseBackends(t, b, pools)
   const filled = pools.filter((p) => p.nodes.length > 0 && p.nodes.every((n) => loose.includes(n)))
   return [...own, ...filled, ...derivedGroups(t, b, pools)].map((g) => ({name: g.name, zone: g.zone}))
 }

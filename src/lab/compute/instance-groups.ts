@@ -5,6 +5,7 @@
  * membership re-flattens every backend service that uses the group, so the load balancer sends
  * to exactly the members.
  */
+import type {Model} from '../../core/topology/model-types.js'
 import type {InstanceGroupSpec, Topology} from '../../core/topology/schema.js'
 import {CloudError, alreadyExists, conditionNotMet, inUse, invalidField, notFound} from '../cloud/errors.js'
 import {fingerprint, sameFingerprint} from '../cloud/identity.js'
@@ -116,10 +117,22 @@ function membership(ctx: ComputeContext, params: Params, action: 'addInstances' 
   })
 }
 
+/** the groups of a committed model (never a draft), made once per model: a snapshot lists every group's members, one request each */
+const committedGroups = new WeakMap<Model, Map<string, GroupInfo>>()
+
+function committedGroup(view: View, name: string, zoneName: string): GroupInfo | undefined {
+  let groups = committedGroups.get(view.model)
+  if (!groups) {
+    committedGroups.set(view.model, (groups = new Map()))
+    for (const g of allGroups(view.topology)) if (!groups.has(`${g.zone}/${g.name}`)) groups.set(`${g.zone}/${g.name}`, g)
+  }
+  return groups.get(`${zoneName}/${name}`)
+}
+
 function listInstances(ctx: ComputeContext, params: Params): unknown {
   findShown(instanceGroups, ctx, params, params.name as string)
   const view = viewOf(ctx)
-  const g = allGroups(view.topology).find((x) => x.name === params.name && x.zone === params.zone) as GroupInfo
+  const g = committedGroup(view, params.name as string, params.zone as string) as GroupInfo
   const ports = g.spec?.namedPorts ?? []
   const items = g.members.map((m) => ({instance: selfLink(refOf(view, zone(g.zone), 'instances', m)), status: 'RUNNING', ...(ports.length ? {namedPorts: ports} : {})}))
   const id = `${pathOf(instanceGroups, params, g.name)}/listInstances`

@@ -95,6 +95,19 @@ function endpointsConfig(view: ClusterView, c: ClusterSpec, endpoint: ClusterEnd
   }
 }
 
+/**
+ * A cluster's etag: a hash of all it holds (nodes' iptables dumps included, megabytes on a large
+ * lab), made once per cluster of a committed topology, which is never changed in place (a write
+ * commits a new one).
+ */
+const etags = new WeakMap<ClusterSpec, string>()
+
+function etagOf(c: ClusterSpec): string {
+  let etag = etags.get(c)
+  if (etag === undefined) etags.set(c, (etag = shortHash(JSON.stringify(c))))
+  return etag
+}
+
 export function clusterView(view: ClusterView, c: ClusterSpec): Record<string, unknown> {
   const p = view.project
   const endpoint = view.endpoints.get(c.name)
@@ -123,7 +136,7 @@ export function clusterView(view: ClusterView, c: ClusterSpec): Record<string, u
         }
       : {useRoutes: true, stackType: 'IPV4'},
     ...(endpoint ? endpointsConfig(view, c, endpoint) : {}),
-    id: shortHash(`${p}/${c.name}`).repeat(8), etag: shortHash(JSON.stringify(c)),
+    id: shortHash(`${p}/${c.name}`).repeat(8), etag: etagOf(c),
   }
 }
 
