@@ -55,7 +55,12 @@ export interface LinkCreateResult {
 export async function applyWithProgress(changes: LinkPlan['changes'], project: string, timeoutMs: number, ui: LinkUi, verb: 'create' | 'delete'): Promise<ApplyReport> {
   const writes = await cloud.openWrites({project, timeoutMs})
   const progress = ui.json ? undefined : await applyProgress(changes, {interactive: ui.interactive, stream: process.stderr, color: ui.color})
-  const report = await interruptible((signal) => applyPlan(writes.writer, changes, {signal, ...(progress ? {onEvent: progress.onEvent} : {})}), 'no new change starts; the running ones finish')
+  let aborted = false
+  const report = await interruptible(async (signal) => {
+    const r = await applyPlan(writes.writer, changes, {signal, ...(progress ? {onEvent: progress.onEvent} : {})})
+    aborted = signal.aborted
+    return r
+  }, 'no new change starts; the running ones finish')
   await progress?.finish(report)
   const rerun = `run the same xcc link ${verb} again to finish the job`
   if (report.failed.length > 0) {
@@ -66,7 +71,8 @@ export async function applyWithProgress(changes: LinkPlan['changes'], project: s
       hint: rerun,
     })
   }
-  if (report.interrupted) throw new InterruptedError(`interrupted: ${report.applied.length} of ${changes.length} changes applied, ${report.notApplied.length} not started; ${rerun}`)
+  // interrupted, even once the last change had started: the steps after the apply do not run
+  if (report.interrupted || aborted) throw new InterruptedError(`interrupted: ${report.applied.length} of ${changes.length} changes applied, ${report.notApplied.length} not started; ${rerun}`)
   return report
 }
 
