@@ -52,15 +52,11 @@ export interface LinkCreateResult {
 }
 
 /** the Compute changes, with progress; a failure or an interruption ends the run here (exit 3 or 130), saying what was applied */
-export async function applyWithProgress(changes: LinkPlan['changes'], project: string, timeoutMs: number, ui: LinkUi, verb: 'create' | 'delete'): Promise<ApplyReport> {
+export async function applyWithProgress(changes: LinkPlan['changes'], project: string, timeoutMs: number, ui: LinkUi, verb: 'create' | 'delete', signal: AbortSignal): Promise<ApplyReport> {
   const writes = await cloud.openWrites({project, timeoutMs})
   const progress = ui.json ? undefined : await applyProgress(changes, {interactive: ui.interactive, stream: process.stderr, color: ui.color})
-  let aborted = false
-  const report = await interruptible(async (signal) => {
-    const r = await applyPlan(writes.writer, changes, {signal, ...(progress ? {onEvent: progress.onEvent} : {})})
-    aborted = signal.aborted
-    return r
-  }, 'no new change starts; the running ones finish')
+  const report = await applyPlan(writes.writer, changes, {signal, ...(progress ? {onEvent: progress.onEvent} : {})})
+  const aborted = signal.aborted
   await progress?.finish(report)
   const rerun = `run the same xcc link ${verb} again to finish the job`
   if (report.failed.length > 0) {
@@ -103,9 +99,25 @@ export async function runLinkCreate(request: LinkPlanRequest & {dryRun: boolean;
     ui.note(`xcc: link ${plan.link}: not applied (declined); nothing was written`)
     return {planned, dryRun: false, declined: true, kube: []}
   }
-  const report = plan.changes.length > 0 ? await applyWithProgress(plan.changes, planned.project, request.timeoutMs, ui, 'create') : undefined
+  // one Ctrl-C scope for the apply, the Kubernetes steps and the verification: after an interrupt nothing new starts
+  return interruptible(async (signal) => {
+    const report = plan.changes.length > 0 ? await applyWithProgress(plan.changes, planned.project, request.timeoutMs, ui, 'create', signal) : undefined
+    const kube = await kubeSteps(planned, request, ui, signal)
+    stopIfAborted(signal, 'the Compute changes and the Kubernetes steps are done; the verification did not run')
+    const verified = await verifyLink(plan, planned.from, {project: planned.project, timeoutMs: request.timeoutMs, ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {})})
+    return {planned, dryRun: false, ...(report ? {report} : {}), kube, ...verified}
+  }, 'no new change starts; the running ones finish')
+}
+
+export function stopIfAborted(signal: AbortSignal, what: string): void {
+  if (signal.aborted) throw new InterruptedError(`interrupted: ${what}`)
+}
+
+async function kubeSteps(planned: LinkPlanResult, request: LinkPlanRequest, ui: LinkUi, signal: AbortSignal): Promise<KubeDone[]> {
+  const plan = planned.plan
   const kube: KubeDone[] = []
   for (const step of plan.kube) {
+    stopIfAborted(signal, `the Compute changes are done, the Kubernetes step ${step.kind} ${step.cluster} ${step.name} did not run; run the same xcc link create again to finish the job`)
     const context = planned.contexts[step.cluster]
     if (step.kind === 'masquerade' && context) {
       const added = await addLinkMasquerade({...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), context, link: plan.link, cidrs: step.cidrs ?? [], timeout: `${Math.ceil(request.timeoutMs / 1000)}s`})
@@ -116,6 +128,5 @@ export async function runLinkCreate(request: LinkPlanRequest & {dryRun: boolean;
       kube.push({kind: step.kind, cluster: step.cluster, name: step.name, result: 'not-applied', detail: step.command})
     }
   }
-  const verified = await verifyLink(plan, planned.from, {project: planned.project, timeoutMs: request.timeoutMs, ...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {})})
-  return {planned, dryRun: false, ...(report ? {report} : {}), kube, ...verified}
+  return kube
 }

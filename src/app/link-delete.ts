@@ -9,7 +9,8 @@ import type {ApplyReport} from '../core/link/apply-report.js'
 import type {PlannedChange} from '../core/link/changes.js'
 import {checkLinkName} from '../core/link/names.js'
 import {planLinkDelete} from '../core/link/plan.js'
-import {type LinkUi, applyWithProgress} from './link-create.js'
+import {interruptible} from './interrupt.js'
+import {type LinkUi, applyWithProgress, stopIfAborted} from './link-create.js'
 import {type LinkRecord, readRecord, removeLinkKube} from './link-kube.js'
 import {readProject} from './snapshot.js'
 
@@ -58,11 +59,14 @@ export async function runLinkDelete(request: LinkDeleteRequest, ui: LinkUi, rend
     ui.note(`xcc: link ${request.link}: not deleted (declined); nothing was changed`)
     return {plan, dryRun: false, declined: true, unmasqueraded: []}
   }
-  const report = changes.length > 0 ? await applyWithProgress(changes, read.project, request.timeoutMs, ui, 'delete') : undefined
-  const unmasqueraded: Array<{context: string; cidrs: string[]}> = []
-  for (const record of found) {
-    const cidrs = await removeLinkKube(record, {...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), timeout: `${Math.ceil(request.timeoutMs / 1000)}s`})
-    unmasqueraded.push({context: record.context, cidrs})
-  }
-  return {plan, dryRun: false, ...(report ? {report} : {}), unmasqueraded}
+  return interruptible(async (signal) => {
+    const report = changes.length > 0 ? await applyWithProgress(changes, read.project, request.timeoutMs, ui, 'delete', signal) : undefined
+    const unmasqueraded: Array<{context: string; cidrs: string[]}> = []
+    for (const record of found) {
+      stopIfAborted(signal, `the Compute resources are deleted, the link's record in ${record.context} is left; run the same xcc link delete again to finish the job`)
+      const cidrs = await removeLinkKube(record, {...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), timeout: `${Math.ceil(request.timeoutMs / 1000)}s`})
+      unmasqueraded.push({context: record.context, cidrs})
+    }
+    return {plan, dryRun: false, ...(report ? {report} : {}), unmasqueraded}
+  }, 'no new change starts; the running ones finish')
 }

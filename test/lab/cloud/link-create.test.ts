@@ -148,7 +148,7 @@ describe('xcc link create|delete --mode peering on seed 001 unwired', () => {
     assert.deepEqual([nothing.plan, nothing.kube], [[], []], 'a further create plans nothing')
     const snapshot = lab.snapshot()
     for (const name of ['xcc-demo-allow', 'xcc-demo-allow-hc', 'xcc-demo-hc', 'xcc-demo-bs', 'xcc-demo-fr', 'xcc-demo-peer-from', 'xcc-demo-peer-to']) {
-      assert.equal(snapshot.split(`name: ${name}\n`).length - 1, 1, `${name} exists once`)
+      assert.equal(snapshot.split(`- name: ${name}\n`).length - 1, 1, `${name} exists once`)
     }
     assert.equal(lab.xcc(['link', 'delete', 'demo', '--yes']).status, 0)
     assert.equal(lab.snapshot(), pristine)
