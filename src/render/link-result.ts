@@ -9,7 +9,7 @@ import type {DoctorReport} from '../core/doctor/report.js'
 import type {ApplyReport} from '../core/link/apply-report.js'
 import type {PlannedChange} from '../core/link/changes.js'
 import type {LinkPlan} from '../core/link/plan.js'
-import {safePaint} from './terminal.js'
+import {safePaint, safeText} from './terminal.js'
 
 const item = (c: PlannedChange): {action: PlannedChange['action']; kind: string; name: string; reason: string} => ({
   action: c.action, kind: c.resource.kind, name: c.resource.parent ? `${c.resource.parent}/${c.resource.name}` : c.resource.name, reason: c.reason,
@@ -43,12 +43,13 @@ export function renderResourceBodies(plan: LinkPlan, format: 'yaml' | 'json'): s
 export function renderCreateOutcome(input: {link: string; from: string; address?: string; verify?: DoctorReport; kube: readonly KubeOutcome[]}, options: {color: boolean}): string {
   const p = safePaint(options.color)
   const lines: string[] = []
-  for (const k of input.kube) lines.push(`${k.result === 'applied' ? p.green('applied') : p.red('not applied')}: ${k.kind} ${k.cluster} ${k.name}${k.detail ? ` (${k.detail})` : ''}`)
+  // names come from the APIs: their control characters are shown escaped
+  for (const k of input.kube) lines.push(`${k.result === 'applied' ? p.green('applied') : p.red('not applied')}: ${safeText(`${k.kind} ${k.cluster} ${k.name}${k.detail ? ` (${k.detail})` : ''}`)}`)
   if (input.address) lines.push(p.bold(`Link ${input.link}: the Service is at ${input.address}`))
   if (input.verify) {
     const ok = input.verify.verdict === 'reachable'
     const why = input.verify.diagnosis ? ` — ${input.verify.diagnosis.code}: ${input.verify.diagnosis.summary}` : ''
-    lines.push(`${ok ? p.green('reachable') : p.red(input.verify.verdict)}: ${input.from}'s pods → ${input.address ?? ''} (xcc doctor on the project as it is now)${why}`)
+    lines.push(`${ok ? p.green('reachable') : p.red(input.verify.verdict)}: ${safeText(`${input.from}'s pods → ${input.address ?? ''} (xcc doctor on the project as it is now)${why}`)}`)
   }
   return lines.length ? `${lines.join('\n')}\n` : ''
 }

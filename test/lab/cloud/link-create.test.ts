@@ -10,6 +10,7 @@
  * Needs root (namespaces), iproute2, iptables.
  */
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -29,6 +30,9 @@ describe('xcc link create|delete --mode peering on seed 001 unwired', () => {
   let pristine = ''
   before(() => {
     lab.up()
+    // a headless Service without ports, for the bad-input case
+    const svc = spawnSync('kubectl', ['--context', 'backend', 'apply', '-f', '-'], {input: 'apiVersion: v1\nkind: Service\nmetadata: {name: noports, namespace: default}\nspec: {clusterIP: None, selector: {app: x}}\n', encoding: 'utf8', env: {...process.env, ...lab.env}})
+    assert.equal(svc.status, 0, svc.stderr)
     pristine = lab.snapshot()
   })
   after(() => lab.cleanup())
@@ -37,6 +41,7 @@ describe('xcc link create|delete --mode peering on seed 001 unwired', () => {
     const cases: Array<[string[], RegExp]> = [
       [['link', 'create', 'demo', '--mode', 'peering', '--from', 'nowhere', '--to', 'backend', '--service', 'default/dummy-backend', '--yes'], /--from nowhere: no such GKE cluster in the project/],
       [['link', 'create', 'demo', '--mode', 'peering', '--from', 'frontend', '--to', 'backend', '--service', 'default/nope', '--yes'], /--service default\/nope: no such Service in cluster backend/],
+      [['link', 'create', 'demo', '--mode', 'peering', '--from', 'frontend', '--to', 'backend', '--service', 'default/noports', '--yes'], /--service default\/noports: no such Service in cluster backend \(or it has no ports/],
       [['link', 'create', 'a-link-name-that-is-far-too-long-for-the-resource-names-gcp-takes', '--mode', 'peering', '--from', 'frontend', '--to', 'backend', '--service', 'default/dummy-backend', '--yes'], /is too long: it makes the resource name xcc-a-link-name-that-is-far-too-long-for-the-resource-names-gcp-takes-/],
       [['link', 'create', 'Demo', '--from', 'frontend', '--to', 'backend', '--yes'], /link name "Demo": must be lowercase/],
       [['link', 'create', 'demo', '--mode', 'peering', '--from', 'frontend', '--to', 'backend', '--service', 'default/dummy-backend', '-o', 'yaml'], /-o yaml needs --dry-run/],
