@@ -99,6 +99,11 @@ describe('xcc link create|delete --mode peering on seed 001 unwired', () => {
     const frs = JSON.parse(fr.stdout) as Array<{name: string; labels: Record<string, string>; IPAddress: string}>
     assert.deepEqual(frs.map((x) => [x.name, x.labels, `${x.IPAddress}:32191`]), [['xcc-demo-fr', {'managed-by': 'xcc', 'xcc-link': 'demo'}, out.address]])
 
+    const shown = lab.xcc(['link', 'delete', 'demo', '--dry-run', '--json'])
+    assert.equal(shown.status, 0, shown.stderr)
+    const dry = linkDeleteJsonSchema.parse(JSON.parse(shown.stdout))
+    assert.deepEqual([dry.dryRun, dry.plan.length, dry.applied.length], [true, 7, 0])
+    assert.ok(lab.connect(POD, out.address!), 'a dry run deletes nothing')
     const deleted = lab.xcc(['link', 'delete', 'demo', '--yes', '--json'])
     assert.equal(deleted.status, 0, deleted.stderr)
     const gone = linkDeleteJsonSchema.parse(JSON.parse(deleted.stdout))
