@@ -6,7 +6,8 @@
  * real gcloud sees what xcc made (names, descriptions, labels) and nothing after delete. Bad input
  * writes nothing (exit 2, snapshot unchanged). Interrupted (SIGKILL, SIGINT), failed (a denied
  * permission, exit 3) or slowed by 503s, a create is finished by running it again, and a further
- * create plans nothing. A masquerade range the user had before the link stays after delete.
+ * create plans nothing. A masquerade range the user had before the link stays after delete. A
+ * deny rule of the user's makes an applied link unreachable: exit 1, the doctor naming the rule.
  * Needs root (namespaces), iproute2, iptables.
  */
 import assert from 'node:assert/strict'
@@ -129,6 +130,22 @@ describe('xcc link create|delete --mode peering on seed 001 unwired', () => {
     assert.deepEqual(linkDeleteJsonSchema.parse(JSON.parse(deleted.stdout)).masquerade, [])
     const ds = lab.cli.run(lab.home, ['masquerade', 'remove', '--context', 'frontend', '--cidr', '10.193.0.0/16'], {env: lab.env})
     assert.equal(ds.status, 0, `the user's range was still there: ${ds.stderr}`)
+    assert.equal(lab.snapshot(), pristine)
+  })
+
+  it('applied, but a deny rule of the user blocks the way: exit 1, the doctor names the rule, and the connection really fails', {skip: sdkSkip()}, async () => {
+    const deny = await lab.gcloud(['compute', 'firewall-rules', 'create', 'user-deny', '--network', 'vpc-a', '--action', 'deny', '--rules', 'tcp', '--source-ranges', '10.209.0.0/16', '--priority', '100'])
+    assert.equal(deny.code, 0, deny.stderr)
+    const created = lab.xcc([...CREATE, '--json'])
+    assert.equal(created.status, 1, created.stderr)
+    const out = linkCreateJsonSchema.parse(JSON.parse(created.stdout))
+    assert.equal(out.verify?.verdict, 'unreachable')
+    assert.equal(out.verify?.diagnosis?.code, 'FIREWALL_RULE')
+    assert.match(out.verify?.diagnosis?.summary ?? '', /user-deny/)
+    assert.equal(lab.connect(POD, out.address!), undefined)
+    assert.equal(lab.xcc(['link', 'delete', 'demo', '--yes']).status, 0)
+    const removed = await lab.gcloud(['compute', 'firewall-rules', 'delete', 'user-deny', '--quiet'])
+    assert.equal(removed.code, 0, removed.stderr)
     assert.equal(lab.snapshot(), pristine)
   })
 
