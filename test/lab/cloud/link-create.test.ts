@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {linkCreateJsonSchema, linkDeleteJsonSchema} from '../../../src/core/link/result-schema.js'
-import {STACK} from '../../support/lab-cli.js'
+import {ROOT, STACK} from '../../support/lab-cli.js'
 import {requireLabTools} from '../../support/netns.js'
 import {LinkLab} from './link-cli.js'
 import {sdkSkip} from './support.js'
@@ -54,6 +54,15 @@ describe('xcc link create|delete --mode peering on seed 001 unwired', () => {
       assert.doesNotMatch(r.stderr, STACK)
     }
     assert.equal(lab.snapshot(), pristine, 'nothing was written')
+  })
+
+  it('in a terminal it asks; any answer but yes writes nothing and exits 1', {skip: spawnSync('script', ['--version']).status === 0 ? false : 'util-linux script (a pseudo-terminal) is missing'}, () => {
+    const command = ['node', 'bin/run.js', ...CREATE.filter((a) => a !== '--yes')].join(' ')
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], {cwd: ROOT, input: 'no\n', encoding: 'utf8', timeout: 120_000, env: {...process.env, XCC_HOME: lab.home, NO_COLOR: '1', ...lab.env}})
+    assert.equal(r.status, 1, r.stdout)
+    assert.match(r.stdout, /Only 'yes' will be accepted:/)
+    assert.match(r.stdout, /not applied \(declined\); nothing was written/)
+    assert.equal(lab.snapshot(), pristine)
   })
 
   it('--dry-run shows the plan and writes nothing; -o json prints the bodies', () => {
