@@ -27,6 +27,10 @@ export interface LinkPlanResult {
   readonly projectSource: string
   readonly plan: LinkPlan
   readonly skipped: ReadonlyArray<{readonly kind: string; readonly name: string; readonly reason: string}>
+  /** the clusters as resolved, and the kube context each was read through */
+  readonly from: string
+  readonly to: string
+  readonly contexts: Readonly<Record<string, string>>
 }
 
 /** `NAME` or `LOCATION/NAME` among the project's clusters: exit 2 naming it when unknown, listing the locations when ambiguous */
@@ -58,5 +62,5 @@ export async function runLinkPlan(request: LinkPlanRequest): Promise<LinkPlanRes
   const contexts = Object.fromEntries(read.contexts.map((c) => [c.cluster, c.context]))
   const masqueraded = await masqueradedBy(request.kubeconfig, contexts[from.name])
   const plan = planLink(read.model, {...request, from: from.name, to: to.name, project: read.project, contexts, masqueraded: masqueraded ? {[from.name]: masqueraded} : {}})
-  return {project: read.project, projectSource: read.projectSource, plan, skipped: read.skipped}
+  return {project: read.project, projectSource: read.projectSource, plan, skipped: read.skipped, from: from.name, to: to.name, contexts}
 }
