@@ -133,18 +133,28 @@ interface Issued {
 /** creates the objects (rolled back on failure) and gets the token */
 async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'never', request: GenerateRequest): Promise<Issued> {
   const objects = issueObjects(plan)
-  const existing = await kube.read('ServiceAccount', plan.sa.namespace, plan.sa.name)
+  const namespaces = [...new Set([plan.sa.namespace, ...plan.namespaces])]
+  const needed = neededPermissions(objects, plan.legacyToken)
+  // one round trip for the three questions (each is read-only); their answers are looked at in this order
+  const [existingAnswer, presentAnswer, permissionAnswers] = await Promise.allSettled([
+    kube.read('ServiceAccount', plan.sa.namespace, plan.sa.name),
+    Promise.all(namespaces.map((ns) => kube.namespaceExists(ns))),
+    kube.canI(needed),
+  ])
+  const settled = <T>(answer: PromiseSettledResult<T>): T => {
+    if (answer.status === 'rejected') throw answer.reason
+    return answer.value
+  }
+  const existing = settled(existingAnswer)
   if (existing) {
     if (!request.force) throw new XccError(`serviceaccount ${plan.sa.namespace}/${plan.sa.name} already exists`, {exitCode: 2, hint: `--force issues it again (its old tokens are revoked), --service-account picks another name; xcc kubeconfig revoke --service-account ${plan.sa.namespace}/${plan.sa.name} removes it`})
     const gone = await revokeIssued(kube, plan.sa, {requireIssued: false})
     request.progress(`revoked the previous kubeconfig of ${plan.sa.namespace}/${plan.sa.name} (${gone.length} objects)`)
   }
-  const namespaces = [...new Set([plan.sa.namespace, ...plan.namespaces])]
-  const present = await Promise.all(namespaces.map((ns) => kube.namespaceExists(ns)))
+  const present = settled(presentAnswer)
   const absent = namespaces.filter((_, i) => !present[i])
   if (absent.length > 0) throw new XccError(`namespace ${absent.join(', ')} does not exist on cluster ${plan.context}`, {exitCode: 2, hint: 'create it first (kubectl create namespace NS), or name another with --service-account NS/NAME or --namespace'})
-  const needed = neededPermissions(objects, plan.legacyToken)
-  const answers = await kube.canI(needed)
+  const answers = settled(permissionAnswers)
   const denied = needed.filter((_, i) => !answers[i]?.allowed)
   if (denied.length > 0) {
     const first = denied[0] as (typeof denied)[number]

@@ -29,6 +29,8 @@ describe('bench:kubeconfig', () => {
     assert.ok(sa!.requests >= 10, `service-account made ${sa!.requests} requests`)
     assert.ok(token!.requests >= 3 && token!.requests < sa!.requests, `token made ${token!.requests} requests`)
     for (const s of [sa!, token!]) assert.ok(s.wallMs > bare!.wallMs && s.cpuMs > 0)
+    // keep-alive (adapters/kube/cluster.ts reuseConnections): requests of one kubeconfig share connections
+    assert.ok(sa!.connections > 0 && sa!.connections < sa!.requests - 4, `service-account: ${sa!.connections} connections for ${sa!.requests} requests`)
     const lines = report(rows)
     assert.match(lines[0]!, new RegExp(`< ${TARGET_MS} ms`))
     assert.equal(lines.filter((l) => /(PASS|MISS) \(p90 (PASS|MISS)\)$/.test(l)).length, rows.length - 1)
