@@ -167,7 +167,8 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
   const created: ManifestObject[] = []
   const uncertain: ManifestObject[] = []
   try {
-    // the ServiceAccount first (the token controller fills a legacy Secret for an existing one), then the rest at once
+    // all at once (one round trip: the anchor Secret and the bindings need not wait for the ServiceAccount), except for
+    // --ttl never: the ServiceAccount first, since the token controller fills a legacy Secret only for an existing one
     const [account, ...rest] = objects as [ManifestObject, ...ManifestObject[]]
     const create = async (object: ManifestObject): Promise<IssuedObject> => {
       try {
@@ -180,8 +181,8 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
         throw error
       }
     }
-    await create(account)
-    const made = await Promise.allSettled(rest.map(create))
+    if (plan.legacyToken) await create(account)
+    const made = await Promise.allSettled((plan.legacyToken ? rest : objects).map(create))
     const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected')
     if (failed) throw failed.reason
     const anchorUid = made.map((m) => (m.status === 'fulfilled' ? m.value : undefined)).find((o) => o?.kind === 'Secret')?.metadata.uid ?? ''
