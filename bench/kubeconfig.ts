@@ -6,7 +6,8 @@
  * CLI (bin/run.js) with bench/kubeconfig-probe.mjs preloaded, which reports its CPU time, the
  * HTTP requests it made and the TCP connections it opened. Prints median and p90 wall time and
  * PASS or MISS against the issue's target: generate under 1 s, verification included.
- *   npm run build && npm run bench:kubeconfig [-- --runs 10]
+ *   npm run build && npm run bench:kubeconfig [-- --runs 10] [--compare DIR]
+ * --compare DIR: the generate rows of another built checkout too (before/after a change), interleaved.
  * The exec file's verification runs gke-gcloud-auth-plugin, which runs gcloud (its own start-up,
  * not counted in CPU or requests); without the plugin on the PATH that row is left out.
  */
@@ -49,16 +50,17 @@ interface Command {
   readonly generate: boolean
 }
 
-const generate = (extra: (i: number) => string[]) => (i: number, file: string): string[] =>
-  [join(ROOT, 'bin/run.js'), 'kubeconfig', 'generate', '--cluster', BENCH_CLUSTER, ...extra(i), '-o', file, '--json']
+const generate = (root: string, extra: (i: number) => string[]) => (i: number, file: string): string[] =>
+  [join(root, 'bin/run.js'), 'kubeconfig', 'generate', '--cluster', BENCH_CLUSTER, ...extra(i), '-o', file, '--json']
 
-export function commands(withExec: boolean): Command[] {
-  return [
-    {label: 'node -e 0', args: () => ['-e', '0'], generate: false},
-    {label: 'generate --auth service-account --role service-reader', args: generate((i) => ['--auth', 'service-account', '--role', 'service-reader', '--service-account', `bench-${i}`]), generate: true},
-    {label: 'generate --auth token', args: generate(() => ['--auth', 'token']), generate: true},
-    ...(withExec ? [{label: 'generate --auth exec', args: generate(() => ['--auth', 'exec']), generate: true}] : []),
+/** `compare`: another built checkout (e.g. the commit before a change), whose generate rows run interleaved with these */
+export function commands(withExec: boolean, compare?: string): Command[] {
+  const of = (root: string, label: string): Command[] => [
+    {label: `generate --auth service-account --role service-reader${label}`, args: generate(root, (i) => ['--auth', 'service-account', '--role', 'service-reader', '--service-account', `bench-${i}`]), generate: true},
+    {label: `generate --auth token${label}`, args: generate(root, () => ['--auth', 'token']), generate: true},
+    ...(withExec ? [{label: `generate --auth exec${label}`, args: generate(root, () => ['--auth', 'exec']), generate: true}] : []),
   ]
+  return [{label: 'node -e 0', args: () => ['-e', '0'], generate: false}, ...of(ROOT, ''), ...(compare ? of(compare, ` [${compare}]`) : [])]
 }
 
 function runOnce(lab: KubeconfigBenchLab, command: Command, i: number): Promise<Sample> {
@@ -104,10 +106,10 @@ export function quantile(values: readonly number[], q: number): number {
 }
 
 /** `runs` interleaved rounds of every command, after one warm-up round (not counted) */
-export async function benchKubeconfig(options: {runs: number; warmup?: boolean; progress?: (text: string) => void}): Promise<{rows: Row[]; pluginBin?: string}> {
+export async function benchKubeconfig(options: {runs: number; warmup?: boolean; compare?: string; progress?: (text: string) => void}): Promise<{rows: Row[]; pluginBin?: string}> {
   const lab = await startKubeconfigBenchLab()
   try {
-    const list = commands(lab.pluginBin !== undefined)
+    const list = commands(lab.pluginBin !== undefined, options.compare)
     const rows: Row[] = list.map((c) => ({label: c.label, samples: []}))
     let n = 0
     if (options.warmup ?? true) for (const c of list) await runOnce(lab, c, n++)
@@ -141,13 +143,16 @@ export function report(rows: readonly Row[]): string[] {
 }
 
 async function main(): Promise<void> {
-  const at = process.argv.indexOf('--runs')
-  const runs = Math.max(10, Math.floor(Number(at >= 0 ? process.argv[at + 1] : 10) || 10))
-  if (!existsSync(join(ROOT, 'dist/commands/kubeconfig/generate.js'))) throw new Error('run npm run build first (the benchmark times the built CLI, bin/run.js)')
+  const option = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined)
+  const runs = Math.max(10, Math.floor(Number(option('--runs') ?? 10) || 10))
+  const compare = option('--compare')
+  for (const root of [ROOT, ...(compare ? [compare] : [])]) {
+    if (!existsSync(join(root, 'dist/commands/kubeconfig/generate.js'))) throw new Error(`run npm run build first in ${root} (the benchmark times the built CLI, bin/run.js)`)
+  }
   const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ')
   console.log(`xcc kubeconfig generate, end to end with verification — node ${process.version}, ${cpus().length} CPUs, load average ${load()}`)
   console.log(`${runs} interleaved rounds after one warm-up round; the emulated GKE and Kubernetes APIs answer from this process (bench/kubeconfig-lab.ts)`)
-  const {rows, pluginBin} = await benchKubeconfig({runs, progress: (t) => process.stderr.write(`bench: ${t}\n`)})
+  const {rows, pluginBin} = await benchKubeconfig({runs, ...(compare ? {compare} : {}), progress: (t) => process.stderr.write(`bench: ${t}\n`)})
   for (const l of report(rows)) console.log(l)
   console.log('wall: from spawn to exit, Node start-up included; CPU: the xcc process alone (user + system); requests: made by it (node:http or fetch); connections: node:http requests on a new socket')
   console.log(pluginBin ? `--auth exec: the verification runs ${pluginBin}/gke-gcloud-auth-plugin, which runs gcloud (its time is in wall, not in CPU or requests)` : '--auth exec: left out, gke-gcloud-auth-plugin is not beside gcloud on the PATH')
