@@ -5,9 +5,12 @@
  *
  *   npm run bench [-- --sizes xs,s,m] [--traces 1000] [--doctor 1000] [--doctor-budget-ms 5000]
  *                 [--startup-runs 15] [--skip-startup] [--build] [--skip-cloud]
+ *                 [--kubeconfig-runs 10] [--skip-kubeconfig]
  *
  * Then the cloud benchmark (bench/cloud.ts, `npm run bench:cloud`): the snapshot served by the
- * lab's emulator and `doctor --flows` on the xl topology, in a process of its own.
+ * lab's emulator and `doctor --flows` on the xl topology, in a process of its own; and, unless
+ * --skip-kubeconfig, `xcc kubeconfig generate` end to end (bench/kubeconfig.ts, no root: the
+ * emulated GKE and Kubernetes APIs run in that process), its own table and verdicts.
  *
  * Targets are checked here and only here (never in timed tests). The printed summary says
  * PASS or MISS per target; it never prints counts of passes and failures.
@@ -298,6 +301,13 @@ function main(): void {
 
   writeFileSync(join(OUT, 'results.json'), `${JSON.stringify({node: process.version, cpu, loadBefore, loadAfter, results, startup, buildNote}, null, 2)}\n`)
   console.log(`raw figures: ${relative(ROOT, join(OUT, 'results.json'))}`)
+
+  if (!flag('skip-kubeconfig')) {
+    if (!buildNote) buildNote = ensureBuild()
+    section('kubeconfig generate, end to end (npm run bench:kubeconfig)')
+    const kc = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'kubeconfig.ts'), '--runs', option('kubeconfig-runs') ?? '10'], {cwd: ROOT, stdio: 'inherit'})
+    if (kc.status !== 0) throw new Error(`bench/kubeconfig.ts exited with ${kc.status ?? kc.signal}`)
+  }
 }
 
 main()

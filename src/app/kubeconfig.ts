@@ -133,18 +133,28 @@ interface Issued {
 /** creates the objects (rolled back on failure) and gets the token */
 async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'never', request: GenerateRequest): Promise<Issued> {
   const objects = issueObjects(plan)
-  const existing = await kube.read('ServiceAccount', plan.sa.namespace, plan.sa.name)
+  const namespaces = [...new Set([plan.sa.namespace, ...plan.namespaces])]
+  const needed = neededPermissions(objects, plan.legacyToken)
+  // one round trip for the three questions (each is read-only); their answers are looked at in this order
+  const [existingAnswer, presentAnswer, permissionAnswers] = await Promise.allSettled([
+    kube.read('ServiceAccount', plan.sa.namespace, plan.sa.name),
+    Promise.all(namespaces.map((ns) => kube.namespaceExists(ns))),
+    kube.canI(needed),
+  ])
+  const settled = <T>(answer: PromiseSettledResult<T>): T => {
+    if (answer.status === 'rejected') throw answer.reason
+    return answer.value
+  }
+  const existing = settled(existingAnswer)
   if (existing) {
     if (!request.force) throw new XccError(`serviceaccount ${plan.sa.namespace}/${plan.sa.name} already exists`, {exitCode: 2, hint: `--force issues it again (its old tokens are revoked), --service-account picks another name; xcc kubeconfig revoke --service-account ${plan.sa.namespace}/${plan.sa.name} removes it`})
     const gone = await revokeIssued(kube, plan.sa, {requireIssued: false})
     request.progress(`revoked the previous kubeconfig of ${plan.sa.namespace}/${plan.sa.name} (${gone.length} objects)`)
   }
-  const namespaces = [...new Set([plan.sa.namespace, ...plan.namespaces])]
-  const present = await Promise.all(namespaces.map((ns) => kube.namespaceExists(ns)))
+  const present = settled(presentAnswer)
   const absent = namespaces.filter((_, i) => !present[i])
   if (absent.length > 0) throw new XccError(`namespace ${absent.join(', ')} does not exist on cluster ${plan.context}`, {exitCode: 2, hint: 'create it first (kubectl create namespace NS), or name another with --service-account NS/NAME or --namespace'})
-  const needed = neededPermissions(objects, plan.legacyToken)
-  const answers = await kube.canI(needed)
+  const answers = settled(permissionAnswers)
   const denied = needed.filter((_, i) => !answers[i]?.allowed)
   if (denied.length > 0) {
     const first = denied[0] as (typeof denied)[number]
@@ -157,7 +167,8 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
   const created: ManifestObject[] = []
   const uncertain: ManifestObject[] = []
   try {
-    // the ServiceAccount first (the token controller fills a legacy Secret for an existing one), then the rest at once
+    // all at once (one round trip: the anchor Secret and the bindings need not wait for the ServiceAccount), except for
+    // --ttl never: the ServiceAccount first, since the token controller fills a legacy Secret only for an existing one
     const [account, ...rest] = objects as [ManifestObject, ...ManifestObject[]]
     const create = async (object: ManifestObject): Promise<IssuedObject> => {
       try {
@@ -170,8 +181,8 @@ async function issue(kube: KubeIssuer, plan: IssuePlan, ttlSeconds: number | 'ne
         throw error
       }
     }
-    await create(account)
-    const made = await Promise.allSettled(rest.map(create))
+    if (plan.legacyToken) await create(account)
+    const made = await Promise.allSettled((plan.legacyToken ? rest : objects).map(create))
     const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected')
     if (failed) throw failed.reason
     const anchorUid = made.map((m) => (m.status === 'fulfilled' ? m.value : undefined)).find((o) => o?.kind === 'Secret')?.metadata.uid ?? ''

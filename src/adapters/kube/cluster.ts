@@ -7,6 +7,9 @@
  * This module only imports client-node's types: the caller passes the module it loaded
  * lazily (kube.ts), because importing client-node costs ~400 ms (ecosystem.md).
  */
+import {Agent as HttpAgent} from 'node:http'
+import {Agent as HttpsAgent} from 'node:https'
+
 import type * as K8s from '@kubernetes/client-node'
 
 import {XccError} from '../../core/errors.js'
@@ -81,11 +84,41 @@ export function timeoutMiddleware(k8s: ClientNode, ms: number): K8s.ObservableMi
   }
 }
 
+/** at most this many connections to one API server per kubeconfig opened: it also bounds how many requests run at once */
+export const KEEP_ALIVE_SOCKETS = 8
+
+/**
+ * client-node gives every request an agent of its own, so every request opens a new (TLS)
+ * connection. This middleware hands every request of one client the same keep-alive agent, made
+ * from the options of the first request's agent (the cluster's CA, client certificate, server
+ * name: the same for every request of one context). A proxy agent (a subclass) is left alone.
+ * Idle sockets are unreferenced by node:http, so they never keep the process alive.
+ */
+export function reuseConnections(k8s: ClientNode): K8s.ObservableMiddleware {
+  let shared: HttpAgent | undefined
+  return {
+    pre(request) {
+      const agent = request.getAgent() as HttpAgent | undefined
+      if (agent && (agent.constructor === HttpsAgent || agent.constructor === HttpAgent)) {
+        // node:http keeps an agent's constructor options on it (not in its typings)
+        const options = (agent as unknown as {options: ConstructorParameters<typeof HttpsAgent>[0]}).options
+        shared ??= agent.constructor === HttpsAgent ? new HttpsAgent({...options, keepAlive: true, maxSockets: KEEP_ALIVE_SOCKETS}) : new HttpAgent({...options, keepAlive: true, maxSockets: KEEP_ALIVE_SOCKETS})
+        request.setAgent(shared)
+      }
+      return new k8s.Observable(Promise.resolve(request))
+    },
+    post(response) {
+      return new k8s.Observable(Promise.resolve(response))
+    },
+  }
+}
+
 function isWaitingToStart(message: string | undefined): boolean {
   return message !== undefined && /is waiting to start|ContainerCreating|PodInitializing/.test(message)
 }
 
-export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name: string, timeoutMs: number, execTimeoutMs = DEFAULT_EXEC_PLUGIN_TIMEOUT_MS): KubeCluster {
+/** `shared`: middleware every request also runs (reuseConnections, shared with other clients of the same context) */
+export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name: string, timeoutMs: number, execTimeoutMs = DEFAULT_EXEC_PLUGIN_TIMEOUT_MS, shared: readonly K8s.ObservableMiddleware[] = []): KubeCluster {
   const {config, cluster, user} = contextConfig(k8s, merged, name, execTimeoutMs)
   const target: KubeTarget = {context: name, cluster: cluster.name, server: cluster.server, ...(user ? {user: user.name} : {}), timeoutMs, secrets: collectSecrets(user)}
   let core: K8s.CoreV1Api
@@ -101,7 +134,7 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
 
   // appended to the client's own (empty) middleware list: a fresh merged list per request
   const options = (extra?: (options: Options) => Options): Options => {
-    const base: Options = {middleware: [timeoutMiddleware(k8s, timeoutMs)], middlewareMergeStrategy: 'append'}
+    const base: Options = {middleware: [timeoutMiddleware(k8s, timeoutMs), ...shared], middlewareMergeStrategy: 'append'}
     return extra ? extra(base) : base
   }
 

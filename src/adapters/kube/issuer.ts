@@ -11,7 +11,7 @@ import type {ManifestObject} from '../../core/kubeconfig/objects.js'
 import type {IssuedKind, IssuedObject, KubeIssuer, KubeProbe} from '../../core/ports/kube-issuer.js'
 import {XccError} from '../../core/errors.js'
 import type {MergedKubeconfig} from './config.js'
-import {DEFAULT_KUBE_REQUEST_TIMEOUT_MS, contextConfig, openKubeCluster, timeoutMiddleware} from './cluster.js'
+import {DEFAULT_KUBE_REQUEST_TIMEOUT_MS, contextConfig, openKubeCluster, reuseConnections, timeoutMiddleware} from './cluster.js'
 import {DEFAULT_EXEC_PLUGIN_TIMEOUT_MS} from './exec-auth.js'
 import {type KubeRequest, type KubeTarget, collectSecrets, kubeFailure, kubeStatusOf} from './errors.js'
 
@@ -44,14 +44,16 @@ export async function openKubeconfigText(text: string, context: string, options:
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS
   const execTimeoutMs = options.execTimeoutMs ?? DEFAULT_EXEC_PLUGIN_TIMEOUT_MS
-  const cluster = openKubeCluster(k8s, merged, context, timeoutMs, execTimeoutMs)
+  // one keep-alive agent for every request made with this kubeconfig (issuing, or the verification's /version, who am I and reviews)
+  const reuse = reuseConnections(k8s)
+  const cluster = openKubeCluster(k8s, merged, context, timeoutMs, execTimeoutMs, [reuse])
   const {config, cluster: entry, user} = contextConfig(k8s, merged, context, execTimeoutMs)
   const target: KubeTarget = {context, cluster: entry.name, server: entry.server, ...(user ? {user: user.name} : {}), timeoutMs, secrets: collectSecrets(user)}
   const core = config.makeApiClient(k8s.CoreV1Api)
   const rbac = config.makeApiClient(k8s.RbacAuthorizationV1Api)
   const authn = config.makeApiClient(k8s.AuthenticationV1Api)
   const version = config.makeApiClient(k8s.VersionApi)
-  const o = (): K8s.ConfigurationOptions => ({middleware: [timeoutMiddleware(k8s, timeoutMs)], middlewareMergeStrategy: 'append'})
+  const o = (): K8s.ConfigurationOptions => ({middleware: [timeoutMiddleware(k8s, timeoutMs), reuse], middlewareMergeStrategy: 'append'})
 
   async function call<T>(request: KubeRequest, run: (options: K8s.ConfigurationOptions) => Promise<T>, tolerate?: (code: number) => {value: T} | undefined): Promise<T> {
     try {
