@@ -5,6 +5,7 @@
 import {readInputFile, writeFileAtomic} from '../adapters/files/index.js'
 import {CHECKS} from '../checks/index.js'
 import {type FlowOutcome, type FlowSpec, meets, parseFlows} from '../core/doctor/flows.js'
+import {evaluateDoctorTo} from '../core/doctor/dns.js'
 import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
 import {NoCredentialsError, XccError} from '../core/errors.js'
 import {checkNamespaceFlag} from '../core/names.js'
@@ -67,7 +68,7 @@ async function analyse(model: Model, request: DoctorRequest, interactive: boolea
   const state: {report?: DoctorReport} = {}
   await runWithProgress([{
     title: `Trace ${request.from} → ${request.to} and run ${CHECKS.length} checks`,
-    run: (s) => void (s.report = evaluateDoctor(model, resolveFlow(model, request.from, request.to, request.protocol), CHECKS, {contexts: kubeContextNames()})),
+    run: (s) => void (s.report = evaluateDoctorTo(model, request.from, request.to, request.protocol, CHECKS, {contexts: kubeContextNames()})),
   }], state, {interactive})
   return state.report as DoctorReport
 }
