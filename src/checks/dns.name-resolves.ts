@@ -8,7 +8,7 @@ export const check: Check = {
   rules: [],
   run: (ctx) => {
     const dns = ctx.dns
-    if (!dns) return [{status: 'skip', summary: 'the destination is an address, not a name'}]
+    if (!dns) return []
     const tried = dns.steps.map((s) => `${s.query} → ${s.answer === 'address' ? s.address : s.answer}`)
     if (dns.address !== undefined) return [{status: 'pass', summary: `${dns.name} resolves to ${dns.address} (${dns.steps.length} ${dns.steps.length === 1 ? 'query' : 'queries'})`}]
     if (dns.outcome === 'DNS_STUB_DOMAIN_MISSING') {
