@@ -5,12 +5,14 @@
 import {readInputFile, writeFileAtomic} from '../adapters/files/index.js'
 import {CHECKS} from '../checks/index.js'
 import {type FlowOutcome, type FlowSpec, meets, parseFlows} from '../core/doctor/flows.js'
+import {splitNameTarget} from '../core/dns/resolve.js'
+import {evaluateDoctorTo} from '../core/doctor/dns.js'
 import {type DoctorReport, evaluateDoctor} from '../core/doctor/report.js'
 import {NoCredentialsError, XccError} from '../core/errors.js'
 import {checkNamespaceFlag} from '../core/names.js'
 import type {LiveReport} from '../core/probe/report.js'
 import type {Model} from '../core/topology/model-types.js'
-import {resolveFlow} from '../core/trace/endpoints.js'
+import {resolveFlow, resolveSource} from '../core/trace/endpoints.js'
 import {renderJunit} from '../render/junit.js'
 import {runWithProgress} from '../render/progress.js'
 import {cloud, kubeContextNames, topologyFiles} from './deps.js'
@@ -67,7 +69,7 @@ async function analyse(model: Model, request: DoctorRequest, interactive: boolea
   const state: {report?: DoctorReport} = {}
   await runWithProgress([{
     title: `Trace ${request.from} → ${request.to} and run ${CHECKS.length} checks`,
-    run: (s) => void (s.report = evaluateDoctor(model, resolveFlow(model, request.from, request.to, request.protocol), CHECKS, {contexts: kubeContextNames()})),
+    run: (s) => void (s.report = evaluateDoctorTo(model, request.from, request.to, request.protocol, CHECKS, {contexts: kubeContextNames()})),
   }], state, {interactive})
   return state.report as DoctorReport
 }
@@ -104,7 +106,8 @@ export async function runDoctorFlows(request: FlowsRequest, options: {interactiv
     const m = model as Model
     const resolved = flows.map((flow, i) => {
       try {
-        return resolveFlow(m, flow.from, flow.to, flow.protocol)
+        // a name is resolved when the flow is traced; its source must be valid now
+        return splitNameTarget(flow.to) ? (resolveSource(m, flow.from), undefined) : resolveFlow(m, flow.from, flow.to, flow.protocol)
       } catch (error) {
         if (error instanceof XccError) throw new XccError(`${request.flows}: flow [${i}] (${flow.from} → ${flow.to}): ${error.message}`, {exitCode: 2, ...(error.hint ? {hint: error.hint} : {})})
         throw error
@@ -114,7 +117,10 @@ export async function runDoctorFlows(request: FlowsRequest, options: {interactiv
     await runWithProgress([{
       title: `Trace ${flows.length} flows and run ${CHECKS.length} checks on each`,
       run: async () => {
-        for (const [i, flow] of flows.entries()) await timed(flow, () => evaluateDoctor(m, resolved[i] as ReturnType<typeof resolveFlow>, CHECKS, {contexts}))
+        for (const [i, flow] of flows.entries()) {
+          const known = resolved[i]
+          await timed(flow, () => (known ? evaluateDoctor(m, known, CHECKS, {contexts}) : evaluateDoctorTo(m, flow.from, flow.to, flow.protocol, CHECKS, {contexts})))
+        }
       },
     }], {}, {interactive: options.interactive})
   }

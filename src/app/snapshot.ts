@@ -11,7 +11,8 @@ import {readNodesRules} from '../core/kube/node-rules.js'
 import {DEFAULT_IMAGE} from '../core/probe/manifests.js'
 import {visible} from '../core/shell.js'
 import type {GkeCluster} from '../core/ports/gcp.js'
-import type {KubeCluster, KubeContexts, KubeEndpoints} from '../core/ports/kube.js'
+import type {KubeCluster, KubeConfigMap, KubeContexts, KubeEndpoints} from '../core/ports/kube.js'
+import {DNS_CONFIG_MAPS} from '../core/snapshot/clusters.js'
 import {type KubeFacts, type Skipped, buildSnapshot, renderSnapshotYaml} from '../core/snapshot/index.js'
 import type {Model} from '../core/topology/model-types.js'
 import {parseTopology} from '../core/topology/parse.js'
@@ -57,14 +58,19 @@ function sameServer(server: string, endpoint: string): boolean {
 }
 
 async function kubeFacts(cluster: KubeCluster): Promise<Omit<KubeFacts, 'context'>> {
-  const [nodes, pods, services, masqConfig] = await Promise.all([cluster.listNodes(), cluster.listPods(undefined), cluster.listServices(), cluster.getConfigMap('kube-system', 'ip-masq-agent')])
+  const [nodes, pods, services, masqConfig, ...dns] = await Promise.all([
+    cluster.listNodes(), cluster.listPods(undefined), cluster.listServices(), cluster.getConfigMap('kube-system', 'ip-masq-agent'),
+    // how the cluster's pods resolve names (the doctor's --to NAME:PORT)
+    ...DNS_CONFIG_MAPS.map((name) => cluster.getConfigMap('kube-system', name)),
+  ])
   const endpoints = new Map<string, KubeEndpoints>()
   await Promise.all(services.map(async (s) => {
     const ns = s.metadata.namespace ?? 'default'
     const e = await cluster.getEndpoints(ns, s.metadata.name)
     if (e) endpoints.set(`${ns}/${s.metadata.name}`, e)
   }))
-  return {nodes, pods, services, endpoints, ...(masqConfig ? {masqConfig} : {})}
+  const dnsConfigMaps = dns.filter((c): c is KubeConfigMap => c !== undefined)
+  return {nodes, pods, services, endpoints, ...(masqConfig ? {masqConfig} : {}), ...(dnsConfigMaps.length ? {dnsConfigMaps} : {})}
 }
 
 /**

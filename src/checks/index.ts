@@ -1,11 +1,14 @@
 /**
- * The doctor's checks, in the order they run and are reported: along the path from the
+ * The doctor's checks, in the order they run and are reported: the name (when --to is one), then along the path from the
  * source to the destination, then the reply, then the model itself; then the live doctor's.
  * Listed once, here.
  */
 import type {Check} from '../core/doctor/check.js'
 import type {LiveCheck} from '../core/probe/live-checks.js'
 import {check as destinationExists} from './destination.exists.js'
+import {check as dnsNameResolves} from './dns.name-resolves.js'
+import {check as dnsRecordCurrent} from './dns.record-current.js'
+import {check as dnsServerReachable} from './dns.server-reachable.js'
 import {check as destinationListening} from './destination.listening.js'
 import {check as firewallEgress} from './firewall.egress-allows.js'
 import {check as firewallIngress} from './firewall.ingress-allows-client.js'
@@ -32,6 +35,9 @@ import {check as returnRoute} from './routing.return-route.js'
 import {check as routeToDestination} from './routing.route-to-destination.js'
 
 export const CHECKS: readonly Check[] = [
+  dnsNameResolves,
+  dnsServerReachable,
+  dnsRecordCurrent,
   masqueradesPeerRanges,
   podRange,
   firewallEgress,

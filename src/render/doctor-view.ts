@@ -60,12 +60,29 @@ function verdictText(report: DoctorReport): string {
   return `${report.verdict.toUpperCase()}${report.verdict === 'unreachable' ? where : ''}`
 }
 
+const ANSWER: Record<string, {mark: string; style: Style}> = {
+  address: {mark: '✓', style: 'ok'}, NXDOMAIN: {mark: '-', style: 'dim'}, unknown: {mark: '?', style: 'warn'}, unreachable: {mark: '✗', style: 'bad'},
+}
+
+/** `--to NAME:PORT`: the queries the pod's resolver makes, in order, before the path */
+function dnsLines(dns: NonNullable<DoctorReport['dns']>): Line[] {
+  const lines: Line[] = [[], [seg('Name ', 'bold'), hang(dns.name, 'accent'), seg(`  as a pod of ${dns.cluster} in namespace ${dns.namespace} resolves it (search path, ndots:5${dns.nameserver ? `, nameserver ${dns.nameserver}` : ''})`, 'dim')]]
+  for (const s of dns.steps) {
+    const a = ANSWER[s.answer] as {mark: string; style: Style}
+    lines.push([seg(` ${a.mark}  `, a.style), hang(s.query, 'bold'), seg(`  ${s.answer === 'address' ? s.address ?? '' : s.answer}`, a.style), seg(`  from ${s.server}`, 'dim')])
+    lines.push([seg('        '), seg(s.detail)])
+  }
+  lines.push([seg('    ⇒ ', 'dim'), seg(dns.address !== undefined ? `${dns.name} is ${dns.address}` : dns.outcome, dns.address !== undefined ? 'ok' : 'bad')])
+  return lines
+}
+
 export function buildDoctorView(report: DoctorReport): Line[] {
   const lines: Line[] = []
   const p = report.flow.packet
   lines.push([seg('xcc doctor  ', 'bold'), hang(report.flow.from, 'accent'), seg(' → '), seg(report.flow.to, 'accent'), seg(`   ${p.protocol} ${p.src}:${p.srcPort} → ${p.dst}:${p.dstPort}`, 'dim')])
+  if (report.dns) lines.push(...dnsLines(report.dns))
   lines.push([])
-  lines.push([seg('Forward path', 'bold')])
+  lines.push([seg(report.dns?.query ? 'Forward path of the DNS query  ' : 'Forward path', 'bold'), ...(report.dns?.query ? [seg(report.dns.query, 'dim')] : [])])
   const observations = (report as DoctorReport & {observations?: Observations}).observations
   // the packets a capture saw, under the first step at that host
   const withObserved = (steps: readonly Step[], direction: 'forward' | 'return', offset: number): void => {

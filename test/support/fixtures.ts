@@ -2,10 +2,10 @@ import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 import {CHECKS} from '../../src/checks/index.js'
-import {type DoctorReport, evaluateDoctor} from '../../src/core/doctor/report.js'
+import {evaluateDoctorTo} from '../../src/core/doctor/dns.js'
+import type {DoctorReport} from '../../src/core/doctor/report.js'
 import type {Model} from '../../src/core/topology/model-types.js'
 import {parseTopology} from '../../src/core/topology/parse.js'
-import {resolveFlow} from '../../src/core/trace/endpoints.js'
 
 export const TOPOLOGIES = fileURLToPath(new URL('../fixtures/topologies/', import.meta.url))
 
@@ -25,5 +25,5 @@ export function loadFixture(name: string): Model {
 export function doctorFixture(name: string, from: string, to: string, options: 'tcp' | 'udp' | {protocol?: 'tcp' | 'udp'; contexts?: readonly string[]} = {}): DoctorReport {
   const {protocol, contexts} = typeof options === 'string' ? {protocol: options, contexts: undefined} : options
   const model = loadFixture(name)
-  return evaluateDoctor(model, resolveFlow(model, from, to, protocol), CHECKS, contexts ? {contexts} : {})
+  return evaluateDoctorTo(model, from, to, protocol, CHECKS, contexts ? {contexts} : {})
 }

@@ -111,4 +111,48 @@ export const SCENARIOS: Scenario[] = [
       assert.equal(abort?.rules?.[0]?.line, 6, 'names the line it could not evaluate')
     },
   },
+  {
+    // xcc dns link from a to b: the name has 5 dots (ndots:5), so it is asked as it is first, and
+    // the stub domain sends it to the responder, whose record is the ILB of default/server
+    fixture: 'dns-linked', from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80', verdict: 'reachable', code: null,
+    also: (r) => {
+      assert.equal(r.dns?.address, '10.11.0.100')
+      assert.deepEqual(r.dns?.steps.map((s) => [s.query, s.answer]), [['server.default.b.clusters.xcc.test.', 'address']])
+      assert.equal(r.flow.packet.dst, '10.11.0.100', 'the path is traced to the resolved address')
+      assert.equal(last(r.forward)?.step, 'DELIVER')
+    },
+  },
+  {
+    // a name the responder's zone does not hold: every candidate of the search path is NXDOMAIN
+    fixture: 'dns-name-not-found', from: 'a/default/client', to: 'nosuch.default.b.clusters.xcc.test:80', verdict: 'unreachable', code: 'DNS_NAME_NOT_FOUND',
+    also: (r) => {
+      assert.deepEqual(r.dns?.steps.map((s) => s.answer), ['NXDOMAIN', 'NXDOMAIN', 'NXDOMAIN', 'NXDOMAIN'])
+      assert.equal(r.dns?.steps[1]?.query, 'nosuch.default.b.clusters.xcc.test.default.svc.cluster.local.')
+      assert.equal(r.flow.packet.dst, '10.20.0.254', "the path shown is the pod's query to its cluster DNS pod")
+      assert.equal(r.flow.packet.dstPort, 53)
+    },
+  },
+  {
+    // the responder still serves the zone, but kube-dns has no stub domain for it (as after xcc dns unlink)
+    fixture: 'dns-unlinked', from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80', verdict: 'unreachable', code: 'DNS_STUB_DOMAIN_MISSING',
+    also: (r) => assert.match(r.diagnosis?.fix[0] ?? '', /^xcc dns link --from-context a --to-context b /),
+  },
+  {
+    // FW-01: the stub server is a pod of b, and net-b admits only tcp from a: the query's own udp 53 is denied
+    fixture: 'dns-stub-server-blocked', from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80', verdict: 'unreachable', code: 'DNS_SERVER_UNREACHABLE',
+    also: (r) => {
+      assert.equal(r.flow.packet.src, '10.20.0.254', 'the query leaves from the cluster DNS pod')
+      assert.deepEqual([r.flow.packet.dst, r.flow.packet.dstPort, r.flow.packet.protocol], ['10.21.0.53', 53, 'udp'])
+      assert.equal(last(r.forward)?.cause, 'FIREWALL_RULE')
+      assert.match(r.diagnosis?.fix[0] ?? '', /gcloud compute firewall-rules create .* --rules udp:53 /)
+    },
+  },
+  {
+    // the responder serves 10.11.0.99, the ILB of default/server is 10.11.0.100 now
+    fixture: 'dns-record-stale', from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80', verdict: 'unreachable', code: 'DNS_RECORD_STALE',
+    also: (r) => {
+      assert.equal(r.flow.packet.dst, '10.11.0.99')
+      assert.ok(r.diagnosis?.summary.includes('10.11.0.100'))
+    },
+  },
 ]

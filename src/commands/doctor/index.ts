@@ -30,7 +30,7 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
   static override flags = {
     topology: Flags.string({char: 't', description: 'Topology file (apiVersion xcc/v1, YAML or JSON): analyse it (static); with --live, or with a live flag (--to-context, --node, --timeout, --keep, …), probe the live clusters and check the observations against it.', helpValue: 'FILE'}),
     from: Flags.string({description: 'Source. Static: <cluster>, <cluster>/<namespace>/<pod>, node/<name>, instance/<name> or an IPv4 address. Live: <context> or <context>/<namespace>/<pod>.', helpValue: 'SOURCE', exclusive: ['flows']}),
-    to: Flags.string({description: 'Destination. Static: <ipv4>:<port>, lb/<forwarding-rule> or <cluster>/<namespace>/<service>. Live: <ipv4>:<port> or <context>/<namespace>/<service>.', helpValue: 'DESTINATION', exclusive: ['flows']}),
+    to: Flags.string({description: 'Destination. Static: <ipv4>:<port>, lb/<forwarding-rule>, <cluster>/<namespace>/<service> or <dns-name>:<port> (resolved as a pod of the source cluster would). Live: <ipv4>:<port> or <context>/<namespace>/<service>.', helpValue: 'DESTINATION', exclusive: ['flows']}),
     flows: Flags.string({description: 'Check many flows in one run: a YAML list of {from, to, protocol?, expect: reachable | unreachable | <DIAGNOSIS_CODE>}. Exit 0 when every flow meets its expectation.', helpValue: 'FILE'}),
     project: Flags.string({description: 'Live, without --topology: the Google Cloud project to read the cloud facts from (default: as gcloud finds it; none known: no cloud facts).', helpValue: 'PROJECT'}),
     junit: Flags.string({description: 'With --flows: write a JUnit XML report (one test case per flow) to FILE.', helpValue: 'FILE', dependsOn: ['flows']}),

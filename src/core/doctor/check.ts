@@ -2,6 +2,7 @@
  * A doctor check is a value (design.md habit 1): an id, the healthy state as its title, and a
  * pure run(ctx) over the gathered context. The registry lives in src/checks/index.ts.
  */
+import type {NameResolution} from '../dns/resolve.js'
 import type {Model} from '../topology/model-types.js'
 import type {Flow} from '../trace/endpoints.js'
 import {type TraceOptions, traceFlow} from '../trace/trace.js'
@@ -43,16 +44,18 @@ export interface DoctorContext {
   readonly trace: TraceResult
   /** the path the report shows: the first that fails (or the first, when all work) */
   readonly primary: PathTrace
+  /** `--to NAME:PORT`: how the source pod resolved the name (the flow goes to its address) */
+  readonly dns?: NameResolution
   /** traces the same flow under hypothetical fixes */
   retrace(assumptions: readonly Assumption[]): TraceResult
 }
 
-export function buildDoctorContext(model: Model, flow: Flow, options: TraceOptions & {contexts?: readonly string[]} = {}): DoctorContext {
+export function buildDoctorContext(model: Model, flow: Flow, options: TraceOptions & {contexts?: readonly string[]; dns?: NameResolution} = {}): DoctorContext {
   const trace = traceFlow(model, flow, options)
   const primary = trace.paths.find((p) => p.verdict === 'unknown') ?? trace.paths.find((p) => p.verdict !== 'reachable') ?? (trace.paths[0] as PathTrace)
   const cache = new Map<string, TraceResult>()
   return {
-    model, flow, trace, primary, contexts: options.contexts ?? [],
+    model, flow, trace, primary, contexts: options.contexts ?? [], ...(options.dns ? {dns: options.dns} : {}),
     retrace(assumptions) {
       const key = JSON.stringify(assumptions)
       let result = cache.get(key)

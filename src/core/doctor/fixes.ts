@@ -5,6 +5,7 @@
  * summary, the commands to paste (every argument quoted for the shell) and who applies them —
  * first the one xcc recommends, then the alternatives.
  */
+import {DEFAULT_DOMAIN as DEFAULT_LINK_DOMAIN} from '../dns/domain.js'
 import {shellCommand, visible} from '../shell.js'
 import type {DiagnosisCode, Fix} from './types.js'
 
@@ -94,6 +95,10 @@ export type FixFacts =
   | {readonly code: 'UNKNOWN_INTERNAL_ADDRESS'; readonly address: string}
   | {readonly code: 'DESTINATION_NOT_LISTENING'; readonly at: string; readonly protocol: string; readonly port: number; readonly service?: ServiceRef}
   | {readonly code: 'INSUFFICIENT_INFO'; readonly needs: ReadonlyArray<{readonly summary: string; readonly command?: readonly string[]}>}
+  | {readonly code: 'DNS_NAME_NOT_FOUND'; readonly name: string; readonly cluster: ContextRef; readonly namespace: string}
+  | {readonly code: 'DNS_STUB_DOMAIN_MISSING'; readonly zone: string; readonly from: ContextRef; readonly to?: ContextRef; readonly domain?: string}
+  | {readonly code: 'DNS_SERVER_UNREACHABLE'; readonly server: string; readonly zone: string; readonly path: readonly Fix[]}
+  | {readonly code: 'DNS_RECORD_STALE'; readonly name: string; readonly served: string; readonly current: string; readonly from: ContextRef; readonly to: ContextRef; readonly domain: string}
 
 type FactsOf<C extends DiagnosisCode> = Extract<FixFacts, {code: C}>
 
@@ -339,6 +344,27 @@ const BUILDERS: {readonly [C in DiagnosisCode]: (facts: FactsOf<C>) => Fix[]} = 
     }
     : {summary: `Check what ${f.at} serves on ${f.protocol} port ${f.port} (kubectl get endpoints; ss -ltnp on a VM), or target the port it serves.`, commands: [], applies: 'manual'}],
   INSUFFICIENT_INFO: (f) => f.needs.map((n) => ({summary: n.summary, commands: n.command ? [cmd(n.command)] : [], applies: 'manual' as const})),
+  DNS_NAME_NOT_FOUND: (f) => [{
+    summary: `Check the name: list what cluster ${f.cluster.cluster} can resolve (its Services are <service>.<namespace>.svc.cluster.local), or link the cluster that serves it (xcc dns link).`,
+    commands: [cmd(['kubectl', '--context', f.cluster.context, 'get', 'services', '--all-namespaces'], contextNote(f.cluster))],
+    applies: 'kubectl',
+  }],
+  DNS_STUB_DOMAIN_MISSING: (f) => [
+    f.to
+      ? {
+        summary: `Link the DNS of cluster ${f.from.cluster} to cluster ${f.to.cluster}: a stub domain for ${f.zone} and the responder that serves it.`,
+        commands: [cmd(['xcc', 'dns', 'link', '--from-context', f.from.context, '--to-context', f.to.context, ...(f.domain && f.domain !== DEFAULT_LINK_DOMAIN ? ['--domain', f.domain] : [])], contextNote(f.from.known ? f.to : f.from))],
+        applies: 'xcc',
+      }
+      : {summary: `Add a stub domain for ${f.zone} to the cluster DNS of ${f.from.cluster}, pointing at the server that holds the zone.`, commands: [], applies: 'manual'},
+    {summary: `Or edit the stub domains of cluster ${f.from.cluster} yourself.`, commands: [cmd(['kubectl', '--context', f.from.context, '-n', 'kube-system', 'edit', 'configmap', 'kube-dns'], contextNote(f.from))], applies: 'kubectl'},
+  ],
+  DNS_SERVER_UNREACHABLE: (f) => f.path.length > 0 ? [...f.path] : [{summary: `Open the path for UDP 53 from the cluster DNS pod to ${f.server} (the server of ${f.zone}).`, commands: [], applies: 'manual'}],
+  DNS_RECORD_STALE: (f) => [{
+    summary: `Link again to rewrite the records: ${f.name} is served as ${f.served}, but its Service's load balancer is ${f.current} now.`,
+    commands: [cmd(['xcc', 'dns', 'link', '--from-context', f.from.context, '--to-context', f.to.context, ...(f.domain !== DEFAULT_LINK_DOMAIN ? ['--domain', f.domain] : [])], contextNote(f.from.known ? f.to : f.from))],
+    applies: 'xcc',
+  }],
 }
 
 export function buildFixes(facts: FixFacts): Fix[] {

@@ -226,5 +226,11 @@ export function buildRemedy(input: RemedyInput): Remedy {
         ]},
       }
     }
+    case 'DNS_NAME_NOT_FOUND':
+    case 'DNS_STUB_DOMAIN_MISSING':
+    case 'DNS_SERVER_UNREACHABLE':
+    case 'DNS_RECORD_STALE':
+      // name resolution is diagnosed before any path is traced (src/core/doctor/dns.ts), never from a step
+      throw new Error(`${code} is not a path's diagnosis`)
   }
 }

@@ -58,6 +58,16 @@ export const doctorReportFields = {
   findings: z.array(finding),
   flow: z.strictObject({from: z.string(), to: z.string(), packet}),
   alternatives: z.array(z.strictObject({verdict, forward: z.array(stepSchema), return: z.array(stepSchema)})).optional(),
+  dns: z.strictObject({
+    name: z.string().min(1), cluster: z.string().min(1), namespace: z.string().min(1), nameserver: z.string().optional(),
+    steps: z.array(z.strictObject({
+      query: z.string().endsWith('.'), server: z.string().min(1), answer: z.enum(['address', 'NXDOMAIN', 'unknown', 'unreachable']),
+      address: z.string().optional(), detail: z.string().min(1),
+    })).min(1),
+    outcome: z.enum(['resolved', 'DNS_NAME_NOT_FOUND', 'DNS_STUB_DOMAIN_MISSING', 'DNS_SERVER_UNREACHABLE', 'unknown']),
+    address: z.string().optional(),
+    query: z.string().optional(),
+  }).optional(),
 }
 
 export const diagnosisMatchesVerdict = (r: {diagnosis: unknown; verdict: string}): boolean => (r.diagnosis === null) === (r.verdict === 'reachable')

@@ -4,6 +4,7 @@
  * address, every address:port the flow may carry after kube-proxy's DNAT (for the capture
  * filter) and the destination nodes to capture on.
  */
+import {splitNameTarget} from '../dns/resolve.js'
 import {XccError} from '../errors.js'
 import {parseIp} from '../net/ipv4.js'
 import type {KubeEndpoints, KubeNode, KubeService} from '../ports/kube.js'
@@ -52,6 +53,7 @@ export function parseLiveTo(text: string): LiveTo {
     return {kind: 'service', context, namespace, name}
   }
   if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) throw bad('the port is missing')
+  if (splitNameTarget(text)) throw bad('a DNS name: the live doctor does not resolve names yet; the static doctor does (xcc doctor --topology FILE --to NAME:PORT)')
   throw bad('not an address:port nor a service')
 }
 

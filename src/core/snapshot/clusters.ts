@@ -3,6 +3,7 @@
  * instances of its node pools: address, pod range from the alias range or the per-node route) and,
  * when a kube context of it is at hand, its pods, Services, endpoints and ip-masq-agent config.
  */
+import {RESPONDER_LINKS_ANNOTATION, RESPONDER_NAME} from '../dns/responder.js'
 import {cidrContainsIp, parseCidr, parseIp} from '../net/ipv4.js'
 import type {ComputeInventory, GceInstance, GceRoute, GkeCluster} from '../ports/gcp.js'
 import type {KubeConfigMap, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
@@ -19,6 +20,8 @@ export interface KubeFacts {
   /** `<namespace>/<name>` → the Service's endpoints */
   readonly endpoints: ReadonlyMap<string, KubeEndpoints>
   readonly masqConfig?: KubeConfigMap
+  /** kube-system/kube-dns, coredns, xcc-dns-responder: how the cluster's pods resolve names */
+  readonly dnsConfigMaps?: readonly KubeConfigMap[]
   /** node name → `iptables-save -t nat` (--node-rules) */
   readonly nodeRules?: ReadonlyMap<string, string>
 }
@@ -161,6 +164,18 @@ function podFits(pod: Doc, nodes: readonly Doc[], seen: Map<string, string>, ski
   return true
 }
 
+/** the ConfigMaps the doctor reads to resolve names (src/core/dns/resolve.ts), with only the annotation it reads */
+export const DNS_CONFIG_MAPS = ['kube-dns', 'coredns', RESPONDER_NAME] as const
+
+function configMapDoc(cm: KubeConfigMap): Doc {
+  const links = cm.metadata.annotations?.[RESPONDER_LINKS_ANNOTATION]
+  return {
+    namespace: cm.metadata.namespace ?? 'kube-system', name: cm.metadata.name,
+    ...(links !== undefined ? {annotations: {[RESPONDER_LINKS_ANNOTATION]: links}} : {}),
+    data: {...(cm.data ?? {})},
+  }
+}
+
 export function buildClusterDocs(clusters: readonly GkeCluster[], inventory: ComputeInventory, nodesByCluster: ReadonlyMap<string, ReadonlySet<string>>, kubeOf: (cluster: GkeCluster) => KubeFacts | undefined, skipped: Skipped[]): Doc[] {
   const out: Doc[] = []
   const byNextHop = routesByNextHop(inventory)
@@ -209,6 +224,8 @@ export function buildClusterDocs(clusters: readonly GkeCluster[], inventory: Com
       if (pods.length) doc.pods = pods
       const services = serviceDocs(kube, new Set(pods.map((p) => `${p.namespace}/${p.name}`)), inventory, skipped)
       if (services.length) doc.services = services
+      const configMaps = (kube.dnsConfigMaps ?? []).map(configMapDoc).sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))
+      if (configMaps.length) doc.configMaps = configMaps
     } else {
       skipped.push({kind: 'cluster-workloads', name: c.name, reason: 'no kube context of this cluster is at hand: its pods and Services are not described'})
     }

@@ -12,7 +12,8 @@
  * own Service, pod and kube-proxy rules: the lab runs its server in the Service's first endpoint
  * pod instead of that pod's echo server (`adopted`), and adds no second one.
  */
-import {addIp, formatIp, sizeOf} from '../../core/net/ipv4.js'
+import {clusterDnsServer} from '../../core/dns/cluster-server.js'
+import {formatIp} from '../../core/net/ipv4.js'
 import {chainHash} from '../../core/topology/node-rules.js'
 import type {ClusterFacts} from '../../core/topology/model-types.js'
 
@@ -46,36 +47,14 @@ export interface ClusterDnsPlan {
  */
 export function clusterDnsPlan(cluster: ClusterFacts): ClusterDnsPlan | undefined {
   const provider: DnsProvider = cluster.spec.dnsProvider ?? 'kube-dns'
-  const declared = cluster.services.find((s) => s.namespace === DNS_NAMESPACE && s.name === DNS_SERVICE)
-  if (declared) {
-    const pod = declared.endpoints.find((p) => p !== undefined && !p.hostNetwork)
-    if (!pod) return undefined
-    return {cluster: cluster.name, provider, serviceIP: formatIp(declared.clusterIP), podName: pod.name, node: pod.node, podIP: formatIp(pod.ip), adopted: true}
+  const server = clusterDnsServer(cluster)
+  if (!server) return undefined
+  if (server.declared) {
+    const pod = cluster.pods.find((p) => p.ip === server.podIP) as ClusterFacts['pods'][number]
+    return {cluster: cluster.name, provider, serviceIP: formatIp(server.serviceIP), podName: pod.name, node: pod.node, podIP: formatIp(server.podIP), adopted: true}
   }
-  const node = cluster.nodes[0]
-  if (!node) return undefined
-  const takenVips = new Set(cluster.services.map((s) => s.clusterIP))
-  let serviceIP: number | undefined
-  for (let i = 10; i < sizeOf(cluster.serviceRange) - 1; i++) {
-    const candidate = addIp(cluster.serviceRange.base, i)
-    if (!takenVips.has(candidate)) {
-      serviceIP = candidate
-      break
-    }
-  }
-  const takenPods = new Set(cluster.pods.map((p) => p.ip))
-  let podIP: number | undefined
-  // from the top of the node's range down: the lab's kubelet hands addresses out from the bottom
-  for (let i = sizeOf(node.podCidr) - 2; i > 10; i--) {
-    const candidate = addIp(node.podCidr.base, i)
-    if (!takenPods.has(candidate)) {
-      podIP = candidate
-      break
-    }
-  }
-  if (serviceIP === undefined || podIP === undefined) return undefined
   return {
-    cluster: cluster.name, provider, serviceIP: formatIp(serviceIP), node: node.name, podIP: formatIp(podIP),
+    cluster: cluster.name, provider, serviceIP: formatIp(server.serviceIP), node: server.node.name, podIP: formatIp(server.podIP),
     podName: provider === 'CoreDNS' ? 'coredns-lab' : 'kube-dns-lab',
   }
 }

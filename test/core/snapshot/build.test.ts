@@ -81,6 +81,7 @@ const backendKube: KubeFacts = {
   ],
   endpoints: new Map([['default/server', {metadata: {name: 'server'}, subsets: [{addresses: [{ip: '10.56.0.5', targetRef: {kind: 'Pod', name: 'server-0'}}]}]}]]),
   masqConfig: {metadata: {name: 'ip-masq-agent'}, data: {config: 'nonMasqueradeCIDRs: [10.0.0.0/8]\nmasqLinkLocal: false\n'}},
+  dnsConfigMaps: [{metadata: {namespace: 'kube-system', name: 'kube-dns', annotations: {'kubectl.kubernetes.io/last-applied-configuration': '{}'}}, data: {stubDomains: '{"frontend.clusters.xcc.test": ["10.60.0.53"]}'}}],
 }
 
 const input = {project: 'acme-prod', inventory, clusters, kubeOf: (c: GkeCluster) => (c.name === 'backend' ? backendKube : undefined)}
@@ -100,6 +101,11 @@ describe('a snapshot', () => {
     assert.deepEqual(model.topology.clusters.find((c) => c.name === 'backend')?.masquerade, {ipMasq: {nonMasqueradeCIDRs: ['10.0.0.0/8'], masqLinkLocal: false, cidrLimit: 64}})
     assert.deepEqual(model.topology.clusters.find((c) => c.name === 'backend')?.services.map((s) => [s.name, s.type, s.endpoints]), [['server', 'NodePort', ['server-0']]])
     assert.deepEqual(model.topology.backendServices.map((b) => [b.name, b.backends, b.healthCheck.port]), [['backend-bs', ['gke-backend-default-pool-1a2b3c4d-x1y2'], 32191], ['bastion-bs', ['bastion', 'gke-frontend-n1'], 8080]])
+  })
+
+  it('holds the DNS ConfigMaps the doctor resolves names with (kube-dns), without annotations it does not read', () => {
+    const model = parseTopology(yaml, 'snapshot.yaml')
+    assert.deepEqual(model.clusters.get('backend')?.spec.configMaps, [{namespace: 'kube-system', name: 'kube-dns', data: {stubDomains: '{"frontend.clusters.xcc.test": ["10.60.0.53"]}'}}])
   })
 
   it('names the health checks, unmanaged groups and node pool groups the backend services use, with descriptions and labels', () => {

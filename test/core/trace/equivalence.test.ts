@@ -18,6 +18,7 @@ import {parseTopology} from '../../../src/core/topology/parse.js'
 import {resolveFlow} from '../../../src/core/trace/endpoints.js'
 import {traceFlow} from '../../../src/core/trace/trace.js'
 import type {PathEnd, TraceResult} from '../../../src/core/trace/types.js'
+import {splitNameTarget} from '../../../src/core/dns/resolve.js'
 import {loadFixture} from '../../support/fixtures.js'
 import {SCENARIOS} from '../../support/scenarios.js'
 
@@ -41,7 +42,8 @@ function compare(model: Model, from: string, to: string, protocol?: 'tcp' | 'udp
 
 describe('grouping equivalent alternatives never changes an answer', () => {
   it('on every scenario fixture', () => {
-    for (const s of SCENARIOS) compare(loadFixture(s.fixture), s.from, s.to)
+    // a DNS name (`--to NAME:PORT`) is resolved before any path: the path itself is one of these flows
+    for (const s of SCENARIOS) if (!splitNameTarget(s.to)) compare(loadFixture(s.fixture), s.from, s.to)
   })
 
   for (const label of ['xs', 's']) {
