@@ -15,7 +15,9 @@
  * The writes are incremental, as kube-proxy's: one `iptables-restore --noflush` of the nat table
  * per node that declares (flushes) only this addon's chains, deletes its KUBE-SERVICES matches
  * that are no longer wanted, inserts the missing ones first, and removes the chains of deleted
- * Services. Nothing is written on a node whose rules already are as wanted.
+ * Services. Nothing is written on a node whose rules already are as wanted. When the endpoints
+ * of a UDP port change, the node's conntrack entries to its cluster IP are deleted, as kube-proxy
+ * does (a DNS query sent before the rules existed would otherwise keep its untranslated entry).
  */
 import {chainHash} from '../../core/topology/node-rules.js'
 import type {ObjectStore} from '../kube/store.js'
@@ -162,6 +164,16 @@ export function natSync(dump: string, services: readonly ProxiedService[], known
 /** Reads a node's nat table and applies a restore input built from it. */
 export interface NatWriter {
   sync(ns: string, build: (dump: string) => string | undefined): Promise<boolean>
+  /** deletes the node's UDP conntrack entries to `ip` (`conntrack -D -p udp --orig-dst IP`) */
+  clearUdp(ns: string, ip: string): Promise<void>
+}
+
+/** the cluster IPs of UDP ports whose endpoints are not what they were (kube-proxy clears their conntrack entries) */
+export function changedUdpIPs(before: readonly ProxiedService[], after: readonly ProxiedService[]): string[] {
+  const udp = (list: readonly ProxiedService[]): Map<string, string> => new Map(list.flatMap((s) => s.ports.map((p, i) => [p.protocol === 'udp' ? `${s.clusterIP}:${p.port}` : '', JSON.stringify(s.endpoints[i] ?? [])] as [string, string])).filter(([k]) => k !== ''))
+  const [old, now] = [udp(before), udp(after)]
+  const changed = [...new Set([...old.keys(), ...now.keys()])].filter((k) => old.get(k) !== now.get(k))
+  return [...new Set(changed.map((k) => k.split(':')[0] as string))].sort()
 }
 
 /** how long events are gathered before one sync (a Deployment's pods come in bursts) */
@@ -174,6 +186,7 @@ export class KubeProxy {
   private timer?: NodeJS.Timeout
   private running: Promise<void> = Promise.resolve()
   private last = ''
+  private lastServices: ProxiedService[] = []
   private stopped = false
 
   constructor(
@@ -215,7 +228,13 @@ export class KubeProxy {
     for (const s of services) this.known.add(s.key)
     const fingerprint = JSON.stringify(services)
     if (fingerprint === this.last) return
-    for (const ns of this.options.nodes) await this.options.writer.sync(ns, (dump) => natSync(dump, services, this.known))
+    // as kube-proxy: a UDP flow that went nowhere (or to a gone endpoint) must not stick to its conntrack entry
+    const clear = changedUdpIPs(this.lastServices, services)
+    for (const ns of this.options.nodes) {
+      await this.options.writer.sync(ns, (dump) => natSync(dump, services, this.known))
+      for (const ip of clear) await this.options.writer.clearUdp(ns, ip)
+    }
     this.last = fingerprint
+    this.lastServices = services
   }
 }

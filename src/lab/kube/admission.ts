@@ -223,6 +223,9 @@ export function admitCreate(object: KubeObject, context: AdmissionContext): Kube
       defaultDeployment(object, name, TEMPLATE_CHECKS)
       object.status = {}
       break
+    case 'ConfigMap':
+      omitEmptyData(object)
+      break
   }
   admitRbac(object, undefined)
   return object
@@ -272,6 +275,9 @@ export function admitUpdate(object: KubeObject, current: KubeObject, context: Ad
     case 'Deployment':
       defaultDeployment(object, name, TEMPLATE_CHECKS)
       checkDeploymentUpdate(object, current, name)
+      break
+    case 'ConfigMap':
+      omitEmptyData(object)
       break
   }
   admitRbac(object, current)
@@ -392,3 +398,8 @@ function validateUpdateStrategy(strategy: Record<string, unknown>): StatusCause[
 }
 
 const TEMPLATE_CHECKS = {defaultPodSpec, validatePodSpec, intOrPercent}
+
+/** `data` and `binaryData` are omitempty maps: an empty one is not stored (the real API never returns `data: {}`) */
+function omitEmptyData(object: KubeObject): void {
+  for (const key of ['data', 'binaryData']) if (isPlainObject(object[key]) && Object.keys(object[key]).length === 0) delete object[key]
+}

@@ -1,6 +1,6 @@
 /** The host side of the lab's kube-proxy (addons/kube-proxy.ts): a node's nat table read and restored inside its namespace. */
 import type {NatWriter} from '../addons/kube-proxy.js'
-import {run} from './exec.js'
+import {exec, run} from './exec.js'
 
 export class NetnsNatWriter implements NatWriter {
   async sync(ns: string, build: (dump: string) => string | undefined): Promise<boolean> {
@@ -9,5 +9,10 @@ export class NetnsNatWriter implements NatWriter {
     if (restore === undefined) return false
     await run('ip', ['netns', 'exec', ns, 'iptables-restore', '-w', '5', '--noflush'], {input: restore, timeoutMs: 15_000, what: `writing the Service rules in ${ns}`})
     return true
+  }
+
+  async clearUdp(ns: string, ip: string): Promise<void> {
+    // exit 1 when there was nothing to delete
+    await exec('ip', ['netns', 'exec', ns, 'conntrack', '-D', '-p', 'udp', '--orig-dst', ip], {timeoutMs: 10_000})
   }
 }
