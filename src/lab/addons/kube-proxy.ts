@@ -8,9 +8,9 @@
  * addresses, else the ready, running pods its selector matches (the lab has no endpoints
  * controller); a named targetPort is looked up in the pod's container ports.
  *
- * Left out (as documented in the lab's README): NodePort and load-balancer matches, the REJECT of
- * a Service without endpoints (its packets are simply not translated), and the masquerade marks
- * (KUBE-MARK-MASQ for off-cluster sources and hairpin connections).
+ * A port without endpoints gets kube-proxy's filter-table REJECT (icmp-port-unreachable) instead.
+ * Left out (as documented in the lab's README): NodePort and load-balancer matches, and the
+ * masquerade marks (KUBE-MARK-MASQ for off-cluster sources and hairpin connections).
  *
  * The writes are incremental, as kube-proxy's: one `iptables-restore --noflush` of the nat table
  * per node that declares (flushes) only this addon's chains, deletes its KUBE-SERVICES matches
@@ -112,6 +112,34 @@ export function serviceNat(svc: ProxiedService): {chains: string[]; rules: strin
   return {chains, rules, jumps}
 }
 
+/** kube-proxy's filter-table REJECT of each port without endpoints (new connections get ICMP port unreachable) */
+export function serviceRejects(svc: ProxiedService): string[] {
+  return svc.ports.flatMap((port, index) => {
+    if ((svc.endpoints[index] ?? []).length > 0) return []
+    const id = `${svc.key}${port.name ? `:${port.name}` : ''}`
+    return [`-A KUBE-SERVICES -d ${svc.clusterIP}/32 -p ${port.protocol} -m comment --comment "${id} has no endpoints" -m ${port.protocol} --dport ${port.port} -j REJECT --reject-with icmp-port-unreachable`]
+  })
+}
+
+const REJECT_OF_COMMENT = /--comment "?([^"\s:]+\/[^"\s:]+)(?::[^"\s]*)? has no endpoints"?/
+
+/** like natSync, for the filter table's REJECTs; undefined when nothing changes */
+export function filterSync(dump: string, services: readonly ProxiedService[], known: ReadonlySet<string>): string | undefined {
+  const lines = dump.split('\n')
+  const declared = lines.some((l) => l.startsWith(':KUBE-SERVICES '))
+  const ours = lines.filter((l) => l.startsWith('-A KUBE-SERVICES ') && known.has(REJECT_OF_COMMENT.exec(l)?.[1] ?? ''))
+  const wanted = services.flatMap(serviceRejects)
+  const drop = ours.filter((l) => !wanted.includes(l))
+  const add = wanted.filter((l) => !ours.includes(l))
+  if (drop.length === 0 && add.length === 0) return undefined
+  const out = ['*filter']
+  if (!declared) {
+    out.push(':KUBE-SERVICES - [0:0]', ...['INPUT', 'FORWARD', 'OUTPUT'].map((c) => `-A ${c} -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`))
+  }
+  out.push(...drop.map((l) => `-D${l.slice(2)}`), ...add.map((l) => `-I KUBE-SERVICES 1${l.slice('-A KUBE-SERVICES'.length)}`), 'COMMIT', '')
+  return out.join('\n')
+}
+
 const SERVICE_OF_COMMENT = /--comment "?([^"\s:]+\/[^"\s:]+)(?::[^"\s]*)? cluster IP"?/
 
 /**
@@ -163,7 +191,7 @@ export function natSync(dump: string, services: readonly ProxiedService[], known
 
 /** Reads a node's nat table and applies a restore input built from it. */
 export interface NatWriter {
-  sync(ns: string, build: (dump: string) => string | undefined): Promise<boolean>
+  sync(ns: string, table: 'nat' | 'filter', build: (dump: string) => string | undefined): Promise<boolean>
   /** deletes the node's UDP conntrack entries to `ip` (`conntrack -D -p udp --orig-dst IP`) */
   clearUdp(ns: string, ip: string): Promise<void>
 }
@@ -231,7 +259,8 @@ export class KubeProxy {
     // as kube-proxy: a UDP flow that went nowhere (or to a gone endpoint) must not stick to its conntrack entry
     const clear = changedUdpIPs(this.lastServices, services)
     for (const ns of this.options.nodes) {
-      await this.options.writer.sync(ns, (dump) => natSync(dump, services, this.known))
+      await this.options.writer.sync(ns, 'nat', (dump) => natSync(dump, services, this.known))
+      await this.options.writer.sync(ns, 'filter', (dump) => filterSync(dump, services, this.known))
       for (const ip of clear) await this.options.writer.clearUdp(ns, ip)
     }
     this.last = fingerprint
