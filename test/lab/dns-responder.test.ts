@@ -16,6 +16,7 @@ import {after, before, describe, it} from 'node:test'
 import {responderData} from '../../src/core/dns/responder.js'
 import {responderConfig, responderDnsmasqConf, responderHosts} from '../../src/lab/addons/dns/responder.js'
 import {parseZoneText} from '../../src/lab/addons/dns/zone-file.js'
+import {corefileSource} from '../../src/lab/runtime/responder-standin.js'
 
 const ZONE = 'b.clusters.xcc.test'
 const link = (address: string) => ({zone: ZONE, cluster: 'b', context: 'ctx-b', domain: 'clusters.xcc.test', services: 'all' as const, records: [{name: `kuard.default.${ZONE}`, address, service: 'default/kuard'}]})
@@ -93,5 +94,16 @@ describe('the stand-in dnsmasq answers as the file plugin', () => {
     let seen = ''
     for (let i = 0; i < 30 && (seen = await code(`kuard.default.${ZONE}`)) !== '10.20.0.9'; i++) await new Promise((r) => setTimeout(r, 100))
     assert.equal(seen, '10.20.0.9')
+  })
+})
+
+describe('which pods the stand-in runs', () => {
+  it('a CoreDNS-image container reading -conf from a mounted ConfigMap, nothing else', () => {
+    const pod = {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'r'}, spec: {containers: [], volumes: [{name: 'config', configMap: {name: 'xcc-dns-responder'}}]}}
+    const container = {name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3', args: ['-conf', '/etc/coredns/Corefile'], volumeMounts: [{name: 'config', mountPath: '/etc/coredns'}]}
+    assert.deepEqual(corefileSource(pod, container), {configMap: 'xcc-dns-responder', mountDir: '/etc/coredns', corefileKey: 'Corefile'})
+    assert.equal(corefileSource(pod, {...container, image: 'busybox'}), undefined)
+    assert.equal(corefileSource(pod, {...container, command: ['sh']}), undefined, 'a command of its own runs as given')
+    assert.equal(corefileSource(pod, {...container, volumeMounts: []}), undefined)
   })
 })
