@@ -20,6 +20,9 @@ import {IpMasqAgent, agentNodes} from './addons/ip-masq-agent.js'
 import {ClusterDns} from './addons/dns/cluster-dns.js'
 import {type ClusterDnsPlan, DNS_NAMESPACE, DNS_SERVICE, clusterDnsPlan, podResolvConf} from './compile/dns.js'
 import {NetnsDnsServer, dnsmasqCommand} from './runtime/dns-server.js'
+import {ResponderStandIns} from './runtime/responder-standin.js'
+import {NetnsNatWriter} from './runtime/nat-writer.js'
+import {KubeProxy} from './addons/kube-proxy.js'
 import {type AddonContext, type KubeApiServer, startKubeApiServer} from './kube/index.js'
 import type {KubeObject} from './kube/types.js'
 import {clusterObjects} from './compile/kube-objects.js'
@@ -74,6 +77,8 @@ async function main(dir: string): Promise<void> {
     const spec = (pod.spec ?? {}) as {hostNetwork?: boolean; dnsPolicy?: string; dnsConfig?: Parameters<typeof podResolvConf>[0]['dnsConfig']}
     return ip ? podResolvConf({namespace: pod.metadata.namespace ?? 'default', hostNetwork: spec.hostNetwork === true, dnsPolicy: spec.dnsPolicy, dnsConfig: spec.dnsConfig}, ip) : undefined
   })
+  // the `xcc dns link` responder's CoreDNS pods run a stand-in (runtime/responder-standin.ts)
+  const pods = new ResponderStandIns(runtime, sandboxes, (node) => model.nodes.get(node.metadata.name as string)?.cluster)
   const dnsmasq = dnsPlans.size > 0 && dnsmasqOnPath()
   if (dnsPlans.size > 0 && !dnsmasq) log('cluster DNS: dnsmasq is not installed (Debian package dnsmasq-base): the DNS pods cannot start')
   // pods run their echo server from a copy every uid can read
@@ -85,6 +90,7 @@ async function main(dir: string): Promise<void> {
   // set once the cloud listens; stop() closes it if it got that far
   const cloud: {server?: CloudServer} = {}
   const writer = new NetnsChainWriter()
+  const natWriter = new NetnsNatWriter()
   const echo = state.plan.servers.map((s) => startEchoServer(s.ns, s.ref, s.tcpPorts))
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
@@ -117,11 +123,19 @@ async function main(dir: string): Promise<void> {
       extraHosts: [PRIVATE_ENDPOINT_HOST],
       // tokens as GKE issues them: its issuer, at most 48 h unless the topology says otherwise
       serviceAccounts: {issuer: tokenIssuer(project, cluster.spec), maxTokenExpirationSeconds: hmsSeconds(cluster.spec.serviceAccountMaxTokenExpiration ?? GKE_MAX_TOKEN_EXPIRATION)},
-      runtime,
+      runtime: pods,
       logDir,
       staticTokens: googleTokenUsers(tokens, project),
       objects: [...clusterObjects(model, state.plan, cluster, podEcho, dns && dnsServer ? {plan: dns, command: dnsmasqCommand(dnsServer.dir)} : undefined) as unknown as KubeObject[], viewerBinding(project)],
       addons: [
+        (context: AddonContext) => pods.addon(cluster.name, context),
+        // kube-proxy for the Services of the API (the topology's and kube-dns have theirs already)
+        (context: AddonContext) => new KubeProxy(context, {
+          nodes: cluster.nodes.map((n) => state.plan.hosts[`node/${n.name}`]?.ns).filter((ns): ns is string => ns !== undefined),
+          skip: new Set([...cluster.services.map((s) => `${s.namespace}/${s.name}`), ...(dns ? [`${DNS_NAMESPACE}/${DNS_SERVICE}`] : [])]),
+          writer: natWriter,
+          log: clusterLog,
+        }),
         ...('ipMasq' in cluster.spec.masquerade ? [(context: AddonContext) => new IpMasqAgent(context, {nodes: agentNodes(model, state.plan, cluster.name), writer, log: clusterLog})] : []),
         ...(dns && dnsServer ? [(context: AddonContext) => {
           dnsPod.set(cluster.name, () => {

@@ -9,6 +9,7 @@ import {type Container, type KubeObject, type Pod, type PodSpec, type NodeObject
 import {labelSelectorRequirements, matchesLabels} from './selectors.js'
 import {type LabelSelector} from './types.js'
 import {admitRbac} from './rbac/validation.js'
+import {checkDeploymentUpdate, defaultDeployment} from './deployment-admission.js'
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 export const KUBELET_VERSION = 'v1.32.0-xcc'
@@ -218,6 +219,13 @@ export function admitCreate(object: KubeObject, context: AdmissionContext): Kube
       defaultDaemonSet(object, name)
       object.status = {currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0}
       break
+    case 'Deployment':
+      defaultDeployment(object, name, TEMPLATE_CHECKS)
+      object.status = {}
+      break
+    case 'ConfigMap':
+      omitEmptyData(object)
+      break
   }
   admitRbac(object, undefined)
   return object
@@ -263,6 +271,13 @@ export function admitUpdate(object: KubeObject, current: KubeObject, context: Ad
       if (!jsonEqual((object.spec as {selector?: unknown}).selector, (current.spec as {selector?: unknown} | undefined)?.selector)) {
         throw invalid('DaemonSet', name, [{reason: 'FieldValueInvalid', field: 'spec.selector', message: 'Invalid value: field is immutable'}], 'apps')
       }
+      break
+    case 'Deployment':
+      defaultDeployment(object, name, TEMPLATE_CHECKS)
+      checkDeploymentUpdate(object, current, name)
+      break
+    case 'ConfigMap':
+      omitEmptyData(object)
       break
   }
   admitRbac(object, current)
@@ -380,4 +395,11 @@ function validateUpdateStrategy(strategy: Record<string, unknown>): StatusCause[
     causes.push({reason: 'FieldValueRequired', field: `${base}.maxUnavailable`, message: 'Required value: cannot be 0 when maxSurge is 0'})
   }
   return causes
+}
+
+const TEMPLATE_CHECKS = {defaultPodSpec, validatePodSpec, intOrPercent}
+
+/** `data` and `binaryData` are omitempty maps: an empty one is not stored (the real API never returns `data: {}`) */
+function omitEmptyData(object: KubeObject): void {
+  for (const key of ['data', 'binaryData']) if (isPlainObject(object[key]) && Object.keys(object[key]).length === 0) delete object[key]
 }

@@ -43,7 +43,8 @@ export interface MutationOptions {
 }
 
 const isCore = (type: ResourceType, resource: string): boolean => type.group === '' && type.resource === resource
-const isDaemonSets = (type: ResourceType): boolean => type.group === 'apps' && type.resource === 'daemonsets'
+/** workloads with a pod template: pod security warns about the template as it would about the pods */
+const isDaemonSets = (type: ResourceType): boolean => type.group === 'apps' && (type.resource === 'daemonsets' || type.resource === 'deployments')
 
 export class ClusterApi {
   readonly store: ObjectStore

@@ -2,7 +2,7 @@
  * An emulated Kubernetes API server for one lab cluster: HTTPS on loopback, client-certificate
  * and bearer-token authentication, RBAC authorization (with the default bootstrap roles;
  * `system:masters` may do everything), PodSecurity admission, an in-memory object store, and
- * the controllers that make pods real (scheduler, kubelet through a PodRuntime, DaemonSets,
+ * the controllers that make pods real (scheduler, kubelet through a PodRuntime, DaemonSets, Deployments without ReplicaSets,
  * ServiceAccount tokens, namespaces, garbage collection). Real clients (kubectl 1.32,
  * @kubernetes/client-node 1.x) talk to it unchanged.
  */
@@ -11,6 +11,7 @@ import {mkdirSync} from 'node:fs'
 import {ClusterApi} from './api.js'
 import {parseCidr} from './admission.js'
 import {DaemonSetController} from './controllers/daemonset.js'
+import {DeploymentController} from './controllers/deployment.js'
 import {EventRecorder} from './controllers/events.js'
 import {Kubelet} from './controllers/kubelet.js'
 import {GarbageCollector, NamespaceController} from './controllers/lifecycle.js'
@@ -148,7 +149,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   const tokens = new ServiceAccountTokens(store, await signingKey(sa.signingKey), {...(sa.issuer ? {issuer: sa.issuer} : {}), ...(sa.apiAudiences ? {apiAudiences: sa.apiAudiences} : {})})
   const serviceAccounts = new ServiceAccountController(store, options.tls.caCert, tokens)
   const kubelet = new Kubelet({store, runtime: options.runtime, logDir: options.logDir, events})
-  const controllers = [serviceAccounts, new NamespaceController(api), new GarbageCollector(api), new Scheduler(store, events), new DaemonSetController(api, events)]
+  const controllers = [serviceAccounts, new NamespaceController(api), new GarbageCollector(api), new Scheduler(store, events), new DaemonSetController(api, events), new DeploymentController(api, events)]
 
   loadObjects(api, options.objects ?? [])
   for (const controller of controllers) controller.start()

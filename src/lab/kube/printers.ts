@@ -204,6 +204,23 @@ const daemonSet: Printer = {
   },
 }
 
+const deployment: Printer = {
+  columns: [{name: 'Ready'}, {name: 'Up-to-date'}, {name: 'Available'}, {name: 'Containers', wide: true}, {name: 'Images', wide: true}, {name: 'Selector', wide: true}],
+  cells(object) {
+    const status = (object.status ?? {}) as Record<string, number | undefined>
+    const spec = (object.spec ?? {}) as {replicas?: number; selector?: LabelSelector; template?: {spec?: Pod['spec']}}
+    const containers = spec.template?.spec?.containers ?? []
+    return [
+      `${status.readyReplicas ?? 0}/${spec.replicas ?? 1}`,
+      status.updatedReplicas ?? 0,
+      status.availableReplicas ?? 0,
+      containers.map((c) => c.name).join(','),
+      containers.map((c) => c.image ?? '').join(','),
+      formatLabelSelector(spec.selector) || NONE,
+    ]
+  },
+}
+
 function countKeys(value: unknown): number {
   return isPlainObject(value) ? Object.keys(value).length : 0
 }
@@ -271,6 +288,7 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   Service: service,
   Namespace: namespace,
   DaemonSet: daemonSet,
+  Deployment: deployment,
   ConfigMap: configMap,
   Secret: secret,
   ServiceAccount: serviceAccount,

@@ -98,6 +98,7 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   define({resource: 'resourcequotas', kind: 'ResourceQuota', shortNames: ['quota'], status: true}),
   define({resource: 'limitranges', kind: 'LimitRange', shortNames: ['limits']}),
   define({group: 'apps', resource: 'daemonsets', kind: 'DaemonSet', shortNames: ['ds'], categories: ['all'], status: true, generation: true}),
+  define({group: 'apps', resource: 'deployments', kind: 'Deployment', shortNames: ['deploy'], categories: ['all'], status: true, generation: true}),
   define({group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease'}),
   define({group: 'discovery.k8s.io', resource: 'endpointslices', kind: 'EndpointSlice'}),
   define({group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false}),
