@@ -21,6 +21,7 @@ import {cloud, kubeContextNames} from './deps.js'
 import {interruptible} from './interrupt.js'
 import {applyPlan} from './link-apply.js'
 import {addLinkMasquerade} from './link-kube.js'
+import {preflightPermissions} from './link-preflight.js'
 import {type LinkPlanRequest, type LinkPlanResult, runLinkPlan} from './link-plan.js'
 import {runSnapshot} from './snapshot.js'
 
@@ -95,6 +96,8 @@ export async function runLinkCreate(request: LinkPlanRequest & {dryRun: boolean;
   for (const s of planned.skipped) ui.note(`xcc: skipped ${s.kind} ${s.name}: ${s.reason}`)
   if (!ui.json) ui.show(render(planned))
   if (request.dryRun) return {planned, dryRun: true, kube: []}
+  // before the question and before any write: a missing permission is exit 3 with nothing written
+  if (plan.changes.length > 0) await preflightPermissions(plan.changes, planned.project, request.timeoutMs, (t) => ui.note(t))
   if (hasChanges(plan) && !request.yes && request.stdinTty && !(await ui.confirm(`Create link ${plan.link}: apply these changes?`))) {
     ui.note(`xcc: link ${plan.link}: not applied (declined); nothing was written`)
     return {planned, dryRun: false, declined: true, kube: []}

@@ -12,6 +12,7 @@ import {planLinkDelete} from '../core/link/plan.js'
 import {interruptible} from './interrupt.js'
 import {type LinkUi, applyWithProgress, stopIfAborted} from './link-create.js'
 import {type LinkRecord, readRecord, removeLinkKube} from './link-kube.js'
+import {preflightPermissions} from './link-preflight.js'
 import {readProject} from './snapshot.js'
 
 export interface LinkDeleteRequest {
@@ -55,6 +56,7 @@ export async function runLinkDelete(request: LinkDeleteRequest, ui: LinkUi, rend
   if (!ui.json) ui.show(render(plan))
   const empty = changes.length === 0 && found.length === 0
   if (request.dryRun || empty) return {plan, dryRun: request.dryRun, unmasqueraded: []}
+  if (changes.length > 0) await preflightPermissions(changes, read.project, request.timeoutMs, (t) => ui.note(t))
   if (!request.yes && request.stdinTty && !(await ui.confirm(`Delete link ${request.link}: remove these resources?`))) {
     ui.note(`xcc: link ${request.link}: not deleted (declined); nothing was changed`)
     return {plan, dryRun: false, declined: true, unmasqueraded: []}

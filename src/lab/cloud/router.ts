@@ -53,6 +53,13 @@ export class Router<C> {
     return this
   }
 
+  /** every permission a route needs, with whether some route needing it writes */
+  permissions(): ReadonlyMap<string, boolean> {
+    const out = new Map<string, boolean>()
+    for (const {route} of this.routes) out.set(route.permission, (out.get(route.permission) ?? false) || route.write)
+    return out
+  }
+
   /** the route and its parameters; literal segments win over parameters at the same place */
   match(method: string, segments: readonly string[]): {route: Route<C>; params: Params} | {methods: string[]} | undefined {
     let best: {route: Route<C>; params: Params; literals: number} | undefined
