@@ -20,7 +20,7 @@ import type {KubeOutcome} from '../render/link-result.js'
 import {cloud, kubeContextNames} from './deps.js'
 import {interruptible} from './interrupt.js'
 import {applyPlan} from './link-apply.js'
-import {addLinkMasquerade} from './link-kube.js'
+import {addLinkMasquerade, annotateLinkService} from './link-kube.js'
 import {preflightPermissions} from './link-preflight.js'
 import {type LinkPlanRequest, type LinkPlanResult, runLinkPlan} from './link-plan.js'
 import {runSnapshot} from './snapshot.js'
@@ -125,8 +125,12 @@ async function kubeSteps(planned: LinkPlanResult, request: LinkPlanRequest, ui: 
     if (step.kind === 'masquerade' && context) {
       const added = await addLinkMasquerade({...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), context, link: plan.link, cidrs: step.cidrs ?? [], timeout: `${Math.ceil(request.timeoutMs / 1000)}s`})
       kube.push({kind: step.kind, cluster: step.cluster, name: step.name, result: 'applied', detail: `recorded ${added.join(',') || 'nothing new'} in kube-system/xcc-link-${plan.link}`})
+    } else if (step.kind === 'annotation' && step.annotation && context) {
+      // GKE owns its load balancer's rule: the Service's annotation makes GKE give it global access (ILB-03)
+      const a = step.annotation
+      const done = await annotateLinkService({...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), context, link: plan.link, namespace: a.namespace, service: a.service, key: a.key, value: a.value})
+      kube.push({kind: step.kind, cluster: step.cluster, name: step.name, result: 'applied', detail: `${done.changed ? 'patched' : 'already set'}; recorded ${done.previous === null ? 'no previous value' : `previous value ${JSON.stringify(done.previous)}`} in kube-system/xcc-link-${plan.link}`})
     } else {
-      // GKE owns its load balancer's rule: the annotation is the user's to make (the kube port has no Service patch)
       ui.note(`xcc: not applied: ${step.kind} ${step.cluster} ${step.name}; run: ${step.command}`)
       kube.push({kind: step.kind, cluster: step.cluster, name: step.name, result: 'not-applied', detail: step.command})
     }
