@@ -4,7 +4,9 @@
  * us-central1 without global access, ILB-03): create merge-patches the Service with
  * networking.gke.io/internal-load-balancer-allow-global-access=true and records in b's
  * kube-system/xcc-link-<link> that it had none; delete removes exactly that annotation (the
- * Service's others stay) and the record, and the project's snapshot is as before.
+ * Service's others stay) and the record, and the project's snapshot is as before. The lab's GKE
+ * has no service controller acting on the annotation, so the rule stays regional there and the
+ * verification after create still names it (exit 1).
  * Needs root (namespaces), iproute2, iptables.
  */
 import assert from 'node:assert/strict'
@@ -41,8 +43,12 @@ describe('xcc link: the global-access annotation of a reused GKE internal load b
     assert.equal(plan.status, 0, plan.stderr)
     assert.match(plan.stdout, new RegExp(`default/server ${KEY.replace(/\./g, '\\.')}=true`))
     const created = lab.xcc([...CREATE, '--json'])
-    assert.ok(created.status === 0 || created.status === 1, created.stderr)
     const out = linkCreateJsonSchema.parse(JSON.parse(created.stdout))
+    // GKE's service controller would now give b-ilb global access; the lab's GKE has no such
+    // controller, so the rule stays regional and the doctor still names it (exit 1)
+    assert.equal(created.status, 1, created.stderr)
+    assert.deepEqual([out.verify?.verdict, out.verify?.diagnosis?.code], ['unreachable', 'FORWARDING_RULE_REGION_MISMATCH'])
+    assert.deepEqual(out.plan.map((p) => p.name), ['xcc-xr-allow'], 'GKE\'s rule is reused: only the firewall is made')
     const step = out.kube.find((k) => k.kind === 'annotation')
     assert.deepEqual(step && [step.cluster, step.result], ['b', 'applied'], JSON.stringify(out.kube))
     assert.match(step?.detail ?? '', /patched; recorded no previous value in kube-system\/xcc-link-xr/)
@@ -52,7 +58,7 @@ describe('xcc link: the global-access annotation of a reused GKE internal load b
     assert.deepEqual(JSON.parse((JSON.parse(record.stdout) as {data: Record<string, string>}).data['service-annotations'] ?? '[]'), [{namespace: 'default', service: 'server', key: KEY, value: 'true', previous: null}])
 
     const again = lab.xcc([...CREATE, '--json'])
-    assert.ok(again.status === 0 || again.status === 1, again.stderr)
+    assert.equal(again.status, 1, again.stderr)
     assert.match(linkCreateJsonSchema.parse(JSON.parse(again.stdout)).kube.find((k) => k.kind === 'annotation')?.detail ?? '', /already set/)
 
     const shown = lab.xcc(['link', 'delete', 'xr', '--dry-run'])
