@@ -35,6 +35,8 @@ export interface Route<C> {
   /** the IAM permission the request needs */
   readonly permission: string
   readonly write: boolean
+  /** permissions GCP also checks on this request, from its body (an instance insert: its disk, subnetworks, metadata…) */
+  readonly also?: (body: unknown) => readonly string[]
   /** the resource a 403 names (`projects/p/global/firewalls/fw`; an insert names it in its body) */
   resource(params: Params, body: unknown): string
   handle(ctx: C, params: Params): unknown
@@ -93,5 +95,7 @@ export async function dispatch<C>(router: Router<C>, ctx: C, request: CloudReque
   if ('methods' in found) throw new CloudError(405, `Method ${request.method} is not allowed for ${request.path} (allowed: ${found.methods.join(', ')}).`, 'httpMethodNotAllowed')
   const {route, params} = found
   if ((route.write && request.role !== 'admin') || request.denied?.has(route.permission)) throw forbidden(route.permission, route.resource(params, request.body))
+  const lacking = request.denied && route.also?.(request.body).find((p) => request.denied?.has(p))
+  if (lacking) throw forbidden(lacking, route.resource(params, request.body))
   return {status: 200, body: await route.handle(ctx, params)}
 }

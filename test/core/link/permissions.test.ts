@@ -11,6 +11,7 @@ import type {ChangeAction} from '../../../src/core/link/changes.js'
 import {permissionsForChange, permissionsForPlan} from '../../../src/core/link/permissions.js'
 import type {WritableKind} from '../../../src/core/ports/gcp-writes.js'
 import {computePermissions} from '../../../src/lab/compute/api.js'
+import {insertAlsoNeeds} from '../../../src/lab/compute/instance-writes.js'
 
 const KINDS: Record<WritableKind, {scope: 'global' | 'region' | 'zone'; create: string; update: string; delete: string}> = {
   network: {scope: 'global', create: 'compute.networks.create', update: 'compute.networks.update', delete: 'compute.networks.delete'},
@@ -45,6 +46,8 @@ describe('the permissions of a link plan', () => {
     assert.deepEqual(permissionsForChange({action: 'create', resource: {kind: 'instance', scope: scopeOf('zone'), name: 'vm', body}}), [
       'compute.disks.create', 'compute.instances.create', 'compute.instances.setLabels', 'compute.instances.setMetadata', 'compute.instances.setTags', 'compute.subnetworks.use',
     ])
+    // the lab refuses the same insert without any of them
+    assert.deepEqual(['compute.instances.create', ...insertAlsoNeeds(body)].sort(), permissionsForChange({action: 'create', resource: {kind: 'instance', scope: scopeOf('zone'), name: 'vm', body}}))
     const external = {...body, networkInterfaces: [{subnetwork: 's', accessConfigs: [{type: 'ONE_TO_ONE_NAT'}]}]}
     assert.ok(permissionsForChange({action: 'create', resource: {kind: 'instance', scope: scopeOf('zone'), name: 'vm', body: external}}).includes('compute.subnetworks.useExternalIp'))
   })

@@ -49,6 +49,19 @@ describe('projects.testIamPermissions in the lab', () => {
     }
   })
 
+  it('an instance insert is refused without the disk permission GCP also checks, as IAM says', async () => {
+    writeFileSync(join(cloud.dir, 'cloud-faults.json'), JSON.stringify({denied: ['compute.disks.create']}))
+    try {
+      assert.deepEqual(await (await iamFor(cloud, cloud.tokens.admin)).testPermissions(['compute.instances.create', 'compute.disks.create']), {held: ['compute.instances.create']})
+      const body = {name: 'vm-x', machineType: 'zones/us-west1-a/machineTypes/e2-small', disks: [{boot: true, initializeParams: {sourceImage: 'projects/debian-cloud/global/images/family/debian-12'}}], networkInterfaces: [{network: 'global/networks/net-a'}]}
+      const write = await fetch(`${cloud.server.url}/compute/v1/projects/${PROJECT}/zones/us-west1-a/instances`, {method: 'POST', headers: {authorization: `Bearer ${cloud.tokens.admin}`, 'content-type': 'application/json'}, body: JSON.stringify(body)})
+      assert.equal(write.status, 403)
+      assert.match(await write.text(), /Required 'compute\.disks\.create' permission/)
+    } finally {
+      writeFileSync(join(cloud.dir, 'cloud-faults.json'), '{}')
+    }
+  })
+
   it('v1, as gcloud asks: the same answer; no token is a 401; another project a 403', async () => {
     const ask = (path: string, token?: string) => fetch(`${cloud.server.url}${path}`, {method: 'POST', headers: {...(token ? {authorization: `Bearer ${token}`} : {}), 'content-type': 'application/json'}, body: JSON.stringify({permissions: ASKED})})
     const v1 = await ask(`/v1/projects/${PROJECT}:testIamPermissions`, cloud.tokens.viewer)
