@@ -4,7 +4,7 @@
  * core use fakes of the same ports instead).
  */
 import {systemClock} from '../adapters/clock/index.js'
-import {knownProject, openGcp, openGcpWrites} from '../adapters/gcp/index.js'
+import {knownProject, openGcp, openGcpIam, openGcpWrites} from '../adapters/gcp/index.js'
 import {NO_INSTANCE_SHELL} from '../adapters/host/index.js'
 import {readContextNames} from '../adapters/kube/config.js'
 import {loadKubeContexts} from '../adapters/kube/index.js'
@@ -36,4 +36,4 @@ export function instanceShellFor(server: string): InstanceShell {
 export const templates = {probeScripts: loadProbeScripts, masqueradeScripts: loadMasqueradeScripts, dnsResponder: loadResponderTemplate, scenarioPath, listScenarios, canonicalFlow}
 export const topologyFiles = {load: loadTopologyFile, read: readTopologyFile}
 /** Google Cloud (the clients themselves load only when a command opens it) */
-export const cloud = {open: openGcp, openWrites: openGcpWrites, knownProject}
+export const cloud = {open: openGcp, openWrites: openGcpWrites, openIam: openGcpIam, knownProject}

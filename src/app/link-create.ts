@@ -20,7 +20,8 @@ import type {KubeOutcome} from '../render/link-result.js'
 import {cloud, kubeContextNames} from './deps.js'
 import {interruptible} from './interrupt.js'
 import {applyPlan} from './link-apply.js'
-import {addLinkMasquerade} from './link-kube.js'
+import {addLinkMasquerade, annotateLinkService} from './link-kube.js'
+import {preflightPermissions} from './link-preflight.js'
 import {type LinkPlanRequest, type LinkPlanResult, runLinkPlan} from './link-plan.js'
 import {runSnapshot} from './snapshot.js'
 
@@ -95,6 +96,8 @@ export async function runLinkCreate(request: LinkPlanRequest & {dryRun: boolean;
   for (const s of planned.skipped) ui.note(`xcc: skipped ${s.kind} ${s.name}: ${s.reason}`)
   if (!ui.json) ui.show(render(planned))
   if (request.dryRun) return {planned, dryRun: true, kube: []}
+  // before the question and before any write: a missing permission is exit 3 with nothing written
+  if (plan.changes.length > 0) await preflightPermissions(plan.changes, planned.project, request.timeoutMs, (t) => ui.note(t))
   if (hasChanges(plan) && !request.yes && request.stdinTty && !(await ui.confirm(`Create link ${plan.link}: apply these changes?`))) {
     ui.note(`xcc: link ${plan.link}: not applied (declined); nothing was written`)
     return {planned, dryRun: false, declined: true, kube: []}
@@ -122,8 +125,12 @@ async function kubeSteps(planned: LinkPlanResult, request: LinkPlanRequest, ui: 
     if (step.kind === 'masquerade' && context) {
       const added = await addLinkMasquerade({...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), context, link: plan.link, cidrs: step.cidrs ?? [], timeout: `${Math.ceil(request.timeoutMs / 1000)}s`})
       kube.push({kind: step.kind, cluster: step.cluster, name: step.name, result: 'applied', detail: `recorded ${added.join(',') || 'nothing new'} in kube-system/xcc-link-${plan.link}`})
+    } else if (step.kind === 'annotation' && step.annotation && context) {
+      // GKE owns its load balancer's rule: the Service's annotation makes GKE give it global access (ILB-03)
+      const a = step.annotation
+      const done = await annotateLinkService({...(request.kubeconfig ? {kubeconfig: request.kubeconfig} : {}), context, link: plan.link, namespace: a.namespace, service: a.service, key: a.key, value: a.value})
+      kube.push({kind: step.kind, cluster: step.cluster, name: step.name, result: 'applied', detail: `${done.changed ? 'patched' : 'already set'}; recorded ${done.previous === null ? 'no previous value' : `previous value ${JSON.stringify(done.previous)}`} in kube-system/xcc-link-${plan.link}`})
     } else {
-      // GKE owns its load balancer's rule: the annotation is the user's to make (the kube port has no Service patch)
       ui.note(`xcc: not applied: ${step.kind} ${step.cluster} ${step.name}; run: ${step.command}`)
       kube.push({kind: step.kind, cluster: step.cluster, name: step.name, result: 'not-applied', detail: step.command})
     }

@@ -54,10 +54,19 @@ export function renderCreateOutcome(input: {link: string; from: string; address?
   return lines.length ? `${lines.join('\n')}\n` : ''
 }
 
+/** a Service annotation the link set, and what delete puts back (null: it had none) */
+export interface RecordedAnnotation {
+  readonly namespace: string
+  readonly service: string
+  readonly key: string
+  readonly value: string
+  readonly previous: string | null
+}
+
 export interface DeletePlanView {
   readonly link: string
   readonly changes: readonly PlannedChange[]
-  readonly records: ReadonlyArray<{readonly cluster: string; readonly context: string; readonly masquerade: readonly string[]}>
+  readonly records: ReadonlyArray<{readonly cluster: string; readonly context: string; readonly masquerade: readonly string[]; readonly annotations?: readonly RecordedAnnotation[]}>
 }
 
 export function renderDeletePlanText(plan: DeletePlanView, options: {color: boolean}): string {
@@ -67,16 +76,21 @@ export function renderDeletePlanText(plan: DeletePlanView, options: {color: bool
   for (const c of plan.changes) lines.push(p.red(`  - delete ${c.resource.kind} ${c.resource.parent ? `${c.resource.parent}/` : ''}${c.resource.name}`))
   for (const r of plan.records) {
     if (r.masquerade.length) lines.push(p.red(`  - masquerade ${r.cluster}: ${r.masquerade.join(',')}`), p.dim(`      by: xcc masquerade remove --context ${r.context} --cidr ${r.masquerade.join(',')} (the ranges the link added)`))
+    for (const a of r.annotations ?? []) {
+      lines.push(p.red(`  - annotation ${r.cluster}: ${a.namespace}/${a.service} ${a.key}`), p.dim(`      put back: ${a.previous === null ? 'removed (the Service had none)' : `${a.key}=${a.previous}`}, unless changed since`))
+    }
     lines.push(p.red(`  - delete ConfigMap ${r.cluster}: kube-system/xcc-link-${plan.link}`))
   }
-  const n = plan.changes.length + plan.records.reduce((s, r) => s + 1 + (r.masquerade.length ? 1 : 0), 0)
+  const n = plan.changes.length + plan.records.reduce((s, r) => s + 1 + (r.masquerade.length ? 1 : 0) + (r.annotations?.length ?? 0), 0)
   lines.push('', p.bold(`Plan: 0 to create, 0 to update, ${n} to delete.`))
   return `${lines.join('\n')}\n`
 }
 
-export function linkDeleteJson(input: {plan: DeletePlanView & {project: string}; dryRun: boolean; report?: ApplyReport; unmasqueraded: ReadonlyArray<{context: string; cidrs: readonly string[]}>}): Record<string, unknown> {
+export function linkDeleteJson(input: {plan: DeletePlanView & {project: string}; dryRun: boolean; report?: ApplyReport; unmasqueraded: ReadonlyArray<{context: string; cidrs: readonly string[]}>; annotations?: ReadonlyArray<RecordedAnnotation & {context: string; result: 'restored' | 'kept'}>}): Record<string, unknown> {
   return {
     schemaVersion: 1, link: input.plan.link, project: input.plan.project, dryRun: input.dryRun, plan: input.plan.changes.map(item), applied: input.report?.applied ?? [],
-    masquerade: input.unmasqueraded.map((u) => ({context: u.context, cidrs: [...u.cidrs]})), nothingToDelete: input.plan.changes.length === 0 && input.plan.records.length === 0,
+    masquerade: input.unmasqueraded.map((u) => ({context: u.context, cidrs: [...u.cidrs]})),
+    annotations: (input.annotations ?? []).map((a) => ({context: a.context, service: `${a.namespace}/${a.service}`, key: a.key, previous: a.previous, result: a.result})),
+    nothingToDelete: input.plan.changes.length === 0 && input.plan.records.length === 0,
   }
 }

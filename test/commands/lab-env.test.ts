@@ -32,6 +32,7 @@ describe('xcc lab env', () => {
     assert.equal(view.project, 'xcc-lab')
     assert.equal(view.variables.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE, `${view.url}/compute/v1/`)
     assert.equal(view.variables.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER, `${view.url}/`)
+    assert.equal(view.variables.CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER, `${view.url}/`)
     const tokens = [readFileSync(view.variables.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE as string, 'utf8'), readFileSync(view.viewerTokenFile, 'utf8')]
     const sh = cli.run(home, ['lab', 'env', '--name', lab])
     const fish = cli.run(home, ['lab', 'env', '--name', lab, '--shell', 'fish'])

@@ -6,11 +6,12 @@
 import {XccError} from '../../core/errors.js'
 import {NO_PROJECT_HINT, type ProjectChoice, chooseProject} from '../../core/gcp/settings.js'
 import type {ComputeApi, GkeApi} from '../../core/ports/gcp.js'
-import type {ComputeWriter} from '../../core/ports/gcp-writes.js'
+import type {ComputeWriter, IamApi} from '../../core/ports/gcp-writes.js'
 import {loadCredentials} from './auth.js'
 import {GCP_REQUESTS_AT_ONCE, openCompute, permits} from './compute.js'
 import {openGke} from './gke.js'
 import {redact} from './errors.js'
+import {openIam} from './iam.js'
 import {readEndpoints, readGcloudProject} from './settings.js'
 import {openComputeWriter} from './writes.js'
 
@@ -83,6 +84,17 @@ export async function openGcpWrites(options: GcpOptions): Promise<GcpWrites> {
   const stats = {requests: 0, retries: 0}
   const writer = await openComputeWriter({project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats, ...(endpoints.compute ? {endpoint: endpoints.compute} : {})})
   return {project, writer, stats}
+}
+
+/** IAM's answer on the project (`xcc link` preflight): project, credentials and endpoint as openGcp resolves them */
+export async function openGcpIam(options: GcpOptions): Promise<{project: ProjectChoice; iam: IamApi}> {
+  const env = options.env ?? process.env
+  if ((env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER || env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE) && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none'
+  const project = resolveProject(options)
+  const endpoints = readEndpoints(env)
+  const credentials = await loadCredentials(env)
+  const iam = await openIam({project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, ...(endpoints.resourceManager ? {endpoint: endpoints.resourceManager} : {})})
+  return {project, iam}
 }
 
 /** A caller's Google access token, for a kubeconfig (`--auth token`) or to talk to a GKE cluster as GKE accepts it. */

@@ -48,13 +48,17 @@ export function readGcloudProject(env: NodeJS.ProcessEnv): string | undefined {
 export interface Endpoints {
   readonly compute?: Endpoint
   readonly container?: Endpoint
+  /** Cloud Resource Manager (testIamPermissions), as gcloud's `api_endpoint_overrides/cloudresourcemanager` */
+  readonly resourceManager?: Endpoint
 }
 
 export function readEndpoints(env: NodeJS.ProcessEnv): Endpoints {
   const compute = env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE
   const container = env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER
+  const resourceManager = env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER
   return {
     ...(compute ? {compute: parseEndpointOverride('CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE', compute, '/compute/v1/')} : {}),
     ...(container ? {container: parseEndpointOverride('CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER', container, '/')} : {}),
+    ...(resourceManager ? {resourceManager: parseEndpointOverride('CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER', resourceManager, '/')} : {}),
   }
 }

@@ -238,6 +238,12 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
       await call<unknown>(request, (o) => core.deleteNamespacedService({name: service, namespace}, o), missing)
     },
 
+    async annotateService(namespace, service, annotations) {
+      const request = {operation: `annotating service ${namespace}/${service}`, verb: 'patch', resource: 'services', namespace}
+      const patched = await call(request, (o) => core.patchNamespacedService({name: service, namespace, body: {metadata: {annotations}}}, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch, o)))
+      return plain<KubeService>(patched)
+    },
+
     async getEndpoints(namespace, service) {
       const request = {operation: `reading endpoints ${namespace}/${service}`, verb: 'get', resource: 'endpoints', namespace}
       const found = await call<K8s.V1Endpoints | undefined>(request, (o) => core.readNamespacedEndpoints({name: service, namespace}, o), missing)

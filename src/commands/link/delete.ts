@@ -41,7 +41,7 @@ Exit codes: 0 deleted (or nothing to delete), 1 the confirmation was declined, 2
       json: flags.json, interactive: !flags.json && isInteractive(process.stderr, process.env), color,
       show: (text) => process.stdout.write(text), note: (text) => process.stderr.write(`${safeText(text)}\n`), confirm: confirmOnTerminal,
     }, (plan) => renderDeletePlanText(plan, {color}))
-    if (flags.json) this.printJson(linkDeleteJson({plan: result.plan, dryRun: result.dryRun, unmasqueraded: result.unmasqueraded, ...(result.report ? {report: result.report} : {})}))
+    if (flags.json) this.printJson(linkDeleteJson({plan: result.plan, dryRun: result.dryRun, unmasqueraded: result.unmasqueraded, annotations: result.annotations, ...(result.report ? {report: result.report} : {})}))
     else if (!result.dryRun && !result.declined && (result.report || result.unmasqueraded.length)) process.stdout.write(`Link ${args.name}: deleted.\n`)
     if (result.declined) process.exitCode = 1
   }

@@ -46,6 +46,8 @@ export interface KubeStep {
   readonly reason: string
   /** the command that makes it */
   readonly command: string
+  /** `annotation`: the Service and the annotation xcc sets on it (a merge patch; delete puts back what was there) */
+  readonly annotation?: {readonly namespace: string; readonly service: string; readonly key: string; readonly value: string}
 }
 
 export interface LinkDesign {

@@ -95,7 +95,8 @@ export function designPeering(model: Model, request: LinkRequest, from: ClusterF
     if (gkeRule.region !== from.region && !gkeRule.allowGlobalAccess) {
       const key = 'networking.gke.io/internal-load-balancer-allow-global-access'
       kube.push({action: 'create', kind: 'annotation', cluster: to.name, name: `${sp.service.namespace}/${sp.service.name} ${key}=true`, reason: `${from.name} is in ${from.region}, the load balancer in ${gkeRule.region}: clients of another region need global access (ILB-03); GKE owns the rule, so the Service says it`,
-        command: `kubectl --context ${request.contexts[to.name] ?? to.name} -n ${sp.service.namespace} annotate service ${sp.service.name} ${key}=true`})
+        command: `kubectl --context ${request.contexts[to.name] ?? to.name} -n ${sp.service.namespace} annotate service ${sp.service.name} ${key}=true`,
+        annotation: {namespace: sp.service.namespace, service: sp.service.name, key, value: 'true'}})
     }
   } else if (sp) {
     if (!sp.nodePort) {

@@ -37,5 +37,7 @@ export const linkDeleteJsonSchema = z.strictObject({
   plan: z.array(planItem),
   applied: z.array(applied),
   masquerade: z.array(z.strictObject({context: z.string().min(1), cidrs: z.array(z.string())})),
+  /** the Service annotations the link had set, put back (restored) or left as someone changed them (kept) */
+  annotations: z.array(z.strictObject({context: z.string().min(1), service: z.string().min(1), key: z.string().min(1), previous: z.string().nullable(), result: z.enum(['restored', 'kept'])})),
   nothingToDelete: z.boolean(),
 })

@@ -77,3 +77,16 @@ export interface ComputeWriter {
   update(resource: DesiredResource, options?: WriteOptions): Promise<WriteOutcome>
   delete(ref: ResourceRef, options?: WriteOptions): Promise<WriteOutcome>
 }
+
+/**
+ * What IAM says the caller may do in the project (Cloud Resource Manager
+ * `projects.testIamPermissions`): the subset of `permissions` the caller holds. `unavailable`
+ * when IAM could not be asked (the call itself refused, or not implemented where the API is): the
+ * caller then learns of a missing permission from the first refused write.
+ */
+export type PermissionAnswer = {readonly held: readonly string[]} | {readonly unavailable: string}
+
+export interface IamApi {
+  readonly project: string
+  testPermissions(permissions: readonly string[]): Promise<PermissionAnswer>
+}

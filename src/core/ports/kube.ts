@@ -221,6 +221,11 @@ export interface KubeCluster {
   createService(namespace: string, service: KubeService): Promise<KubeService>
   /** a Service that is already gone is not an error */
   deleteService(namespace: string, name: string): Promise<void>
+  /**
+   * A JSON merge patch (RFC 7386) of the Service's annotations: a string sets one, null removes
+   * it. A Service that is not there is a 404 ApiError.
+   */
+  annotateService(namespace: string, name: string, annotations: Readonly<Record<string, string | null>>): Promise<KubeService>
   getEndpoints(namespace: string, name: string): Promise<KubeEndpoints | undefined>
   getConfigMap(namespace: string, name: string): Promise<KubeConfigMap | undefined>
   createConfigMap(namespace: string, configMap: KubeConfigMap): Promise<KubeConfigMap>

@@ -60,6 +60,8 @@ export function cloudEnvironment(input: CloudEnvironmentInput): ReadonlyArray<re
     ['CLOUDSDK_CORE_PROJECT', input.project],
     ['CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE', `${input.url}/compute/v1/`],
     ['CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER', `${input.url}/`],
+    // projects.testIamPermissions (xcc link's preflight; gcloud's v1 and v3 calls alike)
+    ['CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER', `${input.url}/`],
     ['CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', input.adminTokenFile],
     ['CLOUDSDK_CORE_CHECK_GCE_METADATA', 'false'],
     ['CLOUDSDK_CORE_DISABLE_USAGE_REPORTING', 'true'],

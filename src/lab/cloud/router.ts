@@ -35,6 +35,8 @@ export interface Route<C> {
   /** the IAM permission the request needs */
   readonly permission: string
   readonly write: boolean
+  /** permissions GCP also checks on this request, from its body (an instance insert: its disk, subnetworks, metadata…) */
+  readonly also?: (body: unknown) => readonly string[]
   /** the resource a 403 names (`projects/p/global/firewalls/fw`; an insert names it in its body) */
   resource(params: Params, body: unknown): string
   handle(ctx: C, params: Params): unknown
@@ -51,6 +53,13 @@ export class Router<C> {
   add(...routes: ReadonlyArray<Route<C>>): this {
     for (const route of routes) this.routes.push({route, segments: route.pattern.split('/')})
     return this
+  }
+
+  /** every permission a route needs, with whether some route needing it writes */
+  permissions(): ReadonlyMap<string, boolean> {
+    const out = new Map<string, boolean>()
+    for (const {route} of this.routes) out.set(route.permission, (out.get(route.permission) ?? false) || route.write)
+    return out
   }
 
   /** the route and its parameters; literal segments win over parameters at the same place */
@@ -86,5 +95,7 @@ export async function dispatch<C>(router: Router<C>, ctx: C, request: CloudReque
   if ('methods' in found) throw new CloudError(405, `Method ${request.method} is not allowed for ${request.path} (allowed: ${found.methods.join(', ')}).`, 'httpMethodNotAllowed')
   const {route, params} = found
   if ((route.write && request.role !== 'admin') || request.denied?.has(route.permission)) throw forbidden(route.permission, route.resource(params, request.body))
+  const lacking = request.denied && route.also?.(request.body).find((p) => request.denied?.has(p))
+  if (lacking) throw forbidden(lacking, route.resource(params, request.body))
   return {status: 200, body: await route.handle(ctx, params)}
 }

@@ -17,6 +17,7 @@ import {type CloudRole, type CloudTokens, cloudAccount, createTokenCheck} from '
 import {parseBatch, renderBatch} from './batch.js'
 import {type ApiFlavour, CloudError, invalid, unauthenticated} from './errors.js'
 import type {FaultInjector} from './faults.js'
+import {isIamPath, serveTestIamPermissions} from './iam.js'
 import {CreationTimes} from './identity.js'
 import {Operations, WAIT_LIMIT_MS} from './operations.js'
 import type {CloudRequest, CloudResponse} from './router.js'
@@ -70,6 +71,7 @@ export async function startCloudServer(options: CloudServerOptions): Promise<Clo
   const serveOne = async (request: CloudRequest): Promise<CloudResponse> => {
     const flavour = flavourOf(request.path)
     try {
+      if (isIamPath(request.path)) return serveTestIamPermissions(options.store.project, request)
       if (request.path.startsWith(COMPUTE_PREFIX)) {
         const user = cloudAccount(options.store.project, request.role)
         return await serveCompute({store: options.store, ops: operations, times, serial: options.serial, request, user}, request)
@@ -77,7 +79,7 @@ export async function startCloudServer(options: CloudServerOptions): Promise<Clo
       if (request.path.startsWith(CONTAINER_PREFIX)) return await serveContainer(containerContext, request)
       throw new CloudError(404, `The requested URL ${request.path} was not found on this server.`, 'notFound')
     } catch (error) {
-      if (error instanceof CloudError) return {status: error.code, body: error.body(flavour)}
+      if (error instanceof CloudError) return {status: error.code, body: error.body(isIamPath(request.path) ? 'container' : flavour)}
       options.log(`cloud: ${request.method} ${request.path} failed: ${(error as Error).stack ?? String(error)}`)
       const bug = new CloudError(500, `Internal error in the lab's cloud: ${(error as Error).message}`, 'backendError')
       return {status: 500, body: bug.body(flavour)}

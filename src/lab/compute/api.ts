@@ -27,6 +27,9 @@ const router = new Router<ComputeContext>().add(
   ...instanceGroupRoutes, ...healthCheckRoutes, ...backendServiceRoutes, ...forwardingRuleRoutes, ...operationRoutes,
 )
 
+/** the permissions Compute's routes check, true for those a write needs */
+export const computePermissions = (): ReadonlyMap<string, boolean> => router.permissions()
+
 /** Serves one Compute request (`request.path` starts with /compute/v1/). */
 export async function serveCompute(ctx: ComputeContext, request: CloudRequest): Promise<CloudResponse> {
   const segments = request.path.slice(COMPUTE_PREFIX.length).replace(/\/+$/, '').split('/')

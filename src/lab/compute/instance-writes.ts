@@ -168,10 +168,27 @@ function setter(action: 'setTags' | 'setLabels' | 'setMetadata') {
   }
 }
 
+/**
+ * What GCP checks on instances.insert besides compute.instances.create: the boot disk it creates,
+ * each interface's subnetwork (and its external address), and the metadata, tags and labels it sets.
+ */
+export function insertAlsoNeeds(body: unknown): string[] {
+  const b = (body ?? {}) as {disks?: unknown[]; networkInterfaces?: Array<{accessConfigs?: unknown[]}>; metadata?: unknown; tags?: unknown; labels?: Record<string, string>}
+  const nics = Array.isArray(b.networkInterfaces) ? b.networkInterfaces : []
+  return [
+    ...(Array.isArray(b.disks) && b.disks.length > 0 ? ['compute.disks.create'] : []),
+    ...(nics.length > 0 ? ['compute.subnetworks.use'] : []),
+    ...(nics.some((n) => (n.accessConfigs?.length ?? 0) > 0) ? ['compute.subnetworks.useExternalIp'] : []),
+    ...(b.metadata !== undefined ? ['compute.instances.setMetadata'] : []),
+    ...(b.tags !== undefined ? ['compute.instances.setTags'] : []),
+    ...(b.labels && Object.keys(b.labels).length > 0 ? ['compute.instances.setLabels'] : []),
+  ]
+}
+
 const path = (p: Params): string => pathOf(instances, p, p.name)
 const base = 'projects/:project/zones/:zone/instances'
 export const instanceWriteRoutes = [
-  route('POST', base, 'compute.instances.create', true, (p, body) => pathOf(instances, p, bodyName(body)), insert),
+  {...route('POST', base, 'compute.instances.create', true, (p, body) => pathOf(instances, p, bodyName(body)), insert), also: insertAlsoNeeds},
   route('DELETE', `${base}/:name`, 'compute.instances.delete', true, path, remove),
   route('POST', `${base}/:name/setTags`, 'compute.instances.setTags', true, path, setter('setTags')),
   route('POST', `${base}/:name/setLabels`, 'compute.instances.setLabels', true, path, setter('setLabels')),

@@ -63,6 +63,9 @@ function readRoutes(scope: 'locations' | 'zones'): Array<Route<ContainerContext>
 const router = new Router<ContainerContext>().add(...readRoutes('locations'), ...readRoutes('zones'))
 
 /** Serves one GKE request (`request.path` starts with /v1/). */
+/** the permissions GKE's routes check, true for those a write needs */
+export const containerPermissions = (): ReadonlyMap<string, boolean> => router.permissions()
+
 export async function serveContainer(ctx: ContainerContext, request: CloudRequest): Promise<CloudResponse> {
   const segments = request.path.slice(CONTAINER_PREFIX.length).replace(/\/+$/, '').split('/')
   if (segments[0] === 'projects' && segments[1] !== undefined && decodeURIComponent(segments[1]) !== ctx.store.project) throw notFound(`projects/${decodeURIComponent(segments[1])}`)

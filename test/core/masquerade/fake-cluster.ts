@@ -153,6 +153,20 @@ export class FakeCluster implements KubeCluster {
       return this.write(this.services, 'service', namespace, {...service, spec: {...service.spec, clusterIP}}, 'create')
     })
   }
+  annotateService(namespace: string, name: string, annotations: Readonly<Record<string, string | null>>) {
+    return this.call('annotateService', [namespace, name], async () => {
+      const current = this.services.get(`${namespace}/${name}`)
+      if (!current) throw answered(404, 'NotFound', `annotating service ${namespace}/${name} in context "fake" failed: services "${name}" not found`)
+      // a JSON merge patch of metadata.annotations: null removes the key
+      const merged: Record<string, string> = {...current.metadata.annotations}
+      for (const [k, v] of Object.entries(annotations)) {
+        if (v === null) delete merged[k]
+        else merged[k] = v
+      }
+      const {annotations: _old, ...meta} = current.metadata
+      return this.write(this.services, 'service', namespace, {...current, metadata: {...meta, ...(Object.keys(merged).length ? {annotations: merged} : {}), resourceVersion: undefined}}, 'replace')
+    })
+  }
   deleteService(namespace: string, name: string) {
     return this.call('deleteService', [namespace, name], async () => void this.services.delete(`${namespace}/${name}`))
   }

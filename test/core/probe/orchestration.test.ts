@@ -66,6 +66,9 @@ class FakeCluster implements KubeCluster {
   async createService(_namespace: string, service: KubeService): Promise<KubeService> {
     throw new XccError(`the doctor does not create services (${service.metadata.name})`, {exitCode: 3})
   }
+  async annotateService(_namespace: string, name: string): Promise<KubeService> {
+    throw new XccError(`the doctor does not annotate services (${name})`, {exitCode: 3})
+  }
   async deleteService(_namespace: string, name: string) {
     this.deleted.push(`service/${name}`)
   }

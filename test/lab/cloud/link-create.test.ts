@@ -5,8 +5,9 @@
  * project's snapshot is byte-equal to the one before create and the connection fails again. The
  * real gcloud sees what xcc made (names, descriptions, labels) and nothing after delete. Bad input
  * writes nothing (exit 2, snapshot unchanged). Interrupted (SIGKILL, SIGINT), failed (a denied
- * permission, exit 3) or slowed by 503s, a create is finished by running it again, and a further
+ * permission the preflight could not see, exit 3) or slowed by 503s, a create is finished by running it again, and a further
  * create plans nothing. A masquerade range the user had before the link stays after delete. A
+ * permission IAM says the token lacks stops create and delete before any write (exit 3). A
  * deny rule of the user's makes an applied link unreachable: exit 1, the doctor naming the rule.
  * Needs root (namespaces), iproute2, iptables.
  */
@@ -158,14 +159,44 @@ describe('xcc link create|delete --mode peering on seed 001 unwired', () => {
     assert.equal(lab.snapshot(), pristine)
   })
 
+  it('preflight: a permission the token lacks is exit 3 naming it and a role before anything is written (create and delete)', () => {
+    const faults = join(lab.dir, 'cloud-faults.json')
+    try {
+      writeFileSync(faults, JSON.stringify({denied: ['compute.firewalls.create', 'compute.networks.addPeering']}))
+      const denied = lab.xcc(CREATE)
+      assert.equal(denied.status, 3, denied.stderr)
+      assert.match(denied.stderr, /missing permissions in project \S+: compute\.firewalls\.create, compute\.networks\.addPeering; nothing was written/)
+      assert.match(denied.stderr, /compute\.firewalls\.create \(granted by roles\/compute\.securityAdmin\), needed by firewall\/global\/xcc-demo-allow/)
+      assert.match(denied.stderr, /compute\.networks\.addPeering \(granted by roles\/compute\.networkAdmin\)/)
+      assert.doesNotMatch(denied.stderr, STACK)
+      assert.doesNotMatch(denied.stderr, /run the same xcc link create again/)
+      assert.equal(lab.snapshot(), pristine, 'nothing was written')
+      // delete: the link's resources stay when one of their deletes is not allowed
+      writeFileSync(faults, '{}')
+      assert.equal(lab.xcc(CREATE).status, 0)
+      const created = lab.snapshot()
+      writeFileSync(faults, JSON.stringify({denied: ['compute.regionBackendServices.delete']}))
+      const kept = lab.xcc(['link', 'delete', 'demo', '--yes'])
+      assert.equal(kept.status, 3, kept.stderr)
+      assert.match(kept.stderr, /missing permission in project \S+: compute\.regionBackendServices\.delete; nothing was written/)
+      assert.equal(lab.snapshot(), created, 'nothing was deleted')
+    } finally {
+      rmSync(faults, {force: true})
+    }
+    assert.equal(lab.xcc(['link', 'delete', 'demo', '--yes']).status, 0)
+    assert.equal(lab.snapshot(), pristine)
+  })
+
   it('interrupted (SIGKILL, then SIGINT), denied a permission (exit 3), slowed by 503s: each re-run finishes the job, and then nothing is left to do', async () => {
     const killed = await lab.killAfter(CREATE, 2, 'SIGKILL')
     assert.equal(killed.signal, 'SIGKILL', killed.stderr)
-    // the forwarding rule comes last (after the health check and the backend service): not made yet
+    // the forwarding rule comes last (after the health check and the backend service): not made yet.
+    // IAM cannot be asked here (404 on projects.testIamPermissions): the write's 403 says it
     const faults = join(lab.dir, 'cloud-faults.json')
-    writeFileSync(faults, JSON.stringify({denied: ['compute.forwardingRules.create']}))
+    writeFileSync(faults, JSON.stringify({denied: ['compute.forwardingRules.create'], faults: [{status: 404, path: ':testIamPermissions'}]}))
     const denied = lab.xcc(CREATE)
     assert.equal(denied.status, 3, denied.stderr)
+    assert.match(denied.stderr, /could not ask IAM which permissions you hold .*404/)
     assert.match(denied.stderr, /missing permission compute\.forwardingRules\.create/)
     assert.match(denied.stderr, /run the same xcc link create again to finish the job/)
     writeFileSync(faults, '{}')
