@@ -27,5 +27,13 @@ if (files.length === 0) {
   process.exit(1)
 }
 console.error(`run-tests: ${files.length} test files`)
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], {cwd: root, stdio: 'inherit'})
+// Two files at a time: most lab tests wait on processes and packets rather than on the CPU, and
+// each file's labs, namespaces and API servers are its own. XCC_TEST_CONCURRENCY=1 runs one at a time.
+const concurrency = Number(process.env.XCC_TEST_CONCURRENCY ?? 2)
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`run-tests: XCC_TEST_CONCURRENCY must be a whole number of at least 1, not ${process.env.XCC_TEST_CONCURRENCY}`)
+  process.exit(2)
+}
+console.error(`run-tests: ${concurrency} file(s) at a time`)
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {cwd: root, stdio: 'inherit'})
 process.exit(result.status ?? 1)
