@@ -1,122 +1,17 @@
 /**
  * What the API server does to an object before storing it: defaults (as the real server's
  * defaulting does for the fields the lab reads), validation of the fields the lab depends on,
- * immutability of pod specs, and allocation of Service cluster IPs and node ports.
+ * immutability of pod specs, and allocation of Service cluster IPs and node ports. Pod specs are
+ * admitted by pod-admission.ts, workloads (DaemonSets, Deployments) by workload-admission.ts.
  */
-import {invalid, type StatusCause} from './errors.js'
+import {invalid} from './errors.js'
 import type {ObjectStore} from './store.js'
-import {type Container, type KubeObject, type Pod, type PodSpec, type NodeObject, isPlainObject, jsonEqual, nowIso} from './types.js'
-import {labelSelectorRequirements, matchesLabels} from './selectors.js'
-import {type LabelSelector} from './types.js'
+import {type KubeObject, type Pod, type PodSpec, type NodeObject, isPlainObject, jsonEqual, nowIso} from './types.js'
 import {admitRbac} from './rbac/validation.js'
-import {checkDeploymentUpdate, defaultDeployment} from './deployment-admission.js'
+import {defaultPodSpec, validatePodSpec} from './pod-admission.js'
+import {checkDeploymentUpdate, defaultDaemonSet, defaultDeployment} from './workload-admission.js'
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 export const KUBELET_VERSION = 'v1.32.0-xcc'
-
-function imagePullPolicy(image: string | undefined): string {
-  if (!image) return 'IfNotPresent'
-  const tag = image.includes('@') ? 'digest' : (image.split('/').pop() ?? '').split(':')[1]
-  return !tag || tag === 'latest' ? 'Always' : 'IfNotPresent'
-}
-
-export function defaultContainer(container: Container): void {
-  container.terminationMessagePath ??= '/dev/termination-log'
-  container.terminationMessagePolicy ??= 'File'
-  container.imagePullPolicy ??= imagePullPolicy(container.image)
-  container.resources ??= {}
-  if (Array.isArray(container.ports)) for (const port of container.ports) if (isPlainObject(port)) port.protocol ??= 'TCP'
-}
-
-export function defaultPodSpec(spec: PodSpec): void {
-  spec.restartPolicy ??= 'Always'
-  spec.terminationGracePeriodSeconds ??= 30
-  spec.dnsPolicy ??= 'ClusterFirst'
-  spec.schedulerName ??= 'default-scheduler'
-  spec.serviceAccountName ??= (spec.serviceAccount as string | undefined) ?? 'default'
-  spec.serviceAccount = spec.serviceAccountName
-  spec.securityContext ??= {}
-  spec.enableServiceLinks ??= true
-  spec.priority ??= 0
-  if (!Array.isArray(spec.containers)) spec.containers = []
-  for (const container of [...(spec.initContainers ?? []), ...spec.containers, ...(spec.ephemeralContainers ?? [])]) if (isPlainObject(container)) defaultContainer(container)
-}
-
-const MAX_ID = 2_147_483_647
-
-/**
- * The typed fields Pod Security and the kubelet decide on (host namespaces, securityContext):
- * the real server refuses a value of the wrong type while decoding, so that `hostNetwork: "true"`
- * or `runAsUser: "0"` never reaches a check that compares with `true` or `0`.
- */
-function typeCauses(value: Record<string, unknown>, fields: Record<string, 'boolean' | 'id' | 'ids' | 'strings'>, prefix: string): StatusCause[] {
-  const causes: StatusCause[] = []
-  const bad = (field: string, v: unknown, what: string): void => void causes.push({reason: 'FieldValueInvalid', field: `${prefix}.${field}`, message: `Invalid value: ${JSON.stringify(v)}: ${what}`})
-  const isId = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ID
-  for (const [field, type] of Object.entries(fields)) {
-    const v = value[field]
-    if (v === undefined || v === null) continue
-    if (type === 'boolean' && typeof v !== 'boolean') bad(field, v, 'must be a boolean')
-    if (type === 'id' && !isId(v)) bad(field, v, `must be between 0 and ${MAX_ID}, inclusive`)
-    if (type === 'ids' && (!Array.isArray(v) || !v.every(isId))) bad(field, v, `must be a list of integers between 0 and ${MAX_ID}, inclusive`)
-    if (type === 'strings' && (!Array.isArray(v) || !v.every((item) => typeof item === 'string'))) bad(field, v, 'must be a list of strings')
-  }
-  return causes
-}
-
-/** a container's securityContext: the types of the fields that grant privileges */
-export function containerSecurityCauses(container: Record<string, unknown>, prefix: string): StatusCause[] {
-  const context = container.securityContext
-  if (context === undefined || context === null) return []
-  if (!isPlainObject(context)) return [{reason: 'FieldValueInvalid', field: `${prefix}.securityContext`, message: 'Invalid value: must be an object'}]
-  const causes = typeCauses(context, {privileged: 'boolean', allowPrivilegeEscalation: 'boolean', runAsNonRoot: 'boolean', readOnlyRootFilesystem: 'boolean', runAsUser: 'id', runAsGroup: 'id'}, `${prefix}.securityContext`)
-  const caps = context.capabilities
-  if (caps !== undefined && caps !== null) {
-    if (!isPlainObject(caps)) causes.push({reason: 'FieldValueInvalid', field: `${prefix}.securityContext.capabilities`, message: 'Invalid value: must be an object'})
-    else causes.push(...typeCauses(caps, {add: 'strings', drop: 'strings'}, `${prefix}.securityContext.capabilities`))
-  }
-  if (context.privileged === true && context.allowPrivilegeEscalation === false) {
-    causes.push({reason: 'FieldValueInvalid', field: `${prefix}.securityContext`, message: 'Invalid value: "false": cannot set `allowPrivilegeEscalation` to false and `privileged` to true'})
-  }
-  return causes
-}
-
-function validatePodSpec(spec: PodSpec | undefined, prefix: string): StatusCause[] {
-  const causes: StatusCause[] = []
-  if (!isPlainObject(spec)) return [{reason: 'FieldValueRequired', field: prefix, message: 'Required value'}]
-  causes.push(...typeCauses(spec, {hostNetwork: 'boolean', hostPID: 'boolean', hostIPC: 'boolean'}, prefix))
-  const podContext = spec.securityContext
-  if (podContext !== undefined && podContext !== null) {
-    if (!isPlainObject(podContext)) causes.push({reason: 'FieldValueInvalid', field: `${prefix}.securityContext`, message: 'Invalid value: must be an object'})
-    else causes.push(...typeCauses(podContext, {runAsNonRoot: 'boolean', runAsUser: 'id', runAsGroup: 'id', fsGroup: 'id', supplementalGroups: 'ids'}, `${prefix}.securityContext`))
-  }
-  if (!Array.isArray(spec.containers) || spec.containers.length === 0) causes.push({reason: 'FieldValueRequired', field: `${prefix}.containers`, message: 'Required value'})
-  const names = new Set<string>()
-  for (const [list, containers] of [['initContainers', spec.initContainers ?? []], ['containers', spec.containers ?? []]] as const) {
-    containers.forEach((container, i) => {
-      const field = `${prefix}.${list}[${i}].name`
-      if (!isPlainObject(container) || typeof container.name !== 'string' || !DNS_LABEL.test(container.name) || container.name.length > 63) {
-        causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify((container as Container | undefined)?.name ?? null)}: a lowercase RFC 1123 label is required`})
-      } else if (names.has(container.name)) causes.push({reason: 'FieldValueDuplicate', field, message: `Duplicate value: "${container.name}"`})
-      else names.add(container.name)
-      for (const key of ['command', 'args'] as const) {
-        const value = (container as Container)[key]
-        if (value !== undefined && (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))) {
-          causes.push({reason: 'FieldValueInvalid', field: `${prefix}.${list}[${i}].${key}`, message: 'Invalid value: must be a list of strings'})
-        }
-      }
-      if (isPlainObject(container)) causes.push(...containerSecurityCauses(container, `${prefix}.${list}[${i}]`))
-    })
-  }
-  if (!['Always', 'OnFailure', 'Never'].includes(spec.restartPolicy ?? 'Always')) {
-    causes.push({reason: 'FieldValueNotSupported', field: `${prefix}.restartPolicy`, message: `Unsupported value: "${spec.restartPolicy}": supported values: "Always", "OnFailure", "Never"`})
-  }
-  const deadline = spec.activeDeadlineSeconds
-  if (deadline !== undefined && (!Number.isInteger(deadline) || deadline <= 0)) {
-    causes.push({reason: 'FieldValueInvalid', field: `${prefix}.activeDeadlineSeconds`, message: `Invalid value: ${deadline}: must be between 1 and 2147483647, inclusive`})
-  }
-  return causes
-}
 
 /** Pod spec fields an update may change: container images, activeDeadlineSeconds, tolerations. */
 function podSpecMutableStripped(spec: PodSpec): unknown {
@@ -220,7 +115,7 @@ export function admitCreate(object: KubeObject, context: AdmissionContext): Kube
       object.status = {currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0}
       break
     case 'Deployment':
-      defaultDeployment(object, name, TEMPLATE_CHECKS)
+      defaultDeployment(object, name)
       object.status = {}
       break
     case 'ConfigMap':
@@ -273,7 +168,7 @@ export function admitUpdate(object: KubeObject, current: KubeObject, context: Ad
       }
       break
     case 'Deployment':
-      defaultDeployment(object, name, TEMPLATE_CHECKS)
+      defaultDeployment(object, name)
       checkDeploymentUpdate(object, current, name)
       break
     case 'ConfigMap':
@@ -316,88 +211,6 @@ function defaultSecret(object: KubeObject): void {
     delete object.stringData
   }
 }
-
-function defaultDaemonSet(object: KubeObject, name: string): void {
-  const spec = (object.spec = isPlainObject(object.spec) ? object.spec : {}) as Record<string, unknown>
-  const strategy = (spec.updateStrategy = isPlainObject(spec.updateStrategy) ? spec.updateStrategy : {})
-  if (strategy.type === undefined || strategy.type === '') strategy.type = 'RollingUpdate'
-  if (strategy.type === 'RollingUpdate') {
-    const rolling = (strategy.rollingUpdate = isPlainObject(strategy.rollingUpdate) ? strategy.rollingUpdate : {})
-    rolling.maxUnavailable ??= 1
-    rolling.maxSurge ??= 0
-  }
-  spec.revisionHistoryLimit ??= 10
-  const template = isPlainObject(spec.template) ? spec.template : {}
-  const podSpec = isPlainObject(template.spec) ? (template.spec as PodSpec) : undefined
-  if (podSpec) defaultPodSpec(podSpec)
-  const causes = validatePodSpec(podSpec, 'spec.template.spec')
-  const selector = labelSelectorRequirements(spec.selector as LabelSelector | undefined)
-  const labels = (isPlainObject(template.metadata) ? (template.metadata.labels as Record<string, string> | undefined) : undefined) ?? {}
-  if (!selector || selector.length === 0) causes.push({reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value'})
-  else if (!matchesLabels(selector, labels)) {
-    causes.push({reason: 'FieldValueInvalid', field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``})
-  }
-  if (podSpec && podSpec.restartPolicy !== 'Always') {
-    causes.push({reason: 'FieldValueNotSupported', field: 'spec.template.spec.restartPolicy', message: `Unsupported value: "${podSpec.restartPolicy}": supported values: "Always"`})
-  }
-  causes.push(...validateUpdateStrategy(strategy))
-  if (causes.length > 0) throw invalid('DaemonSet', name, causes, 'apps')
-}
-
-const PERCENT = /^[0-9]+%$/
-
-/** ValidatePositiveIntOrPercent and IsNotMoreThan100Percent; the value when valid, else undefined */
-function intOrPercent(value: unknown, field: string, causes: StatusCause[]): number | string | undefined {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value)
-  if (typeof value === 'string') {
-    if (!PERCENT.test(value)) {
-      causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')`})
-      return undefined
-    }
-    if (Number(value.slice(0, -1)) > 100) {
-      causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: must not be greater than 100%`})
-      return undefined
-    }
-    return value
-  }
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: must be an integer or percentage (e.g '5%')`})
-    return undefined
-  }
-  if (value < 0) {
-    causes.push({reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: must be greater than or equal to 0`})
-    return undefined
-  }
-  return value
-}
-
-/**
- * ValidateDaemonSetUpdateStrategy: RollingUpdate or OnDelete; maxUnavailable and maxSurge are
- * non-negative integers or percents up to 100%, and exactly one of them is non-zero (surging
- * replaces a pod only once its successor is ready, so it needs maxUnavailable 0).
- */
-function validateUpdateStrategy(strategy: Record<string, unknown>): StatusCause[] {
-  const causes: StatusCause[] = []
-  const type = strategy.type
-  if (type === 'OnDelete') return causes
-  if (type !== 'RollingUpdate') {
-    return [{reason: 'FieldValueNotSupported', field: 'spec.updateStrategy.type', message: `Unsupported value: ${JSON.stringify(type)}: supported values: "OnDelete", "RollingUpdate"`}]
-  }
-  const rolling = strategy.rollingUpdate as Record<string, unknown>
-  const base = 'spec.updateStrategy.rollingUpdate'
-  const unavailable = intOrPercent(rolling.maxUnavailable, `${base}.maxUnavailable`, causes)
-  const surge = intOrPercent(rolling.maxSurge, `${base}.maxSurge`, causes)
-  if (unavailable === undefined || surge === undefined) return causes
-  const nonZero = (v: number | string): boolean => (typeof v === 'number' ? v : Number(v.slice(0, -1))) !== 0
-  if (nonZero(unavailable) && nonZero(surge)) {
-    causes.push({reason: 'FieldValueInvalid', field: `${base}.maxSurge`, message: `Invalid value: ${JSON.stringify(surge)}: may not be set when maxUnavailable is non-zero`})
-  } else if (!nonZero(unavailable) && !nonZero(surge)) {
-    causes.push({reason: 'FieldValueRequired', field: `${base}.maxUnavailable`, message: 'Required value: cannot be 0 when maxSurge is 0'})
-  }
-  return causes
-}
-
-const TEMPLATE_CHECKS = {defaultPodSpec, validatePodSpec, intOrPercent}
 
 /** `data` and `binaryData` are omitempty maps: an empty one is not stored (the real API never returns `data: {}`) */
 function omitEmptyData(object: KubeObject): void {

@@ -8,7 +8,7 @@
  * Adding one to a pod that has completed or is being deleted is refused (400), since the lab's
  * kubelet would never start it.
  */
-import {containerSecurityCauses, defaultContainer} from './admission.js'
+import {containerSecurityCauses, defaultContainer} from './pod-admission.js'
 import {type StatusCause, badRequest, invalid} from './errors.js'
 import {type EphemeralContainer, type KubeObject, type Pod, clone, isPlainObject, jsonEqual} from './types.js'
 
