@@ -50,16 +50,24 @@ export function knownProject(options: Omit<GcpOptions, 'timeoutMs'>): ProjectCho
   }
 }
 
-export async function openGcp(options: GcpOptions): Promise<Gcp> {
+/**
+ * What every Google Cloud command opens first: the project (§4), the endpoint overrides and the
+ * credentials. `overrides`: the endpoint variables whose presence means an emulator on loopback,
+ * where application default credentials must not wait for a metadata server.
+ */
+async function openSession(options: GcpOptions, overrides: readonly string[]) {
   const env = options.env ?? process.env
-  // an emulator on loopback: application default credentials must not wait for a metadata server
-  if (env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none'
+  if (overrides.some((name) => env[name]) && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none'
   const project = resolveProject(options)
   const endpoints = readEndpoints(env)
   const credentials = await loadCredentials(env)
-  const stats = {requests: 0, retries: 0}
+  return {project, endpoints, credentials, deadline: Date.now() + options.timeoutMs, stats: {requests: 0, retries: 0}}
+}
+
+export async function openGcp(options: GcpOptions): Promise<Gcp> {
+  const {project, endpoints, credentials, deadline, stats} = await openSession(options, ['CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'])
   // one bound on the requests in flight for the whole command, Compute and GKE alike
-  const base = {project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats, acquire: permits(GCP_REQUESTS_AT_ONCE)}
+  const base = {project: project.project, auth: credentials.client, deadline, stats, acquire: permits(GCP_REQUESTS_AT_ONCE)}
   const [compute, gke] = await Promise.all([
     openCompute({...base, ...(endpoints.compute ? {endpoint: endpoints.compute} : {})}),
     openGke({...base, ...(endpoints.container ? {endpoint: endpoints.container} : {})}),
@@ -76,24 +84,15 @@ export interface GcpWrites {
 
 /** the Compute write port for a command (`xcc link`): project, credentials and endpoint as openGcp resolves them */
 export async function openGcpWrites(options: GcpOptions): Promise<GcpWrites> {
-  const env = options.env ?? process.env
-  if (env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none'
-  const project = resolveProject(options)
-  const endpoints = readEndpoints(env)
-  const credentials = await loadCredentials(env)
-  const stats = {requests: 0, retries: 0}
-  const writer = await openComputeWriter({project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats, ...(endpoints.compute ? {endpoint: endpoints.compute} : {})})
+  const {project, endpoints, credentials, deadline, stats} = await openSession(options, ['CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'])
+  const writer = await openComputeWriter({project: project.project, auth: credentials.client, deadline, stats, ...(endpoints.compute ? {endpoint: endpoints.compute} : {})})
   return {project, writer, stats}
 }
 
 /** IAM's answer on the project (`xcc link` preflight): project, credentials and endpoint as openGcp resolves them */
 export async function openGcpIam(options: GcpOptions): Promise<{project: ProjectChoice; iam: IamApi}> {
-  const env = options.env ?? process.env
-  if ((env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER || env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE) && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none'
-  const project = resolveProject(options)
-  const endpoints = readEndpoints(env)
-  const credentials = await loadCredentials(env)
-  const iam = await openIam({project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, ...(endpoints.resourceManager ? {endpoint: endpoints.resourceManager} : {})})
+  const {project, endpoints, credentials, deadline} = await openSession(options, ['CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER', 'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'])
+  const iam = await openIam({project: project.project, auth: credentials.client, deadline, ...(endpoints.resourceManager ? {endpoint: endpoints.resourceManager} : {})})
   return {project, iam}
 }
 
@@ -117,13 +116,8 @@ export interface GkeAccess {
 
 /** GKE alone (no Compute Engine client), with the caller's access token at hand: `xcc kubeconfig`. */
 export async function openGkeAccess(options: GcpOptions): Promise<GkeAccess> {
-  const env = options.env ?? process.env
-  if (env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none'
-  const project = resolveProject(options)
-  const endpoints = readEndpoints(env)
-  const credentials = await loadCredentials(env)
-  const stats = {requests: 0, retries: 0}
-  const gke = await openGke({project: project.project, auth: credentials.client, deadline: Date.now() + options.timeoutMs, stats, ...(endpoints.container ? {endpoint: endpoints.container} : {})})
+  const {project, endpoints, credentials, deadline, stats} = await openSession(options, ['CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER'])
+  const gke = await openGke({project: project.project, auth: credentials.client, deadline, stats, ...(endpoints.container ? {endpoint: endpoints.container} : {})})
   const host = endpoints.container?.host
   return {
     project, gke, stats, localApi: host !== undefined && /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/.test(host),
