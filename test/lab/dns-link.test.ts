@@ -26,6 +26,7 @@ import type {LabState} from '../../src/lab/runtime/state.js'
 import {Kubectl, findKubectl, kubectlSkip} from '../support/kubectl.js'
 import {ROOT} from '../support/lab-cli.js'
 import {requireLabTools} from '../support/netns.js'
+import {PEERED_VPCS} from './dns-topology.js'
 
 const HOME = mkdtempSync(join(tmpdir(), 'xcc-dns-link-'))
 process.env.XCC_HOME = HOME
@@ -34,18 +35,7 @@ process.env.XCC_HOME = HOME
 const TOPOLOGY = `apiVersion: xcc/v1
 kind: Topology
 metadata: {name: dns-link}
-networks:
-- name: net-a
-  subnets:
-  - {name: a-nodes, region: us-central1, ipCidrRange: 10.10.0.0/20, secondaryIpRanges: [{rangeName: a-pods, ipCidrRange: 10.20.0.0/16}, {rangeName: a-services, ipCidrRange: 10.30.0.0/20}]}
-  peerings: [{name: a-to-b, network: net-b}]
-- name: net-b
-  subnets:
-  - {name: b-nodes, region: us-central1, ipCidrRange: 10.11.0.0/20, secondaryIpRanges: [{rangeName: b-pods, ipCidrRange: 10.21.0.0/16}, {rangeName: b-services, ipCidrRange: 10.31.0.0/20}]}
-  peerings: [{name: b-to-a, network: net-a}]
-firewalls:
-- {name: a-internal, network: net-a, sourceRanges: [10.10.0.0/20, 10.20.0.0/16], allowed: [{IPProtocol: tcp}, {IPProtocol: udp}]}
-- {name: b-allow-from-a, network: net-b, sourceRanges: [10.10.0.0/20, 10.20.0.0/16], allowed: [{IPProtocol: tcp}]}
+${PEERED_VPCS}- {name: b-allow-from-a, network: net-b, sourceRanges: [10.10.0.0/20, 10.20.0.0/16], allowed: [{IPProtocol: tcp}]}
 - {name: b-allow-health-checks, network: net-b, sourceRanges: [35.191.0.0/16, 130.211.0.0/22], allowed: [{IPProtocol: tcp}]}
 forwardingRules:
 - {name: b-kuard-ilb, region: us-central1, network: net-b, subnetwork: b-nodes, IPAddress: 10.11.0.100, IPProtocol: TCP, ports: ['80'], backendService: b-kuard}

@@ -3,10 +3,8 @@
  * nodes: the client on the node without the DNS pod, a backend Service) and b (CoreDNS); b's
  * firewall admits DNS from a's pod range (b-allow-dns-from-a), which the lab test deletes.
  */
-export const DNS_TOPOLOGY = `apiVersion: xcc/v1
-kind: Topology
-metadata: {name: dns-lab}
-networks:
+/** net-a (10.10.0.0/20, pods 10.20.0.0/16) and net-b (10.11.0.0/20, pods 10.21.0.0/16), peered; a-internal admits a's own ranges (the start of `firewalls`) */
+export const PEERED_VPCS = `networks:
 - name: net-a
   subnets:
   - {name: a-nodes, region: us-central1, ipCidrRange: 10.10.0.0/20, secondaryIpRanges: [{rangeName: a-pods, ipCidrRange: 10.20.0.0/16}, {rangeName: a-services, ipCidrRange: 10.30.0.0/20}]}
@@ -17,7 +15,12 @@ networks:
   peerings: [{name: b-to-a, network: net-a}]
 firewalls:
 - {name: a-internal, network: net-a, sourceRanges: [10.10.0.0/20, 10.20.0.0/16], allowed: [{IPProtocol: tcp}, {IPProtocol: udp}]}
-- {name: b-internal, network: net-b, sourceRanges: [10.11.0.0/20, 10.21.0.0/16], allowed: [{IPProtocol: tcp}, {IPProtocol: udp}]}
+`
+
+export const DNS_TOPOLOGY = `apiVersion: xcc/v1
+kind: Topology
+metadata: {name: dns-lab}
+${PEERED_VPCS}- {name: b-internal, network: net-b, sourceRanges: [10.11.0.0/20, 10.21.0.0/16], allowed: [{IPProtocol: tcp}, {IPProtocol: udp}]}
 - {name: b-allow-dns-from-a, network: net-b, sourceRanges: [10.20.0.0/16], allowed: [{IPProtocol: udp, ports: ['53']}, {IPProtocol: tcp, ports: ['53']}]}
 clusters:
 - name: a
