@@ -1,7 +1,9 @@
 /**
  * `xcc snapshot`: read the project (Compute Engine, GKE) and the clusters' kube contexts, and
- * write one xcc/v1 Topology. The snapshot is loaded back before it is written: what xcc writes,
- * xcc reads. The Google clients are loaded only here (and by the doctor when it reads the cloud).
+ * write one xcc/v1 Topology. The document goes through the loader (schema, semantics, model)
+ * before it is written: what xcc writes, xcc reads. The YAML is js-yaml's rendering of that plain
+ * data, which loads back equal (test/core/snapshot), so the text is not parsed again. The Google
+ * clients are loaded only here (and by the doctor when it reads the cloud).
  */
 import {randomBytes} from 'node:crypto'
 
@@ -15,7 +17,7 @@ import type {KubeCluster, KubeConfigMap, KubeContexts, KubeEndpoints} from '../c
 import {DNS_CONFIG_MAPS} from '../core/snapshot/clusters.js'
 import {type KubeFacts, type Skipped, buildSnapshot, renderSnapshotYaml} from '../core/snapshot/index.js'
 import type {Model} from '../core/topology/model-types.js'
-import {parseTopology} from '../core/topology/parse.js'
+import {topologyFromDocument} from '../core/topology/parse.js'
 import {clock, cloud, openKube, templates} from './deps.js'
 import {interruptible} from './interrupt.js'
 
@@ -161,7 +163,7 @@ export async function runSnapshot(request: SnapshotRequest): Promise<SnapshotRes
   const yaml = renderSnapshotYaml(snapshot.document)
   let model: Model
   try {
-    model = parseTopology(yaml, request.output === '-' ? 'snapshot' : request.output)
+    model = topologyFromDocument(snapshot.document, request.output === '-' ? 'snapshot' : request.output)
   } catch (error) {
     throw new XccError(`the project holds something the snapshot cannot describe consistently: ${(error as Error).message}`, {exitCode: 3, details: error instanceof XccError ? error.details : [], hint: 'please report it, with the details above (no secrets in them)'})
   }
@@ -192,7 +194,7 @@ export async function readProject(request: {readonly project?: string; readonly 
   const snapshot = buildSnapshot({project: gcp.project.project, inventory, clusters, kubeOf: (c) => facts.get(c.name)})
   let model: Model
   try {
-    model = parseTopology(renderSnapshotYaml(snapshot.document), 'the project')
+    model = topologyFromDocument(snapshot.document, 'the project')
   } catch (error) {
     throw new XccError(`the project holds something xcc cannot describe consistently: ${(error as Error).message}`, {exitCode: 3, details: error instanceof XccError ? error.details : [], hint: 'please report it, with the details above (no secrets in them)'})
   }

@@ -7,6 +7,7 @@ import type {AuthClient} from 'google-auth-library'
 
 import type {Endpoint} from '../../core/gcp/settings.js'
 import type {ComputeApi, ComputeInventory, GceBackendService, GceFirewall, GceForwardingRule, GceHealthCheck, GceInstance, GceInstanceGroup, GceNetwork, GceRoute, GceSubnetwork} from '../../core/ports/gcp.js'
+import {COMPUTE_SERVICES, narrowGax} from './protos.js'
 import {type CallContext, withRetries} from './retry.js'
 
 export interface ClientOptions {
@@ -101,14 +102,21 @@ async function drain<T>(pages: AsyncIterable<T>, acquire: () => Promise<() => vo
 type Pager = AsyncIterable<unknown>
 type Aggregated = AsyncIterable<[string, Record<string, unknown>]>
 
-/** a Compute client of @google-cloud/compute 6, deep-imported (`networks`, `NetworksClient`), on the options' credentials and endpoint */
+/**
+ * A Compute client of @google-cloud/compute 6, deep-imported (`networks`, `NetworksClient`), on
+ * the options' credentials and endpoint; a client of one of COMPUTE_SERVICES gets the narrower
+ * protobuf root (protos.ts).
+ */
 export async function loadComputeClient<C>(options: ClientOptions, file: string, name: string): Promise<C> {
-  const module = (await import(`@google-cloud/compute/build/src/v1/${file}_client.js`)) as {default?: Record<string, unknown>} & Record<string, unknown>
-  const Client = (module[name] ?? module.default?.[name]) as new (o: object) => C
+  const [module, gax] = await Promise.all([
+    import(`@google-cloud/compute/build/src/v1/${file}_client.js`) as Promise<{default?: Record<string, unknown>} & Record<string, unknown>>,
+    COMPUTE_SERVICES.includes(name.replace(/Client$/, '')) ? narrowGax() : undefined,
+  ])
+  const Client = (module[name] ?? module.default?.[name]) as new (o: object, gaxInstance?: object) => C
   return new Client({
     authClient: options.auth, fallback: true,
     ...(options.endpoint ? {apiEndpoint: options.endpoint.host, port: options.endpoint.port, protocol: options.endpoint.protocol} : {}),
-  })
+  }, gax)
 }
 
 /** how retries and errors name the Compute API of these options */

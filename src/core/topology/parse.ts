@@ -34,7 +34,14 @@ export function detectFormat(file: string, text: string): TopologyFormat {
  * (the loader's facts, computed once). Throws TopologyError listing every problem.
  */
 export function parseTopology(text: string, file: string): Model {
-  const raw = parseDocument(text, file)
+  return topologyFromDocument(parseDocument(text, file), file)
+}
+
+/**
+ * A topology document already in memory (plain data, as YAML or JSON would give it) → Model: the
+ * schema, the semantics and the model, with the problems named as parseTopology names them.
+ */
+export function topologyFromDocument(raw: unknown, file: string): Model {
   const parsed = topologySchema.safeParse(raw)
   if (!parsed.success) {
     // a list of a million wrong entries is a million issues: describe the first ones, count the rest

@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {load} from 'js-yaml'
+
 import type {ComputeInventory, GkeCluster} from '../../../src/core/ports/gcp.js'
 import type {KubeFacts} from '../../../src/core/snapshot/index.js'
 import {buildSnapshot, renderSnapshotYaml} from '../../../src/core/snapshot/index.js'
-import {parseTopology} from '../../../src/core/topology/parse.js'
+import {parseTopology, topologyFromDocument} from '../../../src/core/topology/parse.js'
 import {renderGuestScript} from '../../../src/core/topology/guest-script.js'
 import type {GuestSpec, InstanceSpec} from '../../../src/core/topology/schema.js'
 import type {Doc} from '../../../src/core/snapshot/docs.js'
@@ -101,6 +103,17 @@ describe('a snapshot', () => {
     assert.deepEqual(model.topology.clusters.find((c) => c.name === 'backend')?.masquerade, {ipMasq: {nonMasqueradeCIDRs: ['10.0.0.0/8'], masqLinkLocal: false, cidrLimit: 64}})
     assert.deepEqual(model.topology.clusters.find((c) => c.name === 'backend')?.services.map((s) => [s.name, s.type, s.endpoints]), [['server', 'NodePort', ['server-0']]])
     assert.deepEqual(model.topology.backendServices.map((b) => [b.name, b.backends, b.healthCheck.port]), [['backend-bs', ['gke-backend-default-pool-1a2b3c4d-x1y2'], 32191], ['bastion-bs', ['bastion', 'gke-frontend-n1'], 8080]])
+  })
+
+  it('loads back as the very data it renders, so checking the document is checking the file (the snapshot does not parse its YAML again)', () => {
+    assert.deepEqual(load(yaml), JSON.parse(JSON.stringify(document)))
+    assert.deepEqual(topologyFromDocument(document, 'snapshot.yaml').topology, parseTopology(yaml, 'snapshot.yaml').topology)
+  })
+
+  it('renders strings YAML would read as something else quoted, and they load back as the same strings', () => {
+    const tricky = ['yes', 'no', 'on', 'null', '~', '', ' lead', 'trail ', '0x1F', '1e3', '8080', '010', '.inf', '-', 'a: b', '# c', '- d', '[e]', '{f}', '&g', '*h', '!i', '%j', '@k', '`l', '"m"', "'n'", 'o\nnewline', 'tab\there', '\u00e9t\u00e9', '2026-12-07', '12:30:00', '=', '<<']
+    const doc = {apiVersion: 'xcc/v1', kind: 'Topology', metadata: {name: 'x', labels: Object.fromEntries(tricky.map((t, i) => [`k${i}`, t]))}, list: tricky}
+    assert.deepEqual(load(renderSnapshotYaml(doc as unknown as Doc)), doc)
   })
 
   it('holds the DNS ConfigMaps the doctor resolves names with (kube-dns), without annotations it does not read', () => {
