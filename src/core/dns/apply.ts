@@ -65,7 +65,7 @@ async function send(change: DnsChange, cluster: KubeCluster): Promise<string | u
     case 'Deployment':
       if (change.action === 'delete') await cluster.deleteDeployment(namespace, name)
       else if (change.action === 'create') await cluster.createDeployment(namespace, change.after!)
-      else await cluster.replaceDeployment(namespace, change.after!)
+      else await replaceDeployment(change, cluster)
       return undefined
     case 'Service':
       if (change.action === 'delete') {
@@ -73,6 +73,35 @@ async function send(change: DnsChange, cluster: KubeCluster): Promise<string | u
         return undefined
       }
       return (await cluster.createService(namespace, change.after!)).spec?.clusterIP
+  }
+}
+
+/** how often a Deployment replace is sent again after its status alone moved on */
+const STATUS_RETRIES = 5
+
+const sameMeta = (a: KubeDeployment, b: KubeDeployment): boolean =>
+  a.metadata.uid === b.metadata.uid && a.metadata.generation === b.metadata.generation &&
+  JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {}) && JSON.stringify(a.metadata.annotations ?? {}) === JSON.stringify(b.metadata.annotations ?? {})
+
+/**
+ * A Deployment's controller writes its status as pods come and go (a crash loop: every restart),
+ * and each status write is a new resourceVersion of the object, so a replace carrying the one xcc
+ * read is refused (409) although nobody changed what xcc replaces. Read again: the same object
+ * with the same generation (spec unchanged), labels and annotations → sent again on the new
+ * resourceVersion; anything else is another writer's change, and the 409 stands.
+ */
+async function replaceDeployment(change: Extract<DnsChange, {kind: 'Deployment'}>, cluster: KubeCluster): Promise<void> {
+  let body = change.after!
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cluster.replaceDeployment(change.namespace, body)
+      return
+    } catch (error) {
+      if (attempt > STATUS_RETRIES || !(error instanceof ApiError) || error.fate.kind !== 'answered' || error.fate.status !== 409 || !change.before) throw error
+      const live = await cluster.getDeployment(change.namespace, change.name)
+      if (!live || live.metadata.deletionTimestamp || !sameMeta(live, change.before)) throw error
+      body = {...body, metadata: {...body.metadata, ...(live.metadata.resourceVersion ? {resourceVersion: live.metadata.resourceVersion} : {})}}
+    }
   }
 }
 

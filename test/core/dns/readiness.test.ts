@@ -143,3 +143,34 @@ describe('waiting for the responder', () => {
     assert.match(a.configMaps.get('kube-system/kube-dns')?.data?.stubDomains ?? '', /backend\.clusters\.xcc\.test/)
   })
 })
+
+describe('replacing a Deployment whose controller keeps writing its status', () => {
+  const target = {cluster: 'backend', context: 'gke_p_europe-west1_backend', domain: 'clusters.xcc.test', zone: 'backend.clusters.xcc.test'}
+  const planWith = async (a: FakeCluster, image: string) => planLink(await loadDnsState(a), target, {records: recordSet({cluster: 'backend', domain: 'clusters.xcc.test', services: []}), services: 'all', template: TEMPLATE, image, force: false})
+  const key = 'kube-system/xcc-dns-responder'
+  /** another write of the stored Deployment: a new resourceVersion, and with `spec` a new generation */
+  const touch = (a: FakeCluster, spec: boolean): void => {
+    const d = structuredClone(a.deployments.get(key)!)
+    a.deployments.set(key, {...d, metadata: {...d.metadata, resourceVersion: `${d.metadata.resourceVersion}9`, generation: (d.metadata.generation ?? 1) + (spec ? 1 : 0)}})
+  }
+  const imageOf = (a: FakeCluster): unknown => (a.deployments.get(key)?.spec.template.spec.containers as Array<{image: string}>)[0]?.image
+
+  it('a status write meanwhile (same generation) does not stop the replace: it is sent again on the new resourceVersion', async () => {
+    const a = new FakeCluster()
+    await applyDnsPlan(await planWith(a, DEFAULT_RESPONDER_IMAGE), deps(a, instantClock()))
+    const plan = await planWith(a, 'registry.k8s.io/coredns/coredns:v1.12.0')
+    touch(a, false)
+    await applyDnsPlan(plan, deps(a, instantClock()))
+    assert.equal(imageOf(a), 'registry.k8s.io/coredns/coredns:v1.12.0')
+    assert.equal(a.calls.filter((c) => c === `replaceDeployment ${key}`).length, 2, 'refused once, sent again once')
+  })
+
+  it('a spec another writer changed meanwhile (a new generation) is not overwritten: exit 3', async () => {
+    const a = new FakeCluster()
+    await applyDnsPlan(await planWith(a, DEFAULT_RESPONDER_IMAGE), deps(a, instantClock()))
+    const plan = await planWith(a, 'registry.k8s.io/coredns/coredns:v1.12.0')
+    touch(a, true)
+    await assert.rejects(applyDnsPlan(plan, deps(a, instantClock())), (e: unknown) => e instanceof XccError && e.exitCode === 3 && /the update of Deployment kube-system\/xcc-dns-responder did not take effect/.test(e.message))
+    assert.equal(imageOf(a), DEFAULT_RESPONDER_IMAGE)
+  })
+})
