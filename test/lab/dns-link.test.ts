@@ -4,8 +4,8 @@
  * reach; `xcc dns link --from-context a --to-context b` deploys the responder in a (a Deployment
  * of the CoreDNS image, which the lab runs as its stand-in, behind a ClusterIP Service that the
  * lab's kube-proxy serves), waits until it is ready — when link returns, every responder pod is
- * Ready and kube-proxy sends the responder's ClusterIP to them, so the very first lookup is
- * answered — and points a's kube-dns at it (stubDomains). Then from a pod of a,
+ * Ready and kube-proxy sends the responder's ClusterIP to them, so the queries kube-dns forwards
+ * have a server from the start — and points a's kube-dns at it (stubDomains). Then from a pod of a,
  * `getent hosts kuard.default.b.clusters.xcc.test` gives b's load-balancer address and curl is
  * answered by b's pod; `dns list` is current, goes STALE (exit 1) when b's load-balancer address
  * changes, and is current again after another `dns link`; seed 002's `--domain global` is refused
@@ -158,7 +158,7 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     const firstStarted = performance.now()
     const first = await getent(client, NAME)
     t.diagnostic(`the first getent after dns link returned ${first ?? 'nothing'} in ${Math.round(performance.now() - firstStarted)} ms`)
-    assert.equal(first, '10.11.0.100', 'the first lookup after dns link is answered')
+    // (not asserted: whether kube-dns has taken the new stubDomains in yet is its own reload, as on GKE)
     const resolved = await until(() => getent(client, NAME), (v) => v === '10.11.0.100')
     assert.equal(resolved.value, '10.11.0.100', `getent hosts ${NAME} from a/default/client`)
     t.diagnostic(`dns link took ${Math.round(resolved.ms + 0)} ms until the name resolved (${Math.round(performance.now() - started)} ms with the link)`)
@@ -182,6 +182,7 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     assert.match(stale.stdout, /STALE/)
     const relinked = xcc(['dns', 'link', '--from-context', 'a', '--to-context', 'b'])
     assert.equal(relinked.status, 0, relinked.stderr)
+    assert.doesNotMatch(relinked.stderr, /waiting for the responder/, 'a responder already ready is not waited for')
     const served = await until(() => query(client, responder, NAME), (v) => v === '10.11.0.101', 5000)
     assert.equal(served.value, '10.11.0.101', 'the responder serves the refreshed record (the ConfigMap change reloads it)')
     t.diagnostic(`the responder served the refreshed record ${Math.round(served.ms)} ms after dns link returned`)
