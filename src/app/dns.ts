@@ -3,6 +3,7 @@
  * before anything is read or written (a refusal names the permission, exit 3), the responder's
  * template, Ctrl-C, and progress on stderr. The decisions are core/dns's.
  */
+import {parseDuration} from '../core/duration.js'
 import {XccError} from '../core/errors.js'
 import {checkAccess} from '../core/kube/access.js'
 import {checkImage} from '../core/kube/image.js'
@@ -13,9 +14,9 @@ import {type DnsListing, listDnsLinks} from '../core/dns/list.js'
 import {type DnsPlan, type LinkTarget, planLink, planUnlink, responderImage} from '../core/dns/plan.js'
 import {recordSet} from '../core/dns/records.js'
 import {DEFAULT_RESPONDER_IMAGE} from '../core/dns/responder.js'
-import {DNS_ROLE, clusterDomainOf, loadDnsState, readAccess, remoteAccess, writeAccess} from '../core/dns/state.js'
+import {DNS_ROLE, clusterDomainOf, loadDnsState, readAccess, remoteAccess, responderPodsAccess, writeAccess} from '../core/dns/state.js'
 import type {KubeCluster, KubeContexts} from '../core/ports/kube.js'
-import {openKube, templates} from './deps.js'
+import {clock, openKube, templates} from './deps.js'
 import {interruptible} from './interrupt.js'
 
 export interface DnsPairFlags {
@@ -32,6 +33,8 @@ export interface DnsLinkFlags extends DnsPairFlags {
   readonly allowPublicDomain: boolean
   readonly force: boolean
   readonly responderImage?: string
+  /** how long the responder may take to become ready (a duration: 2m, 90s) */
+  readonly timeout: string
 }
 
 /** what `link` and `unlink` did: the plan, and what was applied (undefined for a dry run) */
@@ -66,10 +69,12 @@ function target(flags: DnsPairFlags, domain: string): LinkTarget {
   return {cluster, context: flags.toContext, domain, zone: linkZone(cluster, domain)}
 }
 
-async function execute(cluster: KubeCluster, plan: DnsPlan, dryRun: boolean): Promise<DnsWriteResult> {
+async function execute(cluster: KubeCluster, plan: DnsPlan, dryRun: boolean, timeoutMs = 0): Promise<DnsWriteResult> {
   if (dryRun) return {plan}
-  await checkAccess(cluster, writeAccess(), DNS_ROLE)
-  const applied = await interruptible((signal) => applyDnsPlan(plan, {cluster, signal, progress}), 'stopping after the current write (what was written stays; run the command again to finish)')
+  const pods = responderPodsAccess()
+  const denied = await checkAccess(cluster, [...writeAccess(), ...(plan.verb === 'link' ? [pods] : [])], DNS_ROLE)
+  const canListPods = plan.verb === 'link' && !denied.includes(pods)
+  const applied = await interruptible((signal) => applyDnsPlan(plan, {cluster, signal, progress, clock, timeoutMs, canListPods}), 'stopping after the current write (what was written stays; run the command again to finish)')
   return {plan, applied}
 }
 
@@ -83,6 +88,7 @@ async function openPair(flags: DnsPairFlags): Promise<{kube: KubeContexts; a: Ku
 export async function runDnsLink(flags: DnsLinkFlags): Promise<DnsWriteResult> {
   checkOutput(flags)
   checkImage(flags.responderImage)
+  const timeoutMs = parseDuration(flags.timeout, 'timeout', {min: 1, max: 3600}) * 1000
   const only = parseServices(flags.service)
   const {domain, warning} = checkDomain(flags.domain, {allowPublicDomain: flags.allowPublicDomain})
   if (warning) progress(`warning: ${warning}`)
@@ -98,7 +104,7 @@ export async function runDnsLink(flags: DnsLinkFlags): Promise<DnsWriteResult> {
   for (const s of records.skipped) progress(`${s.service}: not served (${s.why})`)
   const image = flags.responderImage ?? responderImage(state.responder.deployment) ?? DEFAULT_RESPONDER_IMAGE
   const plan = planLink(state, linkTarget, {records, services: only ?? 'all', template: templates.dnsResponder(), image, force: flags.force, ...(warning ? {warning} : {})})
-  return execute(a, plan, flags.dryRun)
+  return execute(a, plan, flags.dryRun, timeoutMs)
 }
 
 export async function runDnsUnlink(flags: DnsPairFlags): Promise<DnsWriteResult> {

@@ -18,6 +18,7 @@ export function dnsJson(plan: DnsPlan, applied: DnsApplied | undefined): Record<
     ...(plan.records ? {records: plan.records.records, skipped: plan.records.skipped} : {}),
     ...(applied?.address ?? plan.address ? {address: applied?.address ?? plan.address} : {}),
     changes,
+    ...(applied?.responder ? {responder: {ready: true, detail: applied.responder.detail}} : {}),
     ...(applied ? {} : {manifests: orderedChanges(plan).flatMap((c) => (c.after && c.action !== 'delete' ? [manifestOf(c.after)] : []))}),
   }
 }

@@ -73,7 +73,7 @@ export function renderDnsApplied(plan: DnsPlan, applied: DnsApplied): string {
   const t = plan.target
   if (applied.changes.length === 0) lines.push(plan.verb === 'link' ? `No change: ${t.zone} is linked in context ${plan.context} with these records.` : `No change: context ${plan.context} has no link for ${t.zone}.`)
   if (plan.verb === 'link') {
-    lines.push(`Pods of context ${plan.context} resolve <service>.<namespace>.${t.zone} through the responder at ${applied.address} (${count(plan.records?.records.length ?? 0, 'record')}):`)
+    lines.push(`Pods of context ${plan.context} resolve <service>.<namespace>.${t.zone} through the responder at ${applied.address} (${applied.responder ? `${applied.responder.detail}; ` : ''}${count(plan.records?.records.length ?? 0, 'record')}):`)
     for (const r of plan.records?.records ?? []) lines.push(`  ${r.name} → ${r.address}`)
     lines.push(`The cluster's DNS and the responder pick up a change within about a minute. Check the records: ${shellCommand(['xcc', 'dns', 'list', '--context', plan.context])}`)
   } else if (applied.changes.length > 0) lines.push(`Context ${plan.context} no longer resolves names under ${t.zone}; its DNS configuration is as it was before the link.`)

@@ -3,12 +3,16 @@
  * cluster b's `kuard` Service in default is behind an internal load balancer that pods of a
  * reach; `xcc dns link --from-context a --to-context b` deploys the responder in a (a Deployment
  * of the CoreDNS image, which the lab runs as its stand-in, behind a ClusterIP Service that the
- * lab's kube-proxy serves) and points a's kube-dns at it (stubDomains). Then from a pod of a,
+ * lab's kube-proxy serves), waits until it is ready — when link returns, every responder pod is
+ * Ready and kube-proxy sends the responder's ClusterIP to them, so the queries kube-dns forwards
+ * have a server from the start — and points a's kube-dns at it (stubDomains). Then from a pod of a,
  * `getent hosts kuard.default.b.clusters.xcc.test` gives b's load-balancer address and curl is
  * answered by b's pod; `dns list` is current, goes STALE (exit 1) when b's load-balancer address
  * changes, and is current again after another `dns link`; seed 002's `--domain global` is refused
  * (exit 2, nothing written) without --allow-public-domain and works with it; `dns unlink` gives
- * back a's kube-dns ConfigMap byte for byte and the names stop resolving.
+ * back a's kube-dns ConfigMap byte for byte and the names stop resolving. On a CoreDNS cluster, a
+ * responder image that does not run is exit 3 naming the pod's reason with the Corefile untouched,
+ * and the right image rolls the crashing pods out before the Corefile points at the responder.
  * Needs root, iproute2, iptables, conntrack, curl, dnsmasq (dnsmasq-base), kubectl and the built CLI.
  */
 import assert from 'node:assert/strict'
@@ -92,6 +96,21 @@ r.resolve4(process.argv[2]).then((a) => console.log(a.sort().join(',')), (e) => 
   return out.stdout.trim()
 }
 
+/** the responder's pods (Ready?) and where kube-proxy on `node` sends its ClusterIP's port 53 */
+async function responderServed(state: LabState, k: (context: string, args: readonly string[]) => Promise<string>, node: string): Promise<{clusterIP: string; pods: Array<{name: string; ip: string; ready: boolean}>; dnat: string[]}> {
+  const clusterIP = await k('a', ['-n', 'kube-system', 'get', 'service', 'xcc-dns-responder', '-o', 'jsonpath={.spec.clusterIP}'])
+  const list = JSON.parse(await k('a', ['-n', 'kube-system', 'get', 'pods', '-l', 'app.kubernetes.io/name=xcc-dns-responder', '-o', 'json'])) as {items: Array<{metadata: {name: string; deletionTimestamp?: string}; status?: {podIP?: string; conditions?: Array<{type: string; status: string}>}}>}
+  const pods = list.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => ({name: p.metadata.name, ip: p.status?.podIP ?? '', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')}))
+  const nat = await exec('ip', ['netns', 'exec', state.plan.hosts[`node/${node}`]?.ns as string, 'iptables-save', '-t', 'nat'])
+  assert.equal(nat.code, 0, nat.stderr)
+  // the Service's chains (KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-… DNAT), followed from its ClusterIP
+  const lines = nat.stdout.split('\n')
+  const svcChains = new Set(lines.filter((l) => l.startsWith('-A KUBE-SERVICES ') && l.includes(`-d ${clusterIP}/32`) && /--dport 53\b/.test(l)).map((l) => /-j (\S+)/.exec(l)?.[1] ?? ''))
+  const sepChains = new Set(lines.filter((l) => svcChains.has(l.split(' ')[1] ?? '')).map((l) => /-j (\S+)/.exec(l)?.[1] ?? ''))
+  const dnat = lines.filter((l) => sepChains.has(l.split(' ')[1] ?? '')).map((l) => /--to-destination (\S+)/.exec(l)?.[1]).filter((d): d is string => d !== undefined)
+  return {clusterIP, pods, dnat: [...new Set(dnat)].sort()}
+}
+
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<{value: T; ms: number}> {
   const started = performance.now()
   for (;;) {
@@ -129,6 +148,17 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     const started = performance.now()
     const linked = xcc(['dns', 'link', '--from-context', 'a', '--to-context', 'b', '--json'])
     assert.equal(linked.status, 0, `dns link: ${linked.stderr}${linked.stdout}`)
+    // when link returns, the responder answers: its pods are Ready and kube-proxy sends its ClusterIP to them (state, not time)
+    const responding = await responderServed(state, k, 'gke-a-node-2')
+    assert.equal(responding.pods.length, 2, 'two responder pods')
+    assert.deepEqual(responding.pods.filter((p) => !p.ready), [], 'every responder pod is Ready when dns link returns')
+    for (const p of responding.pods) assert.ok(responding.dnat.includes(`${p.ip}:53`), `kube-proxy on gke-a-node-2 sends ${responding.clusterIP}:53 to ${p.ip}:53 when dns link returns: ${responding.dnat.join(', ')}`)
+    assert.match(linked.stderr, /waiting for the responder .* to be ready before the cluster DNS points at it/)
+    assert.deepEqual((JSON.parse(linked.stdout) as {responder?: unknown}).responder, {ready: true, detail: '2 of 2 pods ready'})
+    const firstStarted = performance.now()
+    const first = await getent(client, NAME)
+    t.diagnostic(`the first getent after dns link returned ${first ?? 'nothing'} in ${Math.round(performance.now() - firstStarted)} ms`)
+    // (not asserted: whether kube-dns has taken the new stubDomains in yet is its own reload, as on GKE)
     const resolved = await until(() => getent(client, NAME), (v) => v === '10.11.0.100')
     assert.equal(resolved.value, '10.11.0.100', `getent hosts ${NAME} from a/default/client`)
     t.diagnostic(`dns link took ${Math.round(resolved.ms + 0)} ms until the name resolved (${Math.round(performance.now() - started)} ms with the link)`)
@@ -152,6 +182,7 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     assert.match(stale.stdout, /STALE/)
     const relinked = xcc(['dns', 'link', '--from-context', 'a', '--to-context', 'b'])
     assert.equal(relinked.status, 0, relinked.stderr)
+    assert.doesNotMatch(relinked.stderr, /waiting for the responder/, 'a responder already ready is not waited for')
     const served = await until(() => query(client, responder, NAME), (v) => v === '10.11.0.101', 5000)
     assert.equal(served.value, '10.11.0.101', 'the responder serves the refreshed record (the ConfigMap change reloads it)')
     t.diagnostic(`the responder served the refreshed record ${Math.round(served.ms)} ms after dns link returned`)
@@ -194,9 +225,19 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     const client = state.plan.hosts['pod/a/default/client']?.ns as string
     const before = await corefile()
     assert.match(before, /kubernetes cluster\.local/)
-    const linked = xcc(['dns', 'link', '--from-context', 'a', '--to-context', 'b'])
+    // a responder image that does not run: exit 3 naming the pod and its reason; the Corefile untouched
+    const broken = xcc(['dns', 'link', '--from-context', 'a', '--to-context', 'b', '--responder-image', 'registry.example/not-coredns:1', '--timeout', '60s'])
+    assert.equal(broken.status, 3, `dns link with a broken responder: ${broken.stderr}${broken.stdout}`)
+    assert.match(broken.stderr, /the DNS responder \(Deployment kube-system\/xcc-dns-responder in context "a"\) is not ready: pod xcc-dns-responder-\S+: CrashLoopBackOff: back-off \d+s restarting failed container=coredns/)
+    assert.match(broken.stderr, /the cluster DNS configuration was not changed/)
+    assert.equal(await corefile(), before, 'the Corefile is not touched while the responder is not ready')
+    // the right image: a rollout over the crashing pods (a new generation), then the Corefile points at it
+    const linked = xcc(['dns', 'link', '--from-context', 'a', '--to-context', 'b', '--responder-image', 'registry.k8s.io/coredns/coredns:v1.11.3'])
     assert.equal(linked.status, 0, `dns link: ${linked.stderr}${linked.stdout}`)
     assert.match(await corefile(), /b\.clusters\.xcc\.test:53 \{[\s\S]*forward \. \d+\.\d+\.\d+\.\d+/)
+    const responding = await responderServed(state, (context, args) => kubectl.ok(state.kubeconfig, ['--context', context, ...args]), 'gke-a-node-2')
+    assert.deepEqual(responding.pods.map((p) => p.ready), [true, true], 'the new pods are Ready (the crashing ones gone) when dns link returns')
+    assert.equal(await kubectl.ok(state.kubeconfig, ['--context', 'a', '-n', 'kube-system', 'get', 'deployment', 'xcc-dns-responder', '-o', 'jsonpath={.metadata.generation}/{.status.observedGeneration}']), '2/2')
     assert.equal((await until(() => getent(client, NAME), (v) => v === '10.11.0.100')).value, '10.11.0.100')
     const curl = await exec('ip', ['netns', 'exec', client, 'curl', '-s', '-m', '5', `http://${NAME}/`], {timeoutMs: 10_000})
     assert.match(curl.stdout, /server=b\/default\/kuard/, `${curl.stdout}${curl.stderr}`)

@@ -18,7 +18,7 @@ import {loadDnsState} from '../../src/core/dns/state.js'
 import type {KubeConfigMap, KubeService} from '../../src/core/ports/kube.js'
 import {dnsJson} from '../../src/render/dns-json.js'
 import {renderDnsApplied, renderDnsListing, renderDnsPlanDiff, renderDnsPlanYaml} from '../../src/render/dns-text.js'
-import {FakeCluster} from '../core/masquerade/fake-cluster.js'
+import {FakeCluster, instantClock} from '../core/masquerade/fake-cluster.js'
 import {assertGoldenJson, assertGoldenText} from '../support/golden.js'
 
 const TEMPLATE = readFileSync(fileURLToPath(new URL('../../templates/dns/responder.yaml', import.meta.url)), 'utf8')
@@ -35,7 +35,7 @@ const cm = (name: string, data: Record<string, string>): KubeConfigMap => ({apiV
 async function planOn(a: FakeCluster, services: readonly KubeService[]) {
   return planLink(await loadDnsState(a), B, {records: recordSet({...B, services}), services: 'all', template: TEMPLATE, image: DEFAULT_RESPONDER_IMAGE, force: false})
 }
-const quiet = {signal: new AbortController().signal, progress: () => {}}
+const quiet = {signal: new AbortController().signal, progress: () => {}, clock: instantClock(), timeoutMs: 60_000, canListPods: true}
 
 describe('xcc dns text and JSON', () => {
   it('kube-dns: the dry-run diff, the YAML and the JSON before the responder exists', async () => {

@@ -12,7 +12,9 @@ export default class DnsLink extends XccCommand {
 
 xcc runs a small DNS responder in --from-context (the public CoreDNS image, Deployment and ClusterIP Service xcc-dns-responder in kube-system, its records in a ConfigMap) and sends the zone <cluster>.<domain> to it: on kube-dns clusters only the stubDomains key of kube-system/kube-dns changes (every other key and entry is kept); on CoreDNS clusters one block between "# xcc:begin" and "# xcc:end" comments is added to the Corefile (every other byte is kept), or, where the Corefile imports custom/*.server, one key of kube-system/coredns-custom.
 
-Running it again refreshes the records (a moved load balancer) and changes nothing else; "xcc dns unlink" restores the exact previous configuration. Exit codes: 0 done (or nothing to do), 2 bad input (a domain that shadows cluster.local or a public TLD without --allow-public-domain, a kube-dns ConfigMap kube-dns would reject, a server block already serving the domain), 3 API unreachable or missing permission (named).`
+The DNS configuration is changed only once the responder is ready (its Deployment rolled out, every pod Ready), so the first lookups do not go to a server that is not there yet; xcc waits up to --timeout, and a responder that does not become ready (an image that cannot be pulled, a crash loop: named with the pod's reason) is exit 3 with the DNS configuration unchanged. A dry run does not wait.
+
+Running it again refreshes the records (a moved load balancer) and changes nothing else; "xcc dns unlink" restores the exact previous configuration. Exit codes: 0 done (or nothing to do), 2 bad input (a domain that shadows cluster.local or a public TLD without --allow-public-domain, a kube-dns ConfigMap kube-dns would reject, a server block already serving the domain), 3 API unreachable or missing permission (named), or the responder not ready.`
 
   static override examples = [
     '<%= config.bin %> dns link --from-context frontend --to-context backend',
@@ -28,6 +30,7 @@ Running it again refreshes the records (a moved load balancer) and changes nothi
     'allow-public-domain': Flags.boolean({description: 'Allow a domain under a public top-level domain (its real names become unresolvable in the cluster).', default: false}),
     force: Flags.boolean({description: 'Take over a kube-dns stub domain entry for the zone that xcc did not write (unlink gives it back).', default: false}),
     'responder-image': Flags.string({description: 'CoreDNS image of the responder (default registry.k8s.io/coredns/coredns:v1.11.3, or the one already running).', helpValue: 'IMAGE'}),
+    timeout: Flags.string({description: 'How long to wait for the responder to be ready before the cluster DNS points at it.', default: '2m', helpValue: 'DURATION'}),
     'dry-run': Flags.boolean({description: 'Print the change (a diff, or the manifests with -o yaml); change nothing.', default: false}),
     output: Flags.string({char: 'o', description: 'With --dry-run: diff (default) or yaml.', helpValue: 'FORMAT'}),
     kubeconfig: Flags.string({description: 'Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE'}),
@@ -36,7 +39,7 @@ Running it again refreshes the records (a moved load balancer) and changes nothi
   async run(): Promise<void> {
     const {flags} = await this.parse(DnsLink)
     const result = await runDnsLink({
-      fromContext: flags['from-context'], toContext: flags['to-context'], domain: flags.domain, allowPublicDomain: flags['allow-public-domain'], force: flags.force, dryRun: flags['dry-run'],
+      fromContext: flags['from-context'], toContext: flags['to-context'], domain: flags.domain, allowPublicDomain: flags['allow-public-domain'], force: flags.force, dryRun: flags['dry-run'], timeout: flags.timeout,
       ...(flags.service ? {service: flags.service} : {}), ...(flags['responder-image'] ? {responderImage: flags['responder-image']} : {}),
       ...(flags.output ? {output: flags.output} : {}), ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}),
     })

@@ -1,7 +1,9 @@
 /**
  * Applying a `xcc dns link|unlink` plan through the Kubernetes port. A link creates or updates
  * the responder first (ConfigMap, Deployment, Service), takes the ClusterIP the API gave its
- * Service, and only then points the cluster's DNS at it; an unlink takes the stub domain away
+ * Service, waits until the responder is ready (./readiness.ts: a stub domain aimed at pods that
+ * do not answer yet fails the first lookups), and only then points the cluster's DNS at it; an
+ * unlink takes the stub domain away
  * first, then the responder's zone (and the responder with its last zone). Every write carries the
  * resourceVersion xcc read, so a concurrent change fails (exit 3) instead of being overwritten.
  *
@@ -13,13 +15,21 @@
 import {ApiError, XccError, mayHaveApplied} from '../errors.js'
 import {MANAGED_BY, MANAGED_BY_LABEL} from '../kube/labels.js'
 import {throwIfAborted} from '../kube/pods.js'
+import type {Clock} from '../ports/clock.js'
 import type {KubeCluster, KubeConfigMap, KubeDeployment, KubeService} from '../ports/kube.js'
 import {type DnsChange, type DnsPlan, PENDING_ADDRESS, SPEC_HASH_ANNOTATION, orderedChanges} from './plan.js'
+import {type ResponderReady, waitForResponder} from './readiness.js'
+import {RESPONDER_NAME, RESPONDER_NAMESPACE} from './responder.js'
 
 export interface DnsApplyDeps {
   readonly cluster: KubeCluster
   readonly signal: AbortSignal
   readonly progress: (text: string) => void
+  readonly clock: Clock
+  /** link: how long the responder may take to become ready */
+  readonly timeoutMs: number
+  /** link: whether xcc may list the responder's pods (to say why one is not ready) */
+  readonly canListPods: boolean
 }
 
 export interface AppliedDnsChange {
@@ -37,6 +47,8 @@ export interface DnsApplied {
   readonly address?: string
   /** the DNS ConfigMap edit as applied (with the real address) */
   readonly config: DnsChange
+  /** link: the responder was ready before the DNS configuration pointed at it */
+  readonly responder?: ResponderReady
 }
 
 const title = (c: DnsChange): string => `${c.kind} ${c.namespace}/${c.name}`
@@ -53,7 +65,7 @@ async function send(change: DnsChange, cluster: KubeCluster): Promise<string | u
     case 'Deployment':
       if (change.action === 'delete') await cluster.deleteDeployment(namespace, name)
       else if (change.action === 'create') await cluster.createDeployment(namespace, change.after!)
-      else await cluster.replaceDeployment(namespace, change.after!)
+      else await replaceDeployment(change, cluster)
       return undefined
     case 'Service':
       if (change.action === 'delete') {
@@ -61,6 +73,35 @@ async function send(change: DnsChange, cluster: KubeCluster): Promise<string | u
         return undefined
       }
       return (await cluster.createService(namespace, change.after!)).spec?.clusterIP
+  }
+}
+
+/** how often a Deployment replace is sent again after its status alone moved on */
+const STATUS_RETRIES = 5
+
+const sameMeta = (a: KubeDeployment, b: KubeDeployment): boolean =>
+  a.metadata.uid === b.metadata.uid && a.metadata.generation === b.metadata.generation &&
+  JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {}) && JSON.stringify(a.metadata.annotations ?? {}) === JSON.stringify(b.metadata.annotations ?? {})
+
+/**
+ * A Deployment's controller writes its status as pods come and go (a crash loop: every restart),
+ * and each status write is a new resourceVersion of the object, so a replace carrying the one xcc
+ * read is refused (409) although nobody changed what xcc replaces. Read again: the same object
+ * with the same generation (spec unchanged), labels and annotations → sent again on the new
+ * resourceVersion; anything else is another writer's change, and the 409 stands.
+ */
+async function replaceDeployment(change: Extract<DnsChange, {kind: 'Deployment'}>, cluster: KubeCluster): Promise<void> {
+  let body = change.after!
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cluster.replaceDeployment(change.namespace, body)
+      return
+    } catch (error) {
+      if (attempt > STATUS_RETRIES || !(error instanceof ApiError) || error.fate.kind !== 'answered' || error.fate.status !== 409 || !change.before) throw error
+      const live = await cluster.getDeployment(change.namespace, change.name)
+      if (!live || live.metadata.deletionTimestamp || !sameMeta(live, change.before)) throw error
+      body = {...body, metadata: {...body.metadata, ...(live.metadata.resourceVersion ? {resourceVersion: live.metadata.resourceVersion} : {})}}
+    }
   }
 }
 
@@ -143,6 +184,11 @@ export async function applyDnsPlan(plan: DnsPlan, deps: DnsApplyDeps): Promise<D
     })
   }
   const config = address === plan.address ? plan.config : plan.configFor(address)
+  const responder = await waitForResponder(deps, {namespace: RESPONDER_NAMESPACE, name: RESPONDER_NAME, context: plan.context}).catch((error: unknown) => {
+    // what was written is said with the failure
+    if (!(error instanceof XccError) || done.length === 0) throw error
+    throw new XccError(error.message, {exitCode: error.exitCode, ...(error.hint ? {hint: error.hint} : {}), details: [...error.details, ...done.map((d) => `before that, xcc ${d.action === 'none' ? 'kept' : `${d.action}d`} ${d.kind} ${d.namespace}/${d.name}`)]})
+  })
   if (config.action !== 'none') await step(config)
-  return {changes: done, address, config}
+  return {changes: done, address, config, responder}
 }

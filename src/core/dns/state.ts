@@ -87,6 +87,11 @@ export function remoteAccess(): AccessNeed[] {
   return [{verb: 'list', resource: 'services', why: 'learn the Services of the linked cluster and their internal load balancers', required: true}]
 }
 
+/** link, optional: the responder's pods, to say why one is not ready (the wait works without it) */
+export function responderPodsAccess(): AccessNeed {
+  return {verb: 'list', resource: 'pods', namespace: RESPONDER_NAMESPACE, why: 'say why the DNS responder is not ready', required: false}
+}
+
 /** writing: the DNS ConfigMap (kube-dns, coredns or coredns-custom) and the responder */
 export function writeAccess(): AccessNeed[] {
   const ns = RESPONDER_NAMESPACE

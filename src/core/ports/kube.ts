@@ -66,6 +66,14 @@ export interface KubeContainerStatus {
   readonly restartCount?: number
 }
 
+/** a status condition (PodScheduled, Ready; a Deployment's Available, Progressing) */
+export interface KubeCondition {
+  readonly type: string
+  readonly status: 'True' | 'False' | 'Unknown'
+  readonly reason?: string
+  readonly message?: string
+}
+
 export interface KubePod {
   readonly apiVersion?: 'v1'
   readonly kind?: 'Pod'
@@ -77,6 +85,7 @@ export interface KubePod {
     readonly message?: string
     readonly podIP?: string
     readonly hostIP?: string
+    readonly conditions?: readonly KubeCondition[]
     readonly containerStatuses?: readonly KubeContainerStatus[]
     readonly ephemeralContainerStatuses?: readonly KubeContainerStatus[]
   }
@@ -168,6 +177,7 @@ export interface KubeDeployment {
     readonly updatedReplicas?: number
     readonly availableReplicas?: number
     readonly observedGeneration?: number
+    readonly conditions?: readonly KubeCondition[]
   }
 }
 

@@ -18,7 +18,7 @@ import {DEFAULT_RESPONDER_IMAGE} from '../../../src/core/dns/responder.js'
 import {loadDnsState} from '../../../src/core/dns/state.js'
 import {XccError} from '../../../src/core/errors.js'
 import type {KubeConfigMap, KubeService} from '../../../src/core/ports/kube.js'
-import {FakeCluster, lostAnswer} from '../masquerade/fake-cluster.js'
+import {FakeCluster, instantClock, lostAnswer} from '../masquerade/fake-cluster.js'
 
 const TEMPLATE = readFileSync(fileURLToPath(new URL('../../../templates/dns/responder.yaml', import.meta.url)), 'utf8')
 const COREFILES = fileURLToPath(new URL('../../fixtures/dns/corefiles/', import.meta.url))
@@ -36,7 +36,7 @@ async function seed(cluster: FakeCluster, ...cms: KubeConfigMap[]): Promise<void
   for (const cm of cms) await cluster.createConfigMap('kube-system', cm)
 }
 
-const quiet = {signal: new AbortController().signal, progress: () => {}}
+const quiet = {signal: new AbortController().signal, progress: () => {}, clock: instantClock(), timeoutMs: 60_000, canListPods: true}
 
 async function link(a: FakeCluster, services: readonly KubeService[], target: LinkTarget = B, force = false): Promise<DnsPlan> {
   const state = await loadDnsState(a)
@@ -214,7 +214,7 @@ describe('writes whose answer was lost, and other writers', () => {
     a.once('createService', applyThenLose('creating service kube-system/xcc-dns-responder'))
     const progress: string[] = []
     const plan = planLink(await loadDnsState(a), B, {records: recordSet({...B, services: [lbService('shop', 'api', '10.128.0.42')]}), services: 'all', template: TEMPLATE, image: DEFAULT_RESPONDER_IMAGE, force: false})
-    const applied = await applyDnsPlan(plan, {cluster: a, signal: new AbortController().signal, progress: (t) => progress.push(t)})
+    const applied = await applyDnsPlan(plan, {cluster: a, ...quiet, progress: (t) => progress.push(t)})
     const ip = a.services.get('kube-system/xcc-dns-responder')?.spec?.clusterIP as string
     assert.equal(applied.address, ip)
     assert.deepEqual(stub(a), {'backend.clusters.xcc.test': [ip]})

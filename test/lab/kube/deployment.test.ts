@@ -128,6 +128,18 @@ describe('the Deployment controller', () => {
     cluster.server.api.delete(types().deploy, 'default', 'web', {propagationPolicy: 'Background'})
   })
 
+  it('Recreate: Available needs every replica (MaxUnavailable is 0 for Recreate), as the real controller says', async () => {
+    cluster.server.api.create(types().deploy, 'default', deployment('crashing', 1, 'exit 1', {strategy: {type: 'Recreate'}}))
+    await eventually('the pod ran and failed', () => live('crashing').some((p) => (p.status?.containerStatuses as Array<{restartCount?: number; lastState?: {terminated?: unknown}}> | undefined)?.some((c) => c.lastState?.terminated !== undefined)) && statusOf('crashing').observedGeneration === 1)
+    const status = statusOf('crashing')
+    assert.equal(status.readyReplicas, undefined)
+    assert.equal(status.unavailableReplicas, 1)
+    const conditions = status.conditions as Array<{type: string; status: string; reason: string}>
+    assert.deepEqual(conditions.map((c) => [c.type, c.status, c.reason]), [['Available', 'False', 'MinimumReplicasUnavailable'], ['Progressing', 'True', 'ReplicaSetUpdated']])
+    cluster.server.api.delete(types().deploy, 'default', 'crashing', {propagationPolicy: 'Background'})
+    await eventually('pods collected', () => live('crashing').length === 0, 10_000)
+  })
+
   const found = findKubectl()
   it('works with kubectl apply, get, patch and delete', {skip: 'path' in found ? false : found.missing}, async () => {
     const kubectl = new Kubectl((found as {path: string}).path)
@@ -135,7 +147,9 @@ describe('the Deployment controller', () => {
     try {
       const manifest = JSON.stringify(deployment('kube', 2, 'sleep 300'))
       assert.match(await kubectl.ok(kubeconfig, ['apply', '-f', '-'], {input: manifest}), /deployment\.apps\/kube created/)
-      await eventually('two ready', () => statusOf('kube').readyReplicas === 2)
+      // kubectl's own judgement of the status: observedGeneration, updated, available replicas
+      assert.match(await kubectl.ok(kubeconfig, ['rollout', 'status', 'deployment/kube', '--timeout=20s']), /deployment "kube" successfully rolled out/)
+      assert.equal(statusOf('kube').readyReplicas, 2)
       const table = await kubectl.ok(kubeconfig, ['get', 'deploy', 'kube'])
       assert.match(table, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nkube\s+2\/2\s+2\s+2\s+\S+\n$/)
       assert.match(await kubectl.ok(kubeconfig, ['api-resources', '--api-group=apps']), /^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m)

@@ -174,7 +174,8 @@ export class DeploymentController {
     const replicas = spec.replicas ?? 1
     const ready = pods.filter(isReady).length
     const updated = pods.filter((p) => p.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash).length
-    const {maxUnavailable} = spec.strategy?.type === 'Recreate' ? {maxUnavailable: replicas} : deploymentBudget(spec, replicas)
+    // MaxUnavailable() of the real controller: 0 for Recreate (and for 0 replicas), so Available needs every replica
+    const maxUnavailable = spec.strategy?.type === 'Recreate' || replicas === 0 ? 0 : Math.min(replicas, deploymentBudget(spec, replicas).maxUnavailable)
     const availableNow = ready >= replicas - maxUnavailable
     const complete = updated === replicas && pods.length === replicas && ready === replicas
     const counts: Record<string, number> = {replicas: pods.length, updatedReplicas: updated, readyReplicas: ready, availableReplicas: ready, unavailableReplicas: Math.max(0, replicas - ready)}
