@@ -166,6 +166,13 @@ describe('the live doctor resolves names in the pod, as the static doctor predic
       assert.equal(unlinked.observations.dns?.result, 'not-found')
       assert.equal(unlinked.diagnosis?.code, 'DNS_STUB_DOMAIN_MISSING')
       assert.equal(predict({responderIp, stubDomains: {}}, NAME).diagnosis?.code, 'DNS_STUB_DOMAIN_MISSING')
+      // a --topology that still has the stub domain: the pod's answer contradicts it, and the packets decide
+      const stale = live(`${NAME}:80`, 1, {responderIp, stubDomains: linked})
+      assert.equal(stale.observations.checks?.[0]?.status, 'mismatch')
+      assert.equal(stale.findings.find((f) => f.check === 'probe.matches-prediction')?.status, 'fail')
+      assert.equal(stale.diagnosis?.code, 'DNS_NAME_NOT_FOUND')
+      assert.ok(stale.diagnosis?.evidence.some((e) => e.startsWith(`contradiction: predicted ${NAME} → ${ADDRESS}; observed ${NAME}: not found`)), stale.diagnosis?.evidence.join('\n'))
+      if (process.env.XCC_KEEP_REPORTS) writeFileSync(join(process.env.XCC_KEEP_REPORTS, 'dns-live-mismatch.json'), JSON.stringify(stale, null, 2))
 
       // 4. a stub server in b, then b's firewall no longer admits a's DNS pod (FW-02: implied deny)
       await k('b', ['apply', '-f', '-'], dnsmasqPod('stub-dns', 'default', 'gke-b-node-1', [`--address=/${ZONE}/${ADDRESS}`]))

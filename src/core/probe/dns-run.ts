@@ -8,25 +8,19 @@
  * by the ordinary live doctor, with the DNS steps before the path.
  */
 import {XccError} from '../errors.js'
-import type {ContextRef} from '../doctor/fixes.js'
-import {buildFixes, fixLines} from '../doctor/fixes.js'
-import {DOCTOR_SCHEMA_VERSION, type DoctorReport, runChecks} from '../doctor/report.js'
-import type {Diagnosis} from '../doctor/types.js'
 import {type AccessNeed, checkAccess, podAccess} from '../kube/access.js'
 import {throwIfAborted} from '../kube/pods.js'
-import {parseIp} from '../net/ipv4.js'
 import type {KubeCluster, KubeNode, KubePod} from '../ports/kube.js'
 import {shellCommand} from '../shell.js'
 import {parseCaptureLog} from './capture-log.js'
 import {type CapturePoint, podCapture} from './captures.js'
 import {type DnsExchange, askedNames, classifyDnsPackets, compareDns, describeDnsResult, liveDnsView, parseDnsProbeMessage, refineResult} from './dns-answer.js'
-import {traceLiveSource} from './live-trace.js'
+import {assembleResolvedReport, assembleUnresolvedReport} from './dns-report.js'
 import {runProbe} from './probe-pod.js'
 import type {LiveReport} from './report.js'
 import {type Created, type LiveDeps, removeCreated} from './run.js'
-import {type LiveTo, chooseNode, internalIps} from './targets.js'
-import type {ObservedPacket} from './observe.js'
-import type {CaptureObservation, DnsObservation, LiveRequest, ObservationCheck, Observations, ProbeObservation} from './types.js'
+import {type LiveTo, chooseNode} from './targets.js'
+import type {CaptureObservation, DnsObservation, LiveRequest, Observations, ProbeObservation} from './types.js'
 
 type NameRequest = LiveRequest & {readonly to: Extract<LiveTo, {kind: 'name'}>}
 type AddressTo = Extract<LiveTo, {kind: 'address'}>
@@ -63,27 +57,14 @@ export async function runLiveDoctorByName(req: NameRequest, deps: LiveDeps, prob
   const view = check?.status === 'match' && expected?.dns ? expected.dns : liveDnsView(dns, r.source.context, r.namespace, r.exchanges)
 
   if (dns.result === 'resolved') {
-    const address = dns.addresses[0] as string
-    const report = await probeAddress({kind: 'address', ip: address, port: req.to.port})
-    const comparison = [...(check ? [check] : []), ...(report.observations.checks ?? [])]
-    const findings = check ? rerunComparison(report, comparison, deps) : report.findings
-    const observations: Observations = {...report.observations, dns, ...(comparison.length ? {checks: comparison} : {}), notes: [...notes, ...report.observations.notes]}
-    const merged: LiveReport = {...report, flow: {...report.flow, to: `${req.to.name} (${address}:${req.to.port})`}, dns: view, findings, observations}
-    // DNS_RECORD_STALE: the pod got the responder's record, which is no longer the Service's address
-    if (expected?.diagnosis?.code === 'DNS_RECORD_STALE' && expected.dns?.address === address && report.verdict !== 'reachable') {
-      return {...merged, diagnosis: {...expected.diagnosis, evidence: [...expected.diagnosis.evidence, ...(report.diagnosis ? [`observed: ${report.diagnosis.code}, ${report.diagnosis.summary}`] : [])]}}
-    }
-    return merged
+    const report = await probeAddress({kind: 'address', ip: dns.addresses[0] as string, port: req.to.port})
+    return assembleResolvedReport({port: req.to.port, dns, view, notes, report, checks: deps.checks, ...(expected ? {expected} : {}), ...(check ? {check} : {})})
   }
-  return unresolvedReport(req, deps, r, {view, notes, ...(expected ? {expected} : {}), ...(check ? {check} : {})})
-}
-
-/** the probe.matches-prediction finding again, now with the DNS comparison in front */
-function rerunComparison(report: LiveReport, comparison: readonly ObservationCheck[], deps: LiveDeps) {
-  const match = deps.checks.filter((c) => c.id === 'probe.matches-prediction')
-  const again = runChecks({probe: report.observations.probe, captures: report.observations.captures, sourceNode: report.observations.probe.node, comparison, destination: {how: 'given'}}, match)
-  const others = report.findings.filter((f) => f.check !== 'probe.matches-prediction')
-  return [...others, ...again]
+  return assembleUnresolvedReport({
+    request: req, port: req.to.port, dns, view, notes, node: r.node, context: r.source.context, namespace: r.namespace, routes: r.routes,
+    ...(r.natRules ? {natRules: r.natRules} : {}), cleanup: r.cleanup, totalMs: r.ms, checks: deps.checks,
+    ...(expected ? {expected} : {}), ...(check ? {check} : {}),
+  })
 }
 
 async function resolveInPod(req: NameRequest, deps: LiveDeps): Promise<Resolved> {
@@ -163,82 +144,3 @@ async function resolveInPod(req: NameRequest, deps: LiveDeps): Promise<Resolved>
   return {dns, exchanges, source, node, namespace, notes, cleanup, routes: sourceLog?.routes ?? [], ...(sourceLog?.natRules ? {natRules: sourceLog.natRules} : {}), ms: Math.round(deps.clock.now() - t0)}
 }
 
-interface Judged {
-  readonly view: NonNullable<DoctorReport['dns']>
-  readonly notes: readonly string[]
-  readonly expected?: DoctorReport
-  readonly check?: ObservationCheck
-}
-
-/** The name did not resolve: no path probe. Agreeing with the prediction, its diagnosis stands; else the packets decide. */
-function unresolvedReport(req: NameRequest, deps: LiveDeps, r: Resolved, j: Judged): LiveReport {
-  const {dns} = r
-  const probe: ProbeObservation = {
-    at: dns.at, pod: podRef(dns.at), node: r.node.metadata.name, mode: dns.mode, ...(dns.src ? {src: dns.src} : {}), srcPort: req.sourcePort,
-    dst: req.to.name, dstPort: req.to.port, result: 'not-run', message: `${describeDnsResult(dns)}: the path to it was not probed`,
-  }
-  const timings = {preflightMs: 0, factsMs: 0, capturesLiveMs: 0, probeMs: dns.durationMs ?? 0, collectMs: 0, cleanupMs: 0, totalMs: r.ms}
-  const observations: Observations = {runId: req.runId, dns, probe, captures: [], ...(j.check ? {checks: [j.check]} : {}), cleanup: r.cleanup, notes: [...j.notes], timings}
-  const findings = runChecks({probe, captures: [], sourceNode: r.node.metadata.name, destination: {how: 'not-searched'}, ...(j.check ? {comparison: [j.check]} : {})}, deps.checks)
-  const observed = dnsEvidence(dns)
-  if (j.expected && j.check?.status === 'match' && j.expected.diagnosis) {
-    const d = j.expected.diagnosis
-    return {...j.expected, verdict: j.expected.verdict === 'reachable' ? 'unreachable' : j.expected.verdict, diagnosis: {...d, evidence: [...d.evidence, ...observed]}, findings: [...j.expected.findings, ...findings], observations}
-  }
-  const contradiction = j.check?.status === 'mismatch' ? [`contradiction: predicted ${j.check.expected}; observed ${j.check.observed}`] : []
-  const diagnosis = liveDiagnosis(dns, {cluster: r.source.context, context: r.source.context, known: true}, r.namespace, [...contradiction, ...observed])
-  const nameserver = parseIp(dns.resolver.nameservers[0] ?? '') ?? 0
-  const src = dns.src ?? internalIps(r.node)[0] ?? '0.0.0.0'
-  const packet = {src: parseIp(src) ?? 0, dst: nameserver, protocol: 'udp' as const, srcPort: req.sourcePort, dstPort: 53}
-  const forward = traceLiveSource({pod: probe.pod, node: {name: r.node.metadata.name, addresses: internalIps(r.node).map((a) => parseIp(a) ?? 0), ...(r.node.spec?.podCIDR ? {podCidr: r.node.spec.podCIDR} : {}), routes: r.routes, ...(r.natRules ? {natRules: r.natRules} : {})}, packet, hostNetwork: false})
-  return {
-    schemaVersion: DOCTOR_SCHEMA_VERSION, verdict: diagnosis.code === 'INSUFFICIENT_INFO' ? 'unknown' : 'unreachable', diagnosis, forward, return: [], findings,
-    flow: {from: dns.at, to: `${req.to.name}:${req.to.port}`, packet: {src, dst: dns.resolver.nameservers[0] ?? '0.0.0.0', protocol: 'udp', srcPort: req.sourcePort, dstPort: 53}},
-    dns: j.view, observations,
-  }
-}
-
-const podRef = (at: string): ProbeObservation['pod'] => {
-  const [context = '', namespace = '', name = ''] = at.split('/')
-  return {context, namespace, name}
-}
-
-/**
- * The captured DNS packets that decide, as evidence (render draws each quoted tcpdump line under
- * its sentence): the queries no answer came back to — the cluster DNS pod's forwarded ones
- * first, since they show where resolution stopped — and the first NXDOMAIN the pod got.
- */
-export function dnsEvidence(dns: DnsObservation): string[] {
-  const lines: string[] = [`observed: ${describeDnsResult(dns)} (${dns.at}${dns.message ? `: ${dns.message}` : ''})`]
-  const unanswered: Array<{at: string; p: ObservedPacket}> = []
-  for (const c of dns.captures) {
-    const replies = c.packets.filter((p) => p.role === 'reply')
-    for (const p of c.packets) {
-      if (p.role !== 'request' || replies.some((r) => r.dstPort === p.srcPort && r.src === p.dst && r.dst === p.src)) continue
-      if (!unanswered.some((u) => u.p.src === p.src && u.p.dst === p.dst)) unanswered.push({at: c.at, p})
-    }
-  }
-  unanswered.sort((a, b) => Number(a.p.src === dns.src) - Number(b.p.src === dns.src))
-  for (const {at, p} of unanswered.slice(0, 3)) lines.push(`observed at ${at}: ${p.src === dns.src ? 'the pod\'s' : 'a forwarded'} DNS query ${p.src} → ${p.dst}:${p.dstPort ?? 53} got no answer — tcpdump: ${p.line}`)
-  const nx = dns.captures.flatMap((c) => c.packets.filter((p) => p.role === 'reply' && p.dst === dns.src && /NXDomain/.test(p.line)).map((p) => ({at: c.at, p})))[0]
-  if (nx && dns.result === 'not-found') lines.push(`observed at ${nx.at}: the answer to the pod was NXDOMAIN — tcpdump: ${nx.p.line}`)
-  return lines
-}
-
-/** Without a prediction (or against it): what the pod's resolver and the packets say. */
-function liveDiagnosis(dns: DnsObservation, cluster: ContextRef, namespace: string, evidence: readonly string[]): Diagnosis {
-  if (dns.result === 'not-found') {
-    const fixes = buildFixes({code: 'DNS_NAME_NOT_FOUND', name: dns.name, cluster, namespace})
-    return {code: 'DNS_NAME_NOT_FOUND', summary: `No name a pod of ${cluster.context} in namespace ${namespace} tries for ${dns.name} exists: the cluster DNS answered NXDOMAIN`, evidence: [...evidence], fix: fixLines(fixes), fixes}
-  }
-  if (dns.result === 'timeout' || dns.result === 'servfail') {
-    // the query the cluster DNS forwarded: a query for the name that did not come from the pod
-    const forwarded = dns.captures.flatMap((c) => c.packets).find((p) => p.role === 'request' && p.src !== dns.src && !dns.resolver.nameservers.includes(p.dst))
-    const server = forwarded ? `${forwarded.dst}:${forwarded.dstPort ?? 53}` : `${dns.resolver.nameservers[0] ?? 'the cluster DNS'}:53`
-    const fixes = buildFixes({code: 'DNS_SERVER_UNREACHABLE', server, zone: dns.name, path: []})
-    const what = dns.result === 'servfail' ? 'the cluster DNS answered SERVFAIL' : 'no answer came back in time'
-    return {code: 'DNS_SERVER_UNREACHABLE', summary: `The DNS query for ${dns.name} from ${dns.at} went to ${server} and ${what}`, evidence: [...evidence], fix: fixLines(fixes), fixes}
-  }
-  const fixes = buildFixes({code: 'INSUFFICIENT_INFO', needs: [{summary: `The DNS probe in ${dns.at} failed (${dns.message ?? 'no message'}); check that the probe image has getent (--image).`}]})
-  return {code: 'INSUFFICIENT_INFO', summary: `xcc could not resolve ${dns.name} in the pod: the DNS probe failed`, evidence: [...evidence], fix: fixLines(fixes), fixes}
-}
