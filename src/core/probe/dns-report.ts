@@ -78,7 +78,10 @@ export function assembleUnresolvedReport(u: UnresolvedInput): LiveReport {
   }
   const timings = {preflightMs: 0, factsMs: 0, capturesLiveMs: 0, probeMs: dns.durationMs ?? 0, collectMs: 0, cleanupMs: 0, totalMs: u.totalMs}
   const observations: Observations = {runId: u.request.runId, dns, probe, captures: [], ...(u.check ? {checks: [u.check]} : {}), cleanup: u.cleanup, notes: [...u.notes], timings}
-  const findings = runChecks({probe, captures: [], sourceNode: u.node.metadata.name, destination: {how: 'not-searched'}, ...(u.check ? {comparison: [u.check]} : {})}, u.checks)
+  // only the comparison has something to check: the path probe did not run
+  const notRun = `${dns.name} did not resolve, so the path probe did not run`
+  const checks = u.checks.map((c): LiveCheck => (c.id === 'probe.matches-prediction' ? c : {...c, run: () => [{status: 'skip', summary: notRun}]}))
+  const findings = runChecks({probe, captures: [], sourceNode: u.node.metadata.name, destination: {how: 'not-searched'}, ...(u.check ? {comparison: [u.check]} : {})}, checks)
   const observed = dnsEvidence(dns)
   if (u.expected && u.check?.status === 'match' && u.expected.diagnosis) {
     const d = u.expected.diagnosis
