@@ -181,7 +181,9 @@ export function liveDnsView(live: DnsObservation, cluster: string, namespace: st
   const nameserver = live.resolver.nameservers[0]
   const how = `getent ahostsv4 in ${live.at} (search ${live.resolver.search.join(' ') || 'none'}, ndots:${live.resolver.ndots ?? 1})`
   const outcome: DnsView['outcome'] = live.result === 'resolved' ? 'resolved' : live.result === 'not-found' ? 'DNS_NAME_NOT_FOUND' : live.result === 'error' ? 'unknown' : 'DNS_SERVER_UNREACHABLE'
-  const seen = exchanges.map((e) => ({
+  // a query the resolver sent again (a retry) and got the same answer to is one step
+  const distinct = exchanges.filter((e, i) => !exchanges.slice(0, i).some((o) => o.qname === e.qname && o.server === e.server && o.answer === e.answer))
+  const seen = distinct.map((e) => ({
     query: e.qname, server: e.server, answer: STEP_ANSWER[e.answer],
     ...(e.answer === 'address' && e.addresses[0] ? {address: e.addresses[0]} : {}),
     detail: e.answer === 'none' ? `captured: no answer came back (${how})` : `captured: ${payload(e.line)}`,

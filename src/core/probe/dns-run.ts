@@ -18,7 +18,7 @@ import {type DnsExchange, askedNames, classifyDnsPackets, compareDns, describeDn
 import {assembleResolvedReport, assembleUnresolvedReport} from './dns-report.js'
 import {runProbe} from './probe-pod.js'
 import type {LiveReport} from './report.js'
-import {type Created, type LiveDeps, removeCreated} from './run.js'
+import {type Created, type LiveDeps, removeCreated} from './run-deps.js'
 import {type LiveTo, chooseNode} from './targets.js'
 import type {CaptureObservation, DnsObservation, LiveRequest, Observations, ProbeObservation} from './types.js'
 

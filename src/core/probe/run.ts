@@ -7,48 +7,27 @@
  */
 import {XccError} from '../errors.js'
 import {checkNamespaceFlag} from '../names.js'
-import type {KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
-import type {Clock} from '../ports/clock.js'
-import type {InstanceShell} from '../ports/host.js'
+import type {KubeCluster, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
 import {type CaptureLog, buildCaptureFilter, parseCaptureLog} from './capture-log.js'
 import {type CapturePoint, type Track, instanceCapture, observeCapture, podCapture} from './captures.js'
 import {probeIsn} from './observe.js'
-import type {ProbeScripts} from './manifests.js'
-import {deletePodAndWait, throwIfAborted} from '../kube/pods.js'
+import {throwIfAborted} from '../kube/pods.js'
 import {runProbe} from './probe-pod.js'
 import {runLiveDoctorByName} from './dns-run.js'
+import {type Created, type LiveDeps, type LiveEvent, removeCreated} from './run-deps.js'
 import {type AccessNeed, checkAccess, checkPodSecurity, podAccess} from '../kube/access.js'
 import {type LiveReport, assembleLiveReport} from './report.js'
 import {type Destination, type LiveTo, addressDestination, chooseNode, serviceDestination, serviceOwning} from './targets.js'
-import type {TopologyPrediction} from './topology-prediction.js'
 import type {CaptureObservation, LiveRequest, ProbeObservation} from './types.js'
 import {shellCommand} from '../shell.js'
-import type {LiveCheck} from './live-checks.js'
 import type {DestinationFacts} from './live-diagnose.js'
 import {type OwnerSearch, findDestinationOwner} from './owner-search.js'
 
-export type LiveEvent = {readonly id: string; readonly title: string; readonly state: 'running' | 'done' | 'failed' | 'skipped'; readonly detail?: string}
-
-export interface LiveDeps {
-  readonly kube: KubeContexts
-  readonly instances?: InstanceShell
-  readonly clock: Clock
-  readonly scripts: ProbeScripts
-  readonly signal: AbortSignal
-  readonly prediction?: TopologyPrediction
-  /** the live checks of the registry (src/checks/index.ts) */
-  readonly checks: readonly LiveCheck[]
-  onEvent(event: LiveEvent): void
-}
+export type {LiveDeps, LiveEvent} from './run-deps.js'
 
 /** how long each other context may take to say whether it owns the destination */
 const OWNER_SEARCH_MS = 8000
 
-export interface Created {
-  readonly cluster: KubeCluster
-  readonly namespace: string
-  readonly name: string
-}
 
 /** after the probe ends, how long late packets (retransmits, resets) may still arrive */
 const GRACE_MS = 100
@@ -199,20 +178,6 @@ async function probePath(req: LiveRequest & {readonly to: Exclude<LiveTo, {kind:
     ...(masqConfig ? {masqConfig} : {}),
     ...(anetd ? {dataplaneV2: true} : {}),
   })
-}
-
-/** Removes (or with --keep, keeps) every pod of the run, noting each in `cleanup`; never aborted by Ctrl-C: this is the cleanup Ctrl-C asks for. */
-export async function removeCreated(created: readonly Created[], keep: boolean, clock: Clock, cleanup: {deleted: string[]; kept: string[]; failed: string[]}): Promise<void> {
-  await Promise.all(created.map(async (c) => {
-    const label = `${c.cluster.context}/${c.namespace}/${c.name}`
-    if (keep) return void cleanup.kept.push(label)
-    try {
-      if (await deletePodAndWait(c.cluster, c.namespace, c.name, clock)) cleanup.deleted.push(label)
-      else cleanup.failed.push(`${label} (still terminating)`)
-    } catch {
-      cleanup.failed.push(label)
-    }
-  }))
 }
 
 /** a promise whose failure is held until it is awaited (no unhandled rejection while other checks run) */
