@@ -92,7 +92,11 @@ describe('the live doctor resolves names in the pod, as the static doctor predic
       state = await labUp({name: lab, model: parseTopology(DNS_TOPOLOGY, 'dns-lab.yaml'), topologyText: DNS_TOPOLOGY, source: 'test:dns-live-doctor'}, () => {})
       const s = state
       const env = {...process.env, XCC_HOME: HOME, KUBECONFIG: s.kubeconfig, NO_COLOR: '1'}
-      const xcc = (args: readonly string[]): SpawnSyncReturns<string> => spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT, encoding: 'utf8', timeout: 120_000, env})
+      const xcc = (args: readonly string[], extra: Record<string, string> = {}): SpawnSyncReturns<string> => spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: {...env, ...extra}})
+      // the cloud-read path (contracts §7): no --topology, the model read from the lab's cloud and clusters as xcc lab env says
+      const printed = xcc(['lab', 'env', '--name', lab, '--json'])
+      assert.equal(printed.status, 0, printed.stderr)
+      const cloudEnv = {...(JSON.parse(printed.stdout) as {variables: Record<string, string>}).variables, HOME: mkdtempSync(join(HOME, 'no-credentials-'))}
       const k = (context: string, args: readonly string[], input?: string) => kubectl.ok(s.kubeconfig, ['--context', context, ...args], input === undefined ? {} : {input})
       const podIP = async (context: string, name: string, namespace: string): Promise<string> => {
         const v = await until(() => k(context, ['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase} {.status.podIP}']), (x) => x.startsWith('Running '))
@@ -105,10 +109,10 @@ describe('the live doctor resolves names in the pod, as the static doctor predic
         return path
       }
       /** the live doctor by name (with or without the topology), its report checked against the schema */
-      const live = (to: string, expectExit: number, extra?: Extra, from = 'a/default/client'): LiveReport => {
+      const live = (to: string, expectExit: number, extra?: Extra | 'cloud', from = 'a/default/client'): LiveReport => {
         const started = performance.now()
-        const r = xcc(['doctor', '--live', '--from', from, '--to', to, '--timeout', '2s', '--json', ...(extra ? ['--topology', topologyFile(extra)] : [])])
-        t.diagnostic(`xcc doctor --live --from ${from} --to ${to}${extra ? ' --topology' : ''}: exit ${r.status} in ${Math.round(performance.now() - started)} ms`)
+        const r = xcc(['doctor', '--live', '--from', from, '--to', to, '--timeout', '2s', '--json', ...(extra && extra !== 'cloud' ? ['--topology', topologyFile(extra)] : [])], extra === 'cloud' ? cloudEnv : {})
+        t.diagnostic(`xcc doctor --live --from ${from} --to ${to}${extra === 'cloud' ? ' (cloud facts)' : extra ? ' --topology' : ''}: exit ${r.status} in ${Math.round(performance.now() - started)} ms`)
         assert.equal(r.status, expectExit, `stdout: ${r.stdout.slice(0, 4000)}\nstderr: ${r.stderr.slice(-3000)}`)
         const report = JSON.parse(r.stdout) as LiveReport
         const parsed = liveReportSchema.safeParse(report)
@@ -143,6 +147,16 @@ describe('the live doctor resolves names in the pod, as the static doctor predic
       assert.equal(short.findings.find((f) => f.check === 'probe.matches-prediction')?.status, 'pass')
       assert.equal(predict({responderIp, stubDomains: linked}, 'backend').verdict, 'reachable', 'the static doctor agrees')
       if (process.env.XCC_KEEP_REPORTS) writeFileSync(join(process.env.XCC_KEEP_REPORTS, 'dns-live-resolved.json'), JSON.stringify(short, null, 2))
+
+      // a name of b through the stub domain, with the cloud's facts read from the lab's APIs (the
+      // prediction is the snapshot's): it resolves as predicted, and then the path to b's pod is
+      // the problem — net-b admits only DNS from a's pods (FW-02: the implied deny for tcp 80)
+      const viaCloud = live(`${NAME}:80`, 1, 'cloud')
+      assert.ok(viaCloud.observations.notes.some((n) => n.startsWith('the cloud facts come from project')), viaCloud.observations.notes.join('\n'))
+      assert.equal(viaCloud.observations.dns?.addresses[0], ADDRESS, 'the responder\'s record, through the stub domain')
+      assert.equal(viaCloud.observations.checks?.[0]?.status, 'match', 'the snapshot\'s prediction agrees')
+      assert.equal(viaCloud.diagnosis?.code, 'FIREWALL_RULE')
+      assert.equal(viaCloud.observations.probe.dst, ADDRESS, 'the path probe went to the resolved address')
 
       // the full name without --topology (no prediction): from a probe pod of a
       const fqdn = live('backend.default.svc.cluster.local:80', 0, undefined, 'a')
@@ -193,6 +207,10 @@ describe('the live doctor resolves names in the pod, as the static doctor predic
       assert.ok(!blocked.observations.dns?.captures.flatMap((c) => c.packets).some((p) => p.role === 'reply' && p.src === stubPodIp), 'and no answer from it')
       assert.ok(blocked.diagnosis?.evidence.some((e) => e.includes(stubPodIp) && e.includes('tcpdump: ')), 'the captured query is evidence')
       assert.equal(predict(blockedTopology, NAME).diagnosis?.code, 'DNS_SERVER_UNREACHABLE', 'the static doctor agrees')
+      const blockedCloud = live(`again-${Date.now()}.${ZONE}:80`, 1, 'cloud')
+      assert.equal(blockedCloud.diagnosis?.code, 'DNS_SERVER_UNREACHABLE')
+      assert.equal(blockedCloud.observations.checks?.[0]?.status, 'match', 'the cloud\'s facts predict it too')
+      assert.equal(blockedCloud.forward.at(-1)?.cause, 'FIREWALL_RULE', 'the forwarded query\'s own path, from the cloud\'s firewall rules')
     } finally {
       kubectl.dispose()
       await labDown(lab)
