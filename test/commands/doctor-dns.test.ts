@@ -1,7 +1,7 @@
 /**
  * `xcc doctor --to NAME:PORT` as a user runs it (the built CLI): the DNS steps before the path in
  * text and under `dns` in --json (the §2 contract, extended), exit 1 for a name that does not
- * resolve, names in --flows, and the live doctor's clear refusal of a name.
+ * resolve, names in --flows, and the live doctor's refusal of a malformed name (exit 2).
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
