@@ -68,8 +68,23 @@ function quotedPacket(evidence: string, observations: Observations): ObservedPac
   return found
 }
 
+/** the name's resolution in the pod: its answer, then the DNS packets each capture saw (times since the first of them) */
+function dnsSection(d: NonNullable<Observations['dns']>): Line[] {
+  const answer = d.result === 'resolved' ? d.addresses.join(', ') : d.result
+  const lines: Line[] = [[seg('  resolve  ', 'dim'), hang(`${d.name} in ${d.at} (${d.mode}${d.src ? `, ${d.src}` : ''}; nameserver ${d.resolver.nameservers.join(', ') || 'none'}, ndots:${d.resolver.ndots ?? 1}): `), seg(answer, d.result === 'resolved' ? 'ok' : 'bad'), ...(d.durationMs === undefined ? [] : [seg(`  ${d.durationMs} ms`, 'dim')])]]
+  let start: number | undefined
+  for (const c of d.captures) for (const p of c.packets) if (start === undefined || p.time < start) start = p.time
+  for (const c of d.captures) {
+    lines.push([seg('  dns at   ', 'dim'), hang(c.at, 'accent'), seg(`  ${c.status}`, c.status === 'ok' ? 'ok' : 'warn'), seg(c.status === 'ok' ? `  ${c.packets.length} DNS packets of the name` : c.reason ? `: ${c.reason}` : '', 'dim')])
+    for (const packet of c.packets.slice(0, 8)) lines.push([seg('           '), {text: tcpdumpLine(packet, start), style: 'code', cut: true}])
+    if (c.packets.length > 8) lines.push([seg(`           … ${c.packets.length - 8} more`, 'dim')])
+  }
+  return lines
+}
+
 export function observationsSection(o: Observations): Line[] {
   const lines: Line[] = [[], [seg('Live probe', 'bold'), seg(`  (run ${o.runId}; capture times since the probe's first packet)`, 'dim')]]
+  if (o.dns) lines.push(...dnsSection(o.dns))
   const p = o.probe
   const start = probeStart(o)
   lines.push([seg('  probe    ', 'dim'), hang(`${p.at} (${p.mode}${p.src ? `, ${p.src}` : ''}) → ${p.dst}:${p.dstPort}: `), seg(p.result, p.result === 'connected' ? 'ok' : 'bad'), ...(p.durationMs === undefined ? [] : [seg(`  ${p.durationMs} ms`, 'dim')])])

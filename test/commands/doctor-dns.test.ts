@@ -1,7 +1,7 @@
 /**
  * `xcc doctor --to NAME:PORT` as a user runs it (the built CLI): the DNS steps before the path in
  * text and under `dns` in --json (the §2 contract, extended), exit 1 for a name that does not
- * resolve, names in --flows, and the live doctor's clear refusal of a name.
+ * resolve, names in --flows, and the live doctor's refusal of a malformed name (exit 2).
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
@@ -46,7 +46,7 @@ describe('xcc doctor --to NAME:PORT (CLI)', () => {
     assert.equal(report.dns.steps.length, 4, 'the name, then the three search domains (5 dots ≥ ndots:5)')
   })
 
-  it('names in --flows; a name from a VM is bad input (exit 2); the live doctor refuses a name (exit 2)', () => {
+  it('names in --flows; a name from a VM is bad input (exit 2); the live doctor refuses a malformed name (exit 2)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xcc-dnsflows-'))
     const flows = join(dir, 'flows.yaml')
     writeFileSync(flows, `- {from: a/default/client, to: "${NAME}:80", expect: reachable}\n- {from: a/default/client, to: "nosuch.default.b.clusters.xcc.test:80", expect: DNS_NAME_NOT_FOUND}\n`)
@@ -55,8 +55,11 @@ describe('xcc doctor --to NAME:PORT (CLI)', () => {
     const vm = xcc(['doctor', '--topology', topologyPath('dns-linked'), '--from', 'node/gke-a-node-1', '--to', `${NAME}:80`])
     assert.equal(vm.status, 2)
     assert.match(vm.stderr, /a name is resolved as a pod of the source cluster resolves it/)
-    const live = xcc(['doctor', '--live', '--from', 'a', '--to', `${NAME}:80`, '--kubeconfig', join(dir, 'none')])
+    const live = xcc(['doctor', '--live', '--from', 'a', '--to', `server..b.clusters.xcc.test:80`, '--kubeconfig', join(dir, 'none')])
     assert.equal(live.status, 2, live.stderr)
-    assert.match(live.stderr, /the live doctor does not resolve names yet/)
+    assert.match(live.stderr, /--to server\.\.b\.clusters\.xcc\.test:80: "server\.\.b\.clusters\.xcc\.test" has an empty label/)
+    const long = xcc(['doctor', '--live', '--from', 'a', '--to', `${'x'.repeat(64)}.default:80`, '--kubeconfig', join(dir, 'none')])
+    assert.equal(long.status, 2, long.stderr)
+    assert.match(long.stderr, /is not a valid DNS label/)
   })
 })

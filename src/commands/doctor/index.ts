@@ -30,7 +30,7 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
   static override flags = {
     topology: Flags.string({char: 't', description: 'Topology file (apiVersion xcc/v1, YAML or JSON): analyse it (static); with --live, or with a live flag (--to-context, --node, --timeout, --keep, …), probe the live clusters and check the observations against it.', helpValue: 'FILE'}),
     from: Flags.string({description: 'Source. Static: <cluster>, <cluster>/<namespace>/<pod>, node/<name>, instance/<name> or an IPv4 address. Live: <context> or <context>/<namespace>/<pod>.', helpValue: 'SOURCE', exclusive: ['flows']}),
-    to: Flags.string({description: 'Destination. Static: <ipv4>:<port>, lb/<forwarding-rule>, <cluster>/<namespace>/<service> or <dns-name>:<port> (resolved as a pod of the source cluster would). Live: <ipv4>:<port> or <context>/<namespace>/<service>.', helpValue: 'DESTINATION', exclusive: ['flows']}),
+    to: Flags.string({description: 'Destination. Static: <ipv4>:<port>, lb/<forwarding-rule>, <cluster>/<namespace>/<service> or <dns-name>:<port> (resolved as a pod of the source cluster would). Live: <ipv4>:<port>, <context>/<namespace>/<service> or <dns-name>:<port> (resolved in the source pod itself).', helpValue: 'DESTINATION', exclusive: ['flows']}),
     flows: Flags.string({description: 'Check many flows in one run: a YAML list of {from, to, protocol?, expect: reachable | unreachable | <DIAGNOSIS_CODE>}. Exit 0 when every flow meets its expectation.', helpValue: 'FILE'}),
     project: Flags.string({description: 'Live, without --topology: the Google Cloud project to read the cloud facts from (default: as gcloud finds it; none known: no cloud facts).', helpValue: 'PROJECT'}),
     junit: Flags.string({description: 'With --flows: write a JUnit XML report (one test case per flow) to FILE.', helpValue: 'FILE', dependsOn: ['flows']}),
@@ -40,7 +40,7 @@ Exit codes: 0 reachable, 1 not reachable (or ambiguous, or unknown), 2 bad input
     node: Flags.string({description: 'Live: run the probe on this node of the source context.', helpValue: 'NODE'}),
     timeout: Flags.string({description: 'Live: how long the probe waits for the connection.', default: '5s', helpValue: 'DURATION'}),
     'start-timeout': Flags.string({description: 'Live: how long pods may take to start (scheduling, image pull).', default: '60s', helpValue: 'DURATION'}),
-    image: Flags.string({description: 'Live: image of the probe and capture pods (needs sh, curl, tcpdump, iptables-save, ip).', default: DEFAULT_IMAGE, helpValue: 'IMAGE'}),
+    image: Flags.string({description: 'Live: image of the probe and capture pods (needs sh, curl, tcpdump, iptables-save, ip; getent for a name).', default: DEFAULT_IMAGE, helpValue: 'IMAGE'}),
     keep: Flags.boolean({description: 'Live: keep the probe and capture pods for inspection (remove them later with xcc doctor cleanup).', default: false}),
     kubeconfig: Flags.string({description: 'Live: kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE'}),
     'probe-namespace': Flags.string({description: 'Live: namespace of the probe and capture pods (must admit privileged pods).', default: 'default', helpValue: 'NAMESPACE'}),

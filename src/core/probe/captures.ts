@@ -33,6 +33,8 @@ export interface CaptureSettings {
   readonly scripts: ProbeScripts
   /** how long a capture may take to become live (image pull, scheduling) */
   readonly startDeadlineMs: number
+  /** the capture pods' name prefix (manifests.ts), when not the path probe's */
+  readonly prefix?: string
 }
 
 /** 'ok' once the capture saw its sanity packet, the error when tcpdump failed, else undefined (not yet) */
@@ -46,7 +48,7 @@ function captureState(text: string): 'ok' | string | undefined {
 export type Track = (cluster: KubeCluster, namespace: string, name: string) => void
 
 export function podCapture(w: Waiter, cluster: KubeCluster, namespace: string, node: string, index: number, settings: CaptureSettings, track: Track): CapturePoint {
-  const pod = buildCapturePod({runId: settings.runId, index, node, image: settings.image, filter: settings.filter, seconds: settings.seconds, scripts: settings.scripts})
+  const pod = buildCapturePod({runId: settings.runId, index, node, image: settings.image, filter: settings.filter, seconds: settings.seconds, scripts: settings.scripts, ...(settings.prefix ? {prefix: settings.prefix} : {})})
   const name = pod.metadata.name
   const state: CapturePoint['state'] = {status: 'pending'}
   let last = ''

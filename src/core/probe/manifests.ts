@@ -38,13 +38,15 @@ export interface CapturePodInput {
   /** how long tcpdump runs at most */
   readonly seconds: number
   readonly scripts: ProbeScripts
+  /** the name's first part: `xcc-capture` (default), `xcc-dns-capture` for the captures of a name's resolution */
+  readonly prefix?: string
 }
 
 export function buildCapturePod(input: CapturePodInput): KubePod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {name: podName('xcc-capture', input.runId, String(input.index)), labels: labels(input.runId, 'capture'), annotations: {'xcc.dev/node': input.node}},
+    metadata: {name: podName(input.prefix ?? 'xcc-capture', input.runId, String(input.index)), labels: labels(input.runId, 'capture'), annotations: {'xcc.dev/node': input.node}},
     spec: {
       nodeName: input.node,
       hostNetwork: true,
@@ -68,10 +70,12 @@ export function buildCapturePod(input: CapturePodInput): KubePod {
 }
 
 export interface ProbeTarget {
+  /** an address, or in dns mode the name to resolve */
   readonly dst: string
   readonly port: number
   readonly seconds: number
-  readonly mode: 'tcp' | 'http'
+  /** dns: resolve `dst` through the pod's own resolver (templates/probe/probe.sh) */
+  readonly mode: 'tcp' | 'http' | 'dns'
   readonly sourcePort: number
 }
 
@@ -99,7 +103,7 @@ export function buildProbePod(input: ProbePodInput): KubePod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {name: podName('xcc-probe', input.runId), labels: labels(input.runId, 'probe'), annotations: {'xcc.dev/node': input.node}},
+    metadata: {name: probeName(input.runId, input.target), labels: labels(input.runId, 'probe'), annotations: {'xcc.dev/node': input.node}},
     spec: {
       nodeName: input.node,
       ...(input.hostNetwork ? {hostNetwork: true} : {}),
@@ -114,7 +118,10 @@ export function buildProbePod(input: ProbePodInput): KubePod {
   }
 }
 
+/** a name's resolution and the path probe of the same run are two probes: two names */
+const probeName = (runId: string, target: ProbeTarget): string => podName(target.mode === 'dns' ? 'xcc-dns-probe' : 'xcc-probe', runId)
+
 /** the probe as an ephemeral container of the user's pod: same network namespace, same address */
 export function buildEphemeralProbe(runId: string, image: string, target: ProbeTarget, scripts: ProbeScripts, targetContainer?: string): KubeContainer {
-  return {...probeContainer(podName('xcc-probe', runId), image, target, scripts), ...(targetContainer ? {targetContainerName: targetContainer} : {})}
+  return {...probeContainer(probeName(runId, target), image, target, scripts), ...(targetContainer ? {targetContainerName: targetContainer} : {})}
 }

@@ -38,8 +38,18 @@ const check = z.strictObject({
 
 const ms = z.number().int().nonnegative()
 
+/** `--to NAME:PORT`: the name's resolution in the source pod, before the path probe */
+const dns = z.strictObject({
+  name: z.string().min(1), at: z.string().min(1), mode: z.enum(['pod', 'ephemeral']), src: z.string().optional(),
+  resolver: z.strictObject({nameservers: z.array(z.string()), search: z.array(z.string()), ndots: z.number().int().optional()}),
+  result: z.enum(['resolved', 'not-found', 'servfail', 'timeout', 'error']), addresses: z.array(z.string()),
+  exitCode: z.number().int().optional(), message: z.string().optional(), durationMs: z.number().int().optional(),
+  captures: z.array(capture),
+})
+
 export const observationsSchema = z.strictObject({
   runId: z.string().regex(/^[0-9a-f]{6,16}$/),
+  dns: dns.optional(),
   probe,
   captures: z.array(capture),
   checks: z.array(check).optional(),

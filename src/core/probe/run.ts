@@ -7,51 +7,39 @@
  */
 import {XccError} from '../errors.js'
 import {checkNamespaceFlag} from '../names.js'
-import type {KubeCluster, KubeContexts, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
-import type {Clock} from '../ports/clock.js'
-import type {InstanceShell} from '../ports/host.js'
+import type {KubeCluster, KubeEndpoints, KubeNode, KubePod, KubeService} from '../ports/kube.js'
 import {type CaptureLog, buildCaptureFilter, parseCaptureLog} from './capture-log.js'
 import {type CapturePoint, type Track, instanceCapture, observeCapture, podCapture} from './captures.js'
 import {probeIsn} from './observe.js'
-import {type ProbeScripts, buildEphemeralProbe, buildProbePod} from './manifests.js'
-import {containerState, deletePodAndWait, pollPod, throwIfAborted} from '../kube/pods.js'
+import {throwIfAborted} from '../kube/pods.js'
+import {runProbe} from './probe-pod.js'
+import {runLiveDoctorByName} from './dns-run.js'
+import {type Created, type LiveDeps, type LiveEvent, removeCreated} from './run-deps.js'
 import {type AccessNeed, checkAccess, checkPodSecurity, podAccess} from '../kube/access.js'
 import {type LiveReport, assembleLiveReport} from './report.js'
 import {type Destination, type LiveTo, addressDestination, chooseNode, serviceDestination, serviceOwning} from './targets.js'
-import type {TopologyPrediction} from './topology-prediction.js'
-import type {CaptureObservation, LiveRequest, ProbeObservation, ProbeResult} from './types.js'
+import type {CaptureObservation, LiveRequest, ProbeObservation} from './types.js'
 import {shellCommand} from '../shell.js'
-import type {LiveCheck} from './live-checks.js'
 import type {DestinationFacts} from './live-diagnose.js'
 import {type OwnerSearch, findDestinationOwner} from './owner-search.js'
 
-export type LiveEvent = {readonly id: string; readonly title: string; readonly state: 'running' | 'done' | 'failed' | 'skipped'; readonly detail?: string}
-
-export interface LiveDeps {
-  readonly kube: KubeContexts
-  readonly instances?: InstanceShell
-  readonly clock: Clock
-  readonly scripts: ProbeScripts
-  readonly signal: AbortSignal
-  readonly prediction?: TopologyPrediction
-  /** the live checks of the registry (src/checks/index.ts) */
-  readonly checks: readonly LiveCheck[]
-  onEvent(event: LiveEvent): void
-}
+export type {LiveDeps, LiveEvent} from './run-deps.js'
 
 /** how long each other context may take to say whether it owns the destination */
 const OWNER_SEARCH_MS = 8000
 
-interface Created {
-  readonly cluster: KubeCluster
-  readonly namespace: string
-  readonly name: string
-}
 
 /** after the probe ends, how long late packets (retransmits, resets) may still arrive */
 const GRACE_MS = 100
 
 export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<LiveReport> {
+  const to = req.to
+  // a name is resolved first, in the source pod's own resolver, then probed at its address
+  if (to.kind === 'name') return runLiveDoctorByName({...req, to}, deps, (address) => probePath({...req, to: address}, deps))
+  return probePath({...req, to}, deps)
+}
+
+async function probePath(req: LiveRequest & {readonly to: Exclude<LiveTo, {kind: 'name'}>}, deps: LiveDeps): Promise<LiveReport> {
   checkNamespaceFlag('--probe-namespace', req.probeNamespace)
   const w = {clock: deps.clock, signal: deps.signal}
   const event = (id: string, title: string, state: LiveEvent['state'], detail?: string): void => deps.onEvent({id, title, state, ...(detail ? {detail} : {})})
@@ -175,17 +163,7 @@ export async function runLiveDoctor(req: LiveRequest, deps: LiveDeps): Promise<L
   } finally {
     await Promise.all(points.map((p) => p.stop().catch(() => undefined)))
     event('cleanup', req.keep ? `Keep ${created.length} pods (--keep)` : `Remove ${created.length} pods`, 'running')
-    await Promise.all(created.map(async (c) => {
-      const label = `${c.cluster.context}/${c.namespace}/${c.name}`
-      if (req.keep) return void cleanup.kept.push(label)
-      try {
-        // not aborted by Ctrl-C: this is the cleanup Ctrl-C asks for
-        if (await deletePodAndWait(c.cluster, c.namespace, c.name, deps.clock)) cleanup.deleted.push(label)
-        else cleanup.failed.push(`${label} (still terminating)`)
-      } catch {
-        cleanup.failed.push(label)
-      }
-    }))
+    await removeCreated(created, req.keep, deps.clock, cleanup)
     mark('cleanup')
     event('cleanup', req.keep ? `Kept ${cleanup.kept.length} pods` : `Removed ${cleanup.deleted.length} pods`, cleanup.failed.length ? 'failed' : 'done', cleanup.failed.length ? `could not remove ${cleanup.failed.join(', ')}: run xcc doctor cleanup` : undefined)
   }
@@ -219,7 +197,7 @@ function serviceFacts(service: KubeService, context: string, clusterIpFromOutsid
 }
 
 /** The destination named by --to (and --to-context): what owns it there, from the target cluster's objects. */
-async function resolveDestination(to: LiveTo, target: KubeCluster | undefined, nodes: readonly KubeNode[], source: KubeCluster, denied: {endpoints: boolean; services: boolean}): Promise<{destination: Destination; facts: DestinationFacts}> {
+async function resolveDestination(to: Exclude<LiveTo, {kind: 'name'}>, target: KubeCluster | undefined, nodes: readonly KubeNode[], source: KubeCluster, denied: {endpoints: boolean; services: boolean}): Promise<{destination: Destination; facts: DestinationFacts}> {
   const endpoints = async (namespace: string, name: string): Promise<KubeEndpoints | undefined> => (denied.endpoints || !target ? undefined : target.getEndpoints(namespace, name))
   if (to.kind === 'service') {
     const cluster = target as KubeCluster
@@ -258,57 +236,3 @@ async function ownedDestination(to: Extract<LiveTo, {kind: 'address'}>, search: 
     return {destination: {...destination, nodes: []}, facts}
   }
 }
-
-function parseProbeMessage(message: string | undefined, exitCode: number | undefined): ProbeResult {
-  const result = /result=(\S+)/.exec(message ?? '')?.[1]
-  if (result === 'connected' || result === 'timeout' || result === 'failed') return result
-  if (exitCode === 0) return 'connected'
-  if (exitCode === 1) return 'timeout'
-  if (exitCode === 2) return 'failed'
-  return 'error'
-}
-
-async function runProbe(req: LiveRequest, deps: LiveDeps, cluster: KubeCluster, node: KubeNode, userPod: KubePod | undefined, d: Destination, ephemeralDenied: boolean, track: Track, notes: string[]): Promise<ProbeObservation> {
-  const w = {clock: deps.clock, signal: deps.signal}
-  const target = {dst: d.ip, port: d.port, seconds: req.timeoutSeconds, mode: d.mode, sourcePort: req.sourcePort}
-  const base = {node: node.metadata.name, srcPort: req.sourcePort, dst: d.ip, dstPort: d.port}
-  const started = deps.clock.now()
-  const deadline = started + (req.startSeconds + req.timeoutSeconds + 5) * 1000
-  const finish = (pod: ProbeObservation['pod'], mode: ProbeObservation['mode'], src: string | undefined, terminated: {exitCode: number; message?: string} | undefined, problem?: string): ProbeObservation => ({
-    ...base, at: `${pod.context}/${pod.namespace}/${pod.name}`, pod, mode, ...(src ? {src} : {}),
-    result: terminated ? parseProbeMessage(terminated.message, terminated.exitCode) : 'error',
-    ...(terminated ? {exitCode: terminated.exitCode} : {}),
-    ...(terminated?.message || problem ? {message: (terminated?.message ?? problem ?? '').trim()} : {}),
-    durationMs: Math.round(deps.clock.now() - started),
-  })
-  if (userPod && !ephemeralDenied) {
-    const ns = userPod.metadata.namespace ?? 'default'
-    const container = buildEphemeralProbe(req.runId, req.image, target, deps.scripts, userPod.spec.containers[0]?.name)
-    const at = {context: cluster.context, namespace: ns, name: userPod.metadata.name}
-    try {
-      await cluster.addEphemeralContainer(ns, userPod.metadata.name, container)
-      const result = await pollPod(w, cluster, ns, userPod.metadata.name, deadline, async (p) => containerState(p, container.name, true)?.terminated, container.name, true)
-      return 'value' in result ? finish(at, 'ephemeral', userPod.status?.podIP, result.value) : finish(at, 'ephemeral', userPod.status?.podIP, undefined, `ephemeral probe: ${result.problem}`)
-    } catch (error) {
-      if (error instanceof XccError && /not found|404|forbidden|403|Invalid|422|not supported/i.test(error.message)) notes.push(`ephemeral containers are not available for pod ${at.context}/${at.namespace}/${at.name} (${error.message}); probed from a host-network pod on ${node.metadata.name} instead`)
-      else throw error
-    }
-  } else if (userPod) notes.push(`no permission to add an ephemeral container to ${userPod.metadata.name}; probed from a host-network pod on its node instead`)
-  const pod = buildProbePod({runId: req.runId, node: node.metadata.name, image: req.image, target, scripts: deps.scripts, hostNetwork: Boolean(userPod)})
-  throwIfAborted(deps.signal)
-  track(cluster, req.probeNamespace, pod.metadata.name)
-  await cluster.createPod(req.probeNamespace, pod)
-  const at = {context: cluster.context, namespace: req.probeNamespace, name: pod.metadata.name}
-  let ip: string | undefined
-  const result = await pollPod(w, cluster, req.probeNamespace, pod.metadata.name, deadline, async (p) => {
-    ip ??= p?.status?.podIP
-    return containerState(p, 'probe')?.terminated
-  }, 'probe')
-  const mode = userPod ? 'host-network' : 'pod'
-  if ('value' in result) {
-    const message = result.value.message ?? (await cluster.readPodLog(req.probeNamespace, pod.metadata.name, 'probe').catch(() => '')).split('\n').find((l) => l.startsWith('xcc-probe'))
-    return finish(at, mode, ip, {exitCode: result.value.exitCode, ...(message ? {message} : {})})
-  }
-  return finish(at, mode, ip, undefined, `probe pod: ${result.problem}`)
-}
-

@@ -17,10 +17,12 @@ export interface LiveFrom {
 export type LiveTo =
   | {readonly kind: 'address'; readonly ip: string; readonly port: number}
   | {readonly kind: 'service'; readonly context: string; readonly namespace: string; readonly name: string}
+  /** resolved first, in the source pod's own resolver (dns-run.ts), then probed at its address */
+  | {readonly kind: 'name'; readonly name: string; readonly port: number}
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const FROM_SYNTAX = '<context> or <context>/<namespace>/<pod>'
-const TO_SYNTAX = '<ipv4>:<port> or <context>/<namespace>/<service>'
+const TO_SYNTAX = '<ipv4>:<port>, <context>/<namespace>/<service> or <name>:<port>'
 
 export function parseLiveFrom(text: string): LiveFrom {
   const parts = text.split('/')
@@ -53,7 +55,16 @@ export function parseLiveTo(text: string): LiveTo {
     return {kind: 'service', context, namespace, name}
   }
   if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) throw bad('the port is missing')
-  if (splitNameTarget(text)) throw bad('a DNS name: the live doctor does not resolve names yet; the static doctor does (xcc doctor --topology FILE --to NAME:PORT)')
+  const named = splitNameTarget(text)
+  if (named) {
+    const labels = named.name.replace(/\.$/, '').split('.')
+    const wrong = labels.find((l) => l === '' || l.length > 63 || l.startsWith('-') || l.endsWith('-'))
+    if (wrong !== undefined) throw bad(wrong === '' ? `"${named.name}" has an empty label` : `"${wrong}" is not a valid DNS label (1-63 characters, no - at either end)`)
+    if (named.name.replace(/\.$/, '').length > 253) throw bad(`"${named.name}" is longer than the 253 characters of a DNS name`)
+    return {kind: 'name', ...named}
+  }
+  if (/:\d+$/.test(text)) throw bad('not an address:port, a service nor a DNS name')
+  if (/^[^/:]+$/.test(text)) throw bad('the port is missing')
   throw bad('not an address:port nor a service')
 }
 

@@ -4,6 +4,7 @@
  * captures can be checked step by step against the prediction.
  */
 import type {Check} from '../doctor/check.js'
+import {evaluateDoctorTo} from '../doctor/dns.js'
 import {type DoctorReport, evaluateDoctor} from '../doctor/report.js'
 import {XccError} from '../errors.js'
 import {findClusterContext, parseGkeContext} from '../kube/contexts.js'
@@ -42,6 +43,12 @@ export interface TopologyPrediction {
    */
   destinationOf(input: PredictionInput, contexts: readonly string[]): {readonly cluster: string; readonly context?: string; readonly nodes: readonly string[]; readonly owner: string} | undefined
   predict(input: PredictionInput): Prediction
+  /**
+   * `--to NAME:PORT`: the static doctor's answer for the name, resolved as the probe's pod
+   * resolves it (its namespace's search path; src/core/doctor/dns.ts), with the path to its
+   * address or the DNS query's own; undefined with a note when the file cannot say
+   */
+  resolveName(input: PredictionInput & {readonly name: string}): {readonly report?: DoctorReport; readonly note?: string}
   /** what the file knows that fixes need: the cluster's pod range, the zones of its VMs */
   factsFor(cluster: string): {readonly clientRange?: string; readonly vmZones: ReadonlyMap<string, string>}
 }
@@ -99,23 +106,38 @@ export function topologyPrediction(model: Model, checks: readonly Check[], optio
       return {cluster, ...(context ? {context} : {}), nodes: [...nodes].filter((n) => model.nodes.get(n)?.cluster === cluster).sort(), owner: owner ?? `cluster ${cluster}`}
     },
     predict(input) {
-      if (!model.nodes.has(input.node)) {
-        throw new XccError(`the topology has no node ${input.node} in cluster ${input.cluster}`, {exitCode: 2, hint: 'the --topology file must describe the live clusters (node names as in kubectl get nodes)'})
-      }
-      if (!input.pod) return trace(model, input, `node/${input.node}`)
-      const pod = input.pod
-      const topology: Topology = {
-        ...model.topology,
-        clusters: model.topology.clusters.map((c) => (c.name === input.cluster ? {...c, pods: [...c.pods.filter((p) => p.name !== pod.name || p.namespace !== pod.namespace), {namespace: pod.namespace, name: pod.name, node: input.node, ip: pod.ip, hostNetwork: false}]} : c)),
-      } as Topology
-      const issues = validateTopology(topology)
-      const built = issues.length === 0 ? buildModel(topology) : undefined
-      if (!built || built.issues.length > 0) {
-        const why = (issues[0] ?? built?.issues[0])?.message ?? 'it does not fit the topology'
-        const fallback = fallbackFrom(input)
-        return {...trace(model, input, fallback), note: `the probe's address ${pod.ip} does not fit the topology (${why}); the prediction traces ${fallback} instead`}
-      }
-      return trace(built.model, input, `${input.cluster}/${pod.namespace}/${pod.name}`)
+      const probe = withProbe(input)
+      return {...trace(probe.model, input, probe.from), ...(probe.note ? {note: probe.note} : {})}
     },
+    resolveName(input) {
+      const probe = withProbe(input)
+      try {
+        return {report: evaluateDoctorTo(probe.model, probe.from, `${input.name}:${input.port}`, 'tcp', checks, options), ...(probe.note ? {note: probe.note} : {})}
+      } catch (error) {
+        if (!(error instanceof XccError)) throw error
+        return {note: `the --topology prediction cannot resolve ${input.name}: ${error.message}`}
+      }
+    },
+  }
+
+  /** the model with the probe's pod in it (the address the cluster gave it), and the source to trace from */
+  function withProbe(input: PredictionInput): {model: Model; from: string; note?: string} {
+    if (!model.nodes.has(input.node)) {
+      throw new XccError(`the topology has no node ${input.node} in cluster ${input.cluster}`, {exitCode: 2, hint: 'the --topology file must describe the live clusters (node names as in kubectl get nodes)'})
+    }
+    if (!input.pod) return {model, from: `node/${input.node}`}
+    const pod = input.pod
+    const topology: Topology = {
+      ...model.topology,
+      clusters: model.topology.clusters.map((c) => (c.name === input.cluster ? {...c, pods: [...c.pods.filter((p) => p.name !== pod.name || p.namespace !== pod.namespace), {namespace: pod.namespace, name: pod.name, node: input.node, ip: pod.ip, hostNetwork: false}]} : c)),
+    } as Topology
+    const issues = validateTopology(topology)
+    const built = issues.length === 0 ? buildModel(topology) : undefined
+    if (!built || built.issues.length > 0) {
+      const why = (issues[0] ?? built?.issues[0])?.message ?? 'it does not fit the topology'
+      const fallback = fallbackFrom(input)
+      return {model, from: fallback, note: `the probe's address ${pod.ip} does not fit the topology (${why}); the prediction traces ${fallback} instead`}
+    }
+    return {model: built.model, from: `${input.cluster}/${pod.namespace}/${pod.name}`}
   }
 }

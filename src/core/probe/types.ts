@@ -64,8 +64,29 @@ export interface ObservationCheck {
   readonly lines: readonly string[]
 }
 
+/** How the source pod's own resolver answered `--to NAME:PORT` (dns-run.ts), and the DNS packets it sent. */
+export interface DnsObservation {
+  readonly name: string
+  /** `<context>/<namespace>/<pod>` that resolved it (the user's pod, or a probe pod in the pod network) */
+  readonly at: string
+  readonly mode: 'pod' | 'ephemeral'
+  readonly src?: string
+  /** the pod's /etc/resolv.conf as the probe read it */
+  readonly resolver: {readonly nameservers: readonly string[]; readonly search: readonly string[]; readonly ndots?: number}
+  /** not-found: NXDOMAIN for every try; servfail: a server answered SERVFAIL/REFUSED; timeout: no answer in time */
+  readonly result: 'resolved' | 'not-found' | 'servfail' | 'timeout' | 'error'
+  readonly addresses: readonly string[]
+  readonly exitCode?: number
+  readonly message?: string
+  readonly durationMs?: number
+  /** the captures of the resolution (UDP and TCP 53): the pod's queries, the cluster DNS pod's forwarded ones, the answers */
+  readonly captures: readonly CaptureObservation[]
+}
+
 export interface Observations {
   readonly runId: string
+  /** `--to NAME:PORT`: the name's resolution, before the path probe */
+  readonly dns?: DnsObservation
   readonly probe: ProbeObservation
   readonly captures: readonly CaptureObservation[]
   /** present with --topology: observation against prediction */
