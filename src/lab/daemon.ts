@@ -42,7 +42,7 @@ import {applyModelChange} from './runtime/apply.js'
 import {type ClusterEndpoint, PRIVATE_ENDPOINT_HOST, tokenIssuer} from './container/clusters.js'
 import {hmsSeconds} from '../core/duration.js'
 import {DEFAULT_PATH} from './kube/controllers/pod-env.js'
-import {formatIp} from '../core/net/ipv4.js'
+import {formatCidr, formatIp} from '../core/net/ipv4.js'
 
 /** what GKE grants a TokenRequest at most */
 const GKE_MAX_TOKEN_EXPIRATION = '48h'
@@ -118,6 +118,8 @@ async function main(dir: string): Promise<void> {
     const clusterLog = (m: string): void => log(`cluster ${cluster.name}: ${m}`)
     const server = await startKubeApiServer({
       clusterName: cluster.name,
+      // Services created through the API get ClusterIPs from the cluster's services range, as on GKE
+      serviceClusterIpRange: formatCidr(cluster.serviceRange),
       tls: {key: certs.server.key, cert: certs.server.cert, caCert: certs.ca.cert},
       // the private endpoint: the same API on a second loopback address
       extraHosts: [PRIVATE_ENDPOINT_HOST],
