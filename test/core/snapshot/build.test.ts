@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import type {ComputeInventory, GkeCluster} from '../../../src/core/ports/gcp.js'
+import type {KubePod} from '../../../src/core/ports/kube.js'
 import type {KubeFacts} from '../../../src/core/snapshot/index.js'
 import {buildSnapshot, renderSnapshotYaml} from '../../../src/core/snapshot/index.js'
 import {parseTopology} from '../../../src/core/topology/parse.js'
@@ -198,5 +199,28 @@ describe('a snapshot of gateway VMs: the guest from the startup script', () => {
     const again = buildSnapshot({project: 'acme-prod', inventory: {...gateways, instances: [...gateways.instances].reverse()}, clusters: [], kubeOf: () => undefined})
     assert.equal(renderSnapshotYaml(again.document), yaml, 'the same bytes whatever the order')
     assert.ok(parseTopology(yaml, 'snapshot.yaml').instances.get('gw')?.guest.ipForward)
+  })
+})
+
+describe('a snapshot of a cluster linked with xcc dns link', () => {
+  const labels = (more: Record<string, string>) => ({'app.kubernetes.io/managed-by': 'xcc', ...more})
+  const pod = (name: string, ip: string, podLabels: Record<string, string>): KubePod => ({metadata: {namespace: 'kube-system', name, labels: podLabels}, spec: {nodeName: 'gke-backend-default-pool-1a2b3c4d-x1y2', containers: []}, status: {phase: 'Running', podIP: ip}})
+  const kube: KubeFacts = {
+    ...backendKube,
+    pods: [
+      ...backendKube.pods,
+      pod('xcc-dns-responder-6f7d9c-q2w3e', '10.56.0.53', labels({'app.kubernetes.io/name': 'xcc-dns-responder', 'pod-template-hash': '6f7d9c'})),
+      pod('xcc-probe-1a2b3c', '10.56.0.60', labels({'xcc.dev/run-id': '1a2b3c4d', 'app.kubernetes.io/name': 'xcc-doctor'})),
+    ],
+    services: [...backendKube.services, {metadata: {namespace: 'kube-system', name: 'xcc-dns-responder'}, spec: {type: 'ClusterIP', clusterIP: '10.60.0.53', ports: [{name: 'dns', port: 53, protocol: 'UDP'}]}}],
+    endpoints: new Map([...backendKube.endpoints, ['kube-system/xcc-dns-responder', {metadata: {name: 'xcc-dns-responder'}, subsets: [{addresses: [{ip: '10.56.0.53', targetRef: {kind: 'Pod', name: 'xcc-dns-responder-6f7d9c-q2w3e'}}]}]}]]),
+  }
+  const {document} = buildSnapshot({...input, kubeOf: (c: GkeCluster) => (c.name === 'backend' ? kube : undefined)})
+  const model = parseTopology(renderSnapshotYaml(document), 'snapshot.yaml')
+  const backend = model.clusters.get('backend')
+
+  it('keeps the responder\'s pods (xcc manages them, but they serve the cluster\'s names) and drops xcc\'s probes', () => {
+    assert.deepEqual(backend?.pods.map((p) => p.name).sort(), ['server-0', 'xcc-dns-responder-6f7d9c-q2w3e'])
+    assert.deepEqual(backend?.services.find((s) => s.name === 'xcc-dns-responder')?.endpoints.map((p) => p.name), ['xcc-dns-responder-6f7d9c-q2w3e'], 'the stub server has its endpoint')
   })
 })
