@@ -78,6 +78,14 @@ describe('declared ConfigMaps in the lab\'s API', () => {
     assert.deepEqual(client.spec.containers.map((c) => c.image), ['xcc-lab/echoserver'])
   })
 
+  it('a snapshot\'s responder pods (named by their Deployment) are found through the Service\'s endpoints', () => {
+    const text = readFileSync('templates/scenarios/dns-name-not-found.yaml', 'utf8')
+      .replace('name: xcc-dns-responder, node: gke-a-node-1', 'name: xcc-dns-responder-6f7d9c-q2w3e, node: gke-a-node-1')
+      .replace('endpoints: [xcc-dns-responder]', 'endpoints: [xcc-dns-responder-6f7d9c-q2w3e]')
+    const pod = objectsOf(text, 'a').find((o) => o.kind === 'Pod' && o.metadata.name === 'xcc-dns-responder-6f7d9c-q2w3e') as unknown as {spec: {containers: Container[]}}
+    assert.deepEqual(pod.spec.containers.map((c) => c.image), ['registry.k8s.io/coredns/coredns:v1.11.3'])
+  })
+
   it('without its ConfigMap the responder\'s pod keeps its echo server (on a cluster it could not start either)', () => {
     const text = readFileSync('templates/scenarios/dns-name-not-found.yaml', 'utf8')
     const start = text.indexOf('  - namespace: kube-system\n    name: xcc-dns-responder\n    annotations')
