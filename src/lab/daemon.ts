@@ -42,7 +42,7 @@ import {applyModelChange} from './runtime/apply.js'
 import {type ClusterEndpoint, PRIVATE_ENDPOINT_HOST, tokenIssuer} from './container/clusters.js'
 import {hmsSeconds} from '../core/duration.js'
 import {DEFAULT_PATH} from './kube/controllers/pod-env.js'
-import {formatIp} from '../core/net/ipv4.js'
+import {formatCidr, formatIp} from '../core/net/ipv4.js'
 
 /** what GKE grants a TokenRequest at most */
 const GKE_MAX_TOKEN_EXPIRATION = '48h'
@@ -124,6 +124,8 @@ async function main(dir: string): Promise<void> {
       // tokens as GKE issues them: its issuer, at most 48 h unless the topology says otherwise
       serviceAccounts: {issuer: tokenIssuer(project, cluster.spec), maxTokenExpirationSeconds: hmsSeconds(cluster.spec.serviceAccountMaxTokenExpiration ?? GKE_MAX_TOKEN_EXPIRATION)},
       runtime: pods,
+      // a Service created through the API gets its ClusterIP from the cluster's services range, as on GKE
+      serviceClusterIpRange: formatCidr(cluster.serviceRange),
       logDir,
       staticTokens: googleTokenUsers(tokens, project),
       objects: [...clusterObjects(model, state.plan, cluster, podEcho, dns && dnsServer ? {plan: dns, command: dnsmasqCommand(dnsServer.dir)} : undefined) as unknown as KubeObject[], viewerBinding(project)],

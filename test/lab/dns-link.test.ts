@@ -139,6 +139,7 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     assert.equal(await getent(client, 'other.default.b.clusters.xcc.test'), undefined, 'a name of the zone without a record does not resolve')
     // the responder itself, through its ClusterIP (the lab's kube-proxy): as CoreDNS's file plugin answers
     const responder = await k('a', ['-n', 'kube-system', 'get', 'service', 'xcc-dns-responder', '-o', 'jsonpath={.spec.clusterIP}'])
+    assert.match(responder, /^10\.30\.(\d|1[0-5])\.\d+$/, 'its ClusterIP is from a\'s services range 10.30.0.0/20, as GKE allocates it')
     assert.equal(await query(client, responder, NAME), '10.11.0.100')
     assert.equal(await query(client, responder, 'other.default.b.clusters.xcc.test'), 'ENOTFOUND', 'NXDOMAIN in the zone')
     assert.equal(await query(client, responder, 'example.com'), 'EREFUSED', 'outside every zone')
