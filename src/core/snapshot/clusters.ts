@@ -154,10 +154,11 @@ export function stableRules(text: string): string {
 }
 
 /**
- * Whether a pod is part of what the cluster runs: not one of xcc's own short-lived pods (the live
- * doctor's probes, the --node-rules readers), which carry its managed-by label. The `xcc dns link`
- * responder's pods carry it too but stay: the cluster's names are served by them, and without
- * them its Service would have no endpoint and the doctor would find the stub server unreachable.
+ * Whether a pod is part of what the snapshot describes: not one xcc manages (its managed-by label:
+ * the live doctor's probes, the --node-rules readers, the masquerade DaemonSet's pods). The `xcc
+ * dns link` responder's pods carry it too but stay: the cluster's names are served by them, and
+ * without them its Service would have no endpoint and the doctor would find the stub server
+ * unreachable.
  */
 function ofTheCluster(p: KubePod): boolean {
   return p.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY || p.metadata.labels?.['app.kubernetes.io/name'] === RESPONDER_NAME
