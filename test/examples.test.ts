@@ -16,6 +16,10 @@ const SCENARIOS: Record<string, string> = {
   'ilb-cross-region-no-global-access': 'ilb-cross-region-no-global-access',
   'two-vpcs-unwired': 'two-vpcs-unwired',
   'overlapping-clusters-unwired': 'overlapping-clusters-unwired',
+  'dns-name-not-found': 'dns-name-not-found',
+  'dns-stub-domain-missing': 'dns-stub-domain-missing',
+  'dns-server-unreachable': 'dns-server-unreachable',
+  'dns-record-stale': 'dns-record-stale',
 }
 const dir = fileURLToPath(new URL('../templates/scenarios/', import.meta.url))
 

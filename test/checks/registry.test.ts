@@ -21,8 +21,8 @@ const GATEWAY = (fixture: string): Case => [fixture, 'a', '10.40.0.10:443']
 /** per check: a fixture where it passes and one where it fails (or warns, for warning checks) */
 const DNS = (fixture: string): Case => [fixture, 'a/default/client', 'server.default.b.clusters.xcc.test:80']
 const FIXTURES: Record<string, {pass: Case; fail: Case}> = {
-  'dns.name-resolves': {pass: DNS('dns-linked'), fail: DNS('dns-unlinked')},
-  'dns.server-reachable': {pass: DNS('dns-linked'), fail: DNS('dns-stub-server-blocked')},
+  'dns.name-resolves': {pass: DNS('dns-linked'), fail: DNS('dns-stub-domain-missing')},
+  'dns.server-reachable': {pass: DNS('dns-linked'), fail: DNS('dns-server-unreachable')},
   'dns.record-current': {pass: DNS('dns-linked'), fail: DNS('dns-record-stale')},
   'nat.masquerades-peer-ranges': {pass: SEED_001_FIXED, fail: SEED_001},
   'nat.pod-range-not-masqueraded': {pass: SEED_001, fail: PAIR('ip-masq-list-misses-pod-range')},

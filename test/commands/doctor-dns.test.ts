@@ -36,7 +36,7 @@ describe('xcc doctor --to NAME:PORT (CLI)', () => {
   })
 
   it('--json: the dns steps validate against the contract; an unresolvable name is exit 1 with its code', () => {
-    const r = xcc(['doctor', '--topology', topologyPath('dns-unlinked'), '--from', 'a/default/client', '--to', `${NAME}:80`, '--json'])
+    const r = xcc(['doctor', '--topology', topologyPath('dns-stub-domain-missing'), '--from', 'a/default/client', '--to', `${NAME}:80`, '--json'])
     assert.equal(r.status, 1, r.stderr)
     const report = JSON.parse(r.stdout) as {diagnosis: {code: string}; dns: {outcome: string; steps: unknown[]}}
     const parsed = doctorReportSchema.safeParse(report)

@@ -2,11 +2,14 @@
  * The doctor's name resolution against the lab's real cluster DNS: for each DNS outcome, what a
  * pod of the lab resolves (getent through its own resolv.conf: search path, ndots:5, kube-dns
  * with the stub domains of its ConfigMap) and what the static doctor predicts for the same
- * topology (the lab's, with the ConfigMaps and the pods the test made) must agree.
+ * topology must agree.
  *
- * The responder is a dnsmasq pod in kube-system of a standing in for `xcc dns link`'s (its
- * records given as a zone file in the static topology); `unlink` is emulated by taking the stub
- * domain out of the kube-dns ConfigMap. Needs root, iproute2, iptables, dnsmasq and kubectl.
+ * The topology declares what `xcc dns link` leaves in a cluster (the responder's pod, Service and
+ * ConfigMap, written by xcc's own responderData; the kube-dns stub domain), and a DNS server of
+ * the zone in b (the same responder form): the lab loads them as declared. `unlink` is emulated
+ * by taking the stub domain out of the kube-dns ConfigMap; then the stub domain points at b's
+ * server, and the firewall rule admitting a's DNS pod goes. The static doctor gets the same
+ * topology with the same edits. Needs root, iproute2, iptables, dnsmasq and kubectl.
  */
 import assert from 'node:assert/strict'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
@@ -18,11 +21,12 @@ import yaml from 'js-yaml'
 
 import {CHECKS} from '../../src/checks/index.js'
 import {evaluateDoctorTo} from '../../src/core/doctor/dns.js'
+import {RESPONDER_LINKS_ANNOTATION, RESPONDER_NAME, RESPONDER_NAMESPACE, responderData} from '../../src/core/dns/responder.js'
 import {parseTopology} from '../../src/core/topology/parse.js'
 import {labDown, labUp} from '../../src/lab/lifecycle.js'
-import {exec} from '../../src/lab/runtime/exec.js'
 import type {LabState} from '../../src/lab/runtime/state.js'
 import {Kubectl, findKubectl, kubectlSkip} from '../support/kubectl.js'
+import {getent, query, until} from '../support/lab-dns.js'
 import {requireLabTools} from '../support/netns.js'
 import {DNS_TOPOLOGY} from './dns-topology.js'
 
@@ -30,57 +34,39 @@ const HOME = mkdtempSync(join(tmpdir(), 'xcc-dnsdoc-'))
 process.env.XCC_HOME = HOME
 
 const NAME = 'server.default.b.clusters.xcc.test'
+/** a second record of the zone, first asked once the stub server is blocked (nothing cached for it) */
+const LATER = 'later.default.b.clusters.xcc.test'
 const ADDRESS = '10.21.0.10'
 const ZONE = 'b.clusters.xcc.test'
+/** a's responder Service, and b's DNS server pod */
+const RESPONDER = '10.30.0.53'
+const B_SERVER = '10.21.0.53'
+/** a's kube-dns Service: every pod's nameserver */
+const KUBE_DNS = '10.30.0.10'
 
-const dnsmasqPod = (name: string, namespace: string, node: string, args: readonly string[]): string => yaml.dump({
-  apiVersion: 'v1', kind: 'Pod', metadata: {name, namespace, labels: {app: name}},
-  spec: {
-    nodeName: node, securityContext: {runAsUser: 65534, runAsGroup: 65534},
-    containers: [{name: 'dnsmasq', image: 'dnsmasq', command: ['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--port=53', '--pid-file=', '--log-facility=-', ...args]}],
-  },
-})
+type Cluster = {name: string; pods: unknown[]; services?: unknown[]; configMaps?: unknown[]}
 
-async function getent(ns: string, name: string): Promise<string | undefined> {
-  const out = await exec('ip', ['netns', 'exec', ns, 'getent', 'hosts', name], {timeoutMs: 15_000})
-  return out.code === 0 ? out.stdout.trim().split(/\s+/)[0] : undefined
+/** a DNS server of the zone in `cluster` as `xcc dns link` makes it: pod, Service, ConfigMap */
+function declareResponder(cluster: Cluster, node: string, podIP: string, serviceIP: string): void {
+  const {data, annotation} = responderData([{zone: ZONE, cluster: 'b', context: 'b', domain: 'clusters.xcc.test', services: 'all', records: [{name: NAME, address: ADDRESS}, {name: LATER, address: ADDRESS}]}])
+  cluster.pods.push({namespace: RESPONDER_NAMESPACE, name: RESPONDER_NAME, node, ip: podIP, ports: [53]})
+  cluster.services = [...(cluster.services ?? []), {namespace: RESPONDER_NAMESPACE, name: RESPONDER_NAME, clusterIP: serviceIP, ports: [{name: 'dns', port: 53, protocol: 'UDP'}, {name: 'dns-tcp', port: 53, protocol: 'TCP'}], endpoints: [RESPONDER_NAME]}]
+  cluster.configMaps = [...(cluster.configMaps ?? []), {namespace: RESPONDER_NAMESPACE, name: RESPONDER_NAME, annotations: {[RESPONDER_LINKS_ANNOTATION]: annotation}, data}]
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8000): Promise<T> {
-  const started = performance.now()
-  for (;;) {
-    const value = await probe()
-    if (done(value) || performance.now() - started > timeoutMs) return value
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
-interface Extra {
-  readonly responderIp: string
-  readonly stubDomains?: Record<string, string[]>
-  readonly stubPodIp?: string
-  readonly withoutFirewall?: string
-}
-
-/** the lab's topology as the static doctor gets it: plus the pods the test made and a's ConfigMaps */
-function staticTopology(extra: Extra): string {
-  const doc = yaml.load(DNS_TOPOLOGY) as {firewalls: Array<{name: string}>; clusters: Array<{name: string; pods: unknown[]; services?: unknown[]; configMaps?: unknown[]}>}
-  const [a, b] = doc.clusters as [typeof doc.clusters[number], typeof doc.clusters[number]]
-  a.pods.push({namespace: 'kube-system', name: 'xcc-dns-responder', node: 'gke-a-node-2', ip: extra.responderIp, ports: [53]})
-  a.services = [...(a.services ?? []), {namespace: 'kube-system', name: 'xcc-dns-responder', clusterIP: '10.30.0.53', ports: [{name: 'dns', port: 53, protocol: 'UDP'}], endpoints: ['xcc-dns-responder']}]
-  const zone = `$ORIGIN ${ZONE}.\n@ 30 IN SOA ns.${ZONE}. hostmaster.${ZONE}. 1 7200 1800 86400 30\nserver.default 30 IN A ${ADDRESS} ; default/client\n`
-  a.configMaps = [
-    ...(extra.stubDomains ? [{namespace: 'kube-system', name: 'kube-dns', data: {stubDomains: JSON.stringify(extra.stubDomains)}}] : []),
-    {namespace: 'kube-system', name: 'xcc-dns-responder', annotations: {'xcc.dev/dns-responder-links': JSON.stringify({[ZONE]: {cluster: 'b', context: 'b', domain: 'clusters.xcc.test', services: 'all'}})}, data: {[`${ZONE}.db`]: zone}},
-  ]
-  if (extra.stubPodIp) b.pods.push({namespace: 'default', name: 'stub-dns', node: 'gke-b-node-1', ip: extra.stubPodIp, ports: [53]})
-  if (extra.withoutFirewall) doc.firewalls = doc.firewalls.filter((f) => f.name !== extra.withoutFirewall)
+/** the lab's topology (a linked to its responder) and, for the static doctor, the edits the test makes to the lab */
+function topology(stubDomains: Record<string, string[]> = {[ZONE]: [RESPONDER]}, withoutFirewall?: string): string {
+  const doc = yaml.load(DNS_TOPOLOGY) as {firewalls: Array<{name: string}>; clusters: [Cluster, Cluster]}
+  const [a, b] = doc.clusters
+  declareResponder(a, 'gke-a-node-2', '10.20.1.53', RESPONDER)
+  a.configMaps?.push({namespace: 'kube-system', name: 'kube-dns', data: {stubDomains: JSON.stringify(stubDomains)}})
+  declareResponder(b, 'gke-b-node-1', B_SERVER, '10.31.0.53')
+  if (withoutFirewall) doc.firewalls = doc.firewalls.filter((f) => f.name !== withoutFirewall)
   return yaml.dump(doc)
 }
 
-function predict(extra: Extra, name: string) {
-  const model = parseTopology(staticTopology(extra), 'dns-doctor-static.yaml')
-  return evaluateDoctorTo(model, 'a/default/client', `${name}:80`, undefined, CHECKS)
+function predict(name: string, stubDomains?: Record<string, string[]>, withoutFirewall?: string) {
+  return evaluateDoctorTo(parseTopology(topology(stubDomains, withoutFirewall), 'dns-doctor-static.yaml'), 'a/default/client', `${name}:80`, undefined, CHECKS)
 }
 
 describe('the doctor resolves names as the lab\'s pods do', {skip: kubectlSkip()}, () => {
@@ -94,25 +80,16 @@ describe('the doctor resolves names as the lab\'s pods do', {skip: kubectlSkip()
     let state: LabState | undefined
     try {
       await labDown(lab)
-      state = await labUp({name: lab, model: parseTopology(DNS_TOPOLOGY, 'dns-lab.yaml'), topologyText: DNS_TOPOLOGY, source: 'test:dns-doctor'}, () => {})
+      const text = topology()
+      state = await labUp({name: lab, model: parseTopology(text, 'dns-lab.yaml'), topologyText: text, source: 'test:dns-doctor'}, () => {})
       const s = state
-      const k = (context: string, args: readonly string[], input?: string) => kubectl.ok(s.kubeconfig, ['--context', context, ...args], input === undefined ? {} : {input})
-      const podIP = async (context: string, name: string, namespace: string): Promise<string> => {
-        const v = await until(() => k(context, ['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase} {.status.podIP}']), (x) => x.startsWith('Running '), 15_000)
-        assert.match(v, /^Running \d+\.\d+\.\d+\.\d+$/)
-        return v.split(' ')[1] as string
-      }
+      const stub = (domains: Record<string, string[]>) => kubectl.ok(s.kubeconfig, ['--context', 'a', '-n', 'kube-system', 'patch', 'configmap', 'kube-dns', '--type', 'merge', '-p', JSON.stringify({data: {stubDomains: JSON.stringify(domains)}})])
       const client = (s.plan.hosts['pod/a/default/client'] as {ns: string}).ns
       await until(() => getent(client, 'backend.default.svc.cluster.local'), (v) => v !== undefined)
 
-      // the responder of a (its zone: one record), and the stub domain that points kube-dns at it
-      await k('a', ['apply', '-f', '-'], dnsmasqPod('xcc-dns-responder', 'kube-system', 'gke-a-node-2', [`--host-record=${NAME},${ADDRESS}`]))
-      const responderIp = await podIP('a', 'xcc-dns-responder', 'kube-system')
-      const linked = {[ZONE]: [responderIp]}
-      await k('a', ['-n', 'kube-system', 'patch', 'configmap', 'kube-dns', '--type', 'merge', '-p', JSON.stringify({data: {stubDomains: JSON.stringify(linked)}})])
-
-      const seen = await until(() => getent(client, NAME), (v) => v !== undefined)
-      const working = predict({responderIp, stubDomains: linked}, NAME)
+      // linked as declared: the stub domain sends the zone to a's responder
+      const seen = (await until(() => getent(client, NAME), (v) => v !== undefined)).value
+      const working = predict(NAME)
       t.diagnostic(`lab: ${NAME} → ${seen}; static doctor: ${working.dns?.outcome} ${working.dns?.address}`)
       assert.equal(seen, ADDRESS)
       assert.equal(working.dns?.address, seen, 'the static doctor resolves it to what the pod got')
@@ -120,31 +97,33 @@ describe('the doctor resolves names as the lab\'s pods do', {skip: kubectlSkip()
 
       const missing = `nosuch.default.${ZONE}`
       assert.equal(await getent(client, missing), undefined)
-      assert.equal(predict({responderIp, stubDomains: linked}, missing).diagnosis?.code, 'DNS_NAME_NOT_FOUND')
+      assert.equal(predict(missing).diagnosis?.code, 'DNS_NAME_NOT_FOUND')
 
       // unlink (emulated: the stub domain goes from the kube-dns ConfigMap; the responder stays)
-      await k('a', ['-n', 'kube-system', 'patch', 'configmap', 'kube-dns', '--type', 'merge', '-p', JSON.stringify({data: {stubDomains: '{}'}})])
+      await stub({})
       const gone = await until(() => getent(client, `${NAME}.`), (v) => v === undefined)
-      assert.equal(gone, undefined, 'after unlink the pod cannot resolve the name')
-      assert.equal(predict({responderIp, stubDomains: {}}, NAME).diagnosis?.code, 'DNS_STUB_DOMAIN_MISSING')
+      assert.equal(gone.value, undefined, 'after unlink the pod cannot resolve the name')
+      assert.equal(predict(NAME, {}).diagnosis?.code, 'DNS_STUB_DOMAIN_MISSING')
 
-      // a stub server in b, then the firewall rule that admitted a's DNS pod goes (FW-02: implied deny)
-      await k('b', ['apply', '-f', '-'], dnsmasqPod('stub-dns', 'default', 'gke-b-node-1', [`--address=/${ZONE}/${ADDRESS}`, '--log-queries']))
-      const stubPodIp = await podIP('b', 'stub-dns', 'default')
-      const viaB = {[ZONE]: [stubPodIp]}
-      await k('a', ['-n', 'kube-system', 'patch', 'configmap', 'kube-dns', '--type', 'merge', '-p', JSON.stringify({data: {stubDomains: JSON.stringify(viaB)}})])
-      assert.equal(await until(() => getent(client, `${NAME}.`), (v) => v !== undefined), ADDRESS, 'the stub server in b answers while the firewall admits it')
-      const open = predict({responderIp, stubDomains: viaB, stubPodIp}, NAME)
-      assert.equal(open.findings.find((f) => f.check === 'dns.server-reachable')?.status, 'pass')
+      // the stub domain to b's DNS server, then the firewall rule that admitted a's DNS pod goes (FW-02: implied deny)
+      const viaB = {[ZONE]: [B_SERVER]}
+      await stub(viaB)
+      assert.equal((await until(() => getent(client, `${NAME}.`), (v) => v !== undefined)).value, ADDRESS, 'the server in b answers while the firewall admits it')
+      assert.equal(predict(NAME, viaB).findings.find((f) => f.check === 'dns.server-reachable')?.status, 'pass')
       const token = readFileSync(s.cloud!.adminTokenFile, 'utf8').trim()
       const deleted = await fetch(`${s.cloud!.url}/compute/v1/projects/${s.cloud!.project}/global/firewalls/b-allow-dns-from-a`, {method: 'DELETE', headers: {authorization: `Bearer ${token}`}})
       assert.equal(deleted.status, 200, await deleted.text())
-      assert.equal(await until(() => getent(client, `fresh-${Date.now()}.${ZONE}.`), (v) => v === undefined), undefined, 'the blocked stub server: the name does not resolve')
-      const blocked = predict({responderIp, stubDomains: viaB, stubPodIp, withoutFirewall: 'b-allow-dns-from-a'}, NAME)
+      // a name the server holds, never asked before: no answer at all (not NXDOMAIN: the query is lost)
+      const direct = await query(client, KUBE_DNS, LATER)
+      const started = performance.now()
+      const unanswered = await getent(client, `${LATER}.`, 30_000)
+      t.diagnostic(`firewall rule deleted: ${LATER} through kube-dns → ${direct}; getent gives up after ${Math.round(performance.now() - started)} ms`)
+      assert.notEqual(direct, 'ENOTFOUND', 'the server did not say NXDOMAIN: it was not reached')
+      assert.notEqual(direct, ADDRESS)
+      assert.equal(unanswered, undefined, 'the blocked stub server: the name does not resolve')
+      const blocked = predict(LATER, viaB, 'b-allow-dns-from-a')
       assert.equal(blocked.diagnosis?.code, 'DNS_SERVER_UNREACHABLE')
       assert.equal(blocked.forward.at(-1)?.cause, 'FIREWALL_RULE', 'the DNS query\'s own path is the blocked one')
-      const logs = await k('b', ['logs', 'stub-dns'])
-      t.diagnostic(`the DNS query's source as the stub server saw it: ${/from (\S+)/.exec(logs)?.[1] ?? '(not logged)'}; the doctor's: ${blocked.flow.packet.src}`)
     } finally {
       kubectl.dispose()
       await labDown(lab)

@@ -29,72 +29,14 @@ import {exec} from '../../src/lab/runtime/exec.js'
 import type {LabState} from '../../src/lab/runtime/state.js'
 import {Kubectl, findKubectl, kubectlSkip} from '../support/kubectl.js'
 import {ROOT} from '../support/lab-cli.js'
+import {getent, query, until} from '../support/lab-dns.js'
 import {requireLabTools} from '../support/netns.js'
-import {PEERED_VPCS} from './dns-topology.js'
+import {KUARD_TOPOLOGY as TOPOLOGY} from './dns-topology.js'
 
 const HOME = mkdtempSync(join(tmpdir(), 'xcc-dns-link-'))
 process.env.XCC_HOME = HOME
 
-/** seed 004's shape: a and b in peered VPCs, b's kuard behind an internal load balancer a's pods may reach */
-const TOPOLOGY = `apiVersion: xcc/v1
-kind: Topology
-metadata: {name: dns-link}
-${PEERED_VPCS}- {name: b-allow-from-a, network: net-b, sourceRanges: [10.10.0.0/20, 10.20.0.0/16], allowed: [{IPProtocol: tcp}]}
-- {name: b-allow-health-checks, network: net-b, sourceRanges: [35.191.0.0/16, 130.211.0.0/22], allowed: [{IPProtocol: tcp}]}
-forwardingRules:
-- {name: b-kuard-ilb, region: us-central1, network: net-b, subnetwork: b-nodes, IPAddress: 10.11.0.100, IPProtocol: TCP, ports: ['80'], backendService: b-kuard}
-backendServices:
-- {name: b-kuard, region: us-central1, backends: [gke-b-node-1], healthCheck: {protocol: HTTP, port: 10256, requestPath: /healthz}}
-clusters:
-- name: a
-  location: us-central1-a
-  network: net-a
-  subnetwork: a-nodes
-  mode: VPC_NATIVE
-  clusterIpv4Cidr: 10.20.0.0/16
-  servicesIpv4Cidr: 10.30.0.0/20
-  nodes:
-  - {name: gke-a-node-1, networkIP: 10.10.0.2, podCidr: 10.20.0.0/24}
-  - {name: gke-a-node-2, networkIP: 10.10.0.3, podCidr: 10.20.1.0/24}
-  pods:
-  - {namespace: default, name: client, node: gke-a-node-2, ip: 10.20.1.10, ports: []}
-- name: b
-  location: us-central1-b
-  network: net-b
-  subnetwork: b-nodes
-  mode: VPC_NATIVE
-  clusterIpv4Cidr: 10.21.0.0/16
-  servicesIpv4Cidr: 10.31.0.0/20
-  nodes:
-  - {name: gke-b-node-1, networkIP: 10.11.0.2, podCidr: 10.21.0.0/24}
-  pods:
-  - {namespace: default, name: kuard, node: gke-b-node-1, ip: 10.21.0.5, ports: [8080]}
-  services:
-  - namespace: default
-    name: kuard
-    type: LoadBalancer
-    clusterIP: 10.31.0.20
-    ports: [{port: 80, targetPort: 8080, nodePort: 30080, protocol: TCP}]
-    endpoints: [kuard]
-    loadBalancer: {internal: true, forwardingRule: b-kuard-ilb}
-`
-
 const NAME = 'kuard.default.b.clusters.xcc.test'
-
-async function getent(ns: string, name: string): Promise<string | undefined> {
-  const out = await exec('ip', ['netns', 'exec', ns, 'getent', 'hosts', name], {timeoutMs: 15_000})
-  return out.code === 0 ? out.stdout.trim().split(/\s+/)[0] : undefined
-}
-
-/** one A query from inside `ns` straight to `server` (c-ares): the addresses, or the error code (ENOTFOUND = NXDOMAIN, EREFUSED) */
-async function query(ns: string, server: string, name: string): Promise<string> {
-  const script = `const {Resolver} = require('node:dns').promises
-const r = new Resolver({timeout: 1500, tries: 1}); r.setServers([process.argv[1]])
-r.resolve4(process.argv[2]).then((a) => console.log(a.sort().join(',')), (e) => console.log(e.code))`
-  const out = await exec('ip', ['netns', 'exec', ns, process.execPath, '-e', script, server, name], {timeoutMs: 10_000})
-  assert.equal(out.code, 0, out.stderr)
-  return out.stdout.trim()
-}
 
 /** the responder's pods (Ready?) and where kube-proxy on `node` sends its ClusterIP's port 53 */
 async function responderServed(state: LabState, k: (context: string, args: readonly string[]) => Promise<string>, node: string): Promise<{clusterIP: string; pods: Array<{name: string; ip: string; ready: boolean}>; dnat: string[]}> {
@@ -109,16 +51,6 @@ async function responderServed(state: LabState, k: (context: string, args: reado
   const sepChains = new Set(lines.filter((l) => svcChains.has(l.split(' ')[1] ?? '')).map((l) => /-j (\S+)/.exec(l)?.[1] ?? ''))
   const dnat = lines.filter((l) => sepChains.has(l.split(' ')[1] ?? '')).map((l) => /--to-destination (\S+)/.exec(l)?.[1]).filter((d): d is string => d !== undefined)
   return {clusterIP, pods, dnat: [...new Set(dnat)].sort()}
-}
-
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<{value: T; ms: number}> {
-  const started = performance.now()
-  for (;;) {
-    const value = await probe()
-    const ms = performance.now() - started
-    if (done(value) || ms > timeoutMs) return {value, ms}
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () => {
@@ -159,7 +91,7 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     const first = await getent(client, NAME)
     t.diagnostic(`the first getent after dns link returned ${first ?? 'nothing'} in ${Math.round(performance.now() - firstStarted)} ms`)
     // (not asserted: whether kube-dns has taken the new stubDomains in yet is its own reload, as on GKE)
-    const resolved = await until(() => getent(client, NAME), (v) => v === '10.11.0.100')
+    const resolved = await until(() => getent(client, NAME), (v) => v === '10.11.0.100', 20_000)
     assert.equal(resolved.value, '10.11.0.100', `getent hosts ${NAME} from a/default/client`)
     t.diagnostic(`dns link took ${Math.round(resolved.ms + 0)} ms until the name resolved (${Math.round(performance.now() - started)} ms with the link)`)
     const ready = await k('a', ['-n', 'kube-system', 'get', 'deployment', 'xcc-dns-responder', '-o', 'jsonpath={.status.readyReplicas}/{.spec.replicas}'])
@@ -169,6 +101,7 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     assert.equal(await getent(client, 'other.default.b.clusters.xcc.test'), undefined, 'a name of the zone without a record does not resolve')
     // the responder itself, through its ClusterIP (the lab's kube-proxy): as CoreDNS's file plugin answers
     const responder = await k('a', ['-n', 'kube-system', 'get', 'service', 'xcc-dns-responder', '-o', 'jsonpath={.spec.clusterIP}'])
+    assert.match(responder, /^10\.30\.(\d|1[0-5])\.\d+$/, 'its ClusterIP is from a\'s services range 10.30.0.0/20, as GKE allocates it')
     assert.equal(await query(client, responder, NAME), '10.11.0.100')
     assert.equal(await query(client, responder, 'other.default.b.clusters.xcc.test'), 'ENOTFOUND', 'NXDOMAIN in the zone')
     assert.equal(await query(client, responder, 'example.com'), 'EREFUSED', 'outside every zone')
@@ -201,7 +134,7 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     assert.deepEqual(pick(await k('a', ['-n', 'kube-system', 'get', 'configmap', 'kube-dns', '-o', 'json'])), pick(cmLinked), 'nothing written')
     const publicLink = xcc(['dns', 'link', '--from-context', 'a', '--to-context', 'b', '--domain', 'global', '--allow-public-domain'])
     assert.equal(publicLink.status, 0, publicLink.stderr)
-    assert.equal((await until(() => getent(client, 'kuard.default.b.global'), (v) => v === '10.11.0.101')).value, '10.11.0.101')
+    assert.equal((await until(() => getent(client, 'kuard.default.b.global'), (v) => v === '10.11.0.101', 20_000)).value, '10.11.0.101')
 
     // unlink both: kube-dns as it was, byte for byte; the names stop resolving
     for (const domain of ['global', 'clusters.xcc.test']) {
@@ -209,7 +142,7 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
       assert.equal(unlinked.status, 0, `dns unlink --domain ${domain}: ${unlinked.stderr}${unlinked.stdout}`)
     }
     assert.deepEqual(pick(await k('a', ['-n', 'kube-system', 'get', 'configmap', 'kube-dns', '-o', 'json'])), pick(kubeDnsBefore))
-    assert.equal((await until(() => getent(client, NAME), (v) => v === undefined)).value, undefined, 'the name no longer resolves')
+    assert.equal((await until(() => getent(client, NAME), (v) => v === undefined, 20_000)).value, undefined, 'the name no longer resolves')
 
     await labDown(lab)
     assert.deepEqual(await labNamespaces(lab), [], 'every namespace of the lab is gone')
@@ -238,13 +171,13 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     const responding = await responderServed(state, (context, args) => kubectl.ok(state.kubeconfig, ['--context', context, ...args]), 'gke-a-node-2')
     assert.deepEqual(responding.pods.map((p) => p.ready), [true, true], 'the new pods are Ready (the crashing ones gone) when dns link returns')
     assert.equal(await kubectl.ok(state.kubeconfig, ['--context', 'a', '-n', 'kube-system', 'get', 'deployment', 'xcc-dns-responder', '-o', 'jsonpath={.metadata.generation}/{.status.observedGeneration}']), '2/2')
-    assert.equal((await until(() => getent(client, NAME), (v) => v === '10.11.0.100')).value, '10.11.0.100')
+    assert.equal((await until(() => getent(client, NAME), (v) => v === '10.11.0.100', 20_000)).value, '10.11.0.100')
     const curl = await exec('ip', ['netns', 'exec', client, 'curl', '-s', '-m', '5', `http://${NAME}/`], {timeoutMs: 10_000})
     assert.match(curl.stdout, /server=b\/default\/kuard/, `${curl.stdout}${curl.stderr}`)
     const unlinked = xcc(['dns', 'unlink', '--from-context', 'a', '--to-context', 'b'])
     assert.equal(unlinked.status, 0, unlinked.stderr)
     assert.equal(await corefile(), before, 'the Corefile is byte-identical after unlink')
-    assert.equal((await until(() => getent(client, NAME), (v) => v === undefined)).value, undefined, 'the name no longer resolves')
+    assert.equal((await until(() => getent(client, NAME), (v) => v === undefined, 20_000)).value, undefined, 'the name no longer resolves')
     await labDown(lab)
     assert.deepEqual(await labNamespaces(lab), [], 'every namespace of the lab is gone')
   })

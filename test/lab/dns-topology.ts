@@ -84,3 +84,47 @@ clusters:
     ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}]
     endpoints: [kube-dns-5b8f7c9d4-x2x7q]
 `
+
+/** seed 004's shape: a and b in peered VPCs, b's kuard behind an internal load balancer a's pods may reach */
+export const KUARD_TOPOLOGY = `apiVersion: xcc/v1
+kind: Topology
+metadata: {name: dns-link}
+${PEERED_VPCS}- {name: b-allow-from-a, network: net-b, sourceRanges: [10.10.0.0/20, 10.20.0.0/16], allowed: [{IPProtocol: tcp}]}
+- {name: b-allow-health-checks, network: net-b, sourceRanges: [35.191.0.0/16, 130.211.0.0/22], allowed: [{IPProtocol: tcp}]}
+forwardingRules:
+- {name: b-kuard-ilb, region: us-central1, network: net-b, subnetwork: b-nodes, IPAddress: 10.11.0.100, IPProtocol: TCP, ports: ['80'], backendService: b-kuard}
+backendServices:
+- {name: b-kuard, region: us-central1, backends: [gke-b-node-1], healthCheck: {protocol: HTTP, port: 10256, requestPath: /healthz}}
+clusters:
+- name: a
+  location: us-central1-a
+  network: net-a
+  subnetwork: a-nodes
+  mode: VPC_NATIVE
+  clusterIpv4Cidr: 10.20.0.0/16
+  servicesIpv4Cidr: 10.30.0.0/20
+  nodes:
+  - {name: gke-a-node-1, networkIP: 10.10.0.2, podCidr: 10.20.0.0/24}
+  - {name: gke-a-node-2, networkIP: 10.10.0.3, podCidr: 10.20.1.0/24}
+  pods:
+  - {namespace: default, name: client, node: gke-a-node-2, ip: 10.20.1.10, ports: []}
+- name: b
+  location: us-central1-b
+  network: net-b
+  subnetwork: b-nodes
+  mode: VPC_NATIVE
+  clusterIpv4Cidr: 10.21.0.0/16
+  servicesIpv4Cidr: 10.31.0.0/20
+  nodes:
+  - {name: gke-b-node-1, networkIP: 10.11.0.2, podCidr: 10.21.0.0/24}
+  pods:
+  - {namespace: default, name: kuard, node: gke-b-node-1, ip: 10.21.0.5, ports: [8080]}
+  services:
+  - namespace: default
+    name: kuard
+    type: LoadBalancer
+    clusterIP: 10.31.0.20
+    ports: [{port: 80, targetPort: 8080, nodePort: 30080, protocol: TCP}]
+    endpoints: [kuard]
+    loadBalancer: {internal: true, forwardingRule: b-kuard-ilb}
+`

@@ -29,6 +29,8 @@ export const SCENARIO_FLOWS: ReadonlyArray<{scenario: string; from: string; to: 
   // before `xcc link`: nothing joins the two networks yet
   {scenario: 'two-vpcs-unwired', from: 'frontend', to: 'backend/default/dummy-backend', reachable: false},
   {scenario: 'overlapping-clusters-unwired', from: 'c1/default/ubuntu', to: 'c2/default/echoheaders', reachable: false},
+  // the dns-* scenarios name their destination: the pod's cluster DNS answers first, which needs
+  // the lab's Kubernetes side (this test runs the data plane only): test/lab/dns-scenarios.test.ts
 ]
 
 function load(path: string) {

@@ -189,11 +189,14 @@ describe('incremental changes of a running lab', () => {
     await agree([['instance/client', '10.1.0.5:80', false], ['instance/client', '10.0.0.5:80', true]])
   })
 
-  it('a change of GKE nodes or pods is refused before anything is touched', async () => {
+  it('a change of GKE nodes, pods or ConfigMaps is refused before anything is touched', async () => {
     const withPod = structuredClone(doc) as TopologyDoc & {clusters: Array<{pods: unknown[]}>}
     withPod.clusters[0]?.pods.push({namespace: 'default', name: 'extra', node: 'gke-k-node-1', ip: '10.8.0.6'})
     const state = readState(labDir(LAB))
     await assert.rejects(applyModelChange(labDir(LAB), model, modelOf(withPod)), (e: Error) => /a change of GKE nodes or pods is not applied/.test(e.message))
+    const withConfigMap = structuredClone(doc) as TopologyDoc & {clusters: Array<{configMaps?: unknown[]}>}
+    withConfigMap.clusters[0]!.configMaps = [{namespace: 'kube-system', name: 'kube-dns', data: {stubDomains: '{}'}}]
+    await assert.rejects(applyModelChange(labDir(LAB), model, modelOf(withConfigMap)), (e: Error) => /a change of a cluster's configMaps is not applied to a running lab \(cluster /.test(e.message))
     await assert.rejects(applyModelChange(labDir(LAB), modelOf(withGateway(doc, MARKER)), model), (e: Error) => /does not start from what lab/.test(e.message))
     assert.deepEqual(readState(labDir(LAB)), state, 'the state is as it was')
   })

@@ -134,17 +134,18 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     // the responder still serves the zone, but kube-dns has no stub domain for it (as after xcc dns unlink)
-    fixture: 'dns-unlinked', from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80', verdict: 'unreachable', code: 'DNS_STUB_DOMAIN_MISSING',
+    fixture: 'dns-stub-domain-missing', from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80', verdict: 'unreachable', code: 'DNS_STUB_DOMAIN_MISSING',
     also: (r) => assert.match(r.diagnosis?.fix[0] ?? '', /^xcc dns link --from-context a --to-context b /),
   },
   {
-    // FW-01: the stub server is a pod of b, and net-b admits only tcp from a: the query's own udp 53 is denied
-    fixture: 'dns-stub-server-blocked', from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80', verdict: 'unreachable', code: 'DNS_SERVER_UNREACHABLE',
+    // FW-01: the stub server is a pod of b, and b-deny-dns-from-a (priority 900) denies a's ranges udp/tcp 53 before b-allow-from-a: the query's own udp 53 is denied
+    fixture: 'dns-server-unreachable', from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80', verdict: 'unreachable', code: 'DNS_SERVER_UNREACHABLE',
     also: (r) => {
       assert.equal(r.flow.packet.src, '10.20.0.254', 'the query leaves from the cluster DNS pod')
       assert.deepEqual([r.flow.packet.dst, r.flow.packet.dstPort, r.flow.packet.protocol], ['10.21.0.53', 53, 'udp'])
       assert.equal(last(r.forward)?.cause, 'FIREWALL_RULE')
-      assert.match(r.diagnosis?.fix[0] ?? '', /gcloud compute firewall-rules create .* --rules udp:53 /)
+      assert.equal(last(r.forward)?.firewall?.name, 'b-deny-dns-from-a')
+      assert.match(r.diagnosis?.fix[0] ?? '', /gcloud compute firewall-rules create .* --priority 899 .* --rules udp:53 /)
     },
   },
   {

@@ -25,7 +25,9 @@ export const RESPONDER_LINKS_ANNOTATION = 'xcc.dev/dns-responder-links'
 export const RESPONDER_REPLICAS = 2
 /** seconds: how long resolvers keep an answer (a moved load balancer is seen within this, after reload) */
 export const RECORD_TTL = 30
-const ZONE_DIR = '/etc/coredns'
+/** where the responder's pods mount its ConfigMap (the Corefile and the zone files) */
+export const RESPONDER_CONFIG_DIR = '/etc/coredns'
+const ZONE_DIR = RESPONDER_CONFIG_DIR
 
 export interface ResponderLink {
   /** `<cluster>.<domain>` */

@@ -278,11 +278,12 @@ const cluster = z.strictObject({
   }, 'must be a duration like 48h or 90m, between 1h and 2^32 seconds').optional(),
   // the cluster's DNS server (absent: kube-dns, GKE's default); CoreDNS as kubeadm and most other distributions run it
   dnsProvider: z.enum(['kube-dns', 'CoreDNS']).optional(),
-  // ConfigMaps the doctor reads as the cluster holds them (kube-system/kube-dns, kube-system/coredns,
-  // kube-system/xcc-dns-responder): how a pod of the cluster resolves names
+  // ConfigMaps as the cluster holds them: the doctor reads kube-system/kube-dns, kube-system/coredns and
+  // kube-system/xcc-dns-responder (how a pod of the cluster resolves names); `xcc lab up` loads them all
   configMaps: z.array(z.strictObject({
     namespace: namespaceName.default('default'),
     name: serviceName,
+    labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
     data: z.record(z.string(), z.string()).default({}),
   })).default([]),

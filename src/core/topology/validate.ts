@@ -45,6 +45,7 @@ function validateNames(t: Topology, sink: IssueSink): void {
   t.clusters.forEach((c, i) => {
     sink.unique(c.pods, (p) => `${p.namespace}/${p.name}`, (j) => ['clusters', i, 'pods', j, 'name'], 'pod')
     sink.unique(c.services, (s) => `${s.namespace}/${s.name}`, (j) => ['clusters', i, 'services', j, 'name'], 'service')
+    sink.unique(c.configMaps, (m) => `${m.namespace}/${m.name}`, (j) => ['clusters', i, 'configMaps', j, 'name'], 'ConfigMap')
   })
 }
 

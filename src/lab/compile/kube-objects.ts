@@ -5,7 +5,16 @@
  * the `kube-system/ip-masq-agent` ConfigMap of every ipMasq cluster (the lab's emulated agent,
  * src/lab/addons/ip-masq-agent.ts, rewrites each node's IP-MASQ chain from it), and the cluster
  * DNS (dns.ts): the kube-dns Service, its Endpoints, its pod and its provider's ConfigMap.
+ *
+ * The cluster's own `configMaps` are loaded as the topology gives them (namespace, name, labels,
+ * annotations, data), in place of a ConfigMap the lab would make with the same name (the empty
+ * `kube-dns`, kubeadm's `coredns`, the ip-masq-agent's): the lab's DNS and agents follow them as
+ * they follow an edit through the API. The pods behind a declared `xcc dns link` responder (the
+ * Service `kube-system/xcc-dns-responder` with its ConfigMap, as a snapshot of a linked cluster
+ * shows them) run the responder's CoreDNS container, which the lab's stand-in serves from that
+ * ConfigMap's zone files (runtime/responder-standin.ts), instead of an echo server.
  */
+import {DEFAULT_RESPONDER_IMAGE, RESPONDER_CONFIG_DIR, RESPONDER_NAME, RESPONDER_NAMESPACE} from '../../core/dns/responder.js'
 import {PORTS_ANNOTATION} from '../../core/kube/labels.js'
 import {formatCidr, formatIp} from '../../core/net/ipv4.js'
 import {CONFIG_KEY, CONFIG_MAP_NAME, CONFIG_MAP_NAMESPACE} from '../../core/topology/ip-masq-agent.js'
@@ -30,6 +39,7 @@ export interface LabObject {
 export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFacts, echoCommand: (name: string, ports: readonly number[]) => string[], dns?: {plan: ClusterDnsPlan; command: string[]}): LabObject[] {
   const out: LabObject[] = []
   const namespaces = new Set(['default', 'kube-system', 'kube-public'])
+  const responders = responderPods(cluster)
   for (const node of cluster.nodes) {
     const instance = model.instances.get(node.name)
     const zone = instance?.zone ?? cluster.spec.location
@@ -72,6 +82,8 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
         }],
         // the topology's own kube-dns pod runs the lab's DNS server instead of an echo server
         ...(dns?.plan.adopted && pod.namespace === DNS_NAMESPACE && pod.name === dns.plan.podName ? dnsPodSpec(dns.plan, dns.command) : {}),
+        // and a declared xcc responder's pods its CoreDNS container (the lab's stand-in serves it)
+        ...(responders.has(`${pod.namespace}/${pod.name}`) ? responderPodSpec() : {}),
       },
     })
   }
@@ -96,9 +108,21 @@ export function clusterObjects(model: Model, plan: LabPlan, cluster: ClusterFact
       }],
     })
   }
-  if (dns) out.push(...(dns.plan.adopted ? [dnsConfigMap(dns.plan)] : dnsObjects(dns.plan, dns.command)))
+  const made: LabObject[] = []
+  if (dns) made.push(...(dns.plan.adopted ? [dnsConfigMap(dns.plan)] : dnsObjects(dns.plan, dns.command)))
   const config = ipMasqAgentConfig(cluster.spec.masquerade)
-  if (config !== undefined) out.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: CONFIG_MAP_NAME, namespace: CONFIG_MAP_NAMESPACE}, data: {[CONFIG_KEY]: config}})
+  if (config !== undefined) made.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: CONFIG_MAP_NAME, namespace: CONFIG_MAP_NAMESPACE}, data: {[CONFIG_KEY]: config}})
+  // the topology's ConfigMaps take the place of the lab's own of the same name
+  const declared = new Set(cluster.spec.configMaps.map((c) => `${c.namespace}/${c.name}`))
+  out.push(...made.filter((o) => o.kind !== 'ConfigMap' || !declared.has(`${o.metadata.namespace}/${o.metadata.name}`)))
+  for (const c of cluster.spec.configMaps) {
+    namespaces.add(c.namespace)
+    out.push({
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: {name: c.name, namespace: c.namespace, ...(c.labels ? {labels: {...c.labels}} : {}), ...(c.annotations ? {annotations: {...c.annotations}} : {})},
+      data: {...c.data},
+    })
+  }
   return [...[...namespaces].map((name): LabObject => ({apiVersion: 'v1', kind: 'Namespace', metadata: {name}})), ...out]
 }
 
@@ -156,6 +180,33 @@ function dnsPodSpec(dns: ClusterDnsPlan, command: string[]): Record<string, unkn
       ports: [{name: 'dns', containerPort: 53, protocol: 'UDP'}, {name: 'dns-tcp', containerPort: 53, protocol: 'TCP'}],
       securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}},
     }],
+  }
+}
+
+/**
+ * `<namespace>/<name>` of the pods behind a declared xcc responder: the endpoints of the Service
+ * `kube-system/xcc-dns-responder` of a cluster that also declares its ConfigMap (without the
+ * ConfigMap the pods could not start on a cluster either; they keep their echo server).
+ */
+function responderPods(cluster: ClusterFacts): Set<string> {
+  const service = cluster.services.find((s) => s.namespace === RESPONDER_NAMESPACE && s.name === RESPONDER_NAME)
+  const configMap = cluster.spec.configMaps.some((c) => c.namespace === RESPONDER_NAMESPACE && c.name === RESPONDER_NAME)
+  return new Set(service && configMap ? service.endpoints.filter((p) => !p.hostNetwork).map((p) => `${p.namespace}/${p.name}`) : [])
+}
+
+/**
+ * A responder pod's container as templates/dns/responder.yaml makes it: the CoreDNS image with
+ * `-conf <dir>/Corefile`, the ConfigMap mounted at that directory. The lab cannot run the image;
+ * its stand-in recognises this container and runs dnsmasq on the ConfigMap's zones instead.
+ */
+function responderPodSpec(): Record<string, unknown> {
+  return {
+    containers: [{
+      name: 'coredns', image: DEFAULT_RESPONDER_IMAGE, args: ['-conf', `${RESPONDER_CONFIG_DIR}/Corefile`],
+      ports: [{name: 'dns', containerPort: 53, protocol: 'UDP'}, {name: 'dns-tcp', containerPort: 53, protocol: 'TCP'}],
+      volumeMounts: [{name: 'config', mountPath: RESPONDER_CONFIG_DIR, readOnly: true}],
+    }],
+    volumes: [{name: 'config', configMap: {name: RESPONDER_NAME}}],
   }
 }
 

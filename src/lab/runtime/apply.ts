@@ -7,8 +7,9 @@
  * links, routes, tables and processes that the change does not concern are not touched, so
  * connections that it does not affect keep running, and so do the lab's pods.
  *
- * Changes of clusters' nodes and pods are refused before anything is touched: the lab's
- * Kubernetes emulator owns pods, and its view of nodes is fixed when the lab starts.
+ * Changes of clusters' nodes, pods and ConfigMaps are refused before anything is touched: the
+ * lab's Kubernetes emulator owns pods and ConfigMaps, and its view of nodes is fixed when the lab
+ * starts.
  */
 import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -112,6 +113,22 @@ function refuseUnsupported(diff: PlanDiff): void {
   })
 }
 
+/**
+ * A cluster's ConfigMaps are loaded into its API when the lab starts; from then on they are the
+ * API's (kubectl apply), as on a cluster, so a change of them here is refused rather than
+ * written to the lab's topology while its API keeps the old ones.
+ */
+function refuseConfigMapChange(before: Model, after: Model): void {
+  const changed = [...after.clusters.values()].filter((c) => {
+    const old = before.clusters.get(c.name)
+    return old !== undefined && JSON.stringify(old.spec.configMaps) !== JSON.stringify(c.spec.configMaps)
+  }).map((c) => c.name)
+  if (changed.length === 0) return
+  throw new XccError(`a change of a cluster's configMaps is not applied to a running lab (cluster ${changed.join(', ')})`, {
+    exitCode: 2, hint: 'change them through the cluster\'s Kubernetes API (kubectl apply), or rebuild the lab (xcc lab down, xcc lab up) with the new topology',
+  })
+}
+
 async function applyServers(diff: PlanDiff): Promise<void> {
   for (const s of diff.removedServers) await stopEchoListeners(s.ns, s.ref, s.tcpPorts)
   const started: Array<{ns: string; ports: readonly number[]}> = []
@@ -145,6 +162,7 @@ export async function applyModelChange(dir: string, before: Model, after: Model,
     const plan = compileLab(after, state.name, namesFromPlan(state.plan))
     const diff = diffPlans(state.plan, plan)
     refuseUnsupported(diff)
+    refuseConfigMapChange(before, after)
     const warnings: string[] = diff.changedPods.filter((c) => c.portsOnly).map((c) => `pod ${c.after.cluster}/${c.after.namespace}/${c.after.name} keeps serving ${c.before.tcpPorts.join(',') || 'no ports'} (its container is the Kubernetes emulator's)`)
     const summary = summarizeDiff(diff)
     progress(summary)

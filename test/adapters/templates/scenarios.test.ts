@@ -4,7 +4,7 @@ import {describe, it} from 'node:test'
 
 import {canonicalFlow, listScenarios} from '../../../src/adapters/templates/scenarios.js'
 
-/** the flow each built-in scenario is about (as test/lab/faithful.test.ts checks it in the lab) */
+/** the flow each built-in scenario is about (as test/lab/faithful.test.ts, or for a name test/lab/dns-scenarios.test.ts, checks it in the lab) */
 const FLOWS: Record<string, {from: string; to: string}> = {
   'peered-vpcs-missing-snat': {from: 'frontend', to: 'lb/backend-ilb'},
   'peered-vpcs-fixed-snat': {from: 'frontend', to: 'lb/backend-ilb'},
@@ -15,6 +15,11 @@ const FLOWS: Record<string, {from: string; to: string}> = {
   'ilb-cross-region-no-global-access': {from: 'a', to: 'b/default/server'},
   'two-vpcs-unwired': {from: 'frontend', to: 'backend/default/dummy-backend'},
   'overlapping-clusters-unwired': {from: 'c1/default/ubuntu', to: 'c2/default/echoheaders'},
+  // names: resolved by the pod's cluster DNS first (test/lab/dns-scenarios.test.ts)
+  'dns-name-not-found': {from: 'a/default/client', to: 'nosuch.default.b.clusters.xcc.test:80'},
+  'dns-stub-domain-missing': {from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80'},
+  'dns-server-unreachable': {from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80'},
+  'dns-record-stale': {from: 'a/default/client', to: 'server.default.b.clusters.xcc.test:80'},
 }
 
 describe('built-in scenarios', () => {

@@ -78,7 +78,7 @@ describe('resolveName', () => {
   })
 
   it('DNS_STUB_DOMAIN_MISSING: <cluster>.clusters.xcc.test of a known cluster without a stub domain', () => {
-    const unlinked = loadFixture('dns-unlinked')
+    const unlinked = loadFixture('dns-stub-domain-missing')
     const r = resolveName(unlinked, {cluster: clusterOf(unlinked, 'a'), namespace: 'default'}, 'api.default.b.clusters.xcc.test')
     assert.equal(r.outcome, 'DNS_STUB_DOMAIN_MISSING')
     assert.equal(r.missingZone, 'b.clusters.xcc.test')

@@ -9,6 +9,7 @@ import {describe, it} from 'node:test'
 import {load} from 'js-yaml'
 
 import type {ComputeInventory, GkeCluster} from '../../../src/core/ports/gcp.js'
+import type {KubePod} from '../../../src/core/ports/kube.js'
 import type {KubeFacts} from '../../../src/core/snapshot/index.js'
 import {buildSnapshot, renderSnapshotYaml} from '../../../src/core/snapshot/index.js'
 import {parseTopology, topologyFromDocument} from '../../../src/core/topology/parse.js'
@@ -211,5 +212,49 @@ describe('a snapshot of gateway VMs: the guest from the startup script', () => {
     const again = buildSnapshot({project: 'acme-prod', inventory: {...gateways, instances: [...gateways.instances].reverse()}, clusters: [], kubeOf: () => undefined})
     assert.equal(renderSnapshotYaml(again.document), yaml, 'the same bytes whatever the order')
     assert.ok(parseTopology(yaml, 'snapshot.yaml').instances.get('gw')?.guest.ipForward)
+  })
+})
+
+describe('a snapshot of a cluster linked with xcc dns link', () => {
+  const labels = (more: Record<string, string>) => ({'app.kubernetes.io/managed-by': 'xcc', ...more})
+  const pod = (name: string, ip: string, podLabels: Record<string, string>): KubePod => ({metadata: {namespace: 'kube-system', name, labels: podLabels}, spec: {nodeName: 'gke-backend-default-pool-1a2b3c4d-x1y2', containers: []}, status: {phase: 'Running', podIP: ip}})
+  const kube: KubeFacts = {
+    ...backendKube,
+    pods: [
+      ...backendKube.pods,
+      pod('xcc-dns-responder-6f7d9c-q2w3e', '10.56.0.53', labels({'app.kubernetes.io/name': 'xcc-dns-responder', 'pod-template-hash': '6f7d9c'})),
+      pod('xcc-probe-1a2b3c', '10.56.0.60', labels({'xcc.dev/run-id': '1a2b3c4d', 'app.kubernetes.io/name': 'xcc-doctor'})),
+    ],
+    services: [...backendKube.services, {metadata: {namespace: 'kube-system', name: 'xcc-dns-responder'}, spec: {type: 'ClusterIP', clusterIP: '10.60.0.53', ports: [{name: 'dns', port: 53, protocol: 'UDP'}]}}],
+    endpoints: new Map([...backendKube.endpoints, ['kube-system/xcc-dns-responder', {metadata: {name: 'xcc-dns-responder'}, subsets: [{addresses: [{ip: '10.56.0.53', targetRef: {kind: 'Pod', name: 'xcc-dns-responder-6f7d9c-q2w3e'}}]}]}]]),
+  }
+  const {document} = buildSnapshot({...input, kubeOf: (c: GkeCluster) => (c.name === 'backend' ? kube : undefined)})
+  const model = parseTopology(renderSnapshotYaml(document), 'snapshot.yaml')
+  const backend = model.clusters.get('backend')
+
+  it('keeps the responder\'s pods (xcc manages them, but they serve the cluster\'s names) and drops xcc\'s probes', () => {
+    assert.deepEqual(backend?.pods.map((p) => p.name).sort(), ['server-0', 'xcc-dns-responder-6f7d9c-q2w3e'])
+    assert.deepEqual(backend?.services.find((s) => s.name === 'xcc-dns-responder')?.endpoints.map((p) => p.name), ['xcc-dns-responder-6f7d9c-q2w3e'], 'the stub server has its endpoint')
+  })
+})
+
+describe('a snapshot of a Service without an Endpoints object', () => {
+  const pod = (name: string, ip: string, labels: Record<string, string>, phase: 'Running' | 'Pending' = 'Running'): KubePod => ({metadata: {namespace: 'default', name, labels}, spec: {nodeName: 'gke-backend-default-pool-1a2b3c4d-x1y2', containers: []}, status: {phase, podIP: ip}})
+  const kube: KubeFacts = {
+    ...backendKube,
+    pods: [...backendKube.pods, pod('web-1', '10.56.0.21', {app: 'web'}), pod('web-2', '10.56.0.22', {app: 'web'}, 'Pending'), pod('other', '10.56.0.23', {app: 'other'})],
+    services: [
+      ...backendKube.services,
+      {metadata: {namespace: 'default', name: 'web'}, spec: {type: 'ClusterIP', clusterIP: '10.60.0.21', selector: {app: 'web'}, ports: [{port: 80}]}},
+      {metadata: {namespace: 'default', name: 'manual'}, spec: {type: 'ClusterIP', clusterIP: '10.60.0.22', ports: [{port: 80}]}},
+    ],
+  }
+  const {document} = buildSnapshot({...input, kubeOf: (c: GkeCluster) => (c.name === 'backend' ? kube : undefined)})
+  const services = parseTopology(renderSnapshotYaml(document), 'snapshot.yaml').clusters.get('backend')?.services
+
+  it('takes the running pods its selector matches (as the lab\'s kube-proxy does: its API has no endpoints controller); one without a selector has none', () => {
+    assert.deepEqual(services?.find((s) => s.name === 'web')?.endpoints.map((p) => p.name), ['web-1'])
+    assert.deepEqual(services?.find((s) => s.name === 'manual')?.endpoints, [])
+    assert.deepEqual(services?.find((s) => s.name === 'server')?.endpoints.map((p) => p.name), ['server-0'], 'an Endpoints object is what counts when there is one')
   })
 })

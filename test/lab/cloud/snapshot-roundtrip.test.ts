@@ -3,7 +3,8 @@
  * random topologies, `xcc lab up T`, then — with nothing but what `xcc lab env` prints — `xcc
  * snapshot` twice: the two outputs are byte-identical, and the static doctor gives the same
  * verdict and diagnosis on the snapshot T' as on T for every flow drawn (the random flows of the
- * property test, more of them). The snapshot reads the lab through the real Node clients (xcc's
+ * property test, more of them) and for a scenario's own flow (its `# flow:` comment; the dns-*
+ * scenarios name their destination, which the doctor resolves as the pod's cluster DNS would). The snapshot reads the lab through the real Node clients (xcc's
  * GCP adapters) and the lab's kube APIs.
  *
  *   XCC_ROUNDTRIP_COUNT=<n>   random topologies (default 12)
@@ -20,7 +21,9 @@ import {after, describe, it} from 'node:test'
 
 import yaml from 'js-yaml'
 
+import {canonicalFlow} from '../../../src/adapters/templates/scenarios.js'
 import {CHECKS} from '../../../src/checks/index.js'
+import {evaluateDoctorTo} from '../../../src/core/doctor/dns.js'
 import {type DoctorReport, evaluateDoctor} from '../../../src/core/doctor/report.js'
 import {resolveFlow} from '../../../src/core/trace/endpoints.js'
 import type {Model} from '../../../src/core/topology/model-types.js'
@@ -51,11 +54,11 @@ function cases(): Case[] {
   return filter ? all.filter((c) => c.name.includes(filter)) : all
 }
 
-/** what must agree: the verdict, the diagnosis, and where each direction ends */
-function outcome(model: Model, flow: RandomFlow): string {
+/** what must agree: the verdict, the diagnosis, and where each direction ends (a scenario's own flow may name its destination: resolved first) */
+function outcome(model: Model, flow: Pick<RandomFlow, 'from' | 'to'>, named = false): string {
   let report: DoctorReport
   try {
-    report = evaluateDoctor(model, resolveFlow(model, flow.from, flow.to), CHECKS)
+    report = named ? evaluateDoctorTo(model, flow.from, flow.to, undefined, CHECKS) : evaluateDoctor(model, resolveFlow(model, flow.from, flow.to), CHECKS)
   } catch (error) {
     return `not traced: ${(error as Error).message}`
   }
@@ -94,6 +97,14 @@ describe('xcc snapshot round trip: lab up T, snapshot T\', the same doctor answe
         const after = parseTopology(first, 'snapshot')
         const flows = randomFlows(before, new Dice(seededRng(c.seed)), FLOWS)
         const differ: string[] = []
+        // a scenario's own flow (its `# flow:` comment), a DNS name included: the same answer on T'
+        const own = canonicalFlow(c.text)
+        if (own) {
+          const a = outcome(before, own, true)
+          const b = outcome(after, own, true)
+          t.diagnostic(`the scenario's flow ${own.from} → ${own.to}: ${a}`)
+          if (a !== b) differ.push(`${own.from} → ${own.to} [the scenario's flow]\n    T:  ${a}\n    T': ${b}`)
+        }
         for (const flow of flows) {
           const a = outcome(before, flow)
           const b = outcome(after, flow)
