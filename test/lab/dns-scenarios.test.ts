@@ -11,9 +11,14 @@
  *   the lab's Compute Engine API the name resolves — the block is the only cause (FW-01);
  * - dns-record-stale: the stale address, which is not the Service's load-balancer address.
  *
+ * And `xcc doctor --live` on the scenario's flow — its lookup made in the source pod itself — gives
+ * the scenario's code, both with the file as --topology and with the facts read from the lab's APIs
+ * (`xcc lab env`), the pod's answer agreeing with the prediction.
+ *
  * Needs root, iproute2, iptables and dnsmasq (dnsmasq-base).
  */
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -48,6 +53,16 @@ interface Lab {
   readonly name: string
   /** a Compute Engine API call of the lab's cloud, as its admin */
   compute(method: string, path: string): Promise<{status: number; body: Record<string, unknown>}>
+  /** `xcc doctor --live` on the scenario's flow: with the scenario file as --topology, or (`cloud`) with the facts read from the lab's APIs as `xcc lab env` points xcc at them */
+  live(facts: 'topology' | 'cloud'): LiveRun
+}
+
+interface LiveRun {
+  readonly status: number | null
+  readonly code?: string
+  readonly dns?: {result?: string; addresses?: string[]}
+  readonly prediction?: string
+  readonly ms: number
 }
 
 function scenario(name: string) {
@@ -58,7 +73,7 @@ function scenario(name: string) {
   const target = splitNameTarget(flow.to)
   assert.ok(target, `${name}: the flow's destination is a name`)
   const model = parseTopology(text, path)
-  return {text, flow, name: target.name, model, doctor: evaluateDoctorTo(model, flow.from, flow.to, undefined, CHECKS)}
+  return {path, text, flow, name: target.name, model, doctor: evaluateDoctorTo(model, flow.from, flow.to, undefined, CHECKS)}
 }
 
 /** brings the scenario's lab up, runs `body`, and always takes it down */
@@ -78,9 +93,41 @@ async function inLab(lab: string, s: ReturnType<typeof scenario>, body: (lab: La
       const r = await fetch(`${cloud.url}/compute/v1/projects/${cloud.project}/${path}`, {method, headers: {authorization: `Bearer ${token}`}})
       return {status: r.status, body: (await r.json()) as Record<string, unknown>}
     }
-    await body({state, client, name: s.name, compute})
+    const xcc = (args: readonly string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: {...process.env, XCC_HOME: HOME, KUBECONFIG: state.kubeconfig, NO_COLOR: '1', ...env}})
+    const printed = xcc(['lab', 'env', '--name', lab, '--json'])
+    assert.equal(printed.status, 0, printed.stderr)
+    // the cloud-read path (contracts §7): only what `xcc lab env` prints, and no gcloud credentials of the machine
+    const cloudEnv = {...(JSON.parse(printed.stdout) as {variables: Record<string, string>}).variables, HOME: mkdtempSync(join(HOME, 'home-'))}
+    const live = (facts: 'topology' | 'cloud'): LiveRun => {
+      const started = performance.now()
+      const r = xcc(['doctor', '--live', '--from', s.flow.from, '--to', s.flow.to, '--timeout', '5s', '--json', ...(facts === 'topology' ? ['--topology', s.path] : [])], facts === 'cloud' ? cloudEnv : {})
+      const ms = performance.now() - started
+      let report: {diagnosis?: {code?: string} | null; observations?: {dns?: {result?: string; addresses?: string[]}; checks?: Array<{status?: string}>}}
+      try {
+        report = JSON.parse(r.stdout) as typeof report
+      } catch {
+        assert.fail(`xcc doctor --live (${facts}) printed no report, exit ${r.status}: ${r.stderr.slice(-2000)}`)
+      }
+      return {status: r.status, ms, ...(report.diagnosis?.code ? {code: report.diagnosis.code} : {}), ...(report.observations?.dns ? {dns: report.observations.dns} : {}), ...(report.observations?.checks?.[0]?.status ? {prediction: report.observations.checks[0].status} : {})}
+    }
+    await body({state, client, name: s.name, compute, live})
   } finally {
     await labDown(lab)
+  }
+}
+
+/**
+ * The live doctor on the scenario's lab gives the scenario's code — with the scenario file as its
+ * topology, and with the facts read from the lab's own APIs — and the pod's answer is the one
+ * predicted (probe.matches-prediction).
+ */
+function liveAgrees(t: {diagnostic(message: string): void}, lab: Lab, code: string): void {
+  for (const facts of ['topology', 'cloud'] as const) {
+    const r = lab.live(facts)
+    t.diagnostic(`xcc doctor --live (${facts} facts): exit ${r.status}, ${r.code ?? 'no diagnosis'}; the pod's lookup: ${r.dns?.result ?? '-'} ${(r.dns?.addresses ?? []).join(',')}; prediction ${r.prediction ?? '-'}; ${Math.round(r.ms)} ms`)
+    assert.equal(r.code, code, `xcc doctor --live with the ${facts} facts`)
+    assert.equal(r.status, 1, 'a failed check: exit 1')
+    assert.equal(r.prediction, 'match', 'what the pod got is what was predicted')
   }
 }
 
@@ -97,6 +144,7 @@ describe('the DNS scenarios: the lab\'s pods resolve as the static doctor says',
       const missing = await getent(lab.client, lab.name)
       t.diagnostic(`lab: ${LINKED} → ${linked.value} (${Math.round(linked.ms)} ms), ${lab.name} → ${missing ?? 'no answer'}; doctor: ${s.doctor.diagnosis?.code}`)
       assert.equal(missing, undefined)
+      liveAgrees(t, lab, 'DNS_NAME_NOT_FOUND')
     })
   })
 
@@ -109,6 +157,7 @@ describe('the DNS scenarios: the lab\'s pods resolve as the static doctor says',
       const seen = await getent(lab.client, lab.name)
       t.diagnostic(`lab: responder → ${direct.value}; ${lab.name} through kube-dns → ${seen ?? 'no answer'}; doctor: ${s.doctor.diagnosis?.code}`)
       assert.equal(seen, undefined, 'without the stub domain the pod gets no answer')
+      liveAgrees(t, lab, 'DNS_STUB_DOMAIN_MISSING')
     })
   })
 
@@ -126,6 +175,7 @@ describe('the DNS scenarios: the lab\'s pods resolve as the static doctor says',
       const blocked = await getent(lab.client, lab.name, BLOCKED_MS)
       const blockedMs = Math.round(performance.now() - started)
       assert.equal(blocked, undefined, 'the stub server is blocked: no answer')
+      liveAgrees(t, lab, 'DNS_SERVER_UNREACHABLE')
       const deleted = await lab.compute('DELETE', `global/firewalls/${rule}`)
       assert.equal(deleted.status, 200, JSON.stringify(deleted.body))
       const open = await until(() => getent(lab.client, lab.name), (v) => v !== undefined, 20_000)
@@ -149,6 +199,7 @@ describe('the DNS scenarios: the lab\'s pods resolve as the static doctor says',
       assert.equal(seen.value, s.doctor.dns?.address, 'the pod gets the address the doctor says the responder serves')
       assert.equal(seen.value, '10.11.0.99')
       assert.notEqual(seen.value, rule.body.IPAddress, 'which is no longer the load balancer\'s')
+      liveAgrees(t, lab, 'DNS_RECORD_STALE')
     })
   })
 })
