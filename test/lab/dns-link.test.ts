@@ -10,7 +10,9 @@
  * answered by b's pod; `dns list` is current, goes STALE (exit 1) when b's load-balancer address
  * changes, and is current again after another `dns link`; seed 002's `--domain global` is refused
  * (exit 2, nothing written) without --allow-public-domain and works with it; `dns unlink` gives
- * back a's kube-dns ConfigMap byte for byte and the names stop resolving. On a CoreDNS cluster, a
+ * back a's kube-dns ConfigMap byte for byte and the names stop resolving. The live doctor, with
+ * the facts read from the lab's APIs, reaches kuard by name once linked, and after unlink it — and
+ * the static doctor on a snapshot of the lab — says DNS_STUB_DOMAIN_MISSING. On a CoreDNS cluster, a
  * responder image that does not run is exit 3 naming the pod's reason with the Corefile untouched,
  * and the right image rolls the crashing pods out before the Corefile points at the responder.
  * Needs root, iproute2, iptables, conntrack, curl, dnsmasq (dnsmasq-base), kubectl and the built CLI.
@@ -68,6 +70,12 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     await labDown(lab)
     const state: LabState = await labUp({name: lab, model: parseTopology(TOPOLOGY, 'dns-link.yaml'), topologyText: TOPOLOGY, source: 'test:dns-link'}, () => {})
     const xcc = (args: readonly string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args, '--kubeconfig', state.kubeconfig], {cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: {...process.env, XCC_HOME: HOME, NO_COLOR: '1'}})
+    // the doctor with the facts read from the lab's APIs (contracts §7): only what `xcc lab env` prints
+    const printed = spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), 'lab', 'env', '--name', lab, '--json'], {cwd: ROOT, encoding: 'utf8', env: {...process.env, XCC_HOME: HOME}})
+    assert.equal(printed.status, 0, printed.stderr)
+    const cloudEnv = {...process.env, ...(JSON.parse(printed.stdout) as {variables: Record<string, string>}).variables, XCC_HOME: HOME, HOME: mkdtempSync(join(HOME, 'home-')), NO_COLOR: '1'}
+    const withCloud = (args: readonly string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args, '--json'], {cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: cloudEnv})
+    const diagnosisOf = (r: ReturnType<typeof withCloud>): string | undefined => (JSON.parse(r.stdout) as {diagnosis?: {code?: string} | null}).diagnosis?.code
     const k = (context: string, args: readonly string[]) => kubectl.ok(state.kubeconfig, ['--context', context, ...args])
     const client = state.plan.hosts['pod/a/default/client']?.ns as string
     const kubeDnsBefore = await k('a', ['-n', 'kube-system', 'get', 'configmap', 'kube-dns', '-o', 'json'])
@@ -98,6 +106,9 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     assert.equal(ready, '2/2')
     const curl = await exec('ip', ['netns', 'exec', client, 'curl', '-s', '-m', '5', `http://${NAME}/`], {timeoutMs: 10_000})
     assert.match(curl.stdout, /server=b\/default\/kuard/, `curl http://${NAME}/ from a/default/client: ${curl.stdout}${curl.stderr}`)
+    // the live doctor follows the name from the client pod itself, and reaches b's pod through the load balancer
+    const reached = withCloud(['doctor', '--live', '--from', 'a/default/client', '--to', `${NAME}:80`, '--timeout', '5s'])
+    assert.equal(reached.status, 0, `xcc doctor --live --to ${NAME}:80 once linked: ${reached.stdout.slice(0, 3000)}${reached.stderr.slice(-2000)}`)
     assert.equal(await getent(client, 'other.default.b.clusters.xcc.test'), undefined, 'a name of the zone without a record does not resolve')
     // the responder itself, through its ClusterIP (the lab's kube-proxy): as CoreDNS's file plugin answers
     const responder = await k('a', ['-n', 'kube-system', 'get', 'service', 'xcc-dns-responder', '-o', 'jsonpath={.spec.clusterIP}'])
@@ -143,6 +154,16 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     }
     assert.deepEqual(pick(await k('a', ['-n', 'kube-system', 'get', 'configmap', 'kube-dns', '-o', 'json'])), pick(kubeDnsBefore))
     assert.equal((await until(() => getent(client, NAME), (v) => v === undefined, 20_000)).value, undefined, 'the name no longer resolves')
+    // and the doctor says why: b's zone has no stub domain in a any more — live (the pod's own lookup) and on a snapshot of the lab
+    const live = withCloud(['doctor', '--live', '--from', 'a/default/client', '--to', `${NAME}:80`, '--timeout', '5s'])
+    assert.equal(live.status, 1, live.stderr.slice(-2000))
+    assert.equal(diagnosisOf(live), 'DNS_STUB_DOMAIN_MISSING')
+    const snapshotFile = join(HOME, 'unlinked.yaml')
+    const snapshot = withCloud(['snapshot', '-o', snapshotFile])
+    assert.equal(snapshot.status, 0, snapshot.stderr.slice(-2000))
+    const fromSnapshot = withCloud(['doctor', '--topology', snapshotFile, '--from', 'a/default/client', '--to', `${NAME}:80`])
+    assert.equal(fromSnapshot.status, 1, fromSnapshot.stderr.slice(-2000))
+    assert.equal(diagnosisOf(fromSnapshot), 'DNS_STUB_DOMAIN_MISSING')
 
     await labDown(lab)
     assert.deepEqual(await labNamespaces(lab), [], 'every namespace of the lab is gone')
