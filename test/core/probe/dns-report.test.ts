@@ -59,8 +59,8 @@ describe('a name that did not resolve in the pod', () => {
   })
 
   it('a missing stub domain and an unreachable stub server keep the prediction\'s codes', () => {
-    assert.equal(unresolved(observation({}), 'dns-unlinked').diagnosis?.code, 'DNS_STUB_DOMAIN_MISSING')
-    assert.equal(unresolved(observation({result: 'timeout'}), 'dns-stub-server-blocked').diagnosis?.code, 'DNS_SERVER_UNREACHABLE')
+    assert.equal(unresolved(observation({}), 'dns-stub-domain-missing').diagnosis?.code, 'DNS_STUB_DOMAIN_MISSING')
+    assert.equal(unresolved(observation({result: 'timeout'}), 'dns-server-unreachable').diagnosis?.code, 'DNS_SERVER_UNREACHABLE')
   })
 
   it('against the prediction: a contradiction, and the pod\'s answer decides', () => {
