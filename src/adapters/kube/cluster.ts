@@ -152,9 +152,56 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
 
   const missing = <T>(code: number): {value: T | undefined} | undefined => (code === 404 ? {value: undefined} : undefined)
 
-  const configMapRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} configmap ${namespace}/${name}`, verb, resource: 'configmaps', namespace})
-  const deploymentRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} deployment ${namespace}/${name}`, verb, resource: 'deployments', group: 'apps', namespace})
-  const daemonSetRequest = (verb: string, namespace: string, name: string, operation: string): KubeRequest => ({operation: `${operation} daemonset ${namespace}/${name}`, verb, resource: 'daemonsets', group: 'apps', namespace})
+  /**
+   * get (404 → undefined), create, replace (on the resourceVersion the object carries) and delete
+   * (404 is done) of one namespaced kind, each a request named as kubectl would say it
+   */
+  function namespaced<K extends {metadata: {name: string}}, W>(kind: string, resource: string, group: string | undefined, api: {
+    read(name: string, namespace: string, o: Options): Promise<W>
+    create(namespace: string, body: W, o: Options): Promise<W>
+    replace(name: string, namespace: string, body: W, o: Options): Promise<W>
+    remove(name: string, namespace: string, o: Options): Promise<unknown>
+  }) {
+    const request = (verb: string, operation: string, namespace: string, objectName: string): KubeRequest =>
+      ({operation: `${operation} ${kind} ${namespace}/${objectName}`, verb, resource, ...(group ? {group} : {}), namespace})
+    return {
+      async get(namespace: string, objectName: string): Promise<K | undefined> {
+        const found = await call<W | undefined>(request('get', 'reading', namespace, objectName), (o) => api.read(objectName, namespace, o), missing)
+        return found && plain<K>(found)
+      },
+      async create(namespace: string, object: K): Promise<K> {
+        return plain<K>(await call(request('create', 'creating', namespace, object.metadata.name), (o) => api.create(namespace, object as unknown as W, o)))
+      },
+      async replace(namespace: string, object: K): Promise<K> {
+        const objectName = object.metadata.name
+        const replacing = {...request('update', 'replacing', namespace, objectName), replaces: `${kind} ${namespace}/${objectName}`}
+        return plain<K>(await call(replacing, (o) => api.replace(objectName, namespace, object as unknown as W, o)))
+      },
+      async remove(namespace: string, objectName: string): Promise<void> {
+        await call<unknown>(request('delete', 'deleting', namespace, objectName), (o) => api.remove(objectName, namespace, o), missing)
+      },
+    }
+  }
+
+  const configMaps = namespaced<KubeConfigMap, K8s.V1ConfigMap>('configmap', 'configmaps', undefined, {
+    read: (n, namespace, o) => core.readNamespacedConfigMap({name: n, namespace}, o),
+    create: (namespace, body, o) => core.createNamespacedConfigMap({namespace, body}, o),
+    replace: (n, namespace, body, o) => core.replaceNamespacedConfigMap({name: n, namespace, body}, o),
+    remove: (n, namespace, o) => core.deleteNamespacedConfigMap({name: n, namespace}, o),
+  })
+  // Background: the owner goes at once, the garbage collector removes its pods after
+  const daemonSets = namespaced<KubeDaemonSet, K8s.V1DaemonSet>('daemonset', 'daemonsets', 'apps', {
+    read: (n, namespace, o) => apps.readNamespacedDaemonSet({name: n, namespace}, o),
+    create: (namespace, body, o) => apps.createNamespacedDaemonSet({namespace, body}, o),
+    replace: (n, namespace, body, o) => apps.replaceNamespacedDaemonSet({name: n, namespace, body}, o),
+    remove: (n, namespace, o) => apps.deleteNamespacedDaemonSet({name: n, namespace, propagationPolicy: 'Background'}, o),
+  })
+  const deployments = namespaced<KubeDeployment, K8s.V1Deployment>('deployment', 'deployments', 'apps', {
+    read: (n, namespace, o) => apps.readNamespacedDeployment({name: n, namespace}, o),
+    create: (namespace, body, o) => apps.createNamespacedDeployment({namespace, body}, o),
+    replace: (n, namespace, body, o) => apps.replaceNamespacedDeployment({name: n, namespace, body}, o),
+    remove: (n, namespace, o) => apps.deleteNamespacedDeployment({name: n, namespace, propagationPolicy: 'Background'}, o),
+  })
 
   return {
     context: name,
@@ -250,82 +297,24 @@ export function openKubeCluster(k8s: ClientNode, merged: MergedKubeconfig, name:
       return found && plain<KubeEndpoints>(found)
     },
 
-    async getConfigMap(namespace, configMap) {
-      const request = configMapRequest('get', namespace, configMap, 'reading')
-      const found = await call<K8s.V1ConfigMap | undefined>(request, (o) => core.readNamespacedConfigMap({name: configMap, namespace}, o), missing)
-      return found && plain<KubeConfigMap>(found)
-    },
+    getConfigMap: configMaps.get,
+    createConfigMap: configMaps.create,
+    replaceConfigMap: configMaps.replace,
+    deleteConfigMap: configMaps.remove,
 
-    async createConfigMap(namespace, configMap) {
-      const request = configMapRequest('create', namespace, configMap.metadata.name, 'creating')
-      const created = await call(request, (o) => core.createNamespacedConfigMap({namespace, body: configMap as unknown as K8s.V1ConfigMap}, o))
-      return plain<KubeConfigMap>(created)
-    },
-
-    async replaceConfigMap(namespace, configMap) {
-      const {name} = configMap.metadata
-      const request = {...configMapRequest('update', namespace, name, 'replacing'), replaces: `configmap ${namespace}/${name}`}
-      const replaced = await call(request, (o) => core.replaceNamespacedConfigMap({name, namespace, body: configMap as unknown as K8s.V1ConfigMap}, o))
-      return plain<KubeConfigMap>(replaced)
-    },
-
-    async deleteConfigMap(namespace, configMap) {
-      await call<unknown>(configMapRequest('delete', namespace, configMap, 'deleting'), (o) => core.deleteNamespacedConfigMap({name: configMap, namespace}, o), missing)
-    },
-
-    async getDaemonSet(namespace, daemonSet) {
-      const request = daemonSetRequest('get', namespace, daemonSet, 'reading')
-      const found = await call<K8s.V1DaemonSet | undefined>(request, (o) => apps.readNamespacedDaemonSet({name: daemonSet, namespace}, o), missing)
-      return found && plain<KubeDaemonSet>(found)
-    },
-
+    getDaemonSet: daemonSets.get,
     async listDaemonSets(namespace) {
       const list = await call({operation: `listing daemonsets in namespace ${namespace}`, verb: 'list', resource: 'daemonsets', group: 'apps', namespace}, (o) => apps.listNamespacedDaemonSet({namespace}, o))
       return items<KubeDaemonSet>(list)
     },
+    createDaemonSet: daemonSets.create,
+    replaceDaemonSet: daemonSets.replace,
+    deleteDaemonSet: daemonSets.remove,
 
-    async createDaemonSet(namespace, daemonSet) {
-      const request = daemonSetRequest('create', namespace, daemonSet.metadata.name, 'creating')
-      const created = await call(request, (o) => apps.createNamespacedDaemonSet({namespace, body: daemonSet as unknown as K8s.V1DaemonSet}, o))
-      return plain<KubeDaemonSet>(created)
-    },
-
-    async replaceDaemonSet(namespace, daemonSet) {
-      const {name} = daemonSet.metadata
-      const request = {...daemonSetRequest('update', namespace, name, 'replacing'), replaces: `daemonset ${namespace}/${name}`}
-      const replaced = await call(request, (o) => apps.replaceNamespacedDaemonSet({name, namespace, body: daemonSet as unknown as K8s.V1DaemonSet}, o))
-      return plain<KubeDaemonSet>(replaced)
-    },
-
-    async deleteDaemonSet(namespace, daemonSet) {
-      // Background: the DaemonSet goes at once, the garbage collector removes its pods after
-      const request = daemonSetRequest('delete', namespace, daemonSet, 'deleting')
-      await call<unknown>(request, (o) => apps.deleteNamespacedDaemonSet({name: daemonSet, namespace, propagationPolicy: 'Background'}, o), missing)
-    },
-
-    async getDeployment(namespace, deployment) {
-      const request = deploymentRequest('get', namespace, deployment, 'reading')
-      const found = await call<K8s.V1Deployment | undefined>(request, (o) => apps.readNamespacedDeployment({name: deployment, namespace}, o), missing)
-      return found && plain<KubeDeployment>(found)
-    },
-
-    async createDeployment(namespace, deployment) {
-      const request = deploymentRequest('create', namespace, deployment.metadata.name, 'creating')
-      const created = await call(request, (o) => apps.createNamespacedDeployment({namespace, body: deployment as unknown as K8s.V1Deployment}, o))
-      return plain<KubeDeployment>(created)
-    },
-
-    async replaceDeployment(namespace, deployment) {
-      const {name} = deployment.metadata
-      const request = {...deploymentRequest('update', namespace, name, 'replacing'), replaces: `deployment ${namespace}/${name}`}
-      const replaced = await call(request, (o) => apps.replaceNamespacedDeployment({name, namespace, body: deployment as unknown as K8s.V1Deployment}, o))
-      return plain<KubeDeployment>(replaced)
-    },
-
-    async deleteDeployment(namespace, deployment) {
-      const request = deploymentRequest('delete', namespace, deployment, 'deleting')
-      await call<unknown>(request, (o) => apps.deleteNamespacedDeployment({name: deployment, namespace, propagationPolicy: 'Background'}, o), missing)
-    },
+    getDeployment: deployments.get,
+    createDeployment: deployments.create,
+    replaceDeployment: deployments.replace,
+    deleteDeployment: deployments.remove,
 
     async canI(questions: readonly AccessQuestion[]): Promise<AccessAnswer[]> {
       return Promise.all(
