@@ -67,7 +67,7 @@ export interface EndpointSubset {
   ports?: EndpointPort[]
 }
 
-function serviceSpec(service: KubeObject): ServiceSpec {
+export function serviceSpec(service: KubeObject): ServiceSpec {
   return (isPlainObject(service.spec) ? service.spec : {}) as ServiceSpec
 }
 
@@ -88,7 +88,6 @@ export function findPort(pod: Pod, port: ServicePort): number | undefined {
   const target = port.targetPort ?? port.port
   if (typeof target === 'number') return target
   if (typeof target !== 'string') return undefined
-  if (/^\d+$/.test(target)) return Number(target)
   const sidecars = (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always')
   for (const container of [...pod.spec.containers, ...sidecars]) {
     const ports = (Array.isArray(container.ports) ? container.ports : []) as Array<{name?: string; containerPort?: number; protocol?: string}>
@@ -98,7 +97,7 @@ export function findPort(pod: Pod, port: ServicePort): number | undefined {
   return undefined
 }
 
-function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>> | undefined): boolean {
+export function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>> | undefined): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v)
 }
 
@@ -190,6 +189,18 @@ export function endpointsLabels(service: KubeObject): Record<string, string> {
   return labels
 }
 
+/** the keys of the Services whose selector matches a changed pod's labels, before or after the change */
+export function servicesOfPod(store: ObjectStore, event: StoreEvent): string[] {
+  const namespace = event.object.metadata.namespace
+  const labelSets = [event.object.metadata.labels, event.previous?.metadata.labels]
+  return store.list(store.registry.get('services'), namespace)
+    .filter((service) => {
+      const selector = serviceSpec(service).selector
+      return isPlainObject(selector) && labelSets.some((labels) => selects(selector, labels))
+    })
+    .map((service) => objectKey(namespace, service.metadata.name!))
+}
+
 export class EndpointsController {
   private readonly api: ClusterApi
   private readonly store: ObjectStore
@@ -235,14 +246,8 @@ export class EndpointsController {
     this.queue.stop()
   }
 
-  /** the Services whose selector matches the pod's labels before or after the change */
   private podChanged(event: StoreEvent): void {
-    const namespace = event.object.metadata.namespace
-    const labelSets = [event.object.metadata.labels, event.previous?.metadata.labels]
-    for (const service of this.store.list(this.types.services, namespace)) {
-      const selector = serviceSpec(service).selector
-      if (selector && labelSets.some((labels) => selects(selector, labels))) this.queue.add(objectKey(namespace, service.metadata.name!))
-    }
+    for (const key of servicesOfPod(this.store, event)) this.queue.add(key)
   }
 
   private retry(key: string): void {
