@@ -191,7 +191,7 @@ describe('the endpoints controller in the API server', () => {
     await eventually('deleted with the Service', () => endpointsOf('web-headless') === undefined)
   })
 
-  it('leaves a Service without a selector and its hand-made Endpoints alone; deletes leftovers at start', async () => {
+  it('leaves a Service without a selector (or an empty one) and its hand-made Endpoints alone; deletes leftovers at start', async () => {
     await settle()
     assert.deepEqual(addresses('manual'), ['10.9.9.9'])
     const rv = endpointsOf('manual')!.metadata.resourceVersion
@@ -200,6 +200,10 @@ describe('the endpoints controller in the API server', () => {
     await settle()
     assert.equal(endpointsOf('manual')!.metadata.resourceVersion, rv)
     assert.equal(endpointsOf('leftover'), undefined)
+    // an empty selector is no selector (a real API server stores `selector: {}` as none)
+    api().create(types().services, NS, service('empty', {}, [{name: 'http', port: 80, targetPort: 8080}]))
+    await settle()
+    assert.equal(endpointsOf('empty'), undefined)
   })
 })
 

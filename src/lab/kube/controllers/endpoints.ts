@@ -97,6 +97,15 @@ export function findPort(pod: Pod, port: ServicePort): number | undefined {
   return undefined
 }
 
+/**
+ * The Service's selector when it has one: an empty selector is none, as on a real API server
+ * (stored as protobuf, `selector: {}` comes back absent)
+ */
+export function selectorOf(service: KubeObject): Record<string, string> | undefined {
+  const selector = serviceSpec(service).selector
+  return isPlainObject(selector) && Object.keys(selector).length > 0 ? selector : undefined
+}
+
 export function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>> | undefined): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v)
 }
@@ -195,8 +204,8 @@ export function servicesOfPod(store: ObjectStore, event: StoreEvent): string[] {
   const labelSets = [event.object.metadata.labels, event.previous?.metadata.labels]
   return store.list(store.registry.get('services'), namespace)
     .filter((service) => {
-      const selector = serviceSpec(service).selector
-      return isPlainObject(selector) && labelSets.some((labels) => selects(selector, labels))
+      const selector = selectorOf(service)
+      return selector !== undefined && labelSets.some((labels) => selects(selector, labels))
     })
     .map((service) => objectKey(namespace, service.metadata.name!))
 }
@@ -275,8 +284,8 @@ export class EndpointsController {
     }
     const spec = serviceSpec(service)
     // ExternalName Services and Services without a selector get no Endpoints from the controller
-    if (spec.type === 'ExternalName' || !isPlainObject(spec.selector)) return
-    const selector = spec.selector
+    const selector = selectorOf(service)
+    if (spec.type === 'ExternalName' || !selector) return
     const matched = (this.store.list(pods, namespace) as Pod[]).filter((p) => selects(selector, p.metadata.labels))
     const subsets = endpointSubsets(service, matched)
     const labels = endpointsLabels(service)

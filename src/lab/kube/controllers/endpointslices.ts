@@ -19,8 +19,8 @@
 import type {ClusterApi} from '../api.js'
 import {ApiError} from '../errors.js'
 import type {ObjectStore, StoreEvent} from '../store.js'
-import {type KubeObject, type NodeObject, type Pod, isPlainObject, jsonEqual, objectKey} from '../types.js'
-import {HEADLESS_LABEL, findPort, isPodReady, selects, serviceSpec, servicesOfPod, shouldPodBeInEndpoints} from './endpoints.js'
+import {type KubeObject, type NodeObject, type Pod, jsonEqual, objectKey} from '../types.js'
+import {HEADLESS_LABEL, findPort, isPodReady, selectorOf, selects, serviceSpec, servicesOfPod, shouldPodBeInEndpoints} from './endpoints.js'
 import {WorkQueue, later} from './queue.js'
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
@@ -209,8 +209,8 @@ export class EndpointSliceController {
     // a Service that is gone takes its slices with it (garbage collection of owned objects)
     if (!service || service.metadata.deletionTimestamp) return
     const spec = serviceSpec(service)
-    if (spec.type === 'ExternalName' || !isPlainObject(spec.selector)) return
-    const selector = spec.selector
+    const selector = selectorOf(service)
+    if (spec.type === 'ExternalName' || !selector) return
     const matched = (this.store.list(pods, namespace) as Pod[]).filter((p) => selects(selector, p.metadata.labels))
     const nodeMap = new Map((this.store.list(nodes) as NodeObject[]).map((n) => [n.metadata.name!, n]))
     const owned = this.store.list(slices, namespace).filter((s) =>
