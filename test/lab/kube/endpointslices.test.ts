@@ -3,11 +3,13 @@
  * Service with a selector as discovery.k8s.io/v1 slices — conditions ready/serving/terminating,
  * zone and node, ports per pod, at most 100 endpoints a slice with kept endpoints kept in place,
  * a placeholder without endpoints, labels and the Service as owner; in the API server: created,
- * followed, never rewritten unchanged, collected with the Service, and listed by kubectl.
+ * followed, never rewritten unchanged, collected with the Service, and listed by kubectl. The
+ * Endpoints of a Service without a selector are mirrored into slices owned by them.
  */
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
+import {MIRRORING_CONTROLLER, SKIP_MIRROR_LABEL, mirroredEndpoints} from '../../../src/lab/kube/controllers/endpointslice-mirroring.js'
 import {CONTROLLER_NAME, MANAGED_BY_LABEL, MAX_ENDPOINTS, SERVICE_NAME_LABEL, type SliceEndpoint, desiredEndpoints, planSlices} from '../../../src/lab/kube/controllers/endpointslices.js'
 import type {KubeObject, NodeObject, Pod} from '../../../src/lab/kube/types.js'
 import {Kubectl, findKubectl, kubectlSkip} from '../../support/kubectl.js'
@@ -117,6 +119,57 @@ describe('the EndpointSlice controller in the API server', () => {
     await eventually('web-1 gone', () => ips('web').join() === '10.244.0.12')
     api.delete(types().services, NS, 'web')
     await eventually('the slices are collected with the Service', () => slicesOf('web').length === 0)
+  })
+})
+
+describe('EndpointSlice mirroring', () => {
+  it('mirrors each subset\'s addresses (ready and not) with their port list', () => {
+    const mirrored = mirroredEndpoints({metadata: {name: 'manual', namespace: NS}, subsets: [
+      {addresses: [{ip: '10.9.0.2', nodeName: 'node-a', targetRef: {kind: 'Pod', namespace: NS, name: 'x'}}, {ip: 'not-an-ip'}], notReadyAddresses: [{ip: '10.9.0.3'}], ports: [{name: 'p0', port: 80, protocol: 'TCP'}]},
+      {addresses: [], ports: [{port: 9, protocol: 'UDP'}]},
+    ]})
+    assert.deepEqual([...mirrored.values()], [{
+      ports: [{name: 'p0', port: 80, protocol: 'TCP'}],
+      endpoints: [
+        {addresses: ['10.9.0.2'], conditions: {ready: true}, nodeName: 'node-a', targetRef: {kind: 'Pod', namespace: NS, name: 'x'}},
+        {addresses: ['10.9.0.3'], conditions: {ready: false}},
+      ],
+    }], 'an invalid address and a subset without addresses give nothing')
+  })
+
+  it('in the API server: slices owned by the Endpoints, following them, gone when the Service gets a selector', async () => {
+    const cluster = await startTestCluster({objects: [
+      {apiVersion: 'v1', kind: 'Service', metadata: {name: 'manual', namespace: NS}, spec: {ports: [{name: 'p0', port: 80, protocol: 'TCP'}]}},
+      {apiVersion: 'v1', kind: 'Endpoints', metadata: {name: 'manual', namespace: NS, labels: {team: 'a'}, annotations: {'kubectl.kubernetes.io/last-applied-configuration': '{}', note: 'n'}}, subsets: [{addresses: [{ip: '10.9.0.2'}], ports: [{name: 'p0', port: 80, protocol: 'TCP'}]}]},
+      {apiVersion: 'v1', kind: 'Service', metadata: {name: 'skipped', namespace: NS}, spec: {ports: [{port: 80}]}},
+      {apiVersion: 'v1', kind: 'Endpoints', metadata: {name: 'skipped', namespace: NS, labels: {[SKIP_MIRROR_LABEL]: 'true'}}, subsets: [{addresses: [{ip: '10.9.0.5'}], ports: [{port: 80}]}]},
+    ]})
+    try {
+      const r = cluster.server.store.registry
+      const slices = (name: string): KubeObject[] => cluster.server.store.list(r.get('endpointslices', 'discovery.k8s.io'), NS).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name)
+      const slice = await eventually('the mirrored slice', () => slices('manual')[0])
+      const endpoints = cluster.server.store.get(r.get('endpoints'), NS, 'manual')!
+      assert.deepEqual(slice.metadata.labels, {team: 'a', [SERVICE_NAME_LABEL]: 'manual', [MANAGED_BY_LABEL]: MIRRORING_CONTROLLER})
+      assert.deepEqual(slice.metadata.annotations, {note: 'n'})
+      assert.deepEqual(slice.metadata.ownerReferences, [{apiVersion: 'v1', kind: 'Endpoints', name: 'manual', uid: endpoints.metadata.uid, controller: true, blockOwnerDeletion: true}])
+      assert.deepEqual([slice.addressType, slice.ports, slice.endpoints], ['IPv4', [{name: 'p0', port: 80, protocol: 'TCP'}], [{addresses: ['10.9.0.2'], conditions: {ready: true}}]])
+      assert.deepEqual(slices('skipped'), [], 'skip-mirror')
+      // the Endpoints change: the same slice follows; an unrelated change of them writes nothing
+      cluster.server.api.update(r.get('endpoints'), NS, 'manual', {...endpoints, subsets: [{addresses: [{ip: '10.9.0.2'}, {ip: '10.9.0.4'}], ports: [{name: 'p0', port: 80, protocol: 'TCP'}]}]})
+      await eventually('two addresses', () => (slices('manual')[0]?.endpoints as unknown[] | undefined)?.length === 2)
+      assert.equal(slices('manual')[0]!.metadata.name, slice.metadata.name)
+      const version = slices('manual')[0]!.metadata.resourceVersion
+      const current = cluster.server.store.get(r.get('endpoints'), NS, 'manual')!
+      cluster.server.api.update(r.get('endpoints'), NS, 'manual', {...current, metadata: {...current.metadata, annotations: {...current.metadata.annotations, other: 'x'}}})
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      assert.equal(slices('manual')[0]!.metadata.resourceVersion, version)
+      // the Service gets a selector: the endpoints controller owns its Endpoints now, the mirrored slice goes
+      const svc = cluster.server.store.get(r.get('services'), NS, 'manual')!
+      cluster.server.api.update(r.get('services'), NS, 'manual', {...svc, spec: {...(svc.spec as object), selector: {app: 'nothing'}}})
+      await eventually('no mirrored slice', () => slices('manual').every((s) => s.metadata.labels?.[MANAGED_BY_LABEL] === CONTROLLER_NAME))
+    } finally {
+      await cluster.close()
+    }
   })
 })
 
