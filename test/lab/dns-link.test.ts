@@ -93,6 +93,13 @@ describe('xcc dns link in the lab, on real packets', {skip: kubectlSkip()}, () =
     assert.equal(responding.pods.length, 2, 'two responder pods')
     assert.deepEqual(responding.pods.filter((p) => !p.ready), [], 'every responder pod is Ready when dns link returns')
     for (const p of responding.pods) assert.ok(responding.dnat.includes(`${p.ip}:53`), `kube-proxy on gke-a-node-2 sends ${responding.clusterIP}:53 to ${p.ip}:53 when dns link returns: ${responding.dnat.join(', ')}`)
+    // the API says so too: the endpoints controller lists the responder pods in the Service's Endpoints (as `xcc snapshot` reads them)
+    const endpoints = await until(async () => JSON.parse(await k('a', ['-n', 'kube-system', 'get', 'endpoints', 'xcc-dns-responder', '-o', 'json'])) as {subsets?: Array<{addresses?: Array<{ip: string; targetRef?: {kind: string; name: string}}>; ports?: Array<{port: number; protocol: string}>}>},
+      (ep) => (ep.subsets ?? []).flatMap((s) => s.addresses ?? []).length === responding.pods.length, 5000)
+    t.diagnostic(`the responder's Endpoints listed its pods ${Math.round(endpoints.ms)} ms after dns link returned`)
+    const listedPods = (endpoints.value.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => `${a.targetRef?.kind}/${a.targetRef?.name}@${a.ip}`)).sort()
+    assert.deepEqual(listedPods, responding.pods.map((p) => `Pod/${p.name}@${p.ip}`).sort(), 'the Endpoints of kube-system/xcc-dns-responder list the ready responder pods')
+    assert.ok((endpoints.value.subsets ?? []).every((s) => (s.ports ?? []).some((p) => p.port === 53 && p.protocol === 'UDP')), 'with their DNS port')
     assert.match(linked.stderr, /waiting for the responder .* to be ready before the cluster DNS points at it/)
     assert.deepEqual((JSON.parse(linked.stdout) as {responder?: unknown}).responder, {ready: true, detail: '2 of 2 pods ready'})
     const firstStarted = performance.now()

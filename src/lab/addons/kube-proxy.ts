@@ -4,9 +4,11 @@
  * (core/topology/node-rules.ts, compile/dns.ts); a Service created, changed or deleted through
  * the API gets, on every node of the cluster, the same shape of rules (SVC-06): a KUBE-SERVICES
  * match on its cluster IP and port jumping to its KUBE-SVC chain, which picks one ready endpoint
- * at random (1/(n−i)) and DNATs to it in its KUBE-SEP chain. Endpoints are the Endpoints object's
- * addresses, else the ready, running pods its selector matches (the lab has no endpoints
- * controller); a named targetPort is looked up in the pod's container ports.
+ * at random (1/(n−i)) and DNATs to it in its KUBE-SEP chain. The endpoints of a Service with a
+ * selector are the ready, running pods it matches, read directly (the addresses the endpoints
+ * controller, kube/controllers/endpoints.ts, writes into its Endpoints, without waiting for that
+ * write); a named targetPort is looked up in the pod's container ports. A Service without a
+ * selector takes its Endpoints object's addresses.
  *
  * A port without endpoints gets kube-proxy's filter-table REJECT (icmp-port-unreachable) instead.
  * Left out (as documented in the lab's README): NodePort and load-balancer matches, and the

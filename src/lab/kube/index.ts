@@ -3,7 +3,7 @@
  * and bearer-token authentication, RBAC authorization (with the default bootstrap roles;
  * `system:masters` may do everything), PodSecurity admission, an in-memory object store, and
  * the controllers that make pods real (scheduler, kubelet through a PodRuntime, DaemonSets, Deployments without ReplicaSets,
- * ServiceAccount tokens, namespaces, garbage collection). Real clients (kubectl 1.32,
+ * Endpoints and EndpointSlices of Services (mirrored from the Endpoints without a selector), ServiceAccount tokens, namespaces, garbage collection). Real clients (kubectl 1.32,
  * @kubernetes/client-node 1.x) talk to it unchanged.
  */
 import {mkdirSync} from 'node:fs'
@@ -12,6 +12,9 @@ import {ClusterApi} from './api.js'
 import {parseCidr} from './admission.js'
 import {DaemonSetController} from './controllers/daemonset.js'
 import {DeploymentController} from './controllers/deployment.js'
+import {EndpointsController} from './controllers/endpoints.js'
+import {EndpointSliceMirroringController} from './controllers/endpointslice-mirroring.js'
+import {EndpointSliceController} from './controllers/endpointslices.js'
 import {EventRecorder} from './controllers/events.js'
 import {Kubelet} from './controllers/kubelet.js'
 import {GarbageCollector, NamespaceController} from './controllers/lifecycle.js'
@@ -149,7 +152,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   const tokens = new ServiceAccountTokens(store, await signingKey(sa.signingKey), {...(sa.issuer ? {issuer: sa.issuer} : {}), ...(sa.apiAudiences ? {apiAudiences: sa.apiAudiences} : {})})
   const serviceAccounts = new ServiceAccountController(store, options.tls.caCert, tokens)
   const kubelet = new Kubelet({store, runtime: options.runtime, logDir: options.logDir, events})
-  const controllers = [serviceAccounts, new NamespaceController(api), new GarbageCollector(api), new Scheduler(store, events), new DaemonSetController(api, events), new DeploymentController(api, events)]
+  const controllers = [serviceAccounts, new NamespaceController(api), new GarbageCollector(api), new Scheduler(store, events), new DaemonSetController(api, events), new DeploymentController(api, events), new EndpointsController(api, events), new EndpointSliceController(api), new EndpointSliceMirroringController(api)]
 
   loadObjects(api, options.objects ?? [])
   for (const controller of controllers) controller.start()

@@ -278,6 +278,21 @@ const roleBinding: Printer = {
   },
 }
 
+/** kubectl's list of at most three, then "+ N more..." (`<unset>` when empty) */
+function listWithMore(items: readonly string[]): string {
+  if (items.length === 0) return '<unset>'
+  return items.length > 3 ? `${items.slice(0, 3).join(',')} + ${items.length - 3} more...` : items.join(',')
+}
+
+const endpointSlice: Printer = {
+  columns: [{name: 'AddressType'}, {name: 'Ports'}, {name: 'Endpoints'}],
+  cells(object) {
+    const ports = (Array.isArray(object.ports) ? object.ports : []) as Array<{port?: number; name?: string}>
+    const endpoints = (Array.isArray(object.endpoints) ? object.endpoints : []) as Array<{addresses?: string[]}>
+    return [object.addressType ?? '', listWithMore(ports.map((p) => (p.port !== undefined ? String(p.port) : (p.name ?? '*')))), listWithMore(endpoints.flatMap((e) => e.addresses ?? []))]
+  },
+}
+
 export const PRINTERS: Readonly<Record<string, Printer>> = {
   Role: role,
   ClusterRole: role,
@@ -293,6 +308,7 @@ export const PRINTERS: Readonly<Record<string, Printer>> = {
   Secret: secret,
   ServiceAccount: serviceAccount,
   Endpoints: endpoints,
+  EndpointSlice: endpointSlice,
   Event: event,
   Lease: lease,
 }
