@@ -106,21 +106,6 @@ function portsOf(service: KubeService, endpoints: KubeEndpoints | undefined, ski
   })
 }
 
-/**
- * The pods behind a Service: its Endpoints object's, or, when it has none at all, the running pods
- * its selector matches (a cluster's endpoints controller always makes the object; the lab's API
- * has no such controller for the Services made through it, and its kube-proxy takes the selector's
- * pods instead).
- */
-function memberNames(kube: KubeFacts, s: KubeService, endpoints: KubeEndpoints | undefined): string[] {
-  if (endpoints) return (endpoints.subsets ?? []).flatMap((sub) => sub.addresses ?? []).flatMap((a) => (a.targetRef?.kind === 'Pod' && a.targetRef.name ? [a.targetRef.name] : []))
-  const selector = Object.entries(s.spec?.selector ?? {})
-  if (selector.length === 0) return []
-  const namespace = s.metadata.namespace ?? 'default'
-  return kube.pods.filter((p) => (p.metadata.namespace ?? 'default') === namespace && p.status?.phase === 'Running' && p.status.podIP && !p.metadata.deletionTimestamp
-    && selector.every(([k, v]) => p.metadata.labels?.[k] === v)).map((p) => p.metadata.name)
-}
-
 function serviceDocs(kube: KubeFacts, podNames: ReadonlySet<string>, inventory: ComputeInventory, skipped: Skipped[]): Doc[] {
   const out: Doc[] = []
   const sortedServices = [...kube.services].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))
@@ -137,7 +122,8 @@ function serviceDocs(kube: KubeFacts, podNames: ReadonlySet<string>, inventory: 
     if (type !== 'ClusterIP') doc.type = type
     doc.clusterIP = s.spec.clusterIP
     doc.ports = portsOf(s, endpoints, skipped)
-    const members = memberNames(kube, s, endpoints).filter((n) => podNames.has(`${s.metadata.namespace ?? 'default'}/${n}`))
+    const members = (endpoints?.subsets ?? []).flatMap((sub) => sub.addresses ?? []).map((a) => a.targetRef?.kind === 'Pod' ? a.targetRef.name : undefined)
+      .filter((n): n is string => n !== undefined && podNames.has(`${s.metadata.namespace ?? 'default'}/${n}`))
     if (members.length) doc.endpoints = [...new Set(members)].sort()
     if (s.spec.externalTrafficPolicy === 'Local') doc.externalTrafficPolicy = 'Local'
     const lb = type === 'LoadBalancer' ? s.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip : undefined

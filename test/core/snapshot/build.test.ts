@@ -237,24 +237,3 @@ describe('a snapshot of a cluster linked with xcc dns link', () => {
     assert.deepEqual(backend?.services.find((s) => s.name === 'xcc-dns-responder')?.endpoints.map((p) => p.name), ['xcc-dns-responder-6f7d9c-q2w3e'], 'the stub server has its endpoint')
   })
 })
-
-describe('a snapshot of a Service without an Endpoints object', () => {
-  const pod = (name: string, ip: string, labels: Record<string, string>, phase: 'Running' | 'Pending' = 'Running'): KubePod => ({metadata: {namespace: 'default', name, labels}, spec: {nodeName: 'gke-backend-default-pool-1a2b3c4d-x1y2', containers: []}, status: {phase, podIP: ip}})
-  const kube: KubeFacts = {
-    ...backendKube,
-    pods: [...backendKube.pods, pod('web-1', '10.56.0.21', {app: 'web'}), pod('web-2', '10.56.0.22', {app: 'web'}, 'Pending'), pod('other', '10.56.0.23', {app: 'other'})],
-    services: [
-      ...backendKube.services,
-      {metadata: {namespace: 'default', name: 'web'}, spec: {type: 'ClusterIP', clusterIP: '10.60.0.21', selector: {app: 'web'}, ports: [{port: 80}]}},
-      {metadata: {namespace: 'default', name: 'manual'}, spec: {type: 'ClusterIP', clusterIP: '10.60.0.22', ports: [{port: 80}]}},
-    ],
-  }
-  const {document} = buildSnapshot({...input, kubeOf: (c: GkeCluster) => (c.name === 'backend' ? kube : undefined)})
-  const services = parseTopology(renderSnapshotYaml(document), 'snapshot.yaml').clusters.get('backend')?.services
-
-  it('takes the running pods its selector matches (as the lab\'s kube-proxy does: its API has no endpoints controller); one without a selector has none', () => {
-    assert.deepEqual(services?.find((s) => s.name === 'web')?.endpoints.map((p) => p.name), ['web-1'])
-    assert.deepEqual(services?.find((s) => s.name === 'manual')?.endpoints, [])
-    assert.deepEqual(services?.find((s) => s.name === 'server')?.endpoints.map((p) => p.name), ['server-0'], 'an Endpoints object is what counts when there is one')
-  })
-})
