@@ -2,8 +2,8 @@
  * The cluster's own names, from the emulated API (pure), as kube-dns serves them
  * (kubernetes/dns specification): `<svc>.<ns>.svc.cluster.local` → the Service's ClusterIP;
  * for a headless Service (clusterIP None) → the addresses of its ready endpoints (its Endpoints
- * object, else the running pods its selector matches: the lab has no endpoints controller for
- * Services made through the API); `<a-b-c-d>.<ns>.pod.cluster.local` → the pod's address
+ * object, which the lab's endpoints controller keeps; until it has written one, the running pods
+ * its selector matches); `<a-b-c-d>.<ns>.pod.cluster.local` → the pod's address
  * (`pods insecure`, restricted to pods that exist). ExternalName Services and SRV records are not
  * served. Output: hosts-file lines, sorted, for dnsmasq's addn-hosts.
  */
