@@ -15,8 +15,9 @@ import {type DnsPlan, type LinkTarget, planLink, planUnlink, responderImage} fro
 import {recordSet} from '../core/dns/records.js'
 import {DEFAULT_RESPONDER_IMAGE} from '../core/dns/responder.js'
 import {DNS_ROLE, clusterDomainOf, loadDnsState, readAccess, remoteAccess, responderPodsAccess, writeAccess} from '../core/dns/state.js'
+import type {GceForwardingRule} from '../core/ports/gcp.js'
 import type {KubeCluster, KubeContexts} from '../core/ports/kube.js'
-import {clock, openKube, templates} from './deps.js'
+import {clock, cloud, openKube, templates} from './deps.js'
 import {interruptible} from './interrupt.js'
 
 export interface DnsPairFlags {
@@ -29,6 +30,8 @@ export interface DnsPairFlags {
 }
 
 export interface DnsLinkFlags extends DnsPairFlags {
+  /** the Google Cloud project of --to-context's cluster (where xcc link's forwarding rules are) */
+  readonly project?: string
   readonly service?: readonly string[]
   readonly allowPublicDomain: boolean
   readonly force: boolean
@@ -42,6 +45,9 @@ export interface DnsWriteResult {
   readonly plan: DnsPlan
   readonly applied?: DnsApplied
 }
+
+/** how long reading a project's forwarding rules may take */
+const RULES_TIMEOUT_MS = 60_000
 
 const progress = (text: string): void => {
   process.stderr.write(`xcc: ${visible(text)}\n`)
@@ -78,6 +84,25 @@ async function execute(cluster: KubeCluster, plan: DnsPlan, dryRun: boolean, tim
   return {plan, applied}
 }
 
+/**
+ * The forwarding rules of B's project, for the Services whose internal address is the one an
+ * `xcc link` made (their forwarding rule names them; a NodePort Service has no load balancer of its
+ * own). The project is found as every Google Cloud command finds it (§4: --project, the
+ * environment, gcloud's configuration, the context's name); without one, or when the API cannot
+ * be read, the rules are not given, and why.
+ */
+async function projectRules(project: string | undefined, context: string, timeoutMs: number): Promise<{forwardingRules: GceForwardingRule[]} | {rulesUnread: string}> {
+  const choice = cloud.knownProject({...(project ? {project} : {}), contexts: [context]})
+  if (!choice) return {rulesUnread: 'no Google Cloud project known (--project, CLOUDSDK_CORE_PROJECT, or gcloud config set project)'}
+  try {
+    const gcp = await cloud.open({project: choice.project, timeoutMs})
+    return {forwardingRules: await gcp.compute.listForwardingRules()}
+  } catch (error) {
+    if (error instanceof XccError) return {rulesUnread: `project ${choice.project}: ${error.message}`}
+    throw error
+  }
+}
+
 async function openPair(flags: DnsPairFlags): Promise<{kube: KubeContexts; a: KubeCluster}> {
   const kube = await openKube(flags.kubeconfig)
   const a = kube.open(flags.fromContext)
@@ -96,11 +121,12 @@ export async function runDnsLink(flags: DnsLinkFlags): Promise<DnsWriteResult> {
   const {kube, a} = await openPair(flags)
   const b = kube.open(flags.toContext)
   await checkAccess(b, remoteAccess(), DNS_ROLE)
-  const [state, services] = await Promise.all([loadDnsState(a), b.listServices()])
+  const [state, services, rules] = await Promise.all([loadDnsState(a), b.listServices(), projectRules(flags.project, flags.toContext, Math.min(timeoutMs, RULES_TIMEOUT_MS))])
   // the cluster's own domain, once its DNS configuration is read
   const clusterDomain = clusterDomainOf(state)
   if (clusterDomain) checkDomain(flags.domain, {allowPublicDomain: true, clusterDomain})
-  const records = recordSet({cluster: linkTarget.cluster, domain, services, ...(only ? {only} : {})})
+  if ('rulesUnread' in rules) progress(`the forwarding rules of ${linkTarget.cluster}'s project were not read (${rules.rulesUnread}): a Service only an xcc link made reachable is not served`)
+  const records = recordSet({cluster: linkTarget.cluster, domain, services, ...(only ? {only} : {}), ...('forwardingRules' in rules ? {forwardingRules: rules.forwardingRules} : {})})
   for (const s of records.skipped) progress(`${s.service}: not served (${s.why})`)
   const image = flags.responderImage ?? responderImage(state.responder.deployment) ?? DEFAULT_RESPONDER_IMAGE
   const plan = planLink(state, linkTarget, {records, services: only ?? 'all', template: templates.dnsResponder(), image, force: flags.force, ...(warning ? {warning} : {})})
@@ -116,7 +142,7 @@ export async function runDnsUnlink(flags: DnsPairFlags): Promise<DnsWriteResult>
   return execute(a, planUnlink(state, linkTarget, {template: templates.dnsResponder()}), flags.dryRun)
 }
 
-export async function runDnsList(flags: {context: string; kubeconfig?: string}): Promise<DnsListing> {
+export async function runDnsList(flags: {context: string; kubeconfig?: string; project?: string}): Promise<DnsListing> {
   const kube = await openKube(flags.kubeconfig)
   const a = kube.open(flags.context)
   await checkAccess(a, readAccess(), DNS_ROLE)
@@ -125,7 +151,8 @@ export async function runDnsList(flags: {context: string; kubeconfig?: string}):
     try {
       const b = kube.open(context)
       await checkAccess(b, remoteAccess(), DNS_ROLE)
-      return await b.listServices()
+      const [services, rules] = await Promise.all([b.listServices(), projectRules(flags.project, context, RULES_TIMEOUT_MS)])
+      return {services, ...rules}
     } catch (error) {
       if (error instanceof XccError) return {error: error.message}
       throw error

@@ -55,7 +55,7 @@ describe('xcc dns text and JSON', () => {
     const applied = await applyDnsPlan(first, {cluster: a, ...quiet})
     assertGoldenText('dns/applied-coredns.txt', renderDnsApplied(first, applied))
     const moved = [lb('shop', 'api', '10.128.0.77'), lb('shop', 'web', '34.77.1.2', false)]
-    const listing = await listDnsLinks(await loadDnsState(a), async () => moved)
+    const listing = await listDnsLinks(await loadDnsState(a), async () => ({services: moved, forwardingRules: []}))
     assertGoldenText('dns/list-stale.txt', renderDnsListing(listing, {color: false}))
     const again = await planOn(a, moved)
     assertGoldenText('dns/plan-refresh.txt', renderDnsPlanDiff(again, {color: false}))

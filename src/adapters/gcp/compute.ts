@@ -187,5 +187,8 @@ export async function openCompute(options: ClientOptions): Promise<ComputeApi> {
       ])
       return {networks: n, subnetworks: s, firewalls: f, routes: r, instances: i, instanceGroups: g, healthChecks: h, backendServices: b, forwardingRules: fr}
     },
+    listForwardingRules(): Promise<GceForwardingRule[]> {
+      return aggregate<GceForwardingRule>('listing forwarding rules', 'forwardingRules', () => forwardingRules.aggregatedListAsync(all, PAGING))
+    },
   }
 }

@@ -34,6 +34,7 @@ Running it again refreshes the records (a moved load balancer) and changes nothi
     'dry-run': Flags.boolean({description: 'Print the change (a diff, or the manifests with -o yaml); change nothing.', default: false}),
     output: Flags.string({char: 'o', description: 'With --dry-run: diff (default) or yaml.', helpValue: 'FORMAT'}),
     kubeconfig: Flags.string({description: 'Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE'}),
+    project: Flags.string({description: 'Google Cloud project of --to-context\'s cluster, where the internal load balancers xcc link made are read (default: as gcloud finds it, else the context\'s name).', helpValue: 'PROJECT'}),
   }
 
   async run(): Promise<void> {
@@ -41,7 +42,7 @@ Running it again refreshes the records (a moved load balancer) and changes nothi
     const result = await runDnsLink({
       fromContext: flags['from-context'], toContext: flags['to-context'], domain: flags.domain, allowPublicDomain: flags['allow-public-domain'], force: flags.force, dryRun: flags['dry-run'], timeout: flags.timeout,
       ...(flags.service ? {service: flags.service} : {}), ...(flags['responder-image'] ? {responderImage: flags['responder-image']} : {}),
-      ...(flags.output ? {output: flags.output} : {}), ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}),
+      ...(flags.output ? {output: flags.output} : {}), ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), ...(flags.project ? {project: flags.project} : {}),
     })
     if (flags.json) this.printJson({schemaVersion: JSON_SCHEMA_VERSION, ...dnsJson(result.plan, result.applied)})
     else if (!result.applied) process.stdout.write(flags.output === 'yaml' ? renderDnsPlanYaml(result.plan) : renderDnsPlanDiff(result.plan, {color: this.color()}))

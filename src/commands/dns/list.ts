@@ -16,11 +16,12 @@ export default class DnsList extends XccCommand {
   static override flags = {
     context: Flags.string({description: 'Kube context of the cluster whose links to show.', required: true, helpValue: 'CONTEXT'}),
     kubeconfig: Flags.string({description: 'Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE'}),
+    project: Flags.string({description: 'Google Cloud project of the linked clusters, where the internal load balancers xcc link made are read (default: as gcloud finds it, else the context\'s name).', helpValue: 'PROJECT'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(DnsList)
-    const listing = await runDnsList({context: flags.context, ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {})})
+    const listing = await runDnsList({context: flags.context, ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), ...(flags.project ? {project: flags.project} : {})})
     if (flags.json) this.printJson({schemaVersion: JSON_SCHEMA_VERSION, ...listing})
     else process.stdout.write(renderDnsListing(listing, {color: this.color()}))
     process.exitCode = listing.drift ? 1 : 0

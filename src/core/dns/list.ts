@@ -8,7 +8,7 @@ import type {KubeService} from '../ports/kube.js'
 import {corefileLinks} from './corefile-edit.js'
 import {kubeDnsLinks} from './kube-dns.js'
 import {customKey, configuredZones} from './plan.js'
-import {type RecordStatus, compareRecords, recordSet} from './records.js'
+import {type ForwardingRuleFacts, type RecordStatus, compareRecords, recordSet} from './records.js'
 import {readResponderLinks} from './responder.js'
 import {COREFILE_KEY, type DnsProvider, type DnsState, corefileWhere} from './state.js'
 
@@ -41,8 +41,16 @@ export interface DnsListing {
   readonly drift: boolean
 }
 
-/** B's Services through its context; an error message when it cannot be read */
-export type RemoteServices = (context: string) => Promise<readonly KubeService[] | {error: string}>
+/** what B holds now: its Services (through its context) and, when its project could be read, its forwarding rules */
+export interface RemoteFacts {
+  readonly services: readonly KubeService[]
+  readonly forwardingRules?: readonly ForwardingRuleFacts[]
+  /** why the forwarding rules are not given (no project known, the API refused), when they are not */
+  readonly rulesUnread?: string
+}
+
+/** B's facts through its context; an error message when its Services cannot be read */
+export type RemoteServices = (context: string) => Promise<RemoteFacts | {error: string}>
 
 function stubTargets(state: DnsState, zone: string): string[] | undefined {
   if (state.provider === 'kube-dns') {
@@ -66,14 +74,25 @@ export async function listDnsLinks(state: DnsState, remote: RemoteServices): Pro
   for (const link of served) {
     const targets = stubTargets(state, link.zone)
     const base = {zone: link.zone, cluster: link.cluster, context: link.context, domain: link.domain, services: link.services, stub: stubState(targets, address), stubTargets: targets ?? []}
-    const services = await remote(link.context)
-    if ('error' in services) {
-      links.push({...base, records: link.records.map((r) => ({name: r.name, service: r.service ?? r.name, state: 'unknown' as const, served: r.address})), error: `cluster ${link.cluster} (context ${link.context}) could not be read: ${services.error}`})
+    const facts = await remote(link.context)
+    if ('error' in facts) {
+      links.push({...base, records: link.records.map((r) => ({name: r.name, service: r.service ?? r.name, state: 'unknown' as const, served: r.address})), error: `cluster ${link.cluster} (context ${link.context}) could not be read: ${facts.error}`})
       continue
     }
-    const now = recordSet({cluster: link.cluster, domain: link.domain, services})
+    const now = recordSet({cluster: link.cluster, domain: link.domain, services: facts.services, ...(facts.forwardingRules ? {forwardingRules: facts.forwardingRules} : {})})
     const wanted = link.services === 'all' ? now : {...now, records: now.records.filter((r) => (link.services as readonly string[]).includes(r.service))}
-    links.push({...base, records: compareRecords(link.records, wanted, link.services === 'all')})
+    const records = compareRecords(link.records, wanted, link.services === 'all')
+    // without the project's forwarding rules, a Service still there may have the address an xcc link's rule gives it
+    const present = new Set(facts.services.map((s) => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`))
+    const unchecked = facts.forwardingRules ? [] : records.filter((r) => r.state === 'gone' && present.has(r.service))
+    if (unchecked.length === 0) {
+      links.push({...base, records})
+      continue
+    }
+    links.push({
+      ...base, records: records.map((r) => (unchecked.includes(r) ? {...r, state: 'unknown' as const} : r)),
+      error: `${unchecked.map((r) => r.service).join(', ')}: no load balancer of the Service itself, and the forwarding rules of ${link.cluster}'s project (xcc link's) were not read${facts.rulesUnread ? `: ${facts.rulesUnread}` : ''}`,
+    })
   }
   // zones A's DNS sends somewhere although the responder does not serve them
   for (const zone of configuredZones(state).filter((z) => !served.some((l) => l.zone === z))) {

@@ -67,8 +67,9 @@ export const HEALTH_CHECK_RANGES = ['130.211.0.0/22', '35.191.0.0/16'] as const
 export class Wants {
   readonly items: Wanted[] = []
   constructor(private readonly request: LinkRequest, private readonly model: Model) {}
-  add(spec: WantedSpec, role: string, reason: string): void {
-    const mark = markOf(this.request.link, role)
+  /** `service`: the Service a forwarding rule serves (`NS/NAME`), named in its mark */
+  add(spec: WantedSpec, role: string, reason: string, service?: string): void {
+    const mark = markOf(this.request.link, role, service)
     const description = spec.kind === 'peering' ? undefined : mark
     this.items.push({resource: wantedResource(spec, description), desired: toDesired(spec, mark, this.model.topology, this.request.project), reason})
   }

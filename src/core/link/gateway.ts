@@ -119,7 +119,7 @@ export function designGateway(model: Model, request: LinkRequest, from: ClusterF
       wants.add({kind: 'healthCheck', name: hc, region, port: sp.port}, `${c.name}-hc`, `checks ${sp.port} through the gateways (ILB-08)`)
       wants.add({kind: 'backendService', name: bs, region, network: shared.network, groups: [{zone, name: ig}], healthCheck: hc}, `${c.name}-bs`, `balances over ${c.name}'s gateways (ILB-01)`)
       wants.add({kind: 'forwardingRule', name: fr, region, network: shared.network, subnetwork: shared.subnet, IPAddress: vip, ports: [String(sp.port)], allowGlobalAccess: false, backendService: bs, labels: labels(request)}, `${c.name}-fr`,
-        `the address of ${sp.service.namespace}/${sp.service.name} in the shared subnet: ${vip}:${sp.port}`)
+        `the address of ${sp.service.namespace}/${sp.service.name} in the shared subnet: ${vip}:${sp.port}`, `${sp.service.namespace}/${sp.service.name}`)
     }
   }
   return {mode: 'gateway', wanted: wants.items, kube: [], address: {forwardingRule: nameOf(request, `${to.name}-fr`), ip: vip, port: sp.port}, peeringNames: [], notes}

@@ -41,9 +41,12 @@ export function checkNameLengths(link: string, names: readonly string[]): void {
   if (bad) throw new XccError(`link "${link}": the resource name ${bad} is not a valid GCP name (RFC 1035)`, {hint: 'cluster names become part of resource names; use lowercase letters, digits and hyphens'})
 }
 
-/** the description every resource of the link carries */
-export function markOf(link: string, role: string): string {
-  return JSON.stringify({'managed-by': 'xcc', link, role, v: MARK_VERSION})
+/**
+ * The description every resource of the link carries; the forwarding rule at which the link
+ * serves a Service also names it (`service: NS/NAME`), so `xcc dns link` can serve its address.
+ */
+export function markOf(link: string, role: string, service?: string): string {
+  return JSON.stringify({'managed-by': 'xcc', link, role, ...(service ? {service} : {}), v: MARK_VERSION})
 }
 
 /** a description read back: the mark when it is one of xcc's, else undefined */

@@ -112,7 +112,7 @@ export function designPeering(model: Model, request: LinkRequest, from: ClusterF
       `balances over ${to.name}'s node instance groups (${groups.map((g) => g.name).join(', ')}), as seed 001 did by hand (ILB-01)`)
     const global = from.region !== to.region
     wants.add({kind: 'forwardingRule', name: ruleName, region: to.region, network: to.network, subnetwork: to.subnet.name, ports: [String(sp.nodePort)], allowGlobalAccess: global, backendService: bs, labels: labels(request), ...(ownRule ? {IPAddress: formatIp(ownRule.ip)} : {})}, 'fr',
-      `the internal address of ${sp.service.namespace}/${sp.service.name} (node port ${sp.nodePort})${global ? `; global access, since ${from.name} is in ${from.region} and the rule in ${to.region} (ILB-03)` : ''}`)
+      `the internal address of ${sp.service.namespace}/${sp.service.name} (node port ${sp.nodePort})${global ? `; global access, since ${from.name} is in ${from.region} and the rule in ${to.region} (ILB-03)` : ''}`, `${sp.service.namespace}/${sp.service.name}`)
     address = {forwardingRule: ruleName, ...(ownRule ? {ip: formatIp(ownRule.ip)} : {}), port: sp.nodePort}
   }
 

@@ -204,6 +204,8 @@ export interface ComputeApi {
   readonly project: string
   /** `regions`: only those (and the global resources); none = all */
   readInventory(options?: {readonly regions?: readonly string[]}): Promise<ComputeInventory>
+  /** every forwarding rule of the project (all regions) */
+  listForwardingRules(): Promise<GceForwardingRule[]>
 }
 
 export interface GkeApi {

@@ -13,7 +13,8 @@ import {fileURLToPath} from 'node:url'
 import {applyDnsPlan} from '../../../src/core/dns/apply.js'
 import {listDnsLinks} from '../../../src/core/dns/list.js'
 import {type DnsPlan, type LinkTarget, PENDING_ADDRESS, orderedChanges, planLink, planUnlink} from '../../../src/core/dns/plan.js'
-import {recordSet} from '../../../src/core/dns/records.js'
+import {type ForwardingRuleFacts, recordSet} from '../../../src/core/dns/records.js'
+import {markOf} from '../../../src/core/link/names.js'
 import {DEFAULT_RESPONDER_IMAGE} from '../../../src/core/dns/responder.js'
 import {loadDnsState} from '../../../src/core/dns/state.js'
 import {XccError} from '../../../src/core/errors.js'
@@ -38,9 +39,9 @@ async function seed(cluster: FakeCluster, ...cms: KubeConfigMap[]): Promise<void
 
 const quiet = {signal: new AbortController().signal, progress: () => {}, clock: instantClock(), timeoutMs: 60_000, canListPods: true}
 
-async function link(a: FakeCluster, services: readonly KubeService[], target: LinkTarget = B, force = false): Promise<DnsPlan> {
+async function link(a: FakeCluster, services: readonly KubeService[], target: LinkTarget = B, force = false, forwardingRules: readonly ForwardingRuleFacts[] = []): Promise<DnsPlan> {
   const state = await loadDnsState(a)
-  const records = recordSet({cluster: target.cluster, domain: target.domain, services})
+  const records = recordSet({cluster: target.cluster, domain: target.domain, services, forwardingRules})
   const plan = planLink(state, target, {records, services: 'all', template: TEMPLATE, image: DEFAULT_RESPONDER_IMAGE, force})
   await applyDnsPlan(plan, {cluster: a, ...quiet})
   return plan
@@ -81,12 +82,28 @@ describe('xcc dns link on a kube-dns cluster (GKE)', () => {
     assert.deepEqual(orderedChanges(planUnlink(await loadDnsState(a), B, {template: TEMPLATE})), [], 'a second unlink changes nothing')
   })
 
+  it('list: a record of an xcc link\'s forwarding rule is current with the project\'s rules, unknown (and why) without them', async () => {
+    const a = new FakeCluster()
+    await seed(a, configMap('kube-dns', {}))
+    const nodePort: KubeService = {metadata: {name: 'orders', namespace: 'shop'}, spec: {type: 'NodePort', clusterIP: '10.100.3.5', ports: [{port: 80}]}}
+    const rules = [{name: 'xcc-shop-fr', IPAddress: '10.130.0.7', loadBalancingScheme: 'INTERNAL', description: markOf('shop', 'fr', 'shop/orders')}]
+    const plan = await link(a, [nodePort], B, false, rules)
+    assert.deepEqual(plan.records?.records.map((r) => [r.name, r.address, r.source]), [['orders.shop.backend.clusters.xcc.test', '10.130.0.7', 'xcc-link-forwarding-rule']])
+    const read = await listDnsLinks(await loadDnsState(a), async () => ({services: [nodePort], forwardingRules: rules}))
+    assert.deepEqual([read.drift, read.links[0]?.records.map((r) => r.state)], [false, ['current']])
+    const unread = await listDnsLinks(await loadDnsState(a), async () => ({services: [nodePort], rulesUnread: 'no Google Cloud project known'}))
+    assert.deepEqual(unread.links[0]?.records.map((r) => r.state), ['unknown'], 'not "gone": the rule that serves it was not read')
+    assert.match(unread.links[0]?.error ?? '', /shop\/orders: no load balancer of the Service itself, and the forwarding rules of backend's project \(xcc link's\) were not read: no Google Cloud project known/)
+    const gone = await listDnsLinks(await loadDnsState(a), async () => ({services: [], rulesUnread: 'no Google Cloud project known'}))
+    assert.deepEqual(gone.links[0]?.records.map((r) => r.state), ['gone'], 'a Service that is not there any more is gone whatever the rules')
+  })
+
   it('list reports a moved load balancer as stale, and link refreshes only the responder\'s records', async () => {
     const a = new FakeCluster()
     await seed(a, configMap('kube-dns', {}))
     await link(a, [lbService('shop', 'api', '10.128.0.42'), lbService('shop', 'web', '10.128.0.43')])
     const moved = [lbService('shop', 'api', '10.128.0.99'), lbService('shop', 'web', '10.128.0.43')]
-    const listing = await listDnsLinks(await loadDnsState(a), async (context) => (context === B.context ? moved : {error: 'unknown context'}))
+    const listing = await listDnsLinks(await loadDnsState(a), async (context) => (context === B.context ? {services: moved, forwardingRules: []} : {error: 'unknown context'}))
     assert.equal(listing.drift, true)
     assert.deepEqual(listing.links.map((l) => [l.zone, l.stub]), [['backend.clusters.xcc.test', 'ok']])
     assert.deepEqual(listing.links[0]?.records.map((r) => [r.name, r.state, r.served, r.current]), [
@@ -97,16 +114,16 @@ describe('xcc dns link on a kube-dns cluster (GKE)', () => {
     const refresh = await link(a, moved)
     assert.deepEqual(orderedChanges(refresh).map((c) => `${c.action} ${c.kind} ${c.name}`), ['update ConfigMap xcc-dns-responder'])
     assert.equal(a.configMaps.get('kube-system/kube-dns')?.metadata.resourceVersion, kubeDnsVersion, 'the stub domain is not written again')
-    const after = await listDnsLinks(await loadDnsState(a), async () => moved)
+    const after = await listDnsLinks(await loadDnsState(a), async () => ({services: moved, forwardingRules: []}))
     assert.equal(after.drift, false)
     // someone removes the stub domain: list says so
     const cm = a.configMaps.get('kube-system/kube-dns') as KubeConfigMap
     await a.replaceConfigMap('kube-system', {...cm, data: {stubDomains: '{}'}})
-    const broken = await listDnsLinks(await loadDnsState(a), async () => moved)
+    const broken = await listDnsLinks(await loadDnsState(a), async () => ({services: moved, forwardingRules: []}))
     assert.deepEqual([broken.drift, broken.links[0]?.stub], [true, 'missing'])
     assert.deepEqual(after.responder, {ready: 2, replicas: 2})
     a.deploymentsReady = false
-    const down = await listDnsLinks(await loadDnsState(a), async () => moved)
+    const down = await listDnsLinks(await loadDnsState(a), async () => ({services: moved, forwardingRules: []}))
     assert.deepEqual([down.drift, down.responder], [true, {ready: 0, replicas: 2}])
     a.deploymentsReady = true
     const unreachable = await listDnsLinks(await loadDnsState(a), async () => ({error: 'context not found'}))

@@ -12,6 +12,7 @@ import {dump} from 'js-yaml'
 
 import {parseCorefile} from '../../../src/core/dns/corefile.js'
 import {type ForwardingRuleFacts, compareRecords, recordSet} from '../../../src/core/dns/records.js'
+import {markOf} from '../../../src/core/link/names.js'
 import {type ResponderLink, parseZoneFile, readResponderLinks, renderResponder, renderZoneFile} from '../../../src/core/dns/responder.js'
 import type {KubeService} from '../../../src/core/ports/kube.js'
 import {assertGoldenText} from '../../support/golden.js'
@@ -38,7 +39,7 @@ const SERVICES: KubeService[] = [
   service('ops', 'grafana', 'LoadBalancer', '10.128.0.50'),
 ]
 const RULES: ForwardingRuleFacts[] = [
-  {name: 'xcc-shop-orders-ilb', IPAddress: '10.130.0.7', loadBalancingScheme: 'INTERNAL', description: '{"managed-by":"xcc","link":"shop","role":"ilb","service":"shop/orders","v":1}'},
+  {name: 'xcc-shop-orders-ilb', IPAddress: '10.130.0.7', loadBalancingScheme: 'INTERNAL', description: markOf('shop', 'fr', 'shop/orders')}, // as xcc link marks the rule it makes for --service shop/orders
   {name: 'a1b2c3', IPAddress: '10.128.0.50', loadBalancingScheme: 'INTERNAL'},
   {name: 'web', IPAddress: '34.77.1.2', loadBalancingScheme: 'EXTERNAL'},
 ]

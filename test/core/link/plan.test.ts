@@ -9,6 +9,7 @@ import {describe, it} from 'node:test'
 
 import type {LinkRequest} from '../../../src/core/link/design.js'
 import {type LinkPlan, planLink, planLinkDelete} from '../../../src/core/link/plan.js'
+import {parseMark} from '../../../src/core/link/names.js'
 import {CHECKS} from '../../../src/checks/index.js'
 import {evaluateDoctor} from '../../../src/core/doctor/report.js'
 import {resolveFlow} from '../../../src/core/trace/endpoints.js'
@@ -59,9 +60,10 @@ describe('xcc link plan, --mode peering on seed 001 before wiring', () => {
     assert.equal(plan.kube[0]?.command, 'xcc masquerade add --context frontend --cidr 10.193.0.0/16')
   })
 
-  it('marks what it creates and labels what takes labels', () => {
+  it('marks what it creates and labels what takes labels; the forwarding rule names the Service it serves (for xcc dns link)', () => {
     const fr = plan.changes.find((c) => c.resource.kind === 'forwardingRule')?.resource as {body: Record<string, unknown>}
-    assert.equal(fr.body.description, '{"managed-by":"xcc","link":"fe-be","role":"fr","v":1}')
+    assert.equal(fr.body.description, '{"managed-by":"xcc","link":"fe-be","role":"fr","service":"default/dummy-backend","v":1}')
+    assert.deepEqual(parseMark(fr.body.description as string), {link: 'fe-be', role: 'fr', v: 1}, 'still one of the link\'s own')
     assert.deepEqual(fr.body.labels, {'managed-by': 'xcc', 'xcc-link': 'fe-be'})
     assert.deepEqual(fr.body.ports, ['32191'])
     assert.equal(fr.body.allowGlobalAccess, false, 'one region: no global access (ILB-03)')
