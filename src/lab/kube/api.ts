@@ -148,6 +148,15 @@ export class ClusterApi {
   }
 
   /** Deletes (or starts deleting) an object and returns it as it now is. */
+  /** delete, where an object already gone is done (a controller cleaning up after another writer) */
+  deleteIfPresent(type: ResourceType, namespace: string | undefined, name: string): void {
+    try {
+      this.delete(type, namespace, name)
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 404)) throw error
+    }
+  }
+
   delete(type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions = {}): KubeObject {
     const current = this.store.get(type, namespace, name)
     if (!current) throw notFound(type, name)

@@ -23,13 +23,12 @@ import {ApiError} from '../errors.js'
 import type {ObjectStore, StoreEvent} from '../store.js'
 import {type KubeObject, type Pod, isPlainObject, jsonEqual, objectKey} from '../types.js'
 import type {EventRecorder} from './events.js'
-import {WorkQueue, later} from './queue.js'
+import {CONTROLLER_BACKOFF, WorkQueue} from './queue.js'
 
 const COMPONENT = 'endpoint-controller'
 export const HEADLESS_LABEL = 'service.kubernetes.io/headless'
 /** Endpoints carrying this annotation are leader-election records, never leftovers */
 const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader'
-const MAX_RETRIES = 5
 
 export interface ServicePort {
   name?: string
@@ -215,18 +214,13 @@ export class EndpointsController {
   private readonly store: ObjectStore
   private readonly events: EventRecorder
   private readonly queue: WorkQueue
-  private readonly retries = new Map<string, number>()
-  private stopped = false
   private unsubscribe?: () => void
 
   constructor(api: ClusterApi, events: EventRecorder) {
     this.api = api
     this.store = api.store
     this.events = events
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key) => this.retry(key),
-    )
+    this.queue = new WorkQueue((key) => this.sync(key), undefined, CONTROLLER_BACKOFF)
   }
 
   private get types() {
@@ -250,25 +244,12 @@ export class EndpointsController {
   }
 
   stop(): void {
-    this.stopped = true
     this.unsubscribe?.()
     this.queue.stop()
   }
 
   private podChanged(event: StoreEvent): void {
     for (const key of servicesOfPod(this.store, event)) this.queue.add(key)
-  }
-
-  private retry(key: string): void {
-    const attempt = (this.retries.get(key) ?? 0) + 1
-    if (attempt > MAX_RETRIES) {
-      this.retries.delete(key)
-      return
-    }
-    this.retries.set(key, attempt)
-    later(50 * 2 ** attempt, () => {
-      if (!this.stopped) this.queue.add(key)
-    })
   }
 
   private sync(key: string): void {
@@ -278,8 +259,7 @@ export class EndpointsController {
     const current = this.store.get(endpoints, namespace, name)
     if (!service) {
       // the Service is gone: so are its Endpoints (they have no owner for the garbage collector)
-      if (current) this.deleteEndpoints(namespace, name)
-      this.retries.delete(key)
+      if (current) this.api.deleteIfPresent(endpoints, namespace, name)
       return
     }
     const spec = serviceSpec(service)
@@ -295,7 +275,6 @@ export class EndpointsController {
       const serviceLabels = {...(service.metadata.labels ?? {})}
       // nothing to write: no resourceVersion churn
       if (jsonEqual(current.subsets ?? [], subsets) && jsonEqual(currentLabels, serviceLabels)) {
-        this.retries.delete(key)
         return
       }
     }
@@ -306,7 +285,6 @@ export class EndpointsController {
     try {
       if (current) this.api.update(endpoints, namespace, name, object)
       else this.api.create(endpoints, namespace, object)
-      this.retries.delete(key)
     } catch (error) {
       // a terminating namespace refuses new objects: nothing to retry
       if (!current && error instanceof ApiError && error.code === 403) return
@@ -317,11 +295,4 @@ export class EndpointsController {
     }
   }
 
-  private deleteEndpoints(namespace: string, name: string): void {
-    try {
-      this.api.delete(this.types.endpoints, namespace, name)
-    } catch (error) {
-      if (!(error instanceof ApiError && error.code === 404)) throw error
-    }
-  }
 }

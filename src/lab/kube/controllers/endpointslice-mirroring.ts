@@ -14,12 +14,11 @@
  * written only when its endpoints change; a slice about to be deleted is reused for a new one.
  */
 import type {ClusterApi} from '../api.js'
-import {ApiError} from '../errors.js'
 import type {ObjectStore, StoreEvent} from '../store.js'
 import {type KubeObject, jsonEqual, objectKey} from '../types.js'
 import {selectorOf} from './endpoints.js'
 import {MANAGED_BY_LABEL, SERVICE_NAME_LABEL, type SliceEndpoint} from './endpointslices.js'
-import {WorkQueue, later} from './queue.js'
+import {CONTROLLER_BACKOFF, WorkQueue} from './queue.js'
 
 export const MIRRORING_CONTROLLER = 'endpointslicemirroring-controller.k8s.io'
 export const SKIP_MIRROR_LABEL = 'endpointslice.kubernetes.io/skip-mirror'
@@ -27,7 +26,6 @@ const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader'
 const NOT_COPIED = ['endpoints.kubernetes.io/last-change-trigger-time', 'kubectl.kubernetes.io/last-applied-configuration']
 /** --mirroring-max-endpoints-per-subset's default */
 export const MAX_PER_SUBSET = 1000
-const MAX_RETRIES = 5
 
 interface EndpointsAddress {
   ip?: string
@@ -80,17 +78,12 @@ export class EndpointSliceMirroringController {
   private readonly api: ClusterApi
   private readonly store: ObjectStore
   private readonly queue: WorkQueue
-  private readonly retries = new Map<string, number>()
-  private stopped = false
   private unsubscribe?: () => void
 
   constructor(api: ClusterApi) {
     this.api = api
     this.store = api.store
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key) => this.retry(key),
-    )
+    this.queue = new WorkQueue((key) => this.sync(key), undefined, CONTROLLER_BACKOFF)
   }
 
   private get types() {
@@ -109,21 +102,8 @@ export class EndpointSliceMirroringController {
   }
 
   stop(): void {
-    this.stopped = true
     this.unsubscribe?.()
     this.queue.stop()
-  }
-
-  private retry(key: string): void {
-    const attempt = (this.retries.get(key) ?? 0) + 1
-    if (attempt > MAX_RETRIES) {
-      this.retries.delete(key)
-      return
-    }
-    this.retries.set(key, attempt)
-    later(50 * 2 ** attempt, () => {
-      if (!this.stopped) this.queue.add(key)
-    })
   }
 
   private sync(key: string): void {
@@ -160,14 +140,7 @@ export class EndpointSliceMirroringController {
         this.api.create(slices, namespace, {apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: {generateName: `${name}-`, namespace, ...meta}, addressType: 'IPv4', ports, endpoints: list})
       }
     }
-    for (const slice of remove) {
-      try {
-        this.api.delete(slices, namespace, slice.metadata.name!)
-      } catch (error) {
-        if (!(error instanceof ApiError && error.code === 404)) throw error
-      }
-    }
-    this.retries.delete(key)
+    for (const slice of remove) this.api.deleteIfPresent(slices, namespace, slice.metadata.name!)
   }
 
   private sliceMeta(endpoints: KubeObject): Pick<KubeObject['metadata'], 'labels' | 'annotations' | 'ownerReferences'> {

@@ -17,17 +17,15 @@
  * endpointslicemirroring controller), topology hints, the trigger-time annotation, IPv6 slices.
  */
 import type {ClusterApi} from '../api.js'
-import {ApiError} from '../errors.js'
 import type {ObjectStore, StoreEvent} from '../store.js'
 import {type KubeObject, type NodeObject, type Pod, jsonEqual, objectKey} from '../types.js'
 import {HEADLESS_LABEL, findPort, isPodReady, selectorOf, selects, serviceSpec, servicesOfPod, shouldPodBeInEndpoints} from './endpoints.js'
-import {WorkQueue, later} from './queue.js'
+import {CONTROLLER_BACKOFF, WorkQueue} from './queue.js'
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by'
 export const CONTROLLER_NAME = 'endpointslice-controller.k8s.io'
 export const MAX_ENDPOINTS = 100
-const MAX_RETRIES = 5
 
 export interface SlicePort {
   name: string
@@ -152,17 +150,12 @@ export class EndpointSliceController {
   private readonly api: ClusterApi
   private readonly store: ObjectStore
   private readonly queue: WorkQueue
-  private readonly retries = new Map<string, number>()
-  private stopped = false
   private unsubscribe?: () => void
 
   constructor(api: ClusterApi) {
     this.api = api
     this.store = api.store
-    this.queue = new WorkQueue(
-      (key) => this.sync(key),
-      (key) => this.retry(key),
-    )
+    this.queue = new WorkQueue((key) => this.sync(key), undefined, CONTROLLER_BACKOFF)
   }
 
   private get types() {
@@ -185,21 +178,8 @@ export class EndpointSliceController {
   }
 
   stop(): void {
-    this.stopped = true
     this.unsubscribe?.()
     this.queue.stop()
-  }
-
-  private retry(key: string): void {
-    const attempt = (this.retries.get(key) ?? 0) + 1
-    if (attempt > MAX_RETRIES) {
-      this.retries.delete(key)
-      return
-    }
-    this.retries.set(key, attempt)
-    later(50 * 2 ** attempt, () => {
-      if (!this.stopped) this.queue.add(key)
-    })
   }
 
   private sync(key: string): void {
@@ -231,13 +211,6 @@ export class EndpointSliceController {
         })
       }
     }
-    for (const slice of plan.remove) {
-      try {
-        this.api.delete(slices, namespace, slice.metadata.name!)
-      } catch (error) {
-        if (!(error instanceof ApiError && error.code === 404)) throw error
-      }
-    }
-    this.retries.delete(key)
+    for (const slice of plan.remove) this.api.deleteIfPresent(slices, namespace, slice.metadata.name!)
   }
 }

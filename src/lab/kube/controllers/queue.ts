@@ -1,18 +1,41 @@
+/** how a failed key comes back: after baseMs·2^n for its n-th failure in a row, at most `max` times */
+export interface Backoff {
+  readonly max: number
+  readonly baseMs: number
+}
+
+/** the endpoints controllers' (client-go's rate-limited requeue, shortened for the lab) */
+export const CONTROLLER_BACKOFF: Backoff = {max: 5, baseMs: 50}
+
 /**
  * A deduplicating work queue: keys added while a key waits are merged, and keys are handled one
  * at a time on a later turn of the event loop (never inside the store write that added them).
+ * With a backoff, a key whose handling threw is added again later; a success forgets its failures.
  */
 export class WorkQueue {
   private readonly pending = new Set<string>()
+  private readonly failures = new Map<string, number>()
   private scheduled = false
   private busy = false
   private stopped = false
   private readonly handle: (key: string) => void | Promise<void>
   private readonly onError: (key: string, error: unknown) => void
 
-  constructor(handle: (key: string) => void | Promise<void>, onError: (key: string, error: unknown) => void = () => {}) {
+  constructor(handle: (key: string) => void | Promise<void>, onError: (key: string, error: unknown) => void = () => {}, private readonly backoff?: Backoff) {
     this.handle = handle
     this.onError = onError
+  }
+
+  private failed(key: string, error: unknown): void {
+    this.onError(key, error)
+    if (!this.backoff) return
+    const attempt = (this.failures.get(key) ?? 0) + 1
+    if (attempt > this.backoff.max) {
+      this.failures.delete(key)
+      return
+    }
+    this.failures.set(key, attempt)
+    later(this.backoff.baseMs * 2 ** attempt, () => this.add(key))
   }
 
   add(key: string): void {
@@ -37,8 +60,9 @@ export class WorkQueue {
         this.pending.delete(key)
         try {
           await this.handle(key)
+          this.failures.delete(key)
         } catch (error) {
-          this.onError(key, error)
+          this.failed(key, error)
         }
       }
     } finally {
