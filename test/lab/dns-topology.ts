@@ -17,13 +17,8 @@ firewalls:
 - {name: a-internal, network: net-a, sourceRanges: [10.10.0.0/20, 10.20.0.0/16], allowed: [{IPProtocol: tcp}, {IPProtocol: udp}]}
 `
 
-export const DNS_TOPOLOGY = `apiVersion: xcc/v1
-kind: Topology
-metadata: {name: dns-lab}
-${PEERED_VPCS}- {name: b-internal, network: net-b, sourceRanges: [10.11.0.0/20, 10.21.0.0/16], allowed: [{IPProtocol: tcp}, {IPProtocol: udp}]}
-- {name: b-allow-dns-from-a, network: net-b, sourceRanges: [10.20.0.0/16], allowed: [{IPProtocol: udp, ports: ['53']}, {IPProtocol: tcp, ports: ['53']}]}
-clusters:
-- name: a
+/** cluster a in net-a (kube-dns): two nodes, its client pod on the second (the DNS pod is on the first); a list item of `clusters`, open for more pods */
+const CLUSTER_A = `- name: a
   location: us-central1-a
   network: net-a
   subnetwork: a-nodes
@@ -35,7 +30,15 @@ clusters:
   - {name: gke-a-node-2, networkIP: 10.10.0.3, podCidr: 10.20.1.0/24}
   pods:
   - {namespace: default, name: client, node: gke-a-node-2, ip: 10.20.1.10, ports: []}
-  - {namespace: default, name: backend, node: gke-a-node-1, ip: 10.20.0.5, ports: [8080]}
+`
+
+export const DNS_TOPOLOGY = `apiVersion: xcc/v1
+kind: Topology
+metadata: {name: dns-lab}
+${PEERED_VPCS}- {name: b-internal, network: net-b, sourceRanges: [10.11.0.0/20, 10.21.0.0/16], allowed: [{IPProtocol: tcp}, {IPProtocol: udp}]}
+- {name: b-allow-dns-from-a, network: net-b, sourceRanges: [10.20.0.0/16], allowed: [{IPProtocol: udp, ports: ['53']}, {IPProtocol: tcp, ports: ['53']}]}
+clusters:
+${CLUSTER_A}  - {namespace: default, name: backend, node: gke-a-node-1, ip: 10.20.0.5, ports: [8080]}
   services:
   - {namespace: default, name: backend, type: ClusterIP, clusterIP: 10.30.0.20, ports: [{port: 80, targetPort: 8080, protocol: TCP}], endpoints: [backend]}
 - name: b
@@ -96,19 +99,7 @@ forwardingRules:
 backendServices:
 - {name: b-kuard, region: us-central1, backends: [gke-b-node-1], healthCheck: {protocol: HTTP, port: 10256, requestPath: /healthz}}
 clusters:
-- name: a
-  location: us-central1-a
-  network: net-a
-  subnetwork: a-nodes
-  mode: VPC_NATIVE
-  clusterIpv4Cidr: 10.20.0.0/16
-  servicesIpv4Cidr: 10.30.0.0/20
-  nodes:
-  - {name: gke-a-node-1, networkIP: 10.10.0.2, podCidr: 10.20.0.0/24}
-  - {name: gke-a-node-2, networkIP: 10.10.0.3, podCidr: 10.20.1.0/24}
-  pods:
-  - {namespace: default, name: client, node: gke-a-node-2, ip: 10.20.1.10, ports: []}
-- name: b
+${CLUSTER_A}- name: b
   location: us-central1-b
   network: net-b
   subnetwork: b-nodes
