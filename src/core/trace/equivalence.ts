@@ -37,12 +37,41 @@ function intern(model: Model, description: string): string {
   return id
 }
 
-/** indices of the rules that hold the address in the chosen ranges */
-function signature(rules: ReadonlyArray<{readonly sourceRanges: readonly Cidr[]; readonly destinationRanges: readonly Cidr[]}>, field: 'sourceRanges' | 'destinationRanges', address: number): string {
+type RangedRules = ReadonlyArray<{readonly sourceRanges: readonly Cidr[]; readonly destinationRanges: readonly Cidr[]}>
+
+/** every range of a rule list's field, flat: base, mask and the rule's index (a network may have thousands of rules) */
+interface FlatRanges {
+  readonly base: Uint32Array
+  readonly mask: Uint32Array
+  readonly rule: Uint32Array
+}
+const flatRanges = {sourceRanges: new WeakMap<RangedRules, FlatRanges>(), destinationRanges: new WeakMap<RangedRules, FlatRanges>()}
+
+function flatten(rules: RangedRules, field: 'sourceRanges' | 'destinationRanges'): FlatRanges {
+  let flat = flatRanges[field].get(rules)
+  if (!flat) {
+    const count = rules.reduce((n, r) => n + r[field].length, 0)
+    flat = {base: new Uint32Array(count), mask: new Uint32Array(count), rule: new Uint32Array(count)}
+    let k = 0
+    rules.forEach((r, i) => {
+      for (const c of r[field]) {
+        flat!.base[k] = c.base
+        flat!.mask[k] = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) >>> 0
+        flat!.rule[k++] = i
+      }
+    })
+    flatRanges[field].set(rules, flat)
+  }
+  return flat
+}
+
+/** indices of the rules that hold the address in the chosen ranges (as cidrContainsIp, over the flat ranges) */
+function signature(rules: RangedRules, field: 'sourceRanges' | 'destinationRanges', address: number): string {
+  const {base, mask, rule} = flatten(rules, field)
   const hits: number[] = []
-  rules.forEach((r, i) => {
-    if (r[field].some((c) => cidrContainsIp(c, address))) hits.push(i)
-  })
+  for (let k = 0; k < base.length; k++) {
+    if (((address & (mask[k] as number)) >>> 0) === base[k] && hits[hits.length - 1] !== rule[k]) hits.push(rule[k] as number)
+  }
   return hits.join(',')
 }
 

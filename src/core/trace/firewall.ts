@@ -20,15 +20,20 @@ function targets(rule: FirewallFacts, instance: InstanceFacts): boolean {
   return rule.targetTags.length === 0 || rule.targetTags.some((t) => instance.tags.includes(t))
 }
 
+// plain loops: a network may hold thousands of rules, and a packet that no rule admits meets every one
 function protocolMatches(rule: FirewallFacts, protocol: string, port: number): boolean {
-  return rule.protocols.some((p) => {
-    if (p.protocol !== 'all' && p.protocol !== protocol && p.protocol !== PROTOCOL_NUMBERS[protocol]) return false
-    return !p.ports || p.ports.some((r) => port >= r.lo && port <= r.hi)
-  })
+  const number = PROTOCOL_NUMBERS[protocol]
+  for (const p of rule.protocols) {
+    if (p.protocol !== 'all' && p.protocol !== protocol && p.protocol !== number) continue
+    if (!p.ports) return true
+    for (const r of p.ports) if (port >= r.lo && port <= r.hi) return true
+  }
+  return false
 }
 
 function inAny(ranges: readonly Cidr[], address: number): boolean {
-  return ranges.some((r) => cidrContainsIp(r, address))
+  for (const r of ranges) if (cidrContainsIp(r, address)) return true
+  return false
 }
 
 /**
