@@ -30,7 +30,8 @@ const objects: KubeObject[] = [
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {name: 'backend', namespace: 'team-a', labels: {app: 'backend'}},
-    spec: {type: 'ClusterIP', selector: {app: 'backend'}, ports: [{name: 'http', port: 80, targetPort: 8080, protocol: 'TCP'}]},
+    // no selector: its Endpoints are hand-made (with one, the endpoints controller would own them)
+    spec: {type: 'ClusterIP', ports: [{name: 'http', port: 80, targetPort: 8080, protocol: 'TCP'}]},
   },
   {
     apiVersion: 'v1',
