@@ -80,9 +80,19 @@ export function evaluateVpcFirewall(model: Model, network: NetworkFacts, instanc
   return decision
 }
 
+/** Of those, the rules whose protocols and ports take this protocol and port, in order; computed once per pair. */
+const byPort = new WeakMap<readonly FirewallFacts[], Map<string, readonly FirewallFacts[]>>()
+function rulesForPort(rules: readonly FirewallFacts[], protocol: string, port: number): readonly FirewallFacts[] {
+  let lists = byPort.get(rules)
+  if (!lists) byPort.set(rules, (lists = new Map()))
+  const key = `${protocol}|${port}`
+  let list = lists.get(key)
+  if (!list) lists.set(key, (list = rules.filter((r) => protocolMatches(r, protocol, port))))
+  return list
+}
+
 function decideVpcFirewall(model: Model, network: NetworkFacts, instance: InstanceFacts, direction: 'INGRESS' | 'EGRESS', packet: Packet): FirewallDecision {
-  for (const rule of rulesFor(direction === 'INGRESS' ? network.ingress : network.egress, instance)) {
-    if (!protocolMatches(rule, packet.protocol, packet.dstPort)) continue
+  for (const rule of rulesForPort(rulesFor(direction === 'INGRESS' ? network.ingress : network.egress, instance), packet.protocol, packet.dstPort)) {
     if (rule.destinationRanges.length > 0 && !inAny(rule.destinationRanges, packet.dst)) continue
     if (direction === 'INGRESS' && !inAny(rule.sourceRanges, packet.src) && !sourceTagsMatch(model, network.name, rule, packet.src)) continue
     return {action: rule.action, rule, view: {name: rule.name, type: 'VPC_FIREWALL_RULE', action: rule.action, priority: rule.priority, network: network.name, direction}}
