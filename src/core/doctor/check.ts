@@ -92,8 +92,19 @@ export function atSource(ctx: DoctorContext, s: Step): boolean {
 }
 
 /** every path's forward and return steps, for checks that look at all alternatives */
-export function allSteps(ctx: DoctorContext): Step[] {
-  return ctx.trace.paths.flatMap((p) => [...p.forward, ...p.return])
+/** every path's steps, forward, return or both, made once per trace (29 checks read them; a flow may have hundreds of paths) */
+const stepLists = new WeakMap<TraceResult, Record<'forward' | 'return' | 'any', readonly Step[]>>()
+function stepsOf(trace: TraceResult, where: 'forward' | 'return' | 'any'): readonly Step[] {
+  let lists = stepLists.get(trace)
+  if (!lists) {
+    lists = {forward: trace.paths.flatMap((p) => p.forward), return: trace.paths.flatMap((p) => p.return), any: trace.paths.flatMap((p) => [...p.forward, ...p.return])}
+    stepLists.set(trace, lists)
+  }
+  return lists[where]
+}
+
+export function allSteps(ctx: DoctorContext): readonly Step[] {
+  return stepsOf(ctx.trace, 'any')
 }
 
 /** the first step, across all paths, dropped with one of `causes` */
@@ -124,10 +135,7 @@ export function judge(ctx: DoctorContext, options: {
 }): FindingDraft[] {
   const dropped = findDrop(ctx, options.causes, options.where ?? 'any')
   if (dropped) return [{status: 'fail', summary: options.fail ? options.fail(dropped) : `${dropped.at}: ${dropped.detail}`, evidence: [`${dropped.at}: ${dropped.detail}`]}]
-  const where = options.where ?? 'any'
-  const steps = ctx.trace.paths
-    .flatMap((p) => (where === 'forward' ? p.forward : where === 'return' ? p.return : [...p.forward, ...p.return]))
-    .filter(options.reached)
+  const steps = stepsOf(ctx.trace, options.where ?? 'any').filter(options.reached)
   if (steps.length === 0) return [{status: 'skip', summary: options.skip}]
   return [{status: 'pass', summary: options.pass(steps)}]
 }
