@@ -10,10 +10,10 @@ import {createHash} from 'node:crypto'
 
 import type {ClusterApi} from '../api.js'
 import {labelSelectorRequirements, matchesLabels} from '../selectors.js'
-import type {ObjectStore, StoreEvent} from '../store.js'
+import type {StoreEvent} from '../store.js'
 import {type KubeObject, type LabelSelector, type NodeObject, type Pod, type PodSpec, type Toleration, objectKey} from '../types.js'
 import type {EventRecorder} from './events.js'
-import {WorkQueue} from './queue.js'
+import {StoreController} from './store-controller.js'
 import {misfit} from './scheduling.js'
 
 const COMPONENT = 'daemonset-controller'
@@ -70,18 +70,14 @@ function byCreation(a: Pod, b: Pod): number {
   return (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '')
 }
 
-export class DaemonSetController {
+export class DaemonSetController extends StoreController {
   private readonly api: ClusterApi
-  private readonly store: ObjectStore
   private readonly events: EventRecorder
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
 
   constructor(api: ClusterApi, events: EventRecorder) {
+    super(api.store)
     this.api = api
-    this.store = api.store
     this.events = events
-    this.queue = new WorkQueue((key) => this.reconcile(key))
   }
 
   private get daemonSets() {
@@ -89,7 +85,7 @@ export class DaemonSetController {
   }
 
   start(): void {
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+    this.watch((event: StoreEvent) => {
       if (event.resource === this.daemonSets && event.type !== 'DELETED') this.queue.add(objectKey(event.object.metadata.namespace, event.object.metadata.name!))
       else if (event.resource.kind === 'Node' && event.resource.group === '') this.enqueueAll()
       else if (event.resource.kind === 'Pod' && event.resource.group === '') {
@@ -100,16 +96,11 @@ export class DaemonSetController {
     this.enqueueAll()
   }
 
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
-  }
-
   private enqueueAll(): void {
     for (const ds of this.store.list(this.daemonSets)) this.queue.add(objectKey(ds.metadata.namespace, ds.metadata.name!))
   }
 
-  private reconcile(key: string): void {
+  protected handle(key: string): void {
     const [namespace, name] = key.split('/') as [string, string]
     const ds = this.store.get(this.daemonSets, namespace, name)
     if (!ds || ds.metadata.deletionTimestamp) return

@@ -16,11 +16,11 @@
  */
 import type {ClusterApi} from '../api.js'
 import {labelSelectorRequirements, matchesLabels} from '../selectors.js'
-import type {ObjectStore, StoreEvent} from '../store.js'
+import type {StoreEvent} from '../store.js'
 import {type KubeObject, type LabelSelector, type Pod, type PodSpec, nowIso, objectKey} from '../types.js'
 import {scaledIntOrPercent, templateHash} from './daemonset.js'
 import type {EventRecorder} from './events.js'
-import {WorkQueue} from './queue.js'
+import {StoreController} from './store-controller.js'
 
 const COMPONENT = 'deployment-controller'
 export const TEMPLATE_HASH_LABEL = 'pod-template-hash'
@@ -61,18 +61,14 @@ function deletionOrder(hash: string): (a: Pod, b: Pod) => number {
   }
 }
 
-export class DeploymentController {
+export class DeploymentController extends StoreController {
   private readonly api: ClusterApi
-  private readonly store: ObjectStore
   private readonly events: EventRecorder
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
 
   constructor(api: ClusterApi, events: EventRecorder) {
+    super(api.store)
     this.api = api
-    this.store = api.store
     this.events = events
-    this.queue = new WorkQueue((key) => this.reconcile(key))
   }
 
   private get deployments() {
@@ -80,7 +76,7 @@ export class DeploymentController {
   }
 
   start(): void {
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+    this.watch((event: StoreEvent) => {
       if (event.resource === this.deployments && event.type !== 'DELETED') this.queue.add(objectKey(event.object.metadata.namespace, event.object.metadata.name!))
       else if (event.resource.kind === 'Pod' && event.resource.group === '') {
         const owner = (event.object.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'Deployment')
@@ -90,12 +86,7 @@ export class DeploymentController {
     for (const d of this.store.list(this.deployments)) this.queue.add(objectKey(d.metadata.namespace, d.metadata.name!))
   }
 
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
-  }
-
-  private reconcile(key: string): void {
+  protected handle(key: string): void {
     const [namespace, name] = key.split('/') as [string, string]
     const deployment = this.store.get(this.deployments, namespace, name)
     if (!deployment || deployment.metadata.deletionTimestamp) return

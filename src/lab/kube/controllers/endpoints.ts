@@ -23,7 +23,8 @@ import {ApiError} from '../errors.js'
 import type {ObjectStore, StoreEvent} from '../store.js'
 import {type KubeObject, type Pod, isPlainObject, jsonEqual, objectKey} from '../types.js'
 import type {EventRecorder} from './events.js'
-import {CONTROLLER_BACKOFF, WorkQueue} from './queue.js'
+import {CONTROLLER_BACKOFF} from './queue.js'
+import {StoreController} from './store-controller.js'
 
 const COMPONENT = 'endpoint-controller'
 export const HEADLESS_LABEL = 'service.kubernetes.io/headless'
@@ -209,18 +210,14 @@ export function servicesOfPod(store: ObjectStore, event: StoreEvent): string[] {
     .map((service) => objectKey(namespace, service.metadata.name!))
 }
 
-export class EndpointsController {
+export class EndpointsController extends StoreController {
   private readonly api: ClusterApi
-  private readonly store: ObjectStore
   private readonly events: EventRecorder
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
 
   constructor(api: ClusterApi, events: EventRecorder) {
+    super(api.store, CONTROLLER_BACKOFF)
     this.api = api
-    this.store = api.store
     this.events = events
-    this.queue = new WorkQueue((key) => this.sync(key), undefined, CONTROLLER_BACKOFF)
   }
 
   private get types() {
@@ -230,7 +227,7 @@ export class EndpointsController {
 
   start(): void {
     const {services, endpoints, pods} = this.types
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+    this.watch((event: StoreEvent) => {
       const {namespace, name} = event.object.metadata
       if (event.resource === services) this.queue.add(objectKey(namespace, name!))
       else if (event.resource === endpoints && event.type === 'DELETED') this.queue.add(objectKey(namespace, name!))
@@ -243,16 +240,11 @@ export class EndpointsController {
     }
   }
 
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
-  }
-
   private podChanged(event: StoreEvent): void {
     for (const key of servicesOfPod(this.store, event)) this.queue.add(key)
   }
 
-  private sync(key: string): void {
+  protected handle(key: string): void {
     const [namespace, name] = key.split('/') as [string, string]
     const {services, endpoints, pods} = this.types
     const service = this.store.get(services, namespace, name)

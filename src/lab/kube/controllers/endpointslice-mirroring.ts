@@ -14,11 +14,12 @@
  * written only when its endpoints change; a slice about to be deleted is reused for a new one.
  */
 import type {ClusterApi} from '../api.js'
-import type {ObjectStore, StoreEvent} from '../store.js'
+import type {StoreEvent} from '../store.js'
 import {type KubeObject, jsonEqual, objectKey} from '../types.js'
 import {selectorOf} from './endpoints.js'
 import {MANAGED_BY_LABEL, SERVICE_NAME_LABEL, type SliceEndpoint} from './endpointslices.js'
-import {CONTROLLER_BACKOFF, WorkQueue} from './queue.js'
+import {CONTROLLER_BACKOFF} from './queue.js'
+import {StoreController} from './store-controller.js'
 
 export const MIRRORING_CONTROLLER = 'endpointslicemirroring-controller.k8s.io'
 export const SKIP_MIRROR_LABEL = 'endpointslice.kubernetes.io/skip-mirror'
@@ -74,16 +75,12 @@ const sameEndpoints = (a: unknown, b: readonly MirroredEndpoint[]): boolean => {
   return Array.isArray(a) && jsonEqual([...a].sort((x, y) => key(x).localeCompare(key(y))), [...b].sort((x, y) => key(x).localeCompare(key(y))))
 }
 
-export class EndpointSliceMirroringController {
+export class EndpointSliceMirroringController extends StoreController {
   private readonly api: ClusterApi
-  private readonly store: ObjectStore
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
 
   constructor(api: ClusterApi) {
+    super(api.store, CONTROLLER_BACKOFF)
     this.api = api
-    this.store = api.store
-    this.queue = new WorkQueue((key) => this.sync(key), undefined, CONTROLLER_BACKOFF)
   }
 
   private get types() {
@@ -93,7 +90,7 @@ export class EndpointSliceMirroringController {
 
   start(): void {
     const {services, endpoints, slices} = this.types
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+    this.watch((event: StoreEvent) => {
       const {namespace, name, labels} = event.object.metadata
       if (event.resource === services || event.resource === endpoints) this.queue.add(objectKey(namespace, name!))
       else if (event.resource === slices && labels?.[MANAGED_BY_LABEL] === MIRRORING_CONTROLLER && labels[SERVICE_NAME_LABEL]) this.queue.add(objectKey(namespace, labels[SERVICE_NAME_LABEL]))
@@ -101,12 +98,7 @@ export class EndpointSliceMirroringController {
     for (const ep of this.store.list(endpoints)) this.queue.add(objectKey(ep.metadata.namespace, ep.metadata.name!))
   }
 
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
-  }
-
-  private sync(key: string): void {
+  protected handle(key: string): void {
     const [namespace, name] = key.split('/') as [string, string]
     const {services, endpoints: endpointsType, slices} = this.types
     const endpoints = this.store.get(endpointsType, namespace, name)

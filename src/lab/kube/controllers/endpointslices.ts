@@ -17,10 +17,11 @@
  * endpointslicemirroring controller), topology hints, the trigger-time annotation, IPv6 slices.
  */
 import type {ClusterApi} from '../api.js'
-import type {ObjectStore, StoreEvent} from '../store.js'
+import type {StoreEvent} from '../store.js'
 import {type KubeObject, type NodeObject, type Pod, jsonEqual, objectKey} from '../types.js'
 import {HEADLESS_LABEL, findPort, isPodReady, selectorOf, selects, serviceSpec, servicesOfPod, shouldPodBeInEndpoints} from './endpoints.js'
-import {CONTROLLER_BACKOFF, WorkQueue} from './queue.js'
+import {CONTROLLER_BACKOFF} from './queue.js'
+import {StoreController} from './store-controller.js'
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by'
@@ -146,16 +147,12 @@ export function planSlices(existing: readonly KubeObject[], desired: ReadonlyMap
   return {keep, remove}
 }
 
-export class EndpointSliceController {
+export class EndpointSliceController extends StoreController {
   private readonly api: ClusterApi
-  private readonly store: ObjectStore
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
 
   constructor(api: ClusterApi) {
+    super(api.store, CONTROLLER_BACKOFF)
     this.api = api
-    this.store = api.store
-    this.queue = new WorkQueue((key) => this.sync(key), undefined, CONTROLLER_BACKOFF)
   }
 
   private get types() {
@@ -165,7 +162,7 @@ export class EndpointSliceController {
 
   start(): void {
     const {services, slices, pods} = this.types
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+    this.watch((event: StoreEvent) => {
       const {namespace, name} = event.object.metadata
       if (event.resource === services) this.queue.add(objectKey(namespace, name!))
       else if (event.resource === pods) for (const key of servicesOfPod(this.store, event)) this.queue.add(key)
@@ -177,12 +174,7 @@ export class EndpointSliceController {
     for (const service of this.store.list(services)) this.queue.add(objectKey(service.metadata.namespace, service.metadata.name!))
   }
 
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
-  }
-
-  private sync(key: string): void {
+  protected handle(key: string): void {
     const [namespace, name] = key.split('/') as [string, string]
     const {services, slices, pods, nodes} = this.types
     const service = this.store.get(services, namespace, name)

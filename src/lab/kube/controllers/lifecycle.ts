@@ -6,9 +6,9 @@
  */
 import type {ClusterApi} from '../api.js'
 import type {ResourceType} from '../resources.js'
-import type {ObjectStore, StoreEvent} from '../store.js'
+import type {StoreEvent} from '../store.js'
 import type {KubeObject, Pod} from '../types.js'
-import {WorkQueue} from './queue.js'
+import {StoreController} from './store-controller.js'
 
 function ignoreMissing(run: () => void): void {
   try {
@@ -18,20 +18,16 @@ function ignoreMissing(run: () => void): void {
   }
 }
 
-export class GarbageCollector {
+export class GarbageCollector extends StoreController {
   private readonly api: ClusterApi
-  private readonly store: ObjectStore
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
 
   constructor(api: ClusterApi) {
+    super(api.store)
     this.api = api
-    this.store = api.store
-    this.queue = new WorkQueue((key) => this.collect(key))
   }
 
   start(): void {
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+    this.watch((event: StoreEvent) => {
       if (event.type === 'DELETED') this.queue.add(`owner:${event.object.metadata.namespace ?? ''}`)
       if (event.resource.kind === 'Node' && event.resource.group === '' && event.type === 'DELETED') this.queue.add('orphans')
     })
@@ -39,17 +35,12 @@ export class GarbageCollector {
     this.queue.add('orphans')
   }
 
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
-  }
-
   private stored(): ResourceType[] {
     return this.store.registry.all().filter((t) => !t.virtual)
   }
 
   /** Deletes dependents of objects that no longer exist, within one namespace ('' = all). */
-  private collect(key: string): void {
+  protected handle(key: string): void {
     if (key === 'orphans') return this.collectOrphanPods()
     const scope = key.slice('owner:'.length)
     const namespace = scope === '' || scope === '*' ? undefined : scope
@@ -73,16 +64,12 @@ export class GarbageCollector {
   }
 }
 
-export class NamespaceController {
+export class NamespaceController extends StoreController {
   private readonly api: ClusterApi
-  private readonly store: ObjectStore
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
 
   constructor(api: ClusterApi) {
+    super(api.store)
     this.api = api
-    this.store = api.store
-    this.queue = new WorkQueue((name) => this.sync(name))
   }
 
   private get namespaces(): ResourceType {
@@ -90,7 +77,7 @@ export class NamespaceController {
   }
 
   start(): void {
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+    this.watch((event: StoreEvent) => {
       if (event.resource === this.namespaces && event.object.metadata.deletionTimestamp) this.queue.add(event.object.metadata.name!)
       else if (event.type === 'DELETED' && event.resource.namespaced && event.object.metadata.namespace) {
         const ns = this.store.get(this.namespaces, undefined, event.object.metadata.namespace)
@@ -100,12 +87,7 @@ export class NamespaceController {
     for (const ns of this.store.list(this.namespaces)) if (ns.metadata.deletionTimestamp) this.queue.add(ns.metadata.name!)
   }
 
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
-  }
-
-  private sync(name: string): void {
+  protected handle(name: string): void {
     const ns = this.store.get(this.namespaces, undefined, name)
     if (!ns?.metadata.deletionTimestamp) return
     let remaining = 0

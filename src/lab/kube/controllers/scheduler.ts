@@ -9,22 +9,18 @@ import type {StoreEvent} from '../store.js'
 import type {ObjectStore} from '../store.js'
 import {type Condition, type NodeObject, type Pod, nowIso, objectKey} from '../types.js'
 import type {EventRecorder} from './events.js'
-import {WorkQueue} from './queue.js'
+import {StoreController} from './store-controller.js'
 import {misfit, unschedulableMessage} from './scheduling.js'
 
 const COMPONENT = 'default-scheduler'
 
-export class Scheduler {
-  private readonly store: ObjectStore
+export class Scheduler extends StoreController {
   private readonly events: EventRecorder
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
   private turn = 0
 
   constructor(store: ObjectStore, events: EventRecorder) {
-    this.store = store
+    super(store)
     this.events = events
-    this.queue = new WorkQueue((key) => this.schedule(key))
   }
 
   private get pods() {
@@ -36,7 +32,7 @@ export class Scheduler {
   }
 
   start(): void {
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => {
+    this.watch((event: StoreEvent) => {
       if (event.resource === this.pods && event.type !== 'DELETED' && this.wantsScheduling(event.object as Pod)) {
         this.queue.add(objectKey(event.object.metadata.namespace, event.object.metadata.name!))
       } else if (event.resource.kind === 'Node' && event.resource.group === '') this.requeueAll()
@@ -44,16 +40,11 @@ export class Scheduler {
     this.requeueAll()
   }
 
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
-  }
-
   private requeueAll(): void {
     for (const pod of this.store.list(this.pods)) if (this.wantsScheduling(pod as Pod)) this.queue.add(objectKey(pod.metadata.namespace, pod.metadata.name!))
   }
 
-  private schedule(key: string): void {
+  protected handle(key: string): void {
     const [namespace, name] = key.split('/') as [string, string]
     const pod = this.store.get(this.pods, namespace, name) as Pod | undefined
     if (!pod || !this.wantsScheduling(pod)) return

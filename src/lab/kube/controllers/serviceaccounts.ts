@@ -11,7 +11,7 @@
 import type {ObjectStore, StoreEvent} from '../store.js'
 import {type KubeObject, isPlainObject} from '../types.js'
 import {SA_TOKEN_TYPE, type ServiceAccountTokens} from '../tokens/service-account-tokens.js'
-import {WorkQueue} from './queue.js'
+import {StoreController} from './store-controller.js'
 
 export {SA_TOKEN_TYPE}
 export type {UserInfo} from '../tokens/service-account-tokens.js'
@@ -20,18 +20,14 @@ export const UID_ANNOTATION = 'kubernetes.io/service-account.uid'
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64')
 
-export class ServiceAccountController {
-  private readonly store: ObjectStore
+export class ServiceAccountController extends StoreController {
   private readonly caCert: string
   private readonly tokens: ServiceAccountTokens
-  private readonly queue: WorkQueue
-  private unsubscribe?: () => void
 
   constructor(store: ObjectStore, caCert: string, tokens: ServiceAccountTokens) {
-    this.store = store
+    super(store)
     this.caCert = caCert
     this.tokens = tokens
-    this.queue = new WorkQueue((key) => this.sync(key))
   }
 
   private type(name: 'namespaces' | 'serviceaccounts' | 'secrets') {
@@ -39,14 +35,9 @@ export class ServiceAccountController {
   }
 
   start(): void {
-    this.unsubscribe = this.store.subscribe((event: StoreEvent) => this.observe(event))
+    this.watch((event: StoreEvent) => this.observe(event))
     for (const ns of this.store.list(this.type('namespaces'))) this.queue.add(`ns/${ns.metadata.name}`)
     for (const secret of this.store.list(this.type('secrets'))) this.queueSecret(secret)
-  }
-
-  stop(): void {
-    this.unsubscribe?.()
-    this.queue.stop()
   }
 
   private queueSecret(secret: KubeObject): void {
@@ -64,7 +55,7 @@ export class ServiceAccountController {
     } else if (event.resource === this.type('secrets') && event.type !== 'DELETED') this.queueSecret(object)
   }
 
-  private sync(key: string): void {
+  protected handle(key: string): void {
     const [kind, namespace, name] = key.split('/') as [string, string, string?]
     if (kind === 'ns') this.ensureDefault(namespace)
     else this.syncSecret(namespace, name!)
