@@ -8,8 +8,7 @@
  * last one it applied. After a failed application the next one starts from there, so it carries
  * the failed change too (applying it again completes it).
  */
-import {writeFileSync, renameSync, rmSync} from 'node:fs'
-import {randomBytes} from 'node:crypto'
+import {writeAtomic} from '../runtime/state.js'
 
 import yaml from 'js-yaml'
 
@@ -37,16 +36,6 @@ export function renderTopology(t: Topology, note: string): string {
   return `# ${note}\n${yaml.dump(plain, {lineWidth: -1, noRefs: true})}`
 }
 
-function writeAtomic(path: string, content: string): void {
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    writeFileSync(temp, content, {mode: 0o600})
-    renameSync(temp, path)
-  } catch (error) {
-    rmSync(temp, {force: true})
-    throw error
-  }
-}
 
 export class CloudStore {
   private current: Model

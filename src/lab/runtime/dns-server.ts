@@ -6,9 +6,9 @@
  * `/etc/netns/NS/resolv.conf` over `/etc/resolv.conf` for whatever runs in a pod's namespace, so
  * a pod's processes (and `kubectl exec`) resolve through the cluster DNS.
  */
-import {mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {randomBytes} from 'node:crypto'
+import {writeAtomic} from './state.js'
 
 import {shellWord} from '../../core/shell.js'
 import type {DnsFiles, DnsServerHost} from '../addons/dns/cluster-dns.js'
@@ -21,16 +21,6 @@ const NETNS_ETC = '/etc/netns'
 /** nodes whose rules are written at once (a 50-node cluster must not start 50 shells together) */
 const RULE_WRITERS = 4
 
-function writeReadable(path: string, content: string): void {
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    writeFileSync(temp, content, {mode: 0o644})
-    renameSync(temp, path)
-  } catch (error) {
-    rmSync(temp, {force: true})
-    throw error
-  }
-}
 
 /** where a cluster's DNS files live: `<sandboxes>/.dns/<cluster>` */
 export function dnsDirOf(sandboxes: string, cluster: string): string {
@@ -63,14 +53,14 @@ export class NetnsDnsServer implements DnsServerHost {
   constructor(sandboxes: string, private readonly plan: ClusterDnsPlan, private readonly nodes: readonly string[], private readonly podNamespace: () => string | undefined) {
     this.dir = dnsDirOf(sandboxes, plan.cluster)
     mkdirSync(this.dir, {recursive: true, mode: 0o755})
-    writeReadable(join(this.dir, 'dnsmasq.conf'), dnsmasqConf(this.dir))
-    writeReadable(join(this.dir, 'hosts'), '')
-    writeReadable(join(this.dir, 'servers'), '')
+    writeAtomic(join(this.dir, 'dnsmasq.conf'), dnsmasqConf(this.dir), 0o644)
+    writeAtomic(join(this.dir, 'hosts'), '', 0o644)
+    writeAtomic(join(this.dir, 'servers'), '', 0o644)
   }
 
   async write(files: DnsFiles): Promise<void> {
-    writeReadable(join(this.dir, 'servers'), files.servers)
-    writeReadable(join(this.dir, 'hosts'), files.hosts)
+    writeAtomic(join(this.dir, 'servers'), files.servers, 0o644)
+    writeAtomic(join(this.dir, 'hosts'), files.hosts, 0o644)
   }
 
   /** the server found last time, while it is still that one (no exec on the frequent path) */
@@ -150,7 +140,7 @@ export class NetnsDnsServer implements DnsServerHost {
 export function writePodResolvConf(ns: string, text: string): void {
   const dir = join(NETNS_ETC, ns)
   mkdirSync(dir, {recursive: true, mode: 0o755})
-  writeReadable(join(dir, 'resolv.conf'), text)
+  writeAtomic(join(dir, 'resolv.conf'), text, 0o644)
 }
 
 export function removePodResolvConf(ns: string): void {

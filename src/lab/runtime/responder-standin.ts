@@ -10,8 +10,8 @@
  *
  * Every other container goes to the wrapped runtime unchanged.
  */
-import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {randomBytes} from 'node:crypto'
+import {mkdirSync, readFileSync, rmSync} from 'node:fs'
+import {writeAtomic} from './state.js'
 import {dirname, join} from 'node:path'
 
 import {COREDNS_IMAGE, responderConfig, responderDnsmasqConf, responderHosts} from '../addons/dns/responder.js'
@@ -45,16 +45,6 @@ export function corefileSource(pod: KubeObject, container: Container): {configMa
   return configMap ? {configMap, mountDir, corefileKey: conf.slice(mountDir.length + 1)} : undefined
 }
 
-function writeReadable(path: string, content: string): void {
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    writeFileSync(temp, content, {mode: 0o644})
-    renameSync(temp, path)
-  } catch (error) {
-    rmSync(temp, {force: true})
-    throw error
-  }
-}
 
 export class ResponderStandIns implements PodRuntime {
   private readonly stores = new Map<string, AddonContext>()
@@ -114,8 +104,8 @@ export class ResponderStandIns implements PodRuntime {
     if (!data) return `configmap "${r.configMap}" not found`
     const config = responderConfig(data, r.mountDir, r.corefileKey)
     if (!config.ok) return config.error
-    writeReadable(join(r.dir, 'hosts'), responderHosts(config.zones))
-    writeReadable(join(r.dir, 'dnsmasq.conf'), `${responderDnsmasqConf(r.dir, config.zones)}user=root\n`)
+    writeAtomic(join(r.dir, 'hosts'), responderHosts(config.zones), 0o644)
+    writeAtomic(join(r.dir, 'dnsmasq.conf'), `${responderDnsmasqConf(r.dir, config.zones)}user=root\n`, 0o644)
     return undefined
   }
 
