@@ -88,10 +88,7 @@ export class DaemonSetController extends StoreController {
     this.watch((event: StoreEvent) => {
       if (event.resource === this.daemonSets && event.type !== 'DELETED') this.queue.add(objectKey(event.object.metadata.namespace, event.object.metadata.name!))
       else if (event.resource.kind === 'Node' && event.resource.group === '') this.enqueueAll()
-      else if (event.resource.kind === 'Pod' && event.resource.group === '') {
-        const owner = (event.object.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'DaemonSet')
-        if (owner) this.queue.add(objectKey(event.object.metadata.namespace, owner.name))
-      }
+      else if (event.resource.kind === 'Pod' && event.resource.group === '') this.enqueueOwner(event, 'DaemonSet')
     })
     this.enqueueAll()
   }

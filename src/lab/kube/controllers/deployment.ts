@@ -78,10 +78,7 @@ export class DeploymentController extends StoreController {
   start(): void {
     this.watch((event: StoreEvent) => {
       if (event.resource === this.deployments && event.type !== 'DELETED') this.queue.add(objectKey(event.object.metadata.namespace, event.object.metadata.name!))
-      else if (event.resource.kind === 'Pod' && event.resource.group === '') {
-        const owner = (event.object.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'Deployment')
-        if (owner) this.queue.add(objectKey(event.object.metadata.namespace, owner.name))
-      }
+      else if (event.resource.kind === 'Pod' && event.resource.group === '') this.enqueueOwner(event, 'Deployment')
     })
     for (const d of this.store.list(this.deployments)) this.queue.add(objectKey(d.metadata.namespace, d.metadata.name!))
   }

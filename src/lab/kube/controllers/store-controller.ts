@@ -3,6 +3,7 @@
  * reconciles one, and the subscription that feeds it; stop() ends both.
  */
 import type {ObjectStore, StoreEvent} from '../store.js'
+import {objectKey} from '../types.js'
 import {type Backoff, WorkQueue} from './queue.js'
 
 export abstract class StoreController {
@@ -21,6 +22,12 @@ export abstract class StoreController {
   /** follows every store event until stop() */
   protected watch(listener: (event: StoreEvent) => void): void {
     this.unsubscribe = this.store.subscribe(listener)
+  }
+
+  /** an event of a pod (or any object) reconciles its controlling owner of this kind, if it has one */
+  protected enqueueOwner(event: StoreEvent, kind: string): void {
+    const owner = (event.object.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === kind)
+    if (owner) this.queue.add(objectKey(event.object.metadata.namespace, owner.name))
   }
 
   stop(): void {
