@@ -28,6 +28,7 @@ import {labNamespaces} from '../../src/lab/runtime/dataplane.js'
 import {exec} from '../../src/lab/runtime/exec.js'
 import type {LabState} from '../../src/lab/runtime/state.js'
 import {Kubectl, findKubectl, kubectlSkip} from '../support/kubectl.js'
+import {getent, until} from '../support/lab-dns.js'
 import {requireLabTools} from '../support/netns.js'
 import {DECLARED_DNS_TOPOLOGY, DNS_TOPOLOGY} from './dns-topology.js'
 
@@ -57,22 +58,6 @@ r.resolve4(process.argv[2]).then((a) => console.log(JSON.stringify({addresses: a
 }
 
 /** the pod's own resolver (its resolv.conf: search path, ndots:5): getent's answer, or undefined when the name does not resolve */
-async function getent(ns: string, name: string): Promise<string | undefined> {
-  const out = await exec('ip', ['netns', 'exec', ns, 'getent', 'hosts', name], {timeoutMs: 15_000})
-  return out.code === 0 ? out.stdout.trim().split(/\s+/)[0] : undefined
-}
-
-/** polls `probe` until `done`; returns the last value and how long it took */
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8000): Promise<{value: T; ms: number}> {
-  const started = performance.now()
-  for (;;) {
-    const value = await probe()
-    const ms = performance.now() - started
-    if (done(value) || ms > timeoutMs) return {value, ms}
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 class DnsLab {
   state!: LabState
   readonly kubectl: Kubectl
