@@ -91,12 +91,14 @@ async function execute(cluster: KubeCluster, plan: DnsPlan, dryRun: boolean, tim
  * environment, gcloud's configuration, the context's name); without one, or when the API cannot
  * be read, the rules are not given, and why.
  */
-async function projectRules(project: string | undefined, context: string, timeoutMs: number): Promise<{forwardingRules: GceForwardingRule[]} | {rulesUnread: string}> {
+async function projectRules(project: string | undefined, context: string, timeoutMs: number, read = new Map<string, Promise<GceForwardingRule[]>>()): Promise<{forwardingRules: GceForwardingRule[]} | {rulesUnread: string}> {
   const choice = cloud.knownProject({...(project ? {project} : {}), contexts: [context]})
   if (!choice) return {rulesUnread: 'no Google Cloud project known (--project, CLOUDSDK_CORE_PROJECT, or gcloud config set project)'}
   try {
-    const gcp = await cloud.open({project: choice.project, timeoutMs})
-    return {forwardingRules: await gcp.compute.listForwardingRules()}
+    // `read`: the rules of each project once per command (dns list asks for every link's cluster)
+    let rules = read.get(choice.project)
+    if (!rules) read.set(choice.project, (rules = cloud.open({project: choice.project, timeoutMs}).then((gcp) => gcp.compute.listForwardingRules())))
+    return {forwardingRules: await rules}
   } catch (error) {
     if (error instanceof XccError) return {rulesUnread: `project ${choice.project}: ${error.message}`}
     throw error
@@ -147,11 +149,12 @@ export async function runDnsList(flags: {context: string; kubeconfig?: string; p
   const a = kube.open(flags.context)
   await checkAccess(a, readAccess(), DNS_ROLE)
   const state = await loadDnsState(a)
+  const rulesRead = new Map<string, Promise<GceForwardingRule[]>>()
   return listDnsLinks(state, async (context) => {
     try {
       const b = kube.open(context)
       await checkAccess(b, remoteAccess(), DNS_ROLE)
-      const [services, rules] = await Promise.all([b.listServices(), projectRules(flags.project, context, RULES_TIMEOUT_MS)])
+      const [services, rules] = await Promise.all([b.listServices(), projectRules(flags.project, context, RULES_TIMEOUT_MS, rulesRead)])
       return {services, ...rules}
     } catch (error) {
       if (error instanceof XccError) return {error: error.message}
