@@ -23,7 +23,7 @@ import type {Clock} from '../ports/clock.js'
 import type {KubeCluster, KubeDeployment, KubePod} from '../ports/kube.js'
 
 /** how often the Deployment is read again while it is not ready */
-export const READY_POLL_MS = 250
+const READY_POLL_MS = 250
 
 export interface ResponderWaitDeps {
   readonly cluster: KubeCluster

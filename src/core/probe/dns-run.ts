@@ -26,7 +26,7 @@ type NameRequest = LiveRequest & {readonly to: Extract<LiveTo, {kind: 'name'}>}
 type AddressTo = Extract<LiveTo, {kind: 'address'}>
 
 /** UDP and TCP 53, and the ICMP errors that say why a query went nowhere */
-export const DNS_CAPTURE_FILTER = 'port 53 or (icmp and (icmp[0] == 3 or icmp[0] == 11))'
+const DNS_CAPTURE_FILTER = 'port 53 or (icmp and (icmp[0] == 3 or icmp[0] == 11))'
 /** how long the pod's resolver may take: glibc waits 5 s for a server before it tries again */
 const MIN_DNS_SECONDS = 5
 const GRACE_MS = 200

@@ -190,7 +190,7 @@ export function endpointSubsets(service: KubeObject, pods: readonly Pod[]): Endp
 }
 
 /** the labels of a Service's Endpoints: the Service's, and the headless mark when it has no cluster IP */
-export function endpointsLabels(service: KubeObject): Record<string, string> {
+function endpointsLabels(service: KubeObject): Record<string, string> {
   const labels = {...(service.metadata.labels ?? {})}
   const clusterIP = serviceSpec(service).clusterIP
   if (!clusterIP || clusterIP === 'None') labels[HEADLESS_LABEL] = ''

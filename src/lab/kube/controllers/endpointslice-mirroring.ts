@@ -26,7 +26,7 @@ export const SKIP_MIRROR_LABEL = 'endpointslice.kubernetes.io/skip-mirror'
 const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader'
 const NOT_COPIED = ['endpoints.kubernetes.io/last-change-trigger-time', 'kubectl.kubernetes.io/last-applied-configuration']
 /** --mirroring-max-endpoints-per-subset's default */
-export const MAX_PER_SUBSET = 1000
+const MAX_PER_SUBSET = 1000
 
 interface EndpointsAddress {
   ip?: string

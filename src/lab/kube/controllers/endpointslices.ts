@@ -83,7 +83,7 @@ export function desiredEndpoints(service: KubeObject, pods: readonly Pod[], node
 }
 
 /** the labels of a Service's slices: its own but the reserved ones, then the reserved ones set */
-export function sliceLabels(service: KubeObject): Record<string, string> {
+function sliceLabels(service: KubeObject): Record<string, string> {
   const labels: Record<string, string> = {}
   for (const [key, value] of Object.entries(service.metadata.labels ?? {})) if (![SERVICE_NAME_LABEL, MANAGED_BY_LABEL, HEADLESS_LABEL].includes(key)) labels[key] = value
   const clusterIP = serviceSpec(service).clusterIP
